@@ -1,0 +1,56 @@
+//! The I/O-free core of latchkey: field elements and selectors, SNIP-12 revision 1
+//! typed-data hashing, the SNIP-9 v2 outside execution, Stark ECDSA owner and session
+//! signatures, and the session policy model.
+//!
+//! Nothing here touches the network, the disk or a clock: callers pass time in. The
+//! crate builds for `wasm32-unknown-unknown`.
+
+mod call;
+mod felt;
+mod outside_execution;
+mod policy;
+mod signature;
+mod snip12;
+
+pub use call::{serialize_calls, Call};
+pub use felt::{
+    decode_short_string, felt_from_json, felt_to_u128, felt_to_u32, felt_to_u64, parse_felt, parse_u256,
+    selector, serde_hex, short_string, starknet_keccak, to_hex, Felt, FeltError, U256,
+};
+pub use outside_execution::{
+    OutsideExecution, OutsideExecutionError, ANY_CALLER, CALL_TYPE, CALL_TYPE_HASH, DOMAIN_NAME,
+    DOMAIN_TYPE, DOMAIN_TYPE_HASH, DOMAIN_VERSION, OUTSIDE_EXECUTION_TYPE,
+    OUTSIDE_EXECUTION_TYPE_HASH,
+};
+pub use policy::{
+    is_live_at, tracked_amount, tracked_amount_index, AllowedMethod, MalformedAmount,
+    PolicyViolation, SessionPolicy, SpendingPolicy, SpendingViolation,
+};
+pub use signature::{
+    verify_signature, SessionSignature, Signature, SignatureError, SigningKey, EC_ORDER,
+};
+pub use snip12::{
+    byte_array_hash, merkle_root, starknet_message_prefix, TypeMember, TypedData, TypedDataError,
+};
+
+/// Starknet's contract address formula (`deployer = 0` for UDC deployments with
+/// `unique = false` and for deploy-account transactions).
+pub fn contract_address(salt: &Felt, class_hash: &Felt, constructor_calldata: &[Felt], deployer: &Felt) -> Felt {
+    use starknet_rust_crypto::pedersen_hash;
+    let prefix = Felt::from_bytes_be_slice(b"STARKNET_CONTRACT_ADDRESS");
+    let mut calldata_hash = Felt::ZERO;
+    for item in constructor_calldata {
+        calldata_hash = pedersen_hash(&calldata_hash, item);
+    }
+    calldata_hash = pedersen_hash(&calldata_hash, &Felt::from(constructor_calldata.len() as u64));
+    let mut acc = Felt::ZERO;
+    for item in [prefix, *deployer, *salt, *class_hash, calldata_hash] {
+        acc = pedersen_hash(&acc, &item);
+    }
+    acc = pedersen_hash(&acc, &Felt::from(5u8));
+    // Addresses live below 2^251 - 256.
+    let bound = Felt::from_hex_unchecked(
+        "0x7ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff00",
+    );
+    Felt::from(acc.to_biguint() % bound.to_biguint())
+}

@@ -1,0 +1,224 @@
+//! Stark ECDSA keys and signatures: RFC 6979 deterministic signing, verification, and the
+//! owner (`[r, s]`) and session (`[session_pubkey, r, s, valid_until]`) layouts.
+
+use serde::{Deserialize, Serialize};
+use starknet_rust_crypto::{get_public_key, rfc6979_generate_k, sign, verify, SignError};
+use zeroize::Zeroizing;
+
+use crate::felt::{parse_felt, serde_hex, to_hex, Felt};
+
+/// Order of the STARK curve's generator.
+pub const EC_ORDER: Felt = Felt::from_hex_unchecked(
+    "0x0800000000000010ffffffffffffffffb781126dcae7b2321e66a241adc64d2f",
+);
+
+/// Why a key or signature cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SignatureError {
+    /// A private key must lie in `[1, n - 1]`.
+    #[error("private key out of range")]
+    InvalidPrivateKey,
+    /// A private key string that is not a felt. The input is never echoed.
+    #[error("private key is not a valid hex or decimal number")]
+    MalformedPrivateKey,
+    /// Message hashes must be below `2^251`.
+    #[error("message hash out of range")]
+    MessageHashOutOfRange,
+}
+
+/// A Stark private key. Zeroed on drop; its `Debug` shows only the public key.
+pub struct SigningKey {
+    secret: Zeroizing<[u8; 32]>,
+    public_key: Felt,
+}
+
+impl SigningKey {
+    /// A key from its scalar, which must lie in `[1, n - 1]`.
+    pub fn from_felt(secret: Felt) -> Result<Self, SignatureError> {
+        if secret == Felt::ZERO || secret >= EC_ORDER {
+            return Err(SignatureError::InvalidPrivateKey);
+        }
+        Ok(Self { secret: Zeroizing::new(secret.to_bytes_be()), public_key: get_public_key(&secret) })
+    }
+
+    /// A key from `0x` hex or decimal text (as the Chipi SDK stores it).
+    pub fn from_hex(text: &str) -> Result<Self, SignatureError> {
+        let secret = parse_felt(text).map_err(|_| SignatureError::MalformedPrivateKey)?;
+        Self::from_felt(secret)
+    }
+
+    /// The public key: the x coordinate of `secret · G`.
+    pub fn public_key(&self) -> Felt {
+        self.public_key
+    }
+
+    /// The private key as `0x` + 64 zero-padded lowercase hex digits, in a zeroizing
+    /// buffer. This is the only way out of a `SigningKey`.
+    pub fn secret_hex(&self) -> Zeroizing<String> {
+        Zeroizing::new(format!("0x{}", hex::encode(*self.secret)))
+    }
+
+    /// The scalar, for the few callers that must hand it to another library.
+    pub fn secret_scalar(&self) -> Zeroizing<[u8; 32]> {
+        self.secret.clone()
+    }
+
+    fn scalar(&self) -> Felt {
+        Felt::from_bytes_be(&self.secret)
+    }
+
+    /// Signs a message hash with an RFC 6979 deterministic nonce (as cairo-lang,
+    /// starknet.js and starknet-rs do, including the seed bump on a rejected `k`).
+    pub fn sign(&self, hash: &Felt) -> Result<Signature, SignatureError> {
+        // `Felt` is `Copy` and cannot be zeroized; the stored secret bytes are.
+        let secret = self.scalar();
+        let mut seed: Option<Felt> = None;
+        loop {
+            let k = rfc6979_generate_k(hash, &secret, seed.as_ref());
+            match sign(&secret, hash, &k) {
+                Ok(sig) => return Ok(Signature { r: sig.r, s: sig.s }),
+                Err(SignError::InvalidMessageHash) => {
+                    return Err(SignatureError::MessageHashOutOfRange)
+                }
+                Err(SignError::InvalidK) => {
+                    seed = Some(seed.map_or(Felt::ONE, |s| s + Felt::ONE));
+                }
+            }
+        }
+    }
+}
+
+impl Clone for SigningKey {
+    fn clone(&self) -> Self {
+        Self { secret: self.secret.clone(), public_key: self.public_key }
+    }
+}
+
+impl std::fmt::Debug for SigningKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SigningKey")
+            .field("public_key", &to_hex(&self.public_key))
+            .finish_non_exhaustive()
+    }
+}
+
+/// A Stark ECDSA signature.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Signature {
+    /// `r`.
+    #[serde(with = "serde_hex")]
+    pub r: Felt,
+    /// `s`.
+    #[serde(with = "serde_hex")]
+    pub s: Felt,
+}
+
+impl Signature {
+    /// `[r, s]`: the owner signature as the account contract reads it.
+    pub fn to_owner_felts(self) -> Vec<Felt> {
+        vec![self.r, self.s]
+    }
+}
+
+/// Verifies a signature; any malformed input is simply invalid.
+pub fn verify_signature(public_key: &Felt, hash: &Felt, signature: &Signature) -> bool {
+    verify(public_key, hash, &signature.r, &signature.s).unwrap_or(false)
+}
+
+/// The 4-felt session signature `[session_pubkey, r, s, valid_until]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SessionSignature {
+    /// The session public key.
+    pub session_key: Felt,
+    /// The signature over the message hash.
+    pub signature: Signature,
+    /// The session expiry the signer claims; the contract caps it by the stored expiry.
+    pub valid_until: u64,
+}
+
+impl SessionSignature {
+    /// Signs `hash` with a session key.
+    pub fn sign(key: &SigningKey, hash: &Felt, valid_until: u64) -> Result<Self, SignatureError> {
+        Ok(Self { session_key: key.public_key(), signature: key.sign(hash)?, valid_until })
+    }
+
+    /// `[session_pubkey, r, s, valid_until]`.
+    pub fn to_felts(&self) -> Vec<Felt> {
+        vec![self.session_key, self.signature.r, self.signature.s, Felt::from(self.valid_until)]
+    }
+
+    /// The JSON array of minimal hex strings the Chipi SDK sends.
+    pub fn to_hex_strings(&self) -> Vec<String> {
+        self.to_felts().iter().map(to_hex).collect()
+    }
+
+    /// Parses `[session_pubkey, r, s, valid_until]`; `None` unless exactly 4 felts with a
+    /// `valid_until` that fits a `u64`.
+    pub fn from_felts(felts: &[Felt]) -> Option<Self> {
+        let [key, r, s, until] = felts else { return None };
+        Some(Self {
+            session_key: *key,
+            signature: Signature { r: *r, s: *s },
+            valid_until: u64::try_from(*until).ok()?,
+        })
+    }
+
+    /// Verifies the signature part against the embedded session key.
+    pub fn verify(&self, hash: &Felt) -> bool {
+        verify_signature(&self.session_key, hash, &self.signature)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn private_key_range_is_enforced() {
+        assert_eq!(SigningKey::from_felt(Felt::ZERO).err(), Some(SignatureError::InvalidPrivateKey));
+        assert_eq!(SigningKey::from_felt(EC_ORDER).err(), Some(SignatureError::InvalidPrivateKey));
+        assert!(SigningKey::from_felt(EC_ORDER - Felt::ONE).is_ok());
+        assert_eq!(SigningKey::from_hex("0xnothex").err(), Some(SignatureError::MalformedPrivateKey));
+    }
+
+    #[test]
+    fn debug_never_shows_the_secret() {
+        let key = SigningKey::from_hex(
+            "0x1234567890abcdef1234567890abcdef1234567890abcdef1234567890abcd",
+        )
+        .unwrap();
+        let debug = format!("{key:?}");
+        assert!(!debug.contains("1234567890abcdef"), "{debug}");
+        assert!(debug.contains("0x4838c4ed86f1c9b4fe1aac884ac79431b0243b79d9e24500eb0f6229f4fe72a"));
+        // 62 significant digits, zero-padded to 64 as the SDK formats session keys.
+        assert_eq!(
+            key.secret_hex().as_str(),
+            "0x001234567890abcdef1234567890abcdef1234567890abcdef1234567890abcd"
+        );
+    }
+
+    #[test]
+    fn sign_verify_round_trip_and_tamper() {
+        let key = SigningKey::from_felt(Felt::from(42u8)).unwrap();
+        let hash = Felt::from(7u8);
+        let sig = key.sign(&hash).unwrap();
+        assert!(verify_signature(&key.public_key(), &hash, &sig));
+        assert!(!verify_signature(&key.public_key(), &(hash + Felt::ONE), &sig));
+        let bad = Signature { r: sig.r, s: Felt::ZERO };
+        assert!(!verify_signature(&key.public_key(), &hash, &bad));
+    }
+
+    #[test]
+    fn session_signature_layout() {
+        let key = SigningKey::from_felt(Felt::from(42u8)).unwrap();
+        let sig = SessionSignature::sign(&key, &Felt::from(9u8), 1_893_456_000).unwrap();
+        let felts = sig.to_felts();
+        assert_eq!(felts.len(), 4);
+        assert_eq!(felts[3], Felt::from(1_893_456_000u64));
+        assert_eq!(SessionSignature::from_felts(&felts), Some(sig));
+        assert!(SessionSignature::from_felts(&felts[..3]).is_none());
+        let mut huge = felts.clone();
+        huge[3] = Felt::from(u128::from(u64::MAX) + 1);
+        assert!(SessionSignature::from_felts(&huge).is_none());
+    }
+}
