@@ -12,6 +12,11 @@ mod policy;
 mod signature;
 mod snip12;
 
+// Key management: key generation, key encryption, lifecycle, session client.
+// (module declarations and re-exports of those modules go between these markers)
+// -- key management: begin --
+// -- key management: end --
+
 pub use call::{serialize_calls, Call};
 pub use felt::{
     decode_short_string, felt_from_json, felt_to_u128, felt_to_u32, felt_to_u64, parse_felt, parse_u256,
