@@ -24,6 +24,7 @@ use cairo_lang_compiler::db::RootDatabase;
 use cairo_lang_compiler::diagnostics::DiagnosticsReporter;
 use cairo_lang_compiler::project::setup_project;
 use cairo_lang_compiler::CompilerConfig;
+use cairo_lang_defs::ids::NamedLanguageElementId;
 use cairo_lang_filesystem::db::init_dev_corelib;
 use cairo_lang_filesystem::ids::CrateInput;
 use cairo_lang_lowering::optimizations::config::Optimizations;
@@ -171,7 +172,7 @@ fn compile(project: &Path, corelib_src: &Path, tree_hash: &str) -> Result<BTreeM
         bail!("no #[starknet::contract] found in {}", project.display());
     }
     let names: Vec<String> =
-        contracts.iter().map(|c| c.submodule_id.name(&db).to_string()).collect();
+        contracts.iter().map(|c| c.submodule_id.name(&db).to_string(&db)).collect();
     let config = CompilerConfig { diagnostics_reporter: reporter, ..CompilerConfig::default() };
     let refs: Vec<_> = contracts.iter().collect();
     let classes = compile_prepared_db(&db, &refs, config);
@@ -188,7 +189,7 @@ fn compile(project: &Path, corelib_src: &Path, tree_hash: &str) -> Result<BTreeM
     let mut manifest = serde_json::Map::new();
     for (name, class) in names.into_iter().zip(classes) {
         let extracted = class.extract_sierra_program(false)?;
-        class.validate_version_compatible(ListSelector::default())?;
+        extracted.validate_version_compatible(ListSelector::default())?;
         let sierra_version = extracted.sierra_version.to_string();
         let casm =
             CasmContractClass::from_contract_class(class.clone(), extracted, false, MAX_BYTECODE_SIZE)
