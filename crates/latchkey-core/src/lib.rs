@@ -15,6 +15,26 @@ mod snip12;
 // Key management: key generation, key encryption, lifecycle, session client.
 // (module declarations and re-exports of those modules go between these markers)
 // -- key management: begin --
+mod keys;
+pub mod keystore;
+mod lifecycle;
+mod session_client;
+
+pub use keys::{
+    generate_owner_key, generate_session_key, owner_key_from_entropy, private_key_text,
+    public_key_hex, session_key_from_entropy, KeyError, KeyKind, SecretString, SessionKeyData,
+    DEFAULT_SESSION_DURATION_SECONDS, DEFAULT_SESSION_MAX_CALLS, OWNER_KEY_ENTROPY_BYTES,
+    SESSION_KEY_ENTROPY_BYTES,
+};
+pub use keystore::{
+    check_pin_strength, EncryptKey, KeyBinding, KeyFormat, KeystoreError, ServerShare,
+    WeakPinReason,
+};
+pub use lifecycle::{ensure_active, session_state, OnChainSession, SessionState};
+pub use session_client::{
+    create_session_key, create_session_key_chipi, create_session_key_with, sign_owner,
+    sign_session_execution, KeyProtection, SessionError, SessionErrorCode,
+};
 // -- key management: end --
 
 pub use call::{serialize_calls, Call};

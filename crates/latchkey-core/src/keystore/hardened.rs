@@ -1,0 +1,882 @@
+//! Latchkey's hardened key envelope, `lk1`: the default way to store owner and session
+//! keys.
+//!
+//! # Format
+//!
+//! One line of ASCII text, eight fields separated by `$` (ABNF, RFC 5234):
+//!
+//! ```text
+//! envelope   = version "$" kind "$" kdf-id "$" kdf-params "$" share "$" salt "$" nonce "$" payload
+//! version    = "lk1"
+//! kind       = "session" / "owner"
+//! kdf-id     = "argon2id" / "hkdf-prf"
+//! kdf-params = "m=" dec "," "t=" dec "," "p=" dec   ; with argon2id: memory in KiB, passes, lanes
+//!            / "-"                                  ; with hkdf-prf: no parameters
+//! share      = "-"                                  ; no server share
+//!            / share-id                             ; the KEK mixes in this server share
+//! share-id   = (ALPHA / DIGIT) *63(ALPHA / DIGIT / "." / "_" / "-")
+//! salt       = 22b64url                             ; 16 random bytes
+//! nonce      = 32b64url                             ; 24 random bytes (XChaCha20 nonce)
+//! payload    = 64b64url                             ; 32-byte ciphertext ‖ 16-byte Poly1305 tag
+//! dec        = "0" / (%x31-39 *9DIGIT)              ; canonical decimal, fits in 32 bits
+//! b64url     = ALPHA / DIGIT / "-" / "_"            ; RFC 4648 §5 alphabet, no padding
+//! ```
+//!
+//! Example: `lk1$session$argon2id$m=131072,t=3,p=4$-$<salt>$<nonce>$<payload>`.
+//! Parsing is strict: a string that does not re-serialise to itself is rejected, so every
+//! key has exactly one encoding.
+//!
+//! # Construction
+//!
+//! ```text
+//! kdf = argon2id:  K  = Argon2id v19(password = PIN/passphrase UTF-8, salt, m, t, p, 32 bytes)
+//!                  KEK = HKDF-SHA256(salt = none, ikm = K ‖ share?, info = "latchkey/lk1/kek/argon2id")
+//! kdf = hkdf-prf:  KEK = HKDF-SHA256(salt = salt, ikm = PRF ‖ share?, info = "latchkey/lk1/kek/hkdf-prf")
+//! header  = the envelope text before the last "$" (version … nonce)
+//! AAD     = "latchkey/lk1/aad" 0x00 ‖ header ‖ 0x00 ‖ account (32 bytes BE) ‖ public key (32 bytes BE)
+//! payload = XChaCha20-Poly1305(KEK, nonce, AAD, private key scalar, 32 bytes BE)
+//! ```
+//!
+//! `share?` is the 32-byte server share named in the header, when there is one; without it
+//! the IKM is just `K` (or the PRF output), so adding a share later is a re-wrap, not a
+//! format change.
+//!
+//! The associated data authenticates the version, the KDF and its parameters, the share
+//! id, the key kind, and the account and public key the caller expects: a modified header
+//! (K7: downgraded parameters) or an envelope moved to another account or key (K5) fails
+//! the tag check. Opening also enforces parameter bounds before any work (floor
+//! m = 19 MiB, t = 2, p = 1; ceiling m = 1 GiB, t = 10, p = 16, m·t = 4 GiB), checks the key
+//! kind, and compares the decrypted key's public key with the expected one.
+//!
+//! # Parameters
+//!
+//! [`CURRENT_PARAMS`] is m = 131072 KiB (128 MiB), t = 3, p = 4. Measured with
+//! `cargo bench -p latchkey-core --bench unlock` (release build, this 2-core machine, with
+//! other builds running): one unlock takes 237–286 ms (median of 7, over three runs), and
+//! the peak resident memory rises by 128 MiB. RFC 9106's second setting (64 MiB, t = 3)
+//! measured 104–118 ms, under the 150 ms target, so the memory was doubled rather than
+//! the pass count raised. The `argon2` crate computes lanes one after another, so p does
+//! not change the time here. Callers on weak devices (WASM on low-end phones) may seal
+//! with [`seal_with_params`] down to [`FLOOR_PARAMS`]; every envelope records its own
+//! parameters, and [`open_and_upgrade`] raises old ones on the next unlock (K8).
+//!
+//! Even so, a 6-digit PIN falls to an offline attacker in days on one core (hours on a
+//! GPU): only a server share with an attempt limit, or a passkey, protects a leaked
+//! envelope (threats K1, K2).
+
+use argon2::{Algorithm, Argon2, Params, Version};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use chacha20poly1305::aead::{AeadInPlace, KeyInit};
+use chacha20poly1305::{Key, Tag, XChaCha20Poly1305, XNonce};
+use hkdf::HkdfExtract;
+use rand_core::CryptoRngCore;
+use sha2::Sha256;
+use zeroize::Zeroizing;
+
+use super::{
+    check_public_key, felt_bytes, is_valid_share_id, EncryptKey, KeyBinding, KeystoreError,
+    KEY_MATERIAL_BYTES,
+};
+use crate::felt::Felt;
+use crate::keys::KeyKind;
+use crate::signature::SigningKey;
+
+/// The format version.
+pub const VERSION: &str = "lk1";
+
+/// Every envelope starts with this.
+pub const PREFIX: &str = "lk1$";
+
+/// Argon2id parameters for new envelopes.
+pub const CURRENT_PARAMS: Argon2Params = Argon2Params { m_kib: 131_072, t: 3, p: 4 };
+
+/// The weakest parameters accepted when opening (OWASP's minimum for Argon2id).
+pub const FLOOR_PARAMS: Argon2Params = Argon2Params { m_kib: 19_456, t: 2, p: 1 };
+
+/// Most memory accepted when opening: 1 GiB.
+pub const MAX_M_KIB: u32 = 1 << 20;
+/// Most passes accepted when opening.
+pub const MAX_T: u32 = 10;
+/// Most lanes accepted when opening.
+pub const MAX_P: u32 = 16;
+/// Most total work accepted when opening: `m · t` in KiB (4 GiB of block passes).
+pub const MAX_M_TIMES_T: u64 = 4 << 20;
+
+const SALT_BYTES: usize = 16;
+const NONCE_BYTES: usize = 24;
+const TAG_BYTES: usize = 16;
+const PAYLOAD_BYTES: usize = 32 + TAG_BYTES;
+/// Longest envelope text accepted; real ones are under 200 characters.
+const MAX_ENVELOPE_CHARS: usize = 512;
+
+const AAD_LABEL: &[u8] = b"latchkey/lk1/aad";
+const INFO_ARGON2ID: &[u8] = b"latchkey/lk1/kek/argon2id";
+pub(crate) const INFO_HKDF_PRF: &[u8] = b"latchkey/lk1/kek/hkdf-prf";
+
+/// Argon2id cost parameters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Argon2Params {
+    /// Memory in KiB.
+    pub m_kib: u32,
+    /// Passes over memory.
+    pub t: u32,
+    /// Lanes.
+    pub p: u32,
+}
+
+impl Argon2Params {
+    /// Checks the opening bounds: at least [`FLOOR_PARAMS`] in every component, at most
+    /// [`MAX_M_KIB`], [`MAX_T`], [`MAX_P`] and [`MAX_M_TIMES_T`].
+    pub fn check_bounds(&self) -> Result<(), KeystoreError> {
+        let Self { m_kib, t, p } = *self;
+        if m_kib < FLOOR_PARAMS.m_kib || t < FLOOR_PARAMS.t || p < FLOOR_PARAMS.p {
+            return Err(KeystoreError::KdfParamsTooWeak { m_kib, t, p });
+        }
+        if m_kib > MAX_M_KIB
+            || t > MAX_T
+            || p > MAX_P
+            || u64::from(m_kib) * u64::from(t) > MAX_M_TIMES_T
+        {
+            return Err(KeystoreError::KdfParamsTooLarge { m_kib, t, p });
+        }
+        Ok(())
+    }
+
+    /// Whether these parameters cost less than [`CURRENT_PARAMS`] (less memory or fewer
+    /// passes), so a key sealed with them should be re-wrapped (K8).
+    pub fn is_below_current(&self) -> bool {
+        self.m_kib < CURRENT_PARAMS.m_kib || self.t < CURRENT_PARAMS.t
+    }
+}
+
+/// How the key-encryption key is derived.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Kdf {
+    /// Argon2id of a PIN or passphrase, then HKDF.
+    Argon2id(Argon2Params),
+    /// HKDF of a WebAuthn PRF output.
+    HkdfPrf,
+}
+
+impl Kdf {
+    fn id(&self) -> &'static str {
+        match self {
+            Self::Argon2id(_) => "argon2id",
+            Self::HkdfPrf => "hkdf-prf",
+        }
+    }
+
+    fn params_text(&self) -> String {
+        match self {
+            Self::Argon2id(p) => format!("m={},t={},p={}", p.m_kib, p.t, p.p),
+            Self::HkdfPrf => "-".to_string(),
+        }
+    }
+}
+
+/// The public part of an envelope's header.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EnvelopeInfo {
+    /// Session or owner key.
+    pub kind: KeyKind,
+    /// The key derivation and its parameters.
+    pub kdf: Kdf,
+    /// The server share the key-encryption key mixes in, if any.
+    pub share_id: Option<String>,
+}
+
+impl EnvelopeInfo {
+    /// Whether the envelope should be re-wrapped with [`CURRENT_PARAMS`] (K8).
+    pub fn needs_upgrade(&self) -> bool {
+        match self.kdf {
+            Kdf::Argon2id(params) => params.is_below_current(),
+            Kdf::HkdfPrf => false,
+        }
+    }
+}
+
+struct Envelope {
+    info: EnvelopeInfo,
+    salt: [u8; SALT_BYTES],
+    nonce: [u8; NONCE_BYTES],
+    payload: [u8; PAYLOAD_BYTES],
+    header: String,
+}
+
+fn header_text(info: &EnvelopeInfo, salt: &[u8; SALT_BYTES], nonce: &[u8; NONCE_BYTES]) -> String {
+    format!(
+        "{VERSION}${}${}${}${}${}${}",
+        info.kind.as_str(),
+        info.kdf.id(),
+        info.kdf.params_text(),
+        info.share_id.as_deref().unwrap_or("-"),
+        URL_SAFE_NO_PAD.encode(salt),
+        URL_SAFE_NO_PAD.encode(nonce),
+    )
+}
+
+fn decode_fixed<const N: usize>(text: &str, what: &'static str) -> Result<[u8; N], KeystoreError> {
+    let bytes = URL_SAFE_NO_PAD.decode(text).map_err(|_| KeystoreError::Malformed(what))?;
+    bytes.try_into().map_err(|_| KeystoreError::Malformed(what))
+}
+
+fn parse_dec(text: &str, prefix: &str) -> Result<u32, KeystoreError> {
+    let digits = text.strip_prefix(prefix).ok_or(KeystoreError::Malformed("bad KDF parameters"))?;
+    let canonical = !digits.is_empty()
+        && digits.len() <= 10
+        && digits.bytes().all(|b| b.is_ascii_digit())
+        && (digits == "0" || !digits.starts_with('0'));
+    if !canonical {
+        return Err(KeystoreError::Malformed("bad KDF parameters"));
+    }
+    digits.parse().map_err(|_| KeystoreError::Malformed("bad KDF parameters"))
+}
+
+fn parse_kdf(id: &str, params: &str) -> Result<Kdf, KeystoreError> {
+    match id {
+        "argon2id" => {
+            let parts: Vec<&str> = params.split(',').collect();
+            let [m, t, p] = parts.as_slice() else {
+                return Err(KeystoreError::Malformed("bad KDF parameters"));
+            };
+            Ok(Kdf::Argon2id(Argon2Params {
+                m_kib: parse_dec(m, "m=")?,
+                t: parse_dec(t, "t=")?,
+                p: parse_dec(p, "p=")?,
+            }))
+        }
+        "hkdf-prf" if params == "-" => Ok(Kdf::HkdfPrf),
+        "hkdf-prf" => Err(KeystoreError::Malformed("bad KDF parameters")),
+        _ => Err(KeystoreError::Malformed("unknown KDF")),
+    }
+}
+
+/// Whether `text` looks like a later envelope version (`lk2$…`).
+pub(crate) fn looks_like_future_version(text: &str) -> bool {
+    let Some(rest) = text.strip_prefix("lk") else { return false };
+    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+    !digits.is_empty() && rest[digits.len()..].starts_with('$')
+}
+
+fn parse(text: &str) -> Result<Envelope, KeystoreError> {
+    if text.len() > MAX_ENVELOPE_CHARS {
+        return Err(KeystoreError::Malformed("envelope too long"));
+    }
+    let fields: Vec<&str> = text.split('$').collect();
+    if fields.first() != Some(&VERSION) {
+        return Err(if looks_like_future_version(text) {
+            KeystoreError::UnsupportedVersion
+        } else {
+            KeystoreError::UnknownFormat
+        });
+    }
+    let [_, kind, kdf_id, kdf_params, share, salt, nonce, payload] = fields.as_slice() else {
+        return Err(KeystoreError::Malformed("an lk1 envelope has 8 fields"));
+    };
+    let kind = KeyKind::parse(kind).ok_or(KeystoreError::Malformed("unknown key kind"))?;
+    let kdf = parse_kdf(kdf_id, kdf_params)?;
+    let share_id = match *share {
+        "-" => None,
+        id if is_valid_share_id(id) => Some(id.to_string()),
+        _ => return Err(KeystoreError::Malformed("bad share id")),
+    };
+    let salt = decode_fixed::<SALT_BYTES>(salt, "bad salt")?;
+    let nonce = decode_fixed::<NONCE_BYTES>(nonce, "bad nonce")?;
+    let payload = decode_fixed::<PAYLOAD_BYTES>(payload, "bad payload")?;
+    let info = EnvelopeInfo { kind, kdf, share_id };
+    let header = header_text(&info, &salt, &nonce);
+    // One encoding per key: anything that does not re-serialise to itself is refused.
+    if format!("{header}${}", URL_SAFE_NO_PAD.encode(payload)) != text {
+        return Err(KeystoreError::Malformed("non-canonical encoding"));
+    }
+    Ok(Envelope { info, salt, nonce, payload, header })
+}
+
+/// Reads an envelope's header without decrypting.
+pub fn inspect(text: &str) -> Result<EnvelopeInfo, KeystoreError> {
+    Ok(parse(text)?.info)
+}
+
+fn aad(header: &str, binding: &KeyBinding) -> Vec<u8> {
+    let mut aad = Vec::with_capacity(AAD_LABEL.len() + header.len() + 2 + 64);
+    aad.extend_from_slice(AAD_LABEL);
+    aad.push(0);
+    aad.extend_from_slice(header.as_bytes());
+    aad.push(0);
+    aad.extend_from_slice(&felt_bytes(&binding.account));
+    aad.extend_from_slice(&felt_bytes(&binding.public_key));
+    aad
+}
+
+/// HKDF-SHA256 to a 32-byte key-encryption key, mixing in the server share if given.
+pub(crate) fn hkdf_kek(
+    salt: Option<&[u8]>,
+    ikm: &[u8; KEY_MATERIAL_BYTES],
+    share: Option<&[u8; KEY_MATERIAL_BYTES]>,
+    info: &[u8],
+) -> Result<Zeroizing<[u8; 32]>, KeystoreError> {
+    let mut extract = HkdfExtract::<Sha256>::new(salt);
+    extract.input_ikm(ikm);
+    if let Some(share) = share {
+        extract.input_ikm(share);
+    }
+    let (_, hkdf) = extract.finalize();
+    let mut kek = Zeroizing::new([0u8; 32]);
+    hkdf.expand(info, kek.as_mut()).map_err(|_| KeystoreError::Kdf)?;
+    Ok(kek)
+}
+
+fn argon2_kek(
+    passphrase: &[u8],
+    salt: &[u8; SALT_BYTES],
+    params: &Argon2Params,
+    share: Option<&[u8; KEY_MATERIAL_BYTES]>,
+) -> Result<Zeroizing<[u8; 32]>, KeystoreError> {
+    let argon_params =
+        Params::new(params.m_kib, params.t, params.p, Some(32)).map_err(|_| KeystoreError::Kdf)?;
+    let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, argon_params);
+    let mut pin_key = Zeroizing::new([0u8; KEY_MATERIAL_BYTES]);
+    argon.hash_password_into(passphrase, salt, pin_key.as_mut()).map_err(|_| KeystoreError::Kdf)?;
+    hkdf_kek(None, &pin_key, share, INFO_ARGON2ID)
+}
+
+/// The share to mix in: required when the header names one, ignored otherwise.
+fn resolve_share<'a>(
+    share_id: Option<&str>,
+    key: &'a EncryptKey,
+) -> Result<Option<&'a [u8; KEY_MATERIAL_BYTES]>, KeystoreError> {
+    let Some(id) = share_id else { return Ok(None) };
+    match key.server_share() {
+        None => Err(KeystoreError::ServerShareRequired { id: id.to_string() }),
+        Some(share) if share.id() != id => Err(KeystoreError::ServerShareMismatch {
+            expected: id.to_string(),
+            found: share.id().to_string(),
+        }),
+        Some(share) => Ok(Some(share.secret())),
+    }
+}
+
+/// Builds an envelope around a derived key: draws the nonce, forms header and AAD, and
+/// encrypts. Kept apart from the KDF so nonce uniqueness can be tested on many seals.
+fn assemble(
+    kek: &[u8; 32],
+    info: &EnvelopeInfo,
+    salt: &[u8; SALT_BYTES],
+    binding: &KeyBinding,
+    private_key: &SigningKey,
+    rng: &mut impl CryptoRngCore,
+) -> Result<String, KeystoreError> {
+    let mut nonce = [0u8; NONCE_BYTES];
+    rng.fill_bytes(&mut nonce);
+    let header = header_text(info, salt, &nonce);
+    let aad = aad(&header, binding);
+    let mut buffer = private_key.secret_scalar();
+    let tag = XChaCha20Poly1305::new(Key::from_slice(kek))
+        .encrypt_in_place_detached(XNonce::from_slice(&nonce), &aad, buffer.as_mut())
+        .map_err(|_| KeystoreError::Cipher)?;
+    let mut payload = [0u8; PAYLOAD_BYTES];
+    payload[..32].copy_from_slice(buffer.as_ref());
+    payload[32..].copy_from_slice(&tag);
+    Ok(format!("{header}${}", URL_SAFE_NO_PAD.encode(payload)))
+}
+
+/// Decrypts an envelope's payload with a derived key.
+fn disassemble(
+    kek: &[u8; 32],
+    envelope: &Envelope,
+    binding: &KeyBinding,
+) -> Result<SigningKey, KeystoreError> {
+    let aad = aad(&envelope.header, binding);
+    let mut buffer = Zeroizing::new([0u8; 32]);
+    buffer.copy_from_slice(&envelope.payload[..32]);
+    let tag = Tag::from_slice(&envelope.payload[32..]);
+    XChaCha20Poly1305::new(Key::from_slice(kek))
+        .decrypt_in_place_detached(XNonce::from_slice(&envelope.nonce), &aad, buffer.as_mut(), tag)
+        .map_err(|_| KeystoreError::WrongKey)?;
+    let private_key = SigningKey::from_felt(Felt::from_bytes_be(&buffer))
+        .map_err(|_| KeystoreError::InvalidPrivateKey)?;
+    check_public_key(&private_key, Some(&binding.public_key))?;
+    Ok(private_key)
+}
+
+fn check_binding(private_key: &SigningKey, binding: &KeyBinding) -> Result<(), KeystoreError> {
+    // Never seal a key under a binding that names another public key.
+    check_public_key(private_key, Some(&binding.public_key))
+}
+
+/// Seals with explicit Argon2id parameters, without the strength check.
+fn seal_argon2(
+    private_key: &SigningKey,
+    key: &EncryptKey,
+    binding: &KeyBinding,
+    params: Argon2Params,
+    rng: &mut impl CryptoRngCore,
+) -> Result<String, KeystoreError> {
+    let passphrase = key
+        .passphrase_bytes()
+        .ok_or(KeystoreError::KeyTypeMismatch { expected: "a PIN or passphrase" })?;
+    if passphrase.is_empty() {
+        return Err(KeystoreError::EmptyKey);
+    }
+    params.check_bounds()?;
+    check_binding(private_key, binding)?;
+    let mut salt = [0u8; SALT_BYTES];
+    rng.fill_bytes(&mut salt);
+    let share = key.server_share();
+    let kek = argon2_kek(passphrase, &salt, &params, share.map(|s| s.secret()))?;
+    let info = EnvelopeInfo {
+        kind: binding.kind,
+        kdf: Kdf::Argon2id(params),
+        share_id: share.map(|s| s.id().to_string()),
+    };
+    assemble(&kek, &info, &salt, binding, private_key, rng)
+}
+
+/// Seals a private key under a PIN or passphrase with [`CURRENT_PARAMS`]. The PIN must
+/// pass the weak-PIN rules (K9). A server share on `key` is mixed in and named.
+pub fn seal(
+    private_key: &SigningKey,
+    key: &EncryptKey,
+    binding: &KeyBinding,
+    rng: &mut impl CryptoRngCore,
+) -> Result<String, KeystoreError> {
+    seal_with_params(private_key, key, binding, CURRENT_PARAMS, rng)
+}
+
+/// [`seal`] with explicit Argon2id parameters, which must lie within the opening bounds.
+pub fn seal_with_params(
+    private_key: &SigningKey,
+    key: &EncryptKey,
+    binding: &KeyBinding,
+    params: Argon2Params,
+    rng: &mut impl CryptoRngCore,
+) -> Result<String, KeystoreError> {
+    if key.is_empty() {
+        return Err(KeystoreError::EmptyKey);
+    }
+    key.check_strength()?;
+    seal_argon2(private_key, key, binding, params, rng)
+}
+
+/// Seals with an HKDF-derived key (passkey PRF output); used by [`super::passkey`].
+pub(crate) fn seal_prf(
+    private_key: &SigningKey,
+    key: &EncryptKey,
+    binding: &KeyBinding,
+    rng: &mut impl CryptoRngCore,
+) -> Result<String, KeystoreError> {
+    let prf = key
+        .prf_bytes()
+        .ok_or(KeystoreError::KeyTypeMismatch { expected: "a passkey PRF output" })?;
+    check_binding(private_key, binding)?;
+    let mut salt = [0u8; SALT_BYTES];
+    rng.fill_bytes(&mut salt);
+    let share = key.server_share();
+    let kek = hkdf_kek(Some(&salt), prf, share.map(|s| s.secret()), INFO_HKDF_PRF)?;
+    let info = EnvelopeInfo {
+        kind: binding.kind,
+        kdf: Kdf::HkdfPrf,
+        share_id: share.map(|s| s.id().to_string()),
+    };
+    assemble(&kek, &info, &salt, binding, private_key, rng)
+}
+
+/// Opens an envelope: checks the kind, the parameter bounds (K7), the key type and the
+/// server share, derives the key, decrypts with the binding as associated data (K5), and
+/// compares public keys.
+pub fn open(
+    text: &str,
+    key: &EncryptKey,
+    binding: &KeyBinding,
+) -> Result<SigningKey, KeystoreError> {
+    let envelope = parse(text)?;
+    if envelope.info.kind != binding.kind {
+        return Err(KeystoreError::KindMismatch {
+            expected: binding.kind,
+            found: envelope.info.kind,
+        });
+    }
+    let kek = match envelope.info.kdf {
+        Kdf::Argon2id(params) => {
+            params.check_bounds()?;
+            let passphrase = key
+                .passphrase_bytes()
+                .ok_or(KeystoreError::KeyTypeMismatch { expected: "a PIN or passphrase" })?;
+            if passphrase.is_empty() {
+                return Err(KeystoreError::EmptyKey);
+            }
+            let share = resolve_share(envelope.info.share_id.as_deref(), key)?;
+            argon2_kek(passphrase, &envelope.salt, &params, share)?
+        }
+        Kdf::HkdfPrf => {
+            let prf = key
+                .prf_bytes()
+                .ok_or(KeystoreError::KeyTypeMismatch { expected: "a passkey PRF output" })?;
+            let share = resolve_share(envelope.info.share_id.as_deref(), key)?;
+            hkdf_kek(Some(&envelope.salt), prf, share, INFO_HKDF_PRF)?
+        }
+    };
+    disassemble(&kek, &envelope, binding)
+}
+
+/// Opens an envelope and, when its parameters are below [`CURRENT_PARAMS`], also returns
+/// it re-wrapped with the current parameters under the same secret (K8: upgrade on
+/// unlock). The strength rules are not re-applied: the secret is not being chosen.
+pub fn open_and_upgrade(
+    text: &str,
+    key: &EncryptKey,
+    binding: &KeyBinding,
+    rng: &mut impl CryptoRngCore,
+) -> Result<(SigningKey, Option<String>), KeystoreError> {
+    let private_key = open(text, key, binding)?;
+    if !inspect(text)?.needs_upgrade() {
+        return Ok((private_key, None));
+    }
+    let upgraded = seal_argon2(&private_key, key, binding, CURRENT_PARAMS, rng)?;
+    Ok((private_key, Some(upgraded)))
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use std::collections::HashSet;
+
+    use rand::rngs::{OsRng, StdRng};
+    use rand::SeedableRng;
+
+    use super::*;
+    use crate::keys::generate_session_key;
+    use crate::keystore::ServerShare;
+
+    /// Cheapest parameters the floor allows, to keep debug-build tests quick.
+    pub(crate) const TEST_PARAMS: Argon2Params = FLOOR_PARAMS;
+
+    fn binding_for(key: &SigningKey) -> KeyBinding {
+        KeyBinding {
+            kind: KeyKind::Session,
+            account: Felt::from(0xacc0u32),
+            public_key: key.public_key(),
+        }
+    }
+
+    fn sealed(pin: &str) -> (SigningKey, KeyBinding, String) {
+        let mut rng = StdRng::seed_from_u64(11);
+        let key = generate_session_key(&mut rng);
+        let binding = binding_for(&key);
+        let text =
+            seal_with_params(&key, &EncryptKey::passphrase(pin), &binding, TEST_PARAMS, &mut rng)
+                .unwrap();
+        (key, binding, text)
+    }
+
+    /// Replaces one `$` field of an envelope.
+    fn with_field(text: &str, index: usize, value: &str) -> String {
+        let mut fields: Vec<&str> = text.split('$').collect();
+        fields[index] = value;
+        fields.join("$")
+    }
+
+    #[test]
+    fn round_trip_and_grammar() {
+        let (key, binding, text) = sealed("482913");
+        let fields: Vec<&str> = text.split('$').collect();
+        assert_eq!(fields.len(), 8);
+        assert_eq!(&fields[..5], &["lk1", "session", "argon2id", "m=19456,t=2,p=1", "-"]);
+        assert_eq!((fields[5].len(), fields[6].len(), fields[7].len()), (22, 32, 64));
+        let opened = open(&text, &EncryptKey::passphrase("482913"), &binding).unwrap();
+        assert_eq!(opened.public_key(), key.public_key());
+        let info = inspect(&text).unwrap();
+        assert_eq!(info.kind, KeyKind::Session);
+        assert_eq!(info.kdf, Kdf::Argon2id(TEST_PARAMS));
+        assert_eq!(info.share_id, None);
+        assert!(info.needs_upgrade());
+    }
+
+    #[test]
+    fn wrong_pin_fails() {
+        let (_, binding, text) = sealed("482913");
+        assert_eq!(
+            open(&text, &EncryptKey::passphrase("482914"), &binding).err(),
+            Some(KeystoreError::WrongKey)
+        );
+        assert_eq!(
+            open(&text, &EncryptKey::passphrase(""), &binding).err(),
+            Some(KeystoreError::EmptyKey)
+        );
+        assert_eq!(
+            open(&text, &EncryptKey::prf(&[1; 32]).unwrap(), &binding).err(),
+            Some(KeystoreError::KeyTypeMismatch { expected: "a PIN or passphrase" })
+        );
+    }
+
+    #[test]
+    fn k05_swapped_ciphertext_fails() {
+        let mut rng = StdRng::seed_from_u64(5);
+        let pin = EncryptKey::passphrase("482913");
+        let (_, binding_a, text_a) = sealed("482913");
+        // Same PIN, another key on another account: each envelope only opens for its own.
+        let key_b = generate_session_key(&mut rng);
+        let binding_b = KeyBinding {
+            kind: KeyKind::Session,
+            account: Felt::from(0xbeefu32),
+            public_key: key_b.public_key(),
+        };
+        let text_b = seal_with_params(&key_b, &pin, &binding_b, TEST_PARAMS, &mut rng).unwrap();
+        assert_eq!(open(&text_a, &pin, &binding_b).err(), Some(KeystoreError::WrongKey));
+        assert_eq!(open(&text_b, &pin, &binding_a).err(), Some(KeystoreError::WrongKey));
+        // Right key, wrong account.
+        let moved = KeyBinding { account: Felt::from(0xbeefu32), ..binding_a };
+        assert_eq!(open(&text_a, &pin, &moved).err(), Some(KeystoreError::WrongKey));
+        // Right account, wrong public key.
+        let other_pub = KeyBinding { public_key: binding_b.public_key, ..binding_a };
+        assert_eq!(open(&text_a, &pin, &other_pub).err(), Some(KeystoreError::WrongKey));
+        // Payload of B spliced into A's header.
+        let spliced = with_field(&text_a, 7, text_b.rsplit('$').next().unwrap());
+        assert_eq!(open(&spliced, &pin, &binding_a).err(), Some(KeystoreError::WrongKey));
+        // Session envelope presented as an owner key.
+        let as_owner = KeyBinding { kind: KeyKind::Owner, ..binding_a };
+        assert_eq!(
+            open(&text_a, &pin, &as_owner).err(),
+            Some(KeystoreError::KindMismatch { expected: KeyKind::Owner, found: KeyKind::Session })
+        );
+        let relabelled = with_field(&text_a, 1, "owner");
+        assert_eq!(open(&relabelled, &pin, &as_owner).err(), Some(KeystoreError::WrongKey));
+    }
+
+    #[test]
+    fn k05_restored_old_ciphertext_after_pin_change_needs_the_old_pin() {
+        let mut rng = StdRng::seed_from_u64(6);
+        let (key, binding, old) = sealed("482913");
+        let new = seal_with_params(
+            &key,
+            &EncryptKey::passphrase("739154"),
+            &binding,
+            TEST_PARAMS,
+            &mut rng,
+        )
+        .unwrap();
+        assert!(open(&new, &EncryptKey::passphrase("739154"), &binding).is_ok());
+        assert_eq!(
+            open(&old, &EncryptKey::passphrase("739154"), &binding).err(),
+            Some(KeystoreError::WrongKey)
+        );
+    }
+
+    #[test]
+    fn k06_nonces_are_unique_over_100k_seals() {
+        let mut rng = OsRng;
+        let key = generate_session_key(&mut rng);
+        let binding = binding_for(&key);
+        let kek = [7u8; 32];
+        let info = EnvelopeInfo {
+            kind: KeyKind::Session,
+            kdf: Kdf::Argon2id(CURRENT_PARAMS),
+            share_id: None,
+        };
+        let salt = [1u8; SALT_BYTES];
+        let mut nonces = HashSet::with_capacity(100_000);
+        let mut payloads = HashSet::with_capacity(100_000);
+        for _ in 0..100_000 {
+            let text = assemble(&kek, &info, &salt, &binding, &key, &mut rng).unwrap();
+            let envelope = parse(&text).unwrap();
+            assert!(nonces.insert(envelope.nonce), "nonce reused");
+            assert!(payloads.insert(envelope.payload), "ciphertext repeated");
+        }
+        // The last one still decrypts.
+        assert_eq!(nonces.len(), 100_000);
+    }
+
+    #[test]
+    fn k07_downgraded_params_rejected() {
+        let (_, binding, text) = sealed("482913");
+        let pin = EncryptKey::passphrase("482913");
+        // Below the floor: refused before any KDF work.
+        for (params, m, t, p) in [
+            ("m=8,t=2,p=1", 8, 2, 1),
+            ("m=19455,t=2,p=1", 19_455, 2, 1),
+            ("m=19456,t=1,p=1", 19_456, 1, 1),
+            ("m=19456,t=2,p=0", 19_456, 2, 0),
+        ] {
+            let tampered = with_field(&text, 3, params);
+            assert_eq!(
+                open(&tampered, &pin, &binding).err(),
+                Some(KeystoreError::KdfParamsTooWeak { m_kib: m, t, p }),
+                "{params}"
+            );
+        }
+        // Absurdly large: refused too (DoS).
+        for params in
+            ["m=1048577,t=2,p=1", "m=19456,t=11,p=1", "m=19456,t=2,p=17", "m=1048576,t=5,p=1"]
+        {
+            let tampered = with_field(&text, 3, params);
+            assert!(
+                matches!(
+                    open(&tampered, &pin, &binding),
+                    Err(KeystoreError::KdfParamsTooLarge { .. })
+                ),
+                "{params}"
+            );
+        }
+        // Within bounds but not what was sealed: the AEAD tag fails.
+        let tampered = with_field(&text, 3, "m=19456,t=3,p=1");
+        assert_eq!(open(&tampered, &pin, &binding).err(), Some(KeystoreError::WrongKey));
+        // The KDF id is authenticated as well.
+        let tampered = with_field(&with_field(&text, 2, "hkdf-prf"), 3, "-");
+        let prf = EncryptKey::prf(&[0u8; 32]).unwrap();
+        assert_eq!(open(&tampered, &prf, &binding).err(), Some(KeystoreError::WrongKey));
+    }
+
+    #[test]
+    fn k07_sealing_outside_the_bounds_is_refused() {
+        let mut rng = StdRng::seed_from_u64(8);
+        let key = generate_session_key(&mut rng);
+        let binding = binding_for(&key);
+        let pin = EncryptKey::passphrase("482913");
+        let weak = Argon2Params { m_kib: 4096, t: 1, p: 1 };
+        assert!(matches!(
+            seal_with_params(&key, &pin, &binding, weak, &mut rng),
+            Err(KeystoreError::KdfParamsTooWeak { .. })
+        ));
+        let huge = Argon2Params { m_kib: 2 << 20, t: 3, p: 1 };
+        assert!(matches!(
+            seal_with_params(&key, &pin, &binding, huge, &mut rng),
+            Err(KeystoreError::KdfParamsTooLarge { .. })
+        ));
+        assert!(FLOOR_PARAMS.check_bounds().is_ok());
+        assert!(CURRENT_PARAMS.check_bounds().is_ok());
+        assert!(!CURRENT_PARAMS.is_below_current());
+    }
+
+    #[test]
+    fn k08_weaker_params_upgrade_on_unlock() {
+        let mut rng = StdRng::seed_from_u64(12);
+        let (key, binding, old) = sealed("482913");
+        let pin = EncryptKey::passphrase("482913");
+        let (opened, upgraded) = open_and_upgrade(&old, &pin, &binding, &mut rng).unwrap();
+        assert_eq!(opened.public_key(), key.public_key());
+        let upgraded = upgraded.unwrap();
+        let info = inspect(&upgraded).unwrap();
+        assert_eq!(info.kdf, Kdf::Argon2id(CURRENT_PARAMS));
+        assert!(!info.needs_upgrade());
+        let (again, none) = open_and_upgrade(&upgraded, &pin, &binding, &mut rng).unwrap();
+        assert_eq!(again.public_key(), key.public_key());
+        assert!(none.is_none());
+    }
+
+    #[test]
+    fn server_share_is_required_and_named() {
+        let mut rng = StdRng::seed_from_u64(13);
+        let key = generate_session_key(&mut rng);
+        let binding = binding_for(&key);
+        let share = || ServerShare::new("kms-1", &[0x42; 32]).unwrap();
+        let with_share = EncryptKey::passphrase("482913").with_server_share(share());
+        let text = seal_with_params(&key, &with_share, &binding, TEST_PARAMS, &mut rng).unwrap();
+        assert_eq!(text.split('$').nth(4), Some("kms-1"));
+        assert_eq!(inspect(&text).unwrap().share_id.as_deref(), Some("kms-1"));
+        assert!(open(&text, &with_share, &binding).is_ok());
+        assert_eq!(
+            open(&text, &EncryptKey::passphrase("482913"), &binding).err(),
+            Some(KeystoreError::ServerShareRequired { id: "kms-1".into() })
+        );
+        let other_id = EncryptKey::passphrase("482913")
+            .with_server_share(ServerShare::new("kms-2", &[0x42; 32]).unwrap());
+        assert!(matches!(
+            open(&text, &other_id, &binding),
+            Err(KeystoreError::ServerShareMismatch { .. })
+        ));
+        let wrong_secret = EncryptKey::passphrase("482913")
+            .with_server_share(ServerShare::new("kms-1", &[0x43; 32]).unwrap());
+        assert_eq!(open(&text, &wrong_secret, &binding).err(), Some(KeystoreError::WrongKey));
+        // Removing the share from the header does not help: the header is authenticated
+        // and the KEK differs.
+        let stripped = with_field(&text, 4, "-");
+        assert_eq!(
+            open(&stripped, &EncryptKey::passphrase("482913"), &binding).err(),
+            Some(KeystoreError::WrongKey)
+        );
+    }
+
+    #[test]
+    fn malformed_envelopes_are_typed_errors() {
+        let (_, binding, text) = sealed("482913");
+        let pin = EncryptKey::passphrase("482913");
+        let cases = [
+            with_field(&text, 1, "wallet"),
+            with_field(&text, 2, "scrypt"),
+            with_field(&text, 3, "m=019456,t=2,p=1"),
+            with_field(&text, 3, "t=2,m=19456,p=1"),
+            with_field(&text, 3, "m=19456,t=2"),
+            with_field(&text, 3, "m=99999999999,t=2,p=1"),
+            with_field(&text, 4, "-bad"),
+            with_field(&text, 5, "short"),
+            with_field(&text, 6, "AAAA"),
+            with_field(&text, 7, &"A".repeat(63)),
+            format!("{text}$extra"),
+            format!("{text}="),
+            text.replacen("$", "$$", 1),
+            "lk1$".to_string(),
+            "x".repeat(600),
+        ];
+        for bad in &cases {
+            let result = open(bad, &pin, &binding);
+            assert!(
+                matches!(result, Err(KeystoreError::Malformed(_) | KeystoreError::UnknownFormat)),
+                "{bad}: {result:?}"
+            );
+        }
+        // Non-canonical base64 (trailing bits set) is refused.
+        let salt = text.split('$').nth(5).unwrap();
+        let mut chars: Vec<char> = salt.chars().collect();
+        let last = chars.len() - 1;
+        chars[last] = if chars[last] == 'B' { 'C' } else { 'B' };
+        let noncanonical = with_field(&text, 5, &chars.into_iter().collect::<String>());
+        assert!(open(&noncanonical, &pin, &binding).is_err());
+        assert_eq!(open("lk9$a", &pin, &binding).err(), Some(KeystoreError::UnsupportedVersion));
+    }
+
+    #[test]
+    fn k11_errors_never_contain_the_pin_or_key() {
+        let (key, binding, text) = sealed("482913");
+        let secret = key.secret_hex();
+        let errors = [
+            open(&text, &EncryptKey::passphrase("482914"), &binding).unwrap_err(),
+            open(&with_field(&text, 3, "m=8,t=2,p=1"), &EncryptKey::passphrase("482913"), &binding)
+                .unwrap_err(),
+            seal(&key, &EncryptKey::passphrase("123456"), &binding, &mut OsRng).unwrap_err(),
+        ];
+        for err in errors {
+            for shown in [err.to_string(), format!("{err:?}")] {
+                assert!(!shown.contains("48291"), "{shown}");
+                assert!(!shown.contains("123456"), "{shown}");
+                assert!(!shown.contains(&secret[4..20]), "{shown}");
+            }
+        }
+    }
+
+    #[test]
+    fn sealing_checks_pin_strength_and_binding() {
+        let mut rng = StdRng::seed_from_u64(14);
+        let key = generate_session_key(&mut rng);
+        let binding = binding_for(&key);
+        assert_eq!(
+            seal(&key, &EncryptKey::passphrase("123456"), &binding, &mut rng).err(),
+            Some(KeystoreError::WeakPin(crate::keystore::WeakPinReason::Sequential))
+        );
+        assert_eq!(
+            seal(&key, &EncryptKey::passphrase(""), &binding, &mut rng).err(),
+            Some(KeystoreError::EmptyKey)
+        );
+        let wrong = KeyBinding { public_key: Felt::from(5u8), ..binding };
+        assert_eq!(
+            seal_with_params(
+                &key,
+                &EncryptKey::passphrase("482913"),
+                &wrong,
+                TEST_PARAMS,
+                &mut rng
+            )
+            .err(),
+            Some(KeystoreError::PublicKeyMismatch)
+        );
+    }
+}
