@@ -33,7 +33,7 @@ pub mod LatchkeyAccount {
     use starknet::syscalls::{call_contract_syscall, replace_class_syscall};
     use starknet::{
         ClassHash, ContractAddress, SyscallResultTrait, VALIDATED, get_block_timestamp,
-        get_caller_address, get_contract_address, get_tx_info,
+        get_caller_address, get_contract_address, get_execution_info, get_tx_info,
     };
     use crate::interfaces::{
         AllowedMethod, IAccount, ILATCHKEY_SESSIONS_ID, ILatchkeySessions, IOutsideExecutionV2,
@@ -41,7 +41,7 @@ pub mod LatchkeyAccount {
         ISessionSpendingPolicy, OutsideExecution, SessionStatus, SessionView, SpendingPolicy,
     };
     use crate::outside_execution::{ANY_CALLER, message_hash};
-    use crate::session::{SessionRecord, is_live_at};
+    use crate::session::{SessionRecord, is_live_at, method_key};
     use crate::spending;
 
     /// Most methods one session may allow.
@@ -56,12 +56,14 @@ pub mod LatchkeyAccount {
         registration_counter: u32,
         /// Sessions whose registration is at or below this value are revoked.
         revoked_through: u32,
-        /// (registration, contract, selector) -> allowed.
-        allowed: Map<(u32, ContractAddress, felt252), bool>,
+        /// method_key(registration, contract, selector) -> allowed.
+        allowed: Map<felt252, bool>,
         /// (registration, index) -> method, for views.
         methods: Map<(u32, u32), AllowedMethod>,
         method_count: Map<u32, u32>,
         spending_policies: Map<(felt252, ContractAddress), SpendingPolicy>,
+        /// Number of tokens with a spending cap, per session key.
+        spending_cap_count: Map<felt252, u32>,
         outside_nonces: Map<felt252, bool>,
         entered: bool,
     }
@@ -137,13 +139,13 @@ pub mod LatchkeyAccount {
     #[abi(embed_v0)]
     impl AccountImpl of IAccount<ContractState> {
         fn __validate__(ref self: ContractState, calls: Array<Call>) -> felt252 {
-            let tx = get_tx_info().unbox();
-            self.validate_transaction(tx.transaction_hash, tx.signature, calls.span())
+            self.validate_transaction(calls.span())
         }
 
         fn __execute__(ref self: ContractState, calls: Array<Call>) -> Array<Span<felt252>> {
-            assert(get_caller_address().is_zero(), 'Account: invalid caller');
-            let tx = get_tx_info().unbox();
+            let info = get_execution_info().unbox();
+            assert(info.caller_address.is_zero(), 'Account: invalid caller');
+            let tx = info.tx_info.unbox();
             assert(is_valid_tx_version(tx.version), 'Account: invalid tx version');
             let signature = tx.signature;
             if signature.len() == 4 {
@@ -155,10 +157,12 @@ pub mod LatchkeyAccount {
                     Option::Some(until) => until,
                     Option::None => core::panic_with_felt252('Session: bad valid_until'),
                 };
-                let now = get_block_timestamp();
+                let now = info.block_info.unbox().block_timestamp;
                 assert(now >= record.valid_after, 'Session: not yet valid');
                 assert(now <= min_u64(signed_until, record.valid_until), 'Session: expired');
-                self.apply_spending(session_key, calls.span(), now);
+                if record.has_spending_caps {
+                    self.apply_spending(session_key, calls.span(), now);
+                }
             }
             execute_calls(calls.span())
         }
@@ -232,11 +236,12 @@ pub mod LatchkeyAccount {
         fn execute_from_outside_v2(
             ref self: ContractState, outside_execution: OutsideExecution, signature: Span<felt252>,
         ) -> Array<Span<felt252>> {
+            let info = get_execution_info().unbox();
             let caller: felt252 = outside_execution.caller.into();
             if caller != ANY_CALLER {
-                assert(get_caller_address() == outside_execution.caller, 'SRC9: invalid caller');
+                assert(info.caller_address == outside_execution.caller, 'SRC9: invalid caller');
             }
-            let now = get_block_timestamp();
+            let now = info.block_info.unbox().block_timestamp;
             assert(outside_execution.execute_after < now, 'SRC9: now <= execute_after');
             assert(now < outside_execution.execute_before, 'SRC9: now >= execute_before');
             let nonce = outside_execution.nonce;
@@ -245,16 +250,16 @@ pub mod LatchkeyAccount {
             assert(!self.entered.read(), 'ReentrancyGuard: reentrant call');
             self.entered.write(true);
 
-            let hash = message_hash(
-                @outside_execution, get_tx_info().unbox().chain_id, get_contract_address(),
-            );
+            let account = info.contract_address;
+            let hash = message_hash(@outside_execution, info.tx_info.unbox().chain_id, account);
             let calls = outside_execution.calls;
             let length = signature.len();
             if length == 2 {
                 assert(self.is_owner_signature(hash, signature), 'SRC9: invalid signature');
             } else if length == 4 {
                 let session_key = *signature.at(0);
-                let record = match self.check_session(session_key, *signature.at(3), calls, now, true) {
+                let record =
+                    match self.check_session(session_key, *signature.at(3), calls, account, now, true) {
                     Result::Ok(record) => record,
                     Result::Err(error) => core::panic_with_felt252(error),
                 };
@@ -263,7 +268,9 @@ pub mod LatchkeyAccount {
                     'SRC9: invalid signature',
                 );
                 self.consume_call(session_key, record);
-                self.apply_spending(session_key, calls, now);
+                if record.has_spending_caps {
+                    self.apply_spending(session_key, calls, now);
+                }
             } else {
                 core::panic_with_felt252('SRC9: invalid signature');
             }
@@ -341,6 +348,10 @@ pub mod LatchkeyAccount {
             assert(max_per_window != 0, 'Spending: zero window cap');
             assert(max_per_call != 0, 'Spending: zero call cap');
             assert(max_per_call <= max_per_window, 'Spending: call cap > window');
+            let existing = self.spending_policies.entry((session_key, token)).window_seconds.read();
+            if !spending::is_set(existing) {
+                self.set_spending_cap_count(session_key, self.spending_cap_count.read(session_key) + 1);
+            }
             self
                 .spending_policies
                 .write(
@@ -383,6 +394,7 @@ pub mod LatchkeyAccount {
                         window_start: 0,
                     },
                 );
+            self.set_spending_cap_count(session_key, self.spending_cap_count.read(session_key) - 1);
             self.emit(SpendingPolicyRemoved { session_key, token });
         }
     }
@@ -432,9 +444,11 @@ pub mod LatchkeyAccount {
     impl InternalImpl of InternalTrait {
         /// `__validate__`: owner `[r, s]` or session `[key, r, s, valid_until]` over the
         /// transaction hash. Returns `VALIDATED` or 0, never panics on bad input.
-        fn validate_transaction(
-            ref self: ContractState, hash: felt252, signature: Span<felt252>, calls: Span<Call>,
-        ) -> felt252 {
+        fn validate_transaction(ref self: ContractState, calls: Span<Call>) -> felt252 {
+            let info = get_execution_info().unbox();
+            let tx = info.tx_info.unbox();
+            let hash = tx.transaction_hash;
+            let signature = tx.signature;
             let length = signature.len();
             if length == 2 {
                 return if self.is_owner_signature(hash, signature) {
@@ -449,8 +463,10 @@ pub mod LatchkeyAccount {
             let session_key = *signature.at(0);
             // The validate-phase clock is rounded down to the hour: lenient here,
             // exact in `__execute__`.
+            let now = info.block_info.unbox().block_timestamp;
             let record =
-                match self.check_session(session_key, *signature.at(3), calls, get_block_timestamp(), false) {
+                match self
+                    .check_session(session_key, *signature.at(3), calls, info.contract_address, now, false) {
                 Result::Ok(record) => record,
                 Result::Err(_) => { return 0; },
             };
@@ -489,6 +505,7 @@ pub mod LatchkeyAccount {
             session_key: felt252,
             signed_valid_until: felt252,
             calls: Span<Call>,
+            account: ContractAddress,
             now: u64,
             exact_clock: bool,
         ) -> Result<SessionRecord, felt252> {
@@ -518,7 +535,6 @@ pub mod LatchkeyAccount {
             if calls.len() == 0 {
                 return Result::Err('Session: no calls');
             }
-            let account = get_contract_address();
             for call in calls {
                 let to = *call.to;
                 if to == account {
@@ -526,14 +542,25 @@ pub mod LatchkeyAccount {
                 }
                 if !record.allow_all {
                     let selector = *call.selector;
-                    let allowed = self.allowed.read((record.registration, to, selector))
-                        || self.allowed.read((record.registration, Zero::zero(), selector));
+                    let allowed = self.allowed.read(method_key(record.registration, to, selector))
+                        || self.allowed.read(method_key(record.registration, Zero::zero(), selector));
                     if !allowed {
                         return Result::Err('Session: method not allowed');
                     }
                 }
             }
             Result::Ok(record)
+        }
+
+        /// Records how many tokens have a cap for `session_key`, and mirrors "any?" into
+        /// the session record so executions without caps skip the policy reads.
+        fn set_spending_cap_count(ref self: ContractState, session_key: felt252, count: u32) {
+            self.spending_cap_count.write(session_key, count);
+            let mut record = self.sessions.read(session_key);
+            if record.registration != 0 {
+                record.has_spending_caps = count != 0;
+                self.sessions.write(session_key, record);
+            }
         }
 
         fn consume_call(ref self: ContractState, session_key: felt252, record: SessionRecord) {
@@ -576,7 +603,7 @@ pub mod LatchkeyAccount {
             self.registration_counter.write(registration);
             let mut index: u32 = 0;
             for method in methods {
-                self.allowed.write((registration, *method.contract, *method.selector), true);
+                self.allowed.write(method_key(registration, *method.contract, *method.selector), true);
                 self.methods.write((registration, index), *method);
                 index += 1;
             }
@@ -593,6 +620,7 @@ pub mod LatchkeyAccount {
                         registration,
                         allow_all: methods.len() == 0,
                         revoked: false,
+                        has_spending_caps: self.spending_cap_count.read(session_key) != 0,
                     },
                 );
             self

@@ -1,7 +1,9 @@
 //! The stored form of a session: one felt per session, so the hot path reads and writes a
 //! single storage slot.
 
+use core::poseidon::poseidon_hash_span;
 use core::traits::DivRem;
+use starknet::ContractAddress;
 use starknet::storage_access::StorePacking;
 
 /// A registered session.
@@ -20,6 +22,9 @@ pub struct SessionRecord {
     pub registration: u32,
     pub allow_all: bool,
     pub revoked: bool,
+    /// Some token has a spending cap for this session key (saves a read per token call
+    /// when none has).
+    pub has_spending_caps: bool,
 }
 
 const TWO_POW_32: u128 = 0x100000000;
@@ -28,7 +33,8 @@ const TWO_POW_96: u128 = 0x1000000000000000000000000;
 
 /// Layout: low 128 bits = `valid_after | valid_until << 64`; high 128 bits =
 /// `max_calls | calls_used << 32 | registration << 64 | flags << 96` with flag bit 0 =
-/// allow_all and bit 1 = revoked. Below 2^226, so always a felt.
+/// allow_all, bit 1 = revoked and bit 2 = has_spending_caps. Below 2^227, so always a
+/// felt.
 pub impl SessionRecordPacking of StorePacking<SessionRecord, felt252> {
     fn pack(value: SessionRecord) -> felt252 {
         let after: u128 = value.valid_after.into();
@@ -43,10 +49,13 @@ pub impl SessionRecordPacking of StorePacking<SessionRecord, felt252> {
         if value.revoked {
             flags += 2;
         }
+        if value.has_spending_caps {
+            flags += 4;
+        }
         let low = after + until * TWO_POW_64;
         let high = max_calls + used * TWO_POW_32 + registration * TWO_POW_64 + flags * TWO_POW_96;
         let packed = u256 { low, high };
-        // high < 2^98, so the value is far below the field prime.
+        // high < 2^99, so the value is far below the field prime.
         packed.try_into().unwrap()
     }
 
@@ -64,8 +73,16 @@ pub impl SessionRecordPacking of StorePacking<SessionRecord, felt252> {
             registration: registration.try_into().unwrap(),
             allow_all: (flags & 1) == 1,
             revoked: (flags & 2) == 2,
+            has_spending_caps: (flags & 4) == 4,
         }
     }
+}
+
+/// The storage key of an allowlist entry: one Poseidon hash instead of a Pedersen chain
+/// over a tuple.
+pub fn method_key(registration: u32, contract: ContractAddress, selector: felt252) -> felt252 {
+    let contract: felt252 = contract.into();
+    poseidon_hash_span(array![registration.into(), contract, selector].span())
 }
 
 /// Whether `now` lies in `[valid_after, valid_until]` (both ends inclusive; latchkey's

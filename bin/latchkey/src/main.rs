@@ -1,1 +1,127 @@
-fn main() {}
+//! `latchkey`: scoped, expiring session keys for smart-account wallets.
+//!
+//! Subcommands: `devnet` runs the embedded Starknet chain standalone; `bench gas` measures
+//! what session transactions cost on it.
+
+mod bench;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use latchkey_core::{to_hex, Felt};
+use latchkey_devnet::{Devnet, DevnetConfig};
+
+#[derive(Debug, Parser)]
+#[command(name = "latchkey", version, about = "Scoped, expiring session keys for smart-account wallets")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the embedded Starknet chain (devnet) with latchkey's classes declared, and
+    /// print how to reach it.
+    Devnet(DevnetArgs),
+    /// Benchmarks.
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+#[derive(Debug, clap::Args)]
+struct DevnetArgs {
+    /// Port on 127.0.0.1 (0 picks a free port).
+    #[arg(long, env = "LATCHKEY_DEVNET_PORT", default_value_t = 5050)]
+    port: u16,
+    /// Seed of the funded relayer accounts.
+    #[arg(long, env = "LATCHKEY_DEVNET_SEED", default_value_t = 42)]
+    seed: u32,
+    /// Number of funded relayer accounts.
+    #[arg(long, env = "LATCHKEY_DEVNET_RELAYERS", default_value_t = 4)]
+    relayers: u8,
+    /// Chain id (a short string).
+    #[arg(long, env = "LATCHKEY_DEVNET_CHAIN_ID", default_value = "SN_SEPOLIA")]
+    chain_id: String,
+}
+
+#[derive(Debug, Subcommand)]
+enum BenchCommand {
+    /// L2 gas of owner and session transfers (SNIP-9 and direct invoke) against a plain
+    /// transfer from devnet's predeployed OpenZeppelin account.
+    Gas {
+        /// Measured repetitions of each transaction kind.
+        #[arg(long, default_value_t = 3)]
+        rounds: u32,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("error: cannot start the async runtime: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async {
+        match cli.command {
+            Command::Devnet(args) => run_devnet(args).await,
+            Command::Bench(BenchCommand::Gas { rounds }) => bench::gas(rounds).await,
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+}
+
+async fn run_devnet(args: DevnetArgs) -> anyhow::Result<()> {
+    let devnet = Devnet::start_with(DevnetConfig {
+        seed: args.seed,
+        relayers: args.relayers,
+        chain_id: args.chain_id.clone(),
+        port: args.port,
+        deploy_game: true,
+    })
+    .await?;
+    let classes = devnet.classes();
+    println!("latchkey devnet ready in {:.2?}", devnet.startup_time());
+    println!();
+    println!("  RPC URL          {}", devnet.url());
+    println!("  Chain id         {} ({})", args.chain_id, to_hex(&devnet.chain_id()));
+    println!("  Account class    {}", to_hex(&classes.account));
+    println!("  Game class       {}", to_hex(&classes.game));
+    if let Some(game) = devnet.game() {
+        println!("  Game contract    {}", to_hex(&game));
+    }
+    println!("  STRK token       {}", to_hex(&devnet.strk()));
+    println!("  ETH token        {}", to_hex(&devnet.eth()));
+    println!("  UDC              {}", to_hex(&devnet.udc()));
+    println!("  Relayers (funded):");
+    for relayer in devnet.relayers() {
+        println!("    {}", to_hex(&relayer.address));
+    }
+    println!();
+    println!("Point a client at it, e.g. STARKNET_RPC_URL={} for the Chipi SDK.", devnet.url());
+    println!("Press Ctrl-C to stop.");
+    tokio::signal::ctrl_c().await?;
+    drop(devnet);
+    println!("stopped");
+    Ok(())
+}
+
+/// Parses a felt for the benchmarks' fixed keys.
+fn fixed_felt(hex: &str) -> anyhow::Result<Felt> {
+    Ok(latchkey_core::parse_felt(hex)?)
+}

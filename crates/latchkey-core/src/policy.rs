@@ -250,7 +250,8 @@ impl SpendingPolicy {
         if amount > self.max_per_call {
             return Err(SpendingViolation::PerCall { amount, cap: self.max_per_call });
         }
-        if now >= self.window_start.saturating_add(self.window_seconds) {
+        // As on chain: an elapsed window, or a clock that went backwards, starts a new one.
+        if now < self.window_start || now - self.window_start >= self.window_seconds {
             self.window_start = now;
             self.spent_in_window = U256::ZERO;
         }

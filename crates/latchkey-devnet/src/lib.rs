@@ -1,1 +1,295 @@
-//! placeholder
+//! The embedded local chain: starknet-devnet running in-process on `127.0.0.1` with an
+//! ephemeral port, latchkey's classes declared, the demo game deployed, and funded
+//! relayer accounts. Dropping the [`Devnet`] stops the server.
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::time::Instant;
+
+use latchkey_chain::{
+    ChainClient, ChainError, FeeMode, KeyAccount, ETH_ADDRESS, STRK_ADDRESS, UDC_ADDRESS,
+};
+use latchkey_contracts::{ACCOUNT, CALL_FORWARDER, GAME};
+use latchkey_core::{short_string, Felt, SigningKey};
+use starknet_devnet_core::starknet::starknet_config::{BlockGenerationOn, StarknetConfig};
+use starknet_devnet_core::starknet::Starknet;
+use starknet_devnet_server::api::{Api, JsonRpcHandler};
+use starknet_devnet_server::server::serve_http_json_rpc;
+use starknet_devnet_server::ServerConfig;
+use starknet_devnet_types::chain_id::ChainId;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use url::Url;
+
+/// Errors starting or driving the embedded chain.
+#[derive(Debug, thiserror::Error)]
+pub enum DevnetError {
+    /// Devnet itself failed.
+    #[error("devnet: {0}")]
+    Devnet(String),
+    /// Binding the listener failed.
+    #[error("cannot listen: {0}")]
+    Io(#[from] std::io::Error),
+    /// A chain operation during setup failed.
+    #[error(transparent)]
+    Chain(#[from] ChainError),
+    /// An artifact could not be read.
+    #[error(transparent)]
+    Contracts(#[from] latchkey_contracts::ContractsError),
+}
+
+/// How to start the chain.
+#[derive(Debug, Clone)]
+pub struct DevnetConfig {
+    /// Seed of the predeployed accounts' keys.
+    pub seed: u32,
+    /// Number of funded relayer accounts.
+    pub relayers: u8,
+    /// Chain id as a short string (`SN_SEPOLIA` by default).
+    pub chain_id: String,
+    /// Port on 127.0.0.1; 0 picks a free one.
+    pub port: u16,
+    /// Deploy the demo game.
+    pub deploy_game: bool,
+}
+
+impl Default for DevnetConfig {
+    fn default() -> Self {
+        Self { seed: 42, relayers: 4, chain_id: "SN_SEPOLIA".into(), port: 0, deploy_game: true }
+    }
+}
+
+/// A funded account the devnet predeployed, used as a relayer / paymaster.
+#[derive(Debug, Clone)]
+pub struct RelayerAccount {
+    /// Its address.
+    pub address: Felt,
+    /// Its private key.
+    pub key: SigningKey,
+}
+
+/// Class hashes of latchkey's contracts on this chain.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Classes {
+    /// The session-key account.
+    pub account: Felt,
+    /// The demo game.
+    pub game: Felt,
+    /// The test call forwarder.
+    pub call_forwarder: Felt,
+}
+
+/// A running in-process devnet. Stops when dropped.
+pub struct Devnet {
+    api: Api,
+    url: Url,
+    client: ChainClient,
+    relayers: Vec<RelayerAccount>,
+    classes: Classes,
+    game: Option<Felt>,
+    shutdown: Option<oneshot::Sender<()>>,
+    server: JoinHandle<()>,
+    startup: std::time::Duration,
+}
+
+impl Devnet {
+    /// Starts a devnet with the default configuration.
+    pub async fn start() -> Result<Self, DevnetError> {
+        Self::start_with(DevnetConfig::default()).await
+    }
+
+    /// Starts a devnet, declares latchkey's classes and deploys the demo game.
+    pub async fn start_with(config: DevnetConfig) -> Result<Self, DevnetError> {
+        let started = Instant::now();
+        let chain_id = short_string(&config.chain_id)
+            .map_err(|e| DevnetError::Devnet(format!("chain id: {e}")))?;
+        let starknet_config = StarknetConfig {
+            seed: config.seed,
+            total_accounts: config.relayers.max(1),
+            chain_id: match config.chain_id.as_str() {
+                "SN_MAIN" => ChainId::Mainnet,
+                "SN_SEPOLIA" => ChainId::Testnet,
+                _ => ChainId::Custom(chain_id),
+            },
+            block_generation_on: BlockGenerationOn::Transaction,
+            ..StarknetConfig::default()
+        };
+        let starknet = Starknet::new(&starknet_config).map_err(|e| DevnetError::Devnet(e.to_string()))?;
+        let relayers = starknet
+            .get_predeployed_accounts()
+            .into_iter()
+            .map(|account| {
+                let key = SigningKey::from_felt(account.keys.private_key)
+                    .map_err(|e| DevnetError::Devnet(format!("predeployed key: {e}")))?;
+                Ok(RelayerAccount { address: Felt::from(account.account_address), key })
+            })
+            .collect::<Result<Vec<_>, DevnetError>>()?;
+
+        let listener = TcpListener::bind((IpAddr::V4(Ipv4Addr::LOCALHOST), config.port)).await?;
+        let port = listener.local_addr()?.port();
+        let server_config = ServerConfig {
+            host: IpAddr::V4(Ipv4Addr::LOCALHOST),
+            port,
+            timeout: 120,
+            log_request: false,
+            log_response: false,
+            restricted_methods: None,
+            ui_enabled: false,
+        };
+        let api = Api::new(starknet, server_config.clone());
+        let handler = JsonRpcHandler::new(api.clone());
+        let server = serve_http_json_rpc(listener, &server_config, handler).await;
+        let (shutdown, stopped) = oneshot::channel::<()>();
+        let server = tokio::spawn(async move {
+            let _ = server
+                .with_graceful_shutdown(async move {
+                    let _ = stopped.await;
+                })
+                .await;
+        });
+
+        let url = Url::parse(&format!("http://127.0.0.1:{port}/rpc"))
+            .map_err(|e| DevnetError::Devnet(e.to_string()))?;
+        let client = ChainClient::connect(url.clone()).await?;
+        let mut devnet = Self {
+            api,
+            url,
+            client,
+            relayers,
+            classes: Classes {
+                account: ACCOUNT.class_hash()?,
+                game: GAME.class_hash()?,
+                call_forwarder: CALL_FORWARDER.class_hash()?,
+            },
+            game: None,
+            shutdown: Some(shutdown),
+            server,
+            startup: std::time::Duration::ZERO,
+        };
+        devnet.setup(config.deploy_game).await?;
+        devnet.startup = started.elapsed();
+        Ok(devnet)
+    }
+
+    async fn setup(&mut self, deploy_game: bool) -> Result<(), DevnetError> {
+        let deployer = self.relayer_account(0)?;
+        for artifact in [&ACCOUNT, &GAME, &CALL_FORWARDER] {
+            deployer.declare_artifact(&self.client, artifact).await?;
+        }
+        if deploy_game {
+            let salt = short_string("latchkey-game").map_err(|e| DevnetError::Devnet(e.to_string()))?;
+            let call = latchkey_chain::udc_deploy_call(self.classes.game, salt, &[]);
+            let hash = deployer.send(&[call], FeeMode::Estimate).await?;
+            self.client.wait_for_transaction(hash).await?;
+            self.game =
+                Some(latchkey_core::contract_address(&salt, &self.classes.game, &[], &Felt::ZERO));
+        }
+        Ok(())
+    }
+
+    /// The JSON-RPC endpoint.
+    pub fn url(&self) -> &Url {
+        &self.url
+    }
+
+    /// A client connected to this chain.
+    pub fn client(&self) -> &ChainClient {
+        &self.client
+    }
+
+    /// The chain id felt.
+    pub fn chain_id(&self) -> Felt {
+        self.client.chain_id()
+    }
+
+    /// The funded relayer accounts.
+    pub fn relayers(&self) -> &[RelayerAccount] {
+        &self.relayers
+    }
+
+    /// A [`KeyAccount`] for relayer `index`.
+    pub fn relayer_account(&self, index: usize) -> Result<KeyAccount, DevnetError> {
+        let relayer = self
+            .relayers
+            .get(index)
+            .ok_or_else(|| DevnetError::Devnet(format!("no relayer {index}")))?;
+        Ok(KeyAccount::owner(&self.client, relayer.address, relayer.key.clone()))
+    }
+
+    /// Class hashes of latchkey's contracts.
+    pub fn classes(&self) -> Classes {
+        self.classes
+    }
+
+    /// The demo game's address, if deployed.
+    pub fn game(&self) -> Option<Felt> {
+        self.game
+    }
+
+    /// The STRK token.
+    pub fn strk(&self) -> Felt {
+        STRK_ADDRESS
+    }
+
+    /// The ETH token.
+    pub fn eth(&self) -> Felt {
+        ETH_ADDRESS
+    }
+
+    /// The UDC.
+    pub fn udc(&self) -> Felt {
+        UDC_ADDRESS
+    }
+
+    /// How long starting and setting up took.
+    pub fn startup_time(&self) -> std::time::Duration {
+        self.startup
+    }
+
+    /// Sets the chain clock: the next transaction executes at exactly `timestamp`, and
+    /// later blocks follow the wall clock from there.
+    pub async fn set_time(&self, timestamp: u64) {
+        self.api.starknet.lock().await.set_time(timestamp, true);
+    }
+
+    /// Moves the chain clock forward by `seconds` (and mines an empty block).
+    pub async fn increase_time(&self, seconds: u64) {
+        self.api.starknet.lock().await.increase_time(seconds);
+    }
+
+    /// Mints `amount` (in the token's base unit) of STRK or ETH to `address`.
+    pub async fn mint(&self, address: Felt, amount: u128, token: Felt) -> Result<(), DevnetError> {
+        let address = starknet_devnet_types::contract_address::ContractAddress::new(address)
+            .map_err(|e| DevnetError::Devnet(e.to_string()))?;
+        let token = starknet_devnet_types::contract_address::ContractAddress::new(token)
+            .map_err(|e| DevnetError::Devnet(e.to_string()))?;
+        let mut starknet = self.api.starknet.lock().await;
+        starknet
+            .mint(address, starknet_devnet_types::num_bigint::BigUint::from(amount), token)
+            .await
+            .map_err(|e| DevnetError::Devnet(e.to_string()))?;
+        Ok(())
+    }
+}
+
+impl std::fmt::Debug for Devnet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Devnet")
+            .field("url", &self.url.as_str())
+            .field("classes", &self.classes)
+            .field("game", &self.game)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Drop for Devnet {
+    fn drop(&mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+        self.server.abort();
+    }
+}
+
+mod flows;
+pub use flows::{User, OUTSIDE_EXECUTION_WINDOW};

@@ -1,0 +1,99 @@
+//! `latchkey bench gas`: what a session transfer costs next to an owner transfer and a
+//! plain transfer from devnet's predeployed OpenZeppelin account, on the embedded chain.
+
+use latchkey_chain::{FeeMode, KeyAccount, TxOutcome};
+use latchkey_contracts::{account_calls, erc20_calls};
+use latchkey_core::{AllowedMethod, Call, SessionPolicy, SigningKey, U256};
+use latchkey_devnet::Devnet;
+
+use crate::fixed_felt;
+
+struct Row {
+    name: &'static str,
+    runs: Vec<TxOutcome>,
+}
+
+impl Row {
+    fn median(&self, f: impl Fn(&TxOutcome) -> u64) -> u64 {
+        let mut values: Vec<u64> = self.runs.iter().map(f).collect();
+        values.sort_unstable();
+        values.get(values.len() / 2).copied().unwrap_or_default()
+    }
+}
+
+pub(crate) async fn gas(rounds: u32) -> anyhow::Result<()> {
+    let rounds = rounds.max(1);
+    eprintln!("starting the embedded chain…");
+    let devnet = Devnet::start().await?;
+    let client = devnet.client();
+    let strk = devnet.strk();
+
+    let owner = SigningKey::from_felt(fixed_felt("0x1234567890abcdef1234567890abcdef")?)?;
+    let user = devnet.create_user(owner.clone()).await?;
+    let recipient = devnet.relayers()[1].address;
+    let amount = U256::from_u128(1_000);
+
+    let session = SigningKey::from_felt(fixed_felt("0xfedcba9876543210fedcba9876543210")?)?;
+    let now = client.block_timestamp().await?;
+    let valid_until = now + 3600;
+    let policy = SessionPolicy {
+        session_key: session.public_key(),
+        valid_after: 0,
+        valid_until,
+        max_calls: 10_000,
+        allowed_methods: vec![AllowedMethod::new(strk, "transfer")],
+    };
+    devnet.owner_execute(&user, vec![account_calls::register_session(user.address, &policy)]).await?;
+
+    let transfer: Call = erc20_calls::transfer(strk, recipient, amount);
+    let oz = devnet.relayer_account(2)?;
+    let session_direct = KeyAccount::session(client, user.address, session.clone(), valid_until);
+
+    // Warm up every path once so all measured runs write the same storage slots.
+    devnet.owner_execute(&user, vec![transfer.clone()]).await?;
+    devnet.session_execute(&user, &session, valid_until, vec![transfer.clone()]).await?;
+    client.wait_for_transaction(session_direct.send(&[transfer.clone()], FeeMode::Estimate).await?).await?;
+    client.wait_for_transaction(oz.send(&[transfer.clone()], FeeMode::Estimate).await?).await?;
+
+    let mut rows = vec![
+        Row { name: "owner transfer via SNIP-9 (relayed)", runs: vec![] },
+        Row { name: "session transfer via SNIP-9 (relayed)", runs: vec![] },
+        Row { name: "session transfer, direct invoke", runs: vec![] },
+        Row { name: "plain transfer, predeployed OZ account", runs: vec![] },
+    ];
+    for _ in 0..rounds {
+        rows[0].runs.push(devnet.owner_execute(&user, vec![transfer.clone()]).await?);
+        rows[1].runs.push(devnet.session_execute(&user, &session, valid_until, vec![transfer.clone()]).await?);
+        let hash = session_direct.send(&[transfer.clone()], FeeMode::Estimate).await?;
+        rows[2].runs.push(client.wait_for_transaction(hash).await?);
+        let hash = oz.send(&[transfer.clone()], FeeMode::Estimate).await?;
+        rows[3].runs.push(client.wait_for_transaction(hash).await?);
+    }
+
+    println!("Gas per transaction on the embedded devnet (median of {rounds} runs, STRK transfer):");
+    println!();
+    println!("| {:<40} | {:>10} | {:>12} | {:>14} |", "transaction", "L2 gas", "L1 data gas", "fee (FRI)");
+    println!("|{:-<42}|{:->12}|{:->14}|{:->16}|", "", "", "", "");
+    for row in &rows {
+        let fee = row.median(|o| u64::try_from(o.fee).unwrap_or(u64::MAX));
+        println!(
+            "| {:<40} | {:>10} | {:>12} | {:>14} |",
+            row.name,
+            row.median(|o| o.l2_gas),
+            row.median(|o| o.l1_data_gas),
+            fee
+        );
+    }
+    let ratio = |a: &Row, b: &Row| a.median(|o| o.l2_gas) as f64 / b.median(|o| o.l2_gas) as f64;
+    println!();
+    println!("session ÷ owner (SNIP-9, L2 gas):          {:.3}  (target ≤ 1.10)", ratio(&rows[1], &rows[0]));
+    println!("session direct ÷ OZ plain transfer (L2 gas): {:.3}", ratio(&rows[2], &rows[3]));
+    println!("session SNIP-9 ÷ OZ plain transfer (L2 gas): {:.3}", ratio(&rows[1], &rows[3]));
+    println!();
+    println!(
+        "Relayed rows include the relayer's own account validation and fee transfer. Cairo steps are \
+         not reported: Sierra 1.7 contracts are metered in L2 (Sierra) gas, and JSON-RPC 0.10 \
+         exposes gas only."
+    );
+    Ok(())
+}

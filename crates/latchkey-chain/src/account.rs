@@ -1,0 +1,247 @@
+//! An account driven by a local key: an owner (or relayer) signing `[r, s]`, or a session
+//! key signing `[session_key, r, s, valid_until]` over the transaction hash.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use latchkey_contracts::Artifact;
+use latchkey_core::{Call, Felt, SigningKey};
+use starknet_rust_accounts::{
+    Account, AccountError, ConnectedAccount, ExecutionEncoder, RawDeclarationV3, RawExecutionV3,
+};
+use starknet_rust_core::types::{
+    BlockId, BlockTag, Call as RpcCall, MaybePreConfirmedBlockWithTxHashes,
+};
+use starknet_rust_providers::Provider;
+use starknet_rust_signers::SignerInteractivityContext;
+
+use crate::{ChainClient, ChainError, Result, RpcProvider};
+
+/// Who signs the account's transactions.
+#[derive(Debug, Clone)]
+pub enum TxSigner {
+    /// The owner key (or a relayer's key): signature `[r, s]`.
+    Owner(SigningKey),
+    /// A session key: signature `[session_key, r, s, valid_until]`.
+    Session {
+        /// The session key.
+        key: SigningKey,
+        /// The expiry the signature claims.
+        valid_until: u64,
+    },
+}
+
+/// How a transaction's fee bounds are set.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum FeeMode {
+    /// Estimate through the node (a transaction that would fail is rejected before it
+    /// is sent) and add a safety margin.
+    Estimate,
+    /// Fixed generous bounds, no estimate: the transaction is sent even if it will
+    /// revert, so the revert happens on chain.
+    Unchecked,
+}
+
+/// A Starknet account signed by a local key.
+#[derive(Debug, Clone)]
+pub struct KeyAccount {
+    provider: Arc<RpcProvider>,
+    address: Felt,
+    chain_id: Felt,
+    signer: TxSigner,
+}
+
+/// Signing errors of [`KeyAccount`].
+#[derive(Debug, thiserror::Error)]
+pub enum KeySignError {
+    /// The key could not sign.
+    #[error(transparent)]
+    Signature(#[from] latchkey_core::SignatureError),
+    /// Session keys cannot declare classes.
+    #[error("a session key cannot sign a declare transaction")]
+    SessionDeclare,
+}
+
+impl KeyAccount {
+    /// An account signed by its owner key (or a relayer signed by its key).
+    pub fn owner(client: &ChainClient, address: Felt, key: SigningKey) -> Self {
+        Self::new(client, address, TxSigner::Owner(key))
+    }
+
+    /// An account driven by one of its session keys (direct invoke path).
+    pub fn session(client: &ChainClient, address: Felt, key: SigningKey, valid_until: u64) -> Self {
+        Self::new(client, address, TxSigner::Session { key, valid_until })
+    }
+
+    /// An account with the given signer.
+    pub fn new(client: &ChainClient, address: Felt, signer: TxSigner) -> Self {
+        Self { provider: client.provider().clone(), address, chain_id: client.chain_id(), signer }
+    }
+
+    /// The signer.
+    pub fn signer(&self) -> &TxSigner {
+        &self.signer
+    }
+
+    fn to_rpc_calls(calls: &[Call]) -> Vec<RpcCall> {
+        calls
+            .iter()
+            .map(|c| RpcCall { to: c.to, selector: c.selector, calldata: c.calldata.clone() })
+            .collect()
+    }
+
+    /// Signs and sends an invoke of `calls`; returns the transaction hash.
+    pub async fn send(&self, calls: &[Call], fees: FeeMode) -> Result<Felt> {
+        self.send_with_nonce(calls, fees, None).await
+    }
+
+    /// Like [`KeyAccount::send`] with an explicit account nonce (relayers that manage
+    /// their own nonces).
+    pub async fn send_with_nonce(&self, calls: &[Call], fees: FeeMode, nonce: Option<Felt>) -> Result<Felt> {
+        let mut execution = self.execute_v3(Self::to_rpc_calls(calls));
+        if let Some(nonce) = nonce {
+            execution = execution.nonce(nonce);
+        }
+        execution = match fees {
+            FeeMode::Estimate => execution.gas_estimate_multiplier(1.5).gas_price_estimate_multiplier(2.0),
+            FeeMode::Unchecked => {
+                let prices = self.gas_prices().await?;
+                execution
+                    .l1_gas(0)
+                    .l1_gas_price(prices.0.saturating_mul(2))
+                    .l2_gas(100_000_000)
+                    .l2_gas_price(prices.1.saturating_mul(2))
+                    .l1_data_gas(20_000)
+                    .l1_data_gas_price(prices.2.saturating_mul(2))
+            }
+        };
+        let result = execution.send().await.map_err(account_error)?;
+        Ok(result.transaction_hash)
+    }
+
+    /// Fee estimate (overall fee in FRI) for `calls`.
+    pub async fn estimate_fee(&self, calls: &[Call]) -> Result<Felt> {
+        let estimate = self.execute_v3(Self::to_rpc_calls(calls)).estimate_fee().await.map_err(account_error)?;
+        Ok(Felt::from(estimate.overall_fee))
+    }
+
+    /// Current (l1, l2, l1 data) gas prices in FRI from the pre-confirmed block.
+    async fn gas_prices(&self) -> Result<(u128, u128, u128)> {
+        let block = self
+            .provider
+            .get_block_with_tx_hashes(BlockId::Tag(BlockTag::PreConfirmed))
+            .await
+            .map_err(ChainError::from_provider)?;
+        let (l1, l2, data) = match block {
+            MaybePreConfirmedBlockWithTxHashes::Block(b) => {
+                (b.l1_gas_price.price_in_fri, b.l2_gas_price.price_in_fri, b.l1_data_gas_price.price_in_fri)
+            }
+            MaybePreConfirmedBlockWithTxHashes::PreConfirmedBlock(b) => {
+                (b.l1_gas_price.price_in_fri, b.l2_gas_price.price_in_fri, b.l1_data_gas_price.price_in_fri)
+            }
+        };
+        let price = |f: Felt| {
+            u128::try_from(f).map_err(|_| ChainError::UnexpectedResponse(format!("gas price {f:#x}")))
+        };
+        Ok((price(l1)?, price(l2)?, price(data)?))
+    }
+
+    /// Declares a compiled class unless it is already declared. Returns the declare
+    /// transaction hash, or `None` when nothing had to be done.
+    pub async fn declare_artifact(&self, client: &ChainClient, artifact: &Artifact) -> Result<Option<Felt>> {
+        let class_hash = artifact.class_hash()?;
+        if client.is_declared(class_hash).await? {
+            return Ok(None);
+        }
+        let class = Arc::new(artifact.flattened_class()?);
+        let result = self
+            .declare_v3(class, artifact.compiled_class_hash()?)
+            .gas_estimate_multiplier(1.5)
+            .gas_price_estimate_multiplier(2.0)
+            .send()
+            .await
+            .map_err(account_error)?;
+        client.wait_for_transaction(result.transaction_hash).await?;
+        Ok(Some(result.transaction_hash))
+    }
+}
+
+fn account_error(error: AccountError<KeySignError>) -> ChainError {
+    match error {
+        AccountError::Provider(e) => ChainError::from_provider(e),
+        AccountError::Signing(KeySignError::Signature(e)) => ChainError::Signing(e),
+        AccountError::Signing(KeySignError::SessionDeclare) => {
+            ChainError::Unsupported("a session key cannot declare classes")
+        }
+        AccountError::ClassHashCalculation(e) => ChainError::UnexpectedResponse(e.to_string()),
+        AccountError::FeeOutOfRange => ChainError::UnexpectedResponse("fee out of range".into()),
+    }
+}
+
+#[async_trait]
+impl Account for KeyAccount {
+    type SignError = KeySignError;
+
+    fn address(&self) -> Felt {
+        self.address
+    }
+
+    fn chain_id(&self) -> Felt {
+        self.chain_id
+    }
+
+    async fn sign_execution_v3(
+        &self,
+        execution: &RawExecutionV3,
+        query_only: bool,
+    ) -> Result<Vec<Felt>, Self::SignError> {
+        let hash = execution.transaction_hash(self.chain_id, self.address, query_only, self);
+        Ok(match &self.signer {
+            TxSigner::Owner(key) => key.sign(&hash)?.to_owner_felts(),
+            TxSigner::Session { key, valid_until } => {
+                latchkey_core::SessionSignature::sign(key, &hash, *valid_until)?.to_felts()
+            }
+        })
+    }
+
+    async fn sign_declaration_v3(
+        &self,
+        declaration: &RawDeclarationV3,
+        query_only: bool,
+    ) -> Result<Vec<Felt>, Self::SignError> {
+        let hash = declaration.transaction_hash(self.chain_id, self.address, query_only);
+        match &self.signer {
+            TxSigner::Owner(key) => Ok(key.sign(&hash)?.to_owner_felts()),
+            TxSigner::Session { .. } => Err(KeySignError::SessionDeclare),
+        }
+    }
+
+    fn is_signer_interactive(&self, _context: SignerInteractivityContext<'_>) -> bool {
+        false
+    }
+}
+
+impl ExecutionEncoder for KeyAccount {
+    fn encode_calls(&self, calls: &[RpcCall]) -> Vec<Felt> {
+        let mut out = vec![Felt::from(calls.len() as u64)];
+        for call in calls {
+            out.push(call.to);
+            out.push(call.selector);
+            out.push(Felt::from(call.calldata.len() as u64));
+            out.extend_from_slice(&call.calldata);
+        }
+        out
+    }
+}
+
+impl ConnectedAccount for KeyAccount {
+    type Provider = RpcProvider;
+
+    fn provider(&self) -> &Self::Provider {
+        &self.provider
+    }
+
+    fn block_id(&self) -> BlockId {
+        BlockId::Tag(BlockTag::PreConfirmed)
+    }
+}

@@ -1,0 +1,142 @@
+//! Errors of chain operations, with revert reasons made readable.
+
+use latchkey_core::{decode_short_string, Felt, SignatureError};
+use starknet_rust_core::types::{ContractExecutionError, StarknetError};
+use starknet_rust_providers::ProviderError;
+
+/// Why a chain operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ChainError {
+    /// The node refused the transaction, or its simulation failed (nothing was
+    /// included on chain).
+    #[error("transaction rejected: {reason}")]
+    Rejected {
+        /// The node's explanation, with Cairo short strings decoded.
+        reason: String,
+    },
+    /// The transaction was included but reverted.
+    #[error("transaction {hash:#x} reverted: {reason}")]
+    Reverted {
+        /// The transaction hash.
+        hash: Felt,
+        /// The revert reason, with Cairo short strings decoded.
+        reason: String,
+    },
+    /// No receipt appeared in time.
+    #[error("transaction {hash:#x} not confirmed in time")]
+    Timeout {
+        /// The transaction hash.
+        hash: Felt,
+    },
+    /// The node could not be reached or answered with an error unrelated to a
+    /// transaction.
+    #[error("node error: {0}")]
+    Node(String),
+    /// The node answered something this client does not understand.
+    #[error("unexpected response: {0}")]
+    UnexpectedResponse(String),
+    /// A signature could not be made.
+    #[error(transparent)]
+    Signing(#[from] SignatureError),
+    /// A contract view returned an unexpected layout.
+    #[error(transparent)]
+    Contracts(#[from] latchkey_contracts::ContractsError),
+    /// The operation is not possible for this kind of signer.
+    #[error("unsupported: {0}")]
+    Unsupported(&'static str),
+}
+
+impl ChainError {
+    /// Classifies a provider error.
+    pub fn from_provider(error: ProviderError) -> Self {
+        match error {
+            ProviderError::StarknetError(e) => Self::from_starknet(e),
+            ProviderError::RateLimited => Self::Node("rate limited".into()),
+            ProviderError::ArrayLengthMismatch => {
+                Self::UnexpectedResponse("array length mismatch".into())
+            }
+            ProviderError::Other(e) => Self::Node(e.to_string()),
+        }
+    }
+
+    fn from_starknet(error: StarknetError) -> Self {
+        let reason = match &error {
+            StarknetError::TransactionExecutionError(data) => {
+                format!("execution failed: {}", flatten(&data.execution_error))
+            }
+            StarknetError::ContractError(data) => format!("contract error: {}", flatten(&data.revert_error)),
+            StarknetError::ValidationFailure(msg) => format!("validation failure: {msg}"),
+            StarknetError::InvalidTransactionNonce(msg) => format!("invalid transaction nonce: {msg}"),
+            StarknetError::UnexpectedError(msg) => format!("unexpected error: {msg}"),
+            StarknetError::CompilationFailed(msg) => format!("compilation failed: {msg}"),
+            other => other.to_string(),
+        };
+        Self::Rejected { reason: readable_reason(&reason) }
+    }
+
+    /// The human-readable reason of a rejection or revert, if this is one.
+    pub fn reason(&self) -> Option<&str> {
+        match self {
+            Self::Rejected { reason } | Self::Reverted { reason, .. } => Some(reason),
+            _ => None,
+        }
+    }
+
+    /// Whether the nonce the transaction used was wrong (stale or ahead).
+    pub fn is_nonce_error(&self) -> bool {
+        self.reason().is_some_and(|r| r.contains("invalid transaction nonce") || r.contains("Invalid transaction nonce"))
+    }
+}
+
+fn flatten(error: &ContractExecutionError) -> String {
+    match error {
+        ContractExecutionError::Message(msg) => msg.clone(),
+        ContractExecutionError::Nested(inner) => format!(
+            "in contract {:#x} (selector {:#x}): {}",
+            inner.contract_address,
+            inner.selector,
+            flatten(&inner.error)
+        ),
+    }
+}
+
+/// Appends the text of every hex felt in `reason` that is a Cairo short string and is
+/// not already spelled out, so `0x53657373696f6e3a2065787069726564` reads
+/// `Session: expired`.
+pub(crate) fn readable_reason(reason: &str) -> String {
+    let mut decoded: Vec<String> = Vec::new();
+    for token in reason.split(|c: char| !c.is_ascii_hexdigit() && c != 'x') {
+        let Some(hex) = token.strip_prefix("0x") else { continue };
+        if hex.is_empty() || hex.len() > 62 {
+            continue;
+        }
+        let Ok(felt) = Felt::from_hex(token) else { continue };
+        if let Some(text) = decode_short_string(&felt) {
+            if text.len() >= 4 && !reason.contains(&text) && !decoded.contains(&text) {
+                decoded.push(text);
+            }
+        }
+    }
+    if decoded.is_empty() {
+        reason.to_string()
+    } else {
+        format!("{reason} [{}]", decoded.join("; "))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_strings_in_reasons_are_decoded() {
+        let reason = readable_reason("Failure reason: 0x53657373696f6e3a2065787069726564.");
+        assert!(reason.ends_with("[Session: expired]"), "{reason}");
+        // Already spelled out: left alone.
+        let spelled = "0x53657373696f6e3a2065787069726564 ('Session: expired')";
+        assert_eq!(readable_reason(spelled), spelled);
+        // Addresses are not text.
+        let addr = "contract 0x49d36570d4e46f48e99674bd3fcc84644ddd6b96f7c741b1562b82f9e004dc7";
+        assert_eq!(readable_reason(addr), addr);
+    }
+}
