@@ -46,6 +46,8 @@ pub mod LatchkeyAccount {
 
     /// Most methods one session may allow.
     const MAX_ALLOWED_METHODS: u32 = 128;
+    /// `__validate__` sees the block time rounded down to a multiple of this.
+    const VALIDATE_CLOCK_ROUNDING: u64 = 3600;
     /// Transaction versions at or above this offset are fee-estimation queries.
     const QUERY_OFFSET: u256 = 0x100000000000000000000000000000000;
 
@@ -498,8 +500,8 @@ pub mod LatchkeyAccount {
         }
 
         /// Every session rule but the signature itself. `exact_clock` is false only in
-        /// `__validate__`, whose clock is rounded down (there the start of the window is
-        /// left to `__execute__`).
+        /// `__validate__`, whose clock is rounded down to the hour; `__execute__` then
+        /// checks the window again with the exact time.
         fn check_session(
             self: @ContractState,
             session_key: felt252,
@@ -523,7 +525,14 @@ pub mod LatchkeyAccount {
             if signed_until > record.valid_until {
                 return Result::Err('Session: valid_until exceeded');
             }
-            if exact_clock && now < record.valid_after {
+            // The validate-phase clock `now` is rounded down to the hour, so the real time
+            // lies in [now, now + 3600): reject there only a start that is surely ahead.
+            let not_yet_valid = if exact_clock {
+                now < record.valid_after
+            } else {
+                now + VALIDATE_CLOCK_ROUNDING <= record.valid_after
+            };
+            if not_yet_valid {
                 return Result::Err('Session: not yet valid');
             }
             if now > min_u64(signed_until, record.valid_until) {

@@ -43,7 +43,9 @@ pub(crate) async fn gas(rounds: u32) -> anyhow::Result<()> {
         max_calls: 10_000,
         allowed_methods: vec![AllowedMethod::new(strk, "transfer")],
     };
-    devnet.owner_execute(&user, vec![account_calls::register_session(user.address, &policy)]).await?;
+    devnet
+        .owner_execute(&user, vec![account_calls::register_session(user.address, &policy)])
+        .await?;
 
     let transfer: Call = erc20_calls::transfer(strk, recipient, amount);
     let oz = devnet.relayer_account(2)?;
@@ -52,7 +54,9 @@ pub(crate) async fn gas(rounds: u32) -> anyhow::Result<()> {
     // Warm up every path once so all measured runs write the same storage slots.
     devnet.owner_execute(&user, vec![transfer.clone()]).await?;
     devnet.session_execute(&user, &session, valid_until, vec![transfer.clone()]).await?;
-    client.wait_for_transaction(session_direct.send(&[transfer.clone()], FeeMode::Estimate).await?).await?;
+    client
+        .wait_for_transaction(session_direct.send(&[transfer.clone()], FeeMode::Estimate).await?)
+        .await?;
     client.wait_for_transaction(oz.send(&[transfer.clone()], FeeMode::Estimate).await?).await?;
 
     let mut rows = vec![
@@ -63,16 +67,23 @@ pub(crate) async fn gas(rounds: u32) -> anyhow::Result<()> {
     ];
     for _ in 0..rounds {
         rows[0].runs.push(devnet.owner_execute(&user, vec![transfer.clone()]).await?);
-        rows[1].runs.push(devnet.session_execute(&user, &session, valid_until, vec![transfer.clone()]).await?);
+        rows[1].runs.push(
+            devnet.session_execute(&user, &session, valid_until, vec![transfer.clone()]).await?,
+        );
         let hash = session_direct.send(&[transfer.clone()], FeeMode::Estimate).await?;
         rows[2].runs.push(client.wait_for_transaction(hash).await?);
         let hash = oz.send(&[transfer.clone()], FeeMode::Estimate).await?;
         rows[3].runs.push(client.wait_for_transaction(hash).await?);
     }
 
-    println!("Gas per transaction on the embedded devnet (median of {rounds} runs, STRK transfer):");
+    println!(
+        "Gas per transaction on the embedded devnet (median of {rounds} runs, STRK transfer):"
+    );
     println!();
-    println!("| {:<40} | {:>10} | {:>12} | {:>14} |", "transaction", "L2 gas", "L1 data gas", "fee (FRI)");
+    println!(
+        "| {:<40} | {:>10} | {:>12} | {:>14} |",
+        "transaction", "L2 gas", "L1 data gas", "fee (FRI)"
+    );
     println!("|{:-<42}|{:->12}|{:->14}|{:->16}|", "", "", "", "");
     for row in &rows {
         let fee = row.median(|o| u64::try_from(o.fee).unwrap_or(u64::MAX));
@@ -86,7 +97,10 @@ pub(crate) async fn gas(rounds: u32) -> anyhow::Result<()> {
     }
     let ratio = |a: &Row, b: &Row| a.median(|o| o.l2_gas) as f64 / b.median(|o| o.l2_gas) as f64;
     println!();
-    println!("session ÷ owner (SNIP-9, L2 gas):          {:.3}  (target ≤ 1.10)", ratio(&rows[1], &rows[0]));
+    println!(
+        "session ÷ owner (SNIP-9, L2 gas):          {:.3}  (target ≤ 1.10)",
+        ratio(&rows[1], &rows[0])
+    );
     println!("session direct ÷ OZ plain transfer (L2 gas): {:.3}", ratio(&rows[2], &rows[3]));
     println!("session SNIP-9 ÷ OZ plain transfer (L2 gas): {:.3}", ratio(&rows[1], &rows[3]));
     println!();

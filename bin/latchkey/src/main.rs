@@ -12,7 +12,11 @@ use latchkey_core::{to_hex, Felt};
 use latchkey_devnet::{Devnet, DevnetConfig};
 
 #[derive(Debug, Parser)]
-#[command(name = "latchkey", version, about = "Scoped, expiring session keys for smart-account wallets")]
+#[command(
+    name = "latchkey",
+    version,
+    about = "Scoped, expiring session keys for smart-account wallets"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

@@ -10,7 +10,8 @@ use starknet_rust_accounts::{
     Account, AccountError, ConnectedAccount, ExecutionEncoder, RawDeclarationV3, RawExecutionV3,
 };
 use starknet_rust_core::types::{
-    BlockId, BlockTag, Call as RpcCall, MaybePreConfirmedBlockWithTxHashes,
+    BlockId, BlockTag, BroadcastedInvokeTransaction, Call as RpcCall,
+    MaybePreConfirmedBlockWithTxHashes,
 };
 use starknet_rust_providers::Provider;
 use starknet_rust_signers::SignerInteractivityContext;
@@ -40,6 +41,34 @@ pub enum FeeMode {
     /// Fixed generous bounds, no estimate: the transaction is sent even if it will
     /// revert, so the revert happens on chain.
     Unchecked,
+}
+
+/// Resource bounds of a v3 transaction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FeeBounds {
+    /// Max L1 gas.
+    pub l1_gas: u64,
+    /// Max price per L1 gas unit (FRI).
+    pub l1_gas_price: u128,
+    /// Max L2 gas.
+    pub l2_gas: u64,
+    /// Max price per L2 gas unit (FRI).
+    pub l2_gas_price: u128,
+    /// Max L1 data gas.
+    pub l1_data_gas: u64,
+    /// Max price per L1 data gas unit (FRI).
+    pub l1_data_gas_price: u128,
+    /// Tip.
+    pub tip: u64,
+}
+
+/// A signed invoke transaction that has not been sent yet.
+#[derive(Debug, Clone)]
+pub struct SignedInvoke {
+    /// Its transaction hash.
+    pub hash: Felt,
+    /// The request to broadcast.
+    pub request: BroadcastedInvokeTransaction,
 }
 
 /// A Starknet account signed by a local key.
@@ -78,6 +107,13 @@ impl KeyAccount {
         Self { provider: client.provider().clone(), address, chain_id: client.chain_id(), signer }
     }
 
+    /// Signs for `chain_id` instead of the connected node's chain (offline signing for
+    /// another network; the node rejects such transactions).
+    pub fn for_chain(mut self, chain_id: Felt) -> Self {
+        self.chain_id = chain_id;
+        self
+    }
+
     /// The signer.
     pub fn signer(&self) -> &TxSigner {
         &self.signer
@@ -97,31 +133,96 @@ impl KeyAccount {
 
     /// Like [`KeyAccount::send`] with an explicit account nonce (relayers that manage
     /// their own nonces).
-    pub async fn send_with_nonce(&self, calls: &[Call], fees: FeeMode, nonce: Option<Felt>) -> Result<Felt> {
-        let mut execution = self.execute_v3(Self::to_rpc_calls(calls));
-        if let Some(nonce) = nonce {
-            execution = execution.nonce(nonce);
-        }
-        execution = match fees {
-            FeeMode::Estimate => execution.gas_estimate_multiplier(1.5).gas_price_estimate_multiplier(2.0),
-            FeeMode::Unchecked => {
-                let prices = self.gas_prices().await?;
-                execution
-                    .l1_gas(0)
-                    .l1_gas_price(prices.0.saturating_mul(2))
-                    .l2_gas(100_000_000)
-                    .l2_gas_price(prices.1.saturating_mul(2))
-                    .l1_data_gas(20_000)
-                    .l1_data_gas_price(prices.2.saturating_mul(2))
+    pub async fn send_with_nonce(
+        &self,
+        calls: &[Call],
+        fees: FeeMode,
+        nonce: Option<Felt>,
+    ) -> Result<Felt> {
+        match fees {
+            FeeMode::Estimate => {
+                let mut execution = self
+                    .execute_v3(Self::to_rpc_calls(calls))
+                    .gas_estimate_multiplier(1.5)
+                    .gas_price_estimate_multiplier(2.0);
+                if let Some(nonce) = nonce {
+                    execution = execution.nonce(nonce);
+                }
+                let result = execution.send().await.map_err(account_error)?;
+                Ok(result.transaction_hash)
             }
-        };
-        let result = execution.send().await.map_err(account_error)?;
+            FeeMode::Unchecked => {
+                let nonce = match nonce {
+                    Some(nonce) => nonce,
+                    None => self.get_nonce().await.map_err(ChainError::from_provider)?,
+                };
+                let bounds = self.generous_fee_bounds().await?;
+                let signed = self.sign_invoke(calls, nonce, bounds).await?;
+                self.submit(&signed).await
+            }
+        }
+    }
+
+    /// Signs an invoke of `calls` with the given nonce and fee bounds without sending it:
+    /// the hash is known before submission, so a caller can record it first.
+    pub async fn sign_invoke(
+        &self,
+        calls: &[Call],
+        nonce: Felt,
+        bounds: FeeBounds,
+    ) -> Result<SignedInvoke> {
+        let prepared = self
+            .execute_v3(Self::to_rpc_calls(calls))
+            .nonce(nonce)
+            .l1_gas(bounds.l1_gas)
+            .l1_gas_price(bounds.l1_gas_price)
+            .l2_gas(bounds.l2_gas)
+            .l2_gas_price(bounds.l2_gas_price)
+            .l1_data_gas(bounds.l1_data_gas)
+            .l1_data_gas_price(bounds.l1_data_gas_price)
+            .tip(bounds.tip)
+            .prepared()
+            .map_err(|_| ChainError::UnexpectedResponse("incomplete fee bounds".into()))?;
+        let hash = prepared.transaction_hash(false);
+        let request = prepared.get_invoke_request(false, false).await.map_err(|e| match e {
+            KeySignError::Signature(e) => ChainError::Signing(e),
+            KeySignError::SessionDeclare => ChainError::Unsupported("a session key cannot declare"),
+        })?;
+        Ok(SignedInvoke { hash, request })
+    }
+
+    /// Submits a signed invoke; returns its hash.
+    pub async fn submit(&self, signed: &SignedInvoke) -> Result<Felt> {
+        let result = self
+            .provider
+            .add_invoke_transaction(signed.request.clone())
+            .await
+            .map_err(ChainError::from_provider)?;
         Ok(result.transaction_hash)
+    }
+
+    /// Fee bounds far above what a transfer-sized transaction needs, at twice the current
+    /// gas prices.
+    pub async fn generous_fee_bounds(&self) -> Result<FeeBounds> {
+        let (l1, l2, data) = self.gas_prices().await?;
+        Ok(FeeBounds {
+            l1_gas: 0,
+            l1_gas_price: l1.saturating_mul(2),
+            l2_gas: 100_000_000,
+            l2_gas_price: l2.saturating_mul(2),
+            l1_data_gas: 20_000,
+            l1_data_gas_price: data.saturating_mul(2),
+            tip: 0,
+        })
     }
 
     /// Fee estimate (overall fee in FRI) for `calls`.
     pub async fn estimate_fee(&self, calls: &[Call]) -> Result<Felt> {
-        let estimate = self.execute_v3(Self::to_rpc_calls(calls)).estimate_fee().await.map_err(account_error)?;
+        let estimate = self
+            .execute_v3(Self::to_rpc_calls(calls))
+            .estimate_fee()
+            .await
+            .map_err(account_error)?;
         Ok(Felt::from(estimate.overall_fee))
     }
 
@@ -133,22 +234,31 @@ impl KeyAccount {
             .await
             .map_err(ChainError::from_provider)?;
         let (l1, l2, data) = match block {
-            MaybePreConfirmedBlockWithTxHashes::Block(b) => {
-                (b.l1_gas_price.price_in_fri, b.l2_gas_price.price_in_fri, b.l1_data_gas_price.price_in_fri)
-            }
-            MaybePreConfirmedBlockWithTxHashes::PreConfirmedBlock(b) => {
-                (b.l1_gas_price.price_in_fri, b.l2_gas_price.price_in_fri, b.l1_data_gas_price.price_in_fri)
-            }
+            MaybePreConfirmedBlockWithTxHashes::Block(b) => (
+                b.l1_gas_price.price_in_fri,
+                b.l2_gas_price.price_in_fri,
+                b.l1_data_gas_price.price_in_fri,
+            ),
+            MaybePreConfirmedBlockWithTxHashes::PreConfirmedBlock(b) => (
+                b.l1_gas_price.price_in_fri,
+                b.l2_gas_price.price_in_fri,
+                b.l1_data_gas_price.price_in_fri,
+            ),
         };
         let price = |f: Felt| {
-            u128::try_from(f).map_err(|_| ChainError::UnexpectedResponse(format!("gas price {f:#x}")))
+            u128::try_from(f)
+                .map_err(|_| ChainError::UnexpectedResponse(format!("gas price {f:#x}")))
         };
         Ok((price(l1)?, price(l2)?, price(data)?))
     }
 
     /// Declares a compiled class unless it is already declared. Returns the declare
     /// transaction hash, or `None` when nothing had to be done.
-    pub async fn declare_artifact(&self, client: &ChainClient, artifact: &Artifact) -> Result<Option<Felt>> {
+    pub async fn declare_artifact(
+        &self,
+        client: &ChainClient,
+        artifact: &Artifact,
+    ) -> Result<Option<Felt>> {
         let class_hash = artifact.class_hash()?;
         if client.is_declared(class_hash).await? {
             return Ok(None);

@@ -2,6 +2,7 @@
 
 use latchkey_core::{decode_short_string, Felt, SignatureError};
 use starknet_rust_core::types::{ContractExecutionError, StarknetError};
+use starknet_rust_providers::jsonrpc::{HttpTransportError, JsonRpcClientError};
 use starknet_rust_providers::ProviderError;
 
 /// Why a chain operation failed.
@@ -55,7 +56,20 @@ impl ChainError {
             ProviderError::ArrayLengthMismatch => {
                 Self::UnexpectedResponse("array length mismatch".into())
             }
-            ProviderError::Other(e) => Self::Node(e.to_string()),
+            ProviderError::Other(e) => {
+                // A JSON-RPC error object is the node refusing the request (devnet reports
+                // some validation failures this way); anything else is a transport problem.
+                let any = e.as_any();
+                match any.downcast_ref::<JsonRpcClientError<HttpTransportError>>() {
+                    Some(JsonRpcClientError::JsonRpcError(rpc)) => Self::Rejected {
+                        reason: readable_reason(&match &rpc.data {
+                            Some(data) => format!("{} ({data})", rpc.message),
+                            None => rpc.message.clone(),
+                        }),
+                    },
+                    _ => Self::Node(e.to_string()),
+                }
+            }
         }
     }
 
@@ -64,9 +78,13 @@ impl ChainError {
             StarknetError::TransactionExecutionError(data) => {
                 format!("execution failed: {}", flatten(&data.execution_error))
             }
-            StarknetError::ContractError(data) => format!("contract error: {}", flatten(&data.revert_error)),
+            StarknetError::ContractError(data) => {
+                format!("contract error: {}", flatten(&data.revert_error))
+            }
             StarknetError::ValidationFailure(msg) => format!("validation failure: {msg}"),
-            StarknetError::InvalidTransactionNonce(msg) => format!("invalid transaction nonce: {msg}"),
+            StarknetError::InvalidTransactionNonce(msg) => {
+                format!("invalid transaction nonce: {msg}")
+            }
             StarknetError::UnexpectedError(msg) => format!("unexpected error: {msg}"),
             StarknetError::CompilationFailed(msg) => format!("compilation failed: {msg}"),
             other => other.to_string(),
@@ -84,7 +102,9 @@ impl ChainError {
 
     /// Whether the nonce the transaction used was wrong (stale or ahead).
     pub fn is_nonce_error(&self) -> bool {
-        self.reason().is_some_and(|r| r.contains("invalid transaction nonce") || r.contains("Invalid transaction nonce"))
+        self.reason().is_some_and(|r| {
+            r.contains("invalid transaction nonce") || r.contains("Invalid transaction nonce")
+        })
     }
 }
 

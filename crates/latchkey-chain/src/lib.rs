@@ -12,8 +12,8 @@ use std::time::Duration;
 
 use latchkey_contracts::{parse_spending_policy, SessionData, SessionView};
 use latchkey_core::{
-    selector, Call, Felt, OutsideExecution, SessionSignature, SigningKey, SpendingPolicy, U256,
-    ANY_CALLER,
+    selector, Call, Felt, OutsideExecution, SessionSignature, SigningKey, SpendingPolicy,
+    ANY_CALLER, U256,
 };
 use starknet_rust_core::types::{
     BlockId, BlockTag, ExecutionResult, FunctionCall, MaybePreConfirmedBlockWithTxHashes,
@@ -23,7 +23,7 @@ use starknet_rust_providers::jsonrpc::HttpTransport;
 use starknet_rust_providers::{JsonRpcClient, Provider, ProviderError};
 use url::Url;
 
-pub use account::{FeeMode, KeyAccount, TxSigner};
+pub use account::{FeeBounds, FeeMode, KeyAccount, KeySignError, SignedInvoke, TxSigner};
 pub use error::ChainError;
 
 /// The JSON-RPC provider type used throughout.
@@ -118,7 +118,11 @@ impl ChainClient {
     pub async fn call(&self, to: Felt, entrypoint: &str, calldata: Vec<Felt>) -> Result<Vec<Felt>> {
         self.provider
             .call(
-                FunctionCall { contract_address: to, entry_point_selector: selector(entrypoint), calldata },
+                FunctionCall {
+                    contract_address: to,
+                    entry_point_selector: selector(entrypoint),
+                    calldata,
+                },
                 BlockId::Tag(BlockTag::PreConfirmed),
             )
             .await
@@ -149,7 +153,11 @@ impl ChainClient {
     }
 
     /// `is_valid_outside_execution_nonce(nonce)`.
-    pub async fn is_valid_outside_execution_nonce(&self, account: Felt, nonce: Felt) -> Result<bool> {
+    pub async fn is_valid_outside_execution_nonce(
+        &self,
+        account: Felt,
+        nonce: Felt,
+    ) -> Result<bool> {
         let data = self.call(account, "is_valid_outside_execution_nonce", vec![nonce]).await?;
         Ok(data.first() == Some(&Felt::ONE))
     }
@@ -160,7 +168,10 @@ impl ChainClient {
         match data.as_slice() {
             [low, high] => U256::from_felts(low, high)
                 .map_err(|e| ChainError::UnexpectedResponse(format!("balance_of: {e}"))),
-            other => Err(ChainError::UnexpectedResponse(format!("balance_of returned {} felts", other.len()))),
+            other => Err(ChainError::UnexpectedResponse(format!(
+                "balance_of returned {} felts",
+                other.len()
+            ))),
         }
     }
 
@@ -226,13 +237,21 @@ impl ChainClient {
                     let block_number = with_block.block.block_number();
                     let receipt = with_block.receipt;
                     let (fee, resources) = match &receipt {
-                        TransactionReceipt::Invoke(r) => (r.actual_fee.amount, r.execution_resources.clone()),
-                        TransactionReceipt::Declare(r) => (r.actual_fee.amount, r.execution_resources.clone()),
+                        TransactionReceipt::Invoke(r) => {
+                            (r.actual_fee.amount, r.execution_resources.clone())
+                        }
+                        TransactionReceipt::Declare(r) => {
+                            (r.actual_fee.amount, r.execution_resources.clone())
+                        }
                         TransactionReceipt::DeployAccount(r) => {
                             (r.actual_fee.amount, r.execution_resources.clone())
                         }
-                        TransactionReceipt::Deploy(r) => (r.actual_fee.amount, r.execution_resources.clone()),
-                        TransactionReceipt::L1Handler(r) => (r.actual_fee.amount, r.execution_resources.clone()),
+                        TransactionReceipt::Deploy(r) => {
+                            (r.actual_fee.amount, r.execution_resources.clone())
+                        }
+                        TransactionReceipt::L1Handler(r) => {
+                            (r.actual_fee.amount, r.execution_resources.clone())
+                        }
                     };
                     return match receipt.execution_result() {
                         ExecutionResult::Succeeded => Ok(TxOutcome {
@@ -243,9 +262,10 @@ impl ChainClient {
                             l1_gas: resources.l1_gas,
                             l1_data_gas: resources.l1_data_gas,
                         }),
-                        ExecutionResult::Reverted { reason } => {
-                            Err(ChainError::Reverted { hash, reason: error::readable_reason(reason) })
-                        }
+                        ExecutionResult::Reverted { reason } => Err(ChainError::Reverted {
+                            hash,
+                            reason: error::readable_reason(reason),
+                        }),
                     };
                 }
                 Err(ProviderError::StarknetError(StarknetError::TransactionHashNotFound)) => {}
@@ -261,7 +281,12 @@ impl ChainClient {
     /// The address a latchkey account of `class_hash` for `owner_public_key` has: the rule
     /// the Chipi SDK uses (salt = owner key, calldata = `[owner key]`, deployer = 0).
     pub fn account_address(class_hash: Felt, owner_public_key: Felt) -> Felt {
-        latchkey_core::contract_address(&owner_public_key, &class_hash, &[owner_public_key], &Felt::ZERO)
+        latchkey_core::contract_address(
+            &owner_public_key,
+            &class_hash,
+            &[owner_public_key],
+            &Felt::ZERO,
+        )
     }
 
     /// Deploys a user account gaslessly: `relayer` calls the UDC with `unique = false`.
@@ -298,13 +323,18 @@ impl ChainClient {
 
 /// The UDC call deploying `class_hash` with `salt` from address zero (`unique = false`).
 pub fn udc_deploy_call(class_hash: Felt, salt: Felt, constructor_calldata: &[Felt]) -> Call {
-    let mut calldata = vec![class_hash, salt, Felt::ZERO, Felt::from(constructor_calldata.len() as u64)];
+    let mut calldata =
+        vec![class_hash, salt, Felt::ZERO, Felt::from(constructor_calldata.len() as u64)];
     calldata.extend_from_slice(constructor_calldata);
     Call::new(UDC_ADDRESS, "deployContract", calldata)
 }
 
 /// The call a relayer makes to execute an outside execution on `account`.
-pub fn outside_execution_call(account: Felt, outside_execution: &OutsideExecution, signature: &[Felt]) -> Call {
+pub fn outside_execution_call(
+    account: Felt,
+    outside_execution: &OutsideExecution,
+    signature: &[Felt],
+) -> Call {
     Call::new(account, "execute_from_outside_v2", outside_execution.to_calldata(signature))
 }
 

@@ -97,7 +97,11 @@ macro_rules! artifact {
         Artifact::new(
             $name,
             include_str!(concat!("../../../contracts/build/", $name, ".contract_class.json")),
-            include_str!(concat!("../../../contracts/build/", $name, ".compiled_contract_class.json")),
+            include_str!(concat!(
+                "../../../contracts/build/",
+                $name,
+                ".compiled_contract_class.json"
+            )),
         )
     };
 }
@@ -122,20 +126,24 @@ pub mod interface_ids {
     use latchkey_core::Felt;
 
     /// SRC-5 itself.
-    pub const SRC5: Felt =
-        Felt::from_hex_unchecked("0x3f918d17e5ee77373b56385708f855659a07f75997f365cf87748628532a055");
+    pub const SRC5: Felt = Felt::from_hex_unchecked(
+        "0x3f918d17e5ee77373b56385708f855659a07f75997f365cf87748628532a055",
+    );
     /// SRC-6 accounts.
-    pub const SRC6: Felt =
-        Felt::from_hex_unchecked("0x2ceccef7f994940b3962a6c67e0ba4fcd37df7d131417c604f91e03caecc1cd");
+    pub const SRC6: Felt = Felt::from_hex_unchecked(
+        "0x2ceccef7f994940b3962a6c67e0ba4fcd37df7d131417c604f91e03caecc1cd",
+    );
     /// SNIP-9 v2 outside execution.
     pub const SRC9_V2: Felt =
         Felt::from_hex_unchecked("0x1d1144bb2138366ff28d8e9ab57456b1d332ac42196230c3a602003c89872");
     /// The Chipi-compatible session key manager.
-    pub const SESSION_KEY_MANAGER: Felt =
-        Felt::from_hex_unchecked("0x37ab4f01106526662a612eaa2926df2aa314c4144b964f183805880bbcfa55d");
+    pub const SESSION_KEY_MANAGER: Felt = Felt::from_hex_unchecked(
+        "0x37ab4f01106526662a612eaa2926df2aa314c4144b964f183805880bbcfa55d",
+    );
     /// latchkey's session extensions.
-    pub const LATCHKEY_SESSIONS: Felt =
-        Felt::from_hex_unchecked("0x4b64e160281ff35ee7c081fd17722e26e6a102db0beb486c328753c37446ca");
+    pub const LATCHKEY_SESSIONS: Felt = Felt::from_hex_unchecked(
+        "0x4b64e160281ff35ee7c081fd17722e26e6a102db0beb486c328753c37446ca",
+    );
 }
 
 /// Builders for calls to the account itself (owner-signed: the account only accepts them
@@ -265,7 +273,8 @@ fn bad(view: &'static str, message: impl Into<String>) -> ContractsError {
 }
 
 fn take<'a>(view: &'static str, data: &'a [Felt], n: usize) -> Result<&'a [Felt], ContractsError> {
-    data.get(..n).ok_or_else(|| bad(view, format!("expected at least {n} felts, got {}", data.len())))
+    data.get(..n)
+        .ok_or_else(|| bad(view, format!("expected at least {n} felts, got {}", data.len())))
 }
 
 fn as_bool(view: &'static str, value: &Felt) -> Result<bool, ContractsError> {
@@ -352,7 +361,8 @@ pub fn parse_spending_policy(data: &[Felt]) -> Result<SpendingPolicy, ContractsE
     if data.len() != 8 {
         return Err(bad(VIEW, format!("expected 8 felts, got {}", data.len())));
     }
-    let u256_at = |i: usize| U256::from_felts(&data[i], &data[i + 1]).map_err(|e| bad(VIEW, e.to_string()));
+    let u256_at =
+        |i: usize| U256::from_felts(&data[i], &data[i + 1]).map_err(|e| bad(VIEW, e.to_string()));
     let u64_at = |i: usize| felt_to_u64(&data[i]).map_err(|e| bad(VIEW, e.to_string()));
     Ok(SpendingPolicy {
         max_per_call: u256_at(0)?,
@@ -407,10 +417,12 @@ mod tests {
 
     #[test]
     fn c33_interface_ids_are_the_selector_xors() {
-        let xor = |names: &[&str]| names.iter().fold(Felt::ZERO, |acc, n| {
-            let a = acc.to_biguint() ^ selector(n).to_biguint();
-            Felt::from(a)
-        });
+        let xor = |names: &[&str]| {
+            names.iter().fold(Felt::ZERO, |acc, n| {
+                let a = acc.to_biguint() ^ selector(n).to_biguint();
+                Felt::from(a)
+            })
+        };
         assert_eq!(
             interface_ids::SESSION_KEY_MANAGER,
             xor(&["add_or_update_session_key", "revoke_session_key", "get_session_data"])
@@ -424,8 +436,12 @@ mod tests {
     #[test]
     fn chipi_calldata_matches_the_capture() {
         // addSessionKeyWithEntrypoints in the captured SDK run.
-        let account = Felt::from_hex_unchecked("0x64bcb10d7ec411c1e158a6b597b48153335fff3f79b12bc104deed7b3a01d8d");
-        let key = Felt::from_hex_unchecked("0x403209500b30dde13626d26ed203f1b3887bde18fb09f22e0846c54b977e695");
+        let account = Felt::from_hex_unchecked(
+            "0x64bcb10d7ec411c1e158a6b597b48153335fff3f79b12bc104deed7b3a01d8d",
+        );
+        let key = Felt::from_hex_unchecked(
+            "0x403209500b30dde13626d26ed203f1b3887bde18fb09f22e0846c54b977e695",
+        );
         let call = account_calls::add_or_update_session_key(
             account,
             key,
@@ -448,7 +464,9 @@ mod tests {
         let policy = account_calls::set_spending_policy(
             account,
             key,
-            Felt::from_hex_unchecked("0x033068F6539f8e6e6b131e6B2B814e6c34A5224bC66947c47DaB9dFeE93b35fb"),
+            Felt::from_hex_unchecked(
+                "0x033068F6539f8e6e6b131e6B2B814e6c34A5224bC66947c47DaB9dFeE93b35fb",
+            ),
             U256::from_u128(0xf4240),
             U256 { low: 5, high: 4 },
             0x15180,

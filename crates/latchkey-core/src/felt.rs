@@ -104,20 +104,17 @@ pub fn selector(name: &str) -> Felt {
 
 /// Converts a felt to a `u64`, failing when it does not fit.
 pub fn felt_to_u64(value: &Felt) -> Result<u64, FeltError> {
-    u64::try_from(*value)
-        .map_err(|_| FeltError::Overflow { value: to_hex(value), ty: "u64" })
+    u64::try_from(*value).map_err(|_| FeltError::Overflow { value: to_hex(value), ty: "u64" })
 }
 
 /// Converts a felt to a `u32`, failing when it does not fit.
 pub fn felt_to_u32(value: &Felt) -> Result<u32, FeltError> {
-    u32::try_from(*value)
-        .map_err(|_| FeltError::Overflow { value: to_hex(value), ty: "u32" })
+    u32::try_from(*value).map_err(|_| FeltError::Overflow { value: to_hex(value), ty: "u32" })
 }
 
 /// Converts a felt to a `u128`, failing when it does not fit.
 pub fn felt_to_u128(value: &Felt) -> Result<u128, FeltError> {
-    u128::try_from(*value)
-        .map_err(|_| FeltError::Overflow { value: to_hex(value), ty: "u128" })
+    u128::try_from(*value).map_err(|_| FeltError::Overflow { value: to_hex(value), ty: "u128" })
 }
 
 /// A 256-bit unsigned integer as Cairo serialises it: two 128-bit limbs, low first.
@@ -185,7 +182,8 @@ impl<'de> serde::Deserialize<'de> for U256 {
     /// From a decimal or `0x` hex string, or a non-negative JSON integer.
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let value = serde_json::Value::deserialize(deserializer)?;
-        parse_u256(&value).ok_or_else(|| serde::de::Error::custom("expected a u256 as a decimal or hex string"))
+        parse_u256(&value)
+            .ok_or_else(|| serde::de::Error::custom("expected a u256 as a decimal or hex string"))
     }
 }
 
@@ -253,9 +251,15 @@ pub mod serde_hex {
         }
 
         /// Deserialises a list of felts from hex or decimal strings or JSON integers.
-        pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<Felt>, D::Error> {
+        pub fn deserialize<'de, D: Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Vec<Felt>, D::Error> {
             let values = Vec::<serde_json::Value>::deserialize(deserializer)?;
-            values.iter().map(felt_from_json).collect::<Result<_, _>>().map_err(serde::de::Error::custom)
+            values
+                .iter()
+                .map(felt_from_json)
+                .collect::<Result<_, _>>()
+                .map_err(serde::de::Error::custom)
         }
     }
 }

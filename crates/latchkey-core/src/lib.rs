@@ -39,8 +39,8 @@ pub use session_client::{
 
 pub use call::{serialize_calls, Call};
 pub use felt::{
-    decode_short_string, felt_from_json, felt_to_u128, felt_to_u32, felt_to_u64, parse_felt, parse_u256,
-    selector, serde_hex, short_string, starknet_keccak, to_hex, Felt, FeltError, U256,
+    decode_short_string, felt_from_json, felt_to_u128, felt_to_u32, felt_to_u64, parse_felt,
+    parse_u256, selector, serde_hex, short_string, starknet_keccak, to_hex, Felt, FeltError, U256,
 };
 pub use outside_execution::{
     OutsideExecution, OutsideExecutionError, ANY_CALLER, CALL_TYPE, CALL_TYPE_HASH, DOMAIN_NAME,
@@ -60,7 +60,12 @@ pub use snip12::{
 
 /// Starknet's contract address formula (`deployer = 0` for UDC deployments with
 /// `unique = false` and for deploy-account transactions).
-pub fn contract_address(salt: &Felt, class_hash: &Felt, constructor_calldata: &[Felt], deployer: &Felt) -> Felt {
+pub fn contract_address(
+    salt: &Felt,
+    class_hash: &Felt,
+    constructor_calldata: &[Felt],
+    deployer: &Felt,
+) -> Felt {
     use starknet_rust_crypto::pedersen_hash;
     let prefix = Felt::from_bytes_be_slice(b"STARKNET_CONTRACT_ADDRESS");
     let mut calldata_hash = Felt::ZERO;

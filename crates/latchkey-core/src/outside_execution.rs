@@ -144,7 +144,11 @@ impl OutsideExecution {
         );
         types.insert(
             "Call".to_string(),
-            vec![member("To", "ContractAddress"), member("Selector", "selector"), member("Calldata", "felt*")],
+            vec![
+                member("To", "ContractAddress"),
+                member("Selector", "selector"),
+                member("Calldata", "felt*"),
+            ],
         );
         TypedData {
             types,
@@ -209,21 +213,29 @@ impl OutsideExecution {
             return Err(wrong("domain version must be 2"));
         }
         let chain = text(domain.get("chainId")).ok_or_else(|| wrong("domain chainId missing"))?;
-        let chain_id = short_string(&chain).map_err(|_| wrong("domain chainId is not a short string"))?;
+        let chain_id =
+            short_string(&chain).map_err(|_| wrong("domain chainId is not a short string"))?;
 
         let msg = td.message.as_object().ok_or_else(|| wrong("message must be an object"))?;
-        let felt = |field: &'static str, v: Option<&Value>| -> Result<Felt, OutsideExecutionError> {
-            let v = v.ok_or(OutsideExecutionError::InvalidField { field, reason: "missing".into() })?;
-            felt_from_json(v).map_err(|e| OutsideExecutionError::InvalidField { field, reason: e.to_string() })
+        let felt = |field: &'static str,
+                    v: Option<&Value>|
+         -> Result<Felt, OutsideExecutionError> {
+            let v =
+                v.ok_or(OutsideExecutionError::InvalidField { field, reason: "missing".into() })?;
+            felt_from_json(v)
+                .map_err(|e| OutsideExecutionError::InvalidField { field, reason: e.to_string() })
         };
         let timestamp = |field: &'static str| -> Result<u64, OutsideExecutionError> {
             let f = felt(field, msg.get(field))?;
-            felt_to_u64(&f).map_err(|e| OutsideExecutionError::InvalidField { field, reason: e.to_string() })
+            felt_to_u64(&f)
+                .map_err(|e| OutsideExecutionError::InvalidField { field, reason: e.to_string() })
         };
-        let calls_value = msg
-            .get("Calls")
-            .and_then(Value::as_array)
-            .ok_or(OutsideExecutionError::InvalidField { field: "Calls", reason: "expected an array".into() })?;
+        let calls_value = msg.get("Calls").and_then(Value::as_array).ok_or(
+            OutsideExecutionError::InvalidField {
+                field: "Calls",
+                reason: "expected an array".into(),
+            },
+        )?;
         let mut calls = Vec::with_capacity(calls_value.len());
         for call in calls_value {
             let selector = match call.get("Selector") {
@@ -235,7 +247,10 @@ impl OutsideExecution {
             let calldata = call
                 .get("Calldata")
                 .and_then(Value::as_array)
-                .ok_or(OutsideExecutionError::InvalidField { field: "Calldata", reason: "expected an array".into() })?
+                .ok_or(OutsideExecutionError::InvalidField {
+                    field: "Calldata",
+                    reason: "expected an array".into(),
+                })?
                 .iter()
                 .map(|v| felt("Calldata", Some(v)))
                 .collect::<Result<Vec<_>, _>>()?;
@@ -285,7 +300,11 @@ mod tests {
             nonce: Felt::from(0x1234u32),
             execute_after: 100,
             execute_before: 200,
-            calls: vec![Call::new(Felt::from(5u8), "transfer", vec![Felt::ONE, Felt::TWO, Felt::ZERO])],
+            calls: vec![Call::new(
+                Felt::from(5u8),
+                "transfer",
+                vec![Felt::ONE, Felt::TWO, Felt::ZERO],
+            )],
         };
         let chain = short_string("SN_SEPOLIA").unwrap();
         let account = Felt::from(77u8);

@@ -359,8 +359,14 @@ mod tests {
     fn c05_self_calls_are_refused_whatever_the_allowlist() {
         let p = policy(vec![AllowedMethod::new(ACCOUNT, "set_public_key")]);
         let call = Call::new(ACCOUNT, "set_public_key", vec![Felt::ONE]);
-        assert_eq!(p.check_calls(&ACCOUNT, &[call.clone()]), Err(PolicyViolation::SelfCall { index: 0 }));
-        assert_eq!(policy(vec![]).check_calls(&ACCOUNT, &[call]), Err(PolicyViolation::SelfCall { index: 0 }));
+        assert_eq!(
+            p.check_calls(&ACCOUNT, &[call.clone()]),
+            Err(PolicyViolation::SelfCall { index: 0 })
+        );
+        assert_eq!(
+            policy(vec![]).check_calls(&ACCOUNT, &[call]),
+            Err(PolicyViolation::SelfCall { index: 0 })
+        );
     }
 
     #[test]
@@ -386,7 +392,11 @@ mod tests {
             assert_eq!(tracked_amount_index(&selector(name)), Some(index), "{name}");
         }
         assert_eq!(tracked_amount_index(&selector("make_move")), None);
-        let approve = Call::new(TOKEN_A, "approve", vec![Felt::TWO, Felt::from(u128::MAX), Felt::from(u128::MAX)]);
+        let approve = Call::new(
+            TOKEN_A,
+            "approve",
+            vec![Felt::TWO, Felt::from(u128::MAX), Felt::from(u128::MAX)],
+        );
         assert_eq!(tracked_amount(&approve), Ok(Some(U256::MAX)));
         let short = Call::new(TOKEN_A, "transfer", vec![Felt::TWO]);
         assert_eq!(tracked_amount(&short), Err(MalformedAmount));
@@ -401,11 +411,17 @@ mod tests {
             spent_in_window: U256::ZERO,
             window_start: 0,
         };
-        assert!(matches!(sp.apply(U256::from_u128(11), 1000), Err(SpendingViolation::PerCall { .. })));
+        assert!(matches!(
+            sp.apply(U256::from_u128(11), 1000),
+            Err(SpendingViolation::PerCall { .. })
+        ));
         sp.apply(U256::from_u128(10), 1000).unwrap();
         assert_eq!(sp.window_start, 1000);
         sp.apply(U256::from_u128(10), 1050).unwrap();
-        assert!(matches!(sp.apply(U256::from_u128(10), 1099), Err(SpendingViolation::PerWindow { .. })));
+        assert!(matches!(
+            sp.apply(U256::from_u128(10), 1099),
+            Err(SpendingViolation::PerWindow { .. })
+        ));
         sp.apply(U256::from_u128(10), 1100).unwrap();
         assert_eq!(sp.spent_in_window, U256::from_u128(10));
     }

@@ -8,9 +8,8 @@ use zeroize::Zeroizing;
 use crate::felt::{parse_felt, serde_hex, to_hex, Felt};
 
 /// Order of the STARK curve's generator.
-pub const EC_ORDER: Felt = Felt::from_hex_unchecked(
-    "0x0800000000000010ffffffffffffffffb781126dcae7b2321e66a241adc64d2f",
-);
+pub const EC_ORDER: Felt =
+    Felt::from_hex_unchecked("0x0800000000000010ffffffffffffffffb781126dcae7b2321e66a241adc64d2f");
 
 /// Why a key or signature cannot be used.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -38,7 +37,10 @@ impl SigningKey {
         if secret == Felt::ZERO || secret >= EC_ORDER {
             return Err(SignatureError::InvalidPrivateKey);
         }
-        Ok(Self { secret: Zeroizing::new(secret.to_bytes_be()), public_key: get_public_key(&secret) })
+        Ok(Self {
+            secret: Zeroizing::new(secret.to_bytes_be()),
+            public_key: get_public_key(&secret),
+        })
     }
 
     /// A key from `0x` hex or decimal text (as the Chipi SDK stores it).
@@ -175,10 +177,16 @@ mod tests {
 
     #[test]
     fn private_key_range_is_enforced() {
-        assert_eq!(SigningKey::from_felt(Felt::ZERO).err(), Some(SignatureError::InvalidPrivateKey));
+        assert_eq!(
+            SigningKey::from_felt(Felt::ZERO).err(),
+            Some(SignatureError::InvalidPrivateKey)
+        );
         assert_eq!(SigningKey::from_felt(EC_ORDER).err(), Some(SignatureError::InvalidPrivateKey));
         assert!(SigningKey::from_felt(EC_ORDER - Felt::ONE).is_ok());
-        assert_eq!(SigningKey::from_hex("0xnothex").err(), Some(SignatureError::MalformedPrivateKey));
+        assert_eq!(
+            SigningKey::from_hex("0xnothex").err(),
+            Some(SignatureError::MalformedPrivateKey)
+        );
     }
 
     #[test]

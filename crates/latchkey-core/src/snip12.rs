@@ -92,9 +92,10 @@ const PRESETS: [(&str, [(&str, &str); 2]); 3] = [
 ];
 
 fn preset(name: &str) -> Option<Vec<TypeMember>> {
-    PRESETS.iter().find(|(n, _)| *n == name).map(|(_, fields)| {
-        fields.iter().map(|(field, ty)| TypeMember::new(field, ty)).collect()
-    })
+    PRESETS
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, fields)| fields.iter().map(|(field, ty)| TypeMember::new(field, ty)).collect())
 }
 
 fn is_parenthesised(ty: &str) -> bool {
@@ -162,12 +163,14 @@ impl TypedData {
         }
         let mut deps = Vec::new();
         self.collect_dependencies(name, None, &mut deps, 0)?;
-        let (primary, rest) = deps.split_first().ok_or_else(|| TypedDataError::UnknownType(name.to_string()))?;
+        let (primary, rest) =
+            deps.split_first().ok_or_else(|| TypedDataError::UnknownType(name.to_string()))?;
         let mut rest = rest.to_vec();
         rest.sort();
         let mut out = String::new();
         for dep in std::iter::once(primary).chain(rest.iter()) {
-            let members = self.members(dep).ok_or_else(|| TypedDataError::UnknownType(dep.clone()))?;
+            let members =
+                self.members(dep).ok_or_else(|| TypedDataError::UnknownType(dep.clone()))?;
             let fields: Vec<String> = members
                 .iter()
                 .map(|m| {
@@ -221,7 +224,12 @@ impl TypedData {
             }
             acc.push(candidate.clone());
             for member in self.members(&candidate).unwrap_or_default() {
-                self.collect_dependencies(&member.r#type, member.contains.as_deref(), acc, depth + 1)?;
+                self.collect_dependencies(
+                    &member.r#type,
+                    member.contains.as_deref(),
+                    acc,
+                    depth + 1,
+                )?;
             }
         }
         Ok(())
@@ -236,7 +244,8 @@ impl TypedData {
         if depth > MAX_DEPTH {
             return Err(TypedDataError::TooDeep);
         }
-        let members = self.members(name).ok_or_else(|| TypedDataError::UnknownType(name.to_string()))?;
+        let members =
+            self.members(name).ok_or_else(|| TypedDataError::UnknownType(name.to_string()))?;
         let object = data.as_object().ok_or_else(|| invalid(name, name, "expected an object"))?;
         let mut elements = Vec::with_capacity(members.len() + 1);
         elements.push(self.type_hash(name)?);
@@ -284,7 +293,8 @@ impl TypedData {
                 if leaf_type.ends_with('*') {
                     return Err(invalid(field, ty, "merkletree leaves cannot be arrays"));
                 }
-                let leaves = data.as_array().ok_or_else(|| invalid(field, ty, "expected an array"))?;
+                let leaves =
+                    data.as_array().ok_or_else(|| invalid(field, ty, "expected an array"))?;
                 let hashes = leaves
                     .iter()
                     .map(|leaf| self.encode_value(leaf_type, leaf, None, depth + 1))
@@ -298,10 +308,12 @@ impl TypedData {
             },
             "string" => {
                 let s = data.as_str().ok_or_else(|| invalid(field, ty, "expected a string"))?;
-                byte_array_hash(s).ok_or_else(|| invalid(field, ty, "only ASCII strings are supported"))
+                byte_array_hash(s)
+                    .ok_or_else(|| invalid(field, ty, "only ASCII strings are supported"))
             }
             "i128" => {
-                let value = js_integer(data).ok_or_else(|| invalid(field, ty, "expected an integer"))?;
+                let value =
+                    js_integer(data).ok_or_else(|| invalid(field, ty, "expected an integer"))?;
                 let min = -(BigInt::from(1u8) << 127u32);
                 let max = (BigInt::from(1u8) << 127u32) - 1u8;
                 if value < min || value > max {
@@ -374,7 +386,11 @@ pub fn starknet_message_prefix() -> Felt {
 }
 
 fn invalid(field: &str, ty: &str, reason: &str) -> TypedDataError {
-    TypedDataError::InvalidValue { field: field.to_string(), ty: ty.to_string(), reason: reason.to_string() }
+    TypedDataError::InvalidValue {
+        field: field.to_string(),
+        ty: ty.to_string(),
+        reason: reason.to_string(),
+    }
 }
 
 fn felt_range() -> (BigInt, BigInt) {
@@ -391,10 +407,7 @@ fn is_js_hex(s: &str) -> bool {
 fn js_integer(value: &Value) -> Option<BigInt> {
     match value {
         Value::Bool(b) => Some(BigInt::from(u8::from(*b))),
-        Value::Number(n) => n
-            .as_u64()
-            .map(BigInt::from)
-            .or_else(|| n.as_i64().map(BigInt::from)),
+        Value::Number(n) => n.as_u64().map(BigInt::from).or_else(|| n.as_i64().map(BigInt::from)),
         Value::String(s) => {
             let s = s.trim();
             if s.is_empty() {
@@ -565,7 +578,8 @@ mod tests {
         let leaves: Vec<Felt> = (1u8..=3).map(Felt::from).collect();
         let left = poseidon_hash(Felt::from(1u8), Felt::from(2u8));
         let right = poseidon_hash(Felt::ZERO, Felt::from(3u8));
-        let expected = if left <= right { poseidon_hash(left, right) } else { poseidon_hash(right, left) };
+        let expected =
+            if left <= right { poseidon_hash(left, right) } else { poseidon_hash(right, left) };
         assert_eq!(merkle_root(&leaves), Some(expected));
         assert_eq!(merkle_root(&leaves[..1]), Some(Felt::ONE));
         assert_eq!(merkle_root(&[]), None);

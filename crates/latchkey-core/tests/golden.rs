@@ -54,8 +54,12 @@ fn session_and_owner_signatures_are_rfc6979_exact() {
 
     let session = SigningKey::from_hex(keys["SESSION_PK"].as_str().unwrap()).unwrap();
     assert_eq!(session.public_key(), felt(&keys["sessionPub"]));
-    let expected: Vec<String> =
-        v["sessionSignature"].as_array().unwrap().iter().map(|s| s.as_str().unwrap().to_string()).collect();
+    let expected: Vec<String> = v["sessionSignature"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str().unwrap().to_string())
+        .collect();
     let valid_until = latchkey_core::felt_to_u64(&felt(&v["sessionSignature"][3])).unwrap();
     let sig = SessionSignature::sign(&session, &hash, valid_until).unwrap();
     assert_eq!(sig.to_hex_strings(), expected);

@@ -27,14 +27,19 @@ impl Devnet {
     /// and funds it with 100 STRK so it can also pay for its own transactions.
     pub async fn create_user(&self, owner: SigningKey) -> Result<User, DevnetError> {
         let relayer = self.relayer_account(0)?;
-        let deployed =
-            self.client().deploy_account(&relayer, self.classes().account, owner.public_key()).await?;
+        let deployed = self
+            .client()
+            .deploy_account(&relayer, self.classes().account, owner.public_key())
+            .await?;
         self.mint(deployed.address, 100 * 10u128.pow(18), self.strk()).await?;
         Ok(User { address: deployed.address, owner })
     }
 
     /// Builds an outside execution of `calls` valid around the chain's current time.
-    pub async fn outside_execution(&self, calls: Vec<Call>) -> Result<OutsideExecution, ChainError> {
+    pub async fn outside_execution(
+        &self,
+        calls: Vec<Call>,
+    ) -> Result<OutsideExecution, ChainError> {
         let now = self.client().block_timestamp().await?;
         Ok(new_outside_execution(calls, now, OUTSIDE_EXECUTION_WINDOW))
     }
@@ -57,9 +62,14 @@ impl Devnet {
     }
 
     /// Owner-signed gasless execution of `calls` (SNIP-9 v2 through relayer 0).
-    pub async fn owner_execute(&self, user: &User, calls: Vec<Call>) -> Result<TxOutcome, ChainError> {
+    pub async fn owner_execute(
+        &self,
+        user: &User,
+        calls: Vec<Call>,
+    ) -> Result<TxOutcome, ChainError> {
         let oe = self.outside_execution(calls).await?;
-        let signature = sign_outside_execution_as_owner(&user.owner, &oe, self.chain_id(), user.address)?;
+        let signature =
+            sign_outside_execution_as_owner(&user.owner, &oe, self.chain_id(), user.address)?;
         self.relay(0, user.address, &oe, &signature, FeeMode::Estimate).await
     }
 
@@ -72,8 +82,13 @@ impl Devnet {
         calls: Vec<Call>,
     ) -> Result<TxOutcome, ChainError> {
         let oe = self.outside_execution(calls).await?;
-        let signature =
-            sign_outside_execution_as_session(session, valid_until, &oe, self.chain_id(), user.address)?;
+        let signature = sign_outside_execution_as_session(
+            session,
+            valid_until,
+            &oe,
+            self.chain_id(),
+            user.address,
+        )?;
         self.relay(0, user.address, &oe, &signature, FeeMode::Estimate).await
     }
 }

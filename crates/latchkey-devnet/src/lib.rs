@@ -114,7 +114,8 @@ impl Devnet {
             block_generation_on: BlockGenerationOn::Transaction,
             ..StarknetConfig::default()
         };
-        let starknet = Starknet::new(&starknet_config).map_err(|e| DevnetError::Devnet(e.to_string()))?;
+        let starknet =
+            Starknet::new(&starknet_config).map_err(|e| DevnetError::Devnet(e.to_string()))?;
         let relayers = starknet
             .get_predeployed_accounts()
             .into_iter()
@@ -177,7 +178,8 @@ impl Devnet {
             deployer.declare_artifact(&self.client, artifact).await?;
         }
         if deploy_game {
-            let salt = short_string("latchkey-game").map_err(|e| DevnetError::Devnet(e.to_string()))?;
+            let salt =
+                short_string("latchkey-game").map_err(|e| DevnetError::Devnet(e.to_string()))?;
             let call = latchkey_chain::udc_deploy_call(self.classes.game, salt, &[]);
             let hash = deployer.send(&[call], FeeMode::Estimate).await?;
             self.client.wait_for_transaction(hash).await?;
