@@ -55,9 +55,13 @@ pub(crate) async fn gas(rounds: u32) -> anyhow::Result<()> {
     devnet.owner_execute(&user, vec![transfer.clone()]).await?;
     devnet.session_execute(&user, &session, valid_until, vec![transfer.clone()]).await?;
     client
-        .wait_for_transaction(session_direct.send(&[transfer.clone()], FeeMode::Estimate).await?)
+        .wait_for_transaction(
+            session_direct.send(std::slice::from_ref(&transfer), FeeMode::Estimate).await?,
+        )
         .await?;
-    client.wait_for_transaction(oz.send(&[transfer.clone()], FeeMode::Estimate).await?).await?;
+    client
+        .wait_for_transaction(oz.send(std::slice::from_ref(&transfer), FeeMode::Estimate).await?)
+        .await?;
 
     let mut rows = vec![
         Row { name: "owner transfer via SNIP-9 (relayed)", runs: vec![] },
@@ -70,9 +74,9 @@ pub(crate) async fn gas(rounds: u32) -> anyhow::Result<()> {
         rows[1].runs.push(
             devnet.session_execute(&user, &session, valid_until, vec![transfer.clone()]).await?,
         );
-        let hash = session_direct.send(&[transfer.clone()], FeeMode::Estimate).await?;
+        let hash = session_direct.send(std::slice::from_ref(&transfer), FeeMode::Estimate).await?;
         rows[2].runs.push(client.wait_for_transaction(hash).await?);
-        let hash = oz.send(&[transfer.clone()], FeeMode::Estimate).await?;
+        let hash = oz.send(std::slice::from_ref(&transfer), FeeMode::Estimate).await?;
         rows[3].runs.push(client.wait_for_transaction(hash).await?);
     }
 

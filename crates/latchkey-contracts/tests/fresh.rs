@@ -4,6 +4,9 @@
 //! check mode. Its target directory sits inside this build's target directory, so a
 //! warm CI cache keeps it warm too.
 
+// Test code: a failed expectation is a test failure.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 

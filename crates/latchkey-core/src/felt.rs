@@ -52,7 +52,7 @@ pub fn parse_felt(input: &str) -> Result<Felt, FeltError> {
     }
     let value = BigUint::parse_bytes(digits.as_bytes(), radix)
         .ok_or_else(|| FeltError::InvalidDigit(truncate(s)))?;
-    if value >= Felt::MAX.to_biguint() + 1u32 {
+    if value > Felt::MAX.to_biguint() {
         return Err(FeltError::OutOfRange(truncate(s)));
     }
     Ok(Felt::from(value))

@@ -360,7 +360,7 @@ mod tests {
         let p = policy(vec![AllowedMethod::new(ACCOUNT, "set_public_key")]);
         let call = Call::new(ACCOUNT, "set_public_key", vec![Felt::ONE]);
         assert_eq!(
-            p.check_calls(&ACCOUNT, &[call.clone()]),
+            p.check_calls(&ACCOUNT, std::slice::from_ref(&call)),
             Err(PolicyViolation::SelfCall { index: 0 })
         );
         assert_eq!(

@@ -225,7 +225,7 @@ mod tests {
         assert_eq!(felts[3], Felt::from(1_893_456_000u64));
         assert_eq!(SessionSignature::from_felts(&felts), Some(sig));
         assert!(SessionSignature::from_felts(&felts[..3]).is_none());
-        let mut huge = felts.clone();
+        let mut huge = felts;
         huge[3] = Felt::from(u128::from(u64::MAX) + 1);
         assert!(SessionSignature::from_felts(&huge).is_none());
     }

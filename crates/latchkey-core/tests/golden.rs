@@ -1,6 +1,9 @@
 //! Golden vectors captured from the real Chipi SDK 14.4.0 and starknet.js
 //! (`test-vectors/chipi-sdk-14.4.0-capture.json`).
 
+// Test code: a failed expectation is a test failure.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use latchkey_core::{
     contract_address, parse_felt, selector, short_string, to_hex, Felt, OutsideExecution,
     SessionSignature, SigningKey, TypedData, CALL_TYPE_HASH, DOMAIN_TYPE_HASH,

@@ -153,7 +153,11 @@ fn repo_root() -> Result<PathBuf> {
 }
 
 /// Compiles every contract of the project; returns file name -> file content.
-fn compile(project: &Path, corelib_src: &Path, tree_hash: &str) -> Result<BTreeMap<String, String>> {
+fn compile(
+    project: &Path,
+    corelib_src: &Path,
+    tree_hash: &str,
+) -> Result<BTreeMap<String, String>> {
     let mut db = RootDatabase::builder()
         .with_optimizations(Optimizations::enabled_with_default_movable_functions(
             InliningStrategy::Default,
@@ -191,9 +195,13 @@ fn compile(project: &Path, corelib_src: &Path, tree_hash: &str) -> Result<BTreeM
         let extracted = class.extract_sierra_program(false)?;
         extracted.validate_version_compatible(ListSelector::default())?;
         let sierra_version = extracted.sierra_version.to_string();
-        let casm =
-            CasmContractClass::from_contract_class(class.clone(), extracted, false, MAX_BYTECODE_SIZE)
-                .with_context(|| format!("compiling {name} to CASM"))?;
+        let casm = CasmContractClass::from_contract_class(
+            class.clone(),
+            extracted,
+            false,
+            MAX_BYTECODE_SIZE,
+        )
+        .with_context(|| format!("compiling {name} to CASM"))?;
         let sierra_file = format!("{name}.contract_class.json");
         let casm_file = format!("{name}.compiled_contract_class.json");
         manifest.insert(
@@ -250,10 +258,7 @@ fn corelib_dir() -> Result<(PathBuf, String)> {
     let bytes = fs::read(&archive)?;
     let digest = hex::encode(Sha256::digest(&bytes));
     if digest != CORELIB_CRATE_SHA256 {
-        bail!(
-            "{} has sha256 {digest}, expected {CORELIB_CRATE_SHA256}",
-            archive.display()
-        );
+        bail!("{} has sha256 {digest}, expected {CORELIB_CRATE_SHA256}", archive.display());
     }
 
     let files = corelib_files(&bytes)?;

@@ -1,5 +1,8 @@
 //! End-to-end tests on the embedded chain. Every test starts its own devnet and drops it.
 
+// Test code: a failed expectation is a test failure.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod lifecycle;
 mod support;
 mod threats;
