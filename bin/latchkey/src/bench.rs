@@ -1,5 +1,11 @@
-//! `latchkey bench gas`: what a session transfer costs next to an owner transfer and a
-//! plain transfer from devnet's predeployed OpenZeppelin account, on the embedded chain.
+//! Benchmarks. `latchkey bench gas`: what a session transfer costs next to an owner
+//! transfer and a plain transfer from devnet's predeployed OpenZeppelin account, on the
+//! embedded chain. `latchkey bench sign`: session-execution signatures per second,
+//! latchkey against starknet.js on the same inputs.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
 
 use latchkey_chain::{FeeMode, KeyAccount, TxOutcome};
 use latchkey_contracts::{account_calls, erc20_calls};
@@ -114,4 +120,95 @@ pub(crate) async fn gas(rounds: u32) -> anyhow::Result<()> {
          exposes gas only."
     );
     Ok(())
+}
+
+/// The captured Chipi SDK run: the signing vector's typed data, account and session key
+/// are the benchmark's inputs on both sides.
+const CAPTURE: &str = include_str!("../../../test-vectors/chipi-sdk-14.4.0-capture.json");
+
+fn conformance_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../conformance")
+}
+
+pub(crate) fn sign(millis: u64) -> anyhow::Result<()> {
+    use anyhow::Context;
+    use latchkey_core::{parse_felt, SessionSignature, TypedData};
+
+    let capture: serde_json::Value = serde_json::from_str(CAPTURE)?;
+    let vector = &capture["signingVector"];
+    let typed_json = serde_json::to_string(&vector["typedData"])?;
+    let typed: TypedData = serde_json::from_str(&typed_json)?;
+    let account_hex = vector["walletAddr"].as_str().context("walletAddr")?;
+    let account = parse_felt(account_hex)?;
+    let key_hex = capture["keys"]["SESSION_PK"].as_str().context("SESSION_PK")?;
+    let key = SigningKey::from_hex(key_hex)?;
+    let valid_until = 1_893_456_000;
+
+    // latchkey: generic SNIP-12 hash of the same JSON document + RFC 6979 signature.
+    let budget = Duration::from_millis(millis);
+    let mut last = SessionSignature::sign(&key, &typed.message_hash(&account)?, valid_until)?;
+    for _ in 0..50 {
+        last = SessionSignature::sign(&key, &typed.message_hash(&account)?, valid_until)?;
+    }
+    let started = Instant::now();
+    let mut iterations = 0u64;
+    while started.elapsed() < budget {
+        last = SessionSignature::sign(&key, &typed.message_hash(&account)?, valid_until)?;
+        iterations += 1;
+    }
+    let native = iterations as f64 / started.elapsed().as_secs_f64();
+
+    // starknet.js on the same inputs.
+    let dir = conformance_dir();
+    if !dir.join("node_modules/starknet/package.json").is_file() {
+        let status = Command::new("npm")
+            .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"])
+            .current_dir(&dir)
+            .status()
+            .context("running npm ci (Node.js and npm are needed for the starknet.js side)")?;
+        anyhow::ensure!(status.success(), "npm ci in {} failed", dir.display());
+    }
+    let input =
+        std::env::temp_dir().join(format!("latchkey-bench-sign-{}.json", std::process::id()));
+    std::fs::write(&input, &typed_json)?;
+    let output = Command::new("node")
+        .arg("bench-sign.mjs")
+        .arg(&input)
+        .arg(account_hex)
+        .arg(key_hex)
+        .arg(millis.to_string())
+        .current_dir(&dir)
+        .output()
+        .context("running node")?;
+    let _ = std::fs::remove_file(&input);
+    anyhow::ensure!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let js: serde_json::Value = serde_json::from_slice(&output.stdout)?;
+    let js_ops = js["opsPerSecond"].as_f64().context("opsPerSecond")?;
+
+    // Same inputs, same outputs.
+    let same = parse_felt(js["r"].as_str().unwrap_or_default()).ok() == Some(last.signature.r)
+        && parse_felt(js["s"].as_str().unwrap_or_default()).ok() == Some(last.signature.s);
+    anyhow::ensure!(same, "starknet.js produced a different signature on the same inputs");
+
+    println!("Session-execution signing (SNIP-12 rev 1 hash of the typed data + RFC 6979 ECDSA),");
+    println!("same typed data, account and key on both sides; identical signatures checked.");
+    println!();
+    let js_name = format!("starknet.js (Node {})", node_version());
+    println!("| {:<24} | signatures/s |", "implementation");
+    println!("|{:-<26}|--------------|", "");
+    println!("| {:<24} | {native:>12.0} |", "latchkey-core (native)");
+    println!("| {js_name:<24} | {js_ops:>12.0} |");
+    println!();
+    println!("latchkey ÷ starknet.js: {:.1}×  (target ≥ 10×)", native / js_ops);
+    Ok(())
+}
+
+fn node_version() -> String {
+    Command::new("node")
+        .arg("--version")
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8(o.stdout).ok())
+        .map(|v| v.trim().trim_start_matches('v').split('.').next().unwrap_or("").to_string())
+        .unwrap_or_default()
 }

@@ -1,7 +1,8 @@
 //! `latchkey`: scoped, expiring session keys for smart-account wallets.
 //!
 //! Subcommands: `devnet` runs the embedded Starknet chain standalone; `bench gas` measures
-//! what session transactions cost on it.
+//! what session transactions cost on it; `bench sign` compares signing speed with
+//! starknet.js.
 
 mod bench;
 
@@ -57,6 +58,13 @@ enum BenchCommand {
         #[arg(long, default_value_t = 3)]
         rounds: u32,
     },
+    /// Session-execution signatures per second (SNIP-12 hash + RFC 6979 ECDSA), latchkey
+    /// against starknet.js on the same inputs (needs Node.js and npm).
+    Sign {
+        /// Measuring time per implementation, in milliseconds.
+        #[arg(long, default_value_t = 3000)]
+        millis: u64,
+    },
 }
 
 fn main() -> ExitCode {
@@ -73,6 +81,7 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Devnet(args) => run_devnet(args).await,
             Command::Bench(BenchCommand::Gas { rounds }) => bench::gas(rounds).await,
+            Command::Bench(BenchCommand::Sign { millis }) => bench::sign(millis),
         }
     });
     match result {
