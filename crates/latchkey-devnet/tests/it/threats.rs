@@ -270,6 +270,25 @@ async fn c08_batch_with_one_disallowed_call_is_rejected() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn c09_batches_are_atomic() {
+    let env = Env::new().await;
+    let now = env.now().await;
+    let session = env
+        .register(
+            0,
+            now + 3600,
+            10,
+            vec![AllowedMethod::new(env.strk(), "approve"), AllowedMethod::new(env.game(), "make_move")],
+        )
+        .await;
+    // An approval followed by a failing call: nothing of the batch may remain.
+    let batch = vec![erc20_calls::approve(env.strk(), env.recipient, U256::from_u128(5)), env.make_move(0)];
+    for path in BOTH_PATHS {
+        env.assert_rejected(path, &session, batch.clone(), Rejection::Revert("Game: invalid move")).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn c10_spending_caps_count_transfers_and_approvals() {
     let env = Env::new().await;
     let now = env.now().await;
