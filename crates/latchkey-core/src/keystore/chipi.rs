@@ -115,8 +115,9 @@ pub fn decrypt(ciphertext: &str, passphrase: &str) -> Result<SecretString, Keyst
     Ok(SecretString::new(text.to_string()))
 }
 
-/// Decrypts and unpads; the bytes are not yet checked to be text.
-fn decrypt_bytes(ciphertext: &str, passphrase: &str) -> Result<Zeroizing<Vec<u8>>, KeystoreError> {
+/// Splits a ciphertext into its salt and AES blocks, checking the format without any
+/// key: base64, the `Salted__` header, an 8-byte salt and whole AES blocks.
+fn parse(ciphertext: &str) -> Result<([u8; 8], Vec<u8>), KeystoreError> {
     if ciphertext.len() > MAX_CIPHERTEXT_CHARS {
         return Err(KeystoreError::Malformed("ciphertext too long"));
     }
@@ -131,8 +132,19 @@ fn decrypt_bytes(ciphertext: &str, passphrase: &str) -> Result<Zeroizing<Vec<u8>
     if ct.is_empty() || ct.len() % BLOCK != 0 {
         return Err(KeystoreError::Malformed("ciphertext is not whole AES blocks"));
     }
+    Ok((salt, ct.to_vec()))
+}
+
+/// Checks that `ciphertext` is well-formed in this format (without decrypting it).
+pub fn inspect(ciphertext: &str) -> Result<(), KeystoreError> {
+    parse(ciphertext).map(|_| ())
+}
+
+/// Decrypts and unpads; the bytes are not yet checked to be text.
+fn decrypt_bytes(ciphertext: &str, passphrase: &str) -> Result<Zeroizing<Vec<u8>>, KeystoreError> {
+    let (salt, ct) = parse(ciphertext)?;
+    let mut buffer = Zeroizing::new(ct);
     let (key, iv) = evp_bytes_to_key(passphrase.as_bytes(), &salt);
-    let mut buffer = Zeroizing::new(ct.to_vec());
     let len = Decryptor::new(key.as_ref().into(), iv.as_ref().into())
         .decrypt_padded_mut::<Pkcs7>(&mut buffer)
         .map_err(|_| KeystoreError::WrongKey)?

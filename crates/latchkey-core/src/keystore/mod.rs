@@ -211,6 +211,16 @@ impl KeyFormat {
         }
     }
 
+    /// Recognises a stored key and checks that it is well-formed in its format (without
+    /// any key): what a server can verify about a blob a client says is encrypted.
+    pub fn validate(stored: &str) -> Result<Self, KeystoreError> {
+        match Self::detect(stored) {
+            Some(Self::Chipi) => chipi::inspect(stored).map(|()| Self::Chipi),
+            Some(Self::Hardened) => hardened::inspect(stored).map(|_| Self::Hardened),
+            None => Err(KeystoreError::Malformed("not an encrypted key in a known format")),
+        }
+    }
+
     /// `"chipi"` or `"lk1"`.
     pub fn as_str(self) -> &'static str {
         match self {
