@@ -44,7 +44,7 @@ pub enum FeeMode {
 }
 
 /// Resource bounds of a v3 transaction.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct FeeBounds {
     /// Max L1 gas.
     pub l1_gas: u64,
@@ -62,8 +62,9 @@ pub struct FeeBounds {
     pub tip: u64,
 }
 
-/// A signed invoke transaction that has not been sent yet.
-#[derive(Debug, Clone)]
+/// A signed invoke transaction that has not been sent yet. Serialisable, so a relayer
+/// can record it before broadcasting and re-broadcast the very same transaction.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct SignedInvoke {
     /// Its transaction hash.
     pub hash: Felt,
@@ -199,6 +200,28 @@ impl KeyAccount {
             .await
             .map_err(ChainError::from_provider)?;
         Ok(result.transaction_hash)
+    }
+
+    /// Estimates `calls` at `nonce` and returns fee bounds with a safety margin (amounts
+    /// × 1.5, prices × 2) and the estimated overall fee in FRI.
+    pub async fn estimate_bounds(&self, calls: &[Call], nonce: Felt) -> Result<(FeeBounds, u128)> {
+        let estimate = self
+            .execute_v3(Self::to_rpc_calls(calls))
+            .nonce(nonce)
+            .estimate_fee()
+            .await
+            .map_err(account_error)?;
+        let amount = |consumed: u64| consumed.saturating_add(consumed / 2).max(1);
+        let bounds = FeeBounds {
+            l1_gas: amount(estimate.l1_gas_consumed),
+            l1_gas_price: estimate.l1_gas_price.saturating_mul(2),
+            l2_gas: amount(estimate.l2_gas_consumed),
+            l2_gas_price: estimate.l2_gas_price.saturating_mul(2),
+            l1_data_gas: amount(estimate.l1_data_gas_consumed),
+            l1_data_gas_price: estimate.l1_data_gas_price.saturating_mul(2),
+            tip: 0,
+        };
+        Ok((bounds, estimate.overall_fee))
     }
 
     /// Fee bounds far above what a transfer-sized transaction needs, at twice the current

@@ -69,6 +69,20 @@ pub struct TxOutcome {
     pub l1_data_gas: u64,
 }
 
+/// A transaction's final outcome as its receipt tells it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Receipt {
+    /// Executed successfully.
+    Succeeded(TxOutcome),
+    /// Included but reverted (the fee was still charged).
+    Reverted {
+        /// Fee and resources.
+        outcome: TxOutcome,
+        /// The revert reason, with Cairo short strings decoded.
+        reason: String,
+    },
+}
+
 /// A deployed (or already present) user account.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeployedAccount {
@@ -227,49 +241,47 @@ impl ChainClient {
         })
     }
 
+    /// The receipt of a transaction, `None` while the node does not know it.
+    pub async fn receipt(&self, hash: Felt) -> Result<Option<Receipt>> {
+        let with_block = match self.provider.get_transaction_receipt(hash).await {
+            Ok(with_block) => with_block,
+            Err(ProviderError::StarknetError(StarknetError::TransactionHashNotFound)) => return Ok(None),
+            Err(e) => return Err(ChainError::from_provider(e)),
+        };
+        let block_number = with_block.block.block_number();
+        let receipt = with_block.receipt;
+        let (fee, resources) = match &receipt {
+            TransactionReceipt::Invoke(r) => (r.actual_fee.amount, r.execution_resources.clone()),
+            TransactionReceipt::Declare(r) => (r.actual_fee.amount, r.execution_resources.clone()),
+            TransactionReceipt::DeployAccount(r) => (r.actual_fee.amount, r.execution_resources.clone()),
+            TransactionReceipt::Deploy(r) => (r.actual_fee.amount, r.execution_resources.clone()),
+            TransactionReceipt::L1Handler(r) => (r.actual_fee.amount, r.execution_resources.clone()),
+        };
+        let outcome = TxOutcome {
+            hash,
+            block_number,
+            fee,
+            l2_gas: resources.l2_gas,
+            l1_gas: resources.l1_gas,
+            l1_data_gas: resources.l1_data_gas,
+        };
+        Ok(Some(match receipt.execution_result() {
+            ExecutionResult::Succeeded => Receipt::Succeeded(outcome),
+            ExecutionResult::Reverted { reason } => {
+                Receipt::Reverted { outcome, reason: error::readable_reason(reason) }
+            }
+        }))
+    }
+
     /// Polls until the transaction has a receipt. A reverted transaction is an error
     /// carrying the revert reason.
     pub async fn wait_for_transaction(&self, hash: Felt) -> Result<TxOutcome> {
         let deadline = tokio::time::Instant::now() + self.timeout;
         loop {
-            match self.provider.get_transaction_receipt(hash).await {
-                Ok(with_block) => {
-                    let block_number = with_block.block.block_number();
-                    let receipt = with_block.receipt;
-                    let (fee, resources) = match &receipt {
-                        TransactionReceipt::Invoke(r) => {
-                            (r.actual_fee.amount, r.execution_resources.clone())
-                        }
-                        TransactionReceipt::Declare(r) => {
-                            (r.actual_fee.amount, r.execution_resources.clone())
-                        }
-                        TransactionReceipt::DeployAccount(r) => {
-                            (r.actual_fee.amount, r.execution_resources.clone())
-                        }
-                        TransactionReceipt::Deploy(r) => {
-                            (r.actual_fee.amount, r.execution_resources.clone())
-                        }
-                        TransactionReceipt::L1Handler(r) => {
-                            (r.actual_fee.amount, r.execution_resources.clone())
-                        }
-                    };
-                    return match receipt.execution_result() {
-                        ExecutionResult::Succeeded => Ok(TxOutcome {
-                            hash,
-                            block_number,
-                            fee,
-                            l2_gas: resources.l2_gas,
-                            l1_gas: resources.l1_gas,
-                            l1_data_gas: resources.l1_data_gas,
-                        }),
-                        ExecutionResult::Reverted { reason } => Err(ChainError::Reverted {
-                            hash,
-                            reason: error::readable_reason(reason),
-                        }),
-                    };
-                }
-                Err(ProviderError::StarknetError(StarknetError::TransactionHashNotFound)) => {}
-                Err(e) => return Err(ChainError::from_provider(e)),
+            match self.receipt(hash).await? {
+                Some(Receipt::Succeeded(outcome)) => return Ok(outcome),
+                Some(Receipt::Reverted { reason, .. }) => return Err(ChainError::Reverted { hash, reason }),
+                None => {}
             }
             if tokio::time::Instant::now() >= deadline {
                 return Err(ChainError::Timeout { hash });
