@@ -1,0 +1,444 @@
+//! Chipi-format API keys: generation, format checks, storage hashes and display prefixes.
+//!
+//! A key is `<kind>_<env>_<random>`: kind `pk` (public, sent as `x-api-key`) or `sk`
+//! (secret, sent as `Authorization: Bearer sk_…` by server-side SDK users), env `dev` or
+//! `prod`, and a random part of ASCII letters and digits. The Chipi SDK accepts a public
+//! key only if it matches `^pk_(dev|prod)_[a-zA-Z0-9]{32,}$`; the same rule with `sk`
+//! applies to secret keys here.
+//!
+//! Keys are high-entropy, so they are stored as a plain SHA-256 (or an HMAC-SHA-256 with a
+//! server-side pepper) rather than with a slow password hash.
+
+use std::fmt;
+
+use hmac::{Hmac, Mac};
+use rand::distributions::{Alphanumeric, Distribution};
+use rand::{CryptoRng, RngCore};
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+use zeroize::{Zeroize, Zeroizing};
+
+use crate::error::{AuthError, Result};
+
+/// Length of the random part of a generated public key (62^40 ≈ 2^238).
+pub const PUBLIC_KEY_RANDOM_LEN: usize = 40;
+/// Length of the random part of a generated secret key (62^48 ≈ 2^285).
+pub const SECRET_KEY_RANDOM_LEN: usize = 48;
+/// Shortest random part the format accepts (the Chipi SDK's `{32,}`).
+pub const MIN_KEY_RANDOM_LEN: usize = 32;
+/// Number of random characters [`display_prefix`] reveals.
+pub const DISPLAY_RANDOM_CHARS: usize = 4;
+
+/// The environment a key belongs to: the `dev`/`prod` segment of the key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum KeyEnvironment {
+    /// `pk_dev_…` / `sk_dev_…`.
+    Dev,
+    /// `pk_prod_…` / `sk_prod_…`.
+    Prod,
+}
+
+impl KeyEnvironment {
+    /// The segment as it appears in a key: `"dev"` or `"prod"`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Dev => "dev",
+            Self::Prod => "prod",
+        }
+    }
+}
+
+impl fmt::Display for KeyEnvironment {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Public or secret key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum KeyKind {
+    Public,
+    Secret,
+}
+
+impl KeyKind {
+    const fn tag(self) -> &'static str {
+        match self {
+            Self::Public => "pk",
+            Self::Secret => "sk",
+        }
+    }
+}
+
+/// The parts of a key with a recognised `<kind>_<env>_` prefix. `random` is everything
+/// after the prefix, not yet checked.
+struct KeyParts<'a> {
+    kind: KeyKind,
+    env: KeyEnvironment,
+    prefix_len: usize,
+    random: &'a str,
+}
+
+fn split_key(key: &str) -> Option<KeyParts<'_>> {
+    let (kind, rest) = if let Some(rest) = key.strip_prefix("pk_") {
+        (KeyKind::Public, rest)
+    } else if let Some(rest) = key.strip_prefix("sk_") {
+        (KeyKind::Secret, rest)
+    } else {
+        return None;
+    };
+    let (env, random) = if let Some(random) = rest.strip_prefix("dev_") {
+        (KeyEnvironment::Dev, random)
+    } else if let Some(random) = rest.strip_prefix("prod_") {
+        (KeyEnvironment::Prod, random)
+    } else {
+        return None;
+    };
+    Some(KeyParts { kind, env, prefix_len: key.len() - random.len(), random })
+}
+
+fn is_valid_random_part(random: &str) -> bool {
+    random.len() >= MIN_KEY_RANDOM_LEN && random.bytes().all(|b| b.is_ascii_alphanumeric())
+}
+
+fn is_valid_key_of(key: &str, kind: KeyKind) -> bool {
+    split_key(key).is_some_and(|p| p.kind == kind && is_valid_random_part(p.random))
+}
+
+/// Whether `key` matches the Chipi SDK's `^pk_(dev|prod)_[a-zA-Z0-9]{32,}$`.
+pub fn is_valid_public_key(key: &str) -> bool {
+    is_valid_key_of(key, KeyKind::Public)
+}
+
+/// Whether `key` matches `^sk_(dev|prod)_[a-zA-Z0-9]{32,}$`.
+pub fn is_valid_secret_key(key: &str) -> bool {
+    is_valid_key_of(key, KeyKind::Secret)
+}
+
+/// A secret API key (`sk_…`). The key is zeroed on drop, and `Debug`/`Display` show only
+/// its [`display_prefix`]; [`SecretKey::expose`] gives the full text.
+#[derive(Clone)]
+pub struct SecretKey {
+    key: Zeroizing<String>,
+    env: KeyEnvironment,
+}
+
+impl SecretKey {
+    /// Takes ownership of `key` if it has the secret-key format. On error the string is
+    /// zeroed before it is dropped.
+    pub fn parse(mut key: String) -> Result<Self> {
+        let env = split_key(&key)
+            .filter(|p| p.kind == KeyKind::Secret && is_valid_random_part(p.random))
+            .map(|p| p.env);
+        match env {
+            Some(env) => Ok(Self { key: Zeroizing::new(key), env }),
+            None => {
+                key.zeroize();
+                Err(AuthError::InvalidApiKey)
+            }
+        }
+    }
+
+    /// The full key. Call it only where the key itself is needed (showing it once to its
+    /// owner); hash it with [`SecretKey::hash`] for storage and lookup.
+    pub fn expose(&self) -> &str {
+        self.key.as_str()
+    }
+
+    /// The key's environment.
+    pub fn environment(&self) -> KeyEnvironment {
+        self.env
+    }
+
+    /// [`hash_api_key`] of this key.
+    pub fn hash(&self, pepper: Option<&[u8]>) -> String {
+        hash_api_key(&self.key, pepper)
+    }
+
+    /// [`display_prefix`] of this key.
+    pub fn display_prefix(&self) -> String {
+        display_prefix(&self.key)
+    }
+}
+
+impl fmt::Debug for SecretKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("SecretKey").field(&self.display_prefix()).finish()
+    }
+}
+
+impl fmt::Display for SecretKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.display_prefix())
+    }
+}
+
+/// A freshly generated key pair. The secret key is shown to its owner once and only its
+/// hash is stored.
+#[derive(Debug, Clone)]
+pub struct ApiKeyPair {
+    /// `pk_<env>_` followed by 40 random letters and digits.
+    pub public_key: String,
+    /// `sk_<env>_` followed by 48 random letters and digits.
+    pub secret_key: SecretKey,
+}
+
+fn random_key(
+    kind: KeyKind,
+    env: KeyEnvironment,
+    random_len: usize,
+    rng: &mut (impl CryptoRng + RngCore),
+) -> Zeroizing<String> {
+    let prefix_len = kind.tag().len() + env.as_str().len() + 2;
+    // Reserve the full length up front so the buffer never reallocates (a reallocation
+    // would leave an unzeroed copy behind).
+    let mut key = Zeroizing::new(String::with_capacity(prefix_len + random_len));
+    key.push_str(kind.tag());
+    key.push('_');
+    key.push_str(env.as_str());
+    key.push('_');
+    // `Alphanumeric` samples uniformly from [A-Za-z0-9] by rejection.
+    for byte in Alphanumeric.sample_iter(&mut *rng).take(random_len) {
+        key.push(char::from(byte));
+    }
+    key
+}
+
+/// Generates a public/secret key pair for `env` from a cryptographic RNG.
+pub fn generate_api_keys(env: KeyEnvironment, rng: &mut (impl CryptoRng + RngCore)) -> ApiKeyPair {
+    let public_key = random_key(KeyKind::Public, env, PUBLIC_KEY_RANDOM_LEN, rng).to_string();
+    let secret_key =
+        SecretKey { key: random_key(KeyKind::Secret, env, SECRET_KEY_RANDOM_LEN, rng), env };
+    ApiKeyPair { public_key, secret_key }
+}
+
+fn to_hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        out.push(char::from(DIGITS[usize::from(b >> 4)]));
+        out.push(char::from(DIGITS[usize::from(b & 0x0f)]));
+    }
+    out
+}
+
+/// The storage hash of an API key, as 64 lowercase hex digits: SHA-256 of the key, or
+/// HMAC-SHA-256 keyed with `pepper` when one is given.
+pub fn hash_api_key(key: &str, pepper: Option<&[u8]>) -> String {
+    match pepper {
+        None => to_hex(&Sha256::digest(key.as_bytes())),
+        Some(pepper) => match <Hmac<Sha256> as Mac>::new_from_slice(pepper) {
+            Ok(mut mac) => {
+                mac.update(key.as_bytes());
+                to_hex(&mac.finalize().into_bytes())
+            }
+            Err(_) => unreachable!("HMAC accepts keys of any length"),
+        },
+    }
+}
+
+/// Whether `key` hashes (see [`hash_api_key`]) to `stored_hash`, compared in constant time.
+pub fn api_key_matches(key: &str, pepper: Option<&[u8]>, stored_hash: &str) -> bool {
+    let computed = hash_api_key(key, pepper);
+    computed.as_bytes().ct_eq(stored_hash.as_bytes()).into()
+}
+
+/// A short form of a key that is safe to show in dashboards and logs: the typed prefix and
+/// at most four characters of the random part, e.g. `sk_dev_Ab3d…`. A string that is not a
+/// well-formed key shows no characters of its own beyond a recognised prefix.
+pub fn display_prefix(key: &str) -> String {
+    match split_key(key) {
+        Some(parts) if is_valid_random_part(parts.random) => {
+            let shown: String = parts.random.chars().take(DISPLAY_RANDOM_CHARS).collect();
+            format!("{}{}…", &key[..parts.prefix_len], shown)
+        }
+        Some(parts) => format!("{}…", &key[..parts.prefix_len]),
+        None => "…".to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+
+    use rand::rngs::StdRng;
+    use rand::SeedableRng;
+
+    use super::*;
+
+    fn rng() -> StdRng {
+        StdRng::seed_from_u64(0x1a7c_4e11)
+    }
+
+    #[test]
+    fn public_key_format_matches_the_sdk_regex() {
+        let random32 = "a".repeat(32);
+        for ok in [
+            format!("pk_dev_{random32}"),
+            format!("pk_prod_{random32}"),
+            format!("pk_prod_{}", "Zz09".repeat(20)),
+        ] {
+            assert!(is_valid_public_key(&ok), "{ok}");
+        }
+        for bad in [
+            "pk_test_abc".to_owned(),
+            format!("pk_test_{random32}"),
+            format!("pk_dev_{}", "a".repeat(31)),
+            format!("sk_dev_{random32}"),
+            format!("PK_dev_{random32}"),
+            format!("pk_dev__{random32}"),
+            format!("pk_dev_{random32}-"),
+            format!("pk_dev_{random32}\n"),
+            format!(" pk_dev_{random32}"),
+            format!("pk_dev_{}é", "a".repeat(32)),
+            format!("pk_dev_{}", "ａ".repeat(32)),
+            String::new(),
+            "pk_dev_".to_owned(),
+        ] {
+            assert!(!is_valid_public_key(&bad), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn secret_key_format_mirrors_the_public_one() {
+        let random32 = "B".repeat(32);
+        assert!(is_valid_secret_key(&format!("sk_dev_{random32}")));
+        assert!(is_valid_secret_key(&format!("sk_prod_{random32}")));
+        assert!(!is_valid_secret_key(&format!("pk_prod_{random32}")));
+        assert!(!is_valid_secret_key("sk_prod_secret"));
+        assert!(!is_valid_secret_key(&format!("sk_live_{random32}")));
+        assert!(!is_valid_secret_key(&format!("sk_prod_{}", "B".repeat(31))));
+    }
+
+    #[test]
+    fn generated_keys_have_the_documented_shape() {
+        let mut rng = rng();
+        for env in [KeyEnvironment::Dev, KeyEnvironment::Prod] {
+            let pair = generate_api_keys(env, &mut rng);
+            let pk_prefix = format!("pk_{env}_");
+            let sk_prefix = format!("sk_{env}_");
+            assert!(pair.public_key.starts_with(&pk_prefix));
+            assert_eq!(pair.public_key.len(), pk_prefix.len() + PUBLIC_KEY_RANDOM_LEN);
+            assert!(pair.secret_key.expose().starts_with(&sk_prefix));
+            assert_eq!(pair.secret_key.expose().len(), sk_prefix.len() + SECRET_KEY_RANDOM_LEN);
+            assert!(is_valid_public_key(&pair.public_key));
+            assert!(is_valid_secret_key(pair.secret_key.expose()));
+            assert_eq!(pair.secret_key.environment(), env);
+        }
+    }
+
+    #[test]
+    fn generated_keys_have_at_least_238_bits_of_entropy() {
+        // Each random character is uniform over 62 symbols.
+        let bits_per_char = 62f64.log2();
+        assert!(PUBLIC_KEY_RANDOM_LEN as f64 * bits_per_char >= 238.0);
+        assert!(SECRET_KEY_RANDOM_LEN as f64 * bits_per_char >= 238.0);
+    }
+
+    #[test]
+    fn generated_keys_are_unique_and_use_the_whole_alphabet() {
+        let mut rng = rng();
+        let mut seen = HashSet::new();
+        let mut alphabet = HashSet::new();
+        for _ in 0..1000 {
+            let pair = generate_api_keys(KeyEnvironment::Prod, &mut rng);
+            alphabet.extend(pair.public_key["pk_prod_".len()..].chars());
+            assert!(seen.insert(pair.public_key.clone()));
+            assert!(seen.insert(pair.secret_key.expose().to_owned()));
+        }
+        assert_eq!(seen.len(), 2000);
+        // 40,000 uniform draws over 62 symbols hit every symbol.
+        assert_eq!(alphabet.len(), 62);
+    }
+
+    #[test]
+    fn hash_is_stable_hex_sha256() {
+        // SHA-256("abc") from FIPS 180-2, appendix B.1.
+        assert_eq!(
+            hash_api_key("abc", None),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+        let key = format!("sk_dev_{}", "k".repeat(48));
+        assert_eq!(hash_api_key(&key, None), hash_api_key(&key, None));
+        assert_eq!(hash_api_key(&key, None).len(), 64);
+    }
+
+    #[test]
+    fn hmac_matches_rfc4231_and_pepper_changes_the_hash() {
+        // RFC 4231, test case 2.
+        assert_eq!(
+            hash_api_key("what do ya want for nothing?", Some(b"Jefe")),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        );
+        let key = format!("sk_prod_{}", "x".repeat(48));
+        let plain = hash_api_key(&key, None);
+        let a = hash_api_key(&key, Some(b"pepper-a"));
+        let b = hash_api_key(&key, Some(b"pepper-b"));
+        assert_ne!(plain, a);
+        assert_ne!(a, b);
+        assert_eq!(a, hash_api_key(&key, Some(b"pepper-a")));
+    }
+
+    #[test]
+    fn stored_hash_comparison() {
+        let key = format!("sk_prod_{}", "y".repeat(48));
+        let stored = hash_api_key(&key, Some(b"p"));
+        assert!(api_key_matches(&key, Some(b"p"), &stored));
+        assert!(!api_key_matches(&key, Some(b"q"), &stored));
+        assert!(!api_key_matches(&key, None, &stored));
+        assert!(!api_key_matches(&format!("{key}z"), Some(b"p"), &stored));
+        assert!(!api_key_matches(&key, Some(b"p"), &stored[..63]));
+    }
+
+    #[test]
+    fn display_prefix_reveals_at_most_four_random_chars() {
+        let mut rng = rng();
+        let pair = generate_api_keys(KeyEnvironment::Dev, &mut rng);
+        for key in [pair.public_key.as_str(), pair.secret_key.expose()] {
+            let shown = display_prefix(key);
+            let kind_env = &key[..7];
+            assert_eq!(shown, format!("{}{}…", kind_env, &key[7..11]));
+            let revealed = shown.trim_start_matches(kind_env).trim_end_matches('…');
+            assert!(revealed.chars().count() <= DISPLAY_RANDOM_CHARS);
+        }
+        assert_eq!(display_prefix("sk_prod_ABCDEFGHabcdefgh0123456789ABCDEFGH"), "sk_prod_ABCD…");
+        // Malformed keys reveal nothing of their own.
+        assert_eq!(display_prefix("sk_prod_short"), "sk_prod_…");
+        assert_eq!(display_prefix("hunter2hunter2hunter2hunter2hunter2"), "…");
+        assert_eq!(display_prefix(""), "…");
+    }
+
+    #[test]
+    fn secret_key_is_absent_from_debug_and_display() {
+        let mut rng = rng();
+        let pair = generate_api_keys(KeyEnvironment::Prod, &mut rng);
+        let secret = pair.secret_key.expose().to_owned();
+        let random_tail = &secret["sk_prod_".len() + DISPLAY_RANDOM_CHARS..];
+        for shown in [
+            format!("{:?}", pair.secret_key),
+            format!("{:#?}", pair.secret_key),
+            format!("{}", pair.secret_key),
+            format!("{pair:?}"),
+        ] {
+            assert!(!shown.contains(&secret), "{shown}");
+            assert!(!shown.contains(random_tail), "{shown}");
+            assert!(!shown.contains(&random_tail[..8]), "{shown}");
+        }
+        assert!(format!("{:?}", pair.secret_key).contains("sk_prod_"));
+    }
+
+    #[test]
+    fn secret_key_parse_checks_the_format() {
+        let good = format!("sk_dev_{}", "Q".repeat(40));
+        let parsed = SecretKey::parse(good.clone());
+        assert!(matches!(&parsed, Ok(k) if k.expose() == good));
+        assert_eq!(parsed.map(|k| k.environment()), Ok(KeyEnvironment::Dev));
+        let prod = SecretKey::parse(format!("sk_prod_{}", "Q".repeat(40)));
+        assert_eq!(prod.map(|k| k.environment()), Ok(KeyEnvironment::Prod));
+        assert_eq!(SecretKey::parse("sk_prod_secret".into()).err(), Some(AuthError::InvalidApiKey));
+        assert_eq!(
+            SecretKey::parse(format!("pk_dev_{}", "Q".repeat(40))).err(),
+            Some(AuthError::InvalidApiKey)
+        );
+    }
+}
