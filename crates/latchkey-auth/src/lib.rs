@@ -59,3 +59,6 @@ pub use jwt::{
     JwtConfig, JwtVerifier, VerifiedUser, MAX_KID_BYTES, MAX_LEEWAY_SECS, MAX_TOKEN_BYTES,
     MIN_REFRESH_INTERVAL_FLOOR,
 };
+
+#[cfg(feature = "testing")]
+pub mod testing;
