@@ -1,0 +1,90 @@
+//! Persistence for latchkey: one [`Store`] over SQLite (the default) or PostgreSQL.
+//!
+//! The store keeps plain strings and integers; it knows nothing about Starknet types.
+//! Felts are stored as lowercase minimal `0x` hex (callers normalise them), JSON documents
+//! as text, ids as UUID v4 text, and timestamps as `i64` unix seconds.
+//!
+//! # Schema (version 1)
+//!
+//! | table | holds | unique |
+//! |---|---|---|
+//! | `organizations` | tenants and their sponsorship gas budget, spend and reservations, in units of 10^9 FRI | `id` |
+//! | `api_keys` | **hashes** of API keys, kind, display prefix, revocation time | `key_hash` |
+//! | `wallets` | address, owner public key, encrypted owner key (+ backup), external user id, class hash, deployment | `(org_id, address)`, `(org_id, external_user_id)` |
+//! | `sessions` | session public key, policy (validity, call cap, allowed methods JSON), state | `(wallet_id, session_public_key)` |
+//! | `requests` | the write-ahead record of every outside execution: typed data, signature, status, tx hash, relayer and nonce, fee, errors | `(account, oe_nonce)` |
+//! | `idempotency_keys` | claimed keys with the request hash and the stored response | `(org_id, idempotency_key)` |
+//! | `relayers` | per relayer account: lease owner and expiry, recorded nonce | `address` |
+//! | `user_sessions` | end users' opaque session blobs | `(org_id, subject)` |
+//!
+//! Tables whose rows are listed in order carry a `seq` insertion counter (SQLite rowid,
+//! PostgreSQL identity) that breaks ties between rows created in the same second. Unique
+//! constraints have the same names on both backends and are reported as
+//! [`StoreError::Conflict`] with one of the names in [`constraints`].
+//!
+//! Migrations live in `migrations/sqlite` and `migrations/postgres` (the DDL differs only
+//! in types) and are compiled into the binary. [`Store::connect`] applies the missing ones
+//! and **refuses to open** a database whose recorded version is newer than this build
+//! ([`StoreError::UnknownSchema`]), so an old binary never writes into a newer schema.
+//!
+//! # Atomicity
+//!
+//! Every claim is a single conditional statement, never a read followed by a write:
+//! idempotency keys and relayer leases are `INSERT … ON CONFLICT DO UPDATE … WHERE`,
+//! gas reservations and request transitions are `UPDATE … WHERE <condition>` whose
+//! affected-row count says whether the caller won. Multi-statement writes run in one
+//! transaction.
+//!
+//! # Durability
+//!
+//! * **SQLite** runs in WAL mode with `synchronous=FULL`: every commit fsyncs the WAL, so
+//!   an acknowledged write survives a process crash *and* a power loss (`NORMAL` would
+//!   only survive the former). `foreign_keys=ON`, `busy_timeout=5000`. All writes go
+//!   through a pool of exactly one connection, so writers in this process queue instead
+//!   of contending for the lock; multi-statement write transactions start with
+//!   `BEGIN IMMEDIATE`, so a transaction never upgrades a read lock (the case where SQLite
+//!   reports `SQLITE_BUSY` without waiting). Reads use a separate pool and, in WAL mode,
+//!   never block the writer. A second process on the same file waits up to the busy
+//!   timeout.
+//! * **PostgreSQL** keeps the server's durable defaults (`fsync=on`, which is checked and
+//!   warned about at startup if off) and every connection sets `synchronous_commit=on`,
+//!   so a commit is acknowledged only once flushed. Migrations run under sqlx's advisory
+//!   lock, so several `latchkey serve` processes may start at once.
+//!
+//! # Feature flags
+//!
+//! * `testing`: exports [`testing::TestDatabase`], a throwaway SQLite file or PostgreSQL
+//!   database for other crates' tests.
+#![cfg_attr(not(test), warn(unused_crate_dependencies))]
+
+mod db;
+mod error;
+mod idempotency;
+mod model;
+mod orgs;
+mod relayers;
+mod requests;
+mod sessions;
+mod wallets;
+
+#[cfg(feature = "testing")]
+pub mod testing;
+
+pub use db::Store;
+pub use error::{constraints, Result, StoreError};
+pub use model::{
+    ApiKey, ApiKeyKind, Backend, IdempotencyClaim, NewRequest, NewSession, NewWallet, Organization,
+    Request, RequestStatus, RequestUpdate, Session, SessionState, UserSession, Wallet,
+};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn store_can_be_shared_across_tasks() {
+        fn shareable<T: Clone + Send + Sync + std::fmt::Debug + 'static>() {}
+        shareable::<Store>();
+        shareable::<StoreError>();
+    }
+}

@@ -1,0 +1,446 @@
+//! Row types and the enums stored as text.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::StoreError;
+
+/// Declares a text-backed enum with `as_str`, `Display` and `FromStr`.
+macro_rules! text_enum {
+    (
+        $(#[$meta:meta])*
+        $name:ident { $( $(#[$vmeta:meta])* $variant:ident => $text:literal ),+ $(,)? }
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[serde(rename_all = "snake_case")]
+        pub enum $name {
+            $( $(#[$vmeta])* $variant, )+
+        }
+
+        impl $name {
+            /// Every value, in declaration order.
+            pub const ALL: &'static [Self] = &[$(Self::$variant),+];
+
+            /// The stored (and serialised) spelling.
+            pub const fn as_str(self) -> &'static str {
+                match self {
+                    $( Self::$variant => $text, )+
+                }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = StoreError;
+
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                match s {
+                    $( $text => Ok(Self::$variant), )+
+                    other => Err(StoreError::corrupt(format_args!(
+                        concat!("unknown ", stringify!($name), " {:?}"),
+                        other
+                    ))),
+                }
+            }
+        }
+    };
+}
+
+text_enum! {
+    /// Whether an API key is the publishable or the secret half of a pair.
+    ApiKeyKind {
+        /// `pk_…`: identifies the organisation, safe to ship to browsers.
+        Public => "public",
+        /// `sk_…`: authorises server-to-server calls.
+        Secret => "secret",
+    }
+}
+
+text_enum! {
+    /// Lifecycle of a session key as latchkey knows it.
+    SessionState {
+        /// Registered in the database; the on-chain registration is not confirmed yet.
+        Pending => "pending",
+        /// Registered on chain.
+        Active => "active",
+        /// Revoked (on chain or by the operator).
+        Revoked => "revoked",
+        /// The registration failed.
+        Failed => "failed",
+    }
+}
+
+text_enum! {
+    /// Status of an outside-execution request.
+    RequestStatus {
+        /// Typed data handed out for signing.
+        Prepared => "prepared",
+        /// The signature is stored; not yet sent.
+        Recorded => "recorded",
+        /// A relayer owns it and is building or sending the transaction.
+        Submitting => "submitting",
+        /// The transaction was accepted by the node.
+        Submitted => "submitted",
+        /// Included and executed successfully.
+        Succeeded => "succeeded",
+        /// Included but reverted.
+        Reverted => "reverted",
+        /// Refused before inclusion (validation, policy or node rejection).
+        Rejected => "rejected",
+        /// `execute_before` passed without a successful execution.
+        Expired => "expired",
+    }
+}
+
+impl RequestStatus {
+    /// Whether no further transition is expected.
+    pub const fn is_final(self) -> bool {
+        matches!(self, Self::Succeeded | Self::Reverted | Self::Rejected | Self::Expired)
+    }
+}
+
+/// An organisation (tenant) and its sponsorship gas budget.
+///
+/// Amounts are in FRI; the database keeps them in units of 10^9 FRI, so the values read
+/// back are multiples of 10^9 (budgets rounded down, reservations and spends rounded up).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Organization {
+    /// UUID v4.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// Total sponsorship allowance.
+    pub gas_budget_fri: u128,
+    /// Fees actually paid so far.
+    pub gas_spent_fri: u128,
+    /// Fees reserved by executions in flight.
+    pub gas_reserved_fri: u128,
+    /// Unix seconds.
+    pub created_at: i64,
+}
+
+/// An API key record. The key itself is never stored, only its hash.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiKey {
+    /// UUID v4.
+    pub id: String,
+    /// Owning organisation.
+    pub org_id: String,
+    /// Public or secret.
+    pub kind: ApiKeyKind,
+    /// The non-secret leading characters shown in dashboards (e.g. `sk_live_ab12`).
+    pub prefix: String,
+    /// Unix seconds.
+    pub created_at: i64,
+    /// Unix seconds; `None` while the key is valid.
+    pub revoked_at: Option<i64>,
+}
+
+/// Fields of a wallet supplied at creation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewWallet {
+    /// Owning organisation.
+    pub org_id: String,
+    /// The integrator's user id, unique per organisation when present.
+    pub external_user_id: Option<String>,
+    /// Account address (felt hex), unique per organisation.
+    pub address: String,
+    /// Owner public key (felt hex).
+    pub owner_public_key: String,
+    /// Encrypted owner private key (opaque blob).
+    pub encrypted_private_key: String,
+    /// Second encryption of the owner key (e.g. under a recovery secret).
+    pub encrypted_private_key_backup: Option<String>,
+    /// Wallet flavour (e.g. `ready`, `argent`, `chipi`).
+    pub wallet_type: String,
+    /// Chain name (e.g. `SN_SEPOLIA`).
+    pub chain: String,
+    /// Account class hash (felt hex).
+    pub class_hash: String,
+    /// How the user unlocks the key (`pin`, `passkey`, …).
+    pub auth_method: Option<String>,
+    /// WebAuthn credential id for passkey wallets.
+    pub credential_id: Option<String>,
+    /// Whether the passkey supports the PRF extension.
+    pub prf_supported: Option<bool>,
+    /// Device description supplied by the client.
+    pub device_type: Option<String>,
+}
+
+/// A stored wallet.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Wallet {
+    /// UUID v4.
+    pub id: String,
+    /// Owning organisation.
+    pub org_id: String,
+    /// The integrator's user id.
+    pub external_user_id: Option<String>,
+    /// Account address (felt hex).
+    pub address: String,
+    /// Owner public key (felt hex).
+    pub owner_public_key: String,
+    /// Encrypted owner private key.
+    pub encrypted_private_key: String,
+    /// Backup encryption of the owner key.
+    pub encrypted_private_key_backup: Option<String>,
+    /// Wallet flavour.
+    pub wallet_type: String,
+    /// Chain name.
+    pub chain: String,
+    /// Account class hash (felt hex).
+    pub class_hash: String,
+    /// Unlock method.
+    pub auth_method: Option<String>,
+    /// WebAuthn credential id.
+    pub credential_id: Option<String>,
+    /// Passkey PRF support.
+    pub prf_supported: Option<bool>,
+    /// Device description.
+    pub device_type: Option<String>,
+    /// Whether the account contract is deployed.
+    pub deployed: bool,
+    /// Hash of the deployment transaction, once known.
+    pub deploy_tx_hash: Option<String>,
+    /// Unix seconds.
+    pub created_at: i64,
+    /// Unix seconds.
+    pub updated_at: i64,
+}
+
+/// Public data of a session key at registration.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewSession {
+    /// Wallet the session belongs to.
+    pub wallet_id: String,
+    /// Session public key (felt hex).
+    pub session_public_key: String,
+    /// Unix seconds.
+    pub valid_after: i64,
+    /// Unix seconds.
+    pub valid_until: i64,
+    /// Maximum number of calls the session may make.
+    pub max_calls: i64,
+    /// The allowed `(contract, selector)` list as JSON.
+    pub allowed_methods_json: String,
+    /// Whether every method is allowed.
+    pub allow_all: bool,
+    /// The request that registers the session on chain, if any.
+    pub registration_request_id: Option<String>,
+}
+
+/// A stored session key (public data only).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Session {
+    /// UUID v4.
+    pub id: String,
+    /// Wallet the session belongs to.
+    pub wallet_id: String,
+    /// Session public key (felt hex).
+    pub session_public_key: String,
+    /// Unix seconds.
+    pub valid_after: i64,
+    /// Unix seconds.
+    pub valid_until: i64,
+    /// Maximum number of calls.
+    pub max_calls: i64,
+    /// Allowed methods as JSON.
+    pub allowed_methods_json: String,
+    /// Whether every method is allowed.
+    pub allow_all: bool,
+    /// The registering request, if any.
+    pub registration_request_id: Option<String>,
+    /// Lifecycle state.
+    pub state: SessionState,
+    /// Unix seconds.
+    pub created_at: i64,
+    /// Unix seconds.
+    pub updated_at: i64,
+    /// Unix seconds, set when the session enters [`SessionState::Revoked`].
+    pub revoked_at: Option<i64>,
+}
+
+/// An outside execution about to be handed out for signing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewRequest {
+    /// Owning organisation (pays the gas).
+    pub org_id: String,
+    /// The latchkey wallet, when the account is one.
+    pub wallet_id: Option<String>,
+    /// Account address executing the calls (felt hex).
+    pub account: String,
+    /// SNIP-9 nonce (felt hex); `(account, oe_nonce)` is unique.
+    pub oe_nonce: String,
+    /// The SNIP-12 typed data as JSON.
+    pub typed_data_json: String,
+    /// The calls as JSON.
+    pub calls_json: String,
+    /// SNIP-9 `execute_before`, unix seconds.
+    pub execute_before: i64,
+    /// Why the request exists (e.g. `execute`, `register_session`, `deploy`).
+    pub purpose: String,
+}
+
+/// A write-ahead record of a gasless execution.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Request {
+    /// UUID v4.
+    pub id: String,
+    /// Owning organisation.
+    pub org_id: String,
+    /// The latchkey wallet, if any.
+    pub wallet_id: Option<String>,
+    /// Account address (felt hex).
+    pub account: String,
+    /// SNIP-9 nonce (felt hex).
+    pub oe_nonce: String,
+    /// Typed data as JSON.
+    pub typed_data_json: String,
+    /// Calls as JSON.
+    pub calls_json: String,
+    /// Unix seconds.
+    pub execute_before: i64,
+    /// Why the request exists.
+    pub purpose: String,
+    /// Current status.
+    pub status: RequestStatus,
+    /// Signer kind (`owner`, `session`, …).
+    pub kind: Option<String>,
+    /// The session key that signed, for session executions.
+    pub session_public_key: Option<String>,
+    /// The signature as JSON.
+    pub signature_json: Option<String>,
+    /// Transaction hash, computed before sending.
+    pub tx_hash: Option<String>,
+    /// Relayer account that sends it.
+    pub relayer_address: Option<String>,
+    /// Relayer nonce used (felt hex).
+    pub relayer_nonce: Option<String>,
+    /// The signed relayer transaction as JSON, kept for resubmission.
+    pub signed_tx_json: Option<String>,
+    /// Actual fee in FRI (decimal or hex text).
+    pub fee_fri: Option<String>,
+    /// Machine-readable failure code.
+    pub error_code: Option<String>,
+    /// Human-readable failure message.
+    pub error_message: Option<String>,
+    /// The idempotency key the request arrived with.
+    pub idempotency_key: Option<String>,
+    /// Unix seconds.
+    pub created_at: i64,
+    /// Unix seconds.
+    pub updated_at: i64,
+    /// Unix seconds, when it last entered [`RequestStatus::Submitted`].
+    pub submitted_at: Option<i64>,
+    /// Unix seconds, when it entered a final status.
+    pub finalized_at: Option<i64>,
+}
+
+/// Changes applied by [`Store::update_request`](crate::Store::update_request): every
+/// `Some` field is written, `None` fields are left as they are.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RequestUpdate {
+    /// New status.
+    pub status: Option<RequestStatus>,
+    /// Signer kind.
+    pub kind: Option<String>,
+    /// Signing session key.
+    pub session_public_key: Option<String>,
+    /// Signature JSON.
+    pub signature_json: Option<String>,
+    /// Transaction hash.
+    pub tx_hash: Option<String>,
+    /// Relayer address.
+    pub relayer_address: Option<String>,
+    /// Relayer nonce.
+    pub relayer_nonce: Option<String>,
+    /// Signed transaction JSON.
+    pub signed_tx_json: Option<String>,
+    /// Actual fee in FRI.
+    pub fee_fri: Option<String>,
+    /// Failure code.
+    pub error_code: Option<String>,
+    /// Failure message.
+    pub error_message: Option<String>,
+    /// Idempotency key.
+    pub idempotency_key: Option<String>,
+}
+
+/// Outcome of [`Store::claim_idempotency`](crate::Store::claim_idempotency).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum IdempotencyClaim {
+    /// The caller owns the key now and must complete or release it.
+    Claimed,
+    /// Another request with the same key and body is still running (HTTP 409).
+    InFlight,
+    /// The first request finished; replay its response.
+    Completed {
+        /// HTTP status of the stored response.
+        status: u16,
+        /// Body of the stored response.
+        body: String,
+    },
+    /// The key was used with a different request body (HTTP 422).
+    Mismatch,
+}
+
+/// An end user's stored session blob (`/api/me/session`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserSession {
+    /// Opaque blob written by the client.
+    pub blob: String,
+    /// The wallet the blob belongs to, if recorded.
+    pub wallet_address: Option<String>,
+    /// Unix seconds.
+    pub updated_at: i64,
+}
+
+/// Which database engine a [`Store`](crate::Store) talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Backend {
+    /// SQLite file (WAL, `synchronous=FULL`).
+    Sqlite,
+    /// PostgreSQL server.
+    Postgres,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_status_text_round_trips() {
+        for status in RequestStatus::ALL {
+            assert_eq!(status.as_str().parse::<RequestStatus>(), Ok(*status));
+        }
+        assert!("done".parse::<RequestStatus>().is_err());
+        let finals: Vec<_> = RequestStatus::ALL.iter().filter(|s| s.is_final()).collect();
+        assert_eq!(
+            finals,
+            [
+                &RequestStatus::Succeeded,
+                &RequestStatus::Reverted,
+                &RequestStatus::Rejected,
+                &RequestStatus::Expired
+            ]
+        );
+    }
+
+    #[test]
+    fn serde_spelling_matches_stored_spelling() {
+        for state in SessionState::ALL {
+            let json = serde_json::to_string(state).unwrap();
+            assert_eq!(json, format!("\"{}\"", state.as_str()));
+        }
+        assert_eq!(serde_json::to_string(&ApiKeyKind::Secret).unwrap(), "\"secret\"");
+    }
+}

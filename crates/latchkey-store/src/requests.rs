@@ -1,0 +1,318 @@
+//! Outside-execution requests: the write-ahead log of every gasless execution.
+
+use sqlx::AssertSqlSafe;
+
+use crate::db::{bind_all, new_id, now, placeholders, with_read_pool, with_write_pool, Arg, Cols};
+use crate::error::Result;
+use crate::model::{NewRequest, Request, RequestStatus, RequestUpdate};
+use crate::Store;
+
+macro_rules! request_cols {
+    () => {
+        "id, org_id, wallet_id, account, oe_nonce, typed_data_json, calls_json, execute_before, \
+         purpose, status, kind, session_public_key, signature_json, tx_hash, relayer_address, \
+         relayer_nonce, signed_tx_json, fee_fri, error_code, error_message, idempotency_key, \
+         created_at, updated_at, submitted_at, finalized_at"
+    };
+}
+
+/// The final statuses as an SQL list, for the `finalized_at` bookkeeping.
+const FINAL_STATUSES_SQL: &str = "('succeeded', 'reverted', 'rejected', 'expired')";
+
+fn request_from_row(row: &impl Cols) -> Result<Request> {
+    Ok(Request {
+        id: row.text("id")?,
+        org_id: row.text("org_id")?,
+        wallet_id: row.opt_text("wallet_id")?,
+        account: row.text("account")?,
+        oe_nonce: row.text("oe_nonce")?,
+        typed_data_json: row.text("typed_data_json")?,
+        calls_json: row.text("calls_json")?,
+        execute_before: row.int("execute_before")?,
+        purpose: row.text("purpose")?,
+        status: row.text("status")?.parse()?,
+        kind: row.opt_text("kind")?,
+        session_public_key: row.opt_text("session_public_key")?,
+        signature_json: row.opt_text("signature_json")?,
+        tx_hash: row.opt_text("tx_hash")?,
+        relayer_address: row.opt_text("relayer_address")?,
+        relayer_nonce: row.opt_text("relayer_nonce")?,
+        signed_tx_json: row.opt_text("signed_tx_json")?,
+        fee_fri: row.opt_text("fee_fri")?,
+        error_code: row.opt_text("error_code")?,
+        error_message: row.opt_text("error_message")?,
+        idempotency_key: row.opt_text("idempotency_key")?,
+        created_at: row.int("created_at")?,
+        updated_at: row.int("updated_at")?,
+        submitted_at: row.opt_int("submitted_at")?,
+        finalized_at: row.opt_int("finalized_at")?,
+    })
+}
+
+/// Builds the compare-and-set `UPDATE` for [`Store::update_request`]: the SQL text (fixed
+/// column names and numbered placeholders only) and its arguments in order.
+fn update_sql(
+    id: &str,
+    expected: &[RequestStatus],
+    update: &RequestUpdate,
+    now: i64,
+) -> (String, Vec<Arg>) {
+    let mut sets = vec!["updated_at = $1".to_owned()];
+    let mut args = vec![Arg::Int(now)];
+    if let Some(status) = update.status {
+        args.push(Arg::Text(status.as_str().to_owned()));
+        sets.push(format!("status = ${}", args.len()));
+        // The CASE expressions read the row's status before this update.
+        if status == RequestStatus::Submitted {
+            sets.push(
+                "submitted_at = CASE WHEN status = 'submitted' AND submitted_at IS NOT NULL \
+                 THEN submitted_at ELSE $1 END"
+                    .to_owned(),
+            );
+        }
+        if status.is_final() {
+            sets.push(format!(
+                "finalized_at = CASE WHEN status IN {FINAL_STATUSES_SQL} \
+                 AND finalized_at IS NOT NULL THEN finalized_at ELSE $1 END"
+            ));
+        } else {
+            // Leaving a final status (a reorg undid the inclusion): no longer final.
+            sets.push("finalized_at = NULL".to_owned());
+        }
+    }
+    let fields = [
+        ("kind", &update.kind),
+        ("session_public_key", &update.session_public_key),
+        ("signature_json", &update.signature_json),
+        ("tx_hash", &update.tx_hash),
+        ("relayer_address", &update.relayer_address),
+        ("relayer_nonce", &update.relayer_nonce),
+        ("signed_tx_json", &update.signed_tx_json),
+        ("fee_fri", &update.fee_fri),
+        ("error_code", &update.error_code),
+        ("error_message", &update.error_message),
+        ("idempotency_key", &update.idempotency_key),
+    ];
+    for (column, value) in fields {
+        if let Some(value) = value {
+            args.push(Arg::Text(value.clone()));
+            sets.push(format!("{column} = ${}", args.len()));
+        }
+    }
+    args.push(Arg::Text(id.to_owned()));
+    let id_param = args.len();
+    let first_status = args.len() + 1;
+    args.extend(expected.iter().map(|s| Arg::Text(s.as_str().to_owned())));
+    let sql = format!(
+        "UPDATE requests SET {} WHERE id = ${id_param} AND status IN ({})",
+        sets.join(", "),
+        placeholders(first_status, expected.len())
+    );
+    (sql, args)
+}
+
+impl Store {
+    /// Records an outside execution with status [`RequestStatus::Prepared`]. Fails with
+    /// [`StoreError::Conflict`](crate::StoreError::Conflict) on
+    /// [`REQUEST_ACCOUNT_OE_NONCE`](crate::constraints::REQUEST_ACCOUNT_OE_NONCE) when the
+    /// account already has a request with this SNIP-9 nonce, so the same outside execution
+    /// (resubmitted, or with a different signature) can never be recorded — and so never
+    /// executed — twice.
+    pub async fn insert_request(&self, request: &NewRequest) -> Result<Request> {
+        const SQL: &str = concat!(
+            "INSERT INTO requests (id, org_id, wallet_id, account, oe_nonce, typed_data_json, ",
+            "calls_json, execute_before, purpose, status, created_at, updated_at) ",
+            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11) RETURNING ",
+            request_cols!()
+        );
+        with_write_pool!(self, |pool| {
+            let row = sqlx::query(SQL)
+                .bind(new_id())
+                .bind(&request.org_id)
+                .bind(&request.wallet_id)
+                .bind(&request.account)
+                .bind(&request.oe_nonce)
+                .bind(&request.typed_data_json)
+                .bind(&request.calls_json)
+                .bind(request.execute_before)
+                .bind(&request.purpose)
+                .bind(RequestStatus::Prepared.as_str())
+                .bind(now())
+                .fetch_one(pool)
+                .await?;
+            request_from_row(&row)
+        })
+    }
+
+    /// The request with this id.
+    pub async fn request(&self, id: &str) -> Result<Option<Request>> {
+        const SQL: &str = concat!("SELECT ", request_cols!(), " FROM requests WHERE id = $1");
+        with_read_pool!(self, |pool| {
+            let row = sqlx::query(SQL).bind(id).fetch_optional(pool).await?;
+            row.as_ref().map(request_from_row).transpose()
+        })
+    }
+
+    /// The request for this account and SNIP-9 nonce.
+    pub async fn request_by_oe(&self, account: &str, oe_nonce: &str) -> Result<Option<Request>> {
+        const SQL: &str = concat!(
+            "SELECT ",
+            request_cols!(),
+            " FROM requests WHERE account = $1 AND oe_nonce = $2"
+        );
+        with_read_pool!(self, |pool| {
+            let row = sqlx::query(SQL).bind(account).bind(oe_nonce).fetch_optional(pool).await?;
+            row.as_ref().map(request_from_row).transpose()
+        })
+    }
+
+    /// The (newest) request carrying this transaction hash.
+    pub async fn request_by_tx_hash(&self, tx_hash: &str) -> Result<Option<Request>> {
+        const SQL: &str = concat!(
+            "SELECT ",
+            request_cols!(),
+            " FROM requests WHERE tx_hash = $1 ORDER BY created_at DESC, seq DESC LIMIT 1"
+        );
+        with_read_pool!(self, |pool| {
+            let row = sqlx::query(SQL).bind(tx_hash).fetch_optional(pool).await?;
+            row.as_ref().map(request_from_row).transpose()
+        })
+    }
+
+    /// Compare-and-set: applies `update` only while the request's status is one of
+    /// `expected`, in a single conditional `UPDATE`; returns whether it applied (`false`
+    /// also for an unknown id or an empty `expected`).
+    ///
+    /// Every `Some` field is written and `updated_at` is bumped. Entering
+    /// [`RequestStatus::Submitted`] sets `submitted_at`; entering a final status sets
+    /// `finalized_at` (kept when moving between final statuses); moving to a non-final
+    /// status clears `finalized_at`.
+    pub async fn update_request(
+        &self,
+        id: &str,
+        expected: &[RequestStatus],
+        update: &RequestUpdate,
+    ) -> Result<bool> {
+        if expected.is_empty() {
+            return Ok(false);
+        }
+        let (sql, args) = update_sql(id, expected, update, now());
+        let done = with_write_pool!(self, |pool| {
+            bind_all!(sqlx::query(AssertSqlSafe(sql)), args).execute(pool).await?.rows_affected()
+        });
+        Ok(done == 1)
+    }
+
+    /// Up to `limit` requests in any of `statuses`, oldest first (the work queue of the
+    /// submitter and the reconciler).
+    pub async fn requests_with_status(
+        &self,
+        statuses: &[RequestStatus],
+        limit: u32,
+    ) -> Result<Vec<Request>> {
+        if statuses.is_empty() {
+            return Ok(Vec::new());
+        }
+        let sql = format!(
+            "SELECT {} FROM requests WHERE status IN ({}) ORDER BY created_at, seq LIMIT ${}",
+            request_cols!(),
+            placeholders(1, statuses.len()),
+            statuses.len() + 1
+        );
+        let mut args: Vec<Arg> =
+            statuses.iter().map(|s| Arg::Text(s.as_str().to_owned())).collect();
+        args.push(Arg::Int(i64::from(limit)));
+        with_read_pool!(self, |pool| {
+            let rows = bind_all!(sqlx::query(AssertSqlSafe(sql)), args).fetch_all(pool).await?;
+            rows.iter().map(request_from_row).collect()
+        })
+    }
+
+    /// A page of the organisation's requests (optionally of one wallet), newest first.
+    pub async fn list_requests(
+        &self,
+        org_id: &str,
+        wallet_id: Option<&str>,
+        limit: u32,
+        offset: u32,
+    ) -> Result<Vec<Request>> {
+        const ALL: &str = concat!(
+            "SELECT ",
+            request_cols!(),
+            " FROM requests WHERE org_id = $1 ",
+            "ORDER BY created_at DESC, seq DESC LIMIT $2 OFFSET $3"
+        );
+        const ONE_WALLET: &str = concat!(
+            "SELECT ",
+            request_cols!(),
+            " FROM requests WHERE org_id = $1 AND wallet_id = $4 ",
+            "ORDER BY created_at DESC, seq DESC LIMIT $2 OFFSET $3"
+        );
+        with_read_pool!(self, |pool| {
+            let query = match wallet_id {
+                None => sqlx::query(ALL),
+                Some(_) => sqlx::query(ONE_WALLET),
+            }
+            .bind(org_id)
+            .bind(i64::from(limit))
+            .bind(i64::from(offset));
+            let query = match wallet_id {
+                None => query,
+                Some(wallet_id) => query.bind(wallet_id),
+            };
+            let rows = query.fetch_all(pool).await?;
+            rows.iter().map(request_from_row).collect()
+        })
+    }
+
+    /// How many of the organisation's requests are in each status; statuses with no
+    /// request are left out. Ordered as [`RequestStatus::ALL`].
+    pub async fn count_requests_by_status(
+        &self,
+        org_id: &str,
+    ) -> Result<Vec<(RequestStatus, i64)>> {
+        const SQL: &str =
+            "SELECT status, COUNT(*) AS n FROM requests WHERE org_id = $1 GROUP BY status";
+        let mut counts = with_read_pool!(self, |pool| {
+            let rows = sqlx::query(SQL).bind(org_id).fetch_all(pool).await?;
+            rows.iter()
+                .map(|row| Ok((row.text("status")?.parse::<RequestStatus>()?, row.int("n")?)))
+                .collect::<Result<Vec<_>>>()?
+        });
+        counts.sort_by_key(|(status, _)| RequestStatus::ALL.iter().position(|s| s == status));
+        Ok(counts)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn update_sql_numbers_placeholders_in_bind_order() {
+        let update = RequestUpdate {
+            status: Some(RequestStatus::Submitted),
+            tx_hash: Some("0xabc".into()),
+            ..RequestUpdate::default()
+        };
+        let (sql, args) =
+            update_sql("id-1", &[RequestStatus::Recorded, RequestStatus::Submitting], &update, 42);
+        assert_eq!(args.len(), 6);
+        assert!(sql.contains("status = $2"), "{sql}");
+        assert!(sql.contains("tx_hash = $3"), "{sql}");
+        assert!(sql.contains("WHERE id = $4 AND status IN ($5, $6)"), "{sql}");
+        assert!(sql.contains("submitted_at = CASE"), "{sql}");
+        assert!(sql.contains("finalized_at = NULL"), "{sql}");
+        assert!(matches!(&args[3], Arg::Text(id) if id == "id-1"));
+        assert!(matches!(&args[5], Arg::Text(s) if s == "submitting"));
+    }
+
+    #[test]
+    fn update_sql_without_status_leaves_timestamps_alone() {
+        let update = RequestUpdate { error_message: Some("x".into()), ..RequestUpdate::default() };
+        let (sql, _) = update_sql("id", &[RequestStatus::Prepared], &update, 1);
+        assert!(!sql.contains("submitted_at"));
+        assert!(!sql.contains("finalized_at"));
+        assert!(!sql.contains("status = $"), "{sql}");
+    }
+}

@@ -1,0 +1,139 @@
+//! Organisations, gas budgets and API keys.
+
+use latchkey_store::{constraints, ApiKeyKind, Backend, StoreError};
+use sha2::{Digest, Sha256};
+
+use crate::support::{org, raw_texts};
+
+const GFRI: u128 = 1_000_000_000;
+
+both_backends!(organizations_round_trip, |db| {
+    let store = db.store();
+    assert_eq!(store.first_organization().await.unwrap(), None);
+    let first = store.create_organization("first", 5 * GFRI + 7).await.unwrap();
+    let second = store.create_organization("second", 0).await.unwrap();
+    assert_eq!(first.name, "first");
+    // Budgets are kept in whole 10^9 FRI, rounded down.
+    assert_eq!(first.gas_budget_fri, 5 * GFRI);
+    assert_eq!((first.gas_spent_fri, first.gas_reserved_fri), (0, 0));
+    assert_eq!(store.organization(&first.id).await.unwrap(), Some(first.clone()));
+    assert_eq!(store.organization(&second.id).await.unwrap(), Some(second.clone()));
+    assert_eq!(store.organization("missing").await.unwrap(), None);
+    // Both were created within the same second: insertion order decides.
+    assert_eq!(store.first_organization().await.unwrap(), Some(first.clone()));
+
+    store.set_gas_budget(&second.id, 42 * GFRI).await.unwrap();
+    assert_eq!(store.organization(&second.id).await.unwrap().unwrap().gas_budget_fri, 42 * GFRI);
+    assert_eq!(store.set_gas_budget("missing", 1).await, Err(StoreError::NotFound));
+    // A budget beyond the column saturates instead of failing.
+    store.set_gas_budget(&second.id, u128::MAX).await.unwrap();
+    assert_eq!(
+        store.organization(&second.id).await.unwrap().unwrap().gas_budget_fri,
+        i64::MAX as u128 * GFRI
+    );
+    store.health().await.unwrap();
+});
+
+both_backends!(gas_reservations_and_settlement, |db| {
+    let store = db.store();
+    let org = store.create_organization("o", 10 * GFRI).await.unwrap();
+    // 1 FRI reserves a whole unit (rounded up).
+    assert!(store.reserve_gas(&org.id, 1).await.unwrap());
+    assert!(store.reserve_gas(&org.id, 4 * GFRI).await.unwrap());
+    let now = store.organization(&org.id).await.unwrap().unwrap();
+    assert_eq!(now.gas_reserved_fri, 5 * GFRI);
+    // 5 reserved of 10: 6 does not fit, 5 does.
+    assert!(!store.reserve_gas(&org.id, 6 * GFRI).await.unwrap());
+    assert!(!store.reserve_gas(&org.id, u128::MAX).await.unwrap());
+    assert!(store.reserve_gas(&org.id, 5 * GFRI).await.unwrap());
+    assert!(!store.reserve_gas(&org.id, 1).await.unwrap());
+
+    // Settle 4 reserved with an actual fee of 2.5 (charged as 3).
+    store.settle_gas(&org.id, 4 * GFRI, 2 * GFRI + GFRI / 2).await.unwrap();
+    let now = store.organization(&org.id).await.unwrap().unwrap();
+    assert_eq!(now.gas_reserved_fri, 6 * GFRI);
+    assert_eq!(now.gas_spent_fri, 3 * GFRI);
+    // 3 spent + 6 reserved of 10: one unit left.
+    assert!(store.reserve_gas(&org.id, GFRI).await.unwrap());
+    assert!(!store.reserve_gas(&org.id, 1).await.unwrap());
+    // Releasing more than is reserved stops at zero.
+    store.settle_gas(&org.id, 100 * GFRI, 0).await.unwrap();
+    let now = store.organization(&org.id).await.unwrap().unwrap();
+    assert_eq!((now.gas_reserved_fri, now.gas_spent_fri), (0, 3 * GFRI));
+
+    assert_eq!(store.reserve_gas("missing", 1).await, Err(StoreError::NotFound));
+    assert_eq!(store.reserve_gas("missing", u128::MAX).await, Err(StoreError::NotFound));
+    assert_eq!(store.settle_gas("missing", 1, 1).await, Err(StoreError::NotFound));
+});
+
+both_backends!(api_keys_round_trip, |db| {
+    let store = db.store();
+    let org = org(&store).await;
+    let public =
+        store.insert_api_key(&org.id, ApiKeyKind::Public, "hash-pk", "pk_live_ab").await.unwrap();
+    let secret =
+        store.insert_api_key(&org.id, ApiKeyKind::Secret, "hash-sk", "sk_live_cd").await.unwrap();
+    assert_eq!(public.kind, ApiKeyKind::Public);
+    assert_eq!(public.prefix, "pk_live_ab");
+    assert_eq!(public.org_id, org.id);
+    assert_eq!(public.revoked_at, None);
+    assert_eq!(store.find_api_key("hash-pk").await.unwrap(), Some(public.clone()));
+    assert_eq!(store.find_api_key("hash-sk").await.unwrap(), Some(secret.clone()));
+    assert_eq!(store.find_api_key("hash-other").await.unwrap(), None);
+
+    let dup = store.insert_api_key(&org.id, ApiKeyKind::Secret, "hash-sk", "sk_x").await;
+    assert_eq!(dup, Err(StoreError::Conflict { constraint: constraints::API_KEY_HASH.into() }));
+    assert_eq!(
+        store.insert_api_key("missing-org", ApiKeyKind::Public, "h", "p").await,
+        Err(StoreError::NotFound)
+    );
+
+    store.revoke_api_key(&secret.id).await.unwrap();
+    assert_eq!(store.find_api_key("hash-sk").await.unwrap(), None);
+    // Revoking again keeps the key revoked; unknown ids are NotFound.
+    store.revoke_api_key(&secret.id).await.unwrap();
+    assert_eq!(store.revoke_api_key("missing").await, Err(StoreError::NotFound));
+    let all = store.api_keys(&org.id).await.unwrap();
+    assert_eq!(all.len(), 2);
+    assert!(all.iter().any(|k| k.id == secret.id && k.revoked_at.is_some()));
+    assert!(all.iter().any(|k| k.id == public.id && k.revoked_at.is_none()));
+});
+
+both_backends!(api_keys_table_holds_no_plaintext_key, |db| {
+    let store = db.store();
+    let org = org(&store).await;
+    let plaintext = format!("sk_live_{}", uuid::Uuid::new_v4().simple());
+    let hash: String =
+        Sha256::digest(plaintext.as_bytes()).iter().map(|b| format!("{b:02x}")).collect();
+    store.insert_api_key(&org.id, ApiKeyKind::Secret, &hash, &plaintext[..12]).await.unwrap();
+    assert!(store.find_api_key(&hash).await.unwrap().is_some());
+
+    // Every column of every row, as text.
+    let rows = match db.backend() {
+        Backend::Postgres => raw_texts(db, "SELECT row_to_json(k)::text FROM api_keys k").await,
+        Backend::Sqlite => {
+            raw_texts(
+                db,
+                "SELECT json_object('id', id, 'org_id', org_id, 'kind', kind, 'key_hash', \
+                 key_hash, 'prefix', prefix, 'created_at', created_at, 'revoked_at', revoked_at) \
+                 FROM api_keys",
+            )
+            .await
+        }
+    };
+    assert_eq!(rows.len(), 1);
+    assert!(rows[0].contains(&hash), "{}", rows[0]);
+    assert!(!rows[0].contains(&plaintext), "plaintext key stored: {}", rows[0]);
+    if db.backend() == Backend::Sqlite {
+        // Nor anywhere in the database files.
+        let path = db.url().trim_start_matches("sqlite://").to_owned();
+        for file in [path.clone(), format!("{path}-wal")] {
+            let bytes = std::fs::read(&file).unwrap_or_default();
+            let needle = plaintext.as_bytes();
+            assert!(
+                !bytes.windows(needle.len()).any(|w| w == needle),
+                "plaintext key found in {file}"
+            );
+        }
+    }
+});
