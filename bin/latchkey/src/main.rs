@@ -1,10 +1,10 @@
 //! `latchkey`: scoped, expiring session keys for smart-account wallets.
 //!
-//! Subcommands: `devnet` runs the embedded Starknet chain standalone; `bench gas` measures
-//! what session transactions cost on it; `bench sign` compares signing speed with
-//! starknet.js.
+//! Subcommands: `serve` runs the API and the relayer; `devnet` runs the embedded Starknet
+//! chain standalone; `bench …` measures gas, signing speed, API throughput and start-up.
 
 mod bench;
+mod serve;
 
 use std::process::ExitCode;
 
@@ -25,6 +25,9 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Run the API and the gasless relayer: on the embedded chain and SQLite by default,
+    /// or on any Starknet node (`--rpc-url`) and PostgreSQL (`--database-url`).
+    Serve(serve::ServeArgs),
     /// Run the embedded Starknet chain (devnet) with latchkey's classes declared, and
     /// print how to reach it.
     Devnet(DevnetArgs),
@@ -79,6 +82,7 @@ fn main() -> ExitCode {
     };
     let result = runtime.block_on(async {
         match cli.command {
+            Command::Serve(args) => serve::run(args).await,
             Command::Devnet(args) => run_devnet(args).await,
             Command::Bench(BenchCommand::Gas { rounds }) => bench::gas(rounds).await,
             Command::Bench(BenchCommand::Sign { millis }) => bench::sign(millis),

@@ -43,14 +43,17 @@ impl TestIssuer {
     pub async fn start() -> std::io::Result<Self> {
         let signing = p256::ecdsa::SigningKey::random(&mut rand::rngs::OsRng);
         let point = signing.verifying_key().to_encoded_point(false);
-        let coordinate = |c: Option<&p256::FieldBytes>| URL_SAFE_NO_PAD.encode(c.map(|b| b.as_slice()).unwrap_or_default());
+        let coordinate = |c: Option<&p256::FieldBytes>| {
+            URL_SAFE_NO_PAD.encode(c.map(|b| b.as_slice()).unwrap_or_default())
+        };
         let jwks = json!({"keys": [{
             "kty": "EC", "crv": "P-256", "alg": "ES256", "use": "sig", "kid": KID,
             "x": coordinate(point.x()), "y": coordinate(point.y()),
         }]});
         let der = signing.to_pkcs8_der().map_err(|e| std::io::Error::other(e.to_string()))?;
         let key = EncodingKey::from_ec_der(der.as_bytes());
-        let app = axum::Router::new().route("/jwks", axum::routing::get(move || async move { axum::Json(jwks) }));
+        let app = axum::Router::new()
+            .route("/jwks", axum::routing::get(move || async move { axum::Json(jwks) }));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let address = listener.local_addr()?;
         let server = tokio::spawn(async move {
@@ -76,7 +79,9 @@ impl TestIssuer {
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_secs())
             .unwrap_or_default();
-        self.token_with(json!({"sub": subject, "iss": ISSUER, "aud": AUDIENCE, "iat": now, "exp": now + 3600}))
+        self.token_with(
+            json!({"sub": subject, "iss": ISSUER, "aud": AUDIENCE, "iat": now, "exp": now + 3600}),
+        )
     }
 
     /// A token with arbitrary claims, signed by the issuer's key.

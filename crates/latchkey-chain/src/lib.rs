@@ -245,7 +245,9 @@ impl ChainClient {
     pub async fn receipt(&self, hash: Felt) -> Result<Option<Receipt>> {
         let with_block = match self.provider.get_transaction_receipt(hash).await {
             Ok(with_block) => with_block,
-            Err(ProviderError::StarknetError(StarknetError::TransactionHashNotFound)) => return Ok(None),
+            Err(ProviderError::StarknetError(StarknetError::TransactionHashNotFound)) => {
+                return Ok(None)
+            }
             Err(e) => return Err(ChainError::from_provider(e)),
         };
         let block_number = with_block.block.block_number();
@@ -253,9 +255,13 @@ impl ChainClient {
         let (fee, resources) = match &receipt {
             TransactionReceipt::Invoke(r) => (r.actual_fee.amount, r.execution_resources.clone()),
             TransactionReceipt::Declare(r) => (r.actual_fee.amount, r.execution_resources.clone()),
-            TransactionReceipt::DeployAccount(r) => (r.actual_fee.amount, r.execution_resources.clone()),
+            TransactionReceipt::DeployAccount(r) => {
+                (r.actual_fee.amount, r.execution_resources.clone())
+            }
             TransactionReceipt::Deploy(r) => (r.actual_fee.amount, r.execution_resources.clone()),
-            TransactionReceipt::L1Handler(r) => (r.actual_fee.amount, r.execution_resources.clone()),
+            TransactionReceipt::L1Handler(r) => {
+                (r.actual_fee.amount, r.execution_resources.clone())
+            }
         };
         let outcome = TxOutcome {
             hash,
@@ -280,7 +286,9 @@ impl ChainClient {
         loop {
             match self.receipt(hash).await? {
                 Some(Receipt::Succeeded(outcome)) => return Ok(outcome),
-                Some(Receipt::Reverted { reason, .. }) => return Err(ChainError::Reverted { hash, reason }),
+                Some(Receipt::Reverted { reason, .. }) => {
+                    return Err(ChainError::Reverted { hash, reason })
+                }
                 None => {}
             }
             if tokio::time::Instant::now() >= deadline {

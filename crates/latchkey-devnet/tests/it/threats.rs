@@ -278,13 +278,18 @@ async fn c09_batches_are_atomic() {
             0,
             now + 3600,
             10,
-            vec![AllowedMethod::new(env.strk(), "approve"), AllowedMethod::new(env.game(), "make_move")],
+            vec![
+                AllowedMethod::new(env.strk(), "approve"),
+                AllowedMethod::new(env.game(), "make_move"),
+            ],
         )
         .await;
     // An approval followed by a failing call: nothing of the batch may remain.
-    let batch = vec![erc20_calls::approve(env.strk(), env.recipient, U256::from_u128(5)), env.make_move(0)];
+    let batch =
+        vec![erc20_calls::approve(env.strk(), env.recipient, U256::from_u128(5)), env.make_move(0)];
     for path in BOTH_PATHS {
-        env.assert_rejected(path, &session, batch.clone(), Rejection::Revert("Game: invalid move")).await;
+        env.assert_rejected(path, &session, batch.clone(), Rejection::Revert("Game: invalid move"))
+            .await;
     }
 }
 

@@ -1,0 +1,364 @@
+//! `latchkey serve`: the HTTP API and the relayer, on the embedded chain and SQLite by
+//! default, or on any Starknet node and PostgreSQL.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{bail, Context};
+use latchkey_api::{ApiConfig, AppState};
+use latchkey_auth::{generate_api_keys, hash_api_key, JwtConfig, JwtVerifier, KeyEnvironment};
+use latchkey_chain::{ChainClient, KeyAccount};
+use latchkey_contracts::ACCOUNT;
+use latchkey_core::{parse_felt, to_hex, Felt, SigningKey};
+use latchkey_devnet::{Devnet, DevnetConfig};
+use latchkey_relayer::{Relayer, RelayerConfig};
+use latchkey_store::{ApiKeyKind, Store};
+use url::Url;
+
+/// Options of `latchkey serve`; every one is also an environment variable.
+#[derive(Debug, clap::Args)]
+pub(crate) struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "LATCHKEY_LISTEN", default_value = "127.0.0.1:8080")]
+    pub(crate) listen: SocketAddr,
+    /// Directory for the SQLite database and the development key file.
+    #[arg(long, env = "LATCHKEY_DATA_DIR", default_value = "./latchkey-data")]
+    pub(crate) data_dir: PathBuf,
+    /// Database URL (`sqlite://…` or `postgres://…`); default: SQLite in the data directory.
+    #[arg(long, env = "LATCHKEY_DATABASE_URL")]
+    pub(crate) database_url: Option<String>,
+    /// JSON-RPC URL of a Starknet node to use instead of the embedded chain.
+    #[arg(long, env = "LATCHKEY_RPC_URL", requires = "relayers")]
+    pub(crate) rpc_url: Option<Url>,
+    /// Relayer accounts for `--rpc-url`, as `address:private_key` (repeat or
+    /// comma-separate). Prefer the environment variable: arguments land in shell history.
+    #[arg(
+        long = "relayer",
+        env = "LATCHKEY_RELAYERS",
+        value_delimiter = ',',
+        hide_env_values = true
+    )]
+    pub(crate) relayers: Vec<RelayerKey>,
+    /// Port of the embedded chain's JSON-RPC (0 picks a free one).
+    #[arg(long, env = "LATCHKEY_DEVNET_PORT", default_value_t = 5050)]
+    pub(crate) devnet_port: u16,
+    /// JWKS URL of your auth provider, to accept end-user JWTs as bearer tokens.
+    #[arg(long, env = "LATCHKEY_JWKS_URL", requires_all = ["jwt_issuer", "jwt_audience"])]
+    pub(crate) jwks_url: Option<Url>,
+    /// Required `iss` of end-user JWTs.
+    #[arg(long, env = "LATCHKEY_JWT_ISSUER")]
+    pub(crate) jwt_issuer: Option<String>,
+    /// Accepted `aud` of end-user JWTs (repeat or comma-separate).
+    #[arg(long, env = "LATCHKEY_JWT_AUDIENCE", value_delimiter = ',')]
+    pub(crate) jwt_audience: Vec<String>,
+    /// Gas budget of the development organisation created at first start, in STRK.
+    #[arg(long, env = "LATCHKEY_DEV_GAS_BUDGET_STRK", default_value_t = 1_000)]
+    pub(crate) dev_gas_budget_strk: u64,
+}
+
+/// A relayer account given on the command line; its key never prints.
+#[derive(Clone)]
+pub(crate) struct RelayerKey {
+    address: Felt,
+    key: SigningKey,
+}
+
+impl std::fmt::Debug for RelayerKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RelayerKey")
+            .field("address", &to_hex(&self.address))
+            .finish_non_exhaustive()
+    }
+}
+
+impl std::str::FromStr for RelayerKey {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let (address, key) = s.split_once(':').ok_or("expected address:private_key")?;
+        let address = parse_felt(address).map_err(|e| format!("relayer address: {e}"))?;
+        // Never echo the key, even when it is malformed.
+        let key = SigningKey::from_hex(key)
+            .map_err(|_| "relayer private key is not a valid key".to_string())?;
+        Ok(Self { address, key })
+    }
+}
+
+/// A running server, for the command and for the benchmarks.
+pub(crate) struct Server {
+    pub(crate) api_url: String,
+    pub(crate) rpc_url: Url,
+    pub(crate) chain_id: Felt,
+    pub(crate) account_class_hash: Felt,
+    pub(crate) database: String,
+    pub(crate) dev_keys: DevKeys,
+    pub(crate) embedded_chain: Option<Devnet>,
+    pub(crate) state: AppState,
+    serve: tokio::task::JoinHandle<std::io::Result<()>>,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+/// The development organisation's keys: both at first start, the public one after.
+pub(crate) struct DevKeys {
+    pub(crate) public: Option<String>,
+    pub(crate) secret_shown_once: Option<String>,
+}
+
+impl Server {
+    pub(crate) async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        let _ = (&mut self.serve).await;
+    }
+}
+
+fn database_url(args: &ServeArgs) -> anyhow::Result<String> {
+    match &args.database_url {
+        Some(url) => Ok(url.clone()),
+        None => {
+            let path = args.data_dir.join("latchkey.db");
+            Ok(format!("sqlite://{}", path.display()))
+        }
+    }
+}
+
+fn redact_url(url: &str) -> String {
+    match Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(Some("***"));
+            parsed.to_string()
+        }
+        _ => url.to_string(),
+    }
+}
+
+/// Starts everything: store, chain, relayer, HTTP. Returns once the API answers.
+pub(crate) async fn start(args: &ServeArgs) -> anyhow::Result<Server> {
+    std::fs::create_dir_all(&args.data_dir)
+        .with_context(|| format!("creating the data directory {}", args.data_dir.display()))?;
+    let database = database_url(args)?;
+    let store = Store::connect(&database)
+        .await
+        .with_context(|| format!("opening {}", redact_url(&database)))?;
+
+    let account_class_hash = ACCOUNT.class_hash()?;
+    let (chain, relayer_keys, embedded) = match &args.rpc_url {
+        Some(url) => {
+            let chain = ChainClient::connect(url.clone())
+                .await
+                .with_context(|| format!("connecting to {url}"))?;
+            if args.relayers.is_empty() {
+                bail!("--rpc-url needs at least one --relayer address:private_key (or LATCHKEY_RELAYERS)");
+            }
+            let keys: Vec<(Felt, SigningKey)> =
+                args.relayers.iter().map(|r| (r.address, r.key.clone())).collect();
+            let (address, key) = &keys[0];
+            KeyAccount::owner(&chain, *address, key.clone())
+                .declare_artifact(&chain, &ACCOUNT)
+                .await
+                .context("declaring latchkey's account class")?;
+            (chain, keys, None)
+        }
+        None => {
+            let devnet = Devnet::start_with(DevnetConfig {
+                port: args.devnet_port,
+                ..DevnetConfig::default()
+            })
+            .await
+            .with_context(|| {
+                format!("starting the embedded chain on 127.0.0.1:{}", args.devnet_port)
+            })?;
+            let keys = devnet.relayers().iter().map(|r| (r.address, r.key.clone())).collect();
+            (devnet.client().clone(), keys, Some(devnet))
+        }
+    };
+
+    let dev_keys =
+        ensure_dev_organization(&store, &args.data_dir, args.dev_gas_budget_strk).await?;
+    let relayer =
+        Relayer::start(chain.clone(), store.clone(), relayer_keys, RelayerConfig::default())
+            .await?;
+    if embedded.is_some() {
+        redeploy_wallets(&store, &relayer, account_class_hash).await?;
+    }
+
+    let jwt = match &args.jwks_url {
+        Some(url) => Some(JwtVerifier::new(JwtConfig::new(
+            url.clone(),
+            args.jwt_issuer.clone().unwrap_or_default(),
+            args.jwt_audience.clone(),
+        ))?),
+        None => None,
+    };
+    let state = AppState::new(store, relayer, account_class_hash, jwt, ApiConfig::default());
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("listening on {}", args.listen))?;
+    let api_url = format!("http://{}", listener.local_addr()?);
+    let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
+    let app = latchkey_api::router(state.clone());
+    let serve = tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                let _ = stopped.await;
+            })
+            .await
+    });
+    Ok(Server {
+        api_url,
+        rpc_url: chain.url().clone(),
+        chain_id: chain.chain_id(),
+        account_class_hash,
+        database: redact_url(&database),
+        dev_keys,
+        embedded_chain: embedded,
+        state,
+        serve,
+        shutdown: Some(shutdown),
+    })
+}
+
+const DEV_KEY_FILE: &str = "dev-public-key.txt";
+
+async fn ensure_dev_organization(
+    store: &Store,
+    data_dir: &Path,
+    budget_strk: u64,
+) -> anyhow::Result<DevKeys> {
+    let key_file = data_dir.join(DEV_KEY_FILE);
+    if store.first_organization().await?.is_some() {
+        let public = std::fs::read_to_string(&key_file).ok().map(|s| s.trim().to_string());
+        return Ok(DevKeys { public, secret_shown_once: None });
+    }
+    let budget = u128::from(budget_strk) * 10u128.pow(18);
+    let org = store.create_organization("development", budget).await?;
+    let keys = generate_api_keys(KeyEnvironment::Dev, &mut rand::rngs::OsRng);
+    store
+        .insert_api_key(
+            &org.id,
+            ApiKeyKind::Public,
+            &hash_api_key(&keys.public_key, None),
+            &latchkey_auth::display_prefix(&keys.public_key),
+        )
+        .await?;
+    let secret = keys.secret_key.expose().to_string();
+    store
+        .insert_api_key(
+            &org.id,
+            ApiKeyKind::Secret,
+            &hash_api_key(&secret, None),
+            &latchkey_auth::display_prefix(&secret),
+        )
+        .await?;
+    // The public key is public (browsers send it); keep it to print on later starts.
+    std::fs::write(&key_file, format!("{}\n", keys.public_key))?;
+    Ok(DevKeys { public: Some(keys.public_key), secret_shown_once: Some(secret) })
+}
+
+/// The embedded chain starts empty at every start: deploy the known wallets again (same
+/// addresses, same owner keys) so they keep working. Their sessions must be registered
+/// again.
+async fn redeploy_wallets(
+    store: &Store,
+    relayer: &Relayer,
+    class_hash: Felt,
+) -> anyhow::Result<()> {
+    let Some(org) = store.first_organization().await? else { return Ok(()) };
+    let mut offset = 0;
+    loop {
+        let page = store.list_wallets(&org.id, 100, offset).await?;
+        if page.is_empty() {
+            return Ok(());
+        }
+        for wallet in &page {
+            let owner = parse_felt(&wallet.owner_public_key)?;
+            let class = parse_felt(&wallet.class_hash)?;
+            if class == class_hash {
+                relayer.deploy_account(&org.id, class, owner).await?;
+            }
+        }
+        offset += page.len() as u32;
+    }
+}
+
+/// `latchkey serve`.
+pub(crate) async fn run(args: ServeArgs) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let server = start(&args).await?;
+    let elapsed = started.elapsed();
+    print_banner(&server, elapsed);
+    shutdown_signal().await;
+    eprintln!("stopping…");
+    server.stop().await;
+    Ok(())
+}
+
+fn print_banner(server: &Server, elapsed: std::time::Duration) {
+    let chain = latchkey_core::decode_short_string(&server.chain_id)
+        .unwrap_or_else(|| to_hex(&server.chain_id));
+    let chain_kind =
+        if server.embedded_chain.is_some() { "embedded devnet" } else { "external node" };
+    println!("latchkey is ready ({:.2?})", elapsed);
+    println!();
+    println!(
+        "  API            {}   (OpenAPI: {}/api/openapi.json)",
+        server.api_url, server.api_url
+    );
+    println!("  Chain RPC      {}   ({chain_kind}, {chain})", server.rpc_url);
+    println!("  Account class  {}", to_hex(&server.account_class_hash));
+    println!("  Database       {}", server.database);
+    match (&server.dev_keys.public, &server.dev_keys.secret_shown_once) {
+        (Some(public), Some(secret)) => {
+            println!("  Public key     {public}");
+            println!("  Secret key     {secret}");
+            println!();
+            println!("  The secret key is shown this once and stored only as a hash: keep it now.");
+        }
+        (Some(public), None) => {
+            println!("  Public key     {public}   (the secret key was shown at first start)")
+        }
+        (None, _) => println!("  API keys       were created at first start"),
+    }
+    if server.embedded_chain.is_some() {
+        println!();
+        println!(
+            "  The embedded chain starts fresh at every start; known wallets are redeployed at"
+        );
+        println!("  the same addresses, sessions must be registered again.");
+    }
+    let public = server.dev_keys.public.as_deref().unwrap_or("pk_dev_…");
+    let secret = server.dev_keys.secret_shown_once.as_deref().unwrap_or("sk_dev_…");
+    println!();
+    println!("Next: check it answers, then follow the README walkthrough:");
+    println!();
+    println!("  curl -s {}/health", server.api_url);
+    println!(
+        "  curl -s {}/api/wallets -H 'x-api-key: {public}' -H 'Authorization: Bearer {secret}'",
+        server.api_url
+    );
+    println!();
+    println!("Press Ctrl-C to stop.");
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+}

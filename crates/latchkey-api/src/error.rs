@@ -1,0 +1,162 @@
+//! The one mapping from errors to the wire: `{ "message", "code", "status" }` (the body
+//! the Chipi SDK parses), with a stable `code` per failure. Internal details are logged,
+//! never sent.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use latchkey_relayer::RelayError;
+use serde::Serialize;
+
+/// An error answer.
+#[derive(Debug, Clone)]
+pub struct ApiError {
+    /// HTTP status.
+    pub status: StatusCode,
+    /// Stable machine-readable code.
+    pub code: &'static str,
+    /// Human-readable explanation (never secrets).
+    pub message: String,
+}
+
+/// Result alias for handlers.
+pub type ApiResult<T> = Result<T, ApiError>;
+
+#[derive(Serialize)]
+struct Body<'a> {
+    message: &'a str,
+    code: &'a str,
+    status: u16,
+}
+
+impl ApiError {
+    /// An error with a status, code and message.
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self { status, code, message: message.into() }
+    }
+
+    /// 400 with `code`.
+    pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, code, message)
+    }
+
+    /// 404 `NOT_FOUND`-style.
+    pub fn not_found(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, code, message)
+    }
+
+    /// 401.
+    pub fn unauthorized(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, code, message)
+    }
+
+    /// 500; the detail goes to the log only.
+    #[cold]
+    pub fn internal(detail: impl std::fmt::Display) -> Self {
+        tracing::error!(%detail, "internal error");
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL_ERROR", "internal error")
+    }
+
+    /// The JSON body.
+    pub fn body(&self) -> String {
+        serde_json::to_string(&Body {
+            message: &self.message,
+            code: self.code,
+            status: self.status.as_u16(),
+        })
+        .unwrap_or_default()
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = self.body();
+        (self.status, [(axum::http::header::CONTENT_TYPE, "application/json")], body)
+            .into_response()
+    }
+}
+
+impl From<RelayError> for ApiError {
+    fn from(error: RelayError) -> Self {
+        let status = match &error {
+            RelayError::InvalidRequest(_)
+            | RelayError::WrongChain { .. }
+            | RelayError::TypedDataMismatch
+            | RelayError::BadWindow(_)
+            | RelayError::CallerNotAllowed(_)
+            | RelayError::InvalidSignature => StatusCode::BAD_REQUEST,
+            RelayError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            RelayError::Session { .. } | RelayError::SpendingLimit(_) => StatusCode::FORBIDDEN,
+            RelayError::AlreadySubmitted { .. } => StatusCode::CONFLICT,
+            RelayError::SimulationFailed(_) | RelayError::Rejected(_) => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
+            RelayError::SponsorshipExhausted => StatusCode::PAYMENT_REQUIRED,
+            RelayError::Unavailable(detail) => {
+                tracing::warn!(%detail, "upstream unavailable");
+                return Self::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "UPSTREAM_UNAVAILABLE",
+                    "the chain or database is unavailable",
+                );
+            }
+        };
+        let message = match &error {
+            RelayError::AlreadySubmitted { tx_hash: Some(hash), .. } => {
+                format!("outside execution already submitted in transaction {hash:#x}")
+            }
+            other => other.to_string(),
+        };
+        Self::new(status, error.code(), message)
+    }
+}
+
+impl From<latchkey_store::StoreError> for ApiError {
+    fn from(error: latchkey_store::StoreError) -> Self {
+        match error {
+            latchkey_store::StoreError::Conflict { constraint } => Self::new(
+                StatusCode::CONFLICT,
+                "ALREADY_EXISTS",
+                format!("already exists ({constraint})"),
+            ),
+            latchkey_store::StoreError::NotFound => Self::not_found("NOT_FOUND", "not found"),
+            other => Self::internal(other),
+        }
+    }
+}
+
+impl From<latchkey_chain::ChainError> for ApiError {
+    fn from(error: latchkey_chain::ChainError) -> Self {
+        tracing::warn!(%error, "chain error");
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "UPSTREAM_UNAVAILABLE",
+            "the chain is unavailable",
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn body_is_the_chipi_error_shape() {
+        let e = ApiError::not_found("WALLET_NOT_FOUND", "wallet not found");
+        let v: serde_json::Value = serde_json::from_str(&e.body()).unwrap();
+        assert_eq!(
+            v,
+            serde_json::json!({"message": "wallet not found", "code": "WALLET_NOT_FOUND", "status": 404})
+        );
+    }
+
+    #[test]
+    fn relay_errors_have_stable_statuses() {
+        let e: ApiError = RelayError::SponsorshipExhausted.into();
+        assert_eq!((e.status, e.code), (StatusCode::PAYMENT_REQUIRED, "SPONSORSHIP_EXHAUSTED"));
+        let e: ApiError =
+            RelayError::Session { code: "SESSION_EXPIRED", message: "x".into() }.into();
+        assert_eq!((e.status, e.code), (StatusCode::FORBIDDEN, "SESSION_EXPIRED"));
+        let e: ApiError = RelayError::Unavailable("db down at 10.0.0.1".into()).into();
+        assert!(!e.message.contains("10.0.0.1"), "internal detail leaked: {}", e.message);
+    }
+}

@@ -1,0 +1,194 @@
+//! latchkey's HTTP surface.
+//!
+//! Two dialects over one relayer and one store:
+//! - **Chipi v1** under `/v1`: the endpoints and exact JSON of the Chipi REST API that
+//!   `@chipi-stack/backend` uses, so the real SDK works against this server through its
+//!   `alphaUrl` option;
+//! - **native** under `/api`: wallets, sessions with (contract, selector) allowlists and
+//!   `valid_after`, executions, transactions, sponsorship, end-user session storage; its
+//!   OpenAPI document is served at `/api/openapi.json`.
+//!
+//! Plus `/health` and `/metrics` (Prometheus text). Errors are always
+//! `{ "message", "code", "status" }` with a stable code.
+
+mod auth;
+mod chipi;
+mod error;
+mod idempotency;
+mod me;
+mod metrics;
+mod native;
+mod util;
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::http::{header, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use latchkey_auth::JwtVerifier;
+use latchkey_core::Felt;
+use latchkey_relayer::Relayer;
+use latchkey_store::Store;
+
+pub use auth::{Caller, Principal};
+pub use error::{ApiError, ApiResult};
+pub use metrics::Metrics;
+pub use native::ApiDoc;
+
+/// API settings.
+#[derive(Clone)]
+pub struct ApiConfig {
+    /// Largest accepted request body.
+    pub max_body_bytes: usize,
+    /// Longest session the native API registers (`valid_until - max(now, valid_after)`).
+    pub max_session_seconds: u64,
+    /// Pepper mixed into API-key hashes, if configured.
+    pub api_key_pepper: Option<Vec<u8>>,
+    /// How long an `Idempotency-Key` is remembered.
+    pub idempotency_ttl_seconds: i64,
+}
+
+impl std::fmt::Debug for ApiConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ApiConfig")
+            .field("max_body_bytes", &self.max_body_bytes)
+            .field("max_session_seconds", &self.max_session_seconds)
+            .field("api_key_pepper", &self.api_key_pepper.as_ref().map(|_| "<set>"))
+            .field("idempotency_ttl_seconds", &self.idempotency_ttl_seconds)
+            .finish()
+    }
+}
+
+impl Default for ApiConfig {
+    fn default() -> Self {
+        Self {
+            max_body_bytes: 256 * 1024,
+            max_session_seconds: 86_400,
+            api_key_pepper: None,
+            idempotency_ttl_seconds: 86_400,
+        }
+    }
+}
+
+/// Shared state of the handlers.
+#[derive(Clone)]
+pub struct AppState(Arc<AppInner>);
+
+/// The contents of [`AppState`].
+pub struct AppInner {
+    /// Persistence.
+    pub store: Store,
+    /// The relayer / paymaster.
+    pub relayer: Relayer,
+    /// Class hash of latchkey's account on this chain.
+    pub account_class_hash: Felt,
+    /// End-user JWT verification, when configured.
+    pub jwt: Option<JwtVerifier>,
+    /// Counters for `/metrics`.
+    pub metrics: Metrics,
+    /// Settings.
+    pub config: ApiConfig,
+}
+
+impl std::ops::Deref for AppState {
+    type Target = AppInner;
+    fn deref(&self) -> &AppInner {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::fmt::Debug for AppInner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState")
+            .field("account_class_hash", &self.account_class_hash)
+            .field("end_user_tokens", &self.jwt.is_some())
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AppState {
+    /// Builds the state.
+    pub fn new(
+        store: Store,
+        relayer: Relayer,
+        account_class_hash: Felt,
+        jwt: Option<JwtVerifier>,
+        config: ApiConfig,
+    ) -> Self {
+        Self(Arc::new(AppInner {
+            store,
+            relayer,
+            account_class_hash,
+            jwt,
+            metrics: Metrics::default(),
+            config,
+        }))
+    }
+}
+
+/// The full router: both dialects, health, metrics, OpenAPI.
+pub fn router(state: AppState) -> Router {
+    let max_body = state.config.max_body_bytes;
+    Router::new()
+        .merge(chipi::routes())
+        .merge(native::routes())
+        .merge(me::routes())
+        .route("/health", get(health))
+        .route("/metrics", get(metrics::render))
+        .route("/api/openapi.json", get(openapi))
+        .fallback(not_found)
+        .layer(DefaultBodyLimit::max(max_body))
+        .layer(middleware::from_fn_with_state(state.clone(), observe))
+        .with_state(state)
+}
+
+async fn observe(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_else(|| "unmatched".into());
+    let method = request.method().clone();
+    let response = next.run(request).await;
+    state.metrics.observe(method.as_str(), &route, response.status().as_u16(), started.elapsed());
+    response
+}
+
+async fn not_found() -> ApiError {
+    ApiError::not_found("ROUTE_NOT_FOUND", "no such route")
+}
+
+async fn health(State(state): State<AppState>) -> Response {
+    let db = state.store.health().await;
+    let chain = state.relayer.chain().block_timestamp().await;
+    let ok = db.is_ok() && chain.is_ok();
+    let body = serde_json::json!({
+        "status": if ok { "ok" } else { "degraded" },
+        "database": if db.is_ok() { "ok" } else { "unavailable" },
+        "chain": if chain.is_ok() { "ok" } else { "unavailable" },
+        "chainId": latchkey_core::decode_short_string(&state.relayer.chain().chain_id()),
+        "accountClassHash": latchkey_core::to_hex(&state.account_class_hash),
+    });
+    let status = if ok { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    (status, Json(body)).into_response()
+}
+
+async fn openapi() -> Response {
+    use utoipa::OpenApi;
+    match ApiDoc::openapi().to_json() {
+        Ok(json) => ([(header::CONTENT_TYPE, "application/json")], json).into_response(),
+        Err(e) => ApiError::internal(e).into_response(),
+    }
+}

@@ -1,0 +1,126 @@
+//! `/api/me/session`: an end user's encrypted session key, stored server-side so a
+//! front end can resume a session on another tab or device without client-writable
+//! metadata. Only end users (JWT) reach it, each only their own; the blob must be an
+//! encrypted key — a plaintext key is refused — and it is deleted when the session is
+//! revoked through latchkey.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::util::{accessible_wallet, felt, is_encrypted_key_blob, iso8601, parse_json, RawBody};
+use crate::{ApiError, ApiResult, AppState, Caller};
+
+pub(crate) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/me/session", get(get_me_session).put(put_me_session).delete(delete_me_session))
+}
+
+/// `SessionKeyData`, exactly as the Chipi SDK and latchkey's SDK produce it.
+#[derive(Serialize, Deserialize, ToSchema, Clone)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct SessionKeyDataDto {
+    public_key: String,
+    /// The session private key, encrypted on the client (lk1 or Chipi format).
+    encrypted_private_key: String,
+    valid_until: u64,
+}
+
+/// What to store.
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct MeSessionRequest {
+    wallet_address: Option<String>,
+    #[schema(value_type = Object)]
+    session: SessionKeyDataDto,
+}
+
+/// What is stored.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct MeSessionResponse {
+    wallet_address: Option<String>,
+    #[schema(value_type = Object)]
+    session: SessionKeyDataDto,
+    updated_at: String,
+}
+
+fn subject(caller: &Caller) -> ApiResult<&str> {
+    caller.subject().ok_or_else(|| {
+        ApiError::new(
+            StatusCode::FORBIDDEN,
+            "END_USER_TOKEN_REQUIRED",
+            "this route is for end users (a JWT bearer token)",
+        )
+    })
+}
+
+#[utoipa::path(get, path = "/api/me/session", tag = "end users",
+    responses((status = 200, body = MeSessionResponse), (status = 404, body = crate::native::ErrorBody)))]
+pub(crate) async fn get_me_session(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> ApiResult<Json<MeSessionResponse>> {
+    let subject = subject(&caller)?;
+    let stored = state
+        .store
+        .user_session(&caller.org_id, subject)
+        .await?
+        .ok_or_else(|| ApiError::not_found("SESSION_NOT_FOUND", "no stored session"))?;
+    let session: SessionKeyDataDto =
+        serde_json::from_str(&stored.blob).map_err(ApiError::internal)?;
+    Ok(Json(MeSessionResponse {
+        wallet_address: stored.wallet_address,
+        session,
+        updated_at: iso8601(stored.updated_at),
+    }))
+}
+
+#[utoipa::path(put, path = "/api/me/session", tag = "end users", request_body = MeSessionRequest,
+    responses((status = 200, body = MeSessionResponse), (status = 400, body = crate::native::ErrorBody)))]
+pub(crate) async fn put_me_session(
+    State(state): State<AppState>,
+    caller: Caller,
+    RawBody(body): RawBody,
+) -> ApiResult<Json<MeSessionResponse>> {
+    let subject = subject(&caller)?.to_string();
+    let req: MeSessionRequest = parse_json(&body)?;
+    felt("session.publicKey", &req.session.public_key)?;
+    if !is_encrypted_key_blob(&req.session.encrypted_private_key) {
+        return Err(ApiError::bad_request(
+            "PLAINTEXT_KEY_REJECTED",
+            "session.encryptedPrivateKey must be an encrypted key (lk1 or Chipi format)",
+        ));
+    }
+    let wallet_address = match &req.wallet_address {
+        Some(address) => {
+            let address = felt("walletAddress", address)?;
+            Some(accessible_wallet(&state, &caller, &address).await?.address)
+        }
+        None => None,
+    };
+    let blob = serde_json::to_string(&req.session).map_err(ApiError::internal)?;
+    state.store.put_user_session(&caller.org_id, &subject, wallet_address.clone(), &blob).await?;
+    Ok(Json(MeSessionResponse {
+        wallet_address,
+        session: req.session,
+        updated_at: iso8601(crate::util::now_unix()),
+    }))
+}
+
+#[utoipa::path(delete, path = "/api/me/session", tag = "end users",
+    responses((status = 204), (status = 404, body = crate::native::ErrorBody)))]
+pub(crate) async fn delete_me_session(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> ApiResult<StatusCode> {
+    let subject = subject(&caller)?;
+    if state.store.delete_user_session(&caller.org_id, subject).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::not_found("SESSION_NOT_FOUND", "no stored session"))
+    }
+}

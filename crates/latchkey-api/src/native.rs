@@ -1,0 +1,926 @@
+//! The native dialect under `/api`: wallets, sessions with (contract, selector)
+//! allowlists and `valid_after`, executions and their transactions, sponsorship. Every
+//! write that needs the owner returns typed data to sign (`prepare`), then takes the
+//! signature (`execute`): the server never holds a user key.
+
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use latchkey_contracts::account_calls;
+use latchkey_core::{
+    parse_u256, selector, to_hex, AllowedMethod, Call, Felt, SessionPolicy, TypedData, U256,
+};
+use latchkey_relayer::Purpose;
+use latchkey_store::{NewSession, NewWallet, Request, SessionState, Wallet};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use utoipa::{OpenApi, ToSchema};
+
+use crate::util::{
+    accessible_wallet, address_text, felt, is_encrypted_key_blob, iso8601, parse_json, wallet_ref,
+    RawBody,
+};
+use crate::{idempotency, ApiError, ApiResult, AppState, Caller, Principal};
+
+pub(crate) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/wallets", post(create_wallet).get(list_wallets))
+        .route("/api/wallets/{address}", get(get_wallet))
+        .route("/api/wallets/{address}/prepare", post(prepare))
+        .route("/api/wallets/{address}/execute", post(execute))
+        .route("/api/wallets/{address}/sessions", post(register_session).get(list_sessions))
+        .route("/api/wallets/{address}/sessions/revoke-all", post(revoke_all))
+        .route("/api/wallets/{address}/sessions/{key}", get(get_session))
+        .route("/api/wallets/{address}/sessions/{key}/revoke", post(revoke_session))
+        .route("/api/transactions", get(list_transactions))
+        .route("/api/transactions/{id}", get(get_transaction))
+        .route("/api/sponsorship", get(sponsorship))
+}
+
+/// The OpenAPI document of the native dialect.
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "latchkey", description = "Scoped, expiring session keys for smart-account wallets: the native API."),
+    paths(
+        create_wallet, list_wallets, get_wallet, prepare, execute, register_session, list_sessions,
+        get_session, revoke_session, revoke_all, list_transactions, get_transaction, sponsorship,
+        crate::me::get_me_session, crate::me::put_me_session, crate::me::delete_me_session
+    ),
+    components(schemas(
+        ErrorBody, CreateWalletRequest, WalletResponse, CallInput, PrepareRequest, PreparedResponse,
+        ExecuteRequest, ExecuteResponse, MethodInput, SpendingCapInput, RegisterSessionRequest,
+        SessionResponse, MethodOutput, SpendingCapOutput, TransactionResponse, SponsorshipResponse,
+        crate::me::MeSessionRequest, crate::me::MeSessionResponse
+    )),
+    modifiers(&SecurityAddon),
+    security(("apiKey" = [], "bearer" = []))
+)]
+#[derive(Debug)]
+pub struct ApiDoc;
+
+struct SecurityAddon;
+
+impl utoipa::Modify for SecurityAddon {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{
+            ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme,
+        };
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "apiKey",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new("x-api-key"))),
+        );
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+/// Every error: `{ message, code, status }`.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct ErrorBody {
+    message: String,
+    code: String,
+    status: u16,
+}
+
+// ---------------------------------------------------------------------------------------
+// Wallets
+
+/// A wallet to create; the server deploys it gaslessly.
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct CreateWalletRequest {
+    /// Owner public key (hex).
+    owner_public_key: String,
+    /// The owner private key, encrypted on the client (lk1 or Chipi format). Plaintext
+    /// keys are refused.
+    encrypted_private_key: String,
+    /// An optional second encryption of the same key (e.g. a PIN backup of a passkey).
+    encrypted_private_key_backup: Option<String>,
+    /// Your user id; with an end-user token it must be the token's subject.
+    external_user_id: Option<String>,
+}
+
+/// A wallet.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct WalletResponse {
+    address: String,
+    owner_public_key: String,
+    external_user_id: Option<String>,
+    wallet_type: String,
+    class_hash: String,
+    deployed: bool,
+    deploy_transaction_hash: Option<String>,
+    encrypted_private_key: String,
+    encrypted_private_key_backup: Option<String>,
+    created_at: String,
+}
+
+impl From<&Wallet> for WalletResponse {
+    fn from(w: &Wallet) -> Self {
+        Self {
+            address: w.address.clone(),
+            owner_public_key: w.owner_public_key.clone(),
+            external_user_id: w.external_user_id.clone(),
+            wallet_type: w.wallet_type.clone(),
+            class_hash: w.class_hash.clone(),
+            deployed: w.deployed,
+            deploy_transaction_hash: w.deploy_tx_hash.clone().filter(|h| !h.is_empty()),
+            encrypted_private_key: w.encrypted_private_key.clone(),
+            encrypted_private_key_backup: w.encrypted_private_key_backup.clone(),
+            created_at: iso8601(w.created_at),
+        }
+    }
+}
+
+#[utoipa::path(post, path = "/api/wallets", tag = "wallets", request_body = CreateWalletRequest,
+    responses((status = 201, body = WalletResponse), (status = 400, body = ErrorBody), (status = 409, body = ErrorBody)))]
+async fn create_wallet(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    RawBody(body): RawBody,
+) -> Response {
+    idempotency::run(&state, &caller, &headers, "POST /api/wallets", &body, async {
+        let req: CreateWalletRequest = parse_json(&body)?;
+        let owner = felt("ownerPublicKey", &req.owner_public_key)?;
+        if owner == Felt::ZERO {
+            return Err(ApiError::bad_request("INVALID_FELT", "ownerPublicKey must not be zero"));
+        }
+        if !is_encrypted_key_blob(&req.encrypted_private_key)
+            || req.encrypted_private_key_backup.as_deref().is_some_and(|b| !is_encrypted_key_blob(b))
+        {
+            return Err(ApiError::bad_request(
+                "INVALID_ENCRYPTED_KEY",
+                "encryptedPrivateKey must be an encrypted key (lk1 or Chipi format), never a plaintext key",
+            ));
+        }
+        let external_user_id = match (&caller.principal, req.external_user_id) {
+            (Principal::User { subject }, Some(ext)) if &ext != subject => {
+                return Err(ApiError::new(StatusCode::FORBIDDEN, "FORBIDDEN", "externalUserId must be the token's subject"))
+            }
+            (Principal::User { subject }, _) => Some(subject.clone()),
+            (Principal::Organization, ext) => ext,
+        };
+        let address = latchkey_chain::ChainClient::account_address(state.account_class_hash, owner);
+        let wallet = state
+            .store
+            .insert_wallet(&NewWallet {
+                org_id: caller.org_id.clone(),
+                external_user_id,
+                address: address_text(&address),
+                owner_public_key: to_hex(&owner),
+                encrypted_private_key: req.encrypted_private_key,
+                encrypted_private_key_backup: req.encrypted_private_key_backup,
+                wallet_type: "CHIPI".into(),
+                chain: "STARKNET".into(),
+                class_hash: to_hex(&state.account_class_hash),
+                auth_method: None,
+                credential_id: None,
+                prf_supported: None,
+                device_type: None,
+            })
+            .await
+            .map_err(|e| match e {
+                latchkey_store::StoreError::Conflict { .. } => {
+                    ApiError::new(StatusCode::CONFLICT, "WALLET_EXISTS", "a wallet already exists for this user or key")
+                }
+                other => other.into(),
+            })?;
+        let deployment = state.relayer.deploy_account(&caller.org_id, state.account_class_hash, owner).await?;
+        let tx = deployment.transaction_hash.map(|h| to_hex(&h)).unwrap_or_default();
+        state.store.set_wallet_deployed(&wallet.id, &tx).await?;
+        let wallet = state.store.wallet(&wallet.id).await?.unwrap_or(wallet);
+        Ok((StatusCode::CREATED, json!(WalletResponse::from(&wallet))))
+    })
+    .await
+}
+
+#[derive(Deserialize)]
+struct Page {
+    limit: Option<u32>,
+    offset: Option<u32>,
+}
+
+#[utoipa::path(get, path = "/api/wallets", tag = "wallets",
+    params(("limit" = Option<u32>, Query), ("offset" = Option<u32>, Query)),
+    responses((status = 200, body = [WalletResponse])))]
+async fn list_wallets(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(page): Query<Page>,
+) -> ApiResult<Json<Vec<WalletResponse>>> {
+    let wallets = match caller.subject() {
+        Some(subject) => state
+            .store
+            .wallet_by_external_user(&caller.org_id, subject)
+            .await?
+            .into_iter()
+            .collect(),
+        None => {
+            state
+                .store
+                .list_wallets(
+                    &caller.org_id,
+                    page.limit.unwrap_or(50).clamp(1, 200),
+                    page.offset.unwrap_or(0),
+                )
+                .await?
+        }
+    };
+    Ok(Json(wallets.iter().map(WalletResponse::from).collect()))
+}
+
+fn path_address(address: &str) -> ApiResult<Felt> {
+    felt("address", address)
+}
+
+#[utoipa::path(get, path = "/api/wallets/{address}", tag = "wallets",
+    params(("address" = String, Path)), responses((status = 200, body = WalletResponse), (status = 404, body = ErrorBody)))]
+async fn get_wallet(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(address): Path<String>,
+) -> ApiResult<Json<WalletResponse>> {
+    let wallet = accessible_wallet(&state, &caller, &path_address(&address)?).await?;
+    Ok(Json(WalletResponse::from(&wallet)))
+}
+
+// ---------------------------------------------------------------------------------------
+// Executions
+
+/// One call: the target and either an entrypoint name or a selector.
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct CallInput {
+    to: String,
+    entrypoint: Option<String>,
+    selector: Option<String>,
+    #[serde(default)]
+    calldata: Vec<String>,
+}
+
+fn entry_selector(field: &str, entrypoint: Option<&str>, sel: Option<&str>) -> ApiResult<Felt> {
+    match (entrypoint, sel) {
+        (Some(name), None) if !name.is_empty() && name.len() <= 256 => Ok(selector(name)),
+        (None, Some(sel)) => felt(field, sel),
+        _ => Err(ApiError::bad_request(
+            "INVALID_REQUEST",
+            format!("{field}: give exactly one of entrypoint or selector"),
+        )),
+    }
+}
+
+impl CallInput {
+    fn to_call(&self, i: usize) -> ApiResult<Call> {
+        Ok(Call {
+            to: felt(&format!("calls[{i}].to"), &self.to)?,
+            selector: entry_selector(
+                &format!("calls[{i}]"),
+                self.entrypoint.as_deref(),
+                self.selector.as_deref(),
+            )?,
+            calldata: self
+                .calldata
+                .iter()
+                .map(|c| felt(&format!("calls[{i}].calldata"), c))
+                .collect::<Result<_, _>>()?,
+        })
+    }
+}
+
+/// Calls to prepare for signing.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct PrepareRequest {
+    calls: Vec<CallInput>,
+}
+
+/// Typed data to sign, then submit to `execute`.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct PreparedResponse {
+    request_id: String,
+    /// SNIP-12 revision 1 typed data of a SNIP-9 v2 outside execution.
+    #[schema(value_type = Object)]
+    typed_data: Value,
+    /// Its message hash for this wallet.
+    message_hash: String,
+    /// Unix time after which it can no longer execute.
+    expires_at: u64,
+}
+
+async fn prepared_response(
+    state: &AppState,
+    wallet: &Wallet,
+    calls: Vec<Call>,
+    purpose: Purpose,
+) -> ApiResult<PreparedResponse> {
+    let wallet_ref = wallet_ref(wallet)?;
+    let prepared = state.relayer.prepare(&wallet_ref, calls, purpose).await?;
+    let hash = prepared
+        .outside_execution
+        .message_hash(&state.relayer.chain().chain_id(), &wallet_ref.address);
+    Ok(PreparedResponse {
+        request_id: prepared.request_id,
+        typed_data: serde_json::to_value(&prepared.typed_data).map_err(ApiError::internal)?,
+        message_hash: to_hex(&hash),
+        expires_at: prepared.outside_execution.execute_before,
+    })
+}
+
+#[utoipa::path(post, path = "/api/wallets/{address}/prepare", tag = "executions", params(("address" = String, Path)),
+    request_body = PrepareRequest, responses((status = 200, body = PreparedResponse), (status = 400, body = ErrorBody)))]
+async fn prepare(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(address): Path<String>,
+    RawBody(body): RawBody,
+) -> ApiResult<Json<PreparedResponse>> {
+    let wallet = accessible_wallet(&state, &caller, &path_address(&address)?).await?;
+    let req: PrepareRequest = parse_json(&body)?;
+    let calls =
+        req.calls.iter().enumerate().map(|(i, c)| c.to_call(i)).collect::<Result<Vec<_>, _>>()?;
+    Ok(Json(prepared_response(&state, &wallet, calls, Purpose::User).await?))
+}
+
+/// A signed outside execution.
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct ExecuteRequest {
+    #[schema(value_type = Object)]
+    typed_data: TypedData,
+    /// Owner `[r, s]` or session `[sessionPublicKey, r, s, validUntil]`, hex.
+    signature: Vec<String>,
+}
+
+/// An accepted execution.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct ExecuteResponse {
+    request_id: String,
+    transaction_hash: String,
+    status: String,
+}
+
+#[utoipa::path(post, path = "/api/wallets/{address}/execute", tag = "executions", params(("address" = String, Path)),
+    request_body = ExecuteRequest,
+    responses((status = 202, body = ExecuteResponse), (status = 400, body = ErrorBody), (status = 402, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
+async fn execute(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    Path(address): Path<String>,
+    RawBody(body): RawBody,
+) -> Response {
+    let route = format!("POST /api/wallets/{address}/execute");
+    let key = headers.get("idempotency-key").and_then(|v| v.to_str().ok()).map(str::to_string);
+    idempotency::run(&state, &caller, &headers, &route, &body, async {
+        let wallet = accessible_wallet(&state, &caller, &path_address(&address)?).await?;
+        let req: ExecuteRequest = parse_json(&body)?;
+        let signature =
+            req.signature.iter().map(|s| felt("signature", s)).collect::<Result<Vec<_>, _>>()?;
+        let submitted = state
+            .relayer
+            .execute(&wallet_ref(&wallet)?, &req.typed_data, &signature, key.as_deref())
+            .await?;
+        let status = state
+            .store
+            .request(&submitted.request_id)
+            .await?
+            .map(|r| r.status.as_str().to_string())
+            .unwrap_or_else(|| "submitted".into());
+        Ok((
+            StatusCode::ACCEPTED,
+            json!(ExecuteResponse {
+                request_id: submitted.request_id,
+                transaction_hash: to_hex(&submitted.transaction_hash),
+                status,
+            }),
+        ))
+    })
+    .await
+}
+
+// ---------------------------------------------------------------------------------------
+// Sessions
+
+/// One allowed method: a contract (`0x0` = any contract) and an entrypoint or selector.
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct MethodInput {
+    contract: String,
+    entrypoint: Option<String>,
+    selector: Option<String>,
+}
+
+/// A spending cap on one token.
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct SpendingCapInput {
+    token: String,
+    /// u256, decimal or hex string.
+    max_per_call: String,
+    /// u256, decimal or hex string.
+    max_per_window: String,
+    window_seconds: u64,
+}
+
+/// A session to register. The owner signs the returned typed data, then submits it to
+/// `execute`.
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct RegisterSessionRequest {
+    session_public_key: String,
+    /// Unix time the session starts (default: now).
+    #[serde(default)]
+    valid_after: u64,
+    /// Unix time the session ends (inclusive).
+    valid_until: u64,
+    /// Transactions the session may make.
+    max_calls: u32,
+    /// Allowed (contract, entrypoint) pairs. Must not be empty unless `allowAll` is true.
+    #[serde(default)]
+    allowed_methods: Vec<MethodInput>,
+    /// Allow every method of every contract (never the wallet itself). Explicit by design.
+    #[serde(default)]
+    allow_all: bool,
+    /// Per-token spending caps.
+    #[serde(default)]
+    spending_caps: Vec<SpendingCapInput>,
+}
+
+/// Stored session data (public data only): its methods and the tokens it has caps on.
+#[derive(Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct StoredPolicy {
+    methods: Vec<AllowedMethod>,
+    #[serde(default)]
+    spending_tokens: Vec<String>,
+}
+
+fn stored_policy(json: &str) -> StoredPolicy {
+    // Sessions mirrored from Chipi calls store the bare method list.
+    serde_json::from_str::<StoredPolicy>(json)
+        .or_else(|_| {
+            serde_json::from_str::<Vec<AllowedMethod>>(json)
+                .map(|methods| StoredPolicy { methods, spending_tokens: vec![] })
+        })
+        .unwrap_or_default()
+}
+
+#[utoipa::path(post, path = "/api/wallets/{address}/sessions", tag = "sessions", params(("address" = String, Path)),
+    request_body = RegisterSessionRequest, responses((status = 201, body = PreparedResponse), (status = 400, body = ErrorBody)))]
+async fn register_session(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(address): Path<String>,
+    RawBody(body): RawBody,
+) -> ApiResult<(StatusCode, Json<PreparedResponse>)> {
+    let account = path_address(&address)?;
+    let wallet = accessible_wallet(&state, &caller, &account).await?;
+    let req: RegisterSessionRequest = parse_json(&body)?;
+    let key = felt("sessionPublicKey", &req.session_public_key)?;
+    if key == Felt::ZERO {
+        return Err(ApiError::bad_request("INVALID_FELT", "sessionPublicKey must not be zero"));
+    }
+    if req.allowed_methods.is_empty() && !req.allow_all {
+        return Err(ApiError::bad_request(
+            "ALLOWLIST_REQUIRED",
+            "give allowedMethods, or set allowAll: true to allow every method (never recommended)",
+        ));
+    }
+    if !req.allowed_methods.is_empty() && req.allow_all {
+        return Err(ApiError::bad_request(
+            "INVALID_REQUEST",
+            "allowAll and allowedMethods are exclusive",
+        ));
+    }
+    if req.max_calls == 0 {
+        return Err(ApiError::bad_request("INVALID_REQUEST", "maxCalls must be at least 1"));
+    }
+    let now = state.relayer.chain().block_timestamp().await?;
+    let start = req.valid_after.max(now);
+    if req.valid_until <= start {
+        return Err(ApiError::bad_request(
+            "INVALID_SESSION_WINDOW",
+            "validUntil must be after validAfter and now",
+        ));
+    }
+    if req.valid_until - start > state.config.max_session_seconds {
+        return Err(ApiError::bad_request(
+            "SESSION_TOO_LONG",
+            format!("sessions may last at most {} seconds", state.config.max_session_seconds),
+        ));
+    }
+    let mut methods = Vec::with_capacity(req.allowed_methods.len());
+    for (i, m) in req.allowed_methods.iter().enumerate() {
+        let contract = felt(&format!("allowedMethods[{i}].contract"), &m.contract)?;
+        if contract == account {
+            return Err(ApiError::bad_request(
+                "SELF_CALL_NOT_ALLOWED",
+                "a session can never call its own wallet",
+            ));
+        }
+        let selector = entry_selector(
+            &format!("allowedMethods[{i}]"),
+            m.entrypoint.as_deref(),
+            m.selector.as_deref(),
+        )?;
+        methods.push(AllowedMethod { contract, selector });
+    }
+    if methods.len() > 128 {
+        return Err(ApiError::bad_request("TOO_MANY_METHODS", "at most 128 allowed methods"));
+    }
+    let policy = SessionPolicy {
+        session_key: key,
+        valid_after: req.valid_after,
+        valid_until: req.valid_until,
+        max_calls: req.max_calls,
+        allowed_methods: methods.clone(),
+    };
+    let mut calls = vec![account_calls::register_session(account, &policy)];
+    let mut spending_tokens = Vec::new();
+    for (i, cap) in req.spending_caps.iter().enumerate() {
+        let token = felt(&format!("spendingCaps[{i}].token"), &cap.token)?;
+        let per_call = u256_field(&format!("spendingCaps[{i}].maxPerCall"), &cap.max_per_call)?;
+        let per_window =
+            u256_field(&format!("spendingCaps[{i}].maxPerWindow"), &cap.max_per_window)?;
+        if cap.window_seconds == 0 || per_call == U256::ZERO || per_call > per_window {
+            return Err(ApiError::bad_request(
+                "INVALID_SPENDING_POLICY",
+                format!(
+                    "spendingCaps[{i}]: need 0 < maxPerCall <= maxPerWindow and windowSeconds > 0"
+                ),
+            ));
+        }
+        calls.push(account_calls::set_spending_policy(
+            account,
+            key,
+            token,
+            per_call,
+            per_window,
+            cap.window_seconds,
+        ));
+        spending_tokens.push(to_hex(&token));
+    }
+    let prepared = prepared_response(&state, &wallet, calls, Purpose::RegisterSession(key)).await?;
+    state
+        .store
+        .upsert_session(&NewSession {
+            wallet_id: wallet.id.clone(),
+            session_public_key: to_hex(&key),
+            valid_after: req.valid_after as i64,
+            valid_until: i64::try_from(req.valid_until).unwrap_or(i64::MAX),
+            max_calls: i64::from(req.max_calls),
+            allowed_methods_json: serde_json::to_string(&StoredPolicy { methods, spending_tokens })
+                .map_err(ApiError::internal)?,
+            allow_all: req.allow_all,
+            registration_request_id: Some(prepared.request_id.clone()),
+        })
+        .await?;
+    Ok((StatusCode::CREATED, Json(prepared)))
+}
+
+fn u256_field(field: &str, value: &str) -> ApiResult<U256> {
+    parse_u256(&Value::String(value.to_string())).ok_or_else(|| {
+        ApiError::bad_request("INVALID_AMOUNT", format!("{field} must be a u256 (decimal or hex)"))
+    })
+}
+
+/// A method a session may call.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct MethodOutput {
+    contract: String,
+    selector: String,
+}
+
+/// A spending cap and its current window.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct SpendingCapOutput {
+    token: String,
+    max_per_call: String,
+    max_per_window: String,
+    window_seconds: u64,
+    spent_in_window: String,
+    window_start: u64,
+}
+
+/// A session: its registered policy and its live on-chain status.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct SessionResponse {
+    session_public_key: String,
+    /// `pending`, `active`, `scheduled`, `expired`, `exhausted`, `revoked`, `failed`.
+    state: String,
+    is_active: bool,
+    valid_after: u64,
+    valid_until: u64,
+    max_calls: u32,
+    calls_used: u32,
+    remaining_calls: u32,
+    allow_all: bool,
+    allowed_methods: Vec<MethodOutput>,
+    spending_caps: Vec<SpendingCapOutput>,
+}
+
+async fn session_response(
+    state: &AppState,
+    account: Felt,
+    session: &latchkey_store::Session,
+) -> ApiResult<SessionResponse> {
+    let key = felt("sessionPublicKey", &session.session_public_key)?;
+    let chain = state.relayer.chain();
+    let view = chain.get_session(account, key).await?;
+    let stored = stored_policy(&session.allowed_methods_json);
+    let now = chain.block_timestamp().await?;
+    let registered_here =
+        view.registered && u64::try_from(session.valid_until).ok() == Some(view.valid_until);
+    let state_name = if view.revoked || session.state == SessionState::Revoked {
+        "revoked"
+    } else if !registered_here {
+        match session.state {
+            SessionState::Failed => "failed",
+            _ => "pending",
+        }
+    } else if now < view.valid_after {
+        "scheduled"
+    } else if now > view.valid_until {
+        "expired"
+    } else if view.calls_used >= view.max_calls {
+        "exhausted"
+    } else {
+        "active"
+    };
+    let mut caps = Vec::new();
+    for token in &stored.spending_tokens {
+        let token = felt("token", token)?;
+        let cap = chain.get_spending_policy(account, key, token).await?;
+        if cap.window_seconds != 0 {
+            caps.push(SpendingCapOutput {
+                token: to_hex(&token),
+                max_per_call: cap.max_per_call.to_string(),
+                max_per_window: cap.max_per_window.to_string(),
+                window_seconds: cap.window_seconds,
+                spent_in_window: cap.spent_in_window.to_string(),
+                window_start: cap.window_start,
+            });
+        }
+    }
+    let (valid_after, valid_until, max_calls, calls_used, allow_all, methods) = if registered_here {
+        (
+            view.valid_after,
+            view.valid_until,
+            view.max_calls,
+            view.calls_used,
+            view.allow_all,
+            view.allowed_methods,
+        )
+    } else {
+        (
+            u64::try_from(session.valid_after).unwrap_or(0),
+            u64::try_from(session.valid_until).unwrap_or(0),
+            u32::try_from(session.max_calls).unwrap_or(0),
+            0,
+            session.allow_all,
+            stored.methods,
+        )
+    };
+    Ok(SessionResponse {
+        session_public_key: to_hex(&key),
+        state: state_name.into(),
+        is_active: state_name == "active",
+        valid_after,
+        valid_until,
+        max_calls,
+        calls_used,
+        remaining_calls: max_calls.saturating_sub(calls_used),
+        allow_all,
+        allowed_methods: methods
+            .iter()
+            .map(|m| MethodOutput { contract: to_hex(&m.contract), selector: to_hex(&m.selector) })
+            .collect(),
+        spending_caps: caps,
+    })
+}
+
+#[utoipa::path(get, path = "/api/wallets/{address}/sessions", tag = "sessions", params(("address" = String, Path)),
+    responses((status = 200, body = [SessionResponse])))]
+async fn list_sessions(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(address): Path<String>,
+) -> ApiResult<Json<Vec<SessionResponse>>> {
+    let account = path_address(&address)?;
+    let wallet = accessible_wallet(&state, &caller, &account).await?;
+    let mut out = Vec::new();
+    for session in state.store.sessions_for_wallet(&wallet.id).await? {
+        out.push(session_response(&state, account, &session).await?);
+    }
+    Ok(Json(out))
+}
+
+#[utoipa::path(get, path = "/api/wallets/{address}/sessions/{key}", tag = "sessions",
+    params(("address" = String, Path), ("key" = String, Path)),
+    responses((status = 200, body = SessionResponse), (status = 404, body = ErrorBody)))]
+async fn get_session(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((address, key)): Path<(String, String)>,
+) -> ApiResult<Json<SessionResponse>> {
+    let account = path_address(&address)?;
+    let wallet = accessible_wallet(&state, &caller, &account).await?;
+    let key = felt("key", &key)?;
+    let session = state
+        .store
+        .session(&wallet.id, &to_hex(&key))
+        .await?
+        .ok_or_else(|| ApiError::not_found("SESSION_NOT_FOUND", "session not found"))?;
+    Ok(Json(session_response(&state, account, &session).await?))
+}
+
+#[utoipa::path(post, path = "/api/wallets/{address}/sessions/{key}/revoke", tag = "sessions",
+    params(("address" = String, Path), ("key" = String, Path)),
+    responses((status = 200, body = PreparedResponse), (status = 404, body = ErrorBody)))]
+async fn revoke_session(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((address, key)): Path<(String, String)>,
+) -> ApiResult<Json<PreparedResponse>> {
+    let account = path_address(&address)?;
+    let wallet = accessible_wallet(&state, &caller, &account).await?;
+    let key = felt("key", &key)?;
+    let view = state.relayer.chain().get_session(account, key).await?;
+    if !view.registered || view.revoked {
+        return Err(ApiError::not_found(
+            "SESSION_NOT_FOUND",
+            "no active registration of this session key",
+        ));
+    }
+    let calls = vec![account_calls::revoke_session_key(account, key)];
+    Ok(Json(prepared_response(&state, &wallet, calls, Purpose::RevokeSession(key)).await?))
+}
+
+#[utoipa::path(post, path = "/api/wallets/{address}/sessions/revoke-all", tag = "sessions",
+    params(("address" = String, Path)), responses((status = 200, body = PreparedResponse)))]
+async fn revoke_all(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(address): Path<String>,
+) -> ApiResult<Json<PreparedResponse>> {
+    let account = path_address(&address)?;
+    let wallet = accessible_wallet(&state, &caller, &account).await?;
+    let calls = vec![account_calls::revoke_all_sessions(account)];
+    Ok(Json(prepared_response(&state, &wallet, calls, Purpose::RevokeAllSessions).await?))
+}
+
+// ---------------------------------------------------------------------------------------
+// Transactions and sponsorship
+
+/// A gasless execution and its state.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct TransactionResponse {
+    id: String,
+    account: String,
+    /// `prepared`, `recorded`, `submitting`, `submitted`, `succeeded`, `reverted`,
+    /// `rejected`, `expired`.
+    status: String,
+    transaction_hash: Option<String>,
+    kind: Option<String>,
+    purpose: String,
+    error_code: Option<String>,
+    error_message: Option<String>,
+    fee_fri: Option<String>,
+    created_at: String,
+    updated_at: String,
+}
+
+pub(crate) fn transaction_json(r: &Request) -> Value {
+    json!(TransactionResponse::from(r))
+}
+
+impl From<&Request> for TransactionResponse {
+    fn from(r: &Request) -> Self {
+        Self {
+            id: r.id.clone(),
+            account: r.account.clone(),
+            status: r.status.as_str().to_string(),
+            transaction_hash: r.tx_hash.clone(),
+            kind: r.kind.clone(),
+            purpose: r.purpose.clone(),
+            error_code: r.error_code.clone(),
+            error_message: r.error_message.clone(),
+            fee_fri: if r.status.is_final() { r.fee_fri.clone() } else { None },
+            created_at: iso8601(r.created_at),
+            updated_at: iso8601(r.updated_at),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct TransactionsQuery {
+    wallet_address: Option<String>,
+    limit: Option<u32>,
+    offset: Option<u32>,
+}
+
+#[utoipa::path(get, path = "/api/transactions", tag = "transactions",
+    params(("walletAddress" = Option<String>, Query), ("limit" = Option<u32>, Query), ("offset" = Option<u32>, Query)),
+    responses((status = 200, body = [TransactionResponse])))]
+async fn list_transactions(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(q): Query<TransactionsQuery>,
+) -> ApiResult<Json<Vec<TransactionResponse>>> {
+    let wallet_id = match (&q.wallet_address, caller.subject()) {
+        (Some(address), _) => {
+            Some(accessible_wallet(&state, &caller, &felt("walletAddress", address)?).await?.id)
+        }
+        (None, Some(subject)) => {
+            match state.store.wallet_by_external_user(&caller.org_id, subject).await? {
+                Some(wallet) => Some(wallet.id),
+                None => return Ok(Json(vec![])),
+            }
+        }
+        (None, None) => None,
+    };
+    let requests = state
+        .store
+        .list_requests(
+            &caller.org_id,
+            wallet_id.as_deref(),
+            q.limit.unwrap_or(50).clamp(1, 200),
+            q.offset.unwrap_or(0),
+        )
+        .await?;
+    Ok(Json(requests.iter().map(TransactionResponse::from).collect()))
+}
+
+#[utoipa::path(get, path = "/api/transactions/{id}", tag = "transactions", params(("id" = String, Path)),
+    responses((status = 200, body = TransactionResponse), (status = 404, body = ErrorBody)))]
+async fn get_transaction(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<TransactionResponse>> {
+    let not_found = || ApiError::not_found("TRANSACTION_NOT_FOUND", "transaction not found");
+    let request = state
+        .store
+        .request(&id)
+        .await
+        .ok()
+        .flatten()
+        .filter(|r| r.org_id == caller.org_id)
+        .ok_or_else(not_found)?;
+    if caller.subject().is_some() {
+        let wallet = match &request.wallet_id {
+            Some(id) => state.store.wallet(id).await?,
+            None => None,
+        };
+        if !wallet.is_some_and(|w| caller.can_access(&w)) {
+            return Err(not_found());
+        }
+    }
+    Ok(Json(TransactionResponse::from(&request)))
+}
+
+/// The organisation's gas budget, in FRI.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct SponsorshipResponse {
+    budget_fri: String,
+    spent_fri: String,
+    reserved_fri: String,
+    remaining_fri: String,
+}
+
+#[utoipa::path(get, path = "/api/sponsorship", tag = "sponsorship", responses((status = 200, body = SponsorshipResponse)))]
+async fn sponsorship(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> ApiResult<Json<SponsorshipResponse>> {
+    caller.require_organization()?;
+    let org = state
+        .store
+        .organization(&caller.org_id)
+        .await?
+        .ok_or_else(|| ApiError::internal("organisation of a valid key is missing"))?;
+    let remaining =
+        org.gas_budget_fri.saturating_sub(org.gas_spent_fri).saturating_sub(org.gas_reserved_fri);
+    Ok(Json(SponsorshipResponse {
+        budget_fri: org.gas_budget_fri.to_string(),
+        spent_fri: org.gas_spent_fri.to_string(),
+        reserved_fri: org.gas_reserved_fri.to_string(),
+        remaining_fri: remaining.to_string(),
+    }))
+}

@@ -1,0 +1,12 @@
+//! The HTTP API over a real embedded chain and a real database: one server per test.
+
+// Test code: a failed expectation is a test failure.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod access;
+mod bad_input;
+mod idempotency;
+mod native;
+mod recovery;
+mod support;
+mod users;

@@ -1,0 +1,299 @@
+//! An in-process server per test: its own embedded chain, its own fresh database (SQLite
+//! or PostgreSQL), a development organisation, the relayer and the router on an
+//! ephemeral port, driven over real HTTP.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use latchkey_api::{ApiConfig, AppState};
+use latchkey_auth::{generate_api_keys, hash_api_key, KeyEnvironment};
+use latchkey_contracts::ACCOUNT;
+use latchkey_core::{parse_felt, to_hex, Felt, SessionSignature, SigningKey, TypedData};
+use latchkey_devnet::Devnet;
+use latchkey_relayer::{Relayer, RelayerConfig};
+use latchkey_store::testing::TestDatabase;
+use latchkey_store::{ApiKeyKind, Store};
+use serde_json::{json, Value};
+
+static NEXT_KEY: AtomicU64 = AtomicU64::new(1);
+
+pub(crate) fn fresh_key() -> SigningKey {
+    let n = NEXT_KEY.fetch_add(1, Ordering::Relaxed);
+    SigningKey::from_felt(Felt::from(0xa91_0000_0000u64 + n * 104_729)).expect("valid key")
+}
+
+/// Which database a test runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// An organisation's credentials.
+#[derive(Debug, Clone)]
+pub(crate) struct OrgKeys {
+    pub(crate) org_id: String,
+    pub(crate) public: String,
+    pub(crate) secret: String,
+}
+
+pub(crate) struct App {
+    pub(crate) devnet: Devnet,
+    pub(crate) store: Store,
+    pub(crate) url: String,
+    pub(crate) org: OrgKeys,
+    pub(crate) http: reqwest::Client,
+    pub(crate) relayer: Relayer,
+    _database: TestDatabase,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for App {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+pub(crate) async fn create_org(store: &Store, budget_fri: u128) -> OrgKeys {
+    let org = store.create_organization("test", budget_fri).await.expect("org");
+    let keys = generate_api_keys(KeyEnvironment::Dev, &mut rand::rngs::OsRng);
+    let secret = keys.secret_key.expose().to_string();
+    store
+        .insert_api_key(&org.id, ApiKeyKind::Public, &hash_api_key(&keys.public_key, None), "pk")
+        .await
+        .expect("public key");
+    store
+        .insert_api_key(&org.id, ApiKeyKind::Secret, &hash_api_key(&secret, None), "sk")
+        .await
+        .expect("secret key");
+    OrgKeys { org_id: org.id, public: keys.public_key, secret }
+}
+
+impl App {
+    /// `None` when PostgreSQL is not available on this machine (the store's test
+    /// helper prints why, and fails instead when CI requires PostgreSQL).
+    pub(crate) async fn start(backend: Backend) -> Option<Self> {
+        Self::start_with(backend, None, ApiConfig::default()).await
+    }
+
+    pub(crate) async fn start_with(
+        backend: Backend,
+        jwt: Option<latchkey_auth::JwtVerifier>,
+        config: ApiConfig,
+    ) -> Option<Self> {
+        let database = match backend {
+            Backend::Sqlite => TestDatabase::sqlite().await,
+            Backend::Postgres => TestDatabase::postgres().await?,
+        };
+        let store = database.store();
+        let devnet = Devnet::start().await.expect("devnet");
+        let keys = devnet.relayers().iter().map(|r| (r.address, r.key.clone())).collect();
+        let relayer = Relayer::start(
+            devnet.client().clone(),
+            store.clone(),
+            keys,
+            RelayerConfig { poll_interval: Duration::from_millis(20), ..RelayerConfig::default() },
+        )
+        .await
+        .expect("relayer");
+        let org = create_org(&store, 10u128.pow(21)).await;
+        let state = AppState::new(
+            store.clone(),
+            relayer.clone(),
+            ACCOUNT.class_hash().unwrap(),
+            jwt,
+            config,
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let app = latchkey_api::router(state);
+        let server = tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        Some(Self {
+            devnet,
+            store,
+            url,
+            org,
+            http: reqwest::Client::new(),
+            relayer,
+            _database: database,
+            server,
+        })
+    }
+
+    pub(crate) fn game(&self) -> Felt {
+        self.devnet.game().expect("game")
+    }
+
+    /// A request with the organisation's keys.
+    pub(crate) fn req(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        self.req_as(&self.org, method, path)
+    }
+
+    pub(crate) fn req_as(
+        &self,
+        org: &OrgKeys,
+        method: reqwest::Method,
+        path: &str,
+    ) -> reqwest::RequestBuilder {
+        self.http
+            .request(method, format!("{}{}", self.url, path))
+            .header("x-api-key", &org.public)
+            .header("authorization", format!("Bearer {}", org.secret))
+    }
+
+    pub(crate) async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        let mut request = self.req(method, path);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        send(request).await
+    }
+
+    /// Creates (and deploys) a wallet for `owner`.
+    pub(crate) async fn create_wallet(&self, owner: &SigningKey, external_user_id: &str) -> Felt {
+        let blob = latchkey_core::keystore::chipi::encrypt_with_salt(
+            &owner.secret_hex(),
+            "correct horse battery",
+            [7u8; 8],
+        )
+        .expect("encrypt");
+        let (status, body) = self
+            .call(
+                reqwest::Method::POST,
+                "/api/wallets",
+                Some(json!({
+                    "ownerPublicKey": to_hex(&owner.public_key()),
+                    "encryptedPrivateKey": blob,
+                    "externalUserId": external_user_id,
+                })),
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+        assert_eq!(body["deployed"], true);
+        parse_felt(body["address"].as_str().unwrap()).unwrap()
+    }
+
+    /// Prepares, signs (owner) and executes calls; waits for the final status.
+    pub(crate) async fn owner_execute(
+        &self,
+        wallet: Felt,
+        owner: &SigningKey,
+        prepared: Value,
+    ) -> Value {
+        let typed: TypedData = serde_json::from_value(prepared["typedData"].clone()).unwrap();
+        let hash = typed.message_hash(&wallet).unwrap();
+        assert_eq!(
+            to_hex(&hash),
+            prepared["messageHash"].as_str().unwrap(),
+            "server and client hash agree"
+        );
+        let sig = owner.sign(&hash).unwrap();
+        self.execute(wallet, &prepared["typedData"], vec![to_hex(&sig.r), to_hex(&sig.s)]).await
+    }
+
+    /// Submits a signed execution and waits for its final status.
+    pub(crate) async fn execute(
+        &self,
+        wallet: Felt,
+        typed_data: &Value,
+        signature: Vec<String>,
+    ) -> Value {
+        let (status, body) = self
+            .call(
+                reqwest::Method::POST,
+                &format!("/api/wallets/{}/execute", to_hex(&wallet)),
+                Some(json!({ "typedData": typed_data, "signature": signature })),
+            )
+            .await;
+        assert_eq!(status, 202, "{body}");
+        self.wait_final(body["requestId"].as_str().unwrap()).await
+    }
+
+    pub(crate) async fn wait_final(&self, request_id: &str) -> Value {
+        for _ in 0..500 {
+            let (status, body) = self
+                .call(reqwest::Method::GET, &format!("/api/transactions/{request_id}"), None)
+                .await;
+            assert_eq!(status, 200, "{body}");
+            let s = body["status"].as_str().unwrap();
+            if ["succeeded", "reverted", "rejected", "expired"].contains(&s) {
+                return body;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        panic!("request {request_id} never reached a final status");
+    }
+
+    pub(crate) async fn prepare(&self, wallet: Felt, calls: Value) -> Value {
+        let (status, body) = self
+            .call(
+                reqwest::Method::POST,
+                &format!("/api/wallets/{}/prepare", to_hex(&wallet)),
+                Some(json!({ "calls": calls })),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        body
+    }
+
+    /// Signs prepared typed data with a session key: `[key, r, s, valid_until]`.
+    pub(crate) fn session_sign(
+        &self,
+        wallet: Felt,
+        session: &SigningKey,
+        valid_until: u64,
+        prepared: &Value,
+    ) -> Vec<String> {
+        let typed: TypedData = serde_json::from_value(prepared["typedData"].clone()).unwrap();
+        let hash = typed.message_hash(&wallet).unwrap();
+        SessionSignature::sign(session, &hash, valid_until).unwrap().to_hex_strings()
+    }
+
+    pub(crate) async fn now(&self) -> u64 {
+        self.devnet.client().block_timestamp().await.unwrap()
+    }
+}
+
+pub(crate) async fn send(request: reqwest::RequestBuilder) -> (u16, Value) {
+    let response = request.send().await.expect("HTTP");
+    let status = response.status().as_u16();
+    let text = response.text().await.expect("body");
+    let body = if text.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(&text).unwrap_or(Value::String(text))
+    };
+    (status, body)
+}
+
+/// Runs a test body on both backends (PostgreSQL when available).
+#[macro_export]
+macro_rules! both_backends {
+    ($name:ident, $body:expr) => {
+        mod $name {
+            use super::*;
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                let app = $crate::support::App::start($crate::support::Backend::Sqlite)
+                    .await
+                    .expect("sqlite");
+                ($body)(app).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                if let Some(app) =
+                    $crate::support::App::start($crate::support::Backend::Postgres).await
+                {
+                    ($body)(app).await;
+                }
+            }
+        }
+    };
+}

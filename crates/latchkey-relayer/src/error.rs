@@ -1,0 +1,108 @@
+//! Why the relayer refuses or fails a request, with stable codes for the wire.
+
+use latchkey_core::{Felt, PolicyViolation};
+
+/// A refused or failed relay request.
+#[derive(Debug, thiserror::Error)]
+pub enum RelayError {
+    /// The request is malformed.
+    #[error("{0}")]
+    InvalidRequest(String),
+    /// The typed data names another chain.
+    #[error("typed data is for chain {got}, this relayer serves {expected}")]
+    WrongChain {
+        /// Our chain id (short string).
+        expected: String,
+        /// The chain id in the typed data.
+        got: String,
+    },
+    /// The typed data differs from the one this relayer issued for that nonce.
+    #[error("typed data differs from the one issued for this nonce")]
+    TypedDataMismatch,
+    /// The execution window is over, too close to its end, not open yet, or too long.
+    #[error("{0}")]
+    BadWindow(String),
+    /// The outside execution names a caller other than `ANY_CALLER` or our relayers.
+    #[error("outside execution caller {0} is not a relayer of this service")]
+    CallerNotAllowed(String),
+    /// Too many calls or too much calldata.
+    #[error("{0}")]
+    TooLarge(String),
+    /// The signature does not verify.
+    #[error("signature does not verify for this account and typed data")]
+    InvalidSignature,
+    /// The session may not execute these calls now.
+    #[error("{message}")]
+    Session {
+        /// `SESSION_*` code.
+        code: &'static str,
+        /// Explanation.
+        message: String,
+    },
+    /// A spending cap would be exceeded.
+    #[error("{0}")]
+    SpendingLimit(String),
+    /// This outside execution was already submitted (or its nonce is spent on chain).
+    #[error("outside execution already submitted")]
+    AlreadySubmitted {
+        /// The existing request, if it is one of ours.
+        request_id: Option<String>,
+        /// Its transaction, if known.
+        tx_hash: Option<Felt>,
+    },
+    /// The chain's simulation says the transaction would fail.
+    #[error("simulation failed: {0}")]
+    SimulationFailed(String),
+    /// The organisation's gas budget cannot cover the transaction.
+    #[error("sponsorship budget exhausted")]
+    SponsorshipExhausted,
+    /// The node refused the transaction for a reason other than the ones above.
+    #[error("transaction rejected: {0}")]
+    Rejected(String),
+    /// The chain or the database is unavailable.
+    #[error("unavailable: {0}")]
+    Unavailable(String),
+}
+
+impl RelayError {
+    /// The stable error code of the wire.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::InvalidRequest(_) => "INVALID_REQUEST",
+            Self::WrongChain { .. } => "WRONG_CHAIN",
+            Self::TypedDataMismatch => "TYPED_DATA_MISMATCH",
+            Self::BadWindow(_) => "INVALID_EXECUTION_WINDOW",
+            Self::CallerNotAllowed(_) => "CALLER_NOT_ALLOWED",
+            Self::TooLarge(_) => "BATCH_TOO_LARGE",
+            Self::InvalidSignature => "INVALID_SIGNATURE",
+            Self::Session { code, .. } => code,
+            Self::SpendingLimit(_) => "SPENDING_LIMIT_EXCEEDED",
+            Self::AlreadySubmitted { .. } => "DUPLICATE_EXECUTION",
+            Self::SimulationFailed(_) => "SIMULATION_FAILED",
+            Self::SponsorshipExhausted => "SPONSORSHIP_EXHAUSTED",
+            Self::Rejected(_) => "TRANSACTION_REJECTED",
+            Self::Unavailable(_) => "UPSTREAM_UNAVAILABLE",
+        }
+    }
+
+    /// The error a session policy violation maps to.
+    pub fn from_policy(violation: PolicyViolation) -> Self {
+        let code = match &violation {
+            PolicyViolation::NotYetValid { .. } => "SESSION_NOT_YET_VALID",
+            PolicyViolation::Expired { .. } => "SESSION_EXPIRED",
+            PolicyViolation::SignatureOutlivesSession { .. } => "SESSION_EXPIRED",
+            PolicyViolation::MaxCallsExceeded { .. } => "SESSION_MAX_CALLS_EXCEEDED",
+            PolicyViolation::SelfCall { .. } | PolicyViolation::MethodNotAllowed { .. } => {
+                "SESSION_ENTRYPOINT_NOT_ALLOWED"
+            }
+            PolicyViolation::NoCalls => "INVALID_REQUEST",
+        };
+        Self::Session { code, message: violation.to_string() }
+    }
+}
+
+impl From<latchkey_store::StoreError> for RelayError {
+    fn from(error: latchkey_store::StoreError) -> Self {
+        Self::Unavailable(format!("database: {error}"))
+    }
+}

@@ -1,0 +1,1173 @@
+//! latchkey's relayer and paymaster.
+//!
+//! For every gasless execution it:
+//! 1. **prepares** SNIP-9 v2 typed data for an account and its calls (random nonce,
+//!    `ANY_CALLER`, a short window) and records it as `prepared`;
+//! 2. on submission **checks** that the typed data is the one it issued (or is otherwise
+//!    well-formed for this account and chain), verifies the owner or session signature
+//!    off-chain, evaluates the session policy and spending caps off-chain against the
+//!    account's on-chain state, simulates through a fee estimate, and reserves the fee in
+//!    the organisation's gas budget: a refusal costs no gas;
+//! 3. **records** the request durably (`recorded`) before anything is signed, then signs
+//!    the relayer transaction locally, records its hash (`submitting`) and only then
+//!    broadcasts it (`submitted`);
+//! 4. **follows** every transaction to a final state (`succeeded`, `reverted`,
+//!    `rejected`, `expired`), settles the actual fee against the budget, and on restart
+//!    reconciles every request that was in flight: a `recorded` request is submitted, a
+//!    `submitting` one is looked up by its hash and re-broadcast (the very same signed
+//!    transaction) if the node never saw it.
+//!
+//! An outside execution can run at most once: the store keeps one request per
+//! (account, nonce), and the account contract refuses a spent nonce. Nonces of the
+//! relayer accounts are cached per account and re-read from the chain on a nonce error,
+//! with a bounded number of retries, so a stale nonce never jams the pool.
+
+mod error;
+mod pool;
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex as StdMutex, Weak};
+use std::time::Duration;
+
+use latchkey_chain::{
+    outside_execution_call, ChainClient, ChainError, FeeBounds, Receipt, SignedInvoke,
+};
+use latchkey_core::{
+    felt_from_json, to_hex, tracked_amount, verify_signature, Call, Felt, OutsideExecution,
+    SessionPolicy, SessionSignature, Signature, SigningKey, TypedData, ANY_CALLER,
+};
+use latchkey_store::{NewRequest, Request, RequestStatus, RequestUpdate, SessionState, Store};
+use tokio::task::JoinHandle;
+
+pub use error::RelayError;
+use pool::{Pool, SlotGuard};
+
+/// Relayer settings.
+#[derive(Debug, Clone)]
+pub struct RelayerConfig {
+    /// Validity of the typed data the relayer issues, in seconds.
+    pub window_seconds: u64,
+    /// Longest window accepted for outside executions the relayer did not issue.
+    pub max_window_seconds: u64,
+    /// A submission must leave at least this much of its window.
+    pub min_remaining_seconds: u64,
+    /// Most calls in one execution.
+    pub max_calls: usize,
+    /// Most calldata felts over all calls of one execution.
+    pub max_calldata_felts: usize,
+    /// How often in-flight transactions are polled.
+    pub poll_interval: Duration,
+    /// Sign-and-broadcast attempts on nonce errors.
+    pub submit_attempts: u32,
+    /// Name of this process for relayer-account leases.
+    pub lease_owner: String,
+    /// Lease length; renewed at every poll.
+    pub lease_seconds: i64,
+}
+
+impl Default for RelayerConfig {
+    fn default() -> Self {
+        Self {
+            window_seconds: 600,
+            max_window_seconds: 3600,
+            min_remaining_seconds: 10,
+            max_calls: 32,
+            max_calldata_felts: 4096,
+            poll_interval: Duration::from_millis(100),
+            submit_attempts: 3,
+            lease_owner: format!("latchkey-{}", std::process::id()),
+            lease_seconds: 60,
+        }
+    }
+}
+
+/// The wallet an execution is for.
+#[derive(Debug, Clone)]
+pub struct WalletRef {
+    /// Store id.
+    pub id: String,
+    /// Owning organisation.
+    pub org_id: String,
+    /// Account address.
+    pub address: Felt,
+    /// Owner public key.
+    pub owner_public_key: Felt,
+}
+
+/// What a prepared request is for, so the relayer can mirror its effect when it succeeds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Purpose {
+    /// An ordinary execution.
+    User,
+    /// Registers (or updates) a session.
+    RegisterSession(Felt),
+    /// Revokes one session.
+    RevokeSession(Felt),
+    /// Revokes every session.
+    RevokeAllSessions,
+}
+
+impl Purpose {
+    fn encode(&self) -> String {
+        match self {
+            Self::User => "user".into(),
+            Self::RegisterSession(key) => format!("register_session:{}", to_hex(key)),
+            Self::RevokeSession(key) => format!("revoke_session:{}", to_hex(key)),
+            Self::RevokeAllSessions => "revoke_all_sessions".into(),
+        }
+    }
+
+    fn decode(text: &str) -> Self {
+        let key = |rest: &str| latchkey_core::parse_felt(rest).ok();
+        match text.split_once(':') {
+            Some(("register_session", rest)) => key(rest).map_or(Self::User, Self::RegisterSession),
+            Some(("revoke_session", rest)) => key(rest).map_or(Self::User, Self::RevokeSession),
+            _ if text == "revoke_all_sessions" => Self::RevokeAllSessions,
+            _ => Self::User,
+        }
+    }
+}
+
+/// Typed data issued for signing.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    /// The request record.
+    pub request_id: String,
+    /// What the signer signs.
+    pub typed_data: TypedData,
+    /// The same, as a struct.
+    pub outside_execution: OutsideExecution,
+}
+
+/// An accepted submission.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Submitted {
+    /// The request record.
+    pub request_id: String,
+    /// The relayer transaction.
+    pub transaction_hash: Felt,
+}
+
+/// A deployed user account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Deployment {
+    /// Its address.
+    pub address: Felt,
+    /// The deploying transaction, `None` when the account already existed.
+    pub transaction_hash: Option<Felt>,
+}
+
+/// The relayer. Cheap to clone; its background monitor stops with the last clone.
+#[derive(Debug, Clone)]
+pub struct Relayer {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    chain: ChainClient,
+    store: Store,
+    pool: Pool,
+    config: RelayerConfig,
+    /// Requests a live `execute` call is handling; the monitor leaves them alone.
+    in_progress: StdMutex<HashSet<String>>,
+    monitor: StdMutex<Option<JoinHandle<()>>>,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        if let Ok(mut monitor) = self.monitor.lock() {
+            if let Some(handle) = monitor.take() {
+                handle.abort();
+            }
+        }
+    }
+}
+
+/// Marks a request as handled by a live call until dropped.
+struct InProgress<'a> {
+    set: &'a StdMutex<HashSet<String>>,
+    id: String,
+}
+
+impl Drop for InProgress<'_> {
+    fn drop(&mut self) {
+        if let Ok(mut set) = self.set.lock() {
+            set.remove(&self.id);
+        }
+    }
+}
+
+fn hex(felt: &Felt) -> String {
+    to_hex(felt)
+}
+
+fn unavailable(error: ChainError) -> RelayError {
+    RelayError::Unavailable(error.to_string())
+}
+
+fn now_unix() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or_default()
+}
+
+/// The largest fee `bounds` allow, in FRI.
+fn max_fee(bounds: &FeeBounds) -> u128 {
+    u128::from(bounds.l1_gas)
+        .saturating_mul(bounds.l1_gas_price)
+        .saturating_add(u128::from(bounds.l2_gas).saturating_mul(bounds.l2_gas_price))
+        .saturating_add(u128::from(bounds.l1_data_gas).saturating_mul(bounds.l1_data_gas_price))
+}
+
+impl Relayer {
+    /// Starts the relayer: leases its accounts and starts the monitor, whose first pass
+    /// reconciles whatever an earlier process left in flight.
+    pub async fn start(
+        chain: ChainClient,
+        store: Store,
+        accounts: Vec<(Felt, SigningKey)>,
+        config: RelayerConfig,
+    ) -> Result<Self, RelayError> {
+        let mut leased = Vec::new();
+        for (address, key) in accounts {
+            if store
+                .lease_relayer(
+                    &hex(&address),
+                    &config.lease_owner,
+                    now_unix(),
+                    config.lease_seconds,
+                )
+                .await?
+            {
+                leased.push((address, key));
+            } else {
+                tracing::warn!(relayer = %hex(&address), "relayer account leased by another process");
+            }
+        }
+        if leased.is_empty() {
+            return Err(RelayError::Unavailable("no relayer account available".into()));
+        }
+        let inner = Arc::new(Inner {
+            pool: Pool::new(&chain, leased),
+            chain,
+            store,
+            config,
+            in_progress: StdMutex::new(HashSet::new()),
+            monitor: StdMutex::new(None),
+        });
+        let relayer = Self { inner };
+        relayer.reconcile().await;
+        let handle = tokio::spawn(monitor(Arc::downgrade(&relayer.inner)));
+        if let Ok(mut slot) = relayer.inner.monitor.lock() {
+            *slot = Some(handle);
+        }
+        Ok(relayer)
+    }
+
+    /// The chain this relayer serves.
+    pub fn chain(&self) -> &ChainClient {
+        &self.inner.chain
+    }
+
+    /// The store it records to.
+    pub fn store(&self) -> &Store {
+        &self.inner.store
+    }
+
+    /// Addresses of the relayer accounts in use.
+    pub fn relayer_addresses(&self) -> Vec<Felt> {
+        self.inner.pool.addresses()
+    }
+
+    fn check_limits(&self, calls: &[Call]) -> Result<(), RelayError> {
+        let config = &self.inner.config;
+        if calls.is_empty() {
+            return Err(RelayError::InvalidRequest("no calls".into()));
+        }
+        if calls.len() > config.max_calls {
+            return Err(RelayError::TooLarge(format!(
+                "{} calls; at most {}",
+                calls.len(),
+                config.max_calls
+            )));
+        }
+        let felts: usize = calls.iter().map(|c| c.calldata.len() + 3).sum();
+        if felts > config.max_calldata_felts {
+            return Err(RelayError::TooLarge(format!(
+                "{felts} calldata felts; at most {}",
+                config.max_calldata_felts
+            )));
+        }
+        Ok(())
+    }
+
+    async fn chain_now(&self) -> Result<u64, RelayError> {
+        self.inner.chain.block_timestamp().await.map_err(unavailable)
+    }
+
+    /// Builds and records typed data for `wallet` to execute `calls`.
+    pub async fn prepare(
+        &self,
+        wallet: &WalletRef,
+        calls: Vec<Call>,
+        purpose: Purpose,
+    ) -> Result<Prepared, RelayError> {
+        self.check_limits(&calls)?;
+        let now = self.chain_now().await?;
+        let outside_execution =
+            latchkey_chain::new_outside_execution(calls, now, self.inner.config.window_seconds);
+        let typed_data = outside_execution.to_typed_data(&self.inner.chain.chain_id());
+        let request = self
+            .inner
+            .store
+            .insert_request(&NewRequest {
+                org_id: wallet.org_id.clone(),
+                wallet_id: Some(wallet.id.clone()),
+                account: hex(&wallet.address),
+                oe_nonce: hex(&outside_execution.nonce),
+                typed_data_json: serde_json::to_string(&typed_data)
+                    .map_err(|e| RelayError::InvalidRequest(e.to_string()))?,
+                calls_json: serde_json::to_string(&outside_execution.calls)
+                    .map_err(|e| RelayError::InvalidRequest(e.to_string()))?,
+                execute_before: outside_execution.execute_before as i64,
+                purpose: purpose.encode(),
+            })
+            .await?;
+        Ok(Prepared { request_id: request.id, typed_data, outside_execution })
+    }
+
+    /// Checks, records and submits a signed outside execution for `wallet`.
+    /// `signature` is the owner's `[r, s]` or a session's `[key, r, s, valid_until]`.
+    pub async fn execute(
+        &self,
+        wallet: &WalletRef,
+        typed_data: &TypedData,
+        signature: &[Felt],
+        idempotency_key: Option<&str>,
+    ) -> Result<Submitted, RelayError> {
+        let inner = &self.inner;
+        let (oe, chain_id) = OutsideExecution::from_typed_data(typed_data)
+            .map_err(|e| RelayError::InvalidRequest(e.to_string()))?;
+        if chain_id != inner.chain.chain_id() {
+            return Err(RelayError::WrongChain {
+                expected: latchkey_core::decode_short_string(&inner.chain.chain_id())
+                    .unwrap_or_default(),
+                got: latchkey_core::decode_short_string(&chain_id)
+                    .unwrap_or_else(|| hex(&chain_id)),
+            });
+        }
+        self.check_limits(&oe.calls)?;
+        let account = wallet.address;
+        let now = self.chain_now().await?;
+
+        // The request record: issued by us, or accepted as well-formed.
+        let request = match inner.store.request_by_oe(&hex(&account), &hex(&oe.nonce)).await? {
+            Some(existing) if existing.status == RequestStatus::Prepared => {
+                let issued: TypedData = serde_json::from_str(&existing.typed_data_json)
+                    .map_err(|_| RelayError::TypedDataMismatch)?;
+                let (issued, _) = OutsideExecution::from_typed_data(&issued)
+                    .map_err(|_| RelayError::TypedDataMismatch)?;
+                if issued != oe {
+                    return Err(RelayError::TypedDataMismatch);
+                }
+                existing
+            }
+            Some(existing) => {
+                return Err(RelayError::AlreadySubmitted {
+                    request_id: Some(existing.id),
+                    tx_hash: existing
+                        .tx_hash
+                        .as_deref()
+                        .and_then(|h| latchkey_core::parse_felt(h).ok()),
+                })
+            }
+            None => {
+                if oe.execute_before.saturating_sub(now) > inner.config.max_window_seconds {
+                    return Err(RelayError::BadWindow(format!(
+                        "execution window longer than {} s",
+                        inner.config.max_window_seconds
+                    )));
+                }
+                let inserted = inner
+                    .store
+                    .insert_request(&NewRequest {
+                        org_id: wallet.org_id.clone(),
+                        wallet_id: Some(wallet.id.clone()),
+                        account: hex(&account),
+                        oe_nonce: hex(&oe.nonce),
+                        typed_data_json: serde_json::to_string(typed_data)
+                            .map_err(|e| RelayError::InvalidRequest(e.to_string()))?,
+                        calls_json: serde_json::to_string(&oe.calls)
+                            .map_err(|e| RelayError::InvalidRequest(e.to_string()))?,
+                        execute_before: oe.execute_before as i64,
+                        purpose: Purpose::User.encode(),
+                    })
+                    .await;
+                match inserted {
+                    Ok(request) => request,
+                    Err(latchkey_store::StoreError::Conflict { .. }) => {
+                        return Err(RelayError::AlreadySubmitted {
+                            request_id: None,
+                            tx_hash: None,
+                        })
+                    }
+                    Err(e) => return Err(e.into()),
+                }
+            }
+        };
+        let _guard = self.mark_in_progress(&request.id)?;
+
+        if oe.execute_after >= now {
+            return Err(RelayError::BadWindow(format!(
+                "execution window opens after {}",
+                oe.execute_after
+            )));
+        }
+        if oe.execute_before <= now + inner.config.min_remaining_seconds {
+            return Err(RelayError::BadWindow("execution window has closed".into()));
+        }
+        let required_relayer = if oe.caller == ANY_CALLER {
+            None
+        } else if inner.pool.addresses().contains(&oe.caller) {
+            Some(oe.caller)
+        } else {
+            return Err(RelayError::CallerNotAllowed(hex(&oe.caller)));
+        };
+
+        // Signature, off-chain.
+        let hash = oe.message_hash(&chain_id, &account);
+        let session = match signature {
+            [r, s] => {
+                let sig = Signature { r: *r, s: *s };
+                if !verify_signature(&wallet.owner_public_key, &hash, &sig) {
+                    return Err(RelayError::InvalidSignature);
+                }
+                None
+            }
+            [_, _, _, _] => {
+                let session =
+                    SessionSignature::from_felts(signature).ok_or(RelayError::InvalidSignature)?;
+                if !session.verify(&hash) {
+                    return Err(RelayError::InvalidSignature);
+                }
+                Some(session)
+            }
+            _ => return Err(RelayError::InvalidSignature),
+        };
+
+        // Policy, off-chain, against the account's on-chain state.
+        if !inner
+            .chain
+            .is_valid_outside_execution_nonce(account, oe.nonce)
+            .await
+            .map_err(unavailable)?
+        {
+            return Err(RelayError::AlreadySubmitted {
+                request_id: Some(request.id),
+                tx_hash: None,
+            });
+        }
+        if let Some(session) = &session {
+            self.check_session(account, session, &oe.calls, now).await?;
+        }
+
+        // Simulate (fee estimate), reserve the budget, record, submit.
+        let call = outside_execution_call(account, &oe, signature);
+        let mut slot = inner.pool.acquire(required_relayer).await?;
+        let nonce = slot.nonce(&inner.chain).await?;
+        let (bounds, _estimate) =
+            match slot.account.estimate_bounds(std::slice::from_ref(&call), nonce).await {
+                Ok(estimated) => estimated,
+                Err(ChainError::Rejected { reason }) => {
+                    if reason.to_lowercase().contains("nonce") {
+                        slot.forget_nonce();
+                    }
+                    return Err(RelayError::SimulationFailed(reason));
+                }
+                Err(e) => return Err(unavailable(e)),
+            };
+        let reserved = max_fee(&bounds);
+        if !inner.store.reserve_gas(&wallet.org_id, reserved).await? {
+            return Err(RelayError::SponsorshipExhausted);
+        }
+        let recorded = inner
+            .store
+            .update_request(
+                &request.id,
+                &[RequestStatus::Prepared],
+                &RequestUpdate {
+                    status: Some(RequestStatus::Recorded),
+                    kind: Some(if session.is_some() { "session" } else { "owner" }.to_string()),
+                    session_public_key: session.as_ref().map(|s| hex(&s.session_key)),
+                    signature_json: Some(felts_json(signature)),
+                    idempotency_key: idempotency_key.map(str::to_string),
+                    fee_fri: Some(reserved.to_string()),
+                    ..RequestUpdate::default()
+                },
+            )
+            .await?;
+        if !recorded {
+            inner.store.settle_gas(&wallet.org_id, reserved, 0).await?;
+            return Err(RelayError::AlreadySubmitted {
+                request_id: Some(request.id),
+                tx_hash: None,
+            });
+        }
+        let hash = self
+            .submit(&mut slot, &request.id, &wallet.org_id, call, bounds, nonce, reserved)
+            .await?;
+        Ok(Submitted { request_id: request.id, transaction_hash: hash })
+    }
+
+    fn mark_in_progress(&self, id: &str) -> Result<InProgress<'_>, RelayError> {
+        let set = &self.inner.in_progress;
+        let mut guard =
+            set.lock().map_err(|_| RelayError::Unavailable("relayer state poisoned".into()))?;
+        if !guard.insert(id.to_string()) {
+            return Err(RelayError::AlreadySubmitted {
+                request_id: Some(id.to_string()),
+                tx_hash: None,
+            });
+        }
+        Ok(InProgress { set, id: id.to_string() })
+    }
+
+    async fn check_session(
+        &self,
+        account: Felt,
+        session: &SessionSignature,
+        calls: &[Call],
+        now: u64,
+    ) -> Result<(), RelayError> {
+        let chain = &self.inner.chain;
+        let view = chain.get_session(account, session.session_key).await.map_err(unavailable)?;
+        if !view.registered {
+            return Err(RelayError::Session {
+                code: "SESSION_NOT_REGISTERED",
+                message: "session key is not registered on this account".into(),
+            });
+        }
+        if view.revoked {
+            return Err(RelayError::Session {
+                code: "SESSION_REVOKED",
+                message: "session was revoked".into(),
+            });
+        }
+        let policy = SessionPolicy {
+            session_key: session.session_key,
+            valid_after: view.valid_after,
+            valid_until: view.valid_until,
+            max_calls: view.max_calls,
+            allowed_methods: view.allowed_methods,
+        };
+        policy
+            .check(&account, calls, now, view.calls_used, session.valid_until)
+            .map_err(RelayError::from_policy)?;
+
+        // Spending caps, applied call by call as the contract will.
+        let mut caps: Vec<(Felt, latchkey_core::SpendingPolicy)> = Vec::new();
+        for call in calls {
+            let amount = tracked_amount(call).map_err(|_| {
+                RelayError::SpendingLimit("token call without a valid u256 amount".into())
+            })?;
+            let Some(amount) = amount else { continue };
+            let index = match caps.iter().position(|(token, _)| *token == call.to) {
+                Some(index) => index,
+                None => {
+                    let cap = chain
+                        .get_spending_policy(account, session.session_key, call.to)
+                        .await
+                        .map_err(unavailable)?;
+                    caps.push((call.to, cap));
+                    caps.len() - 1
+                }
+            };
+            let cap = &mut caps[index].1;
+            if cap.window_seconds != 0 {
+                cap.apply(amount, now).map_err(|e| RelayError::SpendingLimit(e.to_string()))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Signs, records the hash, broadcasts. Retries with a fresh nonce on nonce errors.
+    #[allow(clippy::too_many_arguments)]
+    async fn submit(
+        &self,
+        slot: &mut SlotGuard,
+        request_id: &str,
+        org_id: &str,
+        call: Call,
+        mut bounds: FeeBounds,
+        mut nonce: Felt,
+        reserved: u128,
+    ) -> Result<Felt, RelayError> {
+        let inner = &self.inner;
+        let calls = [call];
+        for attempt in 1..=inner.config.submit_attempts {
+            let signed =
+                slot.account.sign_invoke(&calls, nonce, bounds).await.map_err(unavailable)?;
+            let signed_json = serde_json::to_string(&signed)
+                .map_err(|e| RelayError::Unavailable(e.to_string()))?;
+            let written = inner
+                .store
+                .update_request(
+                    request_id,
+                    &[RequestStatus::Recorded],
+                    &RequestUpdate {
+                        status: Some(RequestStatus::Submitting),
+                        tx_hash: Some(hex(&signed.hash)),
+                        relayer_address: Some(hex(&slot.address)),
+                        relayer_nonce: Some(hex(&nonce)),
+                        signed_tx_json: Some(signed_json),
+                        ..RequestUpdate::default()
+                    },
+                )
+                .await?;
+            if !written {
+                return Err(RelayError::AlreadySubmitted {
+                    request_id: Some(request_id.to_string()),
+                    tx_hash: None,
+                });
+            }
+            match slot.account.submit(&signed).await {
+                Ok(_) => {
+                    slot.advance(nonce);
+                    let _ = inner
+                        .store
+                        .record_relayer_nonce(&hex(&slot.address), &hex(&(nonce + Felt::ONE)))
+                        .await;
+                    inner
+                        .store
+                        .update_request(
+                            request_id,
+                            &[RequestStatus::Submitting],
+                            &RequestUpdate {
+                                status: Some(RequestStatus::Submitted),
+                                ..RequestUpdate::default()
+                            },
+                        )
+                        .await?;
+                    return Ok(signed.hash);
+                }
+                Err(error) if error.is_nonce_error() && attempt < inner.config.submit_attempts => {
+                    tracing::info!(relayer = %hex(&slot.address), %error, "nonce refused; re-reading it");
+                    slot.forget_nonce();
+                    nonce = slot.nonce(&inner.chain).await?;
+                    if let Ok((fresh, _)) = slot.account.estimate_bounds(&calls, nonce).await {
+                        bounds = fresh;
+                    }
+                    inner
+                        .store
+                        .update_request(
+                            request_id,
+                            &[RequestStatus::Submitting],
+                            &RequestUpdate {
+                                status: Some(RequestStatus::Recorded),
+                                ..RequestUpdate::default()
+                            },
+                        )
+                        .await?;
+                }
+                Err(ChainError::Rejected { reason }) => {
+                    slot.forget_nonce();
+                    inner
+                        .store
+                        .update_request(
+                            request_id,
+                            &[RequestStatus::Submitting],
+                            &RequestUpdate {
+                                status: Some(RequestStatus::Rejected),
+                                error_code: Some("TRANSACTION_REJECTED".into()),
+                                error_message: Some(reason.clone()),
+                                fee_fri: Some("0".into()),
+                                ..RequestUpdate::default()
+                            },
+                        )
+                        .await?;
+                    inner.store.settle_gas(org_id, reserved, 0).await?;
+                    return Err(RelayError::Rejected(reason));
+                }
+                Err(error) => {
+                    // The node may or may not have the transaction: the monitor finds out
+                    // by hash and re-broadcasts the same transaction if needed.
+                    tracing::warn!(%error, tx = %hex(&signed.hash), "broadcast outcome unknown");
+                    slot.forget_nonce();
+                    return Ok(signed.hash);
+                }
+            }
+        }
+        Err(RelayError::Unavailable("relayer nonce kept changing".into()))
+    }
+
+    /// Deploys a user account (salt = owner key, constructor `[owner key]`, deployer 0)
+    /// from a relayer account, charged to `org_id`. Does nothing when it exists.
+    pub async fn deploy_account(
+        &self,
+        org_id: &str,
+        class_hash: Felt,
+        owner_public_key: Felt,
+    ) -> Result<Deployment, RelayError> {
+        let inner = &self.inner;
+        let address = ChainClient::account_address(class_hash, owner_public_key);
+        if inner.chain.class_hash_at(address).await.map_err(unavailable)?.is_some() {
+            return Ok(Deployment { address, transaction_hash: None });
+        }
+        let call =
+            latchkey_chain::udc_deploy_call(class_hash, owner_public_key, &[owner_public_key]);
+        let mut slot = inner.pool.acquire(None).await?;
+        let mut nonce = slot.nonce(&inner.chain).await?;
+        for attempt in 1..=inner.config.submit_attempts {
+            let (bounds, _) =
+                match slot.account.estimate_bounds(std::slice::from_ref(&call), nonce).await {
+                    Ok(estimated) => estimated,
+                    Err(ChainError::Rejected { reason }) => {
+                        return Err(RelayError::SimulationFailed(reason))
+                    }
+                    Err(e) => return Err(unavailable(e)),
+                };
+            let reserved = max_fee(&bounds);
+            if !inner.store.reserve_gas(org_id, reserved).await? {
+                return Err(RelayError::SponsorshipExhausted);
+            }
+            let signed = slot
+                .account
+                .sign_invoke(std::slice::from_ref(&call), nonce, bounds)
+                .await
+                .map_err(unavailable)?;
+            match slot.account.submit(&signed).await {
+                Ok(hash) => {
+                    slot.advance(nonce);
+                    drop(slot);
+                    let outcome = inner.chain.wait_for_transaction(hash).await;
+                    let fee = match &outcome {
+                        Ok(o) => u128::try_from(o.fee).unwrap_or(reserved),
+                        Err(_) => reserved,
+                    };
+                    inner.store.settle_gas(org_id, reserved, fee).await?;
+                    outcome.map_err(|e| RelayError::Rejected(e.to_string()))?;
+                    return Ok(Deployment { address, transaction_hash: Some(hash) });
+                }
+                Err(error) if error.is_nonce_error() && attempt < inner.config.submit_attempts => {
+                    inner.store.settle_gas(org_id, reserved, 0).await?;
+                    slot.forget_nonce();
+                    nonce = slot.nonce(&inner.chain).await?;
+                }
+                Err(error) => {
+                    inner.store.settle_gas(org_id, reserved, 0).await?;
+                    slot.forget_nonce();
+                    return Err(RelayError::Rejected(error.to_string()));
+                }
+            }
+        }
+        Err(RelayError::Unavailable("relayer nonce kept changing".into()))
+    }
+
+    /// Waits until a request reaches a final status (or `timeout` passes) and returns it.
+    pub async fn wait_final(
+        &self,
+        request_id: &str,
+        timeout: Duration,
+    ) -> Result<Request, RelayError> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let request = self.inner.store.request(request_id).await?.ok_or_else(|| {
+                RelayError::InvalidRequest(format!("unknown request {request_id}"))
+            })?;
+            if request.status.is_final() || tokio::time::Instant::now() >= deadline {
+                return Ok(request);
+            }
+            tokio::time::sleep(self.inner.config.poll_interval).await;
+        }
+    }
+
+    /// One pass over everything in flight: receipts, re-broadcasts, resubmissions,
+    /// expiries, lease renewal. The monitor runs it continuously; it is also the restart
+    /// reconciliation.
+    pub async fn reconcile(&self) {
+        if let Err(error) = self.reconcile_once().await {
+            tracing::warn!(%error, "reconciliation pass failed; retrying at the next poll");
+        }
+    }
+
+    async fn reconcile_once(&self) -> Result<(), RelayError> {
+        let inner = &self.inner;
+        let now_wall = now_unix();
+        for address in inner.pool.addresses() {
+            inner
+                .store
+                .lease_relayer(
+                    &hex(&address),
+                    &inner.config.lease_owner,
+                    now_wall,
+                    inner.config.lease_seconds,
+                )
+                .await?;
+        }
+        let busy: HashSet<String> = inner.in_progress.lock().map(|s| s.clone()).unwrap_or_default();
+
+        let in_flight = inner
+            .store
+            .requests_with_status(&[RequestStatus::Submitting, RequestStatus::Submitted], 200)
+            .await?;
+        for request in in_flight.into_iter().filter(|r| !busy.contains(&r.id)) {
+            self.follow(&request).await?;
+        }
+
+        let chain_now = self.chain_now().await? as i64;
+        let recorded = inner.store.requests_with_status(&[RequestStatus::Recorded], 50).await?;
+        for request in recorded.into_iter().filter(|r| !busy.contains(&r.id)) {
+            self.resubmit(&request, chain_now).await?;
+        }
+
+        let prepared = inner.store.requests_with_status(&[RequestStatus::Prepared], 200).await?;
+        for request in
+            prepared.into_iter().filter(|r| r.execute_before < chain_now && !busy.contains(&r.id))
+        {
+            inner
+                .store
+                .update_request(
+                    &request.id,
+                    &[RequestStatus::Prepared],
+                    &RequestUpdate {
+                        status: Some(RequestStatus::Expired),
+                        error_code: Some("TYPED_DATA_EXPIRED".into()),
+                        error_message: Some("never submitted before its window closed".into()),
+                        ..RequestUpdate::default()
+                    },
+                )
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Looks a submitted transaction up; finalises it, or re-broadcasts it if the node
+    /// does not know it.
+    async fn follow(&self, request: &Request) -> Result<(), RelayError> {
+        let inner = &self.inner;
+        let Some(hash) = request.tx_hash.as_deref().and_then(|h| latchkey_core::parse_felt(h).ok())
+        else {
+            return Ok(());
+        };
+        let reserved: u128 = request.fee_fri.as_deref().and_then(|f| f.parse().ok()).unwrap_or(0);
+        let from = [RequestStatus::Submitting, RequestStatus::Submitted];
+        match inner.chain.receipt(hash).await.map_err(unavailable)? {
+            Some(Receipt::Succeeded(outcome)) => {
+                let fee = u128::try_from(outcome.fee).unwrap_or(reserved);
+                let done = inner
+                    .store
+                    .update_request(
+                        &request.id,
+                        &from,
+                        &RequestUpdate {
+                            status: Some(RequestStatus::Succeeded),
+                            fee_fri: Some(fee.to_string()),
+                            ..RequestUpdate::default()
+                        },
+                    )
+                    .await?;
+                if done {
+                    inner.store.settle_gas(&request.org_id, reserved, fee).await?;
+                    self.mirror_success(request).await?;
+                }
+            }
+            Some(Receipt::Reverted { outcome, reason }) => {
+                let fee = u128::try_from(outcome.fee).unwrap_or(reserved);
+                let done = inner
+                    .store
+                    .update_request(
+                        &request.id,
+                        &from,
+                        &RequestUpdate {
+                            status: Some(RequestStatus::Reverted),
+                            error_code: Some("EXECUTION_REVERTED".into()),
+                            error_message: Some(reason),
+                            fee_fri: Some(fee.to_string()),
+                            ..RequestUpdate::default()
+                        },
+                    )
+                    .await?;
+                if done {
+                    inner.store.settle_gas(&request.org_id, reserved, fee).await?;
+                    self.mirror_failure(request).await?;
+                }
+            }
+            None => self.rebroadcast(request).await?,
+        }
+        Ok(())
+    }
+
+    /// Sends the recorded signed transaction again (same hash, so it can execute at most
+    /// once). If its nonce was taken meanwhile, the request goes back to `recorded` to be
+    /// signed again, unless the outside execution already ran or its window closed.
+    async fn rebroadcast(&self, request: &Request) -> Result<(), RelayError> {
+        let inner = &self.inner;
+        let (Some(signed_json), Some(relayer)) =
+            (&request.signed_tx_json, &request.relayer_address)
+        else {
+            return Ok(());
+        };
+        let Ok(signed) = serde_json::from_str::<SignedInvoke>(signed_json) else {
+            return self
+                .finish_without_tx(request, "CORRUPT_RECORD", "recorded transaction does not parse")
+                .await;
+        };
+        let Ok(relayer) = latchkey_core::parse_felt(relayer) else { return Ok(()) };
+        let mut slot = match inner.pool.acquire_address(relayer).await {
+            Ok(slot) => slot,
+            // Signed by an account this process does not hold: its owner follows it.
+            Err(_) => return Ok(()),
+        };
+        match slot.account.submit(&signed).await {
+            Ok(_) => {
+                slot.forget_nonce();
+                inner
+                    .store
+                    .update_request(
+                        &request.id,
+                        &[RequestStatus::Submitting, RequestStatus::Submitted],
+                        &RequestUpdate {
+                            status: Some(RequestStatus::Submitted),
+                            ..RequestUpdate::default()
+                        },
+                    )
+                    .await?;
+            }
+            Err(error) if error.is_nonce_error() => {
+                slot.forget_nonce();
+                drop(slot);
+                // Let a pending transaction land before deciding.
+                if inner.chain.receipt(signed.hash).await.map_err(unavailable)?.is_some() {
+                    return Ok(());
+                }
+                inner
+                    .store
+                    .update_request(
+                        &request.id,
+                        &[RequestStatus::Submitting, RequestStatus::Submitted],
+                        &RequestUpdate {
+                            status: Some(RequestStatus::Recorded),
+                            ..RequestUpdate::default()
+                        },
+                    )
+                    .await?;
+            }
+            Err(error) => {
+                tracing::warn!(%error, request = %request.id, "re-broadcast failed; will retry");
+            }
+        }
+        Ok(())
+    }
+
+    /// Submits a `recorded` request again (after a crash, or after its relayer nonce was
+    /// taken), or expires it if its window has closed.
+    async fn resubmit(&self, request: &Request, chain_now: i64) -> Result<(), RelayError> {
+        let inner = &self.inner;
+        let reserved: u128 = request.fee_fri.as_deref().and_then(|f| f.parse().ok()).unwrap_or(0);
+        if request.execute_before <= chain_now + inner.config.min_remaining_seconds as i64 {
+            return self
+                .finish_without_tx(request, "EXPIRED", "execution window closed before submission")
+                .await;
+        }
+        let Some(_guard) = self.mark_in_progress(&request.id).ok() else { return Ok(()) };
+        let typed: TypedData = match serde_json::from_str(&request.typed_data_json) {
+            Ok(typed) => typed,
+            Err(_) => {
+                return self
+                    .finish_without_tx(request, "CORRUPT_RECORD", "typed data does not parse")
+                    .await
+            }
+        };
+        let Ok((oe, _)) = OutsideExecution::from_typed_data(&typed) else {
+            return self
+                .finish_without_tx(
+                    request,
+                    "CORRUPT_RECORD",
+                    "typed data is not an outside execution",
+                )
+                .await;
+        };
+        let signature = match request.signature_json.as_deref().map(parse_felts) {
+            Some(Ok(signature)) => signature,
+            _ => {
+                return self
+                    .finish_without_tx(request, "CORRUPT_RECORD", "signature does not parse")
+                    .await
+            }
+        };
+        let Ok(account) = latchkey_core::parse_felt(&request.account) else {
+            return self
+                .finish_without_tx(request, "CORRUPT_RECORD", "account does not parse")
+                .await;
+        };
+        if !inner
+            .chain
+            .is_valid_outside_execution_nonce(account, oe.nonce)
+            .await
+            .map_err(unavailable)?
+        {
+            return self
+                .finish_without_tx(request, "DUPLICATE_EXECUTION", "nonce already used on chain")
+                .await;
+        }
+        let required = (oe.caller != ANY_CALLER).then_some(oe.caller);
+        let mut slot = inner.pool.acquire(required).await?;
+        let nonce = slot.nonce(&inner.chain).await?;
+        let call = outside_execution_call(account, &oe, &signature);
+        let bounds = match slot.account.estimate_bounds(std::slice::from_ref(&call), nonce).await {
+            Ok((bounds, _)) => bounds,
+            Err(ChainError::Rejected { reason }) => {
+                drop(slot);
+                return self.finish_without_tx(request, "SIMULATION_FAILED", &reason).await;
+            }
+            Err(e) => return Err(unavailable(e)),
+        };
+        match self
+            .submit(&mut slot, &request.id, &request.org_id, call, bounds, nonce, reserved)
+            .await
+        {
+            Ok(_) | Err(RelayError::Rejected(_)) | Err(RelayError::AlreadySubmitted { .. }) => {
+                Ok(())
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn finish_without_tx(
+        &self,
+        request: &Request,
+        code: &str,
+        message: &str,
+    ) -> Result<(), RelayError> {
+        let inner = &self.inner;
+        let status =
+            if code == "EXPIRED" { RequestStatus::Expired } else { RequestStatus::Rejected };
+        let reserved: u128 = request.fee_fri.as_deref().and_then(|f| f.parse().ok()).unwrap_or(0);
+        let done = inner
+            .store
+            .update_request(
+                &request.id,
+                &[RequestStatus::Recorded, RequestStatus::Submitting, RequestStatus::Submitted],
+                &RequestUpdate {
+                    status: Some(status),
+                    error_code: Some(code.to_string()),
+                    error_message: Some(message.to_string()),
+                    fee_fri: Some("0".into()),
+                    ..RequestUpdate::default()
+                },
+            )
+            .await?;
+        if done {
+            inner.store.settle_gas(&request.org_id, reserved, 0).await?;
+            self.mirror_failure(request).await?;
+        }
+        Ok(())
+    }
+
+    async fn mirror_success(&self, request: &Request) -> Result<(), RelayError> {
+        let store = &self.inner.store;
+        let Some(wallet_id) = &request.wallet_id else { return Ok(()) };
+        let revoked = match Purpose::decode(&request.purpose) {
+            Purpose::RegisterSession(key) => {
+                store.set_session_state(wallet_id, &hex(&key), SessionState::Active).await?;
+                return Ok(());
+            }
+            Purpose::RevokeSession(key) => {
+                store.set_session_state(wallet_id, &hex(&key), SessionState::Revoked).await?;
+                Some(key)
+            }
+            Purpose::RevokeAllSessions => {
+                store.revoke_all_sessions(wallet_id).await?;
+                None
+            }
+            Purpose::User => return Ok(()),
+        };
+        // A revoked session's encrypted key, stored for its end user, goes too.
+        let Some(wallet) = store.wallet(wallet_id).await? else { return Ok(()) };
+        let Some(subject) = &wallet.external_user_id else { return Ok(()) };
+        if let Some(stored) = store.user_session(&wallet.org_id, subject).await? {
+            let stored_key = serde_json::from_str::<serde_json::Value>(&stored.blob)
+                .ok()
+                .and_then(|v| v.get("publicKey").and_then(|k| k.as_str()).map(str::to_string))
+                .and_then(|k| latchkey_core::parse_felt(&k).ok());
+            if revoked.is_none() || stored_key == revoked {
+                store.delete_user_session(&wallet.org_id, subject).await?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn mirror_failure(&self, request: &Request) -> Result<(), RelayError> {
+        if let (Some(wallet_id), Purpose::RegisterSession(key)) =
+            (&request.wallet_id, Purpose::decode(&request.purpose))
+        {
+            self.inner.store.set_session_state(wallet_id, &hex(&key), SessionState::Failed).await?;
+        }
+        Ok(())
+    }
+}
+
+async fn monitor(relayer: Weak<Inner>) {
+    loop {
+        let interval = match relayer.upgrade() {
+            Some(inner) => {
+                let interval = inner.config.poll_interval;
+                Relayer { inner }.reconcile().await;
+                interval
+            }
+            None => return,
+        };
+        tokio::time::sleep(interval).await;
+    }
+}
+
+fn felts_json(felts: &[Felt]) -> String {
+    serde_json::Value::Array(felts.iter().map(|f| serde_json::Value::String(hex(f))).collect())
+        .to_string()
+}
+
+fn parse_felts(json: &str) -> Result<Vec<Felt>, ()> {
+    let values: Vec<serde_json::Value> = serde_json::from_str(json).map_err(|_| ())?;
+    values.iter().map(|v| felt_from_json(v).map_err(|_| ())).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn purposes_round_trip() {
+        for purpose in [
+            Purpose::User,
+            Purpose::RegisterSession(Felt::from(7u8)),
+            Purpose::RevokeSession(Felt::from(9u8)),
+            Purpose::RevokeAllSessions,
+        ] {
+            assert_eq!(Purpose::decode(&purpose.encode()), purpose);
+        }
+        assert_eq!(Purpose::decode("register_session:nonsense"), Purpose::User);
+    }
+
+    #[test]
+    fn max_fee_sums_every_resource() {
+        let bounds = FeeBounds {
+            l1_gas: 1,
+            l1_gas_price: 10,
+            l2_gas: 100,
+            l2_gas_price: 2,
+            l1_data_gas: 3,
+            l1_data_gas_price: 5,
+            tip: 0,
+        };
+        assert_eq!(max_fee(&bounds), 10 + 200 + 15);
+    }
+
+    #[test]
+    fn signature_json_round_trips() {
+        let felts = vec![Felt::ONE, Felt::MAX];
+        assert_eq!(parse_felts(&felts_json(&felts)), Ok(felts));
+        assert!(parse_felts("[\"0xzz\"]").is_err());
+    }
+}

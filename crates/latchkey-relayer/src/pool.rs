@@ -1,0 +1,141 @@
+//! The relayer accounts: one signing slot each, with a cached nonce. A slot is held for
+//! the whole sign-and-broadcast of one transaction, so nonces are handed out in order
+//! per account and concurrency grows with the number of accounts.
+
+use std::sync::Arc;
+
+use latchkey_chain::{ChainClient, KeyAccount};
+use latchkey_core::{Felt, SigningKey};
+use tokio::sync::{Mutex, OwnedMutexGuard, OwnedSemaphorePermit, Semaphore};
+
+use crate::RelayError;
+
+/// One relayer account.
+#[derive(Debug)]
+pub(crate) struct Slot {
+    pub(crate) address: Felt,
+    pub(crate) account: KeyAccount,
+    state: Arc<Mutex<SlotState>>,
+}
+
+/// What a slot remembers between transactions.
+#[derive(Debug, Default)]
+pub(crate) struct SlotState {
+    /// The next nonce to use; `None` means "ask the chain".
+    nonce: Option<Felt>,
+}
+
+/// Exclusive use of one slot.
+#[derive(Debug)]
+pub(crate) struct SlotGuard {
+    pub(crate) address: Felt,
+    pub(crate) account: KeyAccount,
+    state: OwnedMutexGuard<SlotState>,
+    _permit: OwnedSemaphorePermit,
+}
+
+impl SlotGuard {
+    /// The nonce to use next, fetched from the chain when unknown.
+    pub(crate) async fn nonce(&mut self, chain: &ChainClient) -> Result<Felt, RelayError> {
+        match self.state.nonce {
+            Some(nonce) => Ok(nonce),
+            None => {
+                let nonce = chain
+                    .nonce(self.address)
+                    .await
+                    .map_err(|e| RelayError::Unavailable(format!("relayer nonce: {e}")))?;
+                self.state.nonce = Some(nonce);
+                Ok(nonce)
+            }
+        }
+    }
+
+    /// The transaction with `used` was accepted: the next one uses `used + 1`.
+    pub(crate) fn advance(&mut self, used: Felt) {
+        self.state.nonce = Some(used + Felt::ONE);
+    }
+
+    /// The node disagreed about the nonce (or the outcome is unknown): re-read it.
+    pub(crate) fn forget_nonce(&mut self) {
+        self.state.nonce = None;
+    }
+}
+
+/// The pool of relayer accounts.
+#[derive(Debug)]
+pub(crate) struct Pool {
+    slots: Vec<Slot>,
+    permits: Arc<Semaphore>,
+}
+
+impl Pool {
+    pub(crate) fn new(chain: &ChainClient, accounts: Vec<(Felt, SigningKey)>) -> Self {
+        let slots: Vec<Slot> = accounts
+            .into_iter()
+            .map(|(address, key)| Slot {
+                address,
+                account: KeyAccount::owner(chain, address, key),
+                state: Arc::new(Mutex::new(SlotState::default())),
+            })
+            .collect();
+        let permits = Arc::new(Semaphore::new(slots.len()));
+        Self { slots, permits }
+    }
+
+    pub(crate) fn addresses(&self) -> Vec<Felt> {
+        self.slots.iter().map(|s| s.address).collect()
+    }
+
+    /// Takes a free slot (waiting for one), or the slot of `required` when the outside
+    /// execution names a specific relayer as its caller.
+    pub(crate) async fn acquire(&self, required: Option<Felt>) -> Result<SlotGuard, RelayError> {
+        let permit = self
+            .permits
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|_| RelayError::Unavailable("relayer pool closed".into()))?;
+        if let Some(address) = required {
+            let slot = self
+                .slots
+                .iter()
+                .find(|s| s.address == address)
+                .ok_or_else(|| RelayError::CallerNotAllowed(format!("{address:#x}")))?;
+            let state = slot.state.clone().lock_owned().await;
+            return Ok(SlotGuard {
+                address,
+                account: slot.account.clone(),
+                state,
+                _permit: permit,
+            });
+        }
+        // A permit guarantees a slot that no other permit holder has; a caller waiting
+        // for a specific slot may briefly hold one, so fall back to waiting on the first.
+        for slot in &self.slots {
+            if let Ok(state) = slot.state.clone().try_lock_owned() {
+                return Ok(SlotGuard {
+                    address: slot.address,
+                    account: slot.account.clone(),
+                    state,
+                    _permit: permit,
+                });
+            }
+        }
+        let slot = self
+            .slots
+            .first()
+            .ok_or_else(|| RelayError::Unavailable("no relayer account".into()))?;
+        let state = slot.state.clone().lock_owned().await;
+        Ok(SlotGuard {
+            address: slot.address,
+            account: slot.account.clone(),
+            state,
+            _permit: permit,
+        })
+    }
+
+    /// The slot for a relayer address, to re-broadcast a transaction it signed.
+    pub(crate) async fn acquire_address(&self, address: Felt) -> Result<SlotGuard, RelayError> {
+        self.acquire(Some(address)).await
+    }
+}
