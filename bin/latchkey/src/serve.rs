@@ -308,6 +308,9 @@ fn print_banner(server: &Server, elapsed: std::time::Duration) {
     );
     println!("  Chain RPC      {}   ({chain_kind}, {chain})", server.rpc_url);
     println!("  Account class  {}", to_hex(&server.account_class_hash));
+    if let Some(game) = server.embedded_chain.as_ref().and_then(|d| d.game()) {
+        println!("  Demo game      {}", to_hex(&game));
+    }
     println!("  Database       {}", server.database);
     match (&server.dev_keys.public, &server.dev_keys.secret_shown_once) {
         (Some(public), Some(secret)) => {

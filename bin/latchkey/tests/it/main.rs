@@ -1,0 +1,7 @@
+//! The `latchkey` binary as users run it: `latchkey serve` in a child process.
+
+// Test code: a failed expectation is a test failure.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod chipi_sdk;
+mod support;

@@ -1,0 +1,119 @@
+//! Starts `latchkey serve` as a child process and reads what it prints.
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A running `latchkey serve`, killed on drop.
+pub(crate) struct Served {
+    pub(crate) child: Child,
+    /// Banner fields: `API`, `Chain RPC`, `Account class`, `Public key`, `Secret key`,
+    /// `Demo game`, …
+    pub(crate) banner: HashMap<String, String>,
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Served {
+    pub(crate) fn get(&self, field: &str) -> &str {
+        self.banner
+            .get(field)
+            .unwrap_or_else(|| panic!("{field} missing from the banner: {:?}", self.banner))
+    }
+}
+
+/// `latchkey serve` on free ports with its data in `data_dir`, plus `args`.
+pub(crate) fn serve(data_dir: &Path, args: &[&str]) -> Served {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_latchkey"))
+        .arg("serve")
+        .args(["--listen", "127.0.0.1:0", "--devnet-port", "0", "--data-dir"])
+        .arg(data_dir)
+        .args(args)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("start latchkey serve");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut banner = HashMap::new();
+    let started = Instant::now();
+    for line in BufReader::new(stdout).lines() {
+        let line = line.expect("read");
+        if line.starts_with("Press Ctrl-C") {
+            break;
+        }
+        // "  Field name     value   (comment)"
+        if let Some(rest) = line.strip_prefix("  ") {
+            if let Some((name, value)) = rest.split_once("  ") {
+                let value = value.trim().split_whitespace().next().unwrap_or_default();
+                banner.insert(name.trim().to_string(), value.to_string());
+            }
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "latchkey serve did not become ready"
+        );
+    }
+    Served { child, banner }
+}
+
+/// A fresh temporary directory, removed on drop.
+pub(crate) struct TempDir(pub(crate) PathBuf);
+
+impl TempDir {
+    pub(crate) fn new(name: &str) -> Self {
+        let dir = std::env::temp_dir().join(format!(
+            "latchkey-{name}-{}-{}",
+            std::process::id(),
+            rand_suffix()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        Self(dir)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn rand_suffix() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u64(Instant::now().elapsed().as_nanos() as u64);
+    h.finish()
+}
+
+/// The `conformance/` directory with its npm packages installed, or `None` (printing why)
+/// when Node.js is not available and `LATCHKEY_REQUIRE_NODE` is not set.
+pub(crate) fn conformance() -> Option<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../conformance");
+    let has_node = Command::new("node").arg("--version").output().is_ok_and(|o| o.status.success());
+    if !has_node {
+        assert!(
+            std::env::var_os("LATCHKEY_REQUIRE_NODE").is_none(),
+            "Node.js is required (LATCHKEY_REQUIRE_NODE is set): install nodejs and npm"
+        );
+        eprintln!(
+            "SKIPPED: Node.js not available; install nodejs and npm to run the Chipi SDK test"
+        );
+        return None;
+    }
+    if !dir.join("node_modules/@chipi-stack/backend/package.json").is_file() {
+        let status = Command::new("npm")
+            .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"])
+            .current_dir(&dir)
+            .status()
+            .expect("run npm ci");
+        assert!(status.success(), "npm ci in {} failed", dir.display());
+    }
+    Some(dir)
+}
