@@ -177,9 +177,9 @@ pub(crate) async fn start(args: &ServeArgs) -> anyhow::Result<Server> {
 
     let dev_keys =
         ensure_dev_organization(&store, &args.data_dir, args.dev_gas_budget_strk).await?;
-    let relayer =
-        Relayer::start(chain.clone(), store.clone(), relayer_keys, RelayerConfig::default())
-            .await?;
+    let config =
+        RelayerConfig { lease_owner: instance_id(&args.data_dir)?, ..RelayerConfig::default() };
+    let relayer = Relayer::start(chain.clone(), store.clone(), relayer_keys, config).await?;
     if embedded.is_some() {
         redeploy_wallets(&store, &relayer, account_class_hash).await?;
     }
@@ -221,6 +221,24 @@ pub(crate) async fn start(args: &ServeArgs) -> anyhow::Result<Server> {
 }
 
 const DEV_KEY_FILE: &str = "dev-public-key.txt";
+const INSTANCE_FILE: &str = "instance-id";
+
+/// This instance's stable name (kept in the data directory): a restart after a crash
+/// reclaims its relayer leases at once, while other instances on the same database keep
+/// theirs.
+fn instance_id(data_dir: &Path) -> anyhow::Result<String> {
+    let path = data_dir.join(INSTANCE_FILE);
+    if let Ok(id) = std::fs::read_to_string(&path) {
+        let id = id.trim();
+        if !id.is_empty() {
+            return Ok(id.to_string());
+        }
+    }
+    let id = format!("latchkey-{:016x}", rand::random::<u64>());
+    std::fs::write(&path, format!("{id}\n"))
+        .with_context(|| format!("writing {}", path.display()))?;
+    Ok(id)
+}
 
 async fn ensure_dev_organization(
     store: &Store,

@@ -59,7 +59,9 @@ pub struct RelayerConfig {
     pub poll_interval: Duration,
     /// Sign-and-broadcast attempts on nonce errors.
     pub submit_attempts: u32,
-    /// Name of this process for relayer-account leases.
+    /// Name of this relayer instance for relayer-account leases. Keep it stable across
+    /// restarts of one instance (so a restart reclaims its leases at once) and distinct
+    /// between instances sharing a database.
     pub lease_owner: String,
     /// Lease length; renewed at every poll.
     pub lease_seconds: i64,
@@ -230,25 +232,40 @@ impl Relayer {
         accounts: Vec<(Felt, SigningKey)>,
         config: RelayerConfig,
     ) -> Result<Self, RelayError> {
-        let mut leased = Vec::new();
-        for (address, key) in accounts {
-            if store
-                .lease_relayer(
-                    &hex(&address),
-                    &config.lease_owner,
-                    now_unix(),
-                    config.lease_seconds,
-                )
-                .await?
-            {
-                leased.push((address, key));
-            } else {
-                tracing::warn!(relayer = %hex(&address), "relayer account leased by another process");
+        // Accounts leased by another live process are left to it. If every account is
+        // leased elsewhere (say, by a process that was killed and whose leases have not
+        // expired yet), wait for the leases to run out rather than fail.
+        let deadline = tokio::time::Instant::now()
+            + Duration::from_secs(config.lease_seconds.max(0) as u64 + 5);
+        let leased = loop {
+            let mut leased = Vec::new();
+            for (address, key) in &accounts {
+                let owner = &config.lease_owner;
+                if store
+                    .lease_relayer(&hex(address), owner, now_unix(), config.lease_seconds)
+                    .await?
+                {
+                    leased.push((*address, key.clone()));
+                }
             }
-        }
-        if leased.is_empty() {
-            return Err(RelayError::Unavailable("no relayer account available".into()));
-        }
+            if !leased.is_empty() {
+                if leased.len() < accounts.len() {
+                    tracing::warn!(
+                        in_use = leased.len(),
+                        total = accounts.len(),
+                        "some relayer accounts are leased by another process"
+                    );
+                }
+                break leased;
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Err(RelayError::Unavailable(
+                    "every relayer account is leased by another process".into(),
+                ));
+            }
+            tracing::warn!("every relayer account is leased by another process; waiting for the leases to expire");
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        };
         let inner = Arc::new(Inner {
             pool: Pool::new(&chain, leased),
             chain,

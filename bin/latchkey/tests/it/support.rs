@@ -31,12 +31,22 @@ impl Served {
 
 /// `latchkey serve` on free ports with its data in `data_dir`, plus `args`.
 pub(crate) fn serve(data_dir: &Path, args: &[&str]) -> Served {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_latchkey"))
+    serve_with_env(data_dir, args, &[])
+}
+
+/// The same with extra environment variables (secrets go there, not in arguments).
+pub(crate) fn serve_with_env(data_dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Served {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_latchkey"));
+    command
         .arg("serve")
         .args(["--listen", "127.0.0.1:0", "--devnet-port", "0", "--data-dir"])
         .arg(data_dir)
         .args(args)
-        .env("RUST_LOG", "warn")
+        .env("RUST_LOG", "warn");
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    let mut child = command
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
