@@ -4,6 +4,7 @@
 //! chain standalone; `bench …` measures gas, signing speed, API throughput and start-up.
 
 mod bench;
+mod bench_serve;
 mod serve;
 
 use std::process::ExitCode;
@@ -68,6 +69,22 @@ enum BenchCommand {
         #[arg(long, default_value_t = 3000)]
         millis: u64,
     },
+    /// Session executions per second through the API and relayer, against the chain's
+    /// own throughput for the same transactions (P3).
+    Throughput {
+        /// Seconds per phase.
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+        /// Concurrent clients (at most the 4 relayer accounts).
+        #[arg(long, default_value_t = 4)]
+        concurrency: usize,
+    },
+    /// Time from `latchkey serve` to a healthy API (P4).
+    Startup {
+        /// Runs, each on a fresh data directory.
+        #[arg(long, default_value_t = 5)]
+        runs: usize,
+    },
 }
 
 fn main() -> ExitCode {
@@ -86,6 +103,10 @@ fn main() -> ExitCode {
             Command::Devnet(args) => run_devnet(args).await,
             Command::Bench(BenchCommand::Gas { rounds }) => bench::gas(rounds).await,
             Command::Bench(BenchCommand::Sign { millis }) => bench::sign(millis),
+            Command::Bench(BenchCommand::Throughput { seconds, concurrency }) => {
+                bench_serve::throughput(seconds, concurrency).await
+            }
+            Command::Bench(BenchCommand::Startup { runs }) => bench_serve::startup(runs).await,
         }
     });
     match result {

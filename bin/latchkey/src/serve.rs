@@ -94,7 +94,6 @@ pub(crate) struct Server {
     pub(crate) database: String,
     pub(crate) dev_keys: DevKeys,
     pub(crate) embedded_chain: Option<Devnet>,
-    pub(crate) state: AppState,
     serve: tokio::task::JoinHandle<std::io::Result<()>>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
 }
@@ -198,7 +197,7 @@ pub(crate) async fn start(args: &ServeArgs) -> anyhow::Result<Server> {
         .with_context(|| format!("listening on {}", args.listen))?;
     let api_url = format!("http://{}", listener.local_addr()?);
     let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
-    let app = latchkey_api::router(state.clone());
+    let app = latchkey_api::router(state);
     let serve = tokio::spawn(async move {
         axum::serve(listener, app)
             .with_graceful_shutdown(async move {
@@ -214,7 +213,6 @@ pub(crate) async fn start(args: &ServeArgs) -> anyhow::Result<Server> {
         database: redact_url(&database),
         dev_keys,
         embedded_chain: embedded,
-        state,
         serve,
         shutdown: Some(shutdown),
     })
