@@ -75,8 +75,8 @@ enum BenchCommand {
         /// Seconds per phase.
         #[arg(long, default_value_t = 10)]
         seconds: u64,
-        /// Concurrent clients (at most the 4 relayer accounts).
-        #[arg(long, default_value_t = 4)]
+        /// Concurrent clients; each path gets as many submitting accounts.
+        #[arg(long, default_value_t = 8)]
         concurrency: usize,
     },
     /// Time from `latchkey serve` to a healthy API (P4).

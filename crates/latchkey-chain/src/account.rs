@@ -10,8 +10,8 @@ use starknet_rust_accounts::{
     Account, AccountError, ConnectedAccount, ExecutionEncoder, RawDeclarationV3, RawExecutionV3,
 };
 use starknet_rust_core::types::{
-    BlockId, BlockTag, BroadcastedInvokeTransaction, Call as RpcCall,
-    MaybePreConfirmedBlockWithTxHashes,
+    BlockId, BlockTag, BroadcastedInvokeTransaction, BroadcastedTransaction, Call as RpcCall,
+    FeeEstimate, MaybePreConfirmedBlockWithTxHashes, SimulationFlagForEstimateFee,
 };
 use starknet_rust_providers::Provider;
 use starknet_rust_signers::SignerInteractivityContext;
@@ -211,6 +211,49 @@ impl KeyAccount {
             .estimate_fee()
             .await
             .map_err(account_error)?;
+        Ok(Self::bounds_from(&estimate))
+    }
+
+    /// Like [`KeyAccount::estimate_bounds`], but the node skips this account's own
+    /// `__validate__` (and nothing is signed): for a relayer, whose validation is a
+    /// signature check by its own key, this saves a signature and a validation run per
+    /// estimate. Everything the calls do, including an outside execution's signature and
+    /// session checks, is still simulated. The margin covers the skipped validation, which
+    /// costs a few percent of a relayed execution (the chain tests measure it).
+    pub async fn estimate_bounds_unvalidated(
+        &self,
+        calls: &[Call],
+        nonce: Felt,
+    ) -> Result<(FeeBounds, u128)> {
+        let prepared = self
+            .execute_v3(Self::to_rpc_calls(calls))
+            .nonce(nonce)
+            .l1_gas(0)
+            .l1_gas_price(0)
+            .l2_gas(0)
+            .l2_gas_price(0)
+            .l1_data_gas(0)
+            .l1_data_gas_price(0)
+            .tip(0)
+            .prepared()
+            .map_err(|_| ChainError::UnexpectedResponse("incomplete fee bounds".into()))?;
+        let request = prepared.get_invoke_request(true, true).await.map_err(|e| match e {
+            KeySignError::Signature(e) => ChainError::Signing(e),
+            KeySignError::SessionDeclare => ChainError::Unsupported("a session key cannot declare"),
+        })?;
+        let estimate = self
+            .provider
+            .estimate_fee_single(
+                BroadcastedTransaction::Invoke(request),
+                vec![SimulationFlagForEstimateFee::SkipValidate],
+                self.block_id(),
+            )
+            .await
+            .map_err(ChainError::from_provider)?;
+        Ok(Self::bounds_from(&estimate))
+    }
+
+    fn bounds_from(estimate: &FeeEstimate) -> (FeeBounds, u128) {
         let amount = |consumed: u64| consumed.saturating_add(consumed / 2).max(1);
         let bounds = FeeBounds {
             l1_gas: amount(estimate.l1_gas_consumed),
@@ -221,7 +264,7 @@ impl KeyAccount {
             l1_data_gas_price: estimate.l1_data_gas_price.saturating_mul(2),
             tip: 0,
         };
-        Ok((bounds, estimate.overall_fee))
+        (bounds, estimate.overall_fee)
     }
 
     /// Fee bounds far above what a transfer-sized transaction needs, at twice the current

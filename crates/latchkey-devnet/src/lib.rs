@@ -18,7 +18,6 @@ use starknet_devnet_server::ServerConfig;
 use starknet_devnet_types::chain_id::ChainId;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
 use url::Url;
 
 /// Errors starting or driving the embedded chain.
@@ -88,7 +87,6 @@ pub struct Devnet {
     classes: Classes,
     game: Option<Felt>,
     shutdown: Option<oneshot::Sender<()>>,
-    server: JoinHandle<()>,
     startup: std::time::Duration,
 }
 
@@ -126,7 +124,8 @@ impl Devnet {
             })
             .collect::<Result<Vec<_>, DevnetError>>()?;
 
-        let listener = TcpListener::bind((IpAddr::V4(Ipv4Addr::LOCALHOST), config.port)).await?;
+        let listener = std::net::TcpListener::bind((IpAddr::V4(Ipv4Addr::LOCALHOST), config.port))?;
+        listener.set_nonblocking(true)?;
         let port = listener.local_addr()?.port();
         let server_config = ServerConfig {
             host: IpAddr::V4(Ipv4Addr::LOCALHOST),
@@ -139,15 +138,44 @@ impl Devnet {
         };
         let api = Api::new(starknet, server_config.clone());
         let handler = JsonRpcHandler::new(api.clone());
-        let server = serve_http_json_rpc(listener, &server_config, handler).await;
+        // The node runs on a thread and runtime of its own, as a separate node would:
+        // executing a transaction is seconds of CPU-bound work per thousand, which must
+        // not hold up the worker threads of whoever embeds the chain.
         let (shutdown, stopped) = oneshot::channel::<()>();
-        let server = tokio::spawn(async move {
-            let _ = server
-                .with_graceful_shutdown(async move {
-                    let _ = stopped.await;
-                })
-                .await;
-        });
+        let (ready, started_up) = oneshot::channel::<std::io::Result<()>>();
+        std::thread::Builder::new().name("latchkey-devnet".into()).spawn(move || {
+            let runtime = match tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(1)
+                .thread_name("latchkey-devnet")
+                .enable_all()
+                .build()
+            {
+                Ok(runtime) => runtime,
+                Err(error) => {
+                    let _ = ready.send(Err(error));
+                    return;
+                }
+            };
+            runtime.block_on(async move {
+                let listener = match TcpListener::from_std(listener) {
+                    Ok(listener) => listener,
+                    Err(error) => {
+                        let _ = ready.send(Err(error));
+                        return;
+                    }
+                };
+                let server = serve_http_json_rpc(listener, &server_config, handler).await;
+                let _ = ready.send(Ok(()));
+                // Stopping drops the runtime, and with it every open connection.
+                tokio::select! {
+                    _ = server => {}
+                    _ = stopped => {}
+                }
+            });
+        })?;
+        started_up
+            .await
+            .map_err(|_| DevnetError::Devnet("the node thread stopped during start-up".into()))??;
 
         let url = Url::parse(&format!("http://127.0.0.1:{port}/rpc"))
             .map_err(|e| DevnetError::Devnet(e.to_string()))?;
@@ -164,7 +192,6 @@ impl Devnet {
             },
             game: None,
             shutdown: Some(shutdown),
-            server,
             startup: std::time::Duration::ZERO,
         };
         devnet.setup(config.deploy_game).await?;
@@ -289,7 +316,6 @@ impl Drop for Devnet {
         if let Some(shutdown) = self.shutdown.take() {
             let _ = shutdown.send(());
         }
-        self.server.abort();
     }
 }
 

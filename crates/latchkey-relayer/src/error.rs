@@ -101,8 +101,85 @@ impl RelayError {
     }
 }
 
+/// Contract revert messages with a precise code of their own, by prefix.
+const REVERT_CODES: &[(&str, &str)] = &[
+    ("Session: revoked", "SESSION_REVOKED"),
+    ("Session: not registered", "SESSION_NOT_REGISTERED"),
+    ("Session: expired", "SESSION_EXPIRED"),
+    ("Session: valid_until exceeded", "SESSION_EXPIRED"),
+    ("Session: not yet valid", "SESSION_NOT_YET_VALID"),
+    ("Session: max calls reached", "SESSION_MAX_CALLS_EXCEEDED"),
+    ("Session: method not allowed", "SESSION_ENTRYPOINT_NOT_ALLOWED"),
+    ("Session: self call", "SESSION_ENTRYPOINT_NOT_ALLOWED"),
+];
+
+impl RelayError {
+    /// The error for a failed simulation of request `request_id`: the account contract's
+    /// own refusals (spent nonce, bad signature, closed window, session rules, spending
+    /// caps) keep the codes the off-chain checks use; anything else is
+    /// `SIMULATION_FAILED` with the chain's reason.
+    pub fn from_simulation(reason: String, request_id: &str) -> Self {
+        if reason.contains("SRC9: duplicated nonce") {
+            return Self::AlreadySubmitted {
+                request_id: Some(request_id.to_string()),
+                tx_hash: None,
+            };
+        }
+        if reason.contains("SRC9: invalid signature") {
+            return Self::InvalidSignature;
+        }
+        if reason.contains("SRC9: now <= execute_after")
+            || reason.contains("SRC9: now >= execute_before")
+        {
+            return Self::BadWindow(format!("the chain refused the execution window: {reason}"));
+        }
+        if ["Spending: per-call cap", "Spending: window cap", "Spending: bad amount"]
+            .iter()
+            .any(|m| reason.contains(m))
+        {
+            return Self::SpendingLimit(reason);
+        }
+        match REVERT_CODES.iter().find(|(message, _)| reason.contains(message)) {
+            Some((_, code)) => Self::Session { code, message: reason },
+            None => Self::SimulationFailed(reason),
+        }
+    }
+}
+
 impl From<latchkey_store::StoreError> for RelayError {
     fn from(error: latchkey_store::StoreError) -> Self {
         Self::Unavailable(format!("database: {error}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn simulation_reverts_keep_precise_codes() {
+        let cases = [
+            ("execution failed: 0x…('SRC9: duplicated nonce')", "DUPLICATE_EXECUTION"),
+            ("in contract 0x1: 'SRC9: invalid signature'", "INVALID_SIGNATURE"),
+            ("'SRC9: now >= execute_before'", "INVALID_EXECUTION_WINDOW"),
+            ("'Session: revoked'", "SESSION_REVOKED"),
+            ("'Session: not registered'", "SESSION_NOT_REGISTERED"),
+            ("'Session: expired'", "SESSION_EXPIRED"),
+            ("'Session: not yet valid'", "SESSION_NOT_YET_VALID"),
+            ("'Session: max calls reached'", "SESSION_MAX_CALLS_EXCEEDED"),
+            ("'Session: method not allowed'", "SESSION_ENTRYPOINT_NOT_ALLOWED"),
+            ("'Session: self call'", "SESSION_ENTRYPOINT_NOT_ALLOWED"),
+            ("'Spending: window cap'", "SPENDING_LIMIT_EXCEEDED"),
+            ("'Game: invalid move'", "SIMULATION_FAILED"),
+        ];
+        for (reason, code) in cases {
+            assert_eq!(RelayError::from_simulation(reason.into(), "r1").code(), code, "{reason}");
+        }
+        match RelayError::from_simulation("'SRC9: duplicated nonce'".into(), "r1") {
+            RelayError::AlreadySubmitted { request_id, .. } => {
+                assert_eq!(request_id.as_deref(), Some("r1"))
+            }
+            other => panic!("{other:?}"),
+        }
     }
 }

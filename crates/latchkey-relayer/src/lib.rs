@@ -25,18 +25,21 @@
 mod error;
 mod pool;
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex as StdMutex, Weak};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use latchkey_chain::{
     outside_execution_call, ChainClient, ChainError, FeeBounds, Receipt, SignedInvoke,
 };
+use latchkey_contracts::SessionView;
 use latchkey_core::{
     felt_from_json, to_hex, tracked_amount, verify_signature, Call, Felt, OutsideExecution,
     SessionPolicy, SessionSignature, Signature, SigningKey, TypedData, ANY_CALLER,
 };
-use latchkey_store::{NewRequest, Request, RequestStatus, RequestUpdate, SessionState, Store};
+use latchkey_store::{
+    NewRequest, Request, RequestStatus, RequestUpdate, Reservation, SessionState, Store,
+};
 use tokio::task::JoinHandle;
 
 pub use error::RelayError;
@@ -63,8 +66,13 @@ pub struct RelayerConfig {
     /// restarts of one instance (so a restart reclaims its leases at once) and distinct
     /// between instances sharing a database.
     pub lease_owner: String,
-    /// Lease length; renewed at every poll.
+    /// Lease length; renewed when a third of it has passed.
     pub lease_seconds: i64,
+    /// How long an on-chain session record read for the off-chain policy check is reused.
+    /// The check is a fast refusal, not the authority: the simulation runs against the
+    /// chain's current state and its revert reason is reported with the same codes, so a
+    /// record that changed meanwhile (revoked, used up) is still refused correctly.
+    pub session_cache: Duration,
 }
 
 impl Default for RelayerConfig {
@@ -79,6 +87,7 @@ impl Default for RelayerConfig {
             submit_attempts: 3,
             lease_owner: format!("latchkey-{}", std::process::id()),
             lease_seconds: 60,
+            session_cache: Duration::from_secs(1),
         }
     }
 }
@@ -173,6 +182,12 @@ struct Inner {
     config: RelayerConfig,
     /// Requests a live `execute` call is handling; the monitor leaves them alone.
     in_progress: StdMutex<HashSet<String>>,
+    /// Session records read from the chain, by (account, session key).
+    sessions: StdMutex<HashMap<(Felt, Felt), (Instant, SessionView)>>,
+    /// The chain's clock as last read, and when it was read.
+    clock: StdMutex<Option<(Instant, u64)>>,
+    /// When the relayer-account leases were last renewed.
+    leases_renewed: StdMutex<Option<Instant>>,
     monitor: StdMutex<Option<JoinHandle<()>>>,
 }
 
@@ -214,6 +229,9 @@ fn now_unix() -> i64 {
         .map(|d| d.as_secs() as i64)
         .unwrap_or_default()
 }
+
+/// In-flight transactions the monitor follows at once.
+const FOLLOWERS: usize = 8;
 
 /// The largest fee `bounds` allow, in FRI.
 fn max_fee(bounds: &FeeBounds) -> u128 {
@@ -272,6 +290,9 @@ impl Relayer {
             store,
             config,
             in_progress: StdMutex::new(HashSet::new()),
+            sessions: StdMutex::new(HashMap::new()),
+            clock: StdMutex::new(None),
+            leases_renewed: StdMutex::new(Some(Instant::now())),
             monitor: StdMutex::new(None),
         });
         let relayer = Self { inner };
@@ -320,8 +341,28 @@ impl Relayer {
         Ok(())
     }
 
+    /// The chain's clock, read from the chain.
     async fn chain_now(&self) -> Result<u64, RelayError> {
-        self.inner.chain.block_timestamp().await.map_err(unavailable)
+        let now = self.inner.chain.block_timestamp().await.map_err(unavailable)?;
+        if let Ok(mut clock) = self.inner.clock.lock() {
+            *clock = Some((Instant::now(), now));
+        }
+        Ok(now)
+    }
+
+    /// The chain's clock, extrapolated from a reading less than a second old when there
+    /// is one (the monitor reads it at every pass), so requests do not queue behind
+    /// transactions at the node just to read the time. Windows built from it are minutes
+    /// wide; every check made with it is repeated by the simulation against the chain's
+    /// own clock.
+    async fn chain_now_recent(&self) -> Result<u64, RelayError> {
+        let recent = self.inner.clock.lock().ok().and_then(|clock| *clock);
+        match recent {
+            Some((read, now)) if read.elapsed() < Duration::from_secs(1) => {
+                Ok(now + read.elapsed().as_secs())
+            }
+            _ => self.chain_now().await,
+        }
     }
 
     /// Builds and records typed data for `wallet` to execute `calls`.
@@ -332,7 +373,7 @@ impl Relayer {
         purpose: Purpose,
     ) -> Result<Prepared, RelayError> {
         self.check_limits(&calls)?;
-        let now = self.chain_now().await?;
+        let now = self.chain_now_recent().await?;
         let outside_execution =
             latchkey_chain::new_outside_execution(calls, now, self.inner.config.window_seconds);
         let typed_data = outside_execution.to_typed_data(&self.inner.chain.chain_id());
@@ -377,7 +418,7 @@ impl Relayer {
         }
         self.check_limits(&oe.calls)?;
         let account = wallet.address;
-        let now = self.chain_now().await?;
+        let now = self.chain_now_recent().await?;
 
         // The request record: issued by us, or accepted as well-formed.
         let request = match inner.store.request_by_oe(&hex(&account), &hex(&oe.nonce)).await? {
@@ -474,18 +515,8 @@ impl Relayer {
             _ => return Err(RelayError::InvalidSignature),
         };
 
-        // Policy, off-chain, against the account's on-chain state.
-        if !inner
-            .chain
-            .is_valid_outside_execution_nonce(account, oe.nonce)
-            .await
-            .map_err(unavailable)?
-        {
-            return Err(RelayError::AlreadySubmitted {
-                request_id: Some(request.id),
-                tx_hash: None,
-            });
-        }
+        // Policy, off-chain, against the account's on-chain state. A spent nonce is
+        // caught by the simulation below ('SRC9: duplicated nonce').
         if let Some(session) = &session {
             self.check_session(account, session, &oe.calls, now).await?;
         }
@@ -494,24 +525,27 @@ impl Relayer {
         let call = outside_execution_call(account, &oe, signature);
         let mut slot = inner.pool.acquire(required_relayer).await?;
         let nonce = slot.nonce(&inner.chain).await?;
-        let (bounds, _estimate) =
-            match slot.account.estimate_bounds(std::slice::from_ref(&call), nonce).await {
-                Ok(estimated) => estimated,
-                Err(ChainError::Rejected { reason }) => {
-                    if reason.to_lowercase().contains("nonce") {
-                        slot.forget_nonce();
-                    }
-                    return Err(RelayError::SimulationFailed(reason));
+        let (bounds, _estimate) = match slot
+            .account
+            .estimate_bounds_unvalidated(std::slice::from_ref(&call), nonce)
+            .await
+        {
+            Ok(estimated) => estimated,
+            Err(ChainError::Rejected { reason }) => {
+                if reason.to_lowercase().contains("invalid transaction nonce") {
+                    slot.forget_nonce();
                 }
-                Err(e) => return Err(unavailable(e)),
-            };
+                if let Some(session) = &session {
+                    self.forget_session(account, Some(session.session_key));
+                }
+                return Err(RelayError::from_simulation(reason, &request.id));
+            }
+            Err(e) => return Err(unavailable(e)),
+        };
         let reserved = max_fee(&bounds);
-        if !inner.store.reserve_gas(&wallet.org_id, reserved).await? {
-            return Err(RelayError::SponsorshipExhausted);
-        }
         let recorded = inner
             .store
-            .update_request(
+            .update_request_reserving(
                 &request.id,
                 &[RequestStatus::Prepared],
                 &RequestUpdate {
@@ -523,19 +557,49 @@ impl Relayer {
                     fee_fri: Some(reserved.to_string()),
                     ..RequestUpdate::default()
                 },
+                &wallet.org_id,
+                reserved,
             )
             .await?;
-        if !recorded {
-            inner.store.settle_gas(&wallet.org_id, reserved, 0).await?;
-            return Err(RelayError::AlreadySubmitted {
-                request_id: Some(request.id),
-                tx_hash: None,
-            });
+        match recorded {
+            Reservation::Recorded => {}
+            Reservation::BudgetExhausted => return Err(RelayError::SponsorshipExhausted),
+            Reservation::StatusChanged => {
+                return Err(RelayError::AlreadySubmitted {
+                    request_id: Some(request.id),
+                    tx_hash: None,
+                })
+            }
         }
         let hash = self
             .submit(&mut slot, &request.id, &wallet.org_id, call, bounds, nonce, reserved)
             .await?;
         Ok(Submitted { request_id: request.id, transaction_hash: hash })
+    }
+
+    /// The on-chain session record, reused for `session_cache`.
+    async fn session_view(&self, account: Felt, key: Felt) -> Result<SessionView, RelayError> {
+        let ttl = self.inner.config.session_cache;
+        if let Ok(cache) = self.inner.sessions.lock() {
+            if let Some((read, view)) = cache.get(&(account, key)) {
+                if read.elapsed() < ttl {
+                    return Ok(view.clone());
+                }
+            }
+        }
+        let view = self.inner.chain.get_session(account, key).await.map_err(unavailable)?;
+        if let Ok(mut cache) = self.inner.sessions.lock() {
+            cache.retain(|_, (read, _)| read.elapsed() < ttl);
+            cache.insert((account, key), (Instant::now(), view.clone()));
+        }
+        Ok(view)
+    }
+
+    /// Drops cached session records of `account`: one key, or all of them.
+    fn forget_session(&self, account: Felt, key: Option<Felt>) {
+        if let Ok(mut cache) = self.inner.sessions.lock() {
+            cache.retain(|(a, k), _| *a != account || key.is_some_and(|key| key != *k));
+        }
     }
 
     fn mark_in_progress(&self, id: &str) -> Result<InProgress<'_>, RelayError> {
@@ -559,7 +623,7 @@ impl Relayer {
         now: u64,
     ) -> Result<(), RelayError> {
         let chain = &self.inner.chain;
-        let view = chain.get_session(account, session.session_key).await.map_err(unavailable)?;
+        let view = self.session_view(account, session.session_key).await?;
         if !view.registered {
             return Err(RelayError::Session {
                 code: "SESSION_NOT_REGISTERED",
@@ -652,10 +716,6 @@ impl Relayer {
             match slot.account.submit(&signed).await {
                 Ok(_) => {
                     slot.advance(nonce);
-                    let _ = inner
-                        .store
-                        .record_relayer_nonce(&hex(&slot.address), &hex(&(nonce + Felt::ONE)))
-                        .await;
                     inner
                         .store
                         .update_request(
@@ -673,7 +733,9 @@ impl Relayer {
                     tracing::info!(relayer = %hex(&slot.address), %error, "nonce refused; re-reading it");
                     slot.forget_nonce();
                     nonce = slot.nonce(&inner.chain).await?;
-                    if let Ok((fresh, _)) = slot.account.estimate_bounds(&calls, nonce).await {
+                    if let Ok((fresh, _)) =
+                        slot.account.estimate_bounds_unvalidated(&calls, nonce).await
+                    {
                         bounds = fresh;
                     }
                     inner
@@ -692,7 +754,7 @@ impl Relayer {
                     slot.forget_nonce();
                     inner
                         .store
-                        .update_request(
+                        .update_request_settling(
                             request_id,
                             &[RequestStatus::Submitting],
                             &RequestUpdate {
@@ -702,9 +764,11 @@ impl Relayer {
                                 fee_fri: Some("0".into()),
                                 ..RequestUpdate::default()
                             },
+                            org_id,
+                            reserved,
+                            0,
                         )
                         .await?;
-                    inner.store.settle_gas(org_id, reserved, 0).await?;
                     return Err(RelayError::Rejected(reason));
                 }
                 Err(error) => {
@@ -737,14 +801,17 @@ impl Relayer {
         let mut slot = inner.pool.acquire(None).await?;
         let mut nonce = slot.nonce(&inner.chain).await?;
         for attempt in 1..=inner.config.submit_attempts {
-            let (bounds, _) =
-                match slot.account.estimate_bounds(std::slice::from_ref(&call), nonce).await {
-                    Ok(estimated) => estimated,
-                    Err(ChainError::Rejected { reason }) => {
-                        return Err(RelayError::SimulationFailed(reason))
-                    }
-                    Err(e) => return Err(unavailable(e)),
-                };
+            let (bounds, _) = match slot
+                .account
+                .estimate_bounds_unvalidated(std::slice::from_ref(&call), nonce)
+                .await
+            {
+                Ok(estimated) => estimated,
+                Err(ChainError::Rejected { reason }) => {
+                    return Err(RelayError::SimulationFailed(reason))
+                }
+                Err(e) => return Err(unavailable(e)),
+            };
             let reserved = max_fee(&bounds);
             if !inner.store.reserve_gas(org_id, reserved).await? {
                 return Err(RelayError::SponsorshipExhausted);
@@ -811,26 +878,33 @@ impl Relayer {
 
     async fn reconcile_once(&self) -> Result<(), RelayError> {
         let inner = &self.inner;
-        let now_wall = now_unix();
-        for address in inner.pool.addresses() {
-            inner
-                .store
-                .lease_relayer(
-                    &hex(&address),
-                    &inner.config.lease_owner,
-                    now_wall,
-                    inner.config.lease_seconds,
-                )
-                .await?;
-        }
+        self.renew_leases().await?;
         let busy: HashSet<String> = inner.in_progress.lock().map(|s| s.clone()).unwrap_or_default();
 
         let in_flight = inner
             .store
             .requests_with_status(&[RequestStatus::Submitting, RequestStatus::Submitted], 200)
             .await?;
+        // Followed concurrently, so receipts waiting at a busy node do not hold up the
+        // rest and the monitor keeps pace with the submissions.
+        let mut following = tokio::task::JoinSet::new();
+        let mut failure = None;
         for request in in_flight.into_iter().filter(|r| !busy.contains(&r.id)) {
-            self.follow(&request).await?;
+            if following.len() >= FOLLOWERS {
+                if let Some(Ok(Err(error))) = following.join_next().await {
+                    failure.get_or_insert(error);
+                }
+            }
+            let relayer = self.clone();
+            following.spawn(async move { relayer.follow(&request).await });
+        }
+        while let Some(done) = following.join_next().await {
+            if let Ok(Err(error)) = done {
+                failure.get_or_insert(error);
+            }
+        }
+        if let Some(error) = failure {
+            return Err(error);
         }
 
         let chain_now = self.chain_now().await? as i64;
@@ -860,6 +934,36 @@ impl Relayer {
         Ok(())
     }
 
+    /// Renews the relayer-account leases once a third of their length has passed.
+    async fn renew_leases(&self) -> Result<(), RelayError> {
+        let inner = &self.inner;
+        let every = Duration::from_secs((inner.config.lease_seconds.max(0) / 3) as u64);
+        let due = inner
+            .leases_renewed
+            .lock()
+            .map(|last| last.is_none_or(|at| at.elapsed() >= every))
+            .unwrap_or(true);
+        if !due {
+            return Ok(());
+        }
+        let now_wall = now_unix();
+        for address in inner.pool.addresses() {
+            inner
+                .store
+                .lease_relayer(
+                    &hex(&address),
+                    &inner.config.lease_owner,
+                    now_wall,
+                    inner.config.lease_seconds,
+                )
+                .await?;
+        }
+        if let Ok(mut last) = inner.leases_renewed.lock() {
+            *last = Some(Instant::now());
+        }
+        Ok(())
+    }
+
     /// Looks a submitted transaction up; finalises it, or re-broadcasts it if the node
     /// does not know it.
     async fn follow(&self, request: &Request) -> Result<(), RelayError> {
@@ -875,7 +979,7 @@ impl Relayer {
                 let fee = u128::try_from(outcome.fee).unwrap_or(reserved);
                 let done = inner
                     .store
-                    .update_request(
+                    .update_request_settling(
                         &request.id,
                         &from,
                         &RequestUpdate {
@@ -883,10 +987,12 @@ impl Relayer {
                             fee_fri: Some(fee.to_string()),
                             ..RequestUpdate::default()
                         },
+                        &request.org_id,
+                        reserved,
+                        fee,
                     )
                     .await?;
                 if done {
-                    inner.store.settle_gas(&request.org_id, reserved, fee).await?;
                     self.mirror_success(request).await?;
                 }
             }
@@ -894,7 +1000,7 @@ impl Relayer {
                 let fee = u128::try_from(outcome.fee).unwrap_or(reserved);
                 let done = inner
                     .store
-                    .update_request(
+                    .update_request_settling(
                         &request.id,
                         &from,
                         &RequestUpdate {
@@ -904,10 +1010,12 @@ impl Relayer {
                             fee_fri: Some(fee.to_string()),
                             ..RequestUpdate::default()
                         },
+                        &request.org_id,
+                        reserved,
+                        fee,
                     )
                     .await?;
                 if done {
-                    inner.store.settle_gas(&request.org_id, reserved, fee).await?;
                     self.mirror_failure(request).await?;
                 }
             }
@@ -1033,7 +1141,11 @@ impl Relayer {
         let mut slot = inner.pool.acquire(required).await?;
         let nonce = slot.nonce(&inner.chain).await?;
         let call = outside_execution_call(account, &oe, &signature);
-        let bounds = match slot.account.estimate_bounds(std::slice::from_ref(&call), nonce).await {
+        let bounds = match slot
+            .account
+            .estimate_bounds_unvalidated(std::slice::from_ref(&call), nonce)
+            .await
+        {
             Ok((bounds, _)) => bounds,
             Err(ChainError::Rejected { reason }) => {
                 drop(slot);
@@ -1064,7 +1176,7 @@ impl Relayer {
         let reserved: u128 = request.fee_fri.as_deref().and_then(|f| f.parse().ok()).unwrap_or(0);
         let done = inner
             .store
-            .update_request(
+            .update_request_settling(
                 &request.id,
                 &[RequestStatus::Recorded, RequestStatus::Submitting, RequestStatus::Submitted],
                 &RequestUpdate {
@@ -1074,10 +1186,12 @@ impl Relayer {
                     fee_fri: Some("0".into()),
                     ..RequestUpdate::default()
                 },
+                &request.org_id,
+                reserved,
+                0,
             )
             .await?;
         if done {
-            inner.store.settle_gas(&request.org_id, reserved, 0).await?;
             self.mirror_failure(request).await?;
         }
         Ok(())
@@ -1086,7 +1200,17 @@ impl Relayer {
     async fn mirror_success(&self, request: &Request) -> Result<(), RelayError> {
         let store = &self.inner.store;
         let Some(wallet_id) = &request.wallet_id else { return Ok(()) };
-        let revoked = match Purpose::decode(&request.purpose) {
+        let purpose = Purpose::decode(&request.purpose);
+        if let Ok(account) = latchkey_core::parse_felt(&request.account) {
+            match &purpose {
+                Purpose::RegisterSession(key) | Purpose::RevokeSession(key) => {
+                    self.forget_session(account, Some(*key))
+                }
+                Purpose::RevokeAllSessions => self.forget_session(account, None),
+                Purpose::User => {}
+            }
+        }
+        let revoked = match purpose {
             Purpose::RegisterSession(key) => {
                 store.set_session_state(wallet_id, &hex(&key), SessionState::Active).await?;
                 return Ok(());

@@ -74,7 +74,7 @@ pub use db::Store;
 pub use error::{constraints, Result, StoreError};
 pub use model::{
     ApiKey, ApiKeyKind, Backend, IdempotencyClaim, NewRequest, NewSession, NewWallet, Organization,
-    Request, RequestStatus, RequestUpdate, Session, SessionState, UserSession, Wallet,
+    Request, RequestStatus, RequestUpdate, Reservation, Session, SessionState, UserSession, Wallet,
 };
 
 #[cfg(test)]

@@ -374,6 +374,17 @@ pub struct RequestUpdate {
     pub idempotency_key: Option<String>,
 }
 
+/// Outcome of [`Store::update_request_reserving`](crate::Store::update_request_reserving).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reservation {
+    /// The request was updated and the fee reserved.
+    Recorded,
+    /// The budget cannot cover the fee; nothing was written.
+    BudgetExhausted,
+    /// The request was not in an expected status; nothing was written.
+    StatusChanged,
+}
+
 /// Outcome of [`Store::claim_idempotency`](crate::Store::claim_idempotency).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum IdempotencyClaim {

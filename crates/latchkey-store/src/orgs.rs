@@ -10,7 +10,7 @@ const FRI_PER_UNIT: u128 = 1_000_000_000;
 
 /// Units for an amount that is charged (reservations, spends): rounded up. `None` when
 /// the amount does not fit the column.
-fn units_up(fri: u128) -> Option<i64> {
+pub(crate) fn units_up(fri: u128) -> Option<i64> {
     i64::try_from(fri.div_ceil(FRI_PER_UNIT)).ok()
 }
 
@@ -24,6 +24,19 @@ fn units_to_fri(units: i64) -> Result<u128> {
         .map(|u| u * FRI_PER_UNIT)
         .map_err(|_| StoreError::corrupt(format_args!("negative gas amount {units}")))
 }
+
+/// Reserves `$1` units for organisation `$2` iff the budget covers them.
+pub(crate) const RESERVE_SQL: &str =
+    "UPDATE organizations SET gas_reserved_gfri = gas_reserved_gfri + $1 \
+     WHERE id = $2 AND $1 <= gas_budget_gfri - gas_spent_gfri - gas_reserved_gfri";
+
+/// Releases `$1` reserved units (never below zero) and adds `$2` spent units
+/// (saturating) for organisation `$3`.
+pub(crate) const SETTLE_SQL: &str = "UPDATE organizations SET \
+     gas_reserved_gfri = CASE WHEN gas_reserved_gfri > $1 THEN gas_reserved_gfri - $1 ELSE 0 END, \
+     gas_spent_gfri = CASE WHEN gas_spent_gfri > 9223372036854775807 - $2 \
+                           THEN 9223372036854775807 ELSE gas_spent_gfri + $2 END \
+     WHERE id = $3";
 
 macro_rules! org_cols {
     () => {
@@ -123,8 +136,7 @@ impl Store {
     /// spent + reserved + amount stays within the budget. The check and the increment are
     /// one conditional `UPDATE`, so concurrent reservations can never overshoot.
     pub async fn reserve_gas(&self, org_id: &str, fri: u128) -> Result<bool> {
-        const SQL: &str = "UPDATE organizations SET gas_reserved_gfri = gas_reserved_gfri + $1 \
-                           WHERE id = $2 AND $1 <= gas_budget_gfri - gas_spent_gfri - gas_reserved_gfri";
+        const SQL: &str = RESERVE_SQL;
         let Some(units) = units_up(fri) else {
             // Larger than any budget can be.
             return self.organization(org_id).await?.map(|_| false).ok_or(StoreError::NotFound);
@@ -149,11 +161,7 @@ impl Store {
         reserved_fri: u128,
         actual_fri: u128,
     ) -> Result<()> {
-        const SQL: &str = "UPDATE organizations SET \
-             gas_reserved_gfri = CASE WHEN gas_reserved_gfri > $1 THEN gas_reserved_gfri - $1 ELSE 0 END, \
-             gas_spent_gfri = CASE WHEN gas_spent_gfri > 9223372036854775807 - $2 \
-                                   THEN 9223372036854775807 ELSE gas_spent_gfri + $2 END \
-             WHERE id = $3";
+        const SQL: &str = SETTLE_SQL;
         let reserved = units_up(reserved_fri).unwrap_or(i64::MAX);
         let actual = units_up(actual_fri).unwrap_or(i64::MAX);
         let done = with_write_pool!(self, |pool| {

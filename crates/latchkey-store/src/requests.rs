@@ -2,9 +2,12 @@
 
 use sqlx::AssertSqlSafe;
 
-use crate::db::{bind_all, new_id, now, placeholders, with_read_pool, with_write_pool, Arg, Cols};
-use crate::error::Result;
-use crate::model::{NewRequest, Request, RequestStatus, RequestUpdate};
+use crate::db::{
+    bind_all, new_id, now, placeholders, with_read_pool, with_write_pool, with_write_tx, Arg, Cols,
+};
+use crate::error::{Result, StoreError};
+use crate::model::{NewRequest, Request, RequestStatus, RequestUpdate, Reservation};
+use crate::orgs::{units_up, RESERVE_SQL, SETTLE_SQL};
 use crate::Store;
 
 macro_rules! request_cols {
@@ -201,6 +204,97 @@ impl Store {
             bind_all!(sqlx::query(AssertSqlSafe(sql)), args).execute(pool).await?.rows_affected()
         });
         Ok(done == 1)
+    }
+
+    /// [`update_request`](Self::update_request) and a reservation of `fee_fri` from the
+    /// organisation's gas budget, in one transaction: either both happen or neither, so a
+    /// crash can never leave a reservation without the request that holds it.
+    pub async fn update_request_reserving(
+        &self,
+        id: &str,
+        expected: &[RequestStatus],
+        update: &RequestUpdate,
+        org_id: &str,
+        fee_fri: u128,
+    ) -> Result<Reservation> {
+        if expected.is_empty() {
+            return Ok(Reservation::StatusChanged);
+        }
+        let Some(units) = units_up(fee_fri) else {
+            return self
+                .organization(org_id)
+                .await?
+                .map(|_| Reservation::BudgetExhausted)
+                .ok_or(StoreError::NotFound);
+        };
+        let (sql, args) = update_sql(id, expected, update, now());
+        let outcome = with_write_tx!(self, |tx| {
+            let reserved = sqlx::query(RESERVE_SQL)
+                .bind(units)
+                .bind(org_id)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            if reserved == 0 {
+                // Nothing written; the transaction rolls back on return.
+                return match self.organization(org_id).await? {
+                    Some(_) => Ok(Reservation::BudgetExhausted),
+                    None => Err(StoreError::NotFound),
+                };
+            }
+            let updated = bind_all!(sqlx::query(AssertSqlSafe(sql)), args)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            if updated != 1 {
+                // Roll the reservation back with the transaction.
+                return Ok(Reservation::StatusChanged);
+            }
+            Reservation::Recorded
+        });
+        Ok(outcome)
+    }
+
+    /// [`update_request`](Self::update_request) and the settlement of its reservation
+    /// (`reserved_fri` released, `spent_fri` spent), in one transaction; nothing is
+    /// settled unless the update applies, so a request is settled exactly once.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn update_request_settling(
+        &self,
+        id: &str,
+        expected: &[RequestStatus],
+        update: &RequestUpdate,
+        org_id: &str,
+        reserved_fri: u128,
+        spent_fri: u128,
+    ) -> Result<bool> {
+        if expected.is_empty() {
+            return Ok(false);
+        }
+        let (sql, args) = update_sql(id, expected, update, now());
+        let reserved = units_up(reserved_fri).unwrap_or(i64::MAX);
+        let spent = units_up(spent_fri).unwrap_or(i64::MAX);
+        let done = with_write_tx!(self, |tx| {
+            let updated = bind_all!(sqlx::query(AssertSqlSafe(sql)), args)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            if updated != 1 {
+                return Ok(false);
+            }
+            let settled = sqlx::query(SETTLE_SQL)
+                .bind(reserved)
+                .bind(spent)
+                .bind(org_id)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            if settled == 0 {
+                return Err(StoreError::NotFound);
+            }
+            true
+        });
+        Ok(done)
     }
 
     /// Up to `limit` requests in any of `statuses`, oldest first (the work queue of the

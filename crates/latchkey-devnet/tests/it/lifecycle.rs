@@ -207,3 +207,61 @@ async fn relayer_estimate_refuses_what_would_revert() {
     assert_eq!(env.session_view(session.public_key()).await.calls_used, 0);
     assert_eq!(env.client().erc20_balance(env.strk(), relayer).await.unwrap(), before);
 }
+
+/// A relayer estimates without running its own `__validate__`: the bounds from that
+/// estimate still cover the whole relayed transaction (validation included) with room
+/// to spare, and a refused execution is still refused by the estimate.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unvalidated_relayer_estimate_covers_the_transaction() {
+    let env = Env::new().await;
+    let session = env.game_session(10).await;
+    let relayer = env.devnet.relayer_account(0).unwrap();
+    let nonce = env.client().nonce(env.devnet.relayers()[0].address).await.unwrap();
+    let oe = env.devnet.outside_execution(vec![env.make_move(7)]).await.unwrap();
+    let signature = latchkey_chain::sign_outside_execution_as_session(
+        &session.key,
+        session.valid_until,
+        &oe,
+        env.devnet.chain_id(),
+        env.account(),
+    )
+    .unwrap();
+    let call = latchkey_chain::outside_execution_call(env.account(), &oe, &signature);
+    let calls = [call];
+
+    let (full, full_fee) = relayer.estimate_bounds(&calls, nonce).await.unwrap();
+    let (bounds, fee) = relayer.estimate_bounds_unvalidated(&calls, nonce).await.unwrap();
+    assert!(bounds.l2_gas < full.l2_gas, "validation costs something: {bounds:?} vs {full:?}");
+    assert!(fee < full_fee);
+
+    let signed = relayer.sign_invoke(&calls, nonce, bounds).await.unwrap();
+    relayer.submit(&signed).await.unwrap();
+    let outcome = env.client().wait_for_transaction(signed.hash).await.unwrap();
+    // The skipped validation is a few percent of the transaction: well inside the margin
+    // (amounts × 1.5), with at least a fifth of the bound to spare.
+    let validation = outcome.l2_gas.saturating_sub(fee_gas(&bounds));
+    assert!(validation * 10 < outcome.l2_gas, "validation {validation} of {}", outcome.l2_gas);
+    assert!(
+        outcome.l2_gas * 5 <= bounds.l2_gas * 4,
+        "used {} of a bound of {}",
+        outcome.l2_gas,
+        bounds.l2_gas
+    );
+    eprintln!(
+        "relayed session move: {} L2 gas used; unvalidated estimate {} (bound {}), validated estimate {}",
+        outcome.l2_gas,
+        fee_gas(&bounds),
+        bounds.l2_gas,
+        fee_gas(&full)
+    );
+
+    // A spent nonce is refused by the unvalidated estimate too.
+    let nonce = env.client().nonce(env.devnet.relayers()[0].address).await.unwrap();
+    let refused = relayer.estimate_bounds_unvalidated(&calls, nonce).await.unwrap_err();
+    assert!(refused.to_string().contains("SRC9: duplicated nonce"), "{refused}");
+}
+
+/// The L2 gas an estimate found, from bounds that are 1.5 times it.
+fn fee_gas(bounds: &latchkey_chain::FeeBounds) -> u64 {
+    bounds.l2_gas * 2 / 3
+}

@@ -1,6 +1,6 @@
 //! Races: many writers, gas reservations, request compare-and-set (D3 and friends).
 
-use latchkey_store::{IdempotencyClaim, RequestStatus, RequestUpdate};
+use latchkey_store::{IdempotencyClaim, RequestStatus, RequestUpdate, Reservation, StoreError};
 
 use crate::support::{new_request, new_wallet, org, second_store};
 
@@ -120,4 +120,80 @@ both_backends!(request_compare_and_set_has_one_winner, |db| {
     let row = store.request(&request.id).await.unwrap().unwrap();
     assert_eq!(row.status, RequestStatus::Submitting);
     assert_eq!(row.relayer_address, Some(format!("0xrelayer{}", winners[0])));
+});
+
+fn to(status: RequestStatus) -> RequestUpdate {
+    RequestUpdate { status: Some(status), ..RequestUpdate::default() }
+}
+
+// Recording with a reservation and finishing with a settlement are each all-or-nothing:
+// a refused reservation writes nothing, a lost compare-and-set reserves nothing, and a
+// request is settled exactly once however many finishers race.
+both_backends!(reservation_and_settlement_go_with_the_request, |db| {
+    let store = db.store();
+    let org = store.create_organization("o", 3 * GFRI).await.unwrap();
+    let first = store.insert_request(&new_request(&org.id, None, "0x1")).await.unwrap();
+    let second = store.insert_request(&new_request(&org.id, None, "0x2")).await.unwrap();
+    let prepared = [RequestStatus::Prepared];
+    let recorded = to(RequestStatus::Recorded);
+
+    // Too large for the budget: neither reserved nor recorded.
+    let outcome = store
+        .update_request_reserving(&first.id, &prepared, &recorded, &org.id, 4 * GFRI)
+        .await
+        .unwrap();
+    assert_eq!(outcome, Reservation::BudgetExhausted);
+    assert_eq!(store.request(&first.id).await.unwrap().unwrap().status, RequestStatus::Prepared);
+    assert_eq!(store.organization(&org.id).await.unwrap().unwrap().gas_reserved_fri, 0);
+
+    let outcome = store
+        .update_request_reserving(&first.id, &prepared, &recorded, &org.id, 2 * GFRI)
+        .await
+        .unwrap();
+    assert_eq!(outcome, Reservation::Recorded);
+    assert_eq!(store.request(&first.id).await.unwrap().unwrap().status, RequestStatus::Recorded);
+    assert_eq!(store.organization(&org.id).await.unwrap().unwrap().gas_reserved_fri, 2 * GFRI);
+
+    // The same request again: its status moved on, so the reservation is rolled back.
+    let outcome = store
+        .update_request_reserving(&first.id, &prepared, &recorded, &org.id, GFRI)
+        .await
+        .unwrap();
+    assert_eq!(outcome, Reservation::StatusChanged);
+    assert_eq!(store.organization(&org.id).await.unwrap().unwrap().gas_reserved_fri, 2 * GFRI);
+
+    // Unknown organisation.
+    assert!(matches!(
+        store.update_request_reserving(&second.id, &prepared, &recorded, "missing", GFRI).await,
+        Err(StoreError::NotFound)
+    ));
+    assert_eq!(store.request(&second.id).await.unwrap().unwrap().status, RequestStatus::Prepared);
+
+    // Ten finishers race; one settles.
+    let mut tasks = Vec::new();
+    for _ in 0..10 {
+        let store = store.clone();
+        let (id, org_id) = (first.id.clone(), org.id.clone());
+        tasks.push(tokio::spawn(async move {
+            store
+                .update_request_settling(
+                    &id,
+                    &[RequestStatus::Recorded],
+                    &to(RequestStatus::Succeeded),
+                    &org_id,
+                    2 * GFRI,
+                    GFRI,
+                )
+                .await
+                .unwrap()
+        }));
+    }
+    let mut settled = 0;
+    for task in tasks {
+        settled += usize::from(task.await.unwrap());
+    }
+    assert_eq!(settled, 1);
+    let org = store.organization(&org.id).await.unwrap().unwrap();
+    assert_eq!((org.gas_reserved_fri, org.gas_spent_fri), (0, GFRI));
+    assert_eq!(store.request(&first.id).await.unwrap().unwrap().status, RequestStatus::Succeeded);
 });
