@@ -1,10 +1,12 @@
 //! `latchkey`: scoped, expiring session keys for smart-account wallets.
 //!
 //! Subcommands: `serve` runs the API and the relayer; `devnet` runs the embedded Starknet
-//! chain standalone; `bench …` measures gas, signing speed, API throughput and start-up.
+//! chain standalone; `key …` and `sign` keep keys and sign on the client side;
+//! `bench …` measures gas, signing speed, API throughput and start-up.
 
 mod bench;
 mod bench_serve;
+mod keyfile;
 mod serve;
 
 use std::process::ExitCode;
@@ -32,9 +34,64 @@ enum Command {
     /// Run the embedded Starknet chain (devnet) with latchkey's classes declared, and
     /// print how to reach it.
     Devnet(DevnetArgs),
+    /// Key files: owner and session keys sealed under a PIN, on this machine.
+    #[command(subcommand)]
+    Key(KeyCommand),
+    /// Sign a prepared execution: reads the API's prepare response (or typed data) on
+    /// standard input, prints the body for `POST /api/wallets/{address}/execute`.
+    /// The PIN comes from LATCHKEY_PIN or a prompt.
+    Sign {
+        /// The key file to sign with.
+        key_file: std::path::PathBuf,
+    },
     /// Benchmarks.
     #[command(subcommand)]
     Bench(BenchCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum KeyCommand {
+    /// Create a key file. The PIN comes from LATCHKEY_PIN or a prompt.
+    #[command(subcommand)]
+    New(NewKey),
+    /// Print the public parts of a key file (one field with FIELD: account, publicKey,
+    /// validUntil, kind, format).
+    Show {
+        /// The key file.
+        key_file: std::path::PathBuf,
+        /// One field only, printed bare.
+        field: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum NewKey {
+    /// A new owner key and its wallet address; prints the body of `POST /api/wallets`.
+    Owner {
+        /// Where to write the key file (never overwritten).
+        key_file: std::path::PathBuf,
+    },
+    /// A new session key for a wallet; prints the body of
+    /// `POST /api/wallets/{address}/sessions`.
+    Session {
+        /// Where to write the key file (never overwritten).
+        key_file: std::path::PathBuf,
+        /// The wallet address.
+        #[arg(long)]
+        account: String,
+        /// What the session may call, as CONTRACT:ENTRYPOINT (repeatable).
+        #[arg(long)]
+        allow: Vec<String>,
+        /// Allow every method of every contract (never the wallet itself).
+        #[arg(long)]
+        allow_all: bool,
+        /// Transactions the session may make.
+        #[arg(long, default_value_t = 1000)]
+        max_calls: u32,
+        /// Lifetime in seconds.
+        #[arg(long, default_value_t = 3600)]
+        valid_for: u64,
+    },
 }
 
 #[derive(Debug, clap::Args)]
@@ -101,6 +158,30 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Serve(args) => serve::run(args).await,
             Command::Devnet(args) => run_devnet(args).await,
+            Command::Key(KeyCommand::New(NewKey::Owner { key_file })) => {
+                keyfile::new_owner(&key_file)
+            }
+            Command::Key(KeyCommand::New(NewKey::Session {
+                key_file,
+                account,
+                allow,
+                allow_all,
+                max_calls,
+                valid_for,
+            })) => keyfile::new_session(
+                &key_file,
+                &keyfile::SessionRequest {
+                    account: &account,
+                    valid_for_seconds: valid_for,
+                    max_calls,
+                    allow: &allow,
+                    allow_all,
+                },
+            ),
+            Command::Key(KeyCommand::Show { key_file, field }) => {
+                keyfile::show(&key_file, field.as_deref())
+            }
+            Command::Sign { key_file } => keyfile::sign(&key_file),
             Command::Bench(BenchCommand::Gas { rounds }) => bench::gas(rounds).await,
             Command::Bench(BenchCommand::Sign { millis }) => bench::sign(millis),
             Command::Bench(BenchCommand::Throughput { seconds, concurrency }) => {

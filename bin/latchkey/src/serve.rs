@@ -350,13 +350,15 @@ fn print_banner(server: &Server, elapsed: std::time::Duration) {
     let public = server.dev_keys.public.as_deref().unwrap_or("pk_dev_…");
     let secret = server.dev_keys.secret_shown_once.as_deref().unwrap_or("sk_dev_…");
     println!();
-    println!("Next: check it answers, then follow the README walkthrough:");
+    println!("Next: in another terminal, set these and follow the README walkthrough:");
     println!();
-    println!("  curl -s {}/health", server.api_url);
-    println!(
-        "  curl -s {}/api/wallets -H 'x-api-key: {public}' -H 'Authorization: Bearer {secret}'",
-        server.api_url
-    );
+    println!("  export LATCHKEY_URL={}", server.api_url);
+    println!("  export LATCHKEY_PUBLIC_KEY={public}");
+    println!("  export LATCHKEY_SECRET_KEY={secret}");
+    if let Some(game) = server.embedded_chain.as_ref().and_then(|d| d.game()) {
+        println!("  export GAME={}", to_hex(&game));
+    }
+    println!("  curl -s $LATCHKEY_URL/health");
     println!();
     println!("Press Ctrl-C to stop.");
 }

@@ -1,7 +1,7 @@
 //! The Chipi REST API v1 dialect (`/v1/...`), with the exact request and response JSON
 //! `@chipi-stack/backend` 14.4 sends and reads.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::routing::{get, post};
@@ -17,7 +17,7 @@ use serde_json::{json, Value};
 
 use crate::util::{
     accessible_wallet, address_text, felt, is_encrypted_key_blob, iso8601, parse_json, wallet_ref,
-    RawBody,
+    ApiQuery, RawBody,
 };
 use crate::{idempotency, ApiError, ApiResult, AppState, Caller};
 
@@ -289,7 +289,7 @@ struct ByUser {
 async fn wallet_by_user(
     State(state): State<AppState>,
     caller: Caller,
-    Query(query): Query<ByUser>,
+    ApiQuery(query): ApiQuery<ByUser>,
 ) -> ApiResult<Json<Value>> {
     let external = query
         .external_user_id
@@ -568,7 +568,7 @@ struct ListQuery {
 async fn transaction_list(
     State(state): State<AppState>,
     caller: Caller,
-    Query(query): Query<ListQuery>,
+    ApiQuery(query): ApiQuery<ListQuery>,
 ) -> ApiResult<Json<Value>> {
     let limit = query.limit.unwrap_or(20).clamp(1, 100) as u32;
     let page = query.page.unwrap_or(1).clamp(1, 100_000) as u32;

@@ -3,7 +3,7 @@
 //! write that needs the owner returns typed data to sign (`prepare`), then takes the
 //! signature (`execute`): the server never holds a user key.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::routing::{get, post};
@@ -16,11 +16,11 @@ use latchkey_relayer::Purpose;
 use latchkey_store::{NewSession, NewWallet, Request, SessionState, Wallet};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
-use utoipa::{OpenApi, ToSchema};
+use utoipa::{IntoParams, OpenApi, ToSchema};
 
 use crate::util::{
     accessible_wallet, address_text, felt, is_encrypted_key_blob, iso8601, parse_json, wallet_ref,
-    RawBody,
+    ApiQuery, RawBody,
 };
 use crate::{idempotency, ApiError, ApiResult, AppState, Caller, Principal};
 
@@ -213,7 +213,7 @@ struct Page {
 async fn list_wallets(
     State(state): State<AppState>,
     caller: Caller,
-    Query(page): Query<Page>,
+    ApiQuery(page): ApiQuery<Page>,
 ) -> ApiResult<Json<Vec<WalletResponse>>> {
     let wallets = match caller.subject() {
         Some(subject) => state
@@ -365,18 +365,39 @@ pub(crate) struct ExecuteRequest {
 pub(crate) struct ExecuteResponse {
     request_id: String,
     transaction_hash: String,
+    /// `submitted` (202), or with `?wait=true` the final status (200): `succeeded`,
+    /// `reverted`, `rejected` or `expired`.
     status: String,
+    /// Why it failed, for a final failed status.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error_code: Option<String>,
+    /// Explanation (the chain's revert reason for `reverted`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error_message: Option<String>,
 }
 
-#[utoipa::path(post, path = "/api/wallets/{address}/execute", tag = "executions", params(("address" = String, Path)),
+/// Options of an execution.
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ExecuteQuery {
+    /// Answer only once the transaction is final (at most 60 s), with status 200.
+    #[serde(default)]
+    wait: bool,
+}
+
+/// How long `?wait=true` waits for a final status.
+const EXECUTE_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
+
+#[utoipa::path(post, path = "/api/wallets/{address}/execute", tag = "executions", params(("address" = String, Path), ExecuteQuery),
     request_body = ExecuteRequest,
-    responses((status = 202, body = ExecuteResponse), (status = 400, body = ErrorBody), (status = 402, body = ErrorBody),
-        (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    responses((status = 200, body = ExecuteResponse, description = "final, with ?wait=true"), (status = 202, body = ExecuteResponse),
+        (status = 400, body = ErrorBody), (status = 402, body = ErrorBody), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
 async fn execute(
     State(state): State<AppState>,
     caller: Caller,
     headers: HeaderMap,
     Path(address): Path<String>,
+    ApiQuery(options): ApiQuery<ExecuteQuery>,
     RawBody(body): RawBody,
 ) -> Response {
     let route = format!("POST /api/wallets/{address}/execute");
@@ -390,18 +411,25 @@ async fn execute(
             .relayer
             .execute(&wallet_ref(&wallet)?, &req.typed_data, &signature, key.as_deref())
             .await?;
-        let status = state
-            .store
-            .request(&submitted.request_id)
-            .await?
-            .map(|r| r.status.as_str().to_string())
-            .unwrap_or_else(|| "submitted".into());
+        let request = if options.wait {
+            Some(state.relayer.wait_final(&submitted.request_id, EXECUTE_WAIT).await?)
+        } else {
+            state.store.request(&submitted.request_id).await?
+        };
+        let done = options.wait && request.as_ref().is_some_and(|r| r.status.is_final());
+        let (code, message) = match &request {
+            Some(r) if done => (r.error_code.clone(), r.error_message.clone()),
+            _ => (None, None),
+        };
         Ok((
-            StatusCode::ACCEPTED,
+            if done { StatusCode::OK } else { StatusCode::ACCEPTED },
             json!(ExecuteResponse {
                 request_id: submitted.request_id,
                 transaction_hash: to_hex(&submitted.transaction_hash),
-                status,
+                status: request
+                    .map_or_else(|| "submitted".into(), |r| r.status.as_str().to_string()),
+                error_code: code,
+                error_message: message,
             }),
         ))
     })
@@ -840,7 +868,7 @@ struct TransactionsQuery {
 async fn list_transactions(
     State(state): State<AppState>,
     caller: Caller,
-    Query(q): Query<TransactionsQuery>,
+    ApiQuery(q): ApiQuery<TransactionsQuery>,
 ) -> ApiResult<Json<Vec<TransactionResponse>>> {
     let wallet_id = match (&q.wallet_address, caller.subject()) {
         (Some(address), _) => {

@@ -1,7 +1,8 @@
 //! Small shared pieces of the handlers: request bodies, felts, wallet access, dates.
 
 use axum::body::Bytes;
-use axum::extract::{FromRequest, Request};
+use axum::extract::{FromRequest, FromRequestParts, Query, Request};
+use axum::http::request::Parts;
 use axum::http::StatusCode;
 use latchkey_core::{parse_felt, to_hex, Felt};
 use latchkey_store::Wallet;
@@ -28,6 +29,20 @@ impl FromRequest<AppState> for RawBody {
                 ApiError::bad_request("INVALID_BODY", rejection.body_text())
             }
         })
+    }
+}
+
+/// Query parameters, with a JSON error (`INVALID_QUERY`) naming the bad parameter.
+pub(crate) struct ApiQuery<T>(pub(crate) T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|Query(value)| ApiQuery(value))
+            .map_err(|rejection| ApiError::bad_request("INVALID_QUERY", rejection.body_text()))
     }
 }
 

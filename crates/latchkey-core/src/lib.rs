@@ -13,8 +13,6 @@ mod signature;
 mod snip12;
 
 // Key management: key generation, key encryption, lifecycle, session client.
-// (module declarations and re-exports of those modules go between these markers)
-// -- key management: begin --
 mod keys;
 pub mod keystore;
 mod lifecycle;
@@ -35,7 +33,6 @@ pub use session_client::{
     create_session_key, create_session_key_chipi, create_session_key_with, sign_owner,
     sign_session_execution, KeyProtection, SessionError, SessionErrorCode,
 };
-// -- key management: end --
 
 pub use call::{serialize_calls, Call};
 pub use felt::{

@@ -5,4 +5,6 @@
 
 mod chipi_sdk;
 mod crash;
+mod keys;
 mod support;
+mod walkthrough;

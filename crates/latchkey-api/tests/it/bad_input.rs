@@ -58,6 +58,27 @@ async fn bad_input_gets_a_stable_code_and_records_nothing() {
     )
     .await;
     expect(&app, Method::GET, "/api/wallets/not-a-felt", None, 400, "INVALID_FELT").await;
+    // Bad query parameters, in both dialects.
+    expect(&app, Method::GET, "/api/transactions?limit=abc", None, 400, "INVALID_QUERY").await;
+    expect(&app, Method::GET, "/api/wallets?offset=-1", None, 400, "INVALID_QUERY").await;
+    expect(
+        &app,
+        Method::POST,
+        &format!("/api/wallets/{w}/execute?wait=maybe"),
+        Some(json!({})),
+        400,
+        "INVALID_QUERY",
+    )
+    .await;
+    expect(
+        &app,
+        Method::GET,
+        "/v1/transactions/transaction-list?limit=lots",
+        None,
+        400,
+        "INVALID_QUERY",
+    )
+    .await;
     expect(
         &app,
         Method::POST,

@@ -56,19 +56,24 @@ async fn lifecycle(app: App) {
     let signature = app.session_sign(wallet, &session, valid_until, &prepared);
     let done = app.execute(wallet, &prepared["typedData"], signature).await;
     assert_eq!(done["status"], "succeeded", "{done}");
-    for mv in 3..=4 {
-        let prepared = app
-            .prepare(
-                wallet,
-                json!([{"to": game, "entrypoint": "make_move", "calldata": [mv.to_string()]}]),
-            )
-            .await;
-        let signature = app.session_sign(wallet, &session, valid_until, &prepared);
-        assert_eq!(
-            app.execute(wallet, &prepared["typedData"], signature).await["status"],
-            "succeeded"
-        );
-    }
+    let prepared = app
+        .prepare(wallet, json!([{"to": game, "entrypoint": "make_move", "calldata": ["3"]}]))
+        .await;
+    let signature = app.session_sign(wallet, &session, valid_until, &prepared);
+    assert_eq!(app.execute(wallet, &prepared["typedData"], signature).await["status"], "succeeded");
+    // With ?wait=true the answer comes once the transaction is final.
+    let prepared = app
+        .prepare(wallet, json!([{"to": game, "entrypoint": "make_move", "calldata": ["4"]}]))
+        .await;
+    let signature = app.session_sign(wallet, &session, valid_until, &prepared);
+    let (status, done) = app
+        .call(
+            Method::POST,
+            &format!("/api/wallets/{}/execute?wait=true", to_hex(&wallet)),
+            Some(json!({"typedData": prepared["typedData"], "signature": signature})),
+        )
+        .await;
+    assert_eq!((status, done["status"].as_str()), (200, Some("succeeded")), "{done}");
     let (_, view) = app.call(Method::GET, &session_path, None).await;
     assert_eq!(view["remainingCalls"], 7, "{view}");
     assert_eq!(view["spendingCaps"][0]["spentInWindow"], "700");
