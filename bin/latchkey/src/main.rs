@@ -30,7 +30,7 @@ struct Cli {
 enum Command {
     /// Run the API and the gasless relayer: on the embedded chain and SQLite by default,
     /// or on any Starknet node (`--rpc-url`) and PostgreSQL (`--database-url`).
-    Serve(serve::ServeArgs),
+    Serve(Box<serve::ServeArgs>),
     /// Run the embedded Starknet chain (devnet) with latchkey's classes declared, and
     /// print how to reach it.
     Devnet(DevnetArgs),
@@ -156,7 +156,7 @@ fn main() -> ExitCode {
     };
     let result = runtime.block_on(async {
         match cli.command {
-            Command::Serve(args) => serve::run(args).await,
+            Command::Serve(args) => serve::run(*args).await,
             Command::Devnet(args) => run_devnet(args).await,
             Command::Key(KeyCommand::New(NewKey::Owner { key_file })) => {
                 keyfile::new_owner(&key_file)

@@ -570,8 +570,8 @@ async fn transaction_list(
     caller: Caller,
     ApiQuery(query): ApiQuery<ListQuery>,
 ) -> ApiResult<Json<Value>> {
-    let limit = query.limit.unwrap_or(20).clamp(1, 100) as u32;
-    let page = query.page.unwrap_or(1).clamp(1, 100_000) as u32;
+    let limit = query.limit.unwrap_or(20).clamp(1, 100);
+    let page = query.page.unwrap_or(1).clamp(1, 100_000);
     let wallet_id = match &query.wallet_address {
         Some(address) => {
             Some(accessible_wallet(&state, &caller, &felt("walletAddress", address)?).await?.id)

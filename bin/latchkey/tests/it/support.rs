@@ -62,7 +62,7 @@ pub(crate) fn serve_with_env(data_dir: &Path, args: &[&str], env: &[(&str, &str)
         // "  Field name     value   (comment)"
         if let Some(rest) = line.strip_prefix("  ") {
             if let Some((name, value)) = rest.split_once("  ") {
-                let value = value.trim().split_whitespace().next().unwrap_or_default();
+                let value = value.split_whitespace().next().unwrap_or_default();
                 banner.insert(name.trim().to_string(), value.to_string());
             }
         }

@@ -43,7 +43,6 @@ pub(crate) struct App {
     pub(crate) url: String,
     pub(crate) org: OrgKeys,
     pub(crate) http: reqwest::Client,
-    pub(crate) relayer: Relayer,
     _database: TestDatabase,
     server: tokio::task::JoinHandle<()>,
 }
@@ -97,13 +96,8 @@ impl App {
         .await
         .expect("relayer");
         let org = create_org(&store, 10u128.pow(21)).await;
-        let state = AppState::new(
-            store.clone(),
-            relayer.clone(),
-            ACCOUNT.class_hash().unwrap(),
-            jwt,
-            config,
-        );
+        let state =
+            AppState::new(store.clone(), relayer, ACCOUNT.class_hash().unwrap(), jwt, config);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let url = format!("http://{}", listener.local_addr().unwrap());
         let app = latchkey_api::router(state);
@@ -116,7 +110,6 @@ impl App {
             url,
             org,
             http: reqwest::Client::new(),
-            relayer,
             _database: database,
             server,
         })

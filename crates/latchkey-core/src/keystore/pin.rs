@@ -136,8 +136,8 @@ fn check_numeric(digits: &[u8]) -> Result<(), WeakPinReason> {
         return Err(WeakPinReason::Sequential);
     }
     let len = digits.len();
-    let periodic =
-        (2..len).any(|p| len % p == 0 && digits.chunks(p).all(|chunk| chunk == &digits[..p]));
+    let periodic = (2..len)
+        .any(|p| len.is_multiple_of(p) && digits.chunks(p).all(|chunk| chunk == &digits[..p]));
     if periodic {
         return Err(WeakPinReason::Pattern);
     }
