@@ -3,7 +3,6 @@
 //! embedded chain. `latchkey bench sign`: session-execution signatures per second,
 //! latchkey against starknet.js on the same inputs.
 
-use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -126,10 +125,6 @@ pub(crate) async fn gas(rounds: u32) -> anyhow::Result<()> {
 /// are the benchmark's inputs on both sides.
 const CAPTURE: &str = include_str!("../../../test-vectors/chipi-sdk-14.4.0-capture.json");
 
-fn conformance_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../conformance")
-}
-
 pub(crate) fn sign(millis: u64) -> anyhow::Result<()> {
     use anyhow::Context;
     use latchkey_core::{parse_felt, SessionSignature, TypedData};
@@ -159,15 +154,7 @@ pub(crate) fn sign(millis: u64) -> anyhow::Result<()> {
     let native = iterations as f64 / started.elapsed().as_secs_f64();
 
     // starknet.js on the same inputs.
-    let dir = conformance_dir();
-    if !dir.join("node_modules/starknet/package.json").is_file() {
-        let status = Command::new("npm")
-            .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"])
-            .current_dir(&dir)
-            .status()
-            .context("running npm ci (Node.js and npm are needed for the starknet.js side)")?;
-        anyhow::ensure!(status.success(), "npm ci in {} failed", dir.display());
-    }
+    let dir = crate::node::install().map_err(anyhow::Error::msg)?;
     let input =
         std::env::temp_dir().join(format!("latchkey-bench-sign-{}.json", std::process::id()));
     std::fs::write(&input, &typed_json)?;
@@ -193,7 +180,7 @@ pub(crate) fn sign(millis: u64) -> anyhow::Result<()> {
     println!("Session-execution signing (SNIP-12 rev 1 hash of the typed data + RFC 6979 ECDSA),");
     println!("same typed data, account and key on both sides; identical signatures checked.");
     println!();
-    let js_name = format!("starknet.js (Node {})", node_version());
+    let js_name = format!("starknet.js (Node {})", crate::node::node_major_version());
     println!("| {:<24} | signatures/s |", "implementation");
     println!("|{:-<26}|--------------|", "");
     println!("| {:<24} | {native:>12.0} |", "latchkey-core (native)");
@@ -201,14 +188,4 @@ pub(crate) fn sign(millis: u64) -> anyhow::Result<()> {
     println!();
     println!("latchkey ÷ starknet.js: {:.1}×  (target ≥ 10×)", native / js_ops);
     Ok(())
-}
-
-fn node_version() -> String {
-    Command::new("node")
-        .arg("--version")
-        .output()
-        .ok()
-        .and_then(|o| String::from_utf8(o.stdout).ok())
-        .map(|v| v.trim().trim_start_matches('v').split('.').next().unwrap_or("").to_string())
-        .unwrap_or_default()
 }

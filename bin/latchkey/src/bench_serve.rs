@@ -145,28 +145,11 @@ pub(crate) async fn throughput(seconds: u64, concurrency: usize) -> anyhow::Resu
     // outside executions of one game move, submitted directly by plain accounts (one per
     // worker, so nonces never collide), with a fee estimate as a normal client does.
     let duration = Duration::from_secs(seconds.max(1));
-    let raw_before = raw_phase(
-        &devnet,
-        address,
-        &session,
-        valid_until,
-        game,
-        concurrency,
-        duration,
-        FeeMode::Estimate,
-    )
-    .await?;
-    let raw_unchecked = raw_phase(
-        &devnet,
-        address,
-        &session,
-        valid_until,
-        game,
-        concurrency,
-        duration,
-        FeeMode::Unchecked,
-    )
-    .await?;
+    let (chain, key) = (&devnet, &session);
+    let raw =
+        move |fees| raw_phase(chain, address, key, valid_until, game, concurrency, duration, fees);
+    let raw_before = raw(FeeMode::Estimate).await?;
+    let raw_unchecked = raw(FeeMode::Unchecked).await?;
 
     // Phase 2: through the API: prepare, sign with the session key, execute.
     let started = Instant::now();
@@ -228,17 +211,7 @@ pub(crate) async fn throughput(seconds: u64, concurrency: usize) -> anyhow::Resu
     prepares.sort();
     // The chain's throughput again, after the API phase, so that a chain slowing as it
     // grows favours neither path.
-    let raw_after = raw_phase(
-        &devnet,
-        address,
-        &session,
-        valid_until,
-        game,
-        concurrency,
-        duration,
-        FeeMode::Estimate,
-    )
-    .await?;
+    let raw_after = raw(FeeMode::Estimate).await?;
     let raw = (raw_before + raw_after) / 2.0;
     server.abort();
     let _ = std::fs::remove_dir_all(&dir);

@@ -7,6 +7,8 @@
 mod bench;
 mod bench_serve;
 mod keyfile;
+#[path = "../../../conformance/node.rs"]
+mod node;
 mod serve;
 
 use std::process::ExitCode;

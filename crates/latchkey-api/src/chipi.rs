@@ -16,8 +16,8 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::util::{
-    accessible_wallet, address_text, felt, is_encrypted_key_blob, iso8601, parse_json, wallet_ref,
-    ApiQuery, RawBody,
+    accessible_wallet, address_text, create_and_deploy_wallet, ensure_encrypted_keys, felt,
+    is_encrypted_key_blob, iso8601, parse_json, wallet_ref, ApiQuery, RawBody,
 };
 use crate::{idempotency, ApiError, ApiResult, AppState, Caller};
 
@@ -160,7 +160,11 @@ async fn create_wallet(
         let req: CreateWallet = parse_json(&body)?;
         if let Some(subject) = caller.subject() {
             if subject != req.external_user_id {
-                return Err(ApiError::new(StatusCode::FORBIDDEN, "FORBIDDEN", "externalUserId must be the token's subject"));
+                return Err(ApiError::new(
+                    StatusCode::FORBIDDEN,
+                    "FORBIDDEN",
+                    "externalUserId must be the token's subject",
+                ));
             }
         }
         check_wallet_type(req.wallet_type.as_deref())?;
@@ -168,7 +172,10 @@ async fn create_wallet(
         let owner = felt("deploymentData.salt", &req.deployment_data.salt)?;
         check_class_hash(&state, Some(&req.deployment_data.class_hash))?;
         if felt("deploymentData.unique", &req.deployment_data.unique)? != Felt::ZERO {
-            return Err(ApiError::bad_request("INVALID_DEPLOYMENT_DATA", "unique deployments are not supported"));
+            return Err(ApiError::bad_request(
+                "INVALID_DEPLOYMENT_DATA",
+                "unique deployments are not supported",
+            ));
         }
         let calldata: Vec<Felt> = req
             .deployment_data
@@ -177,66 +184,52 @@ async fn create_wallet(
             .map(|c| felt("deploymentData.calldata", c))
             .collect::<Result<_, _>>()?;
         if calldata != [owner] {
-            return Err(ApiError::bad_request("INVALID_DEPLOYMENT_DATA", "constructor calldata must be [owner public key]"));
-        }
-        check_address(&state, address, owner)?;
-        if !is_encrypted_key_blob(&req.encrypted_private_key)
-            || req.encrypted_private_key_backup.as_deref().is_some_and(|b| !is_encrypted_key_blob(b))
-        {
             return Err(ApiError::bad_request(
-                "INVALID_ENCRYPTED_KEY",
-                "encryptedPrivateKey must be an encrypted key (Chipi or lk1 format), never a plaintext key",
+                "INVALID_DEPLOYMENT_DATA",
+                "constructor calldata must be [owner public key]",
             ));
         }
+        check_address(&state, address, owner)?;
+        ensure_encrypted_keys(
+            &req.encrypted_private_key,
+            req.encrypted_private_key_backup.as_deref(),
+        )?;
         // Proof of key possession: the owner signed the creation typed data for this address.
         let (oe, chain_id) = OutsideExecution::from_typed_data(&req.typed_data)
             .map_err(|e| ApiError::bad_request("INVALID_TYPED_DATA", e.to_string()))?;
         if chain_id != state.relayer.chain().chain_id() || !oe.calls.is_empty() {
-            return Err(ApiError::bad_request("INVALID_TYPED_DATA", "typedData is not this server's creation typed data"));
+            return Err(ApiError::bad_request(
+                "INVALID_TYPED_DATA",
+                "typedData is not this server's creation typed data",
+            ));
         }
         let signature = Signature {
             r: felt("userSignature.r", &req.user_signature.r)?,
             s: felt("userSignature.s", &req.user_signature.s)?,
         };
         if !verify_signature(&owner, &oe.message_hash(&chain_id, &address), &signature) {
-            return Err(ApiError::bad_request("INVALID_SIGNATURE", "userSignature does not verify for this key"));
+            return Err(ApiError::bad_request(
+                "INVALID_SIGNATURE",
+                "userSignature does not verify for this key",
+            ));
         }
 
-        let wallet = state
-            .store
-            .insert_wallet(&NewWallet {
-                org_id: caller.org_id.clone(),
-                external_user_id: Some(req.external_user_id.clone()),
-                address: address_text(&address),
-                owner_public_key: to_hex(&owner),
-                encrypted_private_key: req.encrypted_private_key,
-                encrypted_private_key_backup: req.encrypted_private_key_backup,
-                wallet_type: CHIPI.into(),
-                chain: "STARKNET".into(),
-                class_hash: to_hex(&state.account_class_hash),
-                auth_method: req.auth_method,
-                credential_id: req.credential_id,
-                prf_supported: req.prf_supported,
-                device_type: req.device_type,
-            })
-            .await
-            .map_err(|e| match e {
-                latchkey_store::StoreError::Conflict { .. } => {
-                    ApiError::new(StatusCode::CONFLICT, "WALLET_EXISTS", "a wallet already exists for this user or address")
-                }
-                other => other.into(),
-            })?;
-        let deployed = state.relayer.deploy_account(&caller.org_id, state.account_class_hash, owner).await?;
-        let wallet = match deployed.transaction_hash {
-            Some(hash) => {
-                state.store.set_wallet_deployed(&wallet.id, &to_hex(&hash)).await?;
-                state.store.wallet(&wallet.id).await?.unwrap_or(wallet)
-            }
-            None => {
-                state.store.set_wallet_deployed(&wallet.id, "").await?;
-                state.store.wallet(&wallet.id).await?.unwrap_or(wallet)
-            }
+        let new_wallet = NewWallet {
+            org_id: caller.org_id.clone(),
+            external_user_id: Some(req.external_user_id.clone()),
+            address: address_text(&address),
+            owner_public_key: to_hex(&owner),
+            encrypted_private_key: req.encrypted_private_key,
+            encrypted_private_key_backup: req.encrypted_private_key_backup,
+            wallet_type: CHIPI.into(),
+            chain: "STARKNET".into(),
+            class_hash: to_hex(&state.account_class_hash),
+            auth_method: req.auth_method,
+            credential_id: req.credential_id,
+            prf_supported: req.prf_supported,
+            device_type: req.device_type,
         };
+        let wallet = create_and_deploy_wallet(&state, &new_wallet, owner).await?;
         Ok((StatusCode::OK, wallet_json(&wallet, &caller)))
     })
     .await

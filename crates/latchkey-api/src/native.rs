@@ -19,8 +19,8 @@ use serde_json::{json, Value};
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
 use crate::util::{
-    accessible_wallet, address_text, felt, is_encrypted_key_blob, iso8601, parse_json, wallet_ref,
-    ApiQuery, RawBody,
+    accessible_wallet, address_text, create_and_deploy_wallet, ensure_encrypted_keys, felt,
+    iso8601, parse_json, wallet_ref, ApiQuery, RawBody,
 };
 use crate::{idempotency, ApiError, ApiResult, AppState, Caller, Principal};
 
@@ -152,50 +152,38 @@ async fn create_wallet(
         if owner == Felt::ZERO {
             return Err(ApiError::bad_request("INVALID_FELT", "ownerPublicKey must not be zero"));
         }
-        if !is_encrypted_key_blob(&req.encrypted_private_key)
-            || req.encrypted_private_key_backup.as_deref().is_some_and(|b| !is_encrypted_key_blob(b))
-        {
-            return Err(ApiError::bad_request(
-                "INVALID_ENCRYPTED_KEY",
-                "encryptedPrivateKey must be an encrypted key (lk1 or Chipi format), never a plaintext key",
-            ));
-        }
+        ensure_encrypted_keys(
+            &req.encrypted_private_key,
+            req.encrypted_private_key_backup.as_deref(),
+        )?;
         let external_user_id = match (&caller.principal, req.external_user_id) {
             (Principal::User { subject }, Some(ext)) if &ext != subject => {
-                return Err(ApiError::new(StatusCode::FORBIDDEN, "FORBIDDEN", "externalUserId must be the token's subject"))
+                return Err(ApiError::new(
+                    StatusCode::FORBIDDEN,
+                    "FORBIDDEN",
+                    "externalUserId must be the token's subject",
+                ))
             }
             (Principal::User { subject }, _) => Some(subject.clone()),
             (Principal::Organization, ext) => ext,
         };
         let address = latchkey_chain::ChainClient::account_address(state.account_class_hash, owner);
-        let wallet = state
-            .store
-            .insert_wallet(&NewWallet {
-                org_id: caller.org_id.clone(),
-                external_user_id,
-                address: address_text(&address),
-                owner_public_key: to_hex(&owner),
-                encrypted_private_key: req.encrypted_private_key,
-                encrypted_private_key_backup: req.encrypted_private_key_backup,
-                wallet_type: "CHIPI".into(),
-                chain: "STARKNET".into(),
-                class_hash: to_hex(&state.account_class_hash),
-                auth_method: None,
-                credential_id: None,
-                prf_supported: None,
-                device_type: None,
-            })
-            .await
-            .map_err(|e| match e {
-                latchkey_store::StoreError::Conflict { .. } => {
-                    ApiError::new(StatusCode::CONFLICT, "WALLET_EXISTS", "a wallet already exists for this user or key")
-                }
-                other => other.into(),
-            })?;
-        let deployment = state.relayer.deploy_account(&caller.org_id, state.account_class_hash, owner).await?;
-        let tx = deployment.transaction_hash.map(|h| to_hex(&h)).unwrap_or_default();
-        state.store.set_wallet_deployed(&wallet.id, &tx).await?;
-        let wallet = state.store.wallet(&wallet.id).await?.unwrap_or(wallet);
+        let new_wallet = NewWallet {
+            org_id: caller.org_id.clone(),
+            external_user_id,
+            address: address_text(&address),
+            owner_public_key: to_hex(&owner),
+            encrypted_private_key: req.encrypted_private_key,
+            encrypted_private_key_backup: req.encrypted_private_key_backup,
+            wallet_type: "CHIPI".into(),
+            chain: "STARKNET".into(),
+            class_hash: to_hex(&state.account_class_hash),
+            auth_method: None,
+            credential_id: None,
+            prf_supported: None,
+            device_type: None,
+        };
+        let wallet = create_and_deploy_wallet(&state, &new_wallet, owner).await?;
         Ok((StatusCode::CREATED, json!(WalletResponse::from(&wallet))))
     })
     .await

@@ -5,7 +5,7 @@ use axum::extract::{FromRequest, FromRequestParts, Query, Request};
 use axum::http::request::Parts;
 use axum::http::StatusCode;
 use latchkey_core::{parse_felt, to_hex, Felt};
-use latchkey_store::Wallet;
+use latchkey_store::{NewWallet, Wallet};
 use serde::de::DeserializeOwned;
 
 use crate::{ApiError, AppState, Caller};
@@ -94,6 +94,41 @@ pub(crate) fn wallet_ref(wallet: &Wallet) -> Result<latchkey_relayer::WalletRef,
         address: parse_felt(&wallet.address).map_err(ApiError::internal)?,
         owner_public_key: parse_felt(&wallet.owner_public_key).map_err(ApiError::internal)?,
     })
+}
+
+/// Refuses a wallet's key blobs unless each is in an encrypted format: the server must
+/// never receive a plaintext key.
+pub(crate) fn ensure_encrypted_keys(primary: &str, backup: Option<&str>) -> Result<(), ApiError> {
+    if is_encrypted_key_blob(primary) && backup.is_none_or(is_encrypted_key_blob) {
+        return Ok(());
+    }
+    Err(ApiError::bad_request(
+        "INVALID_ENCRYPTED_KEY",
+        "encryptedPrivateKey must be an encrypted key (lk1 or Chipi format), never a plaintext key",
+    ))
+}
+
+/// Records a new wallet, deploys its account gaslessly (or finds it deployed) and
+/// returns the stored wallet, marked deployed. A second wallet for the same user or
+/// address is `409 WALLET_EXISTS`.
+pub(crate) async fn create_and_deploy_wallet(
+    state: &AppState,
+    wallet: &NewWallet,
+    owner: Felt,
+) -> Result<Wallet, ApiError> {
+    let stored = state.store.insert_wallet(wallet).await.map_err(|e| match e {
+        latchkey_store::StoreError::Conflict { .. } => ApiError::new(
+            StatusCode::CONFLICT,
+            "WALLET_EXISTS",
+            "a wallet already exists for this user or address",
+        ),
+        other => other.into(),
+    })?;
+    let deployment =
+        state.relayer.deploy_account(&wallet.org_id, state.account_class_hash, owner).await?;
+    let tx = deployment.transaction_hash.map(|h| to_hex(&h)).unwrap_or_default();
+    state.store.set_wallet_deployed(&stored.id, &tx).await?;
+    Ok(state.store.wallet(&stored.id).await?.unwrap_or(stored))
 }
 
 /// Whether a stored private key is in an encrypted format (Chipi CryptoJS or latchkey

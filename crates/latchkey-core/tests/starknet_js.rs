@@ -11,48 +11,17 @@
 // Test code: a failed expectation is a test failure.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::path::PathBuf;
 use std::process::Command;
+
+#[path = "../../../conformance/node.rs"]
+mod node;
 
 use latchkey_core::{parse_felt, TypedData};
 use serde_json::Value;
 
-fn conformance_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../conformance")
-}
-
-/// Installs starknet.js; `false` (the test is skipped) when Node.js is not available and
-/// not required.
-fn install_starknet_js() -> bool {
-    let has_node = Command::new("node").arg("--version").output().is_ok_and(|o| o.status.success());
-    if !has_node {
-        assert!(
-            std::env::var_os("LATCHKEY_REQUIRE_NODE").is_none(),
-            "Node.js is required (LATCHKEY_REQUIRE_NODE is set): install nodejs and npm"
-        );
-        eprintln!(
-            "SKIPPED: Node.js not available; install nodejs and npm to compare with starknet.js"
-        );
-        return false;
-    }
-    let dir = conformance_dir();
-    if dir.join("node_modules/starknet/package.json").is_file() {
-        return true;
-    }
-    let status = Command::new("npm")
-        .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"])
-        .current_dir(&dir)
-        .status()
-        .expect("this test needs npm (Node.js) on PATH to install starknet.js");
-    assert!(status.success(), "npm ci in {} failed", dir.display());
-    true
-}
-
 #[test]
 fn snip12_rev1_hashes_match_starknet_js() {
-    if !install_starknet_js() {
-        return;
-    }
+    let Some(dir) = node::for_test("compare with starknet.js") else { return };
     let seed: u32 = std::env::var("LATCHKEY_SNIP12_SEED")
         .ok()
         .and_then(|s| s.parse().ok())
@@ -62,7 +31,7 @@ fn snip12_rev1_hashes_match_starknet_js() {
         .arg("typed-data-vectors.mjs")
         .arg("40")
         .arg(seed.to_string())
-        .current_dir(conformance_dir())
+        .current_dir(&dir)
         .output()
         .expect("this test needs node on PATH");
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));

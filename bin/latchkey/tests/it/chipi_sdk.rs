@@ -2,11 +2,12 @@
 
 use std::process::Command;
 
-use crate::support::{conformance, serve, TempDir};
+use crate::node;
+use crate::support::{serve, TempDir};
 
 #[test]
 fn the_real_chipi_sdk_runs_unchanged_against_latchkey_serve() {
-    let Some(dir) = conformance() else { return };
+    let Some(dir) = node::for_test("run the Chipi SDK test") else { return };
     let data = TempDir::new("chipi-sdk");
     let server = serve(&data.0, &[]);
     let output = Command::new("node")

@@ -6,5 +6,7 @@
 mod chipi_sdk;
 mod crash;
 mod keys;
+#[path = "../../../../conformance/node.rs"]
+mod node;
 mod support;
 mod walkthrough;

@@ -101,29 +101,3 @@ fn rand_suffix() -> u64 {
     h.write_u64(Instant::now().elapsed().as_nanos() as u64);
     h.finish()
 }
-
-/// The `conformance/` directory with its npm packages installed, or `None` (printing why)
-/// when Node.js is not available and `LATCHKEY_REQUIRE_NODE` is not set.
-pub(crate) fn conformance() -> Option<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../conformance");
-    let has_node = Command::new("node").arg("--version").output().is_ok_and(|o| o.status.success());
-    if !has_node {
-        assert!(
-            std::env::var_os("LATCHKEY_REQUIRE_NODE").is_none(),
-            "Node.js is required (LATCHKEY_REQUIRE_NODE is set): install nodejs and npm"
-        );
-        eprintln!(
-            "SKIPPED: Node.js not available; install nodejs and npm to run the Chipi SDK test"
-        );
-        return None;
-    }
-    if !dir.join("node_modules/@chipi-stack/backend/package.json").is_file() {
-        let status = Command::new("npm")
-            .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"])
-            .current_dir(&dir)
-            .status()
-            .expect("run npm ci");
-        assert!(status.success(), "npm ci in {} failed", dir.display());
-    }
-    Some(dir)
-}
