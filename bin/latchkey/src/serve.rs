@@ -55,6 +55,15 @@ pub(crate) struct ServeArgs {
     /// Gas budget of the development organisation created at first start, in STRK.
     #[arg(long, env = "LATCHKEY_DEV_GAS_BUDGET_STRK", default_value_t = 1_000)]
     pub(crate) dev_gas_budget_strk: u64,
+    /// The built dashboard and demo game (`web/build.sh` writes them); default: `web/dist`
+    /// of the source tree this binary was built from.
+    #[arg(long, env = "LATCHKEY_WEB_DIR")]
+    pub(crate) web_dir: Option<PathBuf>,
+}
+
+/// `web/dist` of the source tree the binary was built from.
+fn default_web_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../web/dist")
 }
 
 /// A relayer account given on the command line; its key never prints.
@@ -94,6 +103,8 @@ pub(crate) struct Server {
     pub(crate) database: String,
     pub(crate) dev_keys: DevKeys,
     pub(crate) embedded_chain: Option<Devnet>,
+    /// The dashboard's directory, when it is built.
+    pub(crate) dashboard: Option<PathBuf>,
     serve: tokio::task::JoinHandle<std::io::Result<()>>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
 }
@@ -191,7 +202,14 @@ pub(crate) async fn start(args: &ServeArgs) -> anyhow::Result<Server> {
         ))?),
         None => None,
     };
-    let state = AppState::new(store, relayer, account_class_hash, jwt, ApiConfig::default());
+    let web_dir = args.web_dir.clone().unwrap_or_else(default_web_dir);
+    let dashboard = web_dir.join("index.html").is_file().then(|| web_dir.clone());
+    let config = ApiConfig {
+        web_dir: Some(web_dir),
+        demo_game: embedded.as_ref().and_then(Devnet::game),
+        ..ApiConfig::default()
+    };
+    let state = AppState::new(store, relayer, account_class_hash, jwt, config);
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("listening on {}", args.listen))?;
@@ -213,6 +231,7 @@ pub(crate) async fn start(args: &ServeArgs) -> anyhow::Result<Server> {
         database: redact_url(&database),
         dev_keys,
         embedded_chain: embedded,
+        dashboard,
         serve,
         shutdown: Some(shutdown),
     })
@@ -322,6 +341,12 @@ fn print_banner(server: &Server, elapsed: std::time::Duration) {
         "  API            {}   (OpenAPI: {}/api/openapi.json)",
         server.api_url, server.api_url
     );
+    match &server.dashboard {
+        Some(_) => {
+            println!("  Dashboard      {}/   (demo game: {}/game)", server.api_url, server.api_url)
+        }
+        None => println!("  Dashboard      not built: run web/build.sh (needs Node.js and npm)"),
+    }
     println!("  Chain RPC      {}   ({chain_kind}, {chain})", server.rpc_url);
     println!("  Account class  {}", to_hex(&server.account_class_hash));
     if let Some(game) = server.embedded_chain.as_ref().and_then(|d| d.game()) {

@@ -8,8 +8,9 @@
 //!   `valid_after`, executions, transactions, sponsorship, end-user session storage; its
 //!   OpenAPI document is served at `/api/openapi.json`.
 //!
-//! Plus `/health` and `/metrics` (Prometheus text). Errors are always
-//! `{ "message", "code", "status" }` with a stable code.
+//! Plus `/health` and `/metrics` (Prometheus text), and the dashboard and demo game as
+//! static files for every other path. Errors are always `{ "message", "code", "status" }`
+//! with a stable code.
 
 mod auth;
 mod chipi;
@@ -19,7 +20,9 @@ mod me;
 mod metrics;
 mod native;
 mod util;
+mod web;
 
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -50,6 +53,10 @@ pub struct ApiConfig {
     pub api_key_pepper: Option<Vec<u8>>,
     /// How long an `Idempotency-Key` is remembered.
     pub idempotency_ttl_seconds: i64,
+    /// The built dashboard (`web/dist`), served for every non-API path.
+    pub web_dir: Option<PathBuf>,
+    /// The demo game contract, when the chain has one (the embedded chain does).
+    pub demo_game: Option<Felt>,
 }
 
 impl std::fmt::Debug for ApiConfig {
@@ -59,6 +66,8 @@ impl std::fmt::Debug for ApiConfig {
             .field("max_session_seconds", &self.max_session_seconds)
             .field("api_key_pepper", &self.api_key_pepper.as_ref().map(|_| "<set>"))
             .field("idempotency_ttl_seconds", &self.idempotency_ttl_seconds)
+            .field("web_dir", &self.web_dir)
+            .field("demo_game", &self.demo_game)
             .finish()
     }
 }
@@ -70,6 +79,8 @@ impl Default for ApiConfig {
             max_session_seconds: 86_400,
             api_key_pepper: None,
             idempotency_ttl_seconds: 86_400,
+            web_dir: None,
+            demo_game: None,
         }
     }
 }
@@ -147,7 +158,8 @@ pub fn router(state: AppState) -> Router {
         .route("/health", get(health))
         .route("/metrics", get(metrics::render))
         .route("/api/openapi.json", get(openapi))
-        .fallback(not_found)
+        .route("/api/config", get(public_config))
+        .fallback(web::fallback)
         .layer(DefaultBodyLimit::max(max_body))
         .layer(middleware::from_fn_with_state(state.clone(), observe))
         .with_state(state)
@@ -166,10 +178,6 @@ async fn observe(State(state): State<AppState>, request: Request, next: Next) ->
     response
 }
 
-async fn not_found() -> ApiError {
-    ApiError::not_found("ROUTE_NOT_FOUND", "no such route")
-}
-
 async fn health(State(state): State<AppState>) -> Response {
     let db = state.store.health().await;
     let chain = state.relayer.chain().block_timestamp().await;
@@ -183,6 +191,16 @@ async fn health(State(state): State<AppState>) -> Response {
     });
     let status = if ok { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
     (status, Json(body)).into_response()
+}
+
+/// What a client needs to know about this deployment; public, no credentials.
+async fn public_config(State(state): State<AppState>) -> Json<serde_json::Value> {
+    let chain = state.relayer.chain().chain_id();
+    Json(serde_json::json!({
+        "chainId": latchkey_core::decode_short_string(&chain),
+        "accountClassHash": latchkey_core::to_hex(&state.account_class_hash),
+        "demoGame": state.config.demo_game.as_ref().map(latchkey_core::to_hex),
+    }))
 }
 
 async fn openapi() -> Response {

@@ -199,3 +199,47 @@ async fn health_metrics_and_openapi() {
         "{metrics}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn web_pages_are_served_beside_the_api() {
+    let dir = std::env::temp_dir().join(format!("latchkey-web-{}", std::process::id()));
+    std::fs::create_dir_all(dir.join("assets")).unwrap();
+    std::fs::write(dir.join("index.html"), "<!doctype html><title>dash</title>").unwrap();
+    std::fs::write(dir.join("assets/app-1234.js"), "console.log(1)").unwrap();
+    let config = latchkey_api::ApiConfig { web_dir: Some(dir.clone()), ..Default::default() };
+    let app = App::start_with(crate::support::Backend::Sqlite, None, config).await.unwrap();
+    let get = |path: &str| app.http.get(format!("{}{path}", app.url)).send();
+
+    // The page, and the single-page fallback for its client-side routes.
+    for path in ["/", "/game", "/wallets/0x1"] {
+        let response = get(path).await.unwrap();
+        assert_eq!(response.status(), 200, "{path}");
+        let csp = response.headers()["content-security-policy"].to_str().unwrap().to_string();
+        assert!(csp.contains("default-src 'self'") && csp.contains("'wasm-unsafe-eval'"), "{csp}");
+        assert!(response.text().await.unwrap().contains("<title>dash</title>"), "{path}");
+    }
+    let asset = get("/assets/app-1234.js").await.unwrap();
+    assert_eq!(asset.status(), 200);
+    assert!(asset.headers()["cache-control"].to_str().unwrap().contains("immutable"));
+
+    // API paths never fall through to the page.
+    for path in ["/api/nothing", "/v1/nothing", "/api"] {
+        let (status, body) = crate::support::send(app.http.get(format!("{}{path}", app.url))).await;
+        assert_eq!((status, body["code"].as_str()), (404, Some("ROUTE_NOT_FOUND")), "{path}");
+    }
+    let (status, body) = crate::support::send(app.http.post(format!("{}/game", app.url))).await;
+    assert_eq!((status, body["code"].as_str()), (404, Some("ROUTE_NOT_FOUND")));
+
+    // Public deployment facts, without credentials.
+    let (status, config) =
+        crate::support::send(app.http.get(format!("{}/api/config", app.url))).await;
+    assert_eq!(status, 200, "{config}");
+    assert_eq!(config["chainId"], "SN_SEPOLIA");
+    assert!(config["accountClassHash"].as_str().unwrap().starts_with("0x"));
+    let _ = std::fs::remove_dir_all(&dir);
+
+    // Without a built dashboard, `/` says how to build it.
+    let app = App::start(crate::support::Backend::Sqlite).await.unwrap();
+    let page = app.http.get(format!("{}/", app.url)).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("web/build.sh"), "{page}");
+}
