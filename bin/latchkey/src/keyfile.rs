@@ -1,11 +1,13 @@
-//! Local key files and client-side signing: `latchkey key new|show` and `latchkey sign`.
+//! Local key files and client-side signing: `latchkey key new|show` and `latchkey sign`,
+//! and the key files behind `latchkey wallet create` and `latchkey session create`.
 //!
 //! The server never holds a usable user key, so whatever talks to it (curl, a script, the
 //! CLI's own commands) needs the client half somewhere: a key file holds one owner or
 //! session key sealed in the hardened `lk1` envelope (bound to its account and public
 //! key), and `latchkey sign` turns a prepared execution from the API into the body of
-//! `POST /api/wallets/{address}/execute`. The PIN comes from `LATCHKEY_PIN` or a prompt
-//! without echo, never from an argument.
+//! `POST /api/wallets/{address}/execute`. A session key file also keeps the policy the
+//! session is to be registered with, so registering it later needs nothing else. The PIN
+//! comes from `LATCHKEY_PIN` or a prompt without echo, never from an argument.
 
 use std::io::{IsTerminal, Read, Write};
 use std::path::Path;
@@ -16,10 +18,13 @@ use latchkey_contracts::ACCOUNT;
 use latchkey_core::keystore::{self, EncryptKey, KeyBinding};
 use latchkey_core::{
     create_session_key, generate_owner_key, parse_felt, public_key_hex, sign_owner,
-    sign_session_execution, to_hex, Felt, KeyKind, OutsideExecution, SessionKeyData, TypedData,
+    sign_session_execution, to_hex, Felt, KeyKind, OutsideExecution, SessionKeyData, SessionPolicy,
+    TypedData,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
+
+use crate::cli::spec::MethodSpec;
 
 /// Environment variable a script can put the PIN in.
 pub(crate) const PIN_ENV: &str = "LATCHKEY_PIN";
@@ -41,6 +46,26 @@ pub(crate) struct KeyFile {
     /// For session keys: the expiry its signatures claim.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) valid_until: Option<u64>,
+    /// For session keys: what the session is to be registered with.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) policy: Option<SessionTerms>,
+}
+
+/// The registration terms of a session key, kept in its key file (public data).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct SessionTerms {
+    /// Unix time the session starts (0: at registration).
+    #[serde(default)]
+    pub(crate) valid_after: u64,
+    /// Transactions the session may make.
+    pub(crate) max_calls: u32,
+    /// Every method of every contract (never the wallet itself).
+    #[serde(default)]
+    pub(crate) allow_all: bool,
+    /// What the session may call.
+    #[serde(default)]
+    pub(crate) allowed_methods: Vec<MethodSpec>,
 }
 
 impl std::fmt::Debug for KeyFile {
@@ -51,6 +76,7 @@ impl std::fmt::Debug for KeyFile {
             .field("public_key", &self.public_key)
             .field("encrypted_private_key", &"<sealed>")
             .field("valid_until", &self.valid_until)
+            .field("policy", &self.policy)
             .finish()
     }
 }
@@ -106,6 +132,47 @@ impl KeyFile {
         parse_felt(&self.public_key).context("the key file's public key is not a felt")
     }
 
+    /// The registration terms of a session key file.
+    pub(crate) fn terms(&self) -> anyhow::Result<&SessionTerms> {
+        if self.kind() != KeyKind::Session {
+            bail!("this is an {} key file, not a session key file", self.kind);
+        }
+        self.policy.as_ref().context(
+            "this session key file holds no registration policy (it was made by an older \
+             latchkey); make a new one with `latchkey session create`",
+        )
+    }
+
+    /// The body of `POST /api/wallets/{address}/sessions` for this session key.
+    pub(crate) fn registration_body(&self) -> anyhow::Result<Value> {
+        let terms = self.terms()?;
+        let mut body = json!({
+            "sessionPublicKey": self.public_key,
+            "validUntil": self.valid_until.context("session key file without validUntil")?,
+            "maxCalls": terms.max_calls,
+            "allowedMethods": terms.allowed_methods,
+        });
+        if terms.valid_after != 0 {
+            body["validAfter"] = json!(terms.valid_after);
+        }
+        if terms.allow_all {
+            body["allowAll"] = json!(true);
+        }
+        Ok(body)
+    }
+
+    /// The policy the account stores when this session key is registered.
+    pub(crate) fn registration_policy(&self) -> anyhow::Result<SessionPolicy> {
+        let terms = self.terms()?;
+        Ok(SessionPolicy {
+            session_key: self.public_key_felt()?,
+            valid_after: terms.valid_after,
+            valid_until: self.valid_until.context("session key file without validUntil")?,
+            max_calls: terms.max_calls,
+            allowed_methods: terms.allowed_methods.iter().map(MethodSpec::allowed_method).collect(),
+        })
+    }
+
     /// Signs `typed_data` with this key; returns the wire signature (hex strings).
     pub(crate) fn sign(
         &self,
@@ -158,7 +225,7 @@ pub(crate) fn read_pin(prompt: &str, confirm: bool) -> anyhow::Result<EncryptKey
     Ok(EncryptKey::passphrase(pin))
 }
 
-fn now_unix() -> u64 {
+pub(crate) fn now_unix() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())
@@ -168,6 +235,16 @@ fn now_unix() -> u64 {
 /// `latchkey key new owner FILE`: a new owner key sealed under a PIN; prints the body
 /// of `POST /api/wallets`.
 pub(crate) fn new_owner(path: &Path) -> anyhow::Result<()> {
+    let file = create_owner_file(path)?;
+    print_json(&json!({
+        "ownerPublicKey": file.public_key,
+        "encryptedPrivateKey": file.encrypted_private_key,
+    }))
+}
+
+/// Writes a new owner key file at `path` (never overwritten), sealed under a PIN asked
+/// twice; the wallet address follows from the key.
+pub(crate) fn create_owner_file(path: &Path) -> anyhow::Result<KeyFile> {
     ensure_absent(path)?;
     let pin = read_pin("PIN for the new owner key: ", true)?;
     if let Err(reason) = check_pin_strength_of(&pin) {
@@ -185,42 +262,93 @@ pub(crate) fn new_owner(path: &Path) -> anyhow::Result<()> {
         public_key: public_key_hex(&key),
         encrypted_private_key: sealed,
         valid_until: None,
+        policy: None,
     };
     file.create(path)?;
     eprintln!("owner key sealed in {} (wallet {})", path.display(), file.account);
-    print_json(&json!({
-        "ownerPublicKey": file.public_key,
-        "encryptedPrivateKey": file.encrypted_private_key,
-    }))
+    Ok(file)
 }
 
 fn check_pin_strength_of(pin: &EncryptKey) -> Result<(), String> {
     pin.check_strength().map_err(|e| e.to_string())
 }
 
-/// What `latchkey key new session` registers.
+/// How long a new session key lives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Lifetime {
+    /// This many seconds from now.
+    For(u64),
+    /// Until this Unix time (inclusive).
+    Until(u64),
+}
+
+/// What a new session key is for: its wallet and registration terms.
+#[derive(Debug)]
 pub(crate) struct SessionRequest<'a> {
     pub(crate) account: &'a str,
-    pub(crate) valid_for_seconds: u64,
+    pub(crate) lifetime: Lifetime,
+    pub(crate) valid_after: u64,
     pub(crate) max_calls: u32,
     pub(crate) allow: &'a [String],
     pub(crate) allow_all: bool,
 }
 
+impl SessionRequest<'_> {
+    /// Checks the request against `now`; returns the account, the methods and the
+    /// key's lifetime in seconds.
+    fn check(&self, now: u64) -> anyhow::Result<(Felt, Vec<MethodSpec>, u64)> {
+        let account = parse_felt(self.account).map_err(|e| {
+            anyhow::anyhow!("the wallet address {:?} is not a felt: {e}", self.account)
+        })?;
+        if self.allow.is_empty() && !self.allow_all {
+            bail!("name what the session may call (--allow CONTRACT:ENTRYPOINT, repeatable) or pass --allow-all");
+        }
+        if !self.allow.is_empty() && self.allow_all {
+            bail!("--allow and --allow-all exclude each other");
+        }
+        let methods = self
+            .allow
+            .iter()
+            .map(|spec| MethodSpec::parse(spec))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        if methods.iter().any(|m| m.contract == account) {
+            bail!("a session can never call its own wallet");
+        }
+        if self.max_calls == 0 {
+            bail!("--max-calls must be at least 1");
+        }
+        let seconds = match self.lifetime {
+            Lifetime::For(seconds) => seconds,
+            Lifetime::Until(until) => until.saturating_sub(now),
+        };
+        if seconds == 0 {
+            bail!("the session would have expired already (--valid-until is not in the future)");
+        }
+        if now.saturating_add(seconds) <= self.valid_after {
+            bail!("the session would end before it starts (--valid-after is past its expiry)");
+        }
+        Ok((account, methods, seconds))
+    }
+}
+
 /// `latchkey key new session FILE --account …`: a new session key sealed under a PIN;
 /// prints the body of `POST /api/wallets/{address}/sessions`.
 pub(crate) fn new_session(path: &Path, request: &SessionRequest<'_>) -> anyhow::Result<()> {
+    let file = create_session_file(path, request)?;
+    print_json(&file.registration_body()?)
+}
+
+/// Writes a new session key file at `path` (never overwritten), sealed under a PIN asked
+/// twice, with the terms it is to be registered with. Nothing is sent anywhere.
+pub(crate) fn create_session_file(
+    path: &Path,
+    request: &SessionRequest<'_>,
+) -> anyhow::Result<KeyFile> {
     ensure_absent(path)?;
-    let account = parse_felt(request.account).context("--account is not a felt")?;
-    if request.allow.is_empty() && !request.allow_all {
-        bail!("name what the session may call (--allow CONTRACT:ENTRYPOINT, repeatable) or pass --allow-all");
-    }
-    let methods =
-        request.allow.iter().map(|spec| parse_method(spec)).collect::<anyhow::Result<Vec<_>>>()?;
-    let pin = read_pin("PIN for the new session key: ", true)?;
     let now = now_unix();
-    let data =
-        create_session_key(&pin, &account, request.valid_for_seconds, now, &mut rand::rngs::OsRng)?;
+    let (account, methods, seconds) = request.check(now)?;
+    let pin = read_pin("PIN for the new session key: ", true)?;
+    let data = create_session_key(&pin, &account, seconds, now, &mut rand::rngs::OsRng)?;
     let file = KeyFile {
         version: 1,
         kind: KeyKind::Session.as_str().to_string(),
@@ -228,32 +356,16 @@ pub(crate) fn new_session(path: &Path, request: &SessionRequest<'_>) -> anyhow::
         public_key: data.public_key.clone(),
         encrypted_private_key: data.encrypted_private_key.clone(),
         valid_until: Some(data.valid_until),
+        policy: Some(SessionTerms {
+            valid_after: request.valid_after,
+            max_calls: request.max_calls,
+            allow_all: request.allow_all,
+            allowed_methods: methods,
+        }),
     };
     file.create(path)?;
     eprintln!("session key sealed in {} (valid until {})", path.display(), data.valid_until);
-    let mut body = json!({
-        "sessionPublicKey": data.public_key,
-        "validUntil": data.valid_until,
-        "maxCalls": request.max_calls,
-        "allowedMethods": methods,
-    });
-    if request.allow_all {
-        body["allowAll"] = json!(true);
-    }
-    print_json(&body)
-}
-
-/// `CONTRACT:ENTRYPOINT` → `{"contract", "entrypoint"}`.
-fn parse_method(spec: &str) -> anyhow::Result<Value> {
-    let (contract, entrypoint) = spec
-        .split_once(':')
-        .with_context(|| format!("--allow {spec:?}: expected CONTRACT:ENTRYPOINT"))?;
-    let contract =
-        parse_felt(contract).with_context(|| format!("--allow {spec:?}: bad contract"))?;
-    if entrypoint.is_empty() || !entrypoint.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-        bail!("--allow {spec:?}: bad entrypoint name");
-    }
-    Ok(json!({"contract": to_hex(&contract), "entrypoint": entrypoint}))
+    Ok(file)
 }
 
 fn ensure_absent(path: &Path) -> anyhow::Result<()> {
@@ -344,15 +456,73 @@ fn print_json(value: &Value) -> anyhow::Result<()> {
 mod tests {
     use super::*;
 
+    fn request<'a>(allow: &'a [String], lifetime: Lifetime) -> SessionRequest<'a> {
+        SessionRequest {
+            account: "0x123",
+            lifetime,
+            valid_after: 0,
+            max_calls: 10,
+            allow,
+            allow_all: false,
+        }
+    }
+
     #[test]
-    fn methods_parse_and_refuse_garbage() {
+    fn session_requests_are_checked_before_any_prompt() {
+        let allow = vec!["0x12:make_move".to_string()];
+        let now = 1_000_000;
+        let (account, methods, seconds) = request(&allow, Lifetime::For(60)).check(now).unwrap();
+        assert_eq!(account, Felt::from(0x123u32));
+        assert_eq!(methods[0].entrypoint, "make_move");
+        assert_eq!(seconds, 60);
+        assert_eq!(request(&allow, Lifetime::Until(now + 90)).check(now).unwrap().2, 90);
+        assert!(request(&allow, Lifetime::Until(now)).check(now).is_err());
+        assert!(request(&[], Lifetime::For(60)).check(now).is_err());
+        let both = SessionRequest { allow_all: true, ..request(&allow, Lifetime::For(60)) };
+        assert!(both.check(now).is_err());
+        let no_calls = SessionRequest { max_calls: 0, ..request(&allow, Lifetime::For(60)) };
+        assert!(no_calls.check(now).is_err());
+        let late = SessionRequest { valid_after: now + 60, ..request(&allow, Lifetime::For(60)) };
+        assert!(late.check(now).is_err());
+        let own = vec!["0x123:transfer".to_string()];
+        assert!(request(&own, Lifetime::For(60)).check(now).is_err());
+        let bad = vec!["0x12".to_string()];
+        assert!(request(&bad, Lifetime::For(60)).check(now).is_err());
+    }
+
+    #[test]
+    fn a_session_key_file_carries_its_registration() {
+        let file = KeyFile {
+            version: 1,
+            kind: "session".into(),
+            account: "0x1".into(),
+            public_key: "0x2".into(),
+            encrypted_private_key: "lk1$x".into(),
+            valid_until: Some(2_000_000_000),
+            policy: Some(SessionTerms {
+                valid_after: 0,
+                max_calls: 5,
+                allow_all: false,
+                allowed_methods: vec![MethodSpec::parse("0x12:make_move").unwrap()],
+            }),
+        };
         assert_eq!(
-            parse_method("0x12:make_move").unwrap(),
-            json!({"contract": "0x12", "entrypoint": "make_move"})
+            file.registration_body().unwrap(),
+            json!({
+                "sessionPublicKey": "0x2",
+                "validUntil": 2_000_000_000u64,
+                "maxCalls": 5,
+                "allowedMethods": [{"contract": "0x12", "entrypoint": "make_move"}],
+            })
         );
-        assert!(parse_method("0x12").is_err());
-        assert!(parse_method("zz:make_move").is_err());
-        assert!(parse_method("0x12:").is_err());
+        let policy = file.registration_policy().unwrap();
+        assert_eq!(policy.allowed_methods[0].selector, latchkey_core::selector("make_move"));
+        // The file round-trips, and a file without terms still reads.
+        let text = serde_json::to_string(&file).unwrap();
+        let back: KeyFile = serde_json::from_str(&text).unwrap();
+        assert_eq!(back.policy, file.policy);
+        let bare = KeyFile { policy: None, ..file };
+        assert!(bare.registration_body().is_err());
     }
 
     #[test]
@@ -364,6 +534,7 @@ mod tests {
             public_key: "0x2".into(),
             encrypted_private_key: "lk1$secret-material".into(),
             valid_until: None,
+            policy: None,
         };
         assert!(!format!("{file:?}").contains("secret-material"));
     }

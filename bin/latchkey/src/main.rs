@@ -1,11 +1,18 @@
 //! `latchkey`: scoped, expiring session keys for smart-account wallets.
 //!
 //! Subcommands: `serve` runs the API and the relayer; `devnet` runs the embedded Starknet
-//! chain standalone; `key …` and `sign` keep keys and sign on the client side;
+//! chain standalone; `wallet …` and `session …` drive a running server for people
+//! (see [`cli`]); `key …` and `sign` keep keys and sign on the client side for scripts;
 //! `bench …` measures gas, signing speed, API throughput and start-up.
+//!
+//! Exit codes: 0 success, 1 local error, 2 command-line syntax, 3 the API refused the
+//! request, 4 the server is unreachable or failed, 5 a transaction failed on chain
+//! ([`cli::exit`]).
 
 mod bench;
 mod bench_serve;
+mod cli;
+mod client;
 mod keyfile;
 #[path = "../../../conformance/node.rs"]
 mod node;
@@ -21,7 +28,8 @@ use latchkey_devnet::{Devnet, DevnetConfig};
 #[command(
     name = "latchkey",
     version,
-    about = "Scoped, expiring session keys for smart-account wallets"
+    about = "Scoped, expiring session keys for smart-account wallets",
+    after_help = cli::EXIT_CODES_HELP
 )]
 struct Cli {
     #[command(subcommand)]
@@ -36,6 +44,12 @@ enum Command {
     /// Run the embedded Starknet chain (devnet) with latchkey's classes declared, and
     /// print how to reach it.
     Devnet(DevnetArgs),
+    /// Wallets on a latchkey server: create one (with a new owner key file), show, list.
+    #[command(after_help = cli::EXIT_CODES_HELP)]
+    Wallet(cli::WalletArgs),
+    /// Session keys on a latchkey server: create, register, use, inspect and revoke them.
+    #[command(after_help = cli::EXIT_CODES_HELP)]
+    Session(cli::SessionArgs),
     /// Key files: owner and session keys sealed under a PIN, on this machine.
     #[command(subcommand)]
     Key(KeyCommand),
@@ -160,6 +174,8 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Serve(args) => serve::run(*args).await,
             Command::Devnet(args) => run_devnet(args).await,
+            Command::Wallet(args) => cli::run_wallet(args).await,
+            Command::Session(args) => cli::run_session(args).await,
             Command::Key(KeyCommand::New(NewKey::Owner { key_file })) => {
                 keyfile::new_owner(&key_file)
             }
@@ -174,7 +190,8 @@ fn main() -> ExitCode {
                 &key_file,
                 &keyfile::SessionRequest {
                     account: &account,
-                    valid_for_seconds: valid_for,
+                    lifetime: keyfile::Lifetime::For(valid_for),
+                    valid_after: 0,
                     max_calls,
                     allow: &allow,
                     allow_all,
@@ -196,7 +213,7 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("error: {err:#}");
-            ExitCode::FAILURE
+            ExitCode::from(cli::exit::classify(&err).code())
         }
     }
 }

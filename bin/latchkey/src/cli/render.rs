@@ -1,0 +1,194 @@
+//! Human output: aligned tables, label/value blocks, short addresses and readable times.
+//! (`--json` output never goes through here: it carries every value in full.)
+
+/// A table with a header row; columns are aligned on their widest cell.
+#[derive(Debug, Default)]
+pub(crate) struct Table {
+    headers: Vec<String>,
+    rows: Vec<Vec<String>>,
+}
+
+impl Table {
+    pub(crate) fn new(headers: &[&str]) -> Self {
+        Self { headers: headers.iter().map(|h| (*h).to_string()).collect(), rows: Vec::new() }
+    }
+
+    pub(crate) fn row(&mut self, cells: Vec<String>) {
+        self.rows.push(cells);
+    }
+
+    /// The table as text: two spaces between columns, no trailing spaces, one line per row.
+    pub(crate) fn render(&self) -> String {
+        let columns = self.headers.len();
+        let mut widths: Vec<usize> = self.headers.iter().map(|h| width(h)).collect();
+        for row in &self.rows {
+            for (i, cell) in row.iter().enumerate().take(columns) {
+                widths[i] = widths[i].max(width(cell));
+            }
+        }
+        let mut out = String::new();
+        for row in std::iter::once(&self.headers).chain(&self.rows) {
+            let mut line = String::new();
+            for (i, w) in widths.iter().enumerate() {
+                let cell = row.get(i).map(String::as_str).unwrap_or("");
+                if i > 0 {
+                    line.push_str("  ");
+                }
+                line.push_str(cell);
+                line.extend(std::iter::repeat_n(' ', w.saturating_sub(width(cell))));
+            }
+            out.push_str(line.trim_end());
+            out.push('\n');
+        }
+        out
+    }
+}
+
+/// Label/value lines, the labels padded to one width; a value's further lines are
+/// indented under its first.
+pub(crate) fn details(pairs: &[(&str, String)]) -> String {
+    let label_width = pairs.iter().map(|(label, _)| width(label)).max().unwrap_or(0);
+    let mut out = String::new();
+    for (label, value) in pairs {
+        let mut lines = value.lines();
+        let first = lines.next().unwrap_or("");
+        let line = format!("{label:<label_width$}  {first}");
+        out.push_str(line.trim_end());
+        out.push('\n');
+        for more in lines {
+            out.push_str(&" ".repeat(label_width + 2));
+            out.push_str(more);
+            out.push('\n');
+        }
+    }
+    out
+}
+
+/// Display width in characters (the tables hold ASCII and a few single-width symbols).
+fn width(text: &str) -> usize {
+    text.chars().count()
+}
+
+/// `0x1234ab…cdef` for a long hex value; short values are kept whole.
+pub(crate) fn short_hex(hex: &str) -> String {
+    let digits = hex.strip_prefix("0x").unwrap_or(hex);
+    if digits.len() <= 12 || !digits.is_ascii() {
+        return hex.to_string();
+    }
+    format!("0x{}…{}", &digits[..6], &digits[digits.len() - 4..])
+}
+
+/// `2025-11-21 06:12:05 UTC` for a Unix time.
+pub(crate) fn utc(unix: u64) -> String {
+    let days = unix / 86_400;
+    let secs = unix % 86_400;
+    let (year, month, day) = civil_from_days(days);
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02} UTC",
+        secs / 3600,
+        secs / 60 % 60,
+        secs % 60
+    )
+}
+
+/// `2025-11-21 06:12:05 UTC (in 59m 58s)` or `(3m 2s ago)`.
+pub(crate) fn utc_relative(unix: u64, now: u64) -> String {
+    let when = if unix >= now {
+        format!("in {}", duration(unix - now))
+    } else {
+        format!("{} ago", duration(now - unix))
+    };
+    format!("{} ({when})", utc(unix))
+}
+
+/// An ISO 8601 time from the API (`2025-11-21T06:12:05.000Z`) as `2025-11-21 06:12:05 UTC`;
+/// anything else is shown as it is.
+pub(crate) fn iso_time(text: &str) -> String {
+    let bytes = text.as_bytes();
+    if text.len() >= 19 && text.is_ascii() && bytes[10] == b'T' && text.ends_with('Z') {
+        format!("{} {} UTC", &text[..10], &text[11..19])
+    } else {
+        text.to_string()
+    }
+}
+
+/// `45s`, `12m 5s`, `3h 20m`, `2d 4h`.
+pub(crate) fn duration(seconds: u64) -> String {
+    match seconds {
+        s if s < 60 => format!("{s}s"),
+        s if s < 3600 => format!("{}m {}s", s / 60, s % 60),
+        s if s < 86_400 => format!("{}h {}m", s / 3600, s / 60 % 60),
+        s => format!("{}d {}h", s / 86_400, s / 3600 % 24),
+    }
+}
+
+/// Year, month, day of a day count since 1970-01-01 (proleptic Gregorian calendar,
+/// counted in 400-year eras of 146,097 days from 0000-03-01).
+fn civil_from_days(days: u64) -> (u64, u64, u64) {
+    let shifted = days + 719_468;
+    let era = shifted / 146_097;
+    let day_of_era = shifted % 146_097;
+    let year_of_era =
+        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let month_index = (5 * day_of_year + 2) / 153;
+    let day = day_of_year - (153 * month_index + 2) / 5 + 1;
+    let month = if month_index < 10 { month_index + 3 } else { month_index - 9 };
+    let year = year_of_era + era * 400 + u64::from(month <= 2);
+    (year, month, day)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use super::*;
+
+    #[test]
+    fn tables_align_columns_without_trailing_spaces() {
+        let mut table = Table::new(&["ADDRESS", "STATE", "CALLS"]);
+        table.row(vec![
+            short_hex("0x7a40dec7e18c0dfc5bb15415917032e5c856ac72c8b34019d8d58a4ffb494f0"),
+            "active".into(),
+            "2/10".into(),
+        ]);
+        table.row(vec!["0x12".into(), "revoked".into(), String::new()]);
+        assert_eq!(
+            table.render(),
+            "ADDRESS        STATE    CALLS\n\
+             0x7a40de…94f0  active   2/10\n\
+             0x12           revoked\n"
+        );
+    }
+
+    #[test]
+    fn details_pad_labels_and_indent_continuations() {
+        let text = details(&[
+            ("State", "active".into()),
+            ("Allowed", "a\nb".into()),
+            ("Note", String::new()),
+        ]);
+        assert_eq!(text, "State    active\nAllowed  a\n         b\nNote\n");
+    }
+
+    #[test]
+    fn hex_is_shortened_only_when_long() {
+        assert_eq!(short_hex("0x1234"), "0x1234");
+        assert_eq!(short_hex("0x123456789abc"), "0x123456789abc");
+        assert_eq!(short_hex("0x123456789abcd"), "0x123456…abcd");
+    }
+
+    #[test]
+    fn times_are_readable() {
+        assert_eq!(utc(0), "1970-01-01 00:00:00 UTC");
+        assert_eq!(utc(951_782_400), "2000-02-29 00:00:00 UTC");
+        assert_eq!(utc(1_763_705_525), "2025-11-21 06:12:05 UTC");
+        assert_eq!(utc(4_107_542_399), "2100-02-28 23:59:59 UTC");
+        assert_eq!(utc_relative(10_003_600, 10_000_000), "1970-04-26 18:46:40 UTC (in 1h 0m)");
+        assert_eq!(utc_relative(100, 190), "1970-01-01 00:01:40 UTC (1m 30s ago)");
+        assert_eq!(iso_time("2025-11-21T06:12:05.000Z"), "2025-11-21 06:12:05 UTC");
+        assert_eq!(iso_time("yesterday"), "yesterday");
+        assert_eq!(duration(59), "59s");
+        assert_eq!(duration(3 * 86_400 + 7200), "3d 2h");
+    }
+}

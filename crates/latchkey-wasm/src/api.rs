@@ -1,0 +1,764 @@
+//! The exports: secrets, in-memory signers and free functions. Each is a thin wrapper
+//! over [`crate::keys`]; every error is thrown as a `LatchkeyError` with `code` and
+//! `numericCode` (see [`crate::ErrorCode`]).
+
+use latchkey_core::keystore::hardened::{Argon2Params, CURRENT_PARAMS, FLOOR_PARAMS};
+use latchkey_core::keystore::{self, EncryptKey, ServerShare};
+use latchkey_core::{
+    check_pin_strength, public_key_hex, selector, short_string, to_hex, verify_signature, Felt,
+    KeyBinding, KeyKind, OutsideExecution, SessionKeyData, Signature, SigningKey,
+};
+use serde::Serialize;
+use wasm_bindgen::prelude::*;
+
+use crate::entropy::rng_from_entropy;
+use crate::error::{to_js, ErrorCode, WasmError, WasmResult};
+use crate::format::KeyFormat;
+use crate::js::{
+    json_text, to_js_object, JsOutsideExecution, JsOwnerSignature, JsSessionKeyData, JsTypedData,
+};
+use crate::keys::{self, felt_arg, integer_arg, Format, OwnerSignatureView};
+
+fn format_of(format: Option<KeyFormat>) -> WasmResult<Format> {
+    match format {
+        None | Some(KeyFormat::Lk1) => Ok(Format::Lk1),
+        Some(KeyFormat::Chipi) => Ok(Format::Chipi),
+        Some(_) => Err(WasmError::invalid_input("format must be \"lk1\" or \"chipi\"")),
+    }
+}
+
+/// What unlocks a key: a PIN or passphrase, or a WebAuthn PRF output, optionally with a
+/// server-held share. Zeroed in WebAssembly memory by `free()`; it never prints.
+#[wasm_bindgen]
+pub struct Secret {
+    inner: EncryptKey,
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Secret").field("inner", &self.inner).finish()
+    }
+}
+
+#[wasm_bindgen]
+impl Secret {
+    /// A PIN or passphrase, used exactly as typed (UTF-8, no normalisation).
+    pub fn passphrase(text: String) -> Secret {
+        Secret { inner: EncryptKey::passphrase(text) }
+    }
+
+    /// A WebAuthn PRF output: exactly 32 bytes.
+    pub fn prf(output: &[u8]) -> Result<Secret, JsValue> {
+        to_js(
+            EncryptKey::prf(output).map(|inner| Secret { inner }).map_err(WasmError::invalid_input),
+        )
+    }
+
+    /// Adds a server-held share (id: 1–64 characters of `[A-Za-z0-9._-]`; 32 bytes):
+    /// `lk1` envelopes sealed with it need it again to open. Consumes this secret.
+    #[wasm_bindgen(js_name = withServerShare)]
+    pub fn with_server_share(self, id: &str, share: &[u8]) -> Result<Secret, JsValue> {
+        to_js(
+            ServerShare::new(id, share)
+                .map(|share| Secret { inner: self.inner.with_server_share(share) })
+                .map_err(WasmError::invalid_input),
+        )
+    }
+
+    /// Whether this is a PRF output.
+    #[wasm_bindgen(getter, js_name = isPrf)]
+    pub fn is_prf(&self) -> bool {
+        self.inner.is_prf()
+    }
+}
+
+/// Argon2id cost parameters for new `lk1` envelopes. The default (and
+/// [`KdfParams::current`]) is m = 128 MiB, t = 3, p = 4; nothing below
+/// [`KdfParams::floor`] (m = 19 MiB, t = 2, p = 1) is accepted.
+#[wasm_bindgen]
+#[derive(Debug, Clone, Copy)]
+pub struct KdfParams {
+    params: Argon2Params,
+}
+
+#[wasm_bindgen]
+impl KdfParams {
+    /// Parameters within the accepted bounds (`INVALID_INPUT` otherwise).
+    #[wasm_bindgen(constructor)]
+    pub fn new(memory_kib: u32, iterations: u32, parallelism: u32) -> Result<KdfParams, JsValue> {
+        let params = Argon2Params { m_kib: memory_kib, t: iterations, p: parallelism };
+        to_js(
+            params.check_bounds().map(|()| KdfParams { params }).map_err(WasmError::invalid_input),
+        )
+    }
+
+    /// The current default parameters.
+    pub fn current() -> KdfParams {
+        KdfParams { params: CURRENT_PARAMS }
+    }
+
+    /// The cheapest accepted parameters (for tests and constrained devices).
+    pub fn floor() -> KdfParams {
+        KdfParams { params: FLOOR_PARAMS }
+    }
+
+    /// Memory in KiB.
+    #[wasm_bindgen(getter, js_name = memoryKib)]
+    pub fn memory_kib(&self) -> u32 {
+        self.params.m_kib
+    }
+
+    /// Passes over memory.
+    #[wasm_bindgen(getter)]
+    pub fn iterations(&self) -> u32 {
+        self.params.t
+    }
+
+    /// Lanes.
+    #[wasm_bindgen(getter)]
+    pub fn parallelism(&self) -> u32 {
+        self.params.p
+    }
+}
+
+fn parse_typed_data(value: &JsTypedData) -> WasmResult<latchkey_core::TypedData> {
+    keys::typed_data_from_json(&json_text(value)?)
+}
+
+fn seal_again(
+    key: &SigningKey,
+    binding: &KeyBinding,
+    secret: &Secret,
+    entropy: &[u8],
+    format: Option<KeyFormat>,
+    kdf: Option<KdfParams>,
+) -> WasmResult<String> {
+    let format = format_of(format)?;
+    let mut rng = rng_from_entropy(entropy)?;
+    keys::seal(key, binding, &secret.inner, format, kdf.map(|k| k.params), &mut rng)
+        .map_err(WasmError::reseal_failed)
+}
+
+/// A session key unlocked into WebAssembly memory. JavaScript sees only its public
+/// parts; the private key is zeroed when `free()` is called (or the object is collected).
+#[wasm_bindgen]
+pub struct SessionSigner {
+    key: SigningKey,
+    account: Felt,
+    public_key: String,
+    valid_until: u64,
+    encrypted_private_key: Option<String>,
+}
+
+impl std::fmt::Debug for SessionSigner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SessionSigner")
+            .field("public_key", &self.public_key)
+            .field("account", &to_hex(&self.account))
+            .field("valid_until", &self.valid_until)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SessionSigner {
+    fn record(&self) -> WasmResult<SessionKeyData> {
+        let encrypted = self.encrypted_private_key.clone().ok_or_else(|| {
+            WasmError::invalid_input("this key was imported and is not sealed yet; call seal()")
+        })?;
+        Ok(SessionKeyData {
+            public_key: self.public_key.clone(),
+            encrypted_private_key: encrypted,
+            valid_until: self.valid_until,
+        })
+    }
+
+    fn sign_json(&self, json: &str, now: f64) -> WasmResult<Vec<String>> {
+        let typed_data = keys::typed_data_from_json(json)?;
+        let now = integer_arg("now", now)?;
+        let signature =
+            keys::sign_session(&self.key, self.valid_until, &typed_data, &self.account, now)?;
+        let mut felts = signature.to_hex_strings();
+        // Element 0 is the public key exactly as the session record stores it.
+        if let Some(first) = felts.first_mut() {
+            first.clone_from(&self.public_key);
+        }
+        Ok(felts)
+    }
+}
+
+#[wasm_bindgen]
+impl SessionSigner {
+    /// The session public key (as in the session record).
+    #[wasm_bindgen(getter, js_name = publicKey)]
+    pub fn public_key(&self) -> String {
+        self.public_key.clone()
+    }
+
+    /// The wallet the session signs for.
+    #[wasm_bindgen(getter)]
+    pub fn account(&self) -> String {
+        to_hex(&self.account)
+    }
+
+    /// Unix seconds after which signing fails with `SESSION_EXPIRED`.
+    #[wasm_bindgen(getter, js_name = validUntil)]
+    pub fn valid_until(&self) -> f64 {
+        self.valid_until as f64
+    }
+
+    /// The encrypted private key this signer was created or unlocked from, if any.
+    #[wasm_bindgen(getter, js_name = encryptedPrivateKey)]
+    pub fn encrypted_private_key(&self) -> Option<String> {
+        self.encrypted_private_key.clone()
+    }
+
+    /// The session record to store (`INVALID_INPUT` if the key was imported and not
+    /// sealed).
+    #[wasm_bindgen(js_name = sessionKeyData)]
+    pub fn session_key_data(&self) -> Result<JsSessionKeyData, JsValue> {
+        to_js(self.record().and_then(|record| to_js_object(&record)))
+    }
+
+    /// Signs a session execution: `[sessionPublicKey, r, s, validUntil]` (hex) over the
+    /// SNIP-12 hash of `typedData` for this wallet; `SESSION_EXPIRED` after `validUntil`.
+    #[wasm_bindgen(js_name = signTypedData)]
+    pub fn sign_typed_data(
+        &self,
+        typed_data: &JsTypedData,
+        now: f64,
+    ) -> Result<Vec<String>, JsValue> {
+        to_js(json_text(typed_data).and_then(|json| self.sign_json(&json, now)))
+    }
+
+    /// [`SessionSigner::sign_typed_data`] for typed data given as JSON text.
+    #[wasm_bindgen(js_name = signTypedDataJson)]
+    pub fn sign_typed_data_json(&self, json: &str, now: f64) -> Result<Vec<String>, JsValue> {
+        to_js(self.sign_json(json, now))
+    }
+
+    /// Encrypts the key again (a new PIN, or the `lk1` format for a Chipi key) and
+    /// remembers the result; returns the encrypted key.
+    pub fn seal(
+        &mut self,
+        secret: &Secret,
+        entropy: &[u8],
+        format: Option<KeyFormat>,
+        kdf: Option<KdfParams>,
+    ) -> Result<String, JsValue> {
+        let binding = KeyBinding {
+            kind: KeyKind::Session,
+            account: self.account,
+            public_key: self.key.public_key(),
+        };
+        let sealed = to_js(seal_again(&self.key, &binding, secret, entropy, format, kdf))?;
+        self.encrypted_private_key = Some(sealed.clone());
+        Ok(sealed)
+    }
+
+    /// The private key in plaintext (`0x` + 64 hex digits). Only for exporting a key to
+    /// another wallet: the string cannot be wiped from JavaScript memory.
+    #[wasm_bindgen(js_name = exportPrivateKeyPlaintext)]
+    pub fn export_private_key_plaintext(&self) -> String {
+        self.key.secret_hex().to_string()
+    }
+
+    /// A signer from a plaintext private key (`0x` hex), for importing a key that exists
+    /// outside any encrypted store. Seal it before storing anything.
+    #[wasm_bindgen(js_name = fromPlaintext)]
+    pub fn from_plaintext(
+        private_key: &str,
+        account: &str,
+        valid_until: f64,
+    ) -> Result<SessionSigner, JsValue> {
+        to_js((|| {
+            let key = keys::key_from_plaintext(private_key)?;
+            Ok(SessionSigner {
+                public_key: public_key_hex(&key),
+                account: felt_arg("account", account)?,
+                valid_until: integer_arg("validUntil", valid_until)?,
+                key,
+                encrypted_private_key: None,
+            })
+        })())
+    }
+}
+
+/// An owner key unlocked into WebAssembly memory; zeroed by `free()`.
+#[wasm_bindgen]
+pub struct OwnerSigner {
+    key: SigningKey,
+    account: Felt,
+    encrypted_private_key: Option<String>,
+}
+
+impl std::fmt::Debug for OwnerSigner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OwnerSigner")
+            .field("public_key", &to_hex(&self.key.public_key()))
+            .field("account", &to_hex(&self.account))
+            .finish_non_exhaustive()
+    }
+}
+
+impl OwnerSigner {
+    fn sign_json(&self, json: &str) -> WasmResult<OwnerSignatureView> {
+        let typed_data = keys::typed_data_from_json(json)?;
+        keys::sign_owner(&self.key, &typed_data, &self.account).map(OwnerSignatureView::from)
+    }
+}
+
+#[wasm_bindgen]
+impl OwnerSigner {
+    /// The owner public key.
+    #[wasm_bindgen(getter, js_name = publicKey)]
+    pub fn public_key(&self) -> String {
+        public_key_hex(&self.key)
+    }
+
+    /// The wallet (account address) this key owns.
+    #[wasm_bindgen(getter)]
+    pub fn account(&self) -> String {
+        to_hex(&self.account)
+    }
+
+    /// The encrypted private key this signer was created or unlocked from, if any.
+    #[wasm_bindgen(getter, js_name = encryptedPrivateKey)]
+    pub fn encrypted_private_key(&self) -> Option<String> {
+        self.encrypted_private_key.clone()
+    }
+
+    /// Signs typed data (an execution prepared by the API) as the owner.
+    #[wasm_bindgen(js_name = signTypedData)]
+    pub fn sign_typed_data(&self, typed_data: &JsTypedData) -> Result<JsOwnerSignature, JsValue> {
+        to_js(
+            json_text(typed_data)
+                .and_then(|json| self.sign_json(&json))
+                .and_then(|view| to_js_object(&view)),
+        )
+    }
+
+    /// Encrypts the key again and remembers the result; returns the encrypted key.
+    pub fn seal(
+        &mut self,
+        secret: &Secret,
+        entropy: &[u8],
+        format: Option<KeyFormat>,
+        kdf: Option<KdfParams>,
+    ) -> Result<String, JsValue> {
+        let binding = KeyBinding {
+            kind: KeyKind::Owner,
+            account: self.account,
+            public_key: self.key.public_key(),
+        };
+        let sealed = to_js(seal_again(&self.key, &binding, secret, entropy, format, kdf))?;
+        self.encrypted_private_key = Some(sealed.clone());
+        Ok(sealed)
+    }
+
+    /// The private key in plaintext (`0x` + 64 hex digits). Only for exporting a key to
+    /// another wallet: the string cannot be wiped from JavaScript memory.
+    #[wasm_bindgen(js_name = exportPrivateKeyPlaintext)]
+    pub fn export_private_key_plaintext(&self) -> String {
+        self.key.secret_hex().to_string()
+    }
+
+    /// A signer from a plaintext private key, for importing a key that exists outside
+    /// any encrypted store. Seal it before storing anything.
+    #[wasm_bindgen(js_name = fromPlaintext)]
+    pub fn from_plaintext(private_key: &str, account: &str) -> Result<OwnerSigner, JsValue> {
+        to_js((|| {
+            Ok(OwnerSigner {
+                key: keys::key_from_plaintext(private_key)?,
+                account: felt_arg("account", account)?,
+                encrypted_private_key: None,
+            })
+        })())
+    }
+}
+
+/// Creates a session key for `account`, valid until `now + durationSeconds`, sealed with
+/// `secret` (`lk1` by default), and keeps it unlocked. `entropy`: 32+ random bytes.
+#[wasm_bindgen(js_name = createSessionSigner)]
+pub fn create_session_signer(
+    secret: &Secret,
+    account: &str,
+    duration_seconds: f64,
+    now: f64,
+    entropy: &[u8],
+    format: Option<KeyFormat>,
+    kdf: Option<KdfParams>,
+) -> Result<SessionSigner, JsValue> {
+    to_js((|| {
+        let account = felt_arg("account", account)?;
+        let duration = integer_arg("durationSeconds", duration_seconds)?;
+        let now = integer_arg("now", now)?;
+        let format = format_of(format)?;
+        let mut rng = rng_from_entropy(entropy)?;
+        let (data, key) = keys::new_session_key(
+            &secret.inner,
+            account,
+            duration,
+            now,
+            format,
+            kdf.map(|k| k.params),
+            &mut rng,
+        )?;
+        Ok(SessionSigner {
+            key,
+            account,
+            public_key: data.public_key,
+            valid_until: data.valid_until,
+            encrypted_private_key: Some(data.encrypted_private_key),
+        })
+    })())
+}
+
+/// Unlocks a stored session (`SessionKeyData`) for `account`: decrypts its key (either
+/// format), checks it against the record's public key, and keeps it in memory.
+#[wasm_bindgen(js_name = unlockSessionKey)]
+pub fn unlock_session_key(
+    session: &JsSessionKeyData,
+    account: &str,
+    secret: &Secret,
+) -> Result<SessionSigner, JsValue> {
+    to_js((|| {
+        let text = json_text(session)?;
+        let data: SessionKeyData = serde_json::from_str(&text)
+            .map_err(|e| WasmError::invalid_input(format!("session: {e}")))?;
+        let account = felt_arg("account", account)?;
+        let public_key = felt_arg("session.publicKey", &data.public_key)?;
+        let key = keys::open(
+            &data.encrypted_private_key,
+            KeyKind::Session,
+            account,
+            public_key,
+            &secret.inner,
+        )?;
+        Ok(SessionSigner {
+            key,
+            account,
+            public_key: data.public_key,
+            valid_until: data.valid_until,
+            encrypted_private_key: Some(data.encrypted_private_key),
+        })
+    })())
+}
+
+/// Creates an owner key (the Chipi SDK's way), sealed with `secret` (`lk1` by default)
+/// for the account it will own under `classHash`, and keeps it unlocked.
+#[wasm_bindgen(js_name = createOwnerSigner)]
+pub fn create_owner_signer(
+    secret: &Secret,
+    class_hash: &str,
+    entropy: &[u8],
+    format: Option<KeyFormat>,
+    kdf: Option<KdfParams>,
+) -> Result<OwnerSigner, JsValue> {
+    to_js((|| {
+        let class_hash = felt_arg("classHash", class_hash)?;
+        let format = format_of(format)?;
+        let mut rng = rng_from_entropy(entropy)?;
+        let owner = keys::new_owner_key(
+            &secret.inner,
+            &class_hash,
+            format,
+            kdf.map(|k| k.params),
+            &mut rng,
+        )?;
+        Ok(OwnerSigner {
+            key: owner.key,
+            account: owner.account,
+            encrypted_private_key: Some(owner.encrypted_private_key),
+        })
+    })())
+}
+
+/// Unlocks an encrypted owner key of `account`, checking it against `ownerPublicKey`.
+#[wasm_bindgen(js_name = unlockOwnerKey)]
+pub fn unlock_owner_key(
+    encrypted_private_key: &str,
+    owner_public_key: &str,
+    account: &str,
+    secret: &Secret,
+) -> Result<OwnerSigner, JsValue> {
+    to_js((|| {
+        let account = felt_arg("account", account)?;
+        let public_key = felt_arg("ownerPublicKey", owner_public_key)?;
+        let key =
+            keys::open(encrypted_private_key, KeyKind::Owner, account, public_key, &secret.inner)?;
+        Ok(OwnerSigner {
+            key,
+            account,
+            encrypted_private_key: Some(encrypted_private_key.to_string()),
+        })
+    })())
+}
+
+/// The SNIP-12 revision 1 message hash of `typedData` for `account`.
+#[wasm_bindgen(js_name = messageHash)]
+pub fn message_hash(typed_data: &JsTypedData, account: &str) -> Result<String, JsValue> {
+    to_js((|| {
+        let account = felt_arg("account", account)?;
+        keys::message_hash(&parse_typed_data(typed_data)?, &account).map(|h| to_hex(&h))
+    })())
+}
+
+/// The address of latchkey's account of `classHash` owned by `ownerPublicKey`.
+#[wasm_bindgen(js_name = accountAddress)]
+pub fn account_address(class_hash: &str, owner_public_key: &str) -> Result<String, JsValue> {
+    to_js((|| {
+        let class_hash = felt_arg("classHash", class_hash)?;
+        let owner = felt_arg("ownerPublicKey", owner_public_key)?;
+        Ok(to_hex(&keys::account_address(&class_hash, &owner)))
+    })())
+}
+
+/// `sn_keccak(name)`: the selector of an entrypoint.
+#[wasm_bindgen(js_name = selectorFromName)]
+pub fn selector_from_name(name: &str) -> String {
+    to_hex(&selector(name))
+}
+
+/// A felt (`0x` hex or decimal) in minimal lowercase hex (`INVALID_INPUT` if not a felt).
+#[wasm_bindgen(js_name = normalizeFelt)]
+pub fn normalize_felt(value: &str) -> Result<String, JsValue> {
+    to_js(felt_arg("value", value).map(|f| to_hex(&f)))
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct OutsideExecutionView {
+    caller: String,
+    nonce: String,
+    execute_after: u64,
+    execute_before: u64,
+    chain_id: String,
+    calls: Vec<latchkey_core::Call>,
+}
+
+fn decode(typed: &latchkey_core::TypedData) -> WasmResult<OutsideExecutionView> {
+    let (oe, chain) = OutsideExecution::from_typed_data(typed).map_err(|e| {
+        WasmError::new(ErrorCode::InvalidTypedData, format!("Invalid typed data: {e}."))
+    })?;
+    Ok(OutsideExecutionView {
+        caller: to_hex(&oe.caller),
+        nonce: to_hex(&oe.nonce),
+        execute_after: oe.execute_after,
+        execute_before: oe.execute_before,
+        chain_id: latchkey_core::decode_short_string(&chain).unwrap_or_else(|| to_hex(&chain)),
+        calls: oe.calls,
+    })
+}
+
+/// Reads a SNIP-9 v2 outside execution back from typed data (to check what is about to
+/// be signed); `INVALID_TYPED_DATA` if it is not exactly one.
+#[wasm_bindgen(js_name = decodeOutsideExecution)]
+pub fn decode_outside_execution(typed: &JsTypedData) -> Result<JsOutsideExecution, JsValue> {
+    to_js(parse_typed_data(typed).and_then(|td| decode(&td)).and_then(|view| to_js_object(&view)))
+}
+
+/// The format of an encrypted key by its prefix, or `undefined`.
+#[wasm_bindgen(js_name = encryptedKeyFormat)]
+pub fn encrypted_key_format(text: &str) -> Option<KeyFormat> {
+    keystore::KeyFormat::detect(text).map(|format| match format {
+        keystore::KeyFormat::Chipi => KeyFormat::Chipi,
+        keystore::KeyFormat::Hardened => KeyFormat::Lk1,
+    })
+}
+
+fn validate(text: &str) -> WasmResult<KeyFormat> {
+    match keystore::KeyFormat::validate(text) {
+        Ok(keystore::KeyFormat::Chipi) => Ok(KeyFormat::Chipi),
+        Ok(keystore::KeyFormat::Hardened) => Ok(KeyFormat::Lk1),
+        Err(e) => Err(WasmError::new(
+            ErrorCode::InvalidEncryptedKey,
+            format!("Not an encrypted key in a known format: {e}."),
+        )),
+    }
+}
+
+/// Checks that `text` is a well-formed encrypted key (without any secret) and returns its
+/// format; `INVALID_ENCRYPTED_KEY` otherwise (a plaintext key, for instance).
+#[wasm_bindgen(js_name = validateEncryptedKey)]
+pub fn validate_encrypted_key(text: &str) -> Result<KeyFormat, JsValue> {
+    to_js(validate(text))
+}
+
+/// Whether an encrypted key should be sealed again: a Chipi key, or an `lk1` envelope
+/// with Argon2id parameters below the current ones.
+#[wasm_bindgen(js_name = needsUpgrade)]
+pub fn needs_upgrade(text: &str) -> Result<bool, JsValue> {
+    to_js(keystore::needs_upgrade(text).map_err(|e| {
+        WasmError::new(ErrorCode::InvalidEncryptedKey, format!("Not an encrypted key: {e}."))
+    }))
+}
+
+/// Why a new PIN or passphrase is too weak for the `lk1` format, or `undefined` if it is
+/// acceptable.
+#[wasm_bindgen(js_name = pinWeakness)]
+pub fn pin_weakness(pin: &str) -> Option<String> {
+    check_pin_strength(pin).err().map(|reason| reason.to_string())
+}
+
+/// Verifies a Stark ECDSA signature (`r`, `s`) of `messageHash` by `publicKey`; malformed
+/// input is simply invalid.
+#[wasm_bindgen(js_name = verifySignature)]
+pub fn verify(public_key: &str, message_hash: &str, r: &str, s: &str) -> bool {
+    let parse = |t: &str| latchkey_core::parse_felt(t).ok();
+    match (parse(public_key), parse(message_hash), parse(r), parse(s)) {
+        (Some(key), Some(hash), Some(r), Some(s)) => {
+            verify_signature(&key, &hash, &Signature { r, s })
+        }
+        _ => false,
+    }
+}
+
+/// A short string (≤ 31 ASCII characters, e.g. a chain id) as a felt in hex.
+#[wasm_bindgen(js_name = shortString)]
+pub fn short_string_felt(text: &str) -> Result<String, JsValue> {
+    to_js(short_string(text).map(|f| to_hex(&f)).map_err(WasmError::invalid_input))
+}
+
+/// This crate's version.
+#[wasm_bindgen]
+pub fn version() -> String {
+    env!("CARGO_PKG_VERSION").to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::keys::tests::{capture, entropy};
+
+    #[test]
+    fn k11_secrets_and_signers_never_print_key_material() {
+        let pin = "90210-correct-horse";
+        let secret = Secret::passphrase(pin.to_string());
+        let debug = format!("{secret:?}");
+        assert!(!debug.contains(pin), "{debug}");
+        let prf = Secret { inner: EncryptKey::prf(&[0xab; 32]).unwrap() };
+        assert!(!format!("{prf:?}").to_lowercase().contains("abab"));
+
+        let c = capture();
+        let plaintext = c["keys"]["SESSION_PK"].as_str().unwrap();
+        let signer = SessionSigner {
+            key: keys::key_from_plaintext(plaintext).unwrap(),
+            account: Felt::ONE,
+            public_key: c["keys"]["sessionPub"].as_str().unwrap().to_string(),
+            valid_until: 5,
+            encrypted_private_key: None,
+        };
+        let debug = format!("{signer:?}");
+        assert!(!debug.contains(&plaintext[4..20]), "{debug}");
+        assert!(debug.contains(c["keys"]["sessionPub"].as_str().unwrap()));
+        let owner = OwnerSigner {
+            key: keys::key_from_plaintext(c["keys"]["OWNER_PK"].as_str().unwrap()).unwrap(),
+            account: Felt::ONE,
+            encrypted_private_key: None,
+        };
+        assert!(!format!("{owner:?}").contains("1234567890abcdef"));
+    }
+
+    #[test]
+    fn session_signer_signs_the_captured_vector_with_the_stored_public_key() {
+        let c = capture();
+        let v = &c["signingVector"];
+        let signer = SessionSigner {
+            key: keys::key_from_plaintext(c["keys"]["SESSION_PK"].as_str().unwrap()).unwrap(),
+            account: latchkey_core::parse_felt(v["walletAddr"].as_str().unwrap()).unwrap(),
+            public_key: c["keys"]["sessionPub"].as_str().unwrap().to_string(),
+            valid_until: 1_893_456_000,
+            encrypted_private_key: None,
+        };
+        let sig = signer.sign_json(&v["typedData"].to_string(), 1_800_000_000.0).unwrap();
+        let expected: Vec<&str> =
+            v["sessionSignature"].as_array().unwrap().iter().map(|s| s.as_str().unwrap()).collect();
+        assert_eq!(sig, expected);
+        assert_eq!(signer.record().unwrap_err().code, ErrorCode::InvalidInput);
+        let err = signer.sign_json(&v["typedData"].to_string(), 1_893_456_001.0).unwrap_err();
+        assert_eq!(err.code, ErrorCode::SessionExpired);
+        let err = signer.sign_json("{\"types\": 1}", 1.0).unwrap_err();
+        assert_eq!(err.code, ErrorCode::InvalidTypedData);
+    }
+
+    #[test]
+    fn reseal_turns_a_chipi_key_into_lk1() {
+        let c = capture();
+        let pin = Secret::passphrase("1234".to_string());
+        let public_key =
+            latchkey_core::parse_felt(c["keys"]["ownerPub"].as_str().unwrap()).unwrap();
+        let account = Felt::from(77u8);
+        let stored = c["aesDeterministic"]["ciphertextB64"].as_str().unwrap();
+        let key = keys::open(stored, KeyKind::Owner, account, public_key, &pin.inner).unwrap();
+        let binding = KeyBinding { kind: KeyKind::Owner, account, public_key };
+        // The weak Chipi PIN is refused for lk1; a strong one is accepted.
+        let err =
+            seal_again(&key, &binding, &pin, &entropy(9), Some(KeyFormat::Lk1), None).unwrap_err();
+        assert_eq!(err.code, ErrorCode::WeakPin);
+        let strong = Secret::passphrase("a much better passphrase".to_string());
+        let sealed = seal_again(
+            &key,
+            &binding,
+            &strong,
+            &entropy(9),
+            Some(KeyFormat::Lk1),
+            Some(KdfParams::floor()),
+        )
+        .unwrap();
+        assert_eq!(validate(&sealed).unwrap(), KeyFormat::Lk1);
+        assert!(
+            latchkey_core::keystore::needs_upgrade(&sealed).unwrap(),
+            "floor parameters are below the current ones"
+        );
+        let reopened =
+            keys::open(&sealed, KeyKind::Owner, account, public_key, &strong.inner).unwrap();
+        assert_eq!(reopened.public_key(), public_key);
+        assert_eq!(
+            seal_again(&key, &binding, &strong, &[0u8; 32], None, None).unwrap_err().code,
+            ErrorCode::InsufficientEntropy
+        );
+    }
+
+    #[test]
+    fn decodes_outside_executions_and_refuses_other_documents() {
+        let c = capture();
+        let td = keys::typed_data_from_json(&c["signingVector"]["typedData"].to_string()).unwrap();
+        let view = decode(&td).unwrap();
+        assert_eq!(view.chain_id, "SN_MAIN");
+        assert_eq!(view.caller, "0x414e595f43414c4c4552");
+        assert_eq!(view.execute_before, 0x69b1_d1c0);
+        assert_eq!(view.calls.len(), 1);
+        assert_eq!(view.calls[0].selector, selector("transfer"));
+        let json = serde_json::to_value(&view).unwrap();
+        assert_eq!(json["calls"][0]["calldata"][1], "0xf4240");
+        let mut other = td;
+        other.primary_type = "Other".into();
+        assert_eq!(decode(&other).err().map(|e| e.code), Some(ErrorCode::InvalidTypedData));
+    }
+
+    #[test]
+    fn encrypted_key_validation() {
+        let c = capture();
+        let chipi = c["aesDeterministic"]["ciphertextB64"].as_str().unwrap();
+        assert_eq!(validate(chipi).unwrap(), KeyFormat::Chipi);
+        assert_eq!(encrypted_key_format(chipi), Some(KeyFormat::Chipi));
+        let plaintext = c["keys"]["OWNER_PK"].as_str().unwrap();
+        assert_eq!(encrypted_key_format(plaintext), None);
+        let err = validate(plaintext).unwrap_err();
+        assert_eq!(err.code, ErrorCode::InvalidEncryptedKey);
+        assert!(!err.message.contains(&plaintext[2..12]));
+        assert_eq!(pin_weakness("482913"), None);
+        assert!(pin_weakness("123456").is_some());
+    }
+
+    #[test]
+    fn signature_verification_helper() {
+        let c = capture();
+        let v = &c["signingVector"];
+        let sig = v["sessionSignature"].as_array().unwrap();
+        let text = |x: &serde_json::Value| x.as_str().unwrap().to_string();
+        assert!(verify(&text(&sig[0]), &text(&v["msgHash"]), &text(&sig[1]), &text(&sig[2])));
+        assert!(!verify(&text(&sig[0]), "0x1", &text(&sig[1]), &text(&sig[2])));
+        assert!(!verify("zz", "0x1", "0x1", "0x1"));
+    }
+}

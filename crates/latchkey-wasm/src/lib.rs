@@ -1,0 +1,36 @@
+//! latchkey-core for JavaScript, through wasm-bindgen: the client half of latchkey's
+//! session keys, running in the browser or Node.js.
+//!
+//! - **Keys**: owner and session keys in the Chipi SDK's exact formats
+//!   ([`create_owner_signer`], [`create_session_signer`]), sealed in the hardened `lk1`
+//!   envelope by default or in the Chipi CryptoJS format on request ([`KeyFormat`]).
+//! - **Signers**: a key is unlocked once ([`unlock_session_key`], [`unlock_owner_key`])
+//!   into a [`SessionSigner`] or [`OwnerSigner`] that keeps it in WebAssembly memory and
+//!   zeroes it on `free()`. Plaintext keys cross to JavaScript only through the explicitly
+//!   named `exportPrivateKeyPlaintext()` and `fromPlaintext()`.
+//! - **Hashing and addresses**: [`message_hash`] (SNIP-12 revision 1),
+//!   [`account_address`], [`decode_outside_execution`], [`selector_from_name`].
+//! - **Errors**: every failure is thrown as a JavaScript `Error` named `LatchkeyError`
+//!   with `code` (a stable string) and `numericCode` (an [`ErrorCode`]); messages never
+//!   contain a PIN, a key or a ciphertext.
+//!
+//! Randomness comes from the caller: functions that need it take 32+ bytes from
+//! `crypto.getRandomValues` (see [`MIN_ENTROPY_BYTES`]).
+
+mod api;
+mod entropy;
+mod error;
+mod format;
+mod js;
+mod keys;
+
+pub use api::{
+    account_address, create_owner_signer, create_session_signer, decode_outside_execution,
+    encrypted_key_format, message_hash, needs_upgrade, normalize_felt, pin_weakness,
+    selector_from_name, short_string_felt, unlock_owner_key, unlock_session_key,
+    validate_encrypted_key, verify, version, KdfParams, OwnerSigner, Secret, SessionSigner,
+};
+pub use entropy::MIN_ENTROPY_BYTES;
+pub use error::{error_code_name, ErrorCode};
+pub use format::KeyFormat;
+pub use js::{JsOutsideExecution, JsOwnerSignature, JsSessionKeyData, JsTypedData};
