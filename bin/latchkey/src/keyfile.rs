@@ -18,8 +18,8 @@ use latchkey_contracts::ACCOUNT;
 use latchkey_core::keystore::{self, EncryptKey, KeyBinding};
 use latchkey_core::{
     create_session_key, generate_owner_key, parse_felt, public_key_hex, sign_owner,
-    sign_session_execution, to_hex, Felt, KeyKind, OutsideExecution, SessionKeyData, SessionPolicy,
-    TypedData,
+    sign_session_execution, to_hex, Felt, KeyKind, OutsideExecution, SessionError,
+    SessionErrorCode, SessionKeyData, SessionPolicy, TypedData,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -189,7 +189,8 @@ impl KeyFile {
                     &self.public_key_felt()?,
                     typed_data,
                     &account,
-                )?;
+                )
+                .map_err(explain_wrong_pin)?;
                 Ok(vec![to_hex(&signature.r), to_hex(&signature.s)])
             }
             KeyKind::Session => {
@@ -198,10 +199,21 @@ impl KeyFile {
                     encrypted_private_key: self.encrypted_private_key.clone(),
                     valid_until: self.valid_until.context("session key file without validUntil")?,
                 };
-                let signature = sign_session_execution(&session, pin, typed_data, &account, now)?;
+                let signature = sign_session_execution(&session, pin, typed_data, &account, now)
+                    .map_err(explain_wrong_pin)?;
                 Ok(signature.to_hex_strings())
             }
         }
+    }
+}
+
+/// A failed decryption, said the way a person at a terminal needs it.
+fn explain_wrong_pin(err: SessionError) -> anyhow::Error {
+    match err.kind() {
+        SessionErrorCode::SessionDecryptionFailed | SessionErrorCode::OwnerKeyDecryptionFailed => {
+            anyhow::anyhow!("wrong PIN, or the key file was altered ({})", err.kind().as_str())
+        }
+        _ => err.into(),
     }
 }
 

@@ -3,7 +3,9 @@
 // Test code: a failed expectation is a test failure.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod browser;
 mod chipi_sdk;
+mod cli;
 mod crash;
 mod keys;
 #[path = "../../../../conformance/node.rs"]

@@ -1,18 +1,19 @@
-//! The README's five-minute walkthrough, run verbatim with bash and curl against
-//! `latchkey serve`, so the README stays true.
+//! The README's walkthroughs, run verbatim with bash against `latchkey serve`, so the
+//! README stays true: the CLI one and the curl one.
 
 use std::path::Path;
 use std::process::Command;
 
 use crate::support::{serve, TempDir};
 
-/// The shell block between the walkthrough markers of README.md.
-fn walkthrough() -> String {
+/// The shell block between the `<!-- {marker}: begin -->` and `… end -->` markers of
+/// README.md.
+fn readme_block(marker: &str) -> String {
     let readme =
         std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../README.md"))
             .expect("read README.md");
-    let start = readme.find("<!-- walkthrough: begin -->").expect("walkthrough begin marker");
-    let end = readme.find("<!-- walkthrough: end -->").expect("walkthrough end marker");
+    let start = readme.find(&format!("<!-- {marker}: begin -->")).expect("begin marker");
+    let end = readme.find(&format!("<!-- {marker}: end -->")).expect("end marker");
     let block = &readme[start..end];
     let body = block.split_once("```sh\n").expect("a sh block").1;
     body.rsplit_once("```").expect("end of the sh block").0.to_string()
@@ -22,20 +23,27 @@ fn has(tool: &str) -> bool {
     Command::new(tool).arg("--version").output().is_ok_and(|o| o.status.success())
 }
 
-#[test]
-fn the_readme_walkthrough_runs_as_written() {
+/// What a walkthrough printed.
+struct Ran {
+    stdout: String,
+    stderr: String,
+}
+
+/// Runs the README block `marker` with bash (`set -e -o pipefail`) against a fresh
+/// `latchkey serve`, with the environment its banner tells people to export; `None`
+/// when bash or curl is missing (and not required).
+fn run_block(marker: &str) -> Option<Ran> {
     if !has("curl") || !has("bash") {
         assert!(
             std::env::var_os("LATCHKEY_REQUIRE_CURL").is_none(),
             "bash and curl are required (LATCHKEY_REQUIRE_CURL is set)"
         );
         eprintln!("SKIPPED: the README walkthrough needs bash and curl");
-        return;
+        return None;
     }
-    let script = walkthrough();
-    assert!(script.contains("latchkey sign"), "unexpected walkthrough:\n{script}");
-    let data = TempDir::new("walkthrough");
-    let work = TempDir::new("walkthrough-cwd");
+    let script = readme_block(marker);
+    let data = TempDir::new(marker);
+    let work = TempDir::new(&format!("{marker}-cwd"));
     let server = serve(&data.0, &[]);
     let bin_dir = Path::new(env!("CARGO_BIN_EXE_latchkey")).parent().unwrap().to_path_buf();
     let path = format!("{}:{}", bin_dir.display(), std::env::var("PATH").unwrap_or_default());
@@ -51,9 +59,38 @@ fn the_readme_walkthrough_runs_as_written() {
         .env_remove("LATCHKEY_PIN")
         .output()
         .expect("run bash");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "the walkthrough failed:\n{stdout}\n{stderr}");
+    let ran = Ran {
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    };
+    assert!(output.status.success(), "the walkthrough failed:\n{}\n{}", ran.stdout, ran.stderr);
+    // The PIN came from the environment and is never echoed; no key is printed in the clear.
+    assert!(!ran.stdout.contains("482915") && !ran.stderr.contains("482915"), "PIN printed");
+    assert!(!ran.stdout.contains("privateKey\":\"0x"), "{}", ran.stdout);
+    Some(ran)
+}
+
+#[test]
+fn the_readme_cli_walkthrough_runs_as_written() {
+    let Some(Ran { stdout, stderr }) = run_block("walkthrough-cli") else { return };
+    let all = format!("{stdout}\n{stderr}");
+    assert!(stdout.contains("Wallet created"), "{all}");
+    assert!(stdout.contains("Deployed   yes"), "{all}");
+    assert!(stdout.contains("registered on wallet"), "{all}");
+    // Two executions (one a batch of two moves), each final on chain.
+    assert_eq!(stdout.matches("Status       succeeded").count(), 4, "{all}");
+    assert!(stdout.contains("State          active"), "{all}");
+    assert!(stdout.contains("2 of 100 used, 98 remaining"), "{all}");
+    assert!(stderr.contains("SESSION_REVOKED"), "{all}");
+    assert!(stdout.contains("refused: exit code 3"), "{all}");
+    let listed =
+        stdout.lines().find(|l| l.starts_with("0x") && l.contains("revoked")).unwrap_or_default();
+    assert!(listed.contains("2/100"), "the list shows the revoked session: {all}");
+}
+
+#[test]
+fn the_readme_walkthrough_runs_as_written() {
+    let Some(Ran { stdout, .. }) = run_block("walkthrough") else { return };
     let lines: Vec<serde_json::Value> = stdout
         .lines()
         .map(|line| {
@@ -73,7 +110,4 @@ fn the_readme_walkthrough_runs_as_written() {
     let statuses: Vec<&str> =
         lines[6].as_array().unwrap().iter().filter_map(|t| t["status"].as_str()).collect();
     assert_eq!(statuses.iter().filter(|s| **s == "succeeded").count(), 3, "{stdout}");
-    // The PIN came from the environment and no key was printed in the clear.
-    assert!(!stdout.contains("privateKey\":\"0x"), "{stdout}");
-    assert!(!stderr.contains("482915"), "{stderr}");
 }

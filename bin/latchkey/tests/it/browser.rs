@@ -1,0 +1,83 @@
+//! The demo in a real browser: `web/tests/demo.mjs` drives Debian's Chromium (headless,
+//! off the network, through playwright-core) against `latchkey serve` with the built
+//! dashboard. Screenshots go to the test's output directory.
+//!
+//! Needs Node.js, Chromium (`/usr/bin/chromium`, or `CHROMIUM`) and the built dashboard
+//! (`web/build.sh`); without them the test is skipped, unless `LATCHKEY_REQUIRE_BROWSER`
+//! is set (CI sets it).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::support::{serve, TempDir};
+
+fn web_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../web")
+}
+
+/// Why the browser test cannot run here, if it cannot.
+fn missing() -> Option<String> {
+    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    let web = web_dir();
+    if !Path::new(&chromium).is_file() {
+        return Some(format!("no Chromium at {chromium} (apt-get install chromium)"));
+    }
+    if !crate::node::has_node() {
+        return Some("no Node.js".into());
+    }
+    if !web.join("dist/index.html").is_file() {
+        return Some("the dashboard is not built (run web/build.sh)".into());
+    }
+    if !web.join("node_modules/playwright-core/package.json").is_file() {
+        return Some("playwright-core is not installed (run web/build.sh)".into());
+    }
+    None
+}
+
+#[test]
+fn the_demo_game_runs_in_a_real_browser() {
+    if let Some(why) = missing() {
+        assert!(
+            std::env::var_os("LATCHKEY_REQUIRE_BROWSER").is_none(),
+            "the browser test must run (LATCHKEY_REQUIRE_BROWSER is set): {why}"
+        );
+        eprintln!("SKIPPED: {why}");
+        return;
+    }
+    let data = TempDir::new("browser");
+    let dist = web_dir().join("dist");
+    let server = serve(&data.0, &["--web-dir", dist.to_str().unwrap()]);
+    let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("browser-demo");
+    let _ = std::fs::remove_dir_all(&out);
+    let output = Command::new("node")
+        .arg("tests/demo.mjs")
+        .current_dir(web_dir())
+        .env("LATCHKEY_URL", server.get("API"))
+        .env("LATCHKEY_PUBLIC_KEY", server.get("Public key"))
+        .env("LATCHKEY_SECRET_KEY", server.get("Secret key"))
+        .env("OUT_DIR", &out)
+        .output()
+        .expect("run node");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "the browser demo failed (screenshots in {}):\n{stdout}\n{stderr}",
+        out.display()
+    );
+    for step in [
+        "signIn",
+        "createWallet",
+        "startSession",
+        "fiveMoves",
+        "moveAfterRevoke",
+        "dashboard",
+        "done",
+    ] {
+        assert!(stdout.contains(&format!("\"step\":\"{step}\"")), "step {step} missing:\n{stdout}");
+    }
+    assert!(stdout.contains("\"remaining\":\"995\""), "{stdout}");
+    let screenshots = std::fs::read_dir(&out).unwrap().filter_map(Result::ok).count();
+    assert!(screenshots >= 5, "screenshots in {}", out.display());
+    eprintln!("screenshots: {}", out.display());
+}
