@@ -118,30 +118,51 @@ impl RelayError {
     /// own refusals (spent nonce, bad signature, closed window, session rules, spending
     /// caps) keep the codes the off-chain checks use; anything else is
     /// `SIMULATION_FAILED` with the chain's reason.
-    pub fn from_simulation(reason: String, request_id: &str) -> Self {
-        if reason.contains("SRC9: duplicated nonce") {
+    pub fn from_simulation(trace: String, request_id: &str) -> Self {
+        let reason = revert_reason(&trace);
+        if trace.contains("SRC9: duplicated nonce") {
             return Self::AlreadySubmitted {
                 request_id: Some(request_id.to_string()),
                 tx_hash: None,
             };
         }
-        if reason.contains("SRC9: invalid signature") {
+        if trace.contains("SRC9: invalid signature") {
             return Self::InvalidSignature;
         }
-        if reason.contains("SRC9: now <= execute_after")
-            || reason.contains("SRC9: now >= execute_before")
+        if trace.contains("SRC9: now <= execute_after")
+            || trace.contains("SRC9: now >= execute_before")
         {
             return Self::BadWindow(format!("the chain refused the execution window: {reason}"));
         }
         if ["Spending: per-call cap", "Spending: window cap", "Spending: bad amount"]
             .iter()
-            .any(|m| reason.contains(m))
+            .any(|m| trace.contains(m))
         {
             return Self::SpendingLimit(reason);
         }
-        match REVERT_CODES.iter().find(|(message, _)| reason.contains(message)) {
+        match REVERT_CODES.iter().find(|(message, _)| trace.contains(message)) {
             Some((_, code)) => Self::Session { code, message: reason },
             None => Self::SimulationFailed(reason),
+        }
+    }
+}
+
+/// The innermost revert reason of a simulation trace: the chain nests one "in contract
+/// …" frame per call level and ends with the failing contract's decoded message
+/// (`0x… ('Game: nothing to claim')`). That message, when present, is what a person needs;
+/// otherwise the trace, cut to a readable length.
+fn revert_reason(trace: &str) -> String {
+    const LIMIT: usize = 600;
+    let decoded = trace.rfind("('").and_then(|start| {
+        let rest = &trace[start + 2..];
+        rest.find("')").map(|end| &rest[..end])
+    });
+    match decoded {
+        Some(message) if !message.is_empty() => format!("the call reverted: {message}"),
+        _ if trace.len() <= LIMIT => trace.to_string(),
+        _ => {
+            let cut = (0..=LIMIT).rev().find(|i| trace.is_char_boundary(*i)).unwrap_or(0);
+            format!("{}…", &trace[..cut])
         }
     }
 }
@@ -175,6 +196,18 @@ mod tests {
         for (reason, code) in cases {
             assert_eq!(RelayError::from_simulation(reason.into(), "r1").code(), code, "{reason}");
         }
+        let nested = "in contract 0x1 (selector 0x2): Transaction execution has failed:\n\
+            Error in contract (contract address: 0x07a4):\n\
+            0x47616d653a206e6f7468696e6720746f20636c61696d ('Game: nothing to claim').\n \
+            [\"0x47616d653a206e6f7468696e6720746f20636c61696d\"]";
+        let error = RelayError::from_simulation(nested.into(), "r1");
+        assert_eq!(error.code(), "SIMULATION_FAILED");
+        assert_eq!(
+            error.to_string(),
+            "simulation failed: the call reverted: Game: nothing to claim"
+        );
+        let long = "x".repeat(5000);
+        assert!(RelayError::from_simulation(long, "r1").to_string().len() < 700);
         match RelayError::from_simulation("'SRC9: duplicated nonce'".into(), "r1") {
             RelayError::AlreadySubmitted { request_id, .. } => {
                 assert_eq!(request_id.as_deref(), Some("r1"))
