@@ -2,14 +2,14 @@
 //! off the network, through playwright-core) against `latchkey serve` with the built
 //! dashboard. Screenshots go to the test's output directory.
 //!
-//! Needs Node.js, Chromium (`/usr/bin/chromium`, or `CHROMIUM`) and the built dashboard
-//! (`web/build.sh`); without them the test is skipped, unless `LATCHKEY_REQUIRE_BROWSER`
-//! is set (CI sets it).
+//! Needs Node.js and Chromium (`/usr/bin/chromium`, or `CHROMIUM`); it builds the SDK
+//! and the dashboard (`web/build.sh`) when they are not up to date. Without Node.js or
+//! Chromium the test is skipped, unless `LATCHKEY_REQUIRE_BROWSER` is set (CI sets it).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::support::{serve, TempDir};
+use crate::support::{build_web, serve, TempDir};
 
 fn web_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../web")
@@ -18,18 +18,11 @@ fn web_dir() -> PathBuf {
 /// Why the browser test cannot run here, if it cannot.
 fn missing() -> Option<String> {
     let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
-    let web = web_dir();
     if !Path::new(&chromium).is_file() {
         return Some(format!("no Chromium at {chromium} (apt-get install chromium)"));
     }
     if !crate::node::has_node() {
         return Some("no Node.js".into());
-    }
-    if !web.join("dist/index.html").is_file() {
-        return Some("the dashboard is not built (run web/build.sh)".into());
-    }
-    if !web.join("node_modules/playwright-core/package.json").is_file() {
-        return Some("playwright-core is not installed (run web/build.sh)".into());
     }
     None
 }
@@ -44,6 +37,8 @@ fn the_demo_game_runs_in_a_real_browser() {
         eprintln!("SKIPPED: {why}");
         return;
     }
+    build_web().unwrap_or_else(|e| panic!("{e}"));
+    assert!(web_dir().join("node_modules/playwright-core/package.json").is_file());
     let data = TempDir::new("browser");
     let dist = web_dir().join("dist");
     let server = serve(&data.0, &["--web-dir", dist.to_str().unwrap()]);
