@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# Builds @latchkey/sdk: the latchkey-wasm crate for wasm32, its wasm-bindgen glue
+# (sdk/ts/wasm/), the npm dependencies and the TypeScript (sdk/ts/dist/, with the glue
+# copied to dist/wasm/ so that an install through `file:` works). Each step is skipped
+# when its inputs have not changed.
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+root="$(cd "$here/../.." && pwd)"
+WASM_BINDGEN_VERSION=0.2.130
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/latchkey-target}"
+tools="${LATCHKEY_TOOLS_DIR:-$HOME/.cache/latchkey-tools}"
+
+log() { printf 'sdk/ts: %s\n' "$*" >&2; }
+
+# wasm-bindgen-cli must match the wasm-bindgen crate exactly.
+find_wasm_bindgen() {
+    local candidate
+    for candidate in "$tools/bin/wasm-bindgen" "$(command -v wasm-bindgen || true)" "$HOME/.cargo/bin/wasm-bindgen"; do
+        [ -n "$candidate" ] && [ -x "$candidate" ] || continue
+        if [ "$("$candidate" --version 2>/dev/null)" = "wasm-bindgen $WASM_BINDGEN_VERSION" ]; then
+            echo "$candidate"
+            return 0
+        fi
+    done
+    return 1
+}
+if ! wasm_bindgen="$(find_wasm_bindgen)"; then
+    log "installing wasm-bindgen-cli $WASM_BINDGEN_VERSION into $tools"
+    cargo install --locked wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" --root "$tools"
+    wasm_bindgen="$tools/bin/wasm-bindgen"
+fi
+
+if ! rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown; then
+    log "adding the wasm32-unknown-unknown target"
+    rustup target add wasm32-unknown-unknown
+fi
+
+# 1. The crate (cargo is incremental by itself).
+(cd "$root" && cargo build -p latchkey-wasm --target wasm32-unknown-unknown --release --locked --quiet)
+wasm_in="$CARGO_TARGET_DIR/wasm32-unknown-unknown/release/latchkey_wasm.wasm"
+
+# 2. The glue, when the module changed.
+stamp_dir="$here/.stamp"
+mkdir -p "$stamp_dir"
+wasm_sum="$(sha256sum "$wasm_in" | cut -d' ' -f1) $WASM_BINDGEN_VERSION"
+if [ ! -f "$here/wasm/latchkey_wasm_bg.wasm" ] || [ "$(cat "$stamp_dir/wasm" 2>/dev/null)" != "$wasm_sum" ]; then
+    log "wasm-bindgen"
+    rm -rf "$here/wasm"
+    "$wasm_bindgen" --target web --out-dir "$here/wasm" "$wasm_in"
+    echo "$wasm_sum" >"$stamp_dir/wasm"
+fi
+
+# 3. npm dependencies, when the lock file changed.
+cd "$here"
+lock_sum="$(sha256sum package-lock.json | cut -d' ' -f1)"
+if [ ! -d node_modules ] || [ "$(cat "$stamp_dir/npm" 2>/dev/null)" != "$lock_sum" ]; then
+    log "npm ci"
+    npm ci --no-audit --no-fund --loglevel=error
+    echo "$lock_sum" >"$stamp_dir/npm"
+fi
+
+# 4. TypeScript, when a source, the glue or the configuration changed.
+src_sum="$(cat tsconfig.json package.json src/*.ts wasm/latchkey_wasm.d.ts wasm/latchkey_wasm.js | sha256sum | cut -d' ' -f1)"
+if [ ! -f dist/index.js ] || [ ! -f dist/wasm/latchkey_wasm_bg.wasm ] || [ "$(cat "$stamp_dir/tsc" 2>/dev/null)" != "$src_sum" ]; then
+    log "tsc"
+    rm -rf dist
+    npx --no-install tsc -p tsconfig.json
+    mkdir -p dist/wasm
+    cp wasm/latchkey_wasm.js wasm/latchkey_wasm.d.ts wasm/latchkey_wasm_bg.wasm wasm/latchkey_wasm_bg.wasm.d.ts dist/wasm/
+    echo "$src_sum" >"$stamp_dir/tsc"
+fi
+log "ready: $here/dist"

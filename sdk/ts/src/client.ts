@@ -1,0 +1,452 @@
+/** The client of latchkey's native API (`/api/...`). Keys stay on the client. */
+import { LatchkeyError, isKnownCode } from './errors.js';
+import { Http, enc, type FetchLike, type TokenSource } from './http.js';
+import {
+  OwnerSigner,
+  SessionSigner,
+  createOwnerKey,
+  decodeOutsideExecution,
+  messageHash,
+  normalizeFelt,
+  nowSeconds,
+  selectorFromName,
+  assertEncryptedSession,
+  type KdfOption,
+  type KeyFormat,
+  type NormalizedCall,
+  type Secret,
+  type SessionKeyData,
+  type TypedData,
+} from './keys.js';
+import { init } from './wasm.js';
+
+/** One call: the target and an entrypoint name or a selector. */
+export interface Call {
+  to: string;
+  entrypoint?: string;
+  selector?: string;
+  calldata?: string[];
+}
+
+/** An execution accepted by the server; with `wait` its final status. */
+export interface Execution {
+  requestId: string;
+  transactionHash: string;
+  /** `submitted`, or final: `succeeded`, `reverted`, `rejected`, `expired`. */
+  status: string;
+  errorCode?: string;
+  errorMessage?: string;
+}
+
+/** A wallet, exactly as the server returns it. */
+export interface Wallet {
+  address: string;
+  ownerPublicKey: string;
+  externalUserId: string | null;
+  walletType: string;
+  classHash: string;
+  deployed: boolean;
+  deployTransactionHash: string | null;
+  encryptedPrivateKey: string;
+  encryptedPrivateKeyBackup: string | null;
+  createdAt: string;
+}
+
+export interface SessionMethod {
+  contract: string;
+  selector: string;
+}
+
+export interface SpendingCap {
+  token: string;
+  maxPerCall: string;
+  maxPerWindow: string;
+  windowSeconds: number;
+  spentInWindow: string;
+  windowStart: number;
+}
+
+/** A session's registered policy and live on-chain status, exactly as the server returns it. */
+export interface Session {
+  sessionPublicKey: string;
+  state: 'pending' | 'active' | 'scheduled' | 'expired' | 'exhausted' | 'revoked' | 'failed';
+  isActive: boolean;
+  validAfter: number;
+  validUntil: number;
+  maxCalls: number;
+  callsUsed: number;
+  remainingCalls: number;
+  allowAll: boolean;
+  allowedMethods: SessionMethod[];
+  spendingCaps: SpendingCap[];
+}
+
+export interface AllowedMethodInput {
+  contract: string;
+  entrypoint?: string;
+  selector?: string;
+}
+
+export interface SpendingCapInput {
+  token: string;
+  maxPerCall: string;
+  maxPerWindow: string;
+  windowSeconds: number;
+}
+
+/** What a session may do, to register. */
+export interface SessionTerms {
+  sessionPublicKey: string;
+  validAfter?: number;
+  validUntil: number;
+  maxCalls: number;
+  allowedMethods?: AllowedMethodInput[];
+  allowAll?: boolean;
+  spendingCaps?: SpendingCapInput[];
+}
+
+/** Typed data prepared by the server, to sign and submit. */
+export interface Prepared {
+  requestId: string;
+  typedData: TypedData;
+  messageHash: string;
+  expiresAt: number;
+}
+
+export interface PublicConfig {
+  chainId: string;
+  accountClassHash: string;
+  demoGame: string | null;
+}
+
+export interface StoredSession {
+  walletAddress: string | null;
+  session: SessionKeyData;
+  updatedAt: string;
+}
+
+export interface LatchkeyClientOptions {
+  /** Base URL of the server; '' (default) means the page's own origin. */
+  url?: string;
+  /** Public API key (`pk_…`), sent as `x-api-key`. */
+  publicKey: string;
+  /** Secret API key (`sk_…`), sent as a bearer token. Servers only. */
+  secretKey?: string;
+  /** An end user's JWT, fetched per request. */
+  getBearerToken?: TokenSource;
+  fetch?: FetchLike;
+  /** Argon2id cost of the keys this client creates (default 'current'). */
+  kdf?: KdfOption;
+}
+
+function normalizedCall(call: Call, i: number): NormalizedCall {
+  if (call === null || typeof call !== 'object' || typeof call.to !== 'string') {
+    throw new LatchkeyError('INVALID_INPUT', `Invalid input: calls[${i}] needs a "to" address.`);
+  }
+  const hasEntry = typeof call.entrypoint === 'string' && call.entrypoint !== '';
+  const hasSelector = typeof call.selector === 'string' && call.selector !== '';
+  if (hasEntry === hasSelector) {
+    throw new LatchkeyError('INVALID_INPUT', `Invalid input: calls[${i}] needs exactly one of entrypoint or selector.`);
+  }
+  return {
+    to: normalizeFelt(call.to),
+    selector: hasEntry ? selectorFromName(call.entrypoint as string) : normalizeFelt(call.selector as string),
+    calldata: (call.calldata ?? []).map((c) => normalizeFelt(String(c))),
+  };
+}
+
+function sameCalls(a: NormalizedCall[], b: NormalizedCall[]): boolean {
+  return (
+    a.length === b.length &&
+    a.every(
+      (x, i) =>
+        x.to === b[i].to &&
+        x.selector === b[i].selector &&
+        x.calldata.length === b[i].calldata.length &&
+        x.calldata.every((c, j) => c === b[i].calldata[j]),
+    )
+  );
+}
+
+function unexpected(what: string): LatchkeyError {
+  return new LatchkeyError('UNEXPECTED_TYPED_DATA', `The server prepared something other than what was asked: ${what}. Nothing was signed.`);
+}
+
+/** Throws unless the execution's final status is `succeeded`. */
+export function expectSucceeded(execution: Execution, what: string): Execution {
+  if (execution.status === 'succeeded') return execution;
+  const serverCode = execution.errorCode ?? execution.status.toUpperCase();
+  const code = isKnownCode(serverCode) ? serverCode : 'API_ERROR';
+  const reason = execution.errorMessage ? `: ${execution.errorMessage}` : '';
+  throw new LatchkeyError(code, `${what} ${execution.status} (${serverCode})${reason}`, { serverCode, execution });
+}
+
+/** The client of latchkey's native API. */
+export class LatchkeyClient {
+  readonly #http: Http;
+  readonly #kdf: KdfOption | undefined;
+  #config: Promise<PublicConfig> | null = null;
+
+  constructor(opts: LatchkeyClientOptions) {
+    this.#http = new Http({
+      base: opts.url ?? '',
+      publicKey: opts.publicKey,
+      secretKey: opts.secretKey,
+      getBearerToken: opts.getBearerToken,
+      fetch: opts.fetch,
+    });
+    this.#kdf = opts.kdf;
+  }
+
+  /** The base URL ('' = same origin). */
+  get url(): string {
+    return this.#http.base;
+  }
+
+  /** Any request with this client's headers; errors as `LatchkeyError`. */
+  request<T>(method: string, path: string, body?: unknown): Promise<T> {
+    return this.#http.json<T>(method, path, body);
+  }
+
+  /** The chain id, the account class hash and the demo game (GET /api/config; cached). */
+  config(): Promise<PublicConfig> {
+    if (!this.#config) {
+      this.#config = this.request<PublicConfig>('GET', '/api/config');
+      this.#config.catch(() => {
+        this.#config = null;
+      });
+    }
+    return this.#config;
+  }
+
+  /** Creates the owner key locally (sealed with `secret`), then the wallet on the server. */
+  async createWallet(opts: { secret: Secret; externalUserId?: string; format?: KeyFormat }): Promise<Wallet> {
+    const config = await this.config();
+    const owner = await createOwnerKey(opts.secret, {
+      classHash: config.accountClassHash,
+      format: opts.format,
+      kdf: this.#kdf,
+    });
+    const body: Record<string, unknown> = {
+      ownerPublicKey: owner.publicKey,
+      encryptedPrivateKey: owner.encryptedPrivateKey,
+    };
+    if (opts.externalUserId !== undefined) body.externalUserId = opts.externalUserId;
+    const wallet = await this.request<Wallet>('POST', '/api/wallets', body);
+    if (normalizeFelt(wallet.address) !== normalizeFelt(owner.address)) {
+      throw new LatchkeyError(
+        'SESSION_INVALID_RESPONSE',
+        `The server created the wallet at ${wallet.address}, not at ${owner.address} as the owner key implies.`,
+      );
+    }
+    return wallet;
+  }
+
+  listWallets(): Promise<Wallet[]> {
+    return this.request<Wallet[]>('GET', '/api/wallets');
+  }
+
+  getWallet(address: string): Promise<Wallet> {
+    return this.request<Wallet>('GET', `/api/wallets/${enc(address)}`);
+  }
+
+  listSessions(address: string): Promise<Session[]> {
+    return this.request<Session[]>('GET', `/api/wallets/${enc(address)}/sessions`);
+  }
+
+  /** A session's status; a session the server does not know → SESSION_NOT_REGISTERED. */
+  async getSession(address: string, sessionPublicKey: string): Promise<Session> {
+    try {
+      return await this.request<Session>('GET', `/api/wallets/${enc(address)}/sessions/${enc(sessionPublicKey)}`);
+    } catch (e) {
+      if (e instanceof LatchkeyError && e.serverCode === 'SESSION_NOT_FOUND') {
+        throw new LatchkeyError('SESSION_NOT_REGISTERED', e.message, { status: e.status, serverCode: e.serverCode });
+      }
+      throw e;
+    }
+  }
+
+  /** Typed data for `calls`, to sign. */
+  prepare(address: string, calls: Call[]): Promise<Prepared> {
+    const body = {
+      calls: calls.map((c) => {
+        const out: Record<string, unknown> = { to: c.to, calldata: (c.calldata ?? []).map(String) };
+        if (c.entrypoint !== undefined) out.entrypoint = c.entrypoint;
+        if (c.selector !== undefined) out.selector = c.selector;
+        return out;
+      }),
+    };
+    return this.request<Prepared>('POST', `/api/wallets/${enc(address)}/prepare`, body);
+  }
+
+  /** Submits a signed execution and waits for its final status (no throw on a failed status). */
+  submit(address: string, typedData: TypedData, signature: string[]): Promise<Execution> {
+    return this.request<Execution>('POST', `/api/wallets/${enc(address)}/execute?wait=true`, { typedData, signature });
+  }
+
+  /** Checks prepared typed data against what was asked, then signs and submits it. */
+  async #signAndSubmit(
+    address: string,
+    signer: OwnerSigner | SessionSigner,
+    prepared: Prepared,
+    expected: NormalizedCall[] | ((calls: NormalizedCall[]) => string | null),
+    what: string,
+  ): Promise<Execution> {
+    const account = normalizeFelt(address);
+    if (normalizeFelt(signer.account) !== account) {
+      throw new LatchkeyError('INVALID_INPUT', `Invalid input: the key signs for ${signer.account}, not for ${address}.`);
+    }
+    const config = await this.config();
+    const view = decodeOutsideExecution(prepared.typedData);
+    if (view.chainId !== config.chainId) throw unexpected(`chain ${view.chainId} instead of ${config.chainId}`);
+    if (typeof expected === 'function') {
+      const problem = expected(view.calls);
+      if (problem) throw unexpected(problem);
+    } else if (!sameCalls(view.calls, expected)) {
+      throw unexpected('different calls');
+    }
+    if (view.executeBefore <= nowSeconds()) throw unexpected('an execution that has already expired');
+    if (normalizeFelt(messageHash(prepared.typedData, account)) !== normalizeFelt(prepared.messageHash)) {
+      throw unexpected('a message hash that does not match its typed data');
+    }
+    const signature = signer.signTypedData(prepared.typedData);
+    return expectSucceeded(await this.submit(address, prepared.typedData, signature), what);
+  }
+
+  /**
+   * Executes `calls` gaslessly: prepare, check that the prepared calls are exactly these,
+   * sign (owner or session), execute and wait. Throws unless the final status is `succeeded`.
+   */
+  async execute(address: string, signer: OwnerSigner | SessionSigner, calls: Call[]): Promise<Execution> {
+    await init();
+    if (!Array.isArray(calls) || calls.length === 0) {
+      throw new LatchkeyError('INVALID_INPUT', 'Invalid input: give at least one call.');
+    }
+    const expected = calls.map(normalizedCall);
+    if (signer instanceof SessionSigner && signer.validUntil < nowSeconds()) {
+      throw new LatchkeyError('SESSION_EXPIRED', 'Session has expired. Create a new session key.');
+    }
+    const prepared = await this.prepare(address, calls);
+    return this.#signAndSubmit(address, signer, prepared, expected, 'The execution');
+  }
+
+  /** Registers a session on the wallet, signed by the owner; waits for it on chain. */
+  async registerSession(address: string, owner: OwnerSigner, terms: SessionTerms): Promise<Execution> {
+    await init();
+    const body: Record<string, unknown> = {
+      sessionPublicKey: terms.sessionPublicKey,
+      validUntil: terms.validUntil,
+      maxCalls: terms.maxCalls,
+    };
+    if (terms.validAfter !== undefined) body.validAfter = terms.validAfter;
+    if (terms.allowedMethods !== undefined) body.allowedMethods = terms.allowedMethods;
+    if (terms.allowAll !== undefined) body.allowAll = terms.allowAll;
+    if (terms.spendingCaps !== undefined) body.spendingCaps = terms.spendingCaps;
+    const prepared = await this.request<Prepared>('POST', `/api/wallets/${enc(address)}/sessions`, body);
+    const account = normalizeFelt(address);
+    const key = normalizeFelt(terms.sessionPublicKey);
+    const register = selectorFromName('register_session');
+    const setPolicy = selectorFromName('set_spending_policy');
+    const methods = (terms.allowedMethods ?? []).map((m, i) =>
+      normalizedCall({ to: m.contract, entrypoint: m.entrypoint, selector: m.selector }, i),
+    );
+    return this.#signAndSubmit(
+      address,
+      owner,
+      prepared,
+      (calls) => {
+        const [first, ...rest] = calls;
+        if (!first || first.to !== account || first.selector !== register) return 'not a register_session call';
+        const d = first.calldata;
+        const n = Number(BigInt(d[4] ?? '0x0'));
+        if (
+          d[0] !== key ||
+          BigInt(d[2] ?? -1) !== BigInt(terms.validUntil) ||
+          BigInt(d[3] ?? -1) !== BigInt(terms.maxCalls) ||
+          d.length !== 5 + 2 * n
+        ) {
+          return 'a session with different terms';
+        }
+        if (!terms.allowAll) {
+          if (n !== methods.length) return 'a different allowlist';
+          for (let i = 0; i < n; i++) {
+            if (d[5 + 2 * i] !== methods[i].to || d[6 + 2 * i] !== methods[i].selector) return 'a different allowlist';
+          }
+        }
+        if (rest.length !== (terms.spendingCaps ?? []).length) return 'different spending caps';
+        if (rest.some((c) => c.to !== account || c.selector !== setPolicy || c.calldata[0] !== key)) {
+          return 'an unexpected extra call';
+        }
+        return null;
+      },
+      'The session registration',
+    );
+  }
+
+  /** Revokes one session, signed by the owner; waits for it on chain. */
+  async revokeSession(address: string, owner: OwnerSigner, sessionPublicKey: string): Promise<Execution> {
+    await init();
+    const prepared = await this.request<Prepared>(
+      'POST',
+      `/api/wallets/${enc(address)}/sessions/${enc(sessionPublicKey)}/revoke`,
+    );
+    const expected: NormalizedCall[] = [
+      { to: normalizeFelt(address), selector: selectorFromName('revoke_session_key'), calldata: [normalizeFelt(sessionPublicKey)] },
+    ];
+    return this.#signAndSubmit(address, owner, prepared, expected, 'The revocation');
+  }
+
+  /** Revokes every session of the wallet, signed by the owner. */
+  async revokeAllSessions(address: string, owner: OwnerSigner): Promise<Execution> {
+    await init();
+    const prepared = await this.request<Prepared>('POST', `/api/wallets/${enc(address)}/sessions/revoke-all`);
+    const expected: NormalizedCall[] = [
+      { to: normalizeFelt(address), selector: selectorFromName('revoke_all_sessions'), calldata: [] },
+    ];
+    return this.#signAndSubmit(address, owner, prepared, expected, 'The revocation');
+  }
+
+  transactions(opts: { walletAddress?: string; limit?: number; offset?: number } = {}): Promise<unknown[]> {
+    const q = new URLSearchParams();
+    if (opts.walletAddress) q.set('walletAddress', opts.walletAddress);
+    if (opts.limit !== undefined) q.set('limit', String(opts.limit));
+    if (opts.offset !== undefined) q.set('offset', String(opts.offset));
+    const qs = q.toString();
+    return this.request<unknown[]>('GET', `/api/transactions${qs ? `?${qs}` : ''}`);
+  }
+
+  sponsorship(): Promise<unknown> {
+    return this.request<unknown>('GET', '/api/sponsorship');
+  }
+
+  /** The end user's stored session (GET /api/me/session), or null. */
+  async getMySession(): Promise<StoredSession | null> {
+    try {
+      return await this.request<StoredSession>('GET', '/api/me/session');
+    } catch (e) {
+      if (e instanceof LatchkeyError && e.status === 404) return null;
+      throw e;
+    }
+  }
+
+  /** Stores the end user's session (PUT /api/me/session); refuses plaintext keys. */
+  async putMySession(session: SessionKeyData, walletAddress?: string): Promise<void> {
+    await init();
+    assertEncryptedSession(session);
+    const body: Record<string, unknown> = {
+      session: { publicKey: session.publicKey, encryptedPrivateKey: session.encryptedPrivateKey, validUntil: session.validUntil },
+    };
+    if (walletAddress !== undefined) body.walletAddress = walletAddress;
+    await this.request('PUT', '/api/me/session', body);
+  }
+
+  /** Deletes the end user's stored session (absent is fine). */
+  async deleteMySession(): Promise<void> {
+    try {
+      await this.request('DELETE', '/api/me/session');
+    } catch (e) {
+      if (e instanceof LatchkeyError && e.status === 404) return;
+      throw e;
+    }
+  }
+}
