@@ -10,5 +10,6 @@ mod crash;
 mod keys;
 #[path = "../../../../conformance/node.rs"]
 mod node;
+mod sdk_ts;
 mod support;
 mod walkthrough;

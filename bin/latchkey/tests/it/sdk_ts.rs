@@ -1,0 +1,103 @@
+//! `@latchkey/sdk` (sdk/ts) against `latchkey serve`: the package is built with
+//! `sdk/ts/build.sh`, then its end-to-end script and its unit tests (vitest) run.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::node;
+use crate::support::{serve, TempDir};
+
+fn sdk_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../sdk/ts")
+}
+
+/// Runs `sdk/ts/build.sh` (which skips what is up to date) once per test run.
+fn build_sdk() -> Result<(), String> {
+    static BUILT: std::sync::OnceLock<Result<(), String>> = std::sync::OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            let script = sdk_dir().join("build.sh");
+            let output = Command::new("bash")
+                .arg(&script)
+                .output()
+                .map_err(|e| format!("cannot run {}: {e}", script.display()))?;
+            if output.status.success() {
+                Ok(())
+            } else {
+                Err(format!(
+                    "sdk/ts/build.sh failed:\n{}\n{}",
+                    String::from_utf8_lossy(&output.stdout),
+                    String::from_utf8_lossy(&output.stderr)
+                ))
+            }
+        })
+        .clone()
+}
+
+/// Whether the test can run: Node.js present (or required), and the package built.
+fn ready(what: &str) -> bool {
+    if !node::has_node() {
+        assert!(
+            std::env::var_os(node::REQUIRE_NODE_ENV).is_none(),
+            "Node.js is required ({} is set): install nodejs and npm",
+            node::REQUIRE_NODE_ENV
+        );
+        eprintln!("SKIPPED: Node.js not available; install nodejs and npm to {what}");
+        return false;
+    }
+    build_sdk().unwrap_or_else(|e| panic!("{e}"));
+    true
+}
+
+#[test]
+fn the_typescript_sdk_runs_a_session_end_to_end_against_latchkey_serve() {
+    if !ready("run the TypeScript SDK end to end") {
+        return;
+    }
+    let data = TempDir::new("sdk-ts");
+    let server = serve(&data.0, &[]);
+    let output = Command::new("node")
+        .arg("tests/e2e.mjs")
+        .current_dir(sdk_dir())
+        .env("LATCHKEY_API_URL", server.get("API"))
+        .env("LATCHKEY_PUBLIC_KEY", server.get("Public key"))
+        .env("LATCHKEY_SECRET_KEY", server.get("Secret key"))
+        .output()
+        .expect("run node");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "the SDK end-to-end flow failed:\n{stdout}\n{stderr}");
+    for step in [
+        "config",
+        "createWallet",
+        "createSession",
+        "registerSession",
+        "execute",
+        "allowlistEnforced",
+        "restore",
+        "revoke",
+        "logout",
+        "logoutRevokes",
+        "done",
+    ] {
+        assert!(stdout.contains(&format!("\"step\":\"{step}\"")), "step {step} missing:\n{stdout}");
+    }
+    assert!(stdout.contains("\"remainingCalls\":[9,8,7]"), "remaining calls did not drop:\n{stdout}");
+    assert!(stdout.contains("\"serverCode\":\"SESSION_REVOKED\""), "{stdout}");
+}
+
+#[test]
+fn the_typescript_sdk_unit_tests_pass() {
+    if !ready("run the TypeScript SDK's unit tests") {
+        return;
+    }
+    let output = Command::new("npx")
+        .args(["--no-install", "vitest", "run"])
+        .current_dir(sdk_dir())
+        .env("CI", "1")
+        .output()
+        .expect("run vitest");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "vitest failed:\n{stdout}\n{stderr}");
+}

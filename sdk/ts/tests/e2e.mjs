@@ -1,0 +1,174 @@
+// End to end against a running `latchkey serve`, through the built package (dist/):
+// a wallet with a PIN, a session scoped to the demo game, executions without the PIN,
+// a reload, revocation, logout. Prints one JSON line per step; exits non-zero on failure.
+//
+// Environment: LATCHKEY_API_URL, LATCHKEY_PUBLIC_KEY, LATCHKEY_SECRET_KEY.
+import assert from 'node:assert/strict';
+import {
+  init,
+  LatchkeyClient,
+  LatchkeyError,
+  SessionManager,
+  browserSessionStorage,
+  unlockSessionKey,
+} from '../dist/index.js';
+
+const url = process.env.LATCHKEY_API_URL;
+const publicKey = process.env.LATCHKEY_PUBLIC_KEY;
+const secretKey = process.env.LATCHKEY_SECRET_KEY;
+if (!url || !publicKey || !secretKey) {
+  console.error('set LATCHKEY_API_URL, LATCHKEY_PUBLIC_KEY and LATCHKEY_SECRET_KEY');
+  process.exit(2);
+}
+
+const PIN = '482913';
+const secret = { pin: PIN };
+
+function step(name, data = {}) {
+  console.log(JSON.stringify({ step: name, ...data }));
+}
+
+/** A Web Storage area in memory, with the Storage methods the SDK uses. */
+class MemoryStorage {
+  #items = new Map();
+  getItem(k) {
+    return this.#items.has(k) ? this.#items.get(k) : null;
+  }
+  setItem(k, v) {
+    this.#items.set(k, String(v));
+  }
+  removeItem(k) {
+    this.#items.delete(k);
+  }
+  get length() {
+    return this.#items.size;
+  }
+}
+
+async function rejects(promise, code, what) {
+  try {
+    await promise;
+  } catch (e) {
+    assert.ok(e instanceof LatchkeyError, `${what}: not a LatchkeyError: ${e}`);
+    assert.equal(e.code, code, `${what}: ${e.code} (${e.serverCode ?? ''}): ${e.message}`);
+    assert.equal(typeof e.numericCode, 'number', `${what}: numericCode`);
+    assert.ok(!e.message.includes(PIN), `${what}: the PIN leaked into the message`);
+    return e;
+  }
+  assert.fail(`${what}: expected ${code}, but it succeeded`);
+}
+
+await init();
+const client = new LatchkeyClient({ url, publicKey, secretKey });
+
+// 1. Public configuration.
+const config = await client.config();
+assert.match(config.accountClassHash, /^0x[0-9a-f]+$/);
+assert.ok(config.demoGame, 'the server runs the demo game');
+const game = config.demoGame;
+step('config', { chainId: config.chainId });
+
+// 2. A wallet whose owner key is made and sealed here; the server only sees ciphertext.
+const wallet = await client.createWallet({ secret, externalUserId: `sdk-e2e-${Date.now()}` });
+assert.ok(wallet.encryptedPrivateKey.startsWith('lk1$owner$argon2id$'));
+assert.ok(wallet.deployed, 'the wallet is deployed');
+assert.equal((await client.getWallet(wallet.address)).ownerPublicKey, wallet.ownerPublicKey);
+step('createWallet', { address: wallet.address });
+
+// 3. A session key, kept unlocked in memory and stored encrypted.
+const area = new MemoryStorage();
+const storageKey = 'latchkey.session';
+const storage = browserSessionStorage(storageKey, area);
+const manager = new SessionManager({ client, wallet, storage });
+await manager.restore();
+assert.equal(manager.state, 'none');
+const states = [];
+manager.subscribe(() => states.push(manager.state));
+const data = await manager.createSession(secret, { durationSeconds: 3600 });
+assert.equal(manager.state, 'created');
+assert.ok(manager.unlocked);
+const stored = JSON.parse(area.getItem(storageKey));
+assert.deepEqual(Object.keys(stored).sort(), ['encryptedPrivateKey', 'publicKey', 'validUntil']);
+assert.ok(stored.encryptedPrivateKey.startsWith('lk1$session$'), 'stored encrypted');
+assert.equal(stored.publicKey, data.publicKey);
+step('createSession', { publicKey: data.publicKey, validUntil: data.validUntil });
+
+// 4. The owner registers it once, for make_move and claim_reward, 10 calls.
+const registration = await manager.registerSession(secret, {
+  allowedMethods: [
+    { contract: game, entrypoint: 'make_move' },
+    { contract: game, entrypoint: 'claim_reward' },
+  ],
+  maxCalls: 10,
+});
+assert.equal(registration.status, 'succeeded');
+assert.equal(manager.state, 'active');
+assert.equal(manager.remainingCalls, 10);
+step('registerSession', { transactionHash: registration.transactionHash });
+
+// 5. Three moves with the session key; no PIN.
+const remaining = [];
+for (const move of [7, 8, 9]) {
+  const execution = await manager.execute([{ to: game, entrypoint: 'make_move', calldata: [String(move)] }]);
+  assert.equal(execution.status, 'succeeded');
+  remaining.push(manager.remainingCalls);
+}
+assert.deepEqual(remaining, [9, 8, 7]);
+step('execute', { remainingCalls: remaining });
+
+// 6. A method outside the allowlist is refused with a clear code.
+await rejects(
+  manager.execute([{ to: game, entrypoint: 'set_reward_pool', calldata: ['1'] }]),
+  'SESSION_ENTRYPOINT_NOT_ALLOWED',
+  'a call outside the allowlist',
+);
+assert.equal(manager.remainingCalls, 7, 'a refused call uses no call');
+step('allowlistEnforced');
+
+// 7. A reload: the record comes back from storage, locked until the PIN is given again.
+const reloaded = new SessionManager({ client, wallet: { address: wallet.address, encryptedPrivateKey: wallet.encryptedPrivateKey }, storage });
+await reloaded.restore();
+assert.equal(reloaded.state, 'active');
+assert.equal(reloaded.remainingCalls, 7);
+assert.equal(reloaded.unlocked, false);
+await rejects(reloaded.execute([{ to: game, entrypoint: 'make_move', calldata: ['10'] }]), 'SESSION_LOCKED', 'locked session');
+await rejects(reloaded.unlock({ pin: '482914' }), 'SESSION_DECRYPTION_FAILED', 'wrong PIN');
+await reloaded.unlock(secret);
+await reloaded.execute([{ to: game, entrypoint: 'make_move', calldata: ['10'] }]);
+assert.equal(reloaded.remainingCalls, 6);
+step('restore', { remainingCalls: reloaded.remainingCalls });
+
+// 8. Revocation (owner-signed); the next execution is refused, locally and by the server.
+const revocation = await manager.revoke(secret);
+assert.equal(revocation.status, 'succeeded');
+assert.equal(manager.state, 'revoked');
+await rejects(manager.execute([{ to: game, entrypoint: 'make_move', calldata: ['11'] }]), 'SESSION_REVOKED', 'after revoke (local)');
+const signer = await unlockSessionKey(data, secret, wallet.address);
+const refused = await rejects(
+  client.execute(wallet.address, signer, [{ to: game, entrypoint: 'make_move', calldata: ['12'] }]),
+  'SESSION_REVOKED',
+  'after revoke (server)',
+);
+signer.free();
+step('revoke', { serverStatus: refused.status ?? null, serverCode: refused.serverCode });
+
+// 9. Logout: nothing left to revoke; the storage is cleared and the keys forgotten.
+await manager.logout(secret);
+assert.equal(manager.state, 'none');
+assert.equal(manager.unlocked, false);
+assert.equal(area.getItem(storageKey), null);
+step('logout');
+
+// 10. Logout of a live session revokes it on chain before clearing.
+await manager.createSession(secret, { durationSeconds: 600 });
+await manager.registerSession(secret, { allowedMethods: [{ contract: game, entrypoint: 'make_move' }], maxCalls: 2 });
+assert.equal(manager.state, 'active');
+const live = manager.session.publicKey;
+await manager.logout(secret);
+assert.equal(area.getItem(storageKey), null);
+assert.equal((await client.getSession(wallet.address, live)).state, 'revoked');
+step('logoutRevokes');
+
+// Nothing the SDK printed or stored held the PIN or a plaintext key.
+assert.ok(!JSON.stringify(states).includes(PIN));
+step('done');
