@@ -249,6 +249,10 @@ export async function createSessionKey(
   const format = checkFormat(opts?.format);
   const kdf = coreKdf(opts?.kdf);
   const duration = opts.durationSeconds ?? DEFAULT_SESSION_SECONDS;
+  if (typeof duration !== 'number' || !Number.isSafeInteger(duration) || duration <= 0) {
+    // The Chipi SDK's message for the same mistake.
+    throw new LatchkeyError('SESSION_CREATION_FAILED', `Invalid session duration: ${String(duration)}. Must be a positive integer.`);
+  }
   const inner = withSecret(secret, (s) =>
     w.createSessionSigner(s, opts.account, duration, opts.now ?? nowSeconds(), entropy(), format, kdf),
   );
@@ -256,17 +260,21 @@ export async function createSessionKey(
   return { data: signer.sessionKeyData(), signer };
 }
 
-/** Unlocks an owner key of `account` (checked against the owner public key). */
+/**
+ * Unlocks an owner key of `account`, checked against the owner public key: give it as
+ * `ownerPublicKey`, or pass a wallet (`{ address, ownerPublicKey }`) or the result of
+ * `createOwnerKey` (`{ address, publicKey }`) as `account`.
+ */
 export async function unlockOwnerKey(
   encryptedPrivateKey: string,
   secret: Secret,
-  account: string | { address: string; ownerPublicKey: string },
+  account: string | { address: string; ownerPublicKey?: string; publicKey?: string },
   ownerPublicKey?: string,
 ): Promise<OwnerSigner> {
   await init();
   const w = wasm();
   const address = typeof account === 'string' ? account : account?.address;
-  const publicKey = ownerPublicKey ?? (typeof account === 'object' ? account?.ownerPublicKey : undefined);
+  const publicKey = ownerPublicKey ?? (typeof account === 'object' ? (account?.ownerPublicKey ?? account?.publicKey) : undefined);
   if (typeof address !== 'string' || typeof publicKey !== 'string') {
     throw new LatchkeyError(
       'INVALID_INPUT',
