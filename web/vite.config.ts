@@ -10,6 +10,9 @@ import react from '@vitejs/plugin-react';
 // http://127.0.0.1:8080).
 export default defineConfig({
   plugins: [react()],
+  // The SDK is linked from ../sdk/ts, which has React of its own for its tests: the app
+  // and the SDK's hook must share one React.
+  resolve: { dedupe: ['react', 'react-dom'] },
   // Pre-bundling would move the SDK away from its .wasm file.
   optimizeDeps: { exclude: ['@latchkey/sdk'] },
   build: {

@@ -65,8 +65,9 @@ export function Dashboard({ client }: { client: LatchkeyClient }) {
     try {
       const [list, config] = await Promise.all([client.listWallets(), client.config()]);
       setDemoGame(config.demoGame);
+      const newestFirst = [...list].sort((a, b) => b.createdAt.localeCompare(a.createdAt));
       const views = await Promise.all(
-        list.map(async (wallet): Promise<WalletView> => {
+        newestFirst.map(async (wallet): Promise<WalletView> => {
           try {
             return { wallet, sessions: await client.listSessions(wallet.address), error: null };
           } catch (e) {
@@ -209,7 +210,9 @@ function WalletCard({
           <div className="muted" style={{ fontSize: '0.85rem' }}>
             {wallet.deployed ? 'deployed' : 'not deployed'}
             {wallet.externalUserId ? ` · user ${wallet.externalUserId}` : ''} · created{' '}
-            <time dateTime={wallet.createdAt}>{new Date(wallet.createdAt).toLocaleString()}</time>
+            <time dateTime={wallet.createdAt}>
+              {absoluteTime(Date.parse(wallet.createdAt) / 1000)}
+            </time>
           </div>
         </div>
         <button type="button" className="danger small" disabled={!revocable} onClick={onRevokeAll}>

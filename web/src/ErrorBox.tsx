@@ -23,11 +23,10 @@ export function describeError(error: unknown): Shown {
 export function ErrorBox({ error, onDismiss }: { error: Shown | null; onDismiss?: () => void }) {
   if (!error) return null;
   return (
-    <div className="error row" role="alert" data-testid="error">
-      <div style={{ flex: 1 }}>
-        <strong>{error.code}</strong>
-        <span>{error.message}</span>
-      </div>
+    <div className="error row" role="alert">
+      <p data-testid="error" style={{ flex: 1, margin: 0 }}>
+        <strong>{error.code}</strong> {error.message}
+      </p>
       {onDismiss && (
         <button type="button" className="secondary small" onClick={onDismiss}>
           Dismiss

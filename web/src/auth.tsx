@@ -27,7 +27,12 @@ function loadCredentials(): Credentials | null {
 
 /** A client for the given keys, same origin. */
 export function clientFor(credentials: Credentials): LatchkeyClient {
-  return new LatchkeyClient({ publicKey: credentials.publicKey, secretKey: credentials.secretKey });
+  return new LatchkeyClient({
+    publicKey: credentials.publicKey,
+    secretKey: credentials.secretKey,
+    // The browser's fetch must be called on window, not on the client.
+    fetch: (input, init) => window.fetch(input, init),
+  });
 }
 
 interface Auth {

@@ -64,17 +64,20 @@ const byTest = (id) => page.getByTestId(id);
 async function textOf(id) {
   return (await byTest(id).innerText()).trim();
 }
+// Polls from Node.js: the page's content security policy forbids evaluating strings there.
 async function waitForText(id, predicate, what) {
-  await page.waitForFunction(
-    ([selector, source]) => {
-      const element = document.querySelector(selector);
-      return element !== null && new Function('text', `return (${source})(text)`)(element.textContent.trim());
-    },
-    [`[data-testid="${id}"]`, predicate.toString()],
-    { timeout: TIMEOUT },
-  ).catch(async (error) => {
-    throw new Error(`${what}: ${error.message}; ${id} shows ${JSON.stringify(await textOf(id).catch(() => null))}`);
-  });
+  const deadline = Date.now() + TIMEOUT;
+  let last = null;
+  for (;;) {
+    last = await byTest(id)
+      .textContent({ timeout: 1_000 })
+      .catch(() => null);
+    if (last !== null && predicate(last.trim())) return;
+    if (Date.now() > deadline) {
+      throw new Error(`${what}: not within ${TIMEOUT} ms; ${id} shows ${JSON.stringify(last)}`);
+    }
+    await page.waitForTimeout(100);
+  }
 }
 
 try {
@@ -104,12 +107,7 @@ try {
   // Five moves, no prompt: each confirmed on chain.
   for (let move = 1; move <= 5; move += 1) {
     await byTest('move').click();
-    await waitForText('moves-confirmed', (t) => Number(t) >= 0, 'moves counter');
-    await page.waitForFunction(
-      (count) => Number(document.querySelector('[data-testid="moves-confirmed"]')?.textContent) >= count,
-      move,
-      { timeout: TIMEOUT },
-    );
+    await waitForText('moves-confirmed', (t) => Number(t) >= move, `move ${move} confirmed`);
   }
   await waitForText('remaining-calls', (t) => t === '995', 'remaining calls after 5 moves');
   const hashes = await page.$$eval('[data-testid="move-log"] [data-testid="tx-hash"]', (nodes) =>

@@ -1,0 +1,135 @@
+// The dashboard's owner-signed revocation in a real browser (Debian's Chromium through
+// playwright-core) against a running `latchkey serve`:
+//
+//   game: wallet + session → reload: the wallet and session come back, the PIN does not →
+//   dashboard: Revoke with a wrong PIN is refused in the browser → with the right PIN the
+//   session is revoked on chain (transaction hash shown) → a second session → Revoke all.
+//
+// Environment as for demo.mjs: LATCHKEY_URL, LATCHKEY_PUBLIC_KEY, LATCHKEY_SECRET_KEY,
+// OUT_DIR, CHROMIUM. Prints one JSON line per step; exits non-zero on the first failure.
+
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { chromium } from 'playwright-core';
+
+const env = (name) => {
+  const value = process.env[name];
+  if (!value) throw new Error(`missing environment variable ${name}`);
+  return value;
+};
+const url = env('LATCHKEY_URL');
+const outDir = env('OUT_DIR');
+mkdirSync(outDir, { recursive: true });
+const PIN = '730164';
+const TIMEOUT = 60_000;
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+  headless: true,
+  args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'],
+});
+const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+page.setDefaultTimeout(TIMEOUT);
+const consoleErrors = [];
+page.on('console', (message) => {
+  if (message.type() === 'error') consoleErrors.push(message.text());
+});
+page.on('pageerror', (error) => consoleErrors.push(String(error)));
+
+let shot = 0;
+async function screenshot(name) {
+  shot += 1;
+  await page.screenshot({ path: join(outDir, `d${String(shot).padStart(2, '0')}-${name}.png`), fullPage: true });
+}
+function step(name, data = {}) {
+  process.stdout.write(JSON.stringify({ step: name, ...data }) + '\n');
+}
+const byTest = (id) => page.getByTestId(id);
+async function waitForText(locator, predicate, what) {
+  const deadline = Date.now() + TIMEOUT;
+  let last = null;
+  for (;;) {
+    last = await locator.textContent({ timeout: 1_000 }).catch(() => null);
+    if (last !== null && predicate(last.trim())) return last.trim();
+    if (Date.now() > deadline) throw new Error(`${what}: not within ${TIMEOUT} ms; shows ${JSON.stringify(last)}`);
+    await page.waitForTimeout(100);
+  }
+}
+const sessionRows = (wallet) => page.locator(`[data-testid="session-row"][data-wallet="${wallet}"]`);
+
+try {
+  await page.goto(`${url}/game`);
+  await byTest('public-key').fill(env('LATCHKEY_PUBLIC_KEY'));
+  await byTest('secret-key').fill(env('LATCHKEY_SECRET_KEY'));
+  await byTest('sign-in').click();
+  await byTest('pin').fill(PIN);
+  await byTest('create-wallet').click();
+  const wallet = await waitForText(byTest('wallet-address'), (t) => /^0x[0-9a-f]+$/.test(t), 'wallet');
+  await byTest('start-session').click();
+  await waitForText(byTest('session-state'), (t) => t === 'active', 'session active');
+  step('gameSession', { wallet });
+
+  // A reload keeps the sign-in, the wallet and the (encrypted) session, not the PIN.
+  await page.reload();
+  await waitForText(byTest('wallet-address'), (t) => t === wallet, 'wallet after reload');
+  await waitForText(byTest('session-state'), (t) => t === 'active', 'session after reload');
+  if ((await byTest('pin').inputValue()) !== '') throw new Error('the PIN survived a reload');
+  await byTest('pin').fill(PIN);
+  await byTest('move').click();
+  await waitForText(byTest('moves-confirmed'), (t) => t === '1', 'a move after reload');
+  await waitForText(byTest('remaining-calls'), (t) => t === '999', 'remaining after reload');
+  step('reload', { remaining: '999' });
+
+  // Dashboard: a wrong PIN is refused before anything is signed.
+  await page.getByRole('link', { name: 'Dashboard', exact: true }).click();
+  await sessionRows(wallet).first().waitFor();
+  await sessionRows(wallet).first().getByTestId('revoke-session').click();
+  await byTest('owner-pin').fill('111111');
+  await byTest('confirm').click();
+  const wrong = await waitForText(byTest('pin-dialog').getByTestId('error'), (t) => t.length > 0, 'wrong PIN error');
+  if (!/OWNER_KEY_DECRYPTION_FAILED/.test(wrong)) throw new Error(`wrong PIN shows ${wrong}`);
+  await screenshot('wrong-pin');
+  step('wrongPin', { error: wrong });
+
+  // The right PIN revokes it on chain.
+  await byTest('owner-pin').fill(PIN);
+  await byTest('confirm').click();
+  const hash = await waitForText(byTest('revoke-result').getByTestId('tx-hash'), (t) => /^0x[0-9a-f]+$/.test(t), 'revoke hash');
+  await waitForText(sessionRows(wallet).first().getByTestId('session-state'), (t) => t === 'revoked', 'revoked');
+  step('revoke', { hash });
+
+  // A second session from the game, then Revoke all from the dashboard.
+  await page.getByRole('link', { name: 'Demo game', exact: true }).click();
+  await byTest('pin').fill(PIN);
+  await byTest('start-session').click();
+  await waitForText(byTest('session-state'), (t) => t === 'active', 'second session active');
+  await page.getByRole('link', { name: 'Dashboard', exact: true }).click();
+  await waitForText(sessionRows(wallet).locator('[data-testid="session-state"]:text-is("active")').first(), (t) => t === 'active', 'second session listed');
+  await page.locator(`[data-testid="wallet-row"][data-address="${wallet}"]`).getByRole('button', { name: 'Revoke all' }).click();
+  await byTest('owner-pin').fill(PIN);
+  await byTest('confirm').click();
+  await waitForText(byTest('revoke-result'), (t) => /Every session/.test(t), 'revoke all result');
+  const states = await sessionRows(wallet).getByTestId('session-state').allTextContents();
+  if (states.length !== 2 || !states.every((s) => s.trim() === 'revoked')) {
+    throw new Error(`after Revoke all: ${JSON.stringify(states)}`);
+  }
+  await screenshot('revoke-all');
+  step('revokeAll', { states });
+
+  // Sign out forgets the keys.
+  await byTest('sign-out').click();
+  await byTest('public-key').waitFor();
+  const kept = await page.evaluate(() => window.sessionStorage.length);
+  if (kept !== 0) throw new Error(`sessionStorage keeps ${kept} item(s) after sign out`);
+  step('signOut');
+
+  const unexpected = consoleErrors.filter((text) => !/40[0-9]|revoked/i.test(text));
+  if (unexpected.length > 0) throw new Error(`console errors: ${unexpected.join(' | ')}`);
+  step('done', { screenshots: shot });
+} catch (error) {
+  await screenshot('failure').catch(() => {});
+  process.stderr.write(`${error.stack || error}\n`);
+  process.exitCode = 1;
+} finally {
+  await browser.close();
+}
