@@ -139,7 +139,7 @@ export interface LatchkeyClientOptions {
   kdf?: KdfOption;
 }
 
-function normalizedCall(call: Call, i: number): NormalizedCall {
+export function normalizedCall(call: Call, i: number): NormalizedCall {
   if (call === null || typeof call !== 'object' || typeof call.to !== 'string') {
     throw new LatchkeyError('INVALID_INPUT', `Invalid input: calls[${i}] needs a "to" address.`);
   }
@@ -155,7 +155,7 @@ function normalizedCall(call: Call, i: number): NormalizedCall {
   };
 }
 
-function sameCalls(a: NormalizedCall[], b: NormalizedCall[]): boolean {
+export function sameCalls(a: NormalizedCall[], b: NormalizedCall[]): boolean {
   return (
     a.length === b.length &&
     a.every(
@@ -168,7 +168,7 @@ function sameCalls(a: NormalizedCall[], b: NormalizedCall[]): boolean {
   );
 }
 
-function unexpected(what: string): LatchkeyError {
+export function unexpected(what: string): LatchkeyError {
   return new LatchkeyError('UNEXPECTED_TYPED_DATA', `The server prepared something other than what was asked: ${what}. Nothing was signed.`);
 }
 

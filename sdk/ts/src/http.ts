@@ -45,6 +45,25 @@ export class Http {
     this.#query = opts.query ?? {};
   }
 
+  get publicKey(): string {
+    return this.#publicKey;
+  }
+
+  /** @internal For a sibling client on the same server. */
+  get secretKey(): string | undefined {
+    return this.#secretKey;
+  }
+
+  /** @internal */
+  get tokenSource(): TokenSource | undefined {
+    return this.#getBearerToken;
+  }
+
+  /** @internal */
+  get fetcher(): FetchLike {
+    return this.#fetch;
+  }
+
   get hasBearer(): boolean {
     return this.#secretKey !== undefined || this.#getBearerToken !== undefined;
   }

@@ -66,3 +66,11 @@ export {
   type RegisterOptions,
   type SessionSnapshot,
 } from './manager.js';
+export {
+  ChipiClient,
+  CHIPI_API_VERSION,
+  type ChipiClientOptions,
+  type ChipiWallet,
+  type ChipiOwnerWallet,
+  type ChipiSessionData,
+} from './chipi.js';

@@ -5,6 +5,7 @@
 // Environment: LATCHKEY_API_URL, LATCHKEY_PUBLIC_KEY, LATCHKEY_SECRET_KEY.
 import assert from 'node:assert/strict';
 import {
+  ChipiClient,
   init,
   LatchkeyClient,
   LatchkeyError,
@@ -168,6 +169,33 @@ await manager.logout(secret);
 assert.equal(area.getItem(storageKey), null);
 assert.equal((await client.getSession(wallet.address, live)).state, 'revoked');
 step('logoutRevokes');
+
+// 11. The Chipi dialect: a CHIPI wallet, a Chipi-format session, an execution with it.
+const chipi = new ChipiClient({ url, apiPublicKey: publicKey, apiSecretKey: secretKey });
+const chipiWallet = await chipi.createWallet({ encryptKey: '1234', externalUserId: `sdk-e2e-chipi-${Date.now()}` });
+assert.ok(chipiWallet.encryptedPrivateKey.startsWith('U2FsdGVkX1'));
+assert.equal((await chipi.getWallet(chipiWallet.externalUserId)).publicKey, chipiWallet.publicKey);
+assert.equal(await chipi.getWallet('nobody-here'), null);
+const chipiSession = await chipi.createSessionKey({ encryptKey: '1234', walletAddress: chipiWallet.publicKey, durationSeconds: 3600 });
+const owned = { publicKey: chipiWallet.publicKey, encryptedPrivateKey: chipiWallet.encryptedPrivateKey, ownerPublicKey: chipiWallet.ownerPublicKey };
+await chipi.addSessionKeyToContract({
+  encryptKey: '1234',
+  wallet: owned,
+  sessionConfig: { sessionPublicKey: chipiSession.publicKey, validUntil: chipiSession.validUntil, maxCalls: 5, allowedEntrypoints: ['make_move'] },
+});
+const chipiTx = await chipi.executeWithSession({
+  encryptKey: '1234',
+  wallet: chipiWallet,
+  session: chipiSession,
+  calls: [{ to: game, entrypoint: 'make_move', calldata: ['5'] }],
+});
+assert.match(chipiTx, /^0x[0-9a-f]+$/);
+const chipiStatus = await chipi.getSessionData(chipiWallet.publicKey, chipiSession.publicKey);
+assert.equal(chipiStatus.isActive, true);
+assert.equal(chipiStatus.remainingCalls, 4);
+await chipi.revokeSessionKey({ encryptKey: '1234', wallet: owned, sessionPublicKey: chipiSession.publicKey });
+assert.equal((await chipi.getSessionData(chipiWallet.publicKey, chipiSession.publicKey)).isActive, false);
+step('chipiDialect', { transactionHash: chipiTx });
 
 // Nothing the SDK printed or stored held the PIN or a plaintext key.
 assert.ok(!JSON.stringify(states).includes(PIN));

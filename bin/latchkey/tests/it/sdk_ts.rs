@@ -78,6 +78,7 @@ fn the_typescript_sdk_runs_a_session_end_to_end_against_latchkey_serve() {
         "revoke",
         "logout",
         "logoutRevokes",
+        "chipiDialect",
         "done",
     ] {
         assert!(stdout.contains(&format!("\"step\":\"{step}\"")), "step {step} missing:\n{stdout}");
