@@ -24,6 +24,8 @@ export default defineConfig({
     sourcemap: false,
   },
   server: {
+    // The linked SDK (and its .wasm) lives beside this directory.
+    fs: { allow: ['.', '../sdk/ts'] },
     proxy: {
       '/api': process.env.LATCHKEY_URL ?? 'http://127.0.0.1:8080',
     },
