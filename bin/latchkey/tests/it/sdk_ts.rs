@@ -83,7 +83,10 @@ fn the_typescript_sdk_runs_a_session_end_to_end_against_latchkey_serve() {
     ] {
         assert!(stdout.contains(&format!("\"step\":\"{step}\"")), "step {step} missing:\n{stdout}");
     }
-    assert!(stdout.contains("\"remainingCalls\":[9,8,7]"), "remaining calls did not drop:\n{stdout}");
+    assert!(
+        stdout.contains("\"remainingCalls\":[9,8,7]"),
+        "remaining calls did not drop:\n{stdout}"
+    );
     assert!(stdout.contains("\"serverCode\":\"SESSION_REVOKED\""), "{stdout}");
 }
 
