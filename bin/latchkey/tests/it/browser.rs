@@ -27,25 +27,27 @@ fn missing() -> Option<String> {
     None
 }
 
-#[test]
-fn the_demo_game_runs_in_a_real_browser() {
+/// Runs `web/tests/{script}` against a fresh `latchkey serve` with the built dashboard;
+/// its standard output (one JSON line per step), or `None` when the test is skipped.
+fn run_script(script: &str) -> Option<String> {
     if let Some(why) = missing() {
         assert!(
             std::env::var_os("LATCHKEY_REQUIRE_BROWSER").is_none(),
             "the browser test must run (LATCHKEY_REQUIRE_BROWSER is set): {why}"
         );
         eprintln!("SKIPPED: {why}");
-        return;
+        return None;
     }
     build_web().unwrap_or_else(|e| panic!("{e}"));
     assert!(web_dir().join("node_modules/playwright-core/package.json").is_file());
     let data = TempDir::new("browser");
     let dist = web_dir().join("dist");
     let server = serve(&data.0, &["--web-dir", dist.to_str().unwrap()]);
-    let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("browser-demo");
+    let name = script.trim_end_matches(".mjs");
+    let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("browser-{name}"));
     let _ = std::fs::remove_dir_all(&out);
     let output = Command::new("node")
-        .arg("tests/demo.mjs")
+        .arg(format!("tests/{script}"))
         .current_dir(web_dir())
         .env("LATCHKEY_URL", server.get("API"))
         .env("LATCHKEY_PUBLIC_KEY", server.get("Public key"))
@@ -53,26 +55,49 @@ fn the_demo_game_runs_in_a_real_browser() {
         .env("OUT_DIR", &out)
         .output()
         .expect("run node");
-    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
         output.status.success(),
-        "the browser demo failed (screenshots in {}):\n{stdout}\n{stderr}",
+        "{script} failed (screenshots in {}):\n{stdout}\n{stderr}",
         out.display()
     );
-    for step in [
-        "signIn",
-        "createWallet",
-        "startSession",
-        "fiveMoves",
-        "moveAfterRevoke",
-        "dashboard",
-        "done",
-    ] {
+    let screenshots = std::fs::read_dir(&out).unwrap().filter_map(Result::ok).count();
+    assert!(screenshots >= 2, "screenshots in {}", out.display());
+    eprintln!("screenshots: {}", out.display());
+    Some(stdout)
+}
+
+fn assert_steps(stdout: &str, steps: &[&str]) {
+    for step in steps {
         assert!(stdout.contains(&format!("\"step\":\"{step}\"")), "step {step} missing:\n{stdout}");
     }
+}
+
+#[test]
+fn the_demo_game_runs_in_a_real_browser() {
+    let Some(stdout) = run_script("demo.mjs") else { return };
+    assert_steps(
+        &stdout,
+        &[
+            "signIn",
+            "createWallet",
+            "startSession",
+            "fiveMoves",
+            "moveAfterRevoke",
+            "dashboard",
+            "done",
+        ],
+    );
     assert!(stdout.contains("\"remaining\":\"995\""), "{stdout}");
-    let screenshots = std::fs::read_dir(&out).unwrap().filter_map(Result::ok).count();
-    assert!(screenshots >= 5, "screenshots in {}", out.display());
-    eprintln!("screenshots: {}", out.display());
+}
+
+#[test]
+fn the_dashboard_revokes_with_the_owner_pin_in_a_real_browser() {
+    let Some(stdout) = run_script("dashboard.mjs") else { return };
+    assert_steps(
+        &stdout,
+        &["gameSession", "reload", "wrongPin", "revoke", "revokeAll", "signOut", "done"],
+    );
+    assert!(stdout.contains("OWNER_KEY_DECRYPTION_FAILED"), "{stdout}");
 }
