@@ -30,8 +30,6 @@ export function clientFor(credentials: Credentials): LatchkeyClient {
   return new LatchkeyClient({
     publicKey: credentials.publicKey,
     secretKey: credentials.secretKey,
-    // The browser's fetch must be called on window, not on the client.
-    fetch: (input, init) => window.fetch(input, init),
   });
 }
 

@@ -41,7 +41,10 @@ export class Http {
     if (typeof f !== 'function') {
       throw new LatchkeyError('INVALID_INPUT', 'Invalid input: no fetch implementation is available.');
     }
-    this.#fetch = f;
+    // A browser's fetch must be called with `this` = the global object ("Illegal
+    // invocation" otherwise), so the default is bound; a given one is called as a plain
+    // function.
+    this.#fetch = opts.fetch ? (input, init) => f(input, init) : f.bind(globalThis);
     this.#query = opts.query ?? {};
   }
 
