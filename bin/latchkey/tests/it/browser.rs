@@ -9,7 +9,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::support::{build_web, serve, TempDir};
+use crate::support::{build_once, serve, TempDir};
 
 fn web_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../web")
@@ -38,7 +38,7 @@ fn run_script(script: &str) -> Option<String> {
         eprintln!("SKIPPED: {why}");
         return None;
     }
-    build_web().unwrap_or_else(|e| panic!("{e}"));
+    build_once("web/build.sh").unwrap_or_else(|e| panic!("{e}"));
     assert!(web_dir().join("node_modules/playwright-core/package.json").is_file());
     let data = TempDir::new("browser");
     let dist = web_dir().join("dist");

@@ -5,33 +5,10 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::node;
-use crate::support::{serve, TempDir};
+use crate::support::{build_once, readme_block, serve, TempDir};
 
 fn sdk_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../sdk/ts")
-}
-
-/// Runs `sdk/ts/build.sh` (which skips what is up to date) once per test run.
-fn build_sdk() -> Result<(), String> {
-    static BUILT: std::sync::OnceLock<Result<(), String>> = std::sync::OnceLock::new();
-    BUILT
-        .get_or_init(|| {
-            let script = sdk_dir().join("build.sh");
-            let output = Command::new("bash")
-                .arg(&script)
-                .output()
-                .map_err(|e| format!("cannot run {}: {e}", script.display()))?;
-            if output.status.success() {
-                Ok(())
-            } else {
-                Err(format!(
-                    "sdk/ts/build.sh failed:\n{}\n{}",
-                    String::from_utf8_lossy(&output.stdout),
-                    String::from_utf8_lossy(&output.stderr)
-                ))
-            }
-        })
-        .clone()
 }
 
 /// Whether the test can run: Node.js present (or required), and the package built.
@@ -45,7 +22,7 @@ fn ready(what: &str) -> bool {
         eprintln!("SKIPPED: Node.js not available; install nodejs and npm to {what}");
         return false;
     }
-    build_sdk().unwrap_or_else(|e| panic!("{e}"));
+    build_once("sdk/ts/build.sh").unwrap_or_else(|e| panic!("{e}"));
     true
 }
 
@@ -88,6 +65,33 @@ fn the_typescript_sdk_runs_a_session_end_to_end_against_latchkey_serve() {
         "remaining calls did not drop:\n{stdout}"
     );
     assert!(stdout.contains("\"serverCode\":\"SESSION_REVOKED\""), "{stdout}");
+}
+
+#[test]
+fn the_readme_typescript_example_runs_as_written() {
+    if !ready("run the README's TypeScript example") {
+        return;
+    }
+    let data = TempDir::new("sdk-readme");
+    let server = serve(&data.0, &[]);
+    // Inside the package, so that `@latchkey/sdk` resolves to it (a self-reference).
+    let script = sdk_dir().join(format!("tests/.readme-example-{}.mjs", std::process::id()));
+    std::fs::write(&script, readme_block("sdk-example")).unwrap();
+    let output = Command::new("node")
+        .arg(&script)
+        .env("LATCHKEY_URL", server.get("API"))
+        .env("LATCHKEY_PUBLIC_KEY", server.get("Public key"))
+        .env("LATCHKEY_SECRET_KEY", server.get("Secret key"))
+        .output()
+        .expect("run node");
+    let _ = std::fs::remove_file(&script);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "the README example failed:\n{stdout}\n{stderr}");
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 2, "{stdout}");
+    assert!(lines[0].starts_with("active 99 0x"), "{stdout}");
+    assert_eq!(lines[1], "none", "{stdout}");
 }
 
 #[test]

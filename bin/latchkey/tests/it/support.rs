@@ -102,27 +102,44 @@ fn rand_suffix() -> u64 {
     h.finish()
 }
 
-/// Builds `@latchkey/sdk` and the dashboard (`web/build.sh`, which skips what is already
-/// up to date) once per test run, for every test that needs them; the builds share
-/// directories, so they never run concurrently.
-pub(crate) fn build_web() -> Result<(), String> {
-    static BUILT: std::sync::OnceLock<Result<(), String>> = std::sync::OnceLock::new();
-    BUILT
-        .get_or_init(|| {
-            let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../web/build.sh");
+/// Runs a build script of the repository (`sdk/ts/build.sh`, `web/build.sh`; each skips
+/// what is already up to date) at most once per test run, for every test that needs it.
+pub(crate) fn build_once(script: &str) -> Result<(), String> {
+    type Built = std::sync::Mutex<HashMap<String, Result<(), String>>>;
+    static BUILT: std::sync::OnceLock<Built> = std::sync::OnceLock::new();
+    // One build at a time: web/build.sh builds the SDK too.
+    let mut built = BUILT.get_or_init(Default::default).lock().unwrap_or_else(|e| e.into_inner());
+    built
+        .entry(script.to_string())
+        .or_insert_with(|| {
+            let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").join(script);
             let output = Command::new("bash")
-                .arg(&script)
+                .arg(&path)
                 .output()
-                .map_err(|e| format!("cannot run {}: {e}", script.display()))?;
+                .map_err(|e| format!("cannot run {script}: {e}"))?;
             if output.status.success() {
                 Ok(())
             } else {
                 Err(format!(
-                    "web/build.sh failed:\n{}\n{}",
+                    "{script} failed:\n{}\n{}",
                     String::from_utf8_lossy(&output.stdout),
                     String::from_utf8_lossy(&output.stderr)
                 ))
             }
         })
         .clone()
+}
+
+/// The code block between the `<!-- {marker}: begin -->` and `… end -->` markers of
+/// README.md.
+pub(crate) fn readme_block(marker: &str) -> String {
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../README.md"))
+            .expect("read README.md");
+    let start = readme.find(&format!("<!-- {marker}: begin -->")).expect("begin marker");
+    let end = readme.find(&format!("<!-- {marker}: end -->")).expect("end marker");
+    let block = &readme[start..end];
+    // The fence's first line names the language ("```sh", "```js").
+    let body = block.split_once("```").expect("a code block").1.split_once('\n').unwrap().1;
+    body.rsplit_once("```").expect("end of the code block").0.to_string()
 }

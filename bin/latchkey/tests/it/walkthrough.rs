@@ -4,20 +4,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use crate::support::{serve, TempDir};
-
-/// The shell block between the `<!-- {marker}: begin -->` and `… end -->` markers of
-/// README.md.
-fn readme_block(marker: &str) -> String {
-    let readme =
-        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../README.md"))
-            .expect("read README.md");
-    let start = readme.find(&format!("<!-- {marker}: begin -->")).expect("begin marker");
-    let end = readme.find(&format!("<!-- {marker}: end -->")).expect("end marker");
-    let block = &readme[start..end];
-    let body = block.split_once("```sh\n").expect("a sh block").1;
-    body.rsplit_once("```").expect("end of the sh block").0.to_string()
-}
+use crate::support::{readme_block, serve, TempDir};
 
 fn has(tool: &str) -> bool {
     Command::new(tool).arg("--version").output().is_ok_and(|o| o.status.success())
