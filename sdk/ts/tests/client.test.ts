@@ -4,7 +4,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import * as sdk from '../dist/index.js';
-import { caught } from './helpers.js';
+import { caught, outsideExecution } from './helpers.js';
 
 await sdk.init(); // the cases below are built with selectorFromName at collection time
 
@@ -15,33 +15,6 @@ let seen: { method: string; url: string; headers: IncomingMessage['headers']; bo
 let server: Server;
 let url: string;
 
-function outsideExecution(calls: { To: string; Selector: string; Calldata: string[] }[], chainId = CHAIN, before = 4_000_000_000) {
-  return {
-    types: {
-      StarknetDomain: [
-        { name: 'name', type: 'shortstring' },
-        { name: 'version', type: 'shortstring' },
-        { name: 'chainId', type: 'shortstring' },
-        { name: 'revision', type: 'shortstring' },
-      ],
-      OutsideExecution: [
-        { name: 'Caller', type: 'ContractAddress' },
-        { name: 'Nonce', type: 'felt' },
-        { name: 'Execute After', type: 'u128' },
-        { name: 'Execute Before', type: 'u128' },
-        { name: 'Calls', type: 'Call*' },
-      ],
-      Call: [
-        { name: 'To', type: 'ContractAddress' },
-        { name: 'Selector', type: 'selector' },
-        { name: 'Calldata', type: 'felt*' },
-      ],
-    },
-    primaryType: 'OutsideExecution',
-    domain: { name: 'Account.execute_from_outside', version: '2', chainId, revision: '1' },
-    message: { Caller: '0x414e595f43414c4c4552', Nonce: '0x5', 'Execute After': '0x0', 'Execute Before': '0x' + before.toString(16), Calls: calls },
-  };
-}
 
 beforeAll(async () => {
   await sdk.init();
@@ -172,8 +145,8 @@ describe('execute checks what it signs', () => {
       { To: game, Selector: sdk.selectorFromName('make_move'), Calldata: ['0x9'] },
       { To: '0x49d36570d4e46f48e99674bd3fcc84644ddd6b96f7c741b1562b82f9e004dc7', Selector: sdk.selectorFromName('transfer'), Calldata: ['0x1', '0x1', '0x0'] },
     ])],
-    ['another chain', outsideExecution([{ To: game, Selector: sdk.selectorFromName('make_move'), Calldata: ['0x9'] }], 'SN_MAIN')],
-    ['an expired window', outsideExecution([{ To: game, Selector: sdk.selectorFromName('make_move'), Calldata: ['0x9'] }], CHAIN, 1000)],
+    ['another chain', outsideExecution([{ To: game, Selector: sdk.selectorFromName('make_move'), Calldata: ['0x9'] }], { chainId: 'SN_MAIN' })],
+    ['an expired window', outsideExecution([{ To: game, Selector: sdk.selectorFromName('make_move'), Calldata: ['0x9'] }], { executeBefore: 1000 })],
   ] as const) {
     it(`refuses ${name} and submits nothing`, async () => {
       prepareReturns(td);

@@ -42,3 +42,51 @@ export async function caught(p: Promise<unknown> | (() => unknown)): Promise<any
   }
   throw new Error('expected a rejection');
 }
+
+/** The SNIP-12 revision 1 domain type. */
+export const DOMAIN_TYPES = [
+  { name: 'name', type: 'shortstring' },
+  { name: 'version', type: 'shortstring' },
+  { name: 'chainId', type: 'shortstring' },
+  { name: 'revision', type: 'shortstring' },
+];
+
+export interface OutsideCall {
+  To: string;
+  Selector: string;
+  Calldata: string[];
+}
+
+/** A SNIP-9 v2 outside execution as typed data, with test defaults for what is not given. */
+export function outsideExecution(
+  calls: OutsideCall[],
+  opts: { nonce?: string; chainId?: string; executeAfter?: string; executeBefore?: number } = {},
+) {
+  const { nonce = '0x5', chainId = 'SN_SEPOLIA', executeAfter = '0x0', executeBefore = 4_000_000_000 } = opts;
+  return {
+    types: {
+      StarknetDomain: DOMAIN_TYPES,
+      OutsideExecution: [
+        { name: 'Caller', type: 'ContractAddress' },
+        { name: 'Nonce', type: 'felt' },
+        { name: 'Execute After', type: 'u128' },
+        { name: 'Execute Before', type: 'u128' },
+        { name: 'Calls', type: 'Call*' },
+      ],
+      Call: [
+        { name: 'To', type: 'ContractAddress' },
+        { name: 'Selector', type: 'selector' },
+        { name: 'Calldata', type: 'felt*' },
+      ],
+    },
+    primaryType: 'OutsideExecution',
+    domain: { name: 'Account.execute_from_outside', version: '2', chainId, revision: '1' },
+    message: {
+      Caller: '0x414e595f43414c4c4552',
+      Nonce: nonce,
+      'Execute After': executeAfter,
+      'Execute Before': '0x' + executeBefore.toString(16),
+      Calls: calls,
+    },
+  };
+}

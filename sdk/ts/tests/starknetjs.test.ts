@@ -3,42 +3,14 @@ import { ec, typedData } from 'starknet';
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as sdk from '../dist/index.js';
 import * as core from '../dist/wasm/latchkey_wasm.js';
-import { capture } from './helpers.js';
+import { capture, DOMAIN_TYPES, outsideExecution } from './helpers.js';
 
 const c = capture();
-const domainTypes = [
-  { name: 'name', type: 'shortstring' },
-  { name: 'version', type: 'shortstring' },
-  { name: 'chainId', type: 'shortstring' },
-  { name: 'revision', type: 'shortstring' },
-];
 
-function outsideExecution(calls: { To: string; Selector: string; Calldata: string[] }[], nonce: string, chainId: string) {
-  return {
-    types: {
-      StarknetDomain: domainTypes,
-      OutsideExecution: [
-        { name: 'Caller', type: 'ContractAddress' },
-        { name: 'Nonce', type: 'felt' },
-        { name: 'Execute After', type: 'u128' },
-        { name: 'Execute Before', type: 'u128' },
-        { name: 'Calls', type: 'Call*' },
-      ],
-      Call: [
-        { name: 'To', type: 'ContractAddress' },
-        { name: 'Selector', type: 'selector' },
-        { name: 'Calldata', type: 'felt*' },
-      ],
-    },
-    primaryType: 'OutsideExecution',
-    domain: { name: 'Account.execute_from_outside', version: '2', chainId, revision: '1' },
-    message: { Caller: '0x414e595f43414c4c4552', Nonce: nonce, 'Execute After': '0x1', 'Execute Before': '0x7fffffff', Calls: calls },
-  };
-}
 
 const documents: [string, any][] = [
   ['capture', c.signingVector.typedData],
-  ['no calls', outsideExecution([], '0x1', 'SN_SEPOLIA')],
+  ['no calls', outsideExecution([], { nonce: '0x1', executeAfter: '0x1', executeBefore: 0x7fffffff })],
   [
     'three calls',
     outsideExecution(
@@ -47,15 +19,14 @@ const documents: [string, any][] = [
         { To: '0x49d36570d4e46f48e99674bd3fcc84644ddd6b96f7c741b1562b82f9e004dc7', Selector: '0x83afd3f4caedc6eebf44246fe54e38c95e3179a5ec9ea81740eca5b482d12e', Calldata: ['0x5', '0xf4240', '0x0'] },
         { To: '0x1', Selector: '0x1', Calldata: Array.from({ length: 20 }, (_, i) => '0x' + (i * 977).toString(16)) },
       ],
-      '0xdeadbeef',
-      'SN_MAIN',
+      { nonce: '0xdeadbeef', chainId: 'SN_MAIN', executeAfter: '0x1', executeBefore: 0x7fffffff },
     ),
   ],
   [
     'nested structs, strings, arrays',
     {
       types: {
-        StarknetDomain: domainTypes,
+        StarknetDomain: DOMAIN_TYPES,
         Mail: [
           { name: 'From', type: 'Person' },
           { name: 'To', type: 'Person*' },
