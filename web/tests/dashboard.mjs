@@ -8,56 +8,13 @@
 // Environment as for demo.mjs: LATCHKEY_URL, LATCHKEY_PUBLIC_KEY, LATCHKEY_SECRET_KEY,
 // OUT_DIR, CHROMIUM. Prints one JSON line per step; exits non-zero on the first failure.
 
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
-import { chromium } from 'playwright-core';
+import { env, openPage, step } from './harness.mjs';
 
-const env = (name) => {
-  const value = process.env[name];
-  if (!value) throw new Error(`missing environment variable ${name}`);
-  return value;
-};
-const url = env('LATCHKEY_URL');
-const outDir = env('OUT_DIR');
-mkdirSync(outDir, { recursive: true });
 const PIN = '730164';
-const TIMEOUT = 60_000;
-
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  headless: true,
-  args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'],
-});
-const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-page.setDefaultTimeout(TIMEOUT);
-const consoleErrors = [];
-page.on('console', (message) => {
-  if (message.type() === 'error') consoleErrors.push(message.text());
-});
-page.on('pageerror', (error) => consoleErrors.push(String(error)));
-
-let shot = 0;
-async function screenshot(name) {
-  shot += 1;
-  await page.screenshot({ path: join(outDir, `d${String(shot).padStart(2, '0')}-${name}.png`), fullPage: true });
-}
-function step(name, data = {}) {
-  process.stdout.write(JSON.stringify({ step: name, ...data }) + '\n');
-}
-const byTest = (id) => page.getByTestId(id);
-async function waitForText(locator, predicate, what) {
-  const deadline = Date.now() + TIMEOUT;
-  let last = null;
-  for (;;) {
-    last = await locator.textContent({ timeout: 1_000 }).catch(() => null);
-    if (last !== null && predicate(last.trim())) return last.trim();
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${TIMEOUT} ms; shows ${JSON.stringify(last)}`);
-    await page.waitForTimeout(100);
-  }
-}
+const { url, page, byTest, screenshot, waitForText, consoleErrors, run } = await openPage({ prefix: 'd' });
 const sessionRows = (wallet) => page.locator(`[data-testid="session-row"][data-wallet="${wallet}"]`);
 
-try {
+await run(async () => {
   await page.goto(`${url}/game`);
   await byTest('public-key').fill(env('LATCHKEY_PUBLIC_KEY'));
   await byTest('secret-key').fill(env('LATCHKEY_SECRET_KEY'));
@@ -125,11 +82,4 @@ try {
 
   const unexpected = consoleErrors.filter((text) => !/40[0-9]|revoked/i.test(text));
   if (unexpected.length > 0) throw new Error(`console errors: ${unexpected.join(' | ')}`);
-  step('done', { screenshots: shot });
-} catch (error) {
-  await screenshot('failure').catch(() => {});
-  process.stderr.write(`${error.stack || error}\n`);
-  process.exitCode = 1;
-} finally {
-  await browser.close();
-}
+});
