@@ -1,6 +1,9 @@
 //! Stark ECDSA keys and signatures: RFC 6979 deterministic signing, verification, and the
 //! owner (`[r, s]`) and session (`[session_pubkey, r, s, valid_until]`) layouts.
 
+mod fixed_base;
+mod scalar;
+
 use serde::{Deserialize, Serialize};
 use starknet_rust_crypto::{get_public_key, rfc6979_generate_k, sign, verify, SignError};
 use zeroize::Zeroizing;
@@ -74,11 +77,18 @@ impl SigningKey {
     pub fn sign(&self, hash: &Felt) -> Result<Signature, SignatureError> {
         // `Felt` is `Copy` and cannot be zeroized; the stored secret bytes are.
         let secret = self.scalar();
+        let table = fixed_base::table();
         let mut seed: Option<Felt> = None;
         loop {
             let k = rfc6979_generate_k(hash, &secret, seed.as_ref());
-            match sign(&secret, hash, &k) {
-                Ok(sig) => return Ok(Signature { r: sig.r, s: sig.s }),
+            // The precomputed generator table gives the same (r, s) as
+            // `starknet_rust_crypto::sign`, several times faster.
+            let signed = match table {
+                Some(table) => fixed_base::sign(table, &secret, hash, &k),
+                None => sign(&secret, hash, &k).map(|sig| (sig.r, sig.s)),
+            };
+            match signed {
+                Ok((r, s)) => return Ok(Signature { r, s }),
                 Err(SignError::InvalidMessageHash) => {
                     return Err(SignatureError::MessageHashOutOfRange)
                 }
@@ -174,6 +184,143 @@ impl SessionSignature {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use num_bigint::BigUint;
+    use starknet_types_core::curve::AffinePoint;
+
+    /// The signer before the fixed-base table: `starknet_rust_crypto::sign` in the same
+    /// RFC 6979 retry loop.
+    fn reference_sign(secret: &Felt, hash: &Felt) -> Result<Signature, SignatureError> {
+        let mut seed: Option<Felt> = None;
+        loop {
+            let k = rfc6979_generate_k(hash, secret, seed.as_ref());
+            match sign(secret, hash, &k) {
+                Ok(sig) => return Ok(Signature { r: sig.r, s: sig.s }),
+                Err(SignError::InvalidMessageHash) => {
+                    return Err(SignatureError::MessageHashOutOfRange)
+                }
+                Err(SignError::InvalidK) => {
+                    seed = Some(seed.map_or(Felt::ONE, |s| s + Felt::ONE));
+                }
+            }
+        }
+    }
+
+    /// Deterministic xorshift felts below `2^bits`.
+    struct Felts(u64);
+
+    impl Felts {
+        fn next_u64(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+
+        fn below_pow2(&mut self, bits: u32) -> Felt {
+            let mut bytes = [0u8; 32];
+            for chunk in bytes.chunks_exact_mut(8) {
+                chunk.copy_from_slice(&self.next_u64().to_be_bytes());
+            }
+            // Vary the magnitude too: sometimes clear the top bytes.
+            let cleared = (self.next_u64() % 8) as usize;
+            let cleared = if cleared < 6 { 0 } else { cleared * 3 };
+            bytes[..cleared].fill(0);
+            let excess = (256 - bits) as usize;
+            bytes[..excess / 8].fill(0);
+            bytes[excess / 8] &= 0xffu8 >> (excess % 8);
+            Felt::from_bytes_be(&bytes)
+        }
+    }
+
+    #[test]
+    fn fixed_base_signer_matches_starknet_crypto() {
+        let bound = Felt::TWO.pow(251u32);
+        let mut rng = Felts(0x0123_4567_89ab_cdef);
+        let edge_keys = [Felt::ONE, Felt::TWO, EC_ORDER - Felt::ONE, EC_ORDER - Felt::TWO, bound];
+        let edge_hashes = [
+            Felt::ZERO,
+            Felt::ONE,
+            bound - Felt::ONE,
+            bound - Felt::TWO,
+            bound,
+            bound + Felt::ONE,
+            EC_ORDER,
+            Felt::MAX,
+        ];
+        let mut pairs = Vec::new();
+        for key in edge_keys {
+            for hash in edge_hashes {
+                pairs.push((key, hash));
+            }
+            for _ in 0..20 {
+                pairs.push((key, rng.below_pow2(252)));
+            }
+        }
+        for _ in 0..2_500 {
+            let key = loop {
+                let candidate = rng.below_pow2(252);
+                if candidate != Felt::ZERO && candidate < EC_ORDER {
+                    break candidate;
+                }
+            };
+            // One in 16 is out of range: in [2^251, p).
+            let hash = if rng.next_u64().is_multiple_of(16) {
+                bound + rng.below_pow2(190)
+            } else {
+                rng.below_pow2(251)
+            };
+            pairs.push((key, hash));
+        }
+        let mut errors = 0;
+        for (secret, hash) in &pairs {
+            let key = SigningKey::from_felt(*secret).unwrap();
+            let ours = key.sign(hash);
+            assert_eq!(ours, reference_sign(secret, hash), "key {secret:#x}, hash {hash:#x}");
+            errors += usize::from(ours.is_err());
+        }
+        assert!(pairs.len() >= 2_000);
+        // Hashes at or above 2^251 are rejected by both.
+        assert!(errors > 100, "{errors}");
+    }
+
+    fn to_big(value: &Felt) -> BigUint {
+        BigUint::from_bytes_be(&value.to_bytes_be())
+    }
+
+    fn from_big(value: &BigUint) -> Felt {
+        Felt::from_bytes_be_slice(&value.to_bytes_be())
+    }
+
+    #[test]
+    fn fixed_base_sign_matches_on_rejected_nonces() {
+        let table = fixed_base::table().unwrap();
+        let n = to_big(&EC_ORDER);
+        let mut cases = Vec::new();
+        let d = Felt::from_hex_unchecked("0x4a3b2c1d");
+        let m = Felt::from_hex_unchecked("0x5ee5");
+        // k = 0, k = n, k just above n, large k, valid k with out-of-range message.
+        for k in [Felt::ZERO, EC_ORDER, EC_ORDER + Felt::ONE, Felt::MAX, Felt::TWO.pow(251u32)] {
+            cases.push((d, m, k));
+        }
+        cases.push((d, Felt::TWO.pow(251u32), Felt::from(5u8)));
+        cases.push((d, Felt::TWO.pow(251u32), Felt::ZERO));
+        // Keys chosen so that s lands on 0, n - 1 (>= 2^251), 2^251 and 2^251 - 1.
+        let k = Felt::from_hex_unchecked("0x2f0e1d2c3b4a59687766554433221100ffeeddccbbaa");
+        let r = to_big(&(&AffinePoint::generator() * k).x());
+        let r_inv = r.modpow(&(&n - 2u8), &n);
+        let two_251: BigUint = BigUint::from(1u8) << 251u32;
+        for target in [BigUint::from(0u8), &n - 1u8, two_251.clone(), &two_251 - 1u8] {
+            // s = (m + r·d) / k  =>  d = (s·k - m) / r.
+            let numerator = (&target * to_big(&k) + &n - to_big(&m)) % &n;
+            let key = from_big(&(numerator * &r_inv % &n));
+            cases.push((key, m, k));
+        }
+        for (d, m, k) in cases {
+            let reference = sign(&d, &m, &k).map(|sig| (sig.r, sig.s));
+            let ours = fixed_base::sign(table, &d, &m, &k);
+            assert_eq!(format!("{ours:?}"), format!("{reference:?}"), "d {d:#x} m {m:#x} k {k:#x}");
+        }
+    }
 
     #[test]
     fn private_key_range_is_enforced() {
