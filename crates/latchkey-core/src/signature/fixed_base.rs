@@ -1,12 +1,14 @@
 //! Stark ECDSA signing with a precomputed fixed-base table for the generator `G`.
 //!
-//! `k · G` is the sum, over the 63 four-bit digits `k_i` of `k` (`k < 2^252`), of
-//! `k_i · 16^i · G`. The table holds, for every window `i`, the affine points
-//! `(j + 1) · 16^i · G` for `j = 0..16`; signing adds the entry for `j = k_i` of every
-//! window, i.e. `(k + C) · G` with `C = 1 + 16 + … + 16^62`, then the stored `-C · G`.
-//! Every entry is read for every window (constant-time selection), no entry is the point
-//! at infinity, and the number of additions is fixed: 64 mixed additions instead of
-//! ~250 doublings and ~125 additions.
+//! Only the `x` coordinate of `k · G` is needed, and `x(-P) = x(P)`, so an even `k` is
+//! replaced by the odd `n - k`. An odd `k < n < 2^252` is the sum of 63 signed odd
+//! digits: `k = Σ d_i · 16^i` with `d_i = 2·b_i - 15` for the four-bit chunks
+//! `b_i = (k >> (4i + 1)) & 15` (`i < 62`, so `d_i ∈ {±1, ±3, …, ±15}`) and
+//! `d_62 = 2·(k >> 249) + 1 ≤ 9`. The table holds, for every window `i`, the affine
+//! points `1, 3, …, 15 · 16^i · G` (8 × 63 points, 31.5 KiB); signing adds, per window,
+//! the entry for `|d_i|`, negated when `d_i < 0`. Every entry of a window is read
+//! (constant-time selection), no digit is zero, and the number of additions is fixed:
+//! 63 mixed additions instead of ~250 doublings and ~125 additions.
 //!
 //! The rest mirrors `starknet_rust_crypto::sign` exactly (same checks, same errors, same
 //! `r` and `s`), with the arithmetic modulo `n` in [`super::scalar`].
@@ -24,18 +26,17 @@ use crate::felt::Felt;
 const ELEMENT_UPPER_BOUND: Felt =
     Felt::from_hex_unchecked("0x0800000000000000000000000000000000000000000000000000000000000000");
 
-/// Four-bit windows covering 252 bits.
+/// Signed four-bit digits covering `k < 2^252`.
 const WINDOWS: usize = 63;
-/// Entries per window: `1·B … 16·B` for the window's base `B = 16^i · G`.
-const ENTRIES: usize = 16;
+/// Entries per window: the odd multiples `1·B, 3·B, …, 15·B` of its base `B = 16^i · G`.
+const ENTRIES: usize = 8;
 
 /// An affine point as the raw (Montgomery-form) limbs of its `x` and `y` felts.
 type RawPoint = [[u64; 4]; 2];
 
-/// The generator table and `-C · G` (about 64 KiB).
+/// The generator table.
 pub(super) struct Table {
-    entries: Box<[[RawPoint; ENTRIES]]>,
-    minus_c: RawPoint,
+    windows: Box<[[RawPoint; ENTRIES]]>,
 }
 
 /// The table, built on first use; `None` only if a normalisation failed, which cannot
@@ -48,24 +49,21 @@ pub(super) fn table() -> Option<&'static Table> {
 fn build_table() -> Option<Table> {
     let generator = AffinePoint::generator();
     let mut base = ProjectivePoint::from_affine_unchecked(generator.x(), generator.y());
-    let mut points: Vec<ProjectivePoint> = Vec::with_capacity(WINDOWS * ENTRIES + 1);
-    let mut c_g = ProjectivePoint::identity();
+    let mut points: Vec<ProjectivePoint> = Vec::with_capacity(WINDOWS * ENTRIES);
     for _ in 0..WINDOWS {
-        c_g += &base;
+        let twice = base.double();
         let mut multiple = base.clone();
         points.push(multiple.clone());
         for _ in 1..ENTRIES {
-            multiple += &base;
+            multiple += &twice;
             points.push(multiple.clone());
         }
-        // 16 · B is the next window's base.
-        base = multiple;
+        // 15·B + B = 16·B is the next window's base.
+        base = &multiple + &base;
     }
-    points.push(-&c_g);
 
     let affine = normalize(&points)?;
-    let (minus_c, rest) = affine.split_last()?;
-    let entries: Box<[[RawPoint; ENTRIES]]> = rest
+    let windows: Box<[[RawPoint; ENTRIES]]> = affine
         .chunks_exact(ENTRIES)
         .map(|chunk| {
             let mut window = [[[0u64; 4]; 2]; ENTRIES];
@@ -73,7 +71,7 @@ fn build_table() -> Option<Table> {
             window
         })
         .collect();
-    Some(Table { entries, minus_c: *minus_c })
+    Some(Table { windows })
 }
 
 /// Affine coordinates of projective points with one field inversion (Montgomery's
@@ -102,8 +100,18 @@ fn eq_mask(a: u64, b: u64) -> u64 {
     ((diff | diff.wrapping_neg()) >> 63).wrapping_sub(1)
 }
 
-/// `window[index]`, reading every entry.
-fn select(window: &[RawPoint; ENTRIES], index: u64) -> RawPoint {
+/// `if mask == !0 { a } else { b }`, for `mask` in `{0, !0}`.
+fn select_limbs(mask: u64, a: &[u64; 4], b: &[u64; 4]) -> [u64; 4] {
+    [
+        (a[0] & mask) | (b[0] & !mask),
+        (a[1] & mask) | (b[1] & !mask),
+        (a[2] & mask) | (b[2] & !mask),
+        (a[3] & mask) | (b[3] & !mask),
+    ]
+}
+
+/// `±window[index]` (negated when `negate == !0`), reading every entry.
+fn select(window: &[RawPoint; ENTRIES], index: u64, negate: u64) -> AffinePoint {
     let mut out = [[0u64; 4]; 2];
     for (j, entry) in (0u64..).zip(window) {
         let mask = eq_mask(j, index);
@@ -113,22 +121,39 @@ fn select(window: &[RawPoint; ENTRIES], index: u64) -> RawPoint {
             }
         }
     }
-    out
+    let y = Felt::from_raw(out[1]);
+    // No table entry has y = 0 (that would be a point of order 2), so -y is p - y.
+    let y = Felt::from_raw(select_limbs(negate, &(-y).to_raw(), &out[1]));
+    AffinePoint::new_unchecked(Felt::from_raw(out[0]), y)
 }
 
-fn affine(raw: &RawPoint) -> AffinePoint {
-    AffinePoint::new_unchecked(Felt::from_raw(raw[0]), Felt::from_raw(raw[1]))
-}
-
-/// The affine `x` of `k · G` for `k < 2^252` (zero for the point at infinity, as
+/// The affine `x` of `k · G` for `0 < k < n` (zero for the point at infinity, as
 /// `AffinePoint::x` gives).
 fn mul_generator_x(table: &Table, k: &Limbs) -> Felt {
+    // x(k·G) = x((n - k)·G): make the scalar odd.
+    let negated = Zeroizing::new(scalar::sub_with_borrow(&scalar::N, k).0);
+    let k = Zeroizing::new(scalar::select(0u64.wrapping_sub(k[0] & 1), k, &negated));
+
     let mut acc = ProjectivePoint::identity();
-    for (i, window) in table.entries.iter().enumerate() {
-        let digit = (k[i / 16] >> ((i % 16) * 4)) & 0xf;
-        acc += &affine(&select(window, digit));
+    for (i, window) in table.windows.iter().enumerate() {
+        // b_i = (k >> (4i + 1)) & 15, across a limb boundary when 4i + 1 > 60.
+        let shift = 4 * i + 1;
+        let (limb, bit) = (shift / 64, shift % 64);
+        let mut chunk = k[limb] >> bit;
+        if bit > 60 && limb < 3 {
+            chunk |= k[limb + 1] << (64 - bit);
+        }
+        let chunk = chunk & 0xf;
+        let (index, negate) = if i + 1 < WINDOWS {
+            // d = 2·b - 15: negative when b < 8; |d| = 2·index + 1.
+            let negate = (chunk >> 3).wrapping_sub(1);
+            ((chunk & 7) ^ (negate & 7), negate)
+        } else {
+            // d = 2·b + 1 with b = k >> 249 ≤ 4, positive.
+            (chunk, 0)
+        };
+        acc += &select(window, index, negate);
     }
-    acc += &affine(&table.minus_c);
     match acc.z().inverse() {
         Some(z_inv) => acc.x() * z_inv,
         None => Felt::ZERO,
@@ -217,6 +242,16 @@ mod tests {
             n - Felt::TWO,
             Felt::TWO.pow(251u32),
             Felt::TWO.pow(251u32) - Felt::ONE,
+            // Digits at the sign boundary (chunks 7 and 8), odd and even.
+            Felt::from_hex_unchecked(
+                "0x0777777777777777777777777777777777777777777777777777777777777777",
+            ),
+            Felt::from_hex_unchecked(
+                "0x0711111111111111111111111111111111111111111111111111111111111110",
+            ),
+            Felt::from_hex_unchecked(
+                "0x07ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff",
+            ),
         ];
         let mut x = Felt::from_hex_unchecked("0x1234567890abcdef");
         for _ in 0..64 {
@@ -231,7 +266,5 @@ mod tests {
             let limbs = scalar::reduce_once(&to_limbs(&k));
             assert_eq!(mul_generator_x(table, &limbs), (&g * k).x(), "k = {k:#x}");
         }
-        // n · G is the point at infinity.
-        assert_eq!(mul_generator_x(table, &[0; 4]), Felt::ZERO);
     }
 }

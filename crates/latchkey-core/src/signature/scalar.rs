@@ -44,7 +44,7 @@ const fn pow2_mod_n(e: u32) -> Limbs {
 }
 
 /// `a - b` and the final borrow (0 or 1).
-const fn sub_with_borrow(a: &Limbs, b: &Limbs) -> (Limbs, u64) {
+pub(super) const fn sub_with_borrow(a: &Limbs, b: &Limbs) -> (Limbs, u64) {
     let mut out = [0u64; 4];
     let mut borrow = 0u64;
     let mut i = 0;
@@ -59,7 +59,7 @@ const fn sub_with_borrow(a: &Limbs, b: &Limbs) -> (Limbs, u64) {
 }
 
 /// `if mask == !0 { a } else { b }`, for `mask` in `{0, !0}`.
-const fn select(mask: u64, a: &Limbs, b: &Limbs) -> Limbs {
+pub(super) const fn select(mask: u64, a: &Limbs, b: &Limbs) -> Limbs {
     [
         (a[0] & mask) | (b[0] & !mask),
         (a[1] & mask) | (b[1] & !mask),
