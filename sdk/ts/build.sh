@@ -69,8 +69,9 @@ if [ ! -d node_modules ] || [ "$(cat "$stamp_dir/npm" 2>/dev/null)" != "$lock_su
     echo "$lock_sum" >"$stamp_dir/npm"
 fi
 
-# 4. TypeScript, when a source, the glue or the configuration changed.
-src_sum="$(cat tsconfig.json package.json src/*.ts wasm/latchkey_wasm.d.ts wasm/latchkey_wasm.js | sha256sum | cut -d' ' -f1)"
+# 4. TypeScript and the copy of the module in dist/, when a source, the glue, the module
+# or the configuration changed.
+src_sum="$(cat tsconfig.json package.json src/*.ts wasm/latchkey_wasm.d.ts wasm/latchkey_wasm.js wasm/latchkey_wasm_bg.wasm | sha256sum | cut -d' ' -f1)"
 if [ ! -f dist/index.js ] || [ ! -f dist/wasm/latchkey_wasm_bg.wasm ] || [ "$(cat "$stamp_dir/tsc" 2>/dev/null)" != "$src_sum" ]; then
     log "tsc"
     rm -rf dist
