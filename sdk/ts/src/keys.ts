@@ -97,37 +97,29 @@ function checkFormat(format: KeyFormat | undefined): KeyFormat | undefined {
 
 const REDACTED = '[redacted]';
 
-/** An owner key unlocked in WebAssembly memory. `free()` zeroes it. */
-export class OwnerSigner {
-  #inner: Core.OwnerSigner | null;
+/** What both signers share: a key held in WebAssembly memory until `free()` zeroes it. */
+abstract class HeldKey<T extends { free(): void; publicKey: string; account: string; encryptedPrivateKey?: string }> {
+  #inner: T | null;
   readonly publicKey: string;
   readonly account: string;
   readonly encryptedPrivateKey: string | undefined;
 
-  /** @internal */
-  constructor(inner: Core.OwnerSigner) {
+  protected constructor(inner: T) {
     this.#inner = inner;
     this.publicKey = inner.publicKey;
     this.account = inner.account;
     this.encryptedPrivateKey = inner.encryptedPrivateKey;
   }
 
-  #core(): Core.OwnerSigner {
-    if (!this.#inner) throw new LatchkeyError('SESSION_LOCKED', 'This owner key was freed; unlock it again.');
+  /** The key, or SESSION_LOCKED once freed. */
+  protected core(): T {
+    if (!this.#inner) {
+      throw new LatchkeyError('SESSION_LOCKED', `This ${this.kind} key was freed; unlock it again.`);
+    }
     return this.#inner;
   }
 
-  /** Owner signature `[r, s]` (hex) of `typedData` for this wallet. */
-  signTypedData(typedData: TypedData): string[] {
-    const sig = this.signTypedDataDetailed(typedData);
-    return [sig.r, sig.s];
-  }
-
-  /** The owner signature in hex and in decimal (the Chipi dialect's `{r, s}`). */
-  signTypedDataDetailed(typedData: TypedData): OwnerSignature {
-    const inner = this.#core();
-    return guard(() => inner.signTypedData(typedData));
-  }
+  protected abstract readonly kind: string;
 
   /** Whether `free()` was called. */
   get freed(): boolean {
@@ -139,63 +131,65 @@ export class OwnerSigner {
     this.#inner?.free();
     this.#inner = null;
   }
+}
+
+/** An owner key unlocked in WebAssembly memory. `free()` zeroes it. */
+export class OwnerSigner extends HeldKey<Core.OwnerSigner> {
+  protected override readonly kind = 'owner';
+
+  /** @internal */
+  constructor(inner: Core.OwnerSigner) {
+    super(inner);
+  }
+
+  /** Owner signature `[r, s]` (hex) of `typedData` for this wallet. */
+  signTypedData(typedData: TypedData): string[] {
+    const sig = this.signTypedDataDetailed(typedData);
+    return [sig.r, sig.s];
+  }
+
+  /** The owner signature in hex and in decimal (the Chipi dialect's `{r, s}`). */
+  signTypedDataDetailed(typedData: TypedData): OwnerSignature {
+    const inner = this.core();
+    return guard(() => inner.signTypedData(typedData));
+  }
 
   toJSON(): Record<string, unknown> {
     return { type: 'OwnerSigner', publicKey: this.publicKey, account: this.account, privateKey: REDACTED };
   }
 
-  toString(): string {
+  override toString(): string {
     return `OwnerSigner(${this.publicKey})`;
   }
 }
 
 /** A session key unlocked in WebAssembly memory. `free()` zeroes it. */
-export class SessionSigner {
-  #inner: Core.SessionSigner | null;
-  readonly publicKey: string;
-  readonly account: string;
+export class SessionSigner extends HeldKey<Core.SessionSigner> {
+  protected override readonly kind = 'session';
   readonly validUntil: number;
-  readonly encryptedPrivateKey: string | undefined;
 
   /** @internal */
   constructor(inner: Core.SessionSigner) {
-    this.#inner = inner;
-    this.publicKey = inner.publicKey;
-    this.account = inner.account;
+    super(inner);
     this.validUntil = inner.validUntil;
-    this.encryptedPrivateKey = inner.encryptedPrivateKey;
-  }
-
-  #core(): Core.SessionSigner {
-    if (!this.#inner) throw new LatchkeyError('SESSION_LOCKED', 'This session key was freed; unlock it again.');
-    return this.#inner;
   }
 
   /** The record to store (public key, encrypted key, validUntil). */
   sessionKeyData(): SessionKeyData {
-    const inner = this.#core();
+    const inner = this.core();
     return guard(() => inner.sessionKeyData());
   }
 
   /** Session signature `[sessionPublicKey, r, s, validUntil]` (hex); SESSION_EXPIRED after validUntil. */
   signTypedData(typedData: TypedData, now: number = nowSeconds()): string[] {
-    const inner = this.#core();
+    const inner = this.core();
     return guard(() => inner.signTypedData(typedData, now));
   }
 
   /** `signTypedData` for typed data given as JSON text. */
   signTypedDataJson(json: string, now: number = nowSeconds()): string[] {
-    const inner = this.#core();
+    const inner = this.core();
     return guard(() => inner.signTypedDataJson(json, now));
-  }
-
-  get freed(): boolean {
-    return this.#inner === null;
-  }
-
-  free(): void {
-    this.#inner?.free();
-    this.#inner = null;
   }
 
   toJSON(): Record<string, unknown> {
@@ -208,7 +202,7 @@ export class SessionSigner {
     };
   }
 
-  toString(): string {
+  override toString(): string {
     return `SessionSigner(${this.publicKey})`;
   }
 }
