@@ -52,16 +52,22 @@ pub(crate) fn install() -> Result<PathBuf, String> {
     Ok(dir)
 }
 
-/// For a test: the installed directory, or `None` (the test is skipped, saying so) when
-/// Node.js is missing and not required.
-pub(crate) fn for_test(what: &str) -> Option<PathBuf> {
+/// For a test: whether Node.js is there; when it is missing and not required, the test is
+/// to be skipped (this says so), and when it is required, the test fails.
+pub(crate) fn available_for(what: &str) -> bool {
     if !has_node() {
         assert!(
             std::env::var_os(REQUIRE_NODE_ENV).is_none(),
             "Node.js is required ({REQUIRE_NODE_ENV} is set): install nodejs and npm"
         );
         eprintln!("SKIPPED: Node.js not available; install nodejs and npm to {what}");
-        return None;
+        return false;
     }
-    Some(install().unwrap_or_else(|e| panic!("{e}")))
+    true
+}
+
+/// For a test: the installed directory, or `None` (the test is skipped, saying so) when
+/// Node.js is missing and not required.
+pub(crate) fn for_test(what: &str) -> Option<PathBuf> {
+    available_for(what).then(|| install().unwrap_or_else(|e| panic!("{e}")))
 }

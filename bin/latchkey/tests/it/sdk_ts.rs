@@ -13,13 +13,7 @@ fn sdk_dir() -> PathBuf {
 
 /// Whether the test can run: Node.js present (or required), and the package built.
 fn ready(what: &str) -> bool {
-    if !node::has_node() {
-        assert!(
-            std::env::var_os(node::REQUIRE_NODE_ENV).is_none(),
-            "Node.js is required ({} is set): install nodejs and npm",
-            node::REQUIRE_NODE_ENV
-        );
-        eprintln!("SKIPPED: Node.js not available; install nodejs and npm to {what}");
+    if !node::available_for(what) {
         return false;
     }
     build_once("sdk/ts/build.sh").unwrap_or_else(|e| panic!("{e}"));
