@@ -7,9 +7,7 @@ set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
-WASM_BINDGEN_VERSION=0.2.130
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/latchkey-target}"
-tools="${LATCHKEY_TOOLS_DIR:-$HOME/.cache/latchkey-tools}"
 
 log() { printf 'sdk/ts: %s\n' "$*" >&2; }
 
@@ -20,22 +18,17 @@ if command -v flock >/dev/null; then
     flock 9
 fi
 
-# wasm-bindgen-cli must match the wasm-bindgen crate exactly.
-find_wasm_bindgen() {
-    local candidate
-    for candidate in "$tools/bin/wasm-bindgen" "$(command -v wasm-bindgen || true)" "$HOME/.cargo/bin/wasm-bindgen"; do
-        [ -n "$candidate" ] && [ -x "$candidate" ] || continue
-        if [ "$("$candidate" --version 2>/dev/null)" = "wasm-bindgen $WASM_BINDGEN_VERSION" ]; then
-            echo "$candidate"
-            return 0
-        fi
-    done
-    return 1
-}
-if ! wasm_bindgen="$(find_wasm_bindgen)"; then
-    log "installing wasm-bindgen-cli $WASM_BINDGEN_VERSION into $tools"
-    cargo install --locked wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" --root "$tools"
-    wasm_bindgen="$tools/bin/wasm-bindgen"
+# The glue generator: tools/wasm-bindgen, the wasm-bindgen library at the exact version of
+# the wasm-bindgen crate, built from its own committed lockfile (never from a lockfile
+# published with the tool, nor from whatever is on PATH). Cargo is incremental by itself.
+wasm_bindgen_crate="$(sed -n 's/^wasm-bindgen = "=\(.*\)"$/\1/p' "$root/Cargo.toml")"
+(cd "$root" && cargo build --release --locked --quiet --manifest-path tools/wasm-bindgen/Cargo.toml \
+    --target-dir "$CARGO_TARGET_DIR/wasm-bindgen-tool")
+wasm_bindgen="$CARGO_TARGET_DIR/wasm-bindgen-tool/release/latchkey-wasm-bindgen"
+WASM_BINDGEN_VERSION="$("$wasm_bindgen" --version | sed 's/^wasm-bindgen //')"
+if [ "$WASM_BINDGEN_VERSION" != "$wasm_bindgen_crate" ]; then
+    log "tools/wasm-bindgen generates glue for wasm-bindgen $WASM_BINDGEN_VERSION, but the workspace uses $wasm_bindgen_crate"
+    exit 1
 fi
 
 if command -v rustup >/dev/null && ! rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown; then
@@ -56,7 +49,7 @@ wasm_sum="$(sha256sum "$wasm_in" | cut -d' ' -f1) $WASM_BINDGEN_VERSION"
 if [ ! -f "$here/wasm/latchkey_wasm_bg.wasm" ] || [ "$(cat "$stamp_dir/wasm" 2>/dev/null)" != "$wasm_sum" ]; then
     log "wasm-bindgen"
     rm -rf "$here/wasm"
-    "$wasm_bindgen" --target web --out-dir "$here/wasm" "$wasm_in"
+    "$wasm_bindgen" "$wasm_in" "$here/wasm"
     echo "$wasm_sum" >"$stamp_dir/wasm"
 fi
 

@@ -59,6 +59,3 @@ pub use jwt::{
     JwtConfig, JwtVerifier, VerifiedUser, MAX_KID_BYTES, MAX_LEEWAY_SECS, MAX_TOKEN_BYTES,
     MIN_REFRESH_INTERVAL_FLOOR,
 };
-
-#[cfg(feature = "testing")]
-pub mod testing;

@@ -50,11 +50,6 @@
 //!   warned about at startup if off) and every connection sets `synchronous_commit=on`,
 //!   so a commit is acknowledged only once flushed. Migrations run under sqlx's advisory
 //!   lock, so several `latchkey serve` processes may start at once.
-//!
-//! # Feature flags
-//!
-//! * `testing`: exports [`testing::TestDatabase`], a throwaway SQLite file or PostgreSQL
-//!   database for other crates' tests.
 #![cfg_attr(not(test), warn(unused_crate_dependencies))]
 
 mod db;
@@ -66,9 +61,6 @@ mod relayers;
 mod requests;
 mod sessions;
 mod wallets;
-
-#[cfg(feature = "testing")]
-pub mod testing;
 
 pub use db::Store;
 pub use error::{constraints, Result, StoreError};

@@ -11,7 +11,7 @@ use latchkey_contracts::ACCOUNT;
 use latchkey_core::{parse_felt, to_hex, Felt, SessionSignature, SigningKey, TypedData};
 use latchkey_devnet::Devnet;
 use latchkey_relayer::{Relayer, RelayerConfig};
-use latchkey_store::testing::TestDatabase;
+use latchkey_testkit::TestDatabase;
 use latchkey_store::{ApiKeyKind, Store};
 use serde_json::{json, Value};
 

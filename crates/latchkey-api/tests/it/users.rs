@@ -2,7 +2,7 @@
 //! stores its encrypted session key, never a plaintext one, until the session is revoked.
 
 use latchkey_api::ApiConfig;
-use latchkey_auth::testing::{TestIssuer, AUDIENCE, ISSUER};
+use latchkey_testkit::{TestIssuer, AUDIENCE, ISSUER};
 use latchkey_core::to_hex;
 use reqwest::Method;
 use serde_json::json;

@@ -14,7 +14,7 @@ use base64::Engine;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use latchkey_auth::{Clock, JwtConfig, JwtVerifier};
 use rand::rngs::StdRng;
-use rand::SeedableRng;
+use rand::{RngCore as _, SeedableRng};
 use serde_json::{json, Value};
 use url::Url;
 
@@ -223,7 +223,9 @@ pub(crate) fn es256_key(kid: &str, seed: u64) -> TestKey {
 
 pub(crate) fn eddsa_key(kid: &str, seed: u64) -> TestKey {
     use ed25519_dalek::pkcs8::EncodePrivateKey;
-    let signing = ed25519_dalek::SigningKey::generate(&mut rng(seed));
+    let mut secret = [0u8; 32];
+    rng(seed).fill_bytes(&mut secret);
+    let signing = ed25519_dalek::SigningKey::from_bytes(&secret);
     let public = signing.verifying_key().to_bytes();
     let jwk = json!({ "kty": "OKP", "crv": "Ed25519", "kid": kid, "x": b64(&public) });
     TestKey {

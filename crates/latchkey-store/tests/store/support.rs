@@ -1,6 +1,6 @@
 //! Fixtures and raw database access shared by the tests.
 
-use latchkey_store::testing::TestDatabase;
+use latchkey_testkit::TestDatabase;
 use latchkey_store::{Backend, NewRequest, NewSession, NewWallet, Organization, Store};
 use sqlx::{Connection as _, PgConnection, SqliteConnection};
 
@@ -12,17 +12,17 @@ macro_rules! both_backends {
             #[allow(unused_imports)]
             use super::*;
 
-            async fn run($db: &latchkey_store::testing::TestDatabase) $body
+            async fn run($db: &latchkey_testkit::TestDatabase) $body
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
             async fn sqlite() {
-                let db = latchkey_store::testing::TestDatabase::sqlite().await;
+                let db = latchkey_testkit::TestDatabase::sqlite().await;
                 run(&db).await;
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
             async fn postgres() {
-                let Some(db) = latchkey_store::testing::TestDatabase::postgres().await else {
+                let Some(db) = latchkey_testkit::TestDatabase::postgres().await else {
                     return;
                 };
                 run(&db).await;

@@ -1,6 +1,5 @@
 //! A token issuer for tests of crates that accept end-user JWTs: one ES256 key, its JWKS
-//! served on 127.0.0.1 over HTTP, and tokens for any subject. Enabled by the `testing`
-//! feature; never part of a release build.
+//! served on 127.0.0.1 over HTTP, and tokens for any subject.
 
 use std::net::SocketAddr;
 
@@ -11,7 +10,7 @@ use p256::pkcs8::EncodePrivateKey;
 use serde_json::{json, Value};
 use url::Url;
 
-use crate::{JwtConfig, JwtVerifier};
+use latchkey_auth::{JwtConfig, JwtVerifier};
 
 /// Issuer name in the tokens.
 pub const ISSUER: &str = "https://issuer.test";
@@ -69,7 +68,7 @@ impl TestIssuer {
     }
 
     /// A verifier configured for this issuer.
-    pub fn verifier(&self) -> crate::Result<JwtVerifier> {
+    pub fn verifier(&self) -> latchkey_auth::Result<JwtVerifier> {
         JwtVerifier::new(JwtConfig::new(self.jwks_url(), ISSUER, [AUDIENCE]))
     }
 

@@ -1,4 +1,4 @@
-//! Throwaway databases for tests (feature `testing`).
+//! Throwaway databases for tests.
 //!
 //! [`TestDatabase::sqlite`] makes a fresh file in its own temporary directory.
 //! [`TestDatabase::postgres`] makes a fresh database on a PostgreSQL server:
@@ -26,7 +26,7 @@ use std::sync::OnceLock;
 
 use sqlx::{Connection as _, Executor as _, PgConnection};
 
-use crate::{Backend, Store};
+use latchkey_store::{Backend, Store};
 
 /// Environment variable naming an existing PostgreSQL server (superuser URL).
 pub const POSTGRES_URL_ENV: &str = "LATCHKEY_TEST_POSTGRES_URL";
