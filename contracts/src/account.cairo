@@ -2,24 +2,32 @@
 //! execution, on-chain session keys with call counters, (contract, selector) allowlists
 //! and spending caps.
 //!
-//! Rules every session execution obeys, on both the outside-execution path and the
-//! direct-invoke path:
+//! A session key never pays a fee: sessions execute only through SNIP-9 outside
+//! execution, where the relayer that submits the transaction pays for it. On the
+//! direct-invoke path `__validate__` accepts the owner's signature alone, so no session
+//! signature can choose a tip, fee bounds, paymaster data or DA modes that the account
+//! would pay for, and no session transaction can validate and then revert at the
+//! account's cost.
+//!
+//! Rules every session execution obeys (`execute_from_outside_v2`):
 //! - the signature is `[session_key, r, s, valid_until]`; any other length but 2 (owner)
 //!   is invalid;
 //! - the session is registered and not revoked, and `valid_until` in the signature does
 //!   not exceed the stored one;
-//! - `valid_after <= now <= min(signature valid_until, stored valid_until)`, measured
-//!   at execution (the validate-phase clock is rounded down to the hour, so `__execute__`
-//!   checks again with the exact time);
-//! - `calls_used < max_calls`; each transaction consumes one call, counted after the
+//! - `valid_after <= now <= min(signature valid_until, stored valid_until)`, with the
+//!   exact block time;
+//! - `calls_used < max_calls`; each execution consumes one call, counted after the
 //!   signature check;
 //! - every call targets an allowed (contract, selector), contract zero meaning any
 //!   contract, an empty allowlist meaning any method; no call ever targets the account
 //!   itself;
 //! - spending caps bound tracked token amounts; the batch is atomic.
-//! On the direct-invoke path a session signs the transaction hash itself (binding chain,
-//! account, nonce and fees); on the outside-execution path it signs the SNIP-9 v2
-//! message hash. `is_valid_signature` accepts owner signatures only.
+//! The session signs the SNIP-9 v2 message hash. `is_valid_signature` accepts owner
+//! signatures only. Only the protocol (caller 0) may call `__validate__`,
+//! `__validate_declare__`, `__validate_deploy__` and `__execute__`, and `__execute__`
+//! refuses version-0 transactions (including `meta_tx_v0` calls). A key whose
+//! registration was revoked cannot be registered again, so nothing signed for a revoked
+//! registration can ever become valid.
 
 #[starknet::contract(account)]
 pub mod LatchkeyAccount {
@@ -46,8 +54,6 @@ pub mod LatchkeyAccount {
 
     /// Most methods one session may allow.
     const MAX_ALLOWED_METHODS: u32 = 128;
-    /// `__validate__` sees the block time rounded down to a multiple of this.
-    const VALIDATE_CLOCK_ROUNDING: u64 = 3600;
     /// Transaction versions at or above this offset are fee-estimation queries.
     const QUERY_OFFSET: u256 = 0x100000000000000000000000000000000;
 
@@ -141,7 +147,8 @@ pub mod LatchkeyAccount {
     #[abi(embed_v0)]
     impl AccountImpl of IAccount<ContractState> {
         fn __validate__(ref self: ContractState, calls: Array<Call>) -> felt252 {
-            self.validate_transaction(calls.span())
+            assert_only_protocol();
+            self.validate_owner_transaction()
         }
 
         fn __execute__(ref self: ContractState, calls: Array<Call>) -> Array<Span<felt252>> {
@@ -149,23 +156,6 @@ pub mod LatchkeyAccount {
             assert(info.caller_address.is_zero(), 'Account: invalid caller');
             let tx = info.tx_info.unbox();
             assert(is_valid_tx_version(tx.version), 'Account: invalid tx version');
-            let signature = tx.signature;
-            if signature.len() == 4 {
-                // Validation already checked the session; re-check the window with the
-                // exact clock, which validation only sees rounded down to the hour.
-                let session_key = *signature.at(0);
-                let record = self.sessions.read(session_key);
-                let signed_until: u64 = match (*signature.at(3)).try_into() {
-                    Option::Some(until) => until,
-                    Option::None => core::panic_with_felt252('Session: bad valid_until'),
-                };
-                let now = info.block_info.unbox().block_timestamp;
-                assert(now >= record.valid_after, 'Session: not yet valid');
-                assert(now <= min_u64(signed_until, record.valid_until), 'Session: expired');
-                if record.has_spending_caps {
-                    self.apply_spending(session_key, calls.span(), now);
-                }
-            }
             execute_calls(calls.span())
         }
 
@@ -186,6 +176,7 @@ pub mod LatchkeyAccount {
         }
 
         fn __validate_declare__(self: @ContractState, class_hash: felt252) -> felt252 {
+            assert_only_protocol();
             self.validate_owner_transaction()
         }
 
@@ -195,6 +186,7 @@ pub mod LatchkeyAccount {
             contract_address_salt: felt252,
             public_key: felt252,
         ) -> felt252 {
+            assert_only_protocol();
             self.validate_owner_transaction()
         }
 
@@ -261,7 +253,7 @@ pub mod LatchkeyAccount {
             } else if length == 4 {
                 let session_key = *signature.at(0);
                 let record =
-                    match self.check_session(session_key, *signature.at(3), calls, account, now, true) {
+                    match self.check_session(session_key, *signature.at(3), calls, account, now) {
                     Result::Ok(record) => record,
                     Result::Err(error) => core::panic_with_felt252(error),
                 };
@@ -444,41 +436,8 @@ pub mod LatchkeyAccount {
 
     #[generate_trait]
     impl InternalImpl of InternalTrait {
-        /// `__validate__`: owner `[r, s]` or session `[key, r, s, valid_until]` over the
-        /// transaction hash. Returns `VALIDATED` or 0, never panics on bad input.
-        fn validate_transaction(ref self: ContractState, calls: Span<Call>) -> felt252 {
-            let info = get_execution_info().unbox();
-            let tx = info.tx_info.unbox();
-            let hash = tx.transaction_hash;
-            let signature = tx.signature;
-            let length = signature.len();
-            if length == 2 {
-                return if self.is_owner_signature(hash, signature) {
-                    VALIDATED
-                } else {
-                    0
-                };
-            }
-            if length != 4 {
-                return 0;
-            }
-            let session_key = *signature.at(0);
-            // The validate-phase clock is rounded down to the hour: lenient here,
-            // exact in `__execute__`.
-            let now = info.block_info.unbox().block_timestamp;
-            let record =
-                match self
-                    .check_session(session_key, *signature.at(3), calls, info.contract_address, now, false) {
-                Result::Ok(record) => record,
-                Result::Err(_) => { return 0; },
-            };
-            if !check_ecdsa_signature(hash, session_key, *signature.at(1), *signature.at(2)) {
-                return 0;
-            }
-            self.consume_call(session_key, record);
-            VALIDATED
-        }
-
+        /// The owner's `[r, s]` over the transaction hash: `VALIDATED`, or 0 for any other
+        /// signature (a session's included), never a panic.
         fn validate_owner_transaction(self: @ContractState) -> felt252 {
             let tx = get_tx_info().unbox();
             if self.is_owner_signature(tx.transaction_hash, tx.signature) {
@@ -499,9 +458,7 @@ pub mod LatchkeyAccount {
             )
         }
 
-        /// Every session rule but the signature itself. `exact_clock` is false only in
-        /// `__validate__`, whose clock is rounded down to the hour; `__execute__` then
-        /// checks the window again with the exact time.
+        /// Every session rule but the signature itself, at the exact block time `now`.
         fn check_session(
             self: @ContractState,
             session_key: felt252,
@@ -509,7 +466,6 @@ pub mod LatchkeyAccount {
             calls: Span<Call>,
             account: ContractAddress,
             now: u64,
-            exact_clock: bool,
         ) -> Result<SessionRecord, felt252> {
             let signed_until: u64 = match signed_valid_until.try_into() {
                 Option::Some(until) => until,
@@ -525,14 +481,7 @@ pub mod LatchkeyAccount {
             if signed_until > record.valid_until {
                 return Result::Err('Session: valid_until exceeded');
             }
-            // The validate-phase clock `now` is rounded down to the hour, so the real time
-            // lies in [now, now + 3600): reject there only a start that is surely ahead.
-            let not_yet_valid = if exact_clock {
-                now < record.valid_after
-            } else {
-                now + VALIDATE_CLOCK_ROUNDING <= record.valid_after
-            };
-            if not_yet_valid {
+            if now < record.valid_after {
                 return Result::Err('Session: not yet valid');
             }
             if now > min_u64(signed_until, record.valid_until) {
@@ -607,6 +556,13 @@ pub mod LatchkeyAccount {
             assert(valid_until >= get_block_timestamp(), 'Session: already expired');
             assert(max_calls != 0, 'Session: zero max_calls');
             assert(methods.len() <= MAX_ALLOWED_METHODS, 'Session: too many methods');
+            // Signatures carry no registration number: a revoked registration stays dead,
+            // so that nothing signed under it can come back to life.
+            let previous = self.sessions.read(session_key);
+            assert(
+                previous.registration == 0 || self.is_current(@previous),
+                'Session: key was revoked',
+            );
 
             let registration = self.registration_counter.read() + 1;
             self.registration_counter.write(registration);
@@ -672,6 +628,12 @@ pub mod LatchkeyAccount {
             self.revoke_all();
             self.emit(OwnerChanged { new_public_key });
         }
+    }
+
+    /// The account's protocol entrypoints run only as the transaction's own phases, never
+    /// when another contract calls them.
+    fn assert_only_protocol() {
+        assert(get_caller_address().is_zero(), 'Account: invalid caller');
     }
 
     fn assert_only_self() {

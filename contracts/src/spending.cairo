@@ -1,6 +1,10 @@
-//! Spending caps: per session and token, a cap per call and a cap per rolling window.
+//! Spending caps: per session and token, a cap per call and a cap per fixed window.
 //! Amounts of `transfer`, `transfer_from`/`transferFrom`, `approve` and
 //! `increase_allowance`/`increaseAllowance` count against them.
+//!
+//! The window is fixed, not rolling: it starts at the first spend after the previous
+//! window ended and lasts `window_seconds`. Up to twice `max_per_window` can therefore
+//! move within a short time across the end of one window and the start of the next.
 
 use starknet::account::Call;
 use crate::interfaces::SpendingPolicy;
@@ -31,7 +35,8 @@ pub fn call_amount(call: @Call, index: u32) -> u256 {
     }
 }
 
-/// Applies one amount at `now`: rolls the window when it has elapsed, enforces both caps
+/// Applies one amount at `now`: starts a new window when the current one has elapsed,
+/// enforces both caps
 /// and records the spend. Panics when a cap would be exceeded.
 pub fn apply(ref policy: SpendingPolicy, amount: u256, now: u64) {
     assert(amount <= policy.max_per_call, 'Spending: per-call cap');

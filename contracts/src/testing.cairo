@@ -1,6 +1,7 @@
 //! A call forwarder for the test suite: it calls any contract on request, and can store
-//! a call to replay later. Tests use it to call an account's `__execute__` from another
-//! contract, and to re-enter `execute_from_outside_v2` from inside an outside execution.
+//! a call to replay later. Tests use it to call an account's `__execute__` or
+//! `__validate__` from another contract, to run `__execute__` as a `meta_tx_v0` meta
+//! transaction, and to re-enter `execute_from_outside_v2` from inside an outside execution.
 
 use starknet::ContractAddress;
 
@@ -11,6 +12,13 @@ pub trait ICallForwarder<TState> {
     ) -> Span<felt252>;
     fn store_call(ref self: TState, to: ContractAddress, selector: felt252, calldata: Array<felt252>);
     fn replay(ref self: TState) -> Span<felt252>;
+    fn forward_meta_tx_v0(
+        ref self: TState,
+        to: ContractAddress,
+        selector: felt252,
+        calldata: Array<felt252>,
+        signature: Array<felt252>,
+    ) -> Span<felt252>;
 }
 
 #[starknet::contract]
@@ -19,7 +27,7 @@ pub mod CallForwarder {
         Map, StorageMapReadAccess, StorageMapWriteAccess, StoragePointerReadAccess,
         StoragePointerWriteAccess,
     };
-    use starknet::syscalls::call_contract_syscall;
+    use starknet::syscalls::{call_contract_syscall, meta_tx_v0_syscall};
     use starknet::{ContractAddress, SyscallResultTrait};
     use super::ICallForwarder;
 
@@ -59,6 +67,16 @@ pub mod CallForwarder {
             }
             call_contract_syscall(self.to.read(), self.selector.read(), calldata.span())
                 .unwrap_syscall()
+        }
+
+        fn forward_meta_tx_v0(
+            ref self: ContractState,
+            to: ContractAddress,
+            selector: felt252,
+            calldata: Array<felt252>,
+            signature: Array<felt252>,
+        ) -> Span<felt252> {
+            meta_tx_v0_syscall(to, selector, calldata.span(), signature.span()).unwrap_syscall()
         }
     }
 }

@@ -1,12 +1,13 @@
 //! Benchmarks. `latchkey bench gas`: what a session transfer costs next to an owner
 //! transfer and a plain transfer from devnet's predeployed OpenZeppelin account, on the
-//! embedded chain. `latchkey bench sign`: session-execution signatures per second,
+//! embedded chain (sessions execute through SNIP-9 only: the account refuses session
+//! signatures on the direct-invoke path). `latchkey bench sign`: session-execution signatures per second,
 //! latchkey against starknet.js on the same inputs.
 
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use latchkey_chain::{FeeMode, KeyAccount, TxOutcome};
+use latchkey_chain::{FeeMode, TxOutcome};
 use latchkey_contracts::{account_calls, erc20_calls};
 use latchkey_core::{AllowedMethod, Call, SessionPolicy, SigningKey, U256};
 use latchkey_devnet::Devnet;
@@ -54,16 +55,10 @@ pub(crate) async fn gas(rounds: u32) -> anyhow::Result<()> {
 
     let transfer: Call = erc20_calls::transfer(strk, recipient, amount);
     let oz = devnet.relayer_account(2)?;
-    let session_direct = KeyAccount::session(client, user.address, session.clone(), valid_until);
 
     // Warm up every path once so all measured runs write the same storage slots.
     devnet.owner_execute(&user, vec![transfer.clone()]).await?;
     devnet.session_execute(&user, &session, valid_until, vec![transfer.clone()]).await?;
-    client
-        .wait_for_transaction(
-            session_direct.send(std::slice::from_ref(&transfer), FeeMode::Estimate).await?,
-        )
-        .await?;
     client
         .wait_for_transaction(oz.send(std::slice::from_ref(&transfer), FeeMode::Estimate).await?)
         .await?;
@@ -71,7 +66,6 @@ pub(crate) async fn gas(rounds: u32) -> anyhow::Result<()> {
     let mut rows = vec![
         Row { name: "owner transfer via SNIP-9 (relayed)", runs: vec![] },
         Row { name: "session transfer via SNIP-9 (relayed)", runs: vec![] },
-        Row { name: "session transfer, direct invoke", runs: vec![] },
         Row { name: "plain transfer, predeployed OZ account", runs: vec![] },
     ];
     for _ in 0..rounds {
@@ -79,10 +73,8 @@ pub(crate) async fn gas(rounds: u32) -> anyhow::Result<()> {
         rows[1].runs.push(
             devnet.session_execute(&user, &session, valid_until, vec![transfer.clone()]).await?,
         );
-        let hash = session_direct.send(std::slice::from_ref(&transfer), FeeMode::Estimate).await?;
-        rows[2].runs.push(client.wait_for_transaction(hash).await?);
         let hash = oz.send(std::slice::from_ref(&transfer), FeeMode::Estimate).await?;
-        rows[3].runs.push(client.wait_for_transaction(hash).await?);
+        rows[2].runs.push(client.wait_for_transaction(hash).await?);
     }
 
     println!(
@@ -110,8 +102,7 @@ pub(crate) async fn gas(rounds: u32) -> anyhow::Result<()> {
         "session ÷ owner (SNIP-9, L2 gas):          {:.3}  (target ≤ 1.10)",
         ratio(&rows[1], &rows[0])
     );
-    println!("session direct ÷ OZ plain transfer (L2 gas): {:.3}", ratio(&rows[2], &rows[3]));
-    println!("session SNIP-9 ÷ OZ plain transfer (L2 gas): {:.3}", ratio(&rows[1], &rows[3]));
+    println!("session SNIP-9 ÷ OZ plain transfer (L2 gas): {:.3}", ratio(&rows[1], &rows[2]));
     println!();
     println!(
         "Relayed rows include the relayer's own account validation and fee transfer. Cairo steps are \

@@ -95,7 +95,17 @@ pub(crate) async fn throughput(seconds: u64, concurrency: usize) -> anyhow::Resu
         .await?;
     store.insert_api_key(&org.id, ApiKeyKind::Secret, &hash_api_key(&secret, None), "sk").await?;
     let class_hash = ACCOUNT.class_hash()?;
-    let state = AppState::new(store.clone(), relayer, class_hash, None, ApiConfig::default());
+    // One wallet serves every client: its rate limit must not be what is measured.
+    let unlimited = latchkey_api::Rate::new(1_000_000, 1_000_000);
+    let config = ApiConfig {
+        rate_limits: latchkey_api::RateLimits {
+            per_api_key: unlimited,
+            per_user: unlimited,
+            per_wallet: unlimited,
+        },
+        ..ApiConfig::default()
+    };
+    let state = AppState::new(store.clone(), relayer, class_hash, config);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let url = format!("http://{}", listener.local_addr()?);
     let app = latchkey_api::router(state);
@@ -110,10 +120,23 @@ pub(crate) async fn throughput(seconds: u64, concurrency: usize) -> anyhow::Resu
         "bench-pin",
         [5; 8],
     )?;
+    let (status, challenge) =
+        client.post("/api/challenges", &json!({"purpose": "create-wallet"})).await?;
+    anyhow::ensure!(status == 201, "challenge failed: {challenge}");
+    let address = latchkey_chain::ChainClient::account_address(class_hash, owner.public_key());
+    let proof = latchkey_core::sign_proof(
+        &owner,
+        &devnet.chain_id(),
+        &address,
+        latchkey_core::ProofPurpose::CreateWallet,
+        &parse_felt(challenge["challenge"].as_str().context("challenge")?)?,
+        &latchkey_core::payload_hash(blob.as_bytes()),
+    )?;
     let (status, wallet) = client
         .post(
             "/api/wallets",
-            &json!({"ownerPublicKey": to_hex(&owner.public_key()), "encryptedPrivateKey": blob}),
+            &json!({"ownerPublicKey": to_hex(&owner.public_key()), "encryptedPrivateKey": blob,
+                "proof": {"challenge": challenge["challenge"], "signature": [to_hex(&proof.r), to_hex(&proof.s)]}}),
         )
         .await?;
     anyhow::ensure!(status == 201, "wallet creation failed: {wallet}");

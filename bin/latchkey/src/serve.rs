@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{bail, Context};
-use latchkey_api::{ApiConfig, AppState};
-use latchkey_auth::{generate_api_keys, hash_api_key, JwtConfig, JwtVerifier, KeyEnvironment};
+use latchkey_api::{ApiConfig, AppState, Rate, RateLimits};
+use latchkey_auth::{generate_api_keys, hash_api_key, KeyEnvironment};
 use latchkey_chain::{ChainClient, KeyAccount};
 use latchkey_contracts::ACCOUNT;
 use latchkey_core::{parse_felt, to_hex, Felt, SigningKey};
@@ -43,15 +43,33 @@ pub(crate) struct ServeArgs {
     /// Port of the embedded chain's JSON-RPC (0 picks a free one).
     #[arg(long, env = "LATCHKEY_DEVNET_PORT", default_value_t = 5050)]
     pub(crate) devnet_port: u16,
-    /// JWKS URL of your auth provider, to accept end-user JWTs as bearer tokens.
+    /// JWKS URL of the development organisation's auth provider, to accept its end users'
+    /// JWTs as bearer tokens (other organisations configure theirs through the API:
+    /// `PUT /api/organization/token-issuer`).
     #[arg(long, env = "LATCHKEY_JWKS_URL", requires_all = ["jwt_issuer", "jwt_audience"])]
     pub(crate) jwks_url: Option<Url>,
-    /// Required `iss` of end-user JWTs.
+    /// Required `iss` of the development organisation's end-user JWTs.
     #[arg(long, env = "LATCHKEY_JWT_ISSUER")]
     pub(crate) jwt_issuer: Option<String>,
-    /// Accepted `aud` of end-user JWTs (repeat or comma-separate).
-    #[arg(long, env = "LATCHKEY_JWT_AUDIENCE", value_delimiter = ',')]
-    pub(crate) jwt_audience: Vec<String>,
+    /// Required `aud` of the development organisation's end-user JWTs.
+    #[arg(long, env = "LATCHKEY_JWT_AUDIENCE")]
+    pub(crate) jwt_audience: Option<String>,
+    /// Let organisations name a token issuer whose JWKS is plain HTTP on a loopback
+    /// address (always allowed on the embedded chain, which is for development).
+    #[arg(long, env = "LATCHKEY_ALLOW_LOOPBACK_JWKS")]
+    pub(crate) allow_loopback_jwks: bool,
+    /// Rate limit per API key, as `per_second[/burst]`.
+    #[arg(long, env = "LATCHKEY_RATE_LIMIT_PER_KEY", default_value = "1000/2000")]
+    pub(crate) rate_limit_per_key: RateArg,
+    /// Rate limit per end user, as `per_second[/burst]`.
+    #[arg(long, env = "LATCHKEY_RATE_LIMIT_PER_USER", default_value = "50/100")]
+    pub(crate) rate_limit_per_user: RateArg,
+    /// Rate limit per wallet, as `per_second[/burst]`.
+    #[arg(long, env = "LATCHKEY_RATE_LIMIT_PER_WALLET", default_value = "50/100")]
+    pub(crate) rate_limit_per_wallet: RateArg,
+    /// A token `/metrics` requires as `Authorization: Bearer …` (default: open).
+    #[arg(long, env = "LATCHKEY_METRICS_TOKEN", hide_env_values = true)]
+    pub(crate) metrics_token: Option<String>,
     /// Gas budget of the development organisation created at first start, in STRK.
     #[arg(long, env = "LATCHKEY_DEV_GAS_BUDGET_STRK", default_value_t = 1_000)]
     pub(crate) dev_gas_budget_strk: u64,
@@ -59,6 +77,32 @@ pub(crate) struct ServeArgs {
     /// of the source tree this binary was built from.
     #[arg(long, env = "LATCHKEY_WEB_DIR")]
     pub(crate) web_dir: Option<PathBuf>,
+}
+
+/// A rate limit on the command line: `per_second[/burst]`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RateArg(Rate);
+
+impl std::str::FromStr for RateArg {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let number = |text: &str| {
+            text.trim()
+                .parse::<u32>()
+                .ok()
+                .filter(|n| *n > 0)
+                .ok_or_else(|| format!("{text:?} is not a positive whole number"))
+        };
+        let (rate, burst) = match s.split_once('/') {
+            Some((rate, burst)) => (number(rate)?, number(burst)?),
+            None => {
+                let rate = number(s)?;
+                (rate, rate)
+            }
+        };
+        Ok(Self(Rate::new(rate, burst.max(rate))))
+    }
 }
 
 /// `web/dist` of the source tree the binary was built from.
@@ -187,29 +231,41 @@ pub(crate) async fn start(args: &ServeArgs) -> anyhow::Result<Server> {
 
     let dev_keys =
         ensure_dev_organization(&store, &args.data_dir, args.dev_gas_budget_strk).await?;
-    let config =
-        RelayerConfig { lease_owner: instance_id(&args.data_dir)?, ..RelayerConfig::default() };
+    let instance = instance_id(&args.data_dir)?;
+    let config = RelayerConfig { lease_owner: instance.clone(), ..RelayerConfig::default() };
     let relayer = Relayer::start(chain.clone(), store.clone(), relayer_keys, config).await?;
     if embedded.is_some() {
         redeploy_wallets(&store, &relayer, account_class_hash).await?;
     }
 
-    let jwt = match &args.jwks_url {
-        Some(url) => Some(JwtVerifier::new(JwtConfig::new(
-            url.clone(),
-            args.jwt_issuer.clone().unwrap_or_default(),
-            args.jwt_audience.clone(),
-        ))?),
-        None => None,
-    };
     let web_dir = args.web_dir.clone().unwrap_or_else(default_web_dir);
     let dashboard = web_dir.join("index.html").is_file().then(|| web_dir.clone());
     let config = ApiConfig {
         web_dir: Some(web_dir),
         demo_game: embedded.as_ref().and_then(Devnet::game),
+        rate_limits: RateLimits {
+            per_api_key: args.rate_limit_per_key.0,
+            per_user: args.rate_limit_per_user.0,
+            per_wallet: args.rate_limit_per_wallet.0,
+        },
+        allow_loopback_issuers: args.allow_loopback_jwks || embedded.is_some(),
+        metrics_token: args.metrics_token.clone(),
+        instance,
         ..ApiConfig::default()
     };
-    let state = AppState::new(store, relayer, account_class_hash, jwt, config);
+    let state = AppState::new(store.clone(), relayer, account_class_hash, config);
+    let released = state.release_orphaned_claims().await?;
+    if released > 0 {
+        tracing::info!(released, "released idempotency keys this instance left in flight");
+    }
+    if let (Some(url), Some(issuer), Some(audience)) =
+        (&args.jwks_url, &args.jwt_issuer, &args.jwt_audience)
+    {
+        let org = store.first_organization().await?.context("the development organisation")?;
+        latchkey_api::set_token_issuer(&state, &org.id, url.as_str(), issuer, audience)
+            .await
+            .map_err(|e| anyhow::anyhow!("the end-user token issuer: {}", e.message))?;
+    }
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("listening on {}", args.listen))?;

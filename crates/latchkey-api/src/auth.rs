@@ -1,7 +1,11 @@
 //! Who is calling: `x-api-key` names the organisation; `Authorization: Bearer` carries
-//! either the organisation's secret key or an end user's JWT. An organisation reaches only
+//! either the organisation's secret key or an end user's JWT. End-user tokens are verified
+//! against the issuer *this* organisation configured (its JWKS URL, `iss` and `aud`), and
+//! no two organisations may configure the same (issuer, audience): a token valid for one
+//! organisation is refused with another's public key (R2-05). An organisation reaches only
 //! its own data, an end user only the wallets whose external user id is its JWT subject
-//! (J8); anything else answers 404, so existence does not leak.
+//! (J8); anything else answers 404, so existence does not leak. Every authenticated request
+//! counts against the rate limits of its API key and, for end users, of the user.
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
@@ -21,6 +25,17 @@ pub enum Principal {
         /// The JWT subject, matched against wallets' external user ids.
         subject: String,
     },
+}
+
+impl Principal {
+    /// The principal as stored with idempotency keys, challenges and custody events:
+    /// `organization` or `user:<subject>`.
+    pub fn key(&self) -> String {
+        match self {
+            Self::Organization => "organization".into(),
+            Self::User { subject } => format!("user:{subject}"),
+        }
+    }
 }
 
 /// An authenticated caller.
@@ -44,6 +59,12 @@ impl Caller {
                     wallet.external_user_id.as_deref() == Some(subject.as_str())
                 }
             }
+    }
+
+    /// Whether `wallet` belongs to this caller as its end user (not merely reachable by
+    /// the organisation).
+    pub fn is_end_user_of(&self, wallet: &Wallet) -> bool {
+        matches!(&self.principal, Principal::User { .. }) && self.can_access(wallet)
     }
 
     /// The JWT subject, when an end user calls.
@@ -91,6 +112,7 @@ impl FromRequestParts<AppState> for Caller {
             .await?
             .filter(|k| k.kind == ApiKeyKind::Public)
             .ok_or_else(|| ApiError::unauthorized("INVALID_API_KEY", "invalid API key"))?;
+        state.limits.check_api_key(&key.id)?;
 
         let bearer = header(parts, "authorization")
             .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
@@ -114,16 +136,17 @@ impl FromRequestParts<AppState> for Caller {
             drop(secret);
             Principal::Organization
         } else {
-            let verifier = state.jwt.as_ref().ok_or_else(|| {
+            let verifier = state.issuers.verifier(state, &key.org_id).await?.ok_or_else(|| {
                 ApiError::unauthorized(
                     "INVALID_TOKEN",
-                    "end-user tokens are not configured on this server",
+                    "this organisation has no end-user token issuer configured",
                 )
             })?;
             let user = verifier
                 .verify(bearer)
                 .await
                 .map_err(|e| ApiError::unauthorized(e.code(), "invalid or expired token"))?;
+            state.limits.check_user(&key.org_id, &user.subject)?;
             Principal::User { subject: user.subject }
         };
         Ok(Caller { org_id: key.org_id, api_public_key: public.to_string(), principal })

@@ -1,5 +1,12 @@
 //! The Chipi REST API v1 dialect (`/v1/...`), with the exact request and response JSON
 //! `@chipi-stack/backend` 14.4 sends and reads.
+//!
+//! Where the SDK's protocol is weaker than the native one, the server makes up for it:
+//! wallet creation must sign typed data this server issued for this organisation and
+//! caller (once, within its window); a key replacement, for which the SDK sends no proof,
+//! keeps every previous version (restorable through the native API) and is recorded; the
+//! backup blob is never returned; session registrations follow the guardrails of every
+//! route (an allowlist, a bounded duration, never a revoked key).
 
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -11,14 +18,18 @@ use latchkey_core::{
     Signature, TypedData, ANY_CALLER,
 };
 use latchkey_relayer::Purpose;
-use latchkey_store::{NewSession, NewWallet, Wallet};
+use latchkey_store::{Challenge, KeyEventKind, NewKeyEvent, NewSession, NewWallet, Wallet};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use crate::custody::{record_read, CHALLENGE_SECONDS};
 use crate::util::{
     accessible_wallet, address_text, create_and_deploy_wallet, ensure_encrypted_keys, felt,
-    is_encrypted_key_blob, iso8601, parse_json, wallet_ref, ApiQuery, RawBody,
+    is_encrypted_key_blob, iso8601, now_unix, parse_json, wallet_ref, ApiQuery, RawBody,
 };
+
+/// The challenge purpose of the creation typed data this server issues.
+const CREATION_PURPOSE: &str = "chipi-create-wallet";
 use crate::{idempotency, ApiError, ApiResult, AppState, Caller};
 
 pub(crate) fn routes() -> Router<AppState> {
@@ -73,10 +84,11 @@ struct PrepareCreation {
 }
 
 /// Creation typed data: an outside execution for the future account that proves the
-/// caller holds its owner key. It makes no call, so it can never do anything on chain.
+/// caller holds its owner key. It makes no call, so it can never do anything on chain. Its
+/// nonce is a single-use challenge bound to this organisation and caller (R2-13).
 async fn prepare_creation(
     State(state): State<AppState>,
-    _caller: Caller,
+    caller: Caller,
     RawBody(body): RawBody,
 ) -> ApiResult<Json<Value>> {
     let req: PrepareCreation = parse_json(&body)?;
@@ -90,9 +102,21 @@ async fn prepare_creation(
         caller: ANY_CALLER,
         nonce: latchkey_chain::random_nonce(),
         execute_after: now.saturating_sub(60),
-        execute_before: now + 600,
+        execute_before: now + CHALLENGE_SECONDS as u64,
         calls: vec![],
     };
+    let wall = now_unix();
+    state
+        .store
+        .insert_challenge(&Challenge {
+            challenge: to_hex(&oe.nonce),
+            org_id: caller.org_id.clone(),
+            purpose: CREATION_PURPOSE.into(),
+            principal: caller.principal.key(),
+            created_at: wall,
+            expires_at: wall + CHALLENGE_SECONDS,
+        })
+        .await?;
     let typed_data = oe.to_typed_data(&state.relayer.chain().chain_id());
     Ok(Json(
         json!({ "typedData": typed_data, "accountClassHash": to_hex(&state.account_class_hash) }),
@@ -213,6 +237,22 @@ async fn create_wallet(
                 "userSignature does not verify for this key",
             ));
         }
+        let issued = state
+            .store
+            .consume_challenge(
+                &to_hex(&oe.nonce),
+                &caller.org_id,
+                &caller.principal.key(),
+                CREATION_PURPOSE,
+                now_unix(),
+            )
+            .await?;
+        if !issued {
+            return Err(ApiError::bad_request(
+                "INVALID_TYPED_DATA",
+                "typedData was not issued by prepare-creation for this caller, was used already, or expired",
+            ));
+        }
 
         let new_wallet = NewWallet {
             org_id: caller.org_id.clone(),
@@ -254,11 +294,9 @@ fn wallet_json(wallet: &Wallet, caller: &Caller) -> Value {
         "chain": wallet.chain,
     });
     if let Some(map) = value.as_object_mut() {
+        // The backup blob is never returned (K4): the native API gives it to the wallet's
+        // own end user on request.
         let optional = [
-            (
-                "encryptedPrivateKeyBackup",
-                wallet.encrypted_private_key_backup.clone().map(Value::from),
-            ),
             ("authMethod", wallet.auth_method.clone().map(Value::from)),
             ("credentialId", wallet.credential_id.clone().map(Value::from)),
             ("prfSupported", wallet.prf_supported.map(Value::from)),
@@ -290,7 +328,11 @@ async fn wallet_by_user(
         .ok_or_else(|| ApiError::bad_request("INVALID_REQUEST", "externalUserId is required"))?;
     let wallet = state.store.wallet_by_external_user(&caller.org_id, &external).await?;
     match wallet {
-        Some(wallet) if caller.can_access(&wallet) => Ok(Json(wallet_json(&wallet, &caller))),
+        Some(wallet) if caller.can_access(&wallet) => {
+            state.limits.check_wallet(&wallet.id)?;
+            record_read(&state, &caller, &wallet, "GET /v1/chipi-wallets/by-user").await?;
+            Ok(Json(wallet_json(&wallet, &caller)))
+        }
         _ => Err(ApiError::not_found("WALLET_NOT_FOUND", "wallet not found")),
     }
 }
@@ -331,14 +373,24 @@ async fn update_encryption(
             ));
         }
     }
+    // The SDK sends no proof of possession: every earlier version is kept (restorable
+    // with the owner's proof through the native API) and the replacement is recorded.
+    let event = NewKeyEvent {
+        kind: KeyEventKind::Replaced,
+        principal: caller.principal.key(),
+        route: "PATCH /v1/chipi-wallets/update-encryption-details".into(),
+        proof: "none".into(),
+    };
     let wallet = state
         .store
-        .update_wallet_encryption(
+        .replace_wallet_keys(
             &wallet.id,
             &req.new_encrypted_private_key,
-            wallet.encrypted_private_key_backup.clone(),
+            wallet.encrypted_private_key_backup.as_deref(),
+            &event,
         )
         .await?;
+    tracing::info!(wallet = %wallet.id, principal = %caller.principal.key(), "stored key replaced without a proof (Chipi route); previous version kept");
     Ok(Json(wallet_json(&wallet, &caller)))
 }
 
@@ -399,6 +451,10 @@ async fn prepare_typed_data(
     let wallet = accessible_wallet(&state, &caller, &address).await?;
     let calls: Vec<Call> =
         req.calls.iter().enumerate().map(|(i, c)| c.to_call(i)).collect::<Result<_, _>>()?;
+    // The registration guardrails, before anything is mirrored: this route cannot ask for
+    // allow-all explicitly, so an empty allowlist is refused (R2-11).
+    let now = state.relayer.chain().block_timestamp().await?;
+    state.relayer.check_registrations(address, &calls, now, false).await?;
     let purpose = mirror_session_calls(&state, &wallet, address, &calls).await?;
     let prepared = state.relayer.prepare(&wallet_ref(&wallet)?, calls, purpose).await?;
     Ok(Json(json!({ "typedData": prepared.typed_data, "walletType": CHIPI })))
@@ -541,10 +597,11 @@ async fn execute_sponsored(
         let wallet = accessible_wallet(&state, &caller, &address).await?;
         let signature =
             parse_user_signature(&req.user_signature, req.is_session_signature.unwrap_or(false))?;
-        let submitted = state
+        let outcome = state
             .relayer
             .execute(&wallet_ref(&wallet)?, &req.typed_data, &signature, key.as_deref())
-            .await?;
+            .await;
+        let submitted = idempotency::resume(&state, &caller.org_id, key.as_deref(), outcome).await?;
         Ok((StatusCode::OK, json!({ "transactionHash": to_hex(&submitted.transaction_hash) })))
     })
     .await

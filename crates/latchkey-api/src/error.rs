@@ -16,6 +16,8 @@ pub struct ApiError {
     pub code: &'static str,
     /// Human-readable explanation (never secrets).
     pub message: String,
+    /// Seconds after which the same request may succeed (`Retry-After`).
+    pub retry_after: Option<u64>,
 }
 
 /// Result alias for handlers.
@@ -31,7 +33,13 @@ struct Body<'a> {
 impl ApiError {
     /// An error with a status, code and message.
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Self { status, code, message: message.into() }
+        Self { status, code, message: message.into(), retry_after: None }
+    }
+
+    /// The same error, telling the client when to retry.
+    pub fn with_retry_after(mut self, seconds: u64) -> Self {
+        self.retry_after = Some(seconds.max(1));
+        self
     }
 
     /// 400 with `code`.
@@ -70,8 +78,13 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = self.body();
-        (self.status, [(axum::http::header::CONTENT_TYPE, "application/json")], body)
-            .into_response()
+        let mut response =
+            (self.status, [(axum::http::header::CONTENT_TYPE, "application/json")], body)
+                .into_response();
+        if let Some(seconds) = self.retry_after {
+            response.headers_mut().insert(axum::http::header::RETRY_AFTER, seconds.into());
+        }
+        response
     }
 }
 
@@ -91,6 +104,14 @@ impl From<RelayError> for ApiError {
                 StatusCode::UNPROCESSABLE_ENTITY
             }
             RelayError::SponsorshipExhausted => StatusCode::PAYMENT_REQUIRED,
+            RelayError::Conflict => StatusCode::CONFLICT,
+            RelayError::NotSponsored(_) | RelayError::FeeAboveLimit(_) => StatusCode::FORBIDDEN,
+            RelayError::QuotaExhausted { .. }
+            | RelayError::CoolingDown { .. }
+            | RelayError::SimulationBusy => StatusCode::TOO_MANY_REQUESTS,
+            RelayError::SimulationTimeout => StatusCode::SERVICE_UNAVAILABLE,
+            RelayError::SessionGuard { code: "SESSION_KEY_REVOKED", .. } => StatusCode::CONFLICT,
+            RelayError::SessionGuard { .. } => StatusCode::BAD_REQUEST,
             RelayError::Unavailable(detail) => {
                 tracing::warn!(%detail, "upstream unavailable");
                 return Self::new(
@@ -106,7 +127,12 @@ impl From<RelayError> for ApiError {
             }
             other => other.to_string(),
         };
-        Self::new(status, error.code(), message)
+        let retry_after = error.retry_after();
+        let answer = Self::new(status, error.code(), message);
+        match retry_after {
+            Some(seconds) => answer.with_retry_after(seconds),
+            None => answer,
+        }
     }
 }
 

@@ -4,10 +4,16 @@
 //! first is still running is refused (409). A request refused as invalid (4xx) stores
 //! nothing, so it can be corrected and retried with the same key. The relayer's own
 //! (account, nonce) dedup still holds across keys (I4).
+//!
+//! Keys live in one namespace per (organisation, principal): an end user's key never
+//! answers another end user's request (R2-12). A claim left in flight by a process that
+//! died is released when that process starts again, or taken over by a retry once it is
+//! older than the configured staleness (I3); the retry then runs again, and an execution
+//! that had got as far as the relayer is found there and answered, not repeated.
 
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use latchkey_store::IdempotencyClaim;
+use latchkey_store::{IdempotencyClaim, IdempotencyScope};
 use sha2::{Digest, Sha256};
 
 use crate::util::now_unix;
@@ -58,14 +64,17 @@ where
     hasher.update([0]);
     hasher.update(body);
     let request_hash = hex::encode(hasher.finalize());
+    let principal = caller.principal.key();
+    let scope = IdempotencyScope { org_id: &caller.org_id, principal: &principal, key: &key };
     let claim = state
         .store
         .claim_idempotency(
-            &caller.org_id,
-            &key,
+            scope,
             &request_hash,
+            &state.config.instance,
             now_unix(),
             state.config.idempotency_ttl_seconds,
+            state.config.idempotency_stale_seconds,
         )
         .await;
     match claim {
@@ -97,15 +106,50 @@ where
                 Err(e) => (e.status, e.body()),
             };
             let stored = if status.is_client_error() {
-                state.store.release_idempotency(&caller.org_id, &key).await
+                state.store.release_idempotency(scope).await
             } else {
-                state.store.complete_idempotency(&caller.org_id, &key, status.as_u16(), &text).await
+                state.store.complete_idempotency(scope, status.as_u16(), &text).await
             };
             if let Err(e) = stored {
                 tracing::error!(error = %e, "could not store the idempotent answer");
             }
             respond(answer)
         }
+    }
+}
+
+/// An execution's outcome as the handler answers it. When a retry under the same
+/// `Idempotency-Key` finds the execution recorded already (its first attempt got as far as
+/// the relayer, then its process died before answering), the recorded execution is the
+/// answer: the recovery point of the key, with no second submission.
+pub(crate) async fn resume(
+    state: &AppState,
+    org_id: &str,
+    key: Option<&str>,
+    outcome: Result<latchkey_relayer::Submitted, latchkey_relayer::RelayError>,
+) -> Result<latchkey_relayer::Submitted, ApiError> {
+    match outcome {
+        Err(latchkey_relayer::RelayError::AlreadySubmitted { request_id: Some(id), tx_hash })
+            if key.is_some() =>
+        {
+            let existing = state.store.request(&id).await?;
+            match existing {
+                Some(request)
+                    if request.org_id == org_id && request.idempotency_key.as_deref() == key =>
+                {
+                    let hash = tx_hash
+                        .or_else(|| request.tx_hash.as_deref().and_then(|h| latchkey_core::parse_felt(h).ok()))
+                        .unwrap_or_default();
+                    Ok(latchkey_relayer::Submitted { request_id: id, transaction_hash: hash })
+                }
+                _ => Err(latchkey_relayer::RelayError::AlreadySubmitted {
+                    request_id: Some(id),
+                    tx_hash,
+                }
+                .into()),
+            }
+        }
+        other => other.map_err(ApiError::from),
     }
 }
 

@@ -14,11 +14,14 @@
 
 mod auth;
 mod chipi;
+mod custody;
 mod error;
 mod idempotency;
+mod limits;
 mod me;
 mod metrics;
 mod native;
+mod settings;
 mod util;
 mod web;
 
@@ -32,15 +35,16 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use latchkey_auth::JwtVerifier;
 use latchkey_core::Felt;
 use latchkey_relayer::Relayer;
 use latchkey_store::Store;
 
 pub use auth::{Caller, Principal};
 pub use error::{ApiError, ApiResult};
+pub use limits::{Rate, RateLimits};
 pub use metrics::Metrics;
 pub use native::ApiDoc;
+pub use settings::set_token_issuer;
 
 /// API settings.
 #[derive(Clone)]
@@ -57,6 +61,20 @@ pub struct ApiConfig {
     pub web_dir: Option<PathBuf>,
     /// The demo game contract, when the chain has one (the embedded chain does).
     pub demo_game: Option<Felt>,
+    /// Rate limits per API key, end user and wallet.
+    pub rate_limits: RateLimits,
+    /// Whether organisations may name a token issuer whose JWKS is served over plain
+    /// HTTP on a loopback address (development only: the server would fetch from its own
+    /// host).
+    pub allow_loopback_issuers: bool,
+    /// When set, `/metrics` needs `Authorization: Bearer <token>`.
+    pub metrics_token: Option<String>,
+    /// This process's name (its relayer lease owner), with which it claims idempotency
+    /// keys and releases, at start, the claims it left in flight.
+    pub instance: String,
+    /// An in-flight idempotency claim older than this is taken over by a retry (its
+    /// request died with its process).
+    pub idempotency_stale_seconds: i64,
 }
 
 impl std::fmt::Debug for ApiConfig {
@@ -68,6 +86,10 @@ impl std::fmt::Debug for ApiConfig {
             .field("idempotency_ttl_seconds", &self.idempotency_ttl_seconds)
             .field("web_dir", &self.web_dir)
             .field("demo_game", &self.demo_game)
+            .field("rate_limits", &self.rate_limits)
+            .field("allow_loopback_issuers", &self.allow_loopback_issuers)
+            .field("metrics_token", &self.metrics_token.as_ref().map(|_| "<set>"))
+            .field("instance", &self.instance)
             .finish()
     }
 }
@@ -81,6 +103,11 @@ impl Default for ApiConfig {
             idempotency_ttl_seconds: 86_400,
             web_dir: None,
             demo_game: None,
+            rate_limits: RateLimits::default(),
+            allow_loopback_issuers: false,
+            metrics_token: None,
+            instance: format!("latchkey-{}", std::process::id()),
+            idempotency_stale_seconds: 300,
         }
     }
 }
@@ -97,8 +124,10 @@ pub struct AppInner {
     pub relayer: Relayer,
     /// Class hash of latchkey's account on this chain.
     pub account_class_hash: Felt,
-    /// End-user JWT verification, when configured.
-    pub jwt: Option<JwtVerifier>,
+    /// End-user token verifiers, one per organisation.
+    pub issuers: settings::IssuerCache,
+    /// Rate limiters.
+    pub limits: limits::Limiters,
     /// Counters for `/metrics`.
     pub metrics: Metrics,
     /// Settings.
@@ -122,7 +151,6 @@ impl std::fmt::Debug for AppInner {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AppState")
             .field("account_class_hash", &self.account_class_hash)
-            .field("end_user_tokens", &self.jwt.is_some())
             .field("config", &self.config)
             .finish_non_exhaustive()
     }
@@ -130,21 +158,22 @@ impl std::fmt::Debug for AppInner {
 
 impl AppState {
     /// Builds the state.
-    pub fn new(
-        store: Store,
-        relayer: Relayer,
-        account_class_hash: Felt,
-        jwt: Option<JwtVerifier>,
-        config: ApiConfig,
-    ) -> Self {
+    pub fn new(store: Store, relayer: Relayer, account_class_hash: Felt, config: ApiConfig) -> Self {
         Self(Arc::new(AppInner {
             store,
             relayer,
             account_class_hash,
-            jwt,
+            issuers: settings::IssuerCache::default(),
+            limits: limits::Limiters::new(config.rate_limits),
             metrics: Metrics::default(),
             config,
         }))
+    }
+
+    /// Releases the idempotency claims this instance left in flight when it last stopped
+    /// (nothing of it can still be running): call once at start.
+    pub async fn release_orphaned_claims(&self) -> Result<u64, latchkey_store::StoreError> {
+        self.store.release_in_flight_idempotency(&self.config.instance).await
     }
 }
 
@@ -155,6 +184,8 @@ pub fn router(state: AppState) -> Router {
         .merge(chipi::routes())
         .merge(native::routes())
         .merge(me::routes())
+        .merge(custody::routes())
+        .merge(settings::routes())
         .route("/health", get(health))
         .route("/metrics", get(metrics::render))
         .route("/api/openapi.json", get(openapi))
@@ -162,7 +193,21 @@ pub fn router(state: AppState) -> Router {
         .fallback(web::fallback)
         .layer(DefaultBodyLimit::max(max_body))
         .layer(middleware::from_fn_with_state(state.clone(), observe))
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(panic_response))
         .with_state(state)
+}
+
+/// Any panic left in a handler becomes a `500 INTERNAL_ERROR` with the usual body and a
+/// log line, never a dropped connection. (The message is logged, not sent.)
+fn panic_response(panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    let detail = panic
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| panic.downcast_ref::<&str>().copied())
+        .unwrap_or("a panic without a message");
+    tracing::error!(%detail, "handler panicked");
+    ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL_ERROR", "internal error")
+        .into_response()
 }
 
 async fn observe(State(state): State<AppState>, request: Request, next: Next) -> Response {

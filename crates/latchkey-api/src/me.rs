@@ -2,7 +2,9 @@
 //! front end can resume a session on another tab or device without client-writable
 //! metadata. Only end users (JWT) reach it, each only their own; the blob must be an
 //! encrypted key — a plaintext key is refused — and it is deleted when the session is
-//! revoked through latchkey.
+//! revoked through latchkey. Storing a blob needs a proof of possession by the session key
+//! inside it (R2-06), so a stolen token alone can neither plant a key the attacker made nor
+//! destroy the user's.
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -11,6 +13,7 @@ use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::custody::{check_proof, ProofInput};
 use crate::util::{accessible_wallet, felt, is_encrypted_key_blob, iso8601, parse_json, RawBody};
 use crate::{ApiError, ApiResult, AppState, Caller};
 
@@ -36,6 +39,9 @@ pub(crate) struct MeSessionRequest {
     wallet_address: Option<String>,
     #[schema(value_type = Object)]
     session: SessionKeyDataDto,
+    /// Proof of possession by the session key: purpose `store-session`, account = the
+    /// wallet (`0x0` without one), payload = `sn_keccak(session.encryptedPrivateKey)`.
+    proof: ProofInput,
 }
 
 /// What is stored.
@@ -88,7 +94,7 @@ pub(crate) async fn put_me_session(
 ) -> ApiResult<Json<MeSessionResponse>> {
     let subject = subject(&caller)?.to_string();
     let req: MeSessionRequest = parse_json(&body)?;
-    felt("session.publicKey", &req.session.public_key)?;
+    let session_key = felt("session.publicKey", &req.session.public_key)?;
     if !is_encrypted_key_blob(&req.session.encrypted_private_key) {
         return Err(ApiError::bad_request(
             "PLAINTEXT_KEY_REJECTED",
@@ -102,6 +108,20 @@ pub(crate) async fn put_me_session(
         }
         None => None,
     };
+    let account = match &wallet_address {
+        Some(address) => felt("walletAddress", address)?,
+        None => latchkey_core::Felt::ZERO,
+    };
+    check_proof(
+        &state,
+        &caller,
+        latchkey_core::ProofPurpose::StoreSession,
+        account,
+        latchkey_core::payload_hash(req.session.encrypted_private_key.as_bytes()),
+        session_key,
+        &req.proof,
+    )
+    .await?;
     let blob = serde_json::to_string(&req.session).map_err(ApiError::internal)?;
     state.store.put_user_session(&caller.org_id, &subject, wallet_address.clone(), &blob).await?;
     Ok(Json(MeSessionResponse {

@@ -97,7 +97,23 @@ fn escape(label: &str) -> String {
 }
 
 /// `GET /metrics`.
-pub(crate) async fn render(State(state): State<AppState>) -> Response {
+pub(crate) async fn render(State(state): State<AppState>, headers: axum::http::HeaderMap) -> Response {
+    if let Some(token) = &state.config.metrics_token {
+        let presented = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .unwrap_or_default();
+        let same = presented.len() == token.len()
+            && bool::from(subtle::ConstantTimeEq::ct_eq(presented.as_bytes(), token.as_bytes()));
+        if !same {
+            return crate::ApiError::unauthorized(
+                "MISSING_BEARER_TOKEN",
+                "/metrics needs Authorization: Bearer <metrics token>",
+            )
+            .into_response();
+        }
+    }
     let mut text = state.metrics.render_text();
     text.push_str("# HELP latchkey_relayer_accounts Relayer accounts in use by this process.\n");
     text.push_str("# TYPE latchkey_relayer_accounts gauge\n");

@@ -10,7 +10,8 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use latchkey_contracts::account_calls;
 use latchkey_core::{
-    parse_u256, selector, to_hex, AllowedMethod, Call, Felt, SessionPolicy, TypedData, U256,
+    parse_u256, payload_hash, selector, to_hex, AllowedMethod, Call, Felt, ProofPurpose,
+    SessionPolicy, TypedData, U256,
 };
 use latchkey_relayer::Purpose;
 use latchkey_store::{NewSession, NewWallet, Request, SessionState, Wallet};
@@ -18,6 +19,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
+use crate::custody::{check_proof, record_read, ProofInput};
 use crate::util::{
     accessible_wallet, address_text, create_and_deploy_wallet, ensure_encrypted_keys, felt,
     iso8601, parse_json, wallet_ref, ApiQuery, RawBody,
@@ -46,13 +48,21 @@ pub(crate) fn routes() -> Router<AppState> {
     paths(
         create_wallet, list_wallets, get_wallet, prepare, execute, register_session, list_sessions,
         get_session, revoke_session, revoke_all, list_transactions, get_transaction, sponsorship,
-        crate::me::get_me_session, crate::me::put_me_session, crate::me::delete_me_session
+        crate::me::get_me_session, crate::me::put_me_session, crate::me::delete_me_session,
+        crate::custody::issue_challenge, crate::custody::get_encrypted_key,
+        crate::custody::put_encrypted_key, crate::custody::key_history, crate::custody::restore_key,
+        crate::settings::get_token_issuer, crate::settings::put_token_issuer,
+        crate::settings::delete_token_issuer, crate::settings::get_policy, crate::settings::put_policy
     ),
     components(schemas(
         ErrorBody, CreateWalletRequest, WalletResponse, CallInput, PrepareRequest, PreparedResponse,
         ExecuteRequest, ExecuteResponse, MethodInput, SpendingCapInput, RegisterSessionRequest,
         SessionResponse, MethodOutput, SpendingCapOutput, TransactionResponse, SponsorshipResponse,
-        crate::me::MeSessionRequest, crate::me::MeSessionResponse
+        crate::me::MeSessionRequest, crate::me::MeSessionResponse,
+        crate::custody::ChallengeRequest, crate::custody::ChallengeResponse, crate::custody::ProofInput,
+        crate::custody::EncryptedKeyResponse, crate::custody::ReplaceKeyRequest,
+        crate::custody::KeyEventResponse, crate::custody::RestoreKeyRequest,
+        crate::settings::TokenIssuer, crate::settings::PolicyDocument
     )),
     modifiers(&SecurityAddon),
     security(("apiKey" = [], "bearer" = []))
@@ -103,6 +113,9 @@ pub(crate) struct CreateWalletRequest {
     encrypted_private_key_backup: Option<String>,
     /// Your user id; with an end-user token it must be the token's subject.
     external_user_id: Option<String>,
+    /// Proof of possession of the owner key: purpose `create-wallet`, account = the
+    /// wallet's address, payload = `sn_keccak(encryptedPrivateKey)`.
+    proof: ProofInput,
 }
 
 /// A wallet.
@@ -116,9 +129,20 @@ pub(crate) struct WalletResponse {
     class_hash: String,
     deployed: bool,
     deploy_transaction_hash: Option<String>,
-    encrypted_private_key: String,
-    encrypted_private_key_backup: Option<String>,
+    /// The encrypted owner key: in answers about one wallet only, never in lists. The
+    /// backup blob is never here (`GET /api/wallets/{address}/encrypted-key?backup=true`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    encrypted_private_key: Option<String>,
+    /// Whether a backup blob is stored.
+    has_backup: bool,
     created_at: String,
+}
+
+impl WalletResponse {
+    /// The wallet with its encrypted owner key (answers about this one wallet).
+    fn with_key(w: &Wallet) -> Self {
+        Self { encrypted_private_key: Some(w.encrypted_private_key.clone()), ..Self::from(w) }
+    }
 }
 
 impl From<&Wallet> for WalletResponse {
@@ -131,8 +155,8 @@ impl From<&Wallet> for WalletResponse {
             class_hash: w.class_hash.clone(),
             deployed: w.deployed,
             deploy_transaction_hash: w.deploy_tx_hash.clone().filter(|h| !h.is_empty()),
-            encrypted_private_key: w.encrypted_private_key.clone(),
-            encrypted_private_key_backup: w.encrypted_private_key_backup.clone(),
+            encrypted_private_key: None,
+            has_backup: w.encrypted_private_key_backup.is_some(),
             created_at: iso8601(w.created_at),
         }
     }
@@ -168,6 +192,16 @@ async fn create_wallet(
             (Principal::Organization, ext) => ext,
         };
         let address = latchkey_chain::ChainClient::account_address(state.account_class_hash, owner);
+        check_proof(
+            &state,
+            &caller,
+            ProofPurpose::CreateWallet,
+            address,
+            payload_hash(req.encrypted_private_key.as_bytes()),
+            owner,
+            &req.proof,
+        )
+        .await?;
         let new_wallet = NewWallet {
             org_id: caller.org_id.clone(),
             external_user_id,
@@ -184,7 +218,7 @@ async fn create_wallet(
             device_type: None,
         };
         let wallet = create_and_deploy_wallet(&state, &new_wallet, owner).await?;
-        Ok((StatusCode::CREATED, json!(WalletResponse::from(&wallet))))
+        Ok((StatusCode::CREATED, json!(WalletResponse::with_key(&wallet))))
     })
     .await
 }
@@ -236,7 +270,8 @@ async fn get_wallet(
     Path(address): Path<String>,
 ) -> ApiResult<Json<WalletResponse>> {
     let wallet = accessible_wallet(&state, &caller, &path_address(&address)?).await?;
-    Ok(Json(WalletResponse::from(&wallet)))
+    record_read(&state, &caller, &wallet, "GET /api/wallets/{address}").await?;
+    Ok(Json(WalletResponse::with_key(&wallet)))
 }
 
 // ---------------------------------------------------------------------------------------
@@ -395,10 +430,11 @@ async fn execute(
         let req: ExecuteRequest = parse_json(&body)?;
         let signature =
             req.signature.iter().map(|s| felt("signature", s)).collect::<Result<Vec<_>, _>>()?;
-        let submitted = state
+        let outcome = state
             .relayer
             .execute(&wallet_ref(&wallet)?, &req.typed_data, &signature, key.as_deref())
-            .await?;
+            .await;
+        let submitted = idempotency::resume(&state, &caller.org_id, key.as_deref(), outcome).await?;
         let request = if options.wait {
             Some(state.relayer.wait_final(&submitted.request_id, EXECUTE_WAIT).await?)
         } else {
@@ -506,6 +542,7 @@ async fn register_session(
     if key == Felt::ZERO {
         return Err(ApiError::bad_request("INVALID_FELT", "sessionPublicKey must not be zero"));
     }
+    state.relayer.check_not_revoked(account, key).await?;
     if req.allowed_methods.is_empty() && !req.allow_all {
         return Err(ApiError::bad_request(
             "ALLOWLIST_REQUIRED",
@@ -816,6 +853,15 @@ pub(crate) struct TransactionResponse {
     error_code: Option<String>,
     error_message: Option<String>,
     fee_fri: Option<String>,
+    /// For a `reverted` execution whose window is still open: until when its signed
+    /// outside execution could still run on chain (unix seconds)…
+    #[serde(skip_serializing_if = "Option::is_none")]
+    executable_until: Option<i64>,
+    /// …and by whom: the address of the relayer account it is bound to (this service's,
+    /// which never sends a final request again), or `anyone` for typed data signed with
+    /// `ANY_CALLER`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    executable_by: Option<String>,
     created_at: String,
     updated_at: String,
 }
@@ -824,8 +870,29 @@ pub(crate) fn transaction_json(r: &Request) -> Value {
     json!(TransactionResponse::from(r))
 }
 
+/// For a reverted request whose window is open: until when, and by whom, its signed
+/// outside execution could still run (R2-07).
+fn still_executable(r: &Request) -> (Option<i64>, Option<String>) {
+    if r.status != latchkey_store::RequestStatus::Reverted
+        || r.execute_before <= crate::util::now_unix()
+    {
+        return (None, None);
+    }
+    let caller = serde_json::from_str::<TypedData>(&r.typed_data_json)
+        .ok()
+        .and_then(|typed| latchkey_core::OutsideExecution::from_typed_data(&typed).ok())
+        .map(|(oe, _)| oe.caller);
+    let by = match caller {
+        Some(caller) if caller == latchkey_core::ANY_CALLER => "anyone".to_string(),
+        Some(caller) => to_hex(&caller),
+        None => return (None, None),
+    };
+    (Some(r.execute_before), Some(by))
+}
+
 impl From<&Request> for TransactionResponse {
     fn from(r: &Request) -> Self {
+        let (executable_until, executable_by) = still_executable(r);
         Self {
             id: r.id.clone(),
             account: r.account.clone(),
@@ -836,6 +903,8 @@ impl From<&Request> for TransactionResponse {
             error_code: r.error_code.clone(),
             error_message: r.error_message.clone(),
             fee_fri: if r.status.is_final() { r.fee_fri.clone() } else { None },
+            executable_until,
+            executable_by,
             created_at: iso8601(r.created_at),
             updated_at: iso8601(r.updated_at),
         }

@@ -73,7 +73,7 @@ pub(crate) fn address_text(address: &Felt) -> String {
 }
 
 /// The wallet at `address` if the caller may see it; 404 otherwise (also when it exists
-/// for someone else, so existence does not leak).
+/// for someone else, so existence does not leak). Counts against the wallet's rate limit.
 pub(crate) async fn accessible_wallet(
     state: &AppState,
     caller: &Caller,
@@ -81,7 +81,10 @@ pub(crate) async fn accessible_wallet(
 ) -> Result<Wallet, ApiError> {
     let wallet = state.store.wallet_by_address(&caller.org_id, &address_text(address)).await?;
     match wallet {
-        Some(wallet) if caller.can_access(&wallet) => Ok(wallet),
+        Some(wallet) if caller.can_access(&wallet) => {
+            state.limits.check_wallet(&wallet.id)?;
+            Ok(wallet)
+        }
         _ => Err(ApiError::not_found("WALLET_NOT_FOUND", "wallet not found")),
     }
 }
@@ -93,6 +96,8 @@ pub(crate) fn wallet_ref(wallet: &Wallet) -> Result<latchkey_relayer::WalletRef,
         org_id: wallet.org_id.clone(),
         address: parse_felt(&wallet.address).map_err(ApiError::internal)?,
         owner_public_key: parse_felt(&wallet.owner_public_key).map_err(ApiError::internal)?,
+        external_user_id: wallet.external_user_id.clone(),
+        cooldown_until: wallet.cooldown_until,
     })
 }
 

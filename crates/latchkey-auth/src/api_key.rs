@@ -258,13 +258,110 @@ pub fn display_prefix(key: &str) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use std::collections::HashSet;
 
+    use proptest::prelude::*;
     use rand::rngs::StdRng;
     use rand::SeedableRng;
 
     use super::*;
+
+    /// Strings near the key format: right and wrong kinds and environments, random parts
+    /// of every length around the minimum, non-ASCII letters, and arbitrary text.
+    pub(crate) fn any_key_text() -> impl Strategy<Value = String> {
+        prop_oneof![
+            any::<String>(),
+            "(pk|sk|PK|pk_|sk_)_(dev|prod|test|)_[a-zA-Z0-9]{28,40}",
+            "(pk|sk)_(dev|prod)_[a-zA-Z0-9éａ€_ -]{0,40}",
+            "(pk|sk)_(dev|prod)_[a-zA-Z0-9]{30,34}[\n é]?",
+            "(pk|sk)_(dé|prod)?_?é{0,3}",
+        ]
+    }
+
+    /// `^<kind>_(dev|prod)_[a-zA-Z0-9]{32,}$`, written independently of `split_key`.
+    fn matches_format(key: &str, kind: &str) -> bool {
+        let mut parts = key.splitn(3, '_');
+        let (Some(k), Some(env), Some(random)) = (parts.next(), parts.next(), parts.next()) else {
+            return false;
+        };
+        k == kind
+            && (env == "dev" || env == "prod")
+            && random.chars().count() >= 32
+            && random.chars().all(|c| c.is_ascii_alphanumeric())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        #[test]
+        fn key_format_checks_match_the_sdk_regex(key in any_key_text()) {
+            prop_assert_eq!(is_valid_public_key(&key), matches_format(&key, "pk"));
+            prop_assert_eq!(is_valid_secret_key(&key), matches_format(&key, "sk"));
+        }
+
+        #[test]
+        fn secret_key_parse_agrees_with_the_format_check(key in any_key_text()) {
+            match SecretKey::parse(key.clone()) {
+                Ok(parsed) => {
+                    prop_assert!(is_valid_secret_key(&key));
+                    prop_assert_eq!(parsed.expose(), key.as_str());
+                    let env = if key.starts_with("sk_dev_") { KeyEnvironment::Dev } else { KeyEnvironment::Prod };
+                    prop_assert_eq!(parsed.environment(), env);
+                }
+                Err(err) => {
+                    prop_assert!(!is_valid_secret_key(&key));
+                    prop_assert_eq!(err, AuthError::InvalidApiKey);
+                }
+            }
+        }
+
+        #[test]
+        fn display_prefix_never_panics_and_reveals_at_most_four_random_characters(
+            key in any_key_text(),
+        ) {
+            let shown = display_prefix(&key);
+            let body = shown.strip_suffix('…').unwrap();
+            prop_assert!(key.starts_with(body), "{:?} from {:?}", shown, key);
+            let valid = is_valid_public_key(&key) || is_valid_secret_key(&key);
+            let prefix_len = ["pk_dev_", "pk_prod_", "sk_dev_", "sk_prod_"]
+                .iter()
+                .find(|p| key.starts_with(**p))
+                .map_or(0, |p| p.len());
+            let revealed = body.len() - prefix_len.min(body.len());
+            if valid {
+                prop_assert_eq!(revealed, DISPLAY_RANDOM_CHARS);
+            } else {
+                prop_assert_eq!(revealed, 0);
+                prop_assert_eq!(body.len(), prefix_len);
+            }
+        }
+
+        #[test]
+        fn generated_keys_always_pass_the_format_checks(seed in any::<u64>(), prod in any::<bool>()) {
+            let env = if prod { KeyEnvironment::Prod } else { KeyEnvironment::Dev };
+            let pair = generate_api_keys(env, &mut StdRng::seed_from_u64(seed));
+            prop_assert!(is_valid_public_key(&pair.public_key));
+            prop_assert!(is_valid_secret_key(pair.secret_key.expose()));
+            let parsed = SecretKey::parse(pair.secret_key.expose().to_owned()).unwrap();
+            prop_assert_eq!(parsed.environment(), env);
+            prop_assert_eq!(display_prefix(pair.secret_key.expose()), pair.secret_key.display_prefix());
+        }
+
+        #[test]
+        fn key_hashes_are_hex_and_match_only_themselves(
+            key in any_key_text(),
+            other in any_key_text(),
+            pepper in prop::option::of(prop::collection::vec(any::<u8>(), 0..80)),
+        ) {
+            let pepper = pepper.as_deref();
+            let hash = hash_api_key(&key, pepper);
+            prop_assert_eq!(hash.len(), 64);
+            prop_assert!(hash.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')));
+            prop_assert!(api_key_matches(&key, pepper, &hash));
+            prop_assert_eq!(api_key_matches(&other, pepper, &hash), other == key);
+        }
+    }
 
     fn rng() -> StdRng {
         StdRng::seed_from_u64(0x1a7c_4e11)

@@ -53,7 +53,54 @@ pub fn bearer_from_header(value: Option<&str>) -> Result<BearerCredential<'_>> {
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::*;
+    use crate::api_key::is_valid_secret_key;
+    use crate::api_key::tests::any_key_text;
+
+    fn any_header() -> impl Strategy<Value = String> {
+        prop_oneof![
+            any::<String>(),
+            any_key_text(),
+            ("[ ]{0,2}(Bearer|bearer|BEARER|Basic|)[ ]{0,3}", any_key_text())
+                .prop_map(|(scheme, credential)| format!("{scheme}{credential}")),
+            "[ ]?Bearer[ ]{1,2}[A-Za-z0-9_.é -]{0,40}",
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        #[test]
+        fn bearer_from_header_never_panics_and_classifies_the_credential(header in any_header()) {
+            match bearer_from_header(Some(&header)) {
+                Ok(BearerCredential::SecretKey(key)) => {
+                    prop_assert!(is_valid_secret_key(key.expose()));
+                    prop_assert!(header.trim_end().ends_with(key.expose()));
+                }
+                Ok(BearerCredential::Jwt(token)) => {
+                    prop_assert!(!token.is_empty() && !token.starts_with("sk_"));
+                    prop_assert!(header.trim_end().ends_with(token));
+                    let scheme = header.trim_start().get(..6).unwrap_or_default();
+                    prop_assert!(scheme.eq_ignore_ascii_case("bearer"));
+                }
+                Err(err) => prop_assert_eq!(err.http_status(), 401),
+            }
+        }
+
+        #[test]
+        fn public_key_from_header_returns_only_valid_keys(header in any_header()) {
+            match public_key_from_header(Some(&header)) {
+                Ok(key) => {
+                    prop_assert!(is_valid_public_key(key));
+                    prop_assert_eq!(key, header.trim());
+                }
+                Err(AuthError::MissingApiKey) => prop_assert!(header.trim().is_empty()),
+                Err(err) => prop_assert_eq!(err, AuthError::InvalidApiKey),
+            }
+        }
+    }
 
     #[test]
     fn x_api_key_header() {

@@ -481,7 +481,247 @@ fn map_decode_error(kind: &ErrorKind) -> AuthError {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::OnceLock;
+
+    use jsonwebtoken::{EncodingKey, Header};
+    use proptest::prelude::*;
+    use serde_json::json;
+
     use super::*;
+    use crate::jwks::parse_jwks;
+
+    const ISSUER: &str = "https://issuer.example";
+    const AUDIENCE: &str = "latchkey";
+    const KID: &str = "k1";
+    /// 2026-01-01T00:00:00Z.
+    const NOW: u64 = 1_767_225_600;
+
+    /// A clock that never moves, so the cached keys stay fresh and no refresh is due.
+    #[derive(Debug)]
+    struct FrozenClock;
+
+    impl Clock for FrozenClock {
+        fn unix_seconds(&self) -> u64 {
+            NOW
+        }
+
+        fn monotonic(&self) -> Duration {
+            Duration::from_secs(1_000)
+        }
+    }
+
+    /// A verifier whose cache holds one ES256 key under [`KID`] and which may not fetch
+    /// (a fetch was just attempted), the key that signs for it, and a runtime to drive it.
+    struct Fixture {
+        verifier: JwtVerifier,
+        signing: EncodingKey,
+        runtime: tokio::runtime::Runtime,
+    }
+
+    fn fixture() -> &'static Fixture {
+        static FIXTURE: OnceLock<Fixture> = OnceLock::new();
+        FIXTURE.get_or_init(|| {
+            use p256::pkcs8::EncodePrivateKey;
+            let key = p256::ecdsa::SigningKey::from_slice(&[0x5a; 32]).unwrap();
+            let point = key.verifying_key().to_encoded_point(false);
+            let jwk = json!({
+                "kty": "EC",
+                "crv": "P-256",
+                "kid": KID,
+                "x": URL_SAFE_NO_PAD.encode(point.x().unwrap()),
+                "y": URL_SAFE_NO_PAD.encode(point.y().unwrap()),
+            });
+            let body = serde_json::to_vec(&json!({ "keys": [jwk] })).unwrap();
+            let keys = parse_jwks(&body, &[Algorithm::ES256]).unwrap();
+            // Port 9 (discard) on loopback: a fetch, were one made, would fail at once.
+            let url = Url::parse("http://127.0.0.1:9/jwks").unwrap();
+            let verifier = JwtVerifier::with_clock(
+                JwtConfig::new(url, ISSUER, [AUDIENCE]),
+                Arc::new(FrozenClock),
+            )
+            .unwrap();
+            {
+                let mut state = verifier.write_cache();
+                let now = FrozenClock.monotonic();
+                state.keys = Some(CachedKeys { keys: Arc::new(keys), fetched_at: now });
+                state.last_attempt = Some(now);
+            }
+            let signing = EncodingKey::from_ec_der(key.to_pkcs8_der().unwrap().as_bytes());
+            let runtime =
+                tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            Fixture { verifier, signing, runtime }
+        })
+    }
+
+    fn verify(token: &str) -> Result<VerifiedUser> {
+        let fixture = fixture();
+        fixture.runtime.block_on(fixture.verifier.verify(token))
+    }
+
+    fn claims(subject: &Value) -> Value {
+        json!({ "sub": subject, "iss": ISSUER, "aud": AUDIENCE, "exp": NOW + 600 })
+    }
+
+    fn sign(claims: &Value) -> String {
+        let mut header = Header::new(Algorithm::ES256);
+        header.kid = Some(KID.to_owned());
+        jsonwebtoken::encode(&header, claims, &fixture().signing).unwrap()
+    }
+
+    fn b64(bytes: impl AsRef<[u8]>) -> String {
+        URL_SAFE_NO_PAD.encode(bytes)
+    }
+
+    fn small_json() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::from),
+            any::<i64>().prop_map(Value::from),
+            any::<f64>().prop_map(Value::from),
+            any::<String>().prop_map(Value::from),
+            prop::sample::select(vec![KID, ISSUER, AUDIENCE, "ES256", "none"])
+                .prop_map(Value::from),
+        ];
+        leaf.prop_recursive(2, 12, 3, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..3).prop_map(Value::from),
+                prop::collection::vec(("[a-z]{1,4}", inner), 0..3)
+                    .prop_map(|entries| Value::Object(entries.into_iter().collect())),
+            ]
+        })
+    }
+
+    /// Header segments: the right `alg` and `kid` and the wrong ones, odd extra fields,
+    /// duplicate keys and arbitrary JSON or bytes.
+    fn header_segment() -> impl Strategy<Value = String> {
+        prop_oneof![
+            (
+                prop::sample::select(vec![
+                    "ES256", "RS256", "EdDSA", "HS256", "none", "NONE", "es256", ""
+                ]),
+                prop_oneof![
+                    Just(Value::from(KID)),
+                    small_json(),
+                    "x{250,260}".prop_map(Value::from)
+                ],
+                small_json(),
+            )
+                .prop_map(|(alg, kid, extra)| {
+                    let mut header = json!({ "alg": alg, "kid": kid });
+                    if let (Value::Object(extra), Some(map)) = (extra, header.as_object_mut()) {
+                        map.extend(extra);
+                    }
+                    b64(serde_json::to_vec(&header).unwrap())
+                }),
+            prop::sample::select(vec![
+                r#"{"alg":"ES256","kid":"k1","kid":"k2"}"#,
+                r#"{"alg":"ES256","alg":"none","kid":"k1"}"#,
+                r#"{"alg":"ES256","kid":"k1","crit":["exp"]}"#,
+                r#"{"alg":"ES256","kid":"k1","jwk":"x"}"#,
+                r#"{"alg":"ES256","kid":"k1"} "#,
+                r#"[{"alg":"ES256","kid":"k1"}]"#,
+            ])
+            .prop_map(b64),
+            small_json().prop_map(|v| b64(serde_json::to_vec(&v).unwrap())),
+            prop::collection::vec(any::<u8>(), 0..40).prop_map(b64),
+            any::<String>(),
+        ]
+    }
+
+    /// Payload segments: claims with each field replaced by arbitrary JSON, other JSON,
+    /// bytes and text.
+    fn payload_segment() -> impl Strategy<Value = String> {
+        prop_oneof![
+            (prop::sample::select(vec!["sub", "iss", "aud", "exp", "nbf"]), small_json()).prop_map(
+                |(field, value)| {
+                    let mut claims = claims(&Value::from("user-1"));
+                    claims[field] = value;
+                    b64(serde_json::to_vec(&claims).unwrap())
+                }
+            ),
+            small_json().prop_map(|v| b64(serde_json::to_vec(&v).unwrap())),
+            prop::collection::vec(any::<u8>(), 0..40).prop_map(b64),
+            any::<String>(),
+        ]
+    }
+
+    fn any_token() -> impl Strategy<Value = String> {
+        let signature = prop_oneof![
+            prop::collection::vec(any::<u8>(), 0..80).prop_map(b64),
+            prop::collection::vec(any::<u8>(), 64).prop_map(b64),
+            any::<String>(),
+        ];
+        prop_oneof![
+            any::<String>(),
+            "[A-Za-z0-9_.=+/-]{0,200}",
+            (header_segment(), payload_segment(), signature)
+                .prop_map(|(header, payload, signature)| format!("{header}.{payload}.{signature}")),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        #[test]
+        fn check_header_never_panics_and_returns_a_configured_alg_and_kid(token in any_token()) {
+            if let Ok((alg, kid)) = fixture().verifier.check_header(&token) {
+                prop_assert!(fixture().verifier.config().algorithms.contains(&alg));
+                prop_assert!(!kid.is_empty() && kid.len() <= MAX_KID_BYTES);
+            }
+        }
+
+        #[test]
+        fn verify_refuses_arbitrary_tokens(token in any_token()) {
+            let result = verify(&token);
+            prop_assert!(result.is_err(), "{:?}", result);
+            let err = result.unwrap_err();
+            prop_assert!(err.http_status() == 401, "{}", err);
+            prop_assert!(token.len() < 12 || !err.to_string().contains(&token));
+        }
+
+        #[test]
+        fn verify_refuses_any_single_character_change_to_a_valid_token(
+            index in any::<prop::sample::Index>(),
+            replacement in prop::sample::select(vec!['A', 'B', 'a', 'z', '0', '9', '-', '_', '.', '=', 'é']),
+            insert in any::<bool>(),
+        ) {
+            let token = sign(&claims(&Value::from("user-1")));
+            let mut chars: Vec<char> = token.chars().collect();
+            let at = index.index(chars.len());
+            if insert {
+                chars.insert(at, replacement);
+            } else {
+                chars[at] = replacement;
+            }
+            let changed: String = chars.into_iter().collect();
+            prop_assume!(changed != token);
+            prop_assert!(verify(&changed).is_err());
+        }
+
+        #[test]
+        fn valid_tokens_round_trip_any_subject(subject in any::<String>()) {
+            let result = verify(&sign(&claims(&Value::from(subject.as_str()))));
+            if subject.is_empty() {
+                prop_assert_eq!(result, Err(AuthError::invalid_token("empty subject")));
+            } else {
+                let user = result.unwrap();
+                prop_assert_eq!(user.subject, subject);
+                prop_assert_eq!(user.issuer, ISSUER);
+                prop_assert_eq!(user.expires_at, NOW + 600);
+            }
+        }
+    }
+
+    #[test]
+    fn oversized_and_unknown_kid_tokens_are_refused_without_a_fetch() {
+        let huge = format!("{}.{}.{}", "a".repeat(MAX_TOKEN_BYTES), "b", "c");
+        assert_eq!(verify(&huge), Err(AuthError::invalid_token("token too large")));
+        let header = b64(br#"{"alg":"ES256","kid":"not-in-the-jwks"}"#);
+        let token = format!("{header}.{}.{}", b64(b"{}"), b64([1u8; 64]));
+        assert_eq!(verify(&token), Err(AuthError::invalid_token("unknown kid")));
+        // The fixture's token itself is accepted.
+        assert!(verify(&sign(&claims(&Value::from("user-1")))).is_ok());
+    }
 
     fn config() -> JwtConfig {
         let url = Url::parse("https://issuer.example/.well-known/jwks.json").unwrap();

@@ -98,7 +98,9 @@ impl KeyAccount {
         Self::new(client, address, TxSigner::Owner(key))
     }
 
-    /// An account driven by one of its session keys (direct invoke path).
+    /// An account driven by one of its session keys on the direct-invoke path. latchkey's
+    /// account refuses such transactions at validation (a session never pays a fee); the
+    /// test suite uses this signer to show that.
     pub fn session(client: &ChainClient, address: Felt, key: SigningKey, valid_until: u64) -> Self {
         Self::new(client, address, TxSigner::Session { key, valid_until })
     }

@@ -30,6 +30,15 @@ pub enum ContractsError {
         /// What is wrong.
         message: String,
     },
+    /// Calldata that is not the layout its entrypoint takes.
+    #[error("malformed {0}")]
+    Malformed(String),
+}
+
+impl From<latchkey_core::FeltError> for ContractsError {
+    fn from(error: latchkey_core::FeltError) -> Self {
+        Self::Malformed(error.to_string())
+    }
 }
 
 /// One compiled contract.
@@ -184,6 +193,52 @@ pub mod account_calls {
             calldata.push(method.selector);
         }
         Call::new(account, "register_session", calldata)
+    }
+
+    /// The session a call to `account` registers, if it is a `register_session` or an
+    /// `add_or_update_session_key` call to it: `Some(Err(_))` when its calldata is
+    /// malformed (the contract would refuse it), `None` for any other call. The Chipi form
+    /// allows each selector on any contract.
+    pub fn decode_registration(
+        account: Felt,
+        call: &Call,
+    ) -> Option<Result<SessionPolicy, ContractsError>> {
+        if call.to != account {
+            return None;
+        }
+        let data = &call.calldata;
+        let malformed = || ContractsError::Malformed("session registration calldata".into());
+        let word = |i: usize| data.get(i).copied().ok_or_else(malformed);
+        let decode = |chipi: bool| -> Result<SessionPolicy, ContractsError> {
+            let session_key = word(0)?;
+            let (valid_after, rest) = if chipi { (0, 1) } else { (felt_to_u64(&word(1)?)?, 2) };
+            let valid_until = felt_to_u64(&word(rest)?)?;
+            let max_calls = felt_to_u32(&word(rest + 1)?)?;
+            let n = felt_to_u32(&word(rest + 2)?)? as usize;
+            let start = rest + 3;
+            let width = if chipi { 1 } else { 2 };
+            let end = n.checked_mul(width).and_then(|len| len.checked_add(start)).ok_or_else(malformed)?;
+            let items = data.get(start..end).ok_or_else(malformed)?;
+            if end != data.len() {
+                return Err(malformed());
+            }
+            let allowed_methods = if chipi {
+                items.iter().map(|s| AllowedMethod { contract: Felt::ZERO, selector: *s }).collect()
+            } else {
+                items
+                    .chunks_exact(2)
+                    .map(|pair| AllowedMethod { contract: pair[0], selector: pair[1] })
+                    .collect()
+            };
+            Ok(SessionPolicy { session_key, valid_after, valid_until, max_calls, allowed_methods })
+        };
+        if call.selector == selector("register_session") {
+            Some(decode(false))
+        } else if call.selector == selector("add_or_update_session_key") {
+            Some(decode(true))
+        } else {
+            None
+        }
     }
 
     /// `revoke_session_key(key)`.

@@ -58,11 +58,11 @@ pub fn parse_felt(input: &str) -> Result<Felt, FeltError> {
     Ok(Felt::from(value))
 }
 
+/// The first 24 characters of `s` (never cut inside a character), for error messages.
 fn truncate(s: &str) -> String {
-    if s.len() > 24 {
-        format!("{}…", &s[..24])
-    } else {
-        s.to_string()
+    match s.char_indices().nth(24) {
+        Some((end, _)) => format!("{}…", &s[..end]),
+        None => s.to_string(),
     }
 }
 
@@ -74,7 +74,7 @@ pub fn to_hex(value: &Felt) -> String {
 /// Encodes an ASCII string of at most 31 characters as a Cairo short string.
 pub fn short_string(s: &str) -> Result<Felt, FeltError> {
     if s.len() > 31 || !s.is_ascii() {
-        return Err(FeltError::InvalidShortString(s.to_string()));
+        return Err(FeltError::InvalidShortString(truncate(s)));
     }
     Ok(Felt::from_bytes_be_slice(s.as_bytes()))
 }
@@ -270,15 +270,253 @@ pub fn felt_from_json(value: &serde_json::Value) -> Result<Felt, FeltError> {
         serde_json::Value::String(s) => parse_felt(s),
         serde_json::Value::Number(n) => match n.as_u64() {
             Some(v) => Ok(Felt::from(v)),
-            None => Err(FeltError::InvalidDigit(n.to_string())),
+            None => Err(FeltError::InvalidDigit(truncate(&n.to_string()))),
         },
-        other => Err(FeltError::InvalidDigit(other.to_string())),
+        // Arrays and objects can be large: the message shows only their start.
+        other => Err(FeltError::InvalidDigit(truncate(&other.to_string()))),
     }
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
+    use proptest::prelude::*;
+    use serde_json::Value;
+
     use super::*;
+
+    /// Felts across the whole range: small integers, edge values and reduced 256-bit
+    /// patterns.
+    pub(crate) fn any_felt() -> impl Strategy<Value = Felt> {
+        prop_oneof![
+            any::<u64>().prop_map(Felt::from),
+            any::<u128>().prop_map(Felt::from),
+            prop::array::uniform32(any::<u8>()).prop_map(|b| Felt::from_bytes_be(&b)),
+            Just(Felt::ZERO),
+            Just(Felt::MAX),
+        ]
+    }
+
+    /// Strings a caller might send: anything at all, multi-byte text, and near misses of
+    /// numbers (hex and decimal digits, prefixes, signs, whitespace, overlong runs).
+    pub(crate) fn any_text() -> impl Strategy<Value = String> {
+        prop_oneof![
+            any::<String>(),
+            "[ \t]{0,2}[-+]?(0x|0X)?[0-9a-fA-F]{0,70}[ \n]{0,2}",
+            "[0-9]{60,90}",
+            "(0x|0X)?[0-9a-fé€𝄞ä\u{0}\u{7f} _.,]{0,40}",
+            "[ -~]{0,40}",
+        ]
+    }
+
+    /// JSON values of every kind, nested a few levels, with [`any_text`] strings.
+    pub(crate) fn any_json() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::from),
+            any::<u64>().prop_map(Value::from),
+            any::<i64>().prop_map(Value::from),
+            any::<f64>().prop_map(Value::from),
+            any_text().prop_map(Value::from),
+        ];
+        leaf.prop_recursive(3, 32, 4, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..4).prop_map(Value::from),
+                prop::collection::vec((any_text(), inner), 0..4)
+                    .prop_map(|entries| Value::Object(entries.into_iter().collect())),
+            ]
+        })
+    }
+
+    /// Longest error message a parser may produce: the fixed text plus 24 characters of
+    /// the input.
+    fn assert_short_message(err: &FeltError) {
+        let message = err.to_string();
+        assert!(message.chars().count() <= 160, "{message}");
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        #[test]
+        fn parse_felt_never_panics_and_accepts_only_canonical_values(input in any_text()) {
+            match parse_felt(&input) {
+                Ok(value) => {
+                    let s = input.trim();
+                    let (digits, radix) = match s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
+                        Some(hex) => (hex, 16),
+                        None => (s, 10),
+                    };
+                    let expected = BigUint::parse_bytes(digits.as_bytes(), radix).unwrap();
+                    prop_assert_eq!(value.to_biguint(), expected);
+                }
+                Err(err) => assert_short_message(&err),
+            }
+        }
+
+        #[test]
+        fn parse_felt_round_trips_every_felt(value in any_felt(), pad in 0usize..4) {
+            prop_assert_eq!(parse_felt(&to_hex(&value)), Ok(value));
+            prop_assert_eq!(parse_felt(&value.to_biguint().to_string()), Ok(value));
+            let upper = format!("0X{:064X}", value.to_biguint());
+            prop_assert_eq!(parse_felt(&upper), Ok(value));
+            let spaced = format!("{}{}\n", " ".repeat(pad), to_hex(&value));
+            prop_assert_eq!(parse_felt(&spaced), Ok(value));
+        }
+
+        #[test]
+        fn parse_felt_rejects_values_from_the_prime_up(offset in prop::array::uniform32(any::<u8>())) {
+            // P + offset, kept below 2^256 so the hex stays 64 digits.
+            let p = Felt::MAX.to_biguint() + 1u8;
+            let room = (BigUint::from(1u8) << 256u32) - &p;
+            let value = &p + BigUint::from_bytes_be(&offset) % room;
+            let hex = format!("{value:#x}");
+            prop_assert!(matches!(parse_felt(&hex), Err(FeltError::OutOfRange(_))));
+            prop_assert!(matches!(parse_felt(&value.to_string()), Err(FeltError::OutOfRange(_))));
+        }
+
+        #[test]
+        fn felt_from_json_never_panics_and_reads_strings_and_integers(value in any_json()) {
+            let result = felt_from_json(&value);
+            match &value {
+                Value::String(s) => prop_assert_eq!(&result, &parse_felt(s)),
+                Value::Number(n) => {
+                    prop_assert_eq!(result.clone().ok(), n.as_u64().map(Felt::from));
+                }
+                _ => prop_assert!(result.is_err()),
+            }
+            if let Err(err) = &result {
+                assert_short_message(err);
+            }
+        }
+
+        #[test]
+        fn felt_serde_round_trips(values in prop::collection::vec(any_felt(), 0..8)) {
+            #[derive(serde::Serialize, serde::Deserialize, PartialEq, Debug)]
+            struct Doc {
+                #[serde(with = "serde_hex")]
+                one: Felt,
+                #[serde(with = "serde_hex::vec")]
+                many: Vec<Felt>,
+            }
+            let doc = Doc { one: values.first().copied().unwrap_or_default(), many: values };
+            let text = serde_json::to_string(&doc).unwrap();
+            prop_assert_eq!(serde_json::from_str::<Doc>(&text).unwrap(), doc);
+        }
+
+        #[test]
+        fn short_string_never_panics_and_checks_length_and_ascii(input in any_text()) {
+            let result = short_string(&input);
+            prop_assert_eq!(result.is_ok(), input.len() <= 31 && input.is_ascii());
+            if let Err(err) = &result {
+                assert_short_message(err);
+            }
+        }
+
+        #[test]
+        fn short_strings_of_printable_ascii_round_trip(text in "[ -~]{1,31}") {
+            let value = short_string(&text).unwrap();
+            prop_assert_eq!(decode_short_string(&value), Some(text));
+        }
+
+        #[test]
+        fn decode_short_string_never_panics_and_inverts_short_string(value in any_felt()) {
+            if let Some(text) = decode_short_string(&value) {
+                prop_assert!(!text.is_empty() && text.len() <= 31);
+                prop_assert!(text.bytes().all(|b| (0x20..0x7f).contains(&b)));
+                prop_assert_eq!(short_string(&text), Ok(value));
+            }
+        }
+
+        #[test]
+        fn felt_integer_conversions_never_panic(value in any_felt()) {
+            let big = value.to_biguint();
+            prop_assert_eq!(felt_to_u32(&value).ok(), u32::try_from(&big).ok());
+            prop_assert_eq!(felt_to_u64(&value).ok(), u64::try_from(&big).ok());
+            prop_assert_eq!(felt_to_u128(&value).ok(), u128::try_from(&big).ok());
+        }
+
+        #[test]
+        fn parse_u256_never_panics_on_any_json(value in any_json()) {
+            if let Some(amount) = parse_u256(&value) {
+                match &value {
+                    Value::Number(n) => prop_assert_eq!(Some(amount), n.as_u64().map(|n| U256::from_u128(n.into()))),
+                    Value::String(s) => prop_assert!(s.trim().len() <= MAX_INPUT_LEN),
+                    other => prop_assert!(false, "accepted {}", other),
+                }
+            }
+            // The serde path agrees with parse_u256.
+            prop_assert_eq!(serde_json::from_value::<U256>(value.clone()).ok(), parse_u256(&value));
+        }
+
+        #[test]
+        fn parse_u256_reads_string_digits_exactly(input in any_text()) {
+            if let Some(amount) = parse_u256(&Value::from(input.as_str())) {
+                let s = input.trim();
+                let (digits, radix) = match s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
+                    Some(hex) => (hex, 16),
+                    None => (s, 10),
+                };
+                prop_assert_eq!(
+                    Some(amount.to_biguint()),
+                    BigUint::parse_bytes(digits.as_bytes(), radix)
+                );
+            }
+        }
+
+        #[test]
+        fn u256_round_trips_through_text_limbs_and_json(high in any::<u128>(), low in any::<u128>()) {
+            let value = U256 { high, low };
+            prop_assert_eq!(parse_u256(&Value::from(value.to_string())), Some(value));
+            let hex = format!("{:#x}", value.to_biguint());
+            prop_assert_eq!(parse_u256(&Value::from(hex)), Some(value));
+            let [low_felt, high_felt] = value.to_felts();
+            prop_assert_eq!(U256::from_felts(&low_felt, &high_felt), Ok(value));
+            prop_assert_eq!(U256::from_biguint(&value.to_biguint()), Some(value));
+            let json = serde_json::to_value(value).unwrap();
+            prop_assert_eq!(serde_json::from_value::<U256>(json).unwrap(), value);
+        }
+
+        #[test]
+        fn u256_from_felts_rejects_limbs_above_u128(low in any_felt(), high in any_felt()) {
+            let fits = |f: &Felt| f.to_biguint().bits() <= 128;
+            let result = U256::from_felts(&low, &high);
+            prop_assert_eq!(result.is_ok(), fits(&low) && fits(&high));
+        }
+
+        #[test]
+        fn u256_checked_add_matches_big_integers(
+            a in (any::<u128>(), any::<u128>()),
+            b in (any::<u128>(), any::<u128>()),
+        ) {
+            let (a, b) = (U256 { high: a.0, low: a.1 }, U256 { high: b.0, low: b.1 });
+            let sum = a.to_biguint() + b.to_biguint();
+            prop_assert_eq!(a.checked_add(b), U256::from_biguint(&sum));
+        }
+    }
+
+    #[test]
+    fn parse_felt_errors_cut_multi_byte_input_on_character_boundaries() {
+        // The fuzzer's case: 24 bytes fall inside a multi-byte character.
+        let input = format!("{}é{}", "1".repeat(23), "€".repeat(40));
+        let err = parse_felt(&input).unwrap_err();
+        assert!(matches!(err, FeltError::InvalidDigit(_) | FeltError::OutOfRange(_)), "{err}");
+        let wide = "𝄞".repeat(30);
+        assert!(matches!(parse_felt(&wide), Err(FeltError::OutOfRange(_))));
+        assert!(matches!(short_string(&wide), Err(FeltError::InvalidShortString(_))));
+    }
+
+    #[test]
+    fn error_messages_do_not_echo_large_inputs() {
+        let long = "x".repeat(10_000);
+        for err in [
+            short_string(&long).unwrap_err(),
+            felt_from_json(&Value::from(vec![Value::from(long.as_str())])).unwrap_err(),
+            felt_from_json(&serde_json::json!({ "a": long })).unwrap_err(),
+            felt_from_json(&Value::from(-1.5e300)).unwrap_err(),
+        ] {
+            assert_short_message(&err);
+        }
+    }
 
     #[test]
     fn parses_hex_and_decimal_strictly() {

@@ -9,6 +9,7 @@ mod call;
 mod felt;
 mod outside_execution;
 mod policy;
+mod proof;
 mod signature;
 mod snip12;
 
@@ -30,8 +31,8 @@ pub use keystore::{
 };
 pub use lifecycle::{ensure_active, session_state, OnChainSession, SessionState};
 pub use session_client::{
-    create_session_key, create_session_key_chipi, create_session_key_with, sign_owner,
-    sign_session_execution, KeyProtection, SessionError, SessionErrorCode,
+    create_session_key, create_session_key_chipi, create_session_key_with, prove_possession,
+    sign_owner, sign_session_execution, KeyProtection, SessionError, SessionErrorCode,
 };
 
 pub use call::{serialize_calls, Call};
@@ -47,6 +48,9 @@ pub use outside_execution::{
 pub use policy::{
     is_live_at, tracked_amount, tracked_amount_index, AllowedMethod, MalformedAmount,
     PolicyViolation, SessionPolicy, SpendingPolicy, SpendingViolation,
+};
+pub use proof::{
+    payload_hash, proof_hash, sign_proof, verify_proof, ProofPurpose, PROOF_TAG,
 };
 pub use signature::{
     verify_signature, SessionSignature, Signature, SignatureError, SigningKey, EC_ORDER,

@@ -7,8 +7,11 @@ use serde_json::{json, Value};
 use starknet_rust_crypto::poseidon_hash_many;
 
 use crate::call::{serialize_calls, Call};
-use crate::felt::{decode_short_string, felt_from_json, felt_to_u64, short_string, to_hex, Felt};
-use crate::snip12::{starknet_message_prefix, TypeMember, TypedData, TypedDataError};
+use crate::felt::{decode_short_string, felt_from_json, felt_to_u64, to_hex, Felt};
+use crate::snip12::{
+    is_js_hex, reads_as_integer, shortstring_value, starknet_message_prefix, TypeMember, TypedData,
+    TypedDataError,
+};
 
 /// `'ANY_CALLER'`: the caller value that lets any contract relay an outside execution.
 pub const ANY_CALLER: Felt = Felt::from_hex_unchecked("0x414e595f43414c4c4552");
@@ -117,10 +120,13 @@ impl OutsideExecution {
         ])
     }
 
-    /// The typed-data document for this execution, in starknet.js's layout. `chain_id`
-    /// must be a short string (e.g. `SN_SEPOLIA`).
+    /// The typed-data document for this execution, in starknet.js's layout. The chain id
+    /// is written as its short string (e.g. `SN_SEPOLIA`), or as hex when it is not one or
+    /// its text would read as a number.
     pub fn to_typed_data(&self, chain_id: &Felt) -> TypedData {
-        let chain = decode_short_string(chain_id).unwrap_or_else(|| to_hex(chain_id));
+        let chain = decode_short_string(chain_id)
+            .filter(|text| !reads_as_integer(text))
+            .unwrap_or_else(|| to_hex(chain_id));
         let member = TypeMember::new;
         let mut types = IndexMap::new();
         types.insert(
@@ -175,7 +181,8 @@ impl OutsideExecution {
 
     /// Reads an outside execution back from a typed-data document, insisting that its
     /// types and domain are exactly SNIP-9 v2's (so the one canonical hash applies).
-    /// Returns the execution and the chain id named in the domain.
+    /// Returns the execution and the chain id named in the domain. Every value is read as
+    /// [`TypedData::message_hash`] encodes it, so the execution's hash is the document's.
     pub fn from_typed_data(td: &TypedData) -> Result<(Self, Felt), OutsideExecutionError> {
         let wrong = |what: &str| OutsideExecutionError::WrongShape(what.to_string());
         let expected = Self {
@@ -212,9 +219,13 @@ impl OutsideExecution {
         if text(domain.get("version")).as_deref() != Some("2") {
             return Err(wrong("domain version must be 2"));
         }
-        let chain = text(domain.get("chainId")).ok_or_else(|| wrong("domain chainId missing"))?;
+        let chain = domain
+            .get("chainId")
+            .filter(|v| v.is_string() || v.is_number())
+            .ok_or_else(|| wrong("domain chainId missing"))?;
+        // As the hash encodes it: `"SN_MAIN"` and `"0x534e5f4d41494e"` are the same chain.
         let chain_id =
-            short_string(&chain).map_err(|_| wrong("domain chainId is not a short string"))?;
+            shortstring_value(chain).map_err(|_| wrong("domain chainId is not a short string"))?;
 
         let msg = td.message.as_object().ok_or_else(|| wrong("message must be an object"))?;
         let felt = |field: &'static str,
@@ -238,11 +249,18 @@ impl OutsideExecution {
         )?;
         let mut calls = Vec::with_capacity(calls_value.len());
         for call in calls_value {
+            // A name, or a hex selector (surrounding whitespace allowed), as the hash reads
+            // it; the `selector` type takes only strings.
             let selector = match call.get("Selector") {
-                Some(Value::String(s)) if !s.starts_with("0x") && !s.starts_with("0X") => {
-                    crate::felt::selector(s)
+                Some(Value::String(s)) if !is_js_hex(s) => crate::felt::selector(s),
+                Some(v @ Value::String(_)) => felt("Selector", Some(v))?,
+                Some(_) => {
+                    return Err(OutsideExecutionError::InvalidField {
+                        field: "Selector",
+                        reason: "expected a function name or hex selector".into(),
+                    })
                 }
-                other => felt("Selector", other)?,
+                None => felt("Selector", None)?,
             };
             let calldata = call
                 .get("Calldata")
@@ -283,8 +301,11 @@ impl OutsideExecution {
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::*;
-    use crate::felt::starknet_keccak;
+    use crate::felt::tests::{any_felt, any_json};
+    use crate::felt::{short_string, starknet_keccak};
 
     #[test]
     fn type_hashes_come_from_the_type_strings() {
@@ -333,5 +354,174 @@ mod tests {
             OutsideExecution::from_typed_data(&td),
             Err(OutsideExecutionError::WrongShape(_))
         ));
+    }
+    fn any_call() -> impl Strategy<Value = Call> {
+        (any_felt(), any_felt(), prop::collection::vec(any_felt(), 0..4))
+            .prop_map(|(to, selector, calldata)| Call { to, selector, calldata })
+    }
+
+    fn any_execution() -> impl Strategy<Value = OutsideExecution> {
+        (
+            any_felt(),
+            any_felt(),
+            any::<u64>(),
+            any::<u64>(),
+            prop::collection::vec(any_call(), 0..3),
+        )
+            .prop_map(|(caller, nonce, execute_after, execute_before, calls)| {
+                OutsideExecution { caller, nonce, execute_after, execute_before, calls }
+            })
+    }
+
+    /// Chain ids: the real ones, short strings (some all digits) and any felt.
+    fn any_chain_id() -> impl Strategy<Value = Felt> {
+        prop_oneof![
+            Just(short_string("SN_MAIN").unwrap()),
+            Just(short_string("SN_SEPOLIA").unwrap()),
+            "[ -~]{1,31}".prop_map(|s| short_string(&s).unwrap()),
+            "[0-9]{1,12}".prop_map(|s| short_string(&s).unwrap()),
+            any_felt(),
+        ]
+    }
+
+    /// What a client might put in a field: hex with whitespace around it, digits, names
+    /// and short strings, integers, and any JSON.
+    fn field_value() -> impl Strategy<Value = Value> {
+        prop_oneof![
+            "[ \t]{0,2}(0x|0X)[0-9a-f]{0,6}[ ]?".prop_map(Value::from),
+            "[ ]?[0-9]{1,6}".prop_map(Value::from),
+            "[A-Za-z_ ]{0,10}".prop_map(Value::from),
+            any::<u64>().prop_map(Value::from),
+            any_json(),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn outside_execution_round_trips_through_typed_data(
+            oe in any_execution(),
+            chain in any_chain_id(),
+            account in any_felt(),
+        ) {
+            let td = oe.to_typed_data(&chain);
+            prop_assert_eq!(td.message_hash(&account), Ok(oe.message_hash(&chain, &account)));
+            let text = serde_json::to_string(&td).unwrap();
+            let back = TypedData::from_json(&text).unwrap();
+            prop_assert_eq!(OutsideExecution::from_typed_data(&back), Ok((oe, chain)));
+        }
+
+        #[test]
+        fn from_typed_data_reads_every_value_as_the_hash_does(
+            oe in any_execution(),
+            chain in any_chain_id(),
+            account in any_felt(),
+            place in 0usize..9,
+            value in field_value(),
+        ) {
+            let mut td = oe.to_typed_data(&chain);
+            let slot = match place {
+                0 => td.domain.get_mut("chainId"),
+                1 => td.domain.get_mut("version"),
+                2 => td.domain.get_mut("revision"),
+                3 => td.message.get_mut("Caller"),
+                4 => td.message.get_mut("Nonce"),
+                5 => td.message.get_mut("Execute After"),
+                6 => td.message.pointer_mut("/Calls/0/Selector"),
+                7 => td.message.pointer_mut("/Calls/0/To"),
+                _ => td.message.pointer_mut("/Calls/0/Calldata/0"),
+            };
+            if let Some(slot) = slot {
+                *slot = value;
+            }
+            // Whatever is accepted is signed as the document hashes it.
+            if let Ok((read, read_chain)) = OutsideExecution::from_typed_data(&td) {
+                prop_assert_eq!(td.message_hash(&account), Ok(read.message_hash(&read_chain, &account)));
+            }
+        }
+
+        #[test]
+        fn from_typed_data_never_panics_on_any_json(
+            document in any_json(),
+            domain in any_json(),
+            message in any_json(),
+        ) {
+            if let Ok(td) = serde_json::from_value::<TypedData>(document) {
+                prop_assert!(OutsideExecution::from_typed_data(&td).is_err() || td.primary_type == "OutsideExecution");
+            }
+            let mut td = OutsideExecution {
+                caller: ANY_CALLER,
+                nonce: Felt::ONE,
+                execute_after: 1,
+                execute_before: 2,
+                calls: vec![],
+            }
+            .to_typed_data(&short_string("SN_MAIN").unwrap());
+            td.message = message;
+            if let Ok((read, chain)) = OutsideExecution::from_typed_data(&td) {
+                prop_assert_eq!(td.message_hash(&Felt::ONE), Ok(read.message_hash(&chain, &Felt::ONE)));
+            }
+            td.domain = domain;
+            prop_assert!(OutsideExecution::from_typed_data(&td).is_err() || td.domain.is_object());
+        }
+    }
+
+    fn sample_execution() -> OutsideExecution {
+        OutsideExecution {
+            caller: ANY_CALLER,
+            nonce: Felt::from(9u8),
+            execute_after: 1,
+            execute_before: 2,
+            calls: vec![Call {
+                to: Felt::from(5u8),
+                selector: Felt::from(0x12u8),
+                calldata: vec![],
+            }],
+        }
+    }
+
+    #[test]
+    fn a_hex_selector_with_spaces_is_read_as_the_hash_reads_it() {
+        // The hash trims " 0x12" to the number 0x12; reading it as the name " 0x12" gave
+        // an execution whose hash differed from the signed document's.
+        let oe = sample_execution();
+        let chain = short_string("SN_MAIN").unwrap();
+        let mut td = oe.to_typed_data(&chain);
+        td.message["Calls"][0]["Selector"] = Value::from(" 0x12");
+        let (read, _) = OutsideExecution::from_typed_data(&td).unwrap();
+        assert_eq!(read, oe);
+        assert_eq!(td.message_hash(&Felt::ONE), Ok(read.message_hash(&chain, &Felt::ONE)));
+        // The `selector` type takes only strings.
+        td.message["Calls"][0]["Selector"] = Value::from(18);
+        assert!(matches!(
+            OutsideExecution::from_typed_data(&td),
+            Err(OutsideExecutionError::InvalidField { field: "Selector", .. })
+        ));
+        assert!(td.message_hash(&Felt::ONE).is_err());
+    }
+
+    #[test]
+    fn chain_ids_are_read_as_the_hash_reads_them() {
+        let oe = sample_execution();
+        // starknet.js constants spell chain ids in hex; the hash reads digits as a number.
+        let sepolia = short_string("SN_SEPOLIA").unwrap();
+        for (written, expected) in [
+            (Value::from("SN_SEPOLIA"), sepolia),
+            (Value::from(to_hex(&sepolia)), sepolia),
+            (Value::from("123"), Felt::from(123u8)),
+            (Value::from(123), Felt::from(123u8)),
+        ] {
+            let mut td = oe.to_typed_data(&sepolia);
+            td.domain["chainId"] = written.clone();
+            let (_, chain) = OutsideExecution::from_typed_data(&td).unwrap();
+            assert_eq!(chain, expected, "{written}");
+            assert_eq!(td.message_hash(&Felt::ONE), Ok(oe.message_hash(&chain, &Felt::ONE)));
+        }
+        // A chain id whose text reads as a number is written in hex, and round trips.
+        let numeric = short_string("123").unwrap();
+        let td = oe.to_typed_data(&numeric);
+        assert_eq!(td.domain["chainId"], Value::from(to_hex(&numeric)));
+        assert_eq!(OutsideExecution::from_typed_data(&td), Ok((oe, numeric)));
     }
 }

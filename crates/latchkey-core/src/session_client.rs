@@ -403,6 +403,25 @@ pub fn sign_owner(
     key.sign(&hash).map_err(SessionError::SigningFailed)
 }
 
+/// Opens the sealed key bound by `binding` and signs a proof of possession with it
+/// ([`crate::proof_hash`]): what the server asks before it stores something for the key.
+pub fn prove_possession(
+    sealed_key: &str,
+    encrypt_key: &EncryptKey,
+    binding: &KeyBinding,
+    chain_id: &Felt,
+    purpose: crate::ProofPurpose,
+    challenge: &Felt,
+    payload: &Felt,
+) -> Result<Signature, SessionError> {
+    let key = keystore::open(sealed_key, encrypt_key, binding).map_err(|cause| match binding.kind {
+        KeyKind::Owner => SessionError::OwnerKeyDecryptionFailed { cause },
+        KeyKind::Session => SessionError::DecryptionFailed { cause },
+    })?;
+    crate::sign_proof(&key, chain_id, &binding.account, purpose, challenge, payload)
+        .map_err(SessionError::SigningFailed)
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::HashSet;

@@ -184,8 +184,91 @@ impl SessionSignature {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::felt::tests::{any_felt, any_text};
     use num_bigint::BigUint;
+    use proptest::prelude::*;
     use starknet_types_core::curve::AffinePoint;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        #[test]
+        fn session_signature_from_felts_takes_exactly_four_and_round_trips(
+            felts in prop::collection::vec(any_felt(), 0..7),
+        ) {
+            let parsed = SessionSignature::from_felts(&felts);
+            let fits = felts.len() == 4 && u64::try_from(felts[3]).is_ok();
+            prop_assert_eq!(parsed.is_some(), fits);
+            if let Some(sig) = parsed {
+                prop_assert_eq!(sig.to_felts(), felts);
+                let strings = sig.to_hex_strings();
+                let back: Vec<Felt> =
+                    strings.iter().map(|s| crate::felt::parse_felt(s).unwrap()).collect();
+                prop_assert_eq!(SessionSignature::from_felts(&back), Some(sig));
+            }
+        }
+
+    }
+
+    // Curve arithmetic costs about a millisecond a case.
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(128))]
+
+        #[test]
+        fn session_signatures_of_arbitrary_felts_never_verify(
+            key in any_felt(),
+            r in any_felt(),
+            s in any_felt(),
+            until in any::<u64>(),
+            hash in any_felt(),
+        ) {
+            let sig = SessionSignature::from_felts(&[key, r, s, Felt::from(until)]).unwrap();
+            // A random (key, r, s) verifies with probability about 2^-251.
+            prop_assert!(!sig.verify(&hash));
+        }
+
+        #[test]
+        fn signing_key_from_hex_never_panics_or_echoes_its_input(text in any_text()) {
+            match SigningKey::from_hex(&text) {
+                Ok(key) => {
+                    let again = SigningKey::from_hex(&key.secret_hex()).unwrap();
+                    prop_assert_eq!(again.public_key(), key.public_key());
+                }
+                Err(err) => {
+                    let shown = format!("{err} {err:?}");
+                    prop_assert!(text.trim().len() < 4 || !shown.contains(text.trim()), "{}", shown);
+                }
+            }
+        }
+
+        #[test]
+        fn signatures_verify_only_for_their_hash(
+            secret in any_felt(),
+            hash in any::<[u8; 31]>(),
+            other in any::<[u8; 31]>(),
+        ) {
+            let Ok(key) = SigningKey::from_felt(secret) else { return Ok(()) };
+            let (hash, other) = (Felt::from_bytes_be_slice(&hash), Felt::from_bytes_be_slice(&other));
+            let sig = SessionSignature::sign(&key, &hash, 7).unwrap();
+            prop_assert!(sig.verify(&hash));
+            prop_assert_eq!(sig.verify(&other), hash == other);
+            prop_assert_eq!(SessionSignature::from_felts(&sig.to_felts()), Some(sig));
+        }
+    }
+
+    #[test]
+    fn verify_is_false_when_the_two_points_cancel() {
+        // With public key Q = (m / r)·G, one of u1·G ± u2·Q is the point at infinity;
+        // verification must treat it as a mismatch, not fail.
+        let n = EC_ORDER.to_biguint();
+        let (m, r, s) = (Felt::from(5u8), Felt::from(7u8), Felt::from(3u8));
+        let r_inv = r.to_biguint().modpow(&(&n - 2u8), &n);
+        let k = Felt::from(m.to_biguint() * r_inv % &n);
+        let public_key = (&AffinePoint::generator() * k).x();
+        assert!(!verify_signature(&public_key, &m, &Signature { r, s }));
+        let sig = SessionSignature::from_felts(&[public_key, r, s, Felt::ONE]).unwrap();
+        assert!(!sig.verify(&m));
+    }
 
     /// The signer before the fixed-base table: `starknet_rust_crypto::sign` in the same
     /// RFC 6979 retry loop.

@@ -397,10 +397,15 @@ fn felt_range() -> (BigInt, BigInt) {
     (BigInt::from(0u8), BigInt::from_biguint(Sign::Plus, Felt::MAX.to_biguint()))
 }
 
-fn is_js_hex(s: &str) -> bool {
+/// Whether a `selector` string is a hex number (after trimming) rather than a name.
+pub(crate) fn is_js_hex(s: &str) -> bool {
     let s = s.trim();
     (s.starts_with("0x") || s.starts_with("0X")) && s[2..].chars().all(|c| c.is_ascii_hexdigit())
 }
+
+/// Digits after leading zeros beyond which [`js_integer`] does not parse a string: the
+/// value is then at least `2^256`, and it reports exactly that.
+const MAX_SIGNIFICANT_DIGITS: usize = 256;
 
 /// How JavaScript's `BigInt(value)` reads a JSON value (strings: decimal, `0x`, `0o`,
 /// `0b`, surrounding whitespace, empty = 0; numbers: integral only; booleans: 0/1).
@@ -430,7 +435,17 @@ fn js_integer(value: &Value) -> Option<BigInt> {
             if !body.chars().all(|c| c.is_digit(radix)) {
                 return None;
             }
-            let value = BigInt::parse_bytes(body.as_bytes(), radix)?;
+            // Parsing takes time quadratic in the digit count, and a long string would
+            // stall the hash; past 256 significant digits the value is at least 2^256
+            // in any radix, beyond every range it is checked against.
+            let significant = body.trim_start_matches('0');
+            let value = if significant.len() > MAX_SIGNIFICANT_DIGITS {
+                BigInt::from(1u8) << 256u32
+            } else if significant.is_empty() {
+                BigInt::from(0u8)
+            } else {
+                BigInt::parse_bytes(significant.as_bytes(), radix)?
+            };
             Some(if negative { -value } else { value })
         }
         _ => None,
@@ -454,6 +469,18 @@ fn loose_felt(field: &str, ty: &str, data: &Value, range: &(BigInt, BigInt)) -> 
         return Err(invalid(field, ty, "out of range"));
     }
     Ok(felt_from_signed(&value))
+}
+
+/// A `shortstring` value as the hash encodes it: an integer when it reads as one, else
+/// the short string. [`crate::OutsideExecution::from_typed_data`] reads the domain's chain
+/// id with it, so the id it returns is the one the hash commits to.
+pub(crate) fn shortstring_value(data: &Value) -> Result<Felt> {
+    loose_felt("shortstring", "shortstring", data, &felt_range())
+}
+
+/// Whether a `shortstring` text is encoded as an integer rather than as its characters.
+pub(crate) fn reads_as_integer(text: &str) -> bool {
+    js_integer(&Value::from(text)).is_some()
 }
 
 fn felt_from_signed(value: &BigInt) -> Felt {
@@ -511,7 +538,227 @@ pub fn merkle_root(leaves: &[Felt]) -> Option<Felt> {
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+    use serde_json::json;
+
     use super::*;
+    use crate::felt::tests::{any_felt, any_json, any_text};
+
+    /// Type strings: every basic type and preset, the user types of [`any_typed_data`],
+    /// arrays, variant lists, broken punctuation and arbitrary text.
+    fn any_type() -> impl Strategy<Value = String> {
+        prop_oneof![
+            6 => prop::sample::select(vec![
+                "felt", "u128", "i128", "string", "bool", "selector", "merkletree", "enum",
+                "ContractAddress", "ClassHash", "shortstring", "timestamp", "u256",
+                "TokenAmount", "NftId", "A", "B", "E", "A*", "B*", "felt*", "u128**",
+                "(felt,A)", "(A*,)", "()", "(,)", "(", ")", "*", "",
+            ])
+            .prop_map(String::from),
+            1 => "[()*,ABEé]{0,5}",
+            1 => any_text(),
+        ]
+    }
+
+    /// Member (and object key) names: mostly the few the documents use.
+    fn any_name() -> impl Strategy<Value = String> {
+        prop_oneof![
+            6 => prop::sample::select(vec!["a", "b", "c"]).prop_map(String::from),
+            1 => "[a-c]{2}|é|",
+        ]
+    }
+
+    fn any_member() -> impl Strategy<Value = TypeMember> {
+        (any_name(), any_type(), prop::option::of(any_type()))
+            .prop_map(|(name, r#type, contains)| TypeMember { name, r#type, contains })
+    }
+
+    /// JSON whose object keys are member names, so values often reach the encoders.
+    fn doc_value() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            "[ ]?(0x)?[0-9a-f]{0,8}".prop_map(Value::from),
+            "-?[0-9]{0,40}".prop_map(Value::from),
+            any::<bool>().prop_map(Value::from),
+            any::<i64>().prop_map(Value::from),
+            any_json(),
+        ];
+        leaf.prop_recursive(3, 24, 3, |inner| {
+            prop_oneof![
+                1 => prop::collection::vec(inner.clone(), 0..3).prop_map(Value::from),
+                2 => prop::collection::vec((any_name(), inner), 0..4)
+                    .prop_map(|entries| Value::Object(entries.into_iter().collect())),
+            ]
+        })
+    }
+
+    /// Revision 1 documents (mostly) over a few user types that may reference each other,
+    /// themselves, the presets and types that do not exist.
+    fn any_typed_data() -> impl Strategy<Value = TypedData> {
+        let user_types = prop::collection::vec(
+            (
+                prop::sample::select(vec!["A", "A", "B", "B", "E", "E", "u256"]),
+                prop::collection::vec(any_member(), 0..4),
+            ),
+            0..4,
+        );
+        (
+            user_types,
+            prop::collection::vec(any_member(), 0..2),
+            prop::sample::select(vec!["A", "A", "A", "B", "E", "u256", "felt", "Z"]),
+            prop_oneof![4 => Just(json!(1)), 4 => Just(json!("1")), 1 => any_json()],
+            doc_value(),
+            doc_value(),
+            prop::collection::vec(doc_value(), 4),
+        )
+            .prop_map(|(user_types, domain_members, primary, revision, domain, message, fill)| {
+                let mut types = IndexMap::new();
+                let mut domain_type = vec![TypeMember::new("revision", "shortstring")];
+                domain_type.extend(domain_members);
+                types.insert("StarknetDomain".to_string(), domain_type);
+                for (name, members) in user_types {
+                    types.insert(name.to_string(), members);
+                }
+                let mut domain = if domain.is_object() { domain } else { json!({}) };
+                domain["revision"] = revision;
+                // Give the primary type's fields values, so hashing gets past the first
+                // missing field.
+                let mut message = if message.is_object() { message } else { json!({}) };
+                let fields = types.get(primary).cloned().unwrap_or_default();
+                for (member, value) in fields.iter().zip(fill) {
+                    if message.get(&member.name).is_none() {
+                        message[member.name.as_str()] = value;
+                    }
+                }
+                TypedData { types, primary_type: primary.into(), domain, message }
+            })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        #[test]
+        fn typed_data_from_json_never_panics(text in any_text(), value in any_json()) {
+            if TypedData::from_json(&text).is_ok() {
+                prop_assert!(serde_json::from_str::<Value>(&text).is_ok());
+            }
+            if let Ok(td) = serde_json::from_value::<TypedData>(value) {
+                let _ = td.message_hash(&Felt::ONE);
+            }
+        }
+
+        #[test]
+        fn typed_data_hashing_never_panics_and_survives_json(
+            td in any_typed_data(),
+            account in any_felt(),
+        ) {
+            for name in td.types.keys() {
+                let _ = td.encode_type(name);
+            }
+            let _ = td.domain_hash();
+            let hash = td.message_hash(&account);
+            eprintln!("HASHRESULT {:?}", hash.as_ref().map(|_| "ok").map_err(|e| format!("{e}").chars().take(30).collect::<String>()));
+            if hash.is_ok() {
+                let text = serde_json::to_string(&td).unwrap();
+                let back = TypedData::from_json(&text).unwrap();
+                prop_assert_eq!(back.message_hash(&account), hash);
+            }
+        }
+
+        #[test]
+        fn js_integer_reads_every_javascript_integer_form(
+            value in any::<i128>(),
+            radix in prop::sample::select(vec![2u32, 8, 10, 16]),
+            zeros in 0usize..300,
+            pad in " {0,2}",
+        ) {
+            let prefix = match radix { 16 => "0x", 8 => "0o", 2 => "0b", _ => "" };
+            let sign = if value < 0 { "-" } else { "" };
+            let digits = BigInt::from(value).magnitude().to_str_radix(radix);
+            let text = format!("{pad}{sign}{prefix}{}{digits}{pad}", "0".repeat(zeros));
+            // JavaScript takes a sign only on decimal strings.
+            let expected = (value >= 0 || radix == 10).then(|| BigInt::from(value));
+            prop_assert_eq!(js_integer(&Value::from(text)), expected);
+        }
+
+        #[test]
+        fn js_integer_never_panics_on_any_json(value in any_json()) {
+            if let (Some(n), Value::Number(number)) = (js_integer(&value), &value) {
+                prop_assert!(number.as_i64().map(BigInt::from) == Some(n.clone())
+                    || number.as_u64().map(BigInt::from) == Some(n));
+            }
+        }
+
+        #[test]
+        fn felt_values_hash_the_same_in_hex_and_decimal(value in any_felt()) {
+            let td = single_field("felt");
+            let hex = td.struct_hash("M", &json!({ "a": format!("{value:#x}") }));
+            let decimal = td.struct_hash("M", &json!({ "a": value.to_biguint().to_string() }));
+            prop_assert!(hex.is_ok());
+            prop_assert_eq!(hex, decimal);
+        }
+
+        #[test]
+        fn byte_array_hash_accepts_exactly_ascii(text in any_text()) {
+            prop_assert_eq!(byte_array_hash(&text).is_some(), text.is_ascii());
+        }
+
+        #[test]
+        fn merkle_root_ignores_pair_order(leaves in prop::collection::vec(any_felt(), 0..9)) {
+            let root = merkle_root(&leaves);
+            prop_assert_eq!(root.is_none(), leaves.is_empty());
+            if let [a, b] = leaves[..] {
+                prop_assert_eq!(merkle_root(&[b, a]), root);
+            }
+            if let [leaf] = leaves[..] {
+                prop_assert_eq!(root, Some(leaf));
+            }
+        }
+    }
+
+    /// A revision 1 document whose message type `M` has one field `a` of type `ty`.
+    fn single_field(ty: &str) -> TypedData {
+        serde_json::from_value(json!({
+            "types": {
+                "StarknetDomain": [{"name": "revision", "type": "shortstring"}],
+                "M": [{"name": "a", "type": ty}]
+            },
+            "primaryType": "M",
+            "domain": {"revision": "1"},
+            "message": {}
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn huge_integer_strings_are_refused_without_parsing_them() {
+        // Parsing two million decimal digits takes seconds (quadratic time); the value is
+        // out of range whatever the digits are, so it is refused at once.
+        let digits = "9".repeat(2_000_000);
+        let started = std::time::Instant::now();
+        for (ty, value) in [
+            ("u128", digits.clone()),
+            ("felt", format!("-{digits}")),
+            ("i128", format!("0x{}", "f".repeat(2_000_000))),
+            ("ContractAddress", format!(" 0b{}", "1".repeat(2_000_000))),
+        ] {
+            let result = single_field(ty).struct_hash("M", &json!({ "a": value }));
+            assert!(
+                matches!(&result, Err(TypedDataError::InvalidValue { reason, .. }) if reason == "out of range"),
+                "{ty}: {result:?}"
+            );
+        }
+        assert!(started.elapsed() < std::time::Duration::from_secs(1), "{:?}", started.elapsed());
+        // Leading zeros do not count: JavaScript reads this as 1.
+        let padded = format!("0x{}1", "0".repeat(100_000));
+        assert_eq!(js_integer(&Value::from(padded)), Some(BigInt::from(1)));
+    }
+
+    #[test]
+    fn long_short_string_errors_do_not_echo_the_value() {
+        let long = "x".repeat(100_000);
+        let err = single_field("shortstring").struct_hash("M", &json!({ "a": long })).unwrap_err();
+        assert!(err.to_string().len() < 200, "{} bytes", err.to_string().len());
+    }
 
     #[test]
     fn spec_example_type_string() {

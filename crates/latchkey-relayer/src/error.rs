@@ -62,6 +62,44 @@ pub enum RelayError {
     /// The chain or the database is unavailable.
     #[error("unavailable: {0}")]
     Unavailable(String),
+    /// The outside execution was prepared for another wallet or organisation.
+    #[error("this outside execution belongs to another wallet")]
+    Conflict,
+    /// The organisation does not sponsor one of the calls.
+    #[error("{0}")]
+    NotSponsored(String),
+    /// The transaction may cost more than the organisation sponsors per transaction.
+    #[error("{0}")]
+    FeeAboveLimit(String),
+    /// A daily sponsored-gas quota (of the wallet or of its end user) is used up.
+    #[error("the {scope}'s daily sponsored-gas quota is used up")]
+    QuotaExhausted {
+        /// `wallet` or `user`.
+        scope: &'static str,
+        /// Seconds until the quota renews (the next UTC day).
+        retry_after: u64,
+    },
+    /// The wallet's recent sponsored transactions reverted; it waits before the next.
+    #[error("this wallet's recent transactions reverted; sponsored executions resume later")]
+    CoolingDown {
+        /// Seconds until the cool-down ends.
+        retry_after: u64,
+    },
+    /// The organisation already has as many simulations running as it may.
+    #[error("too many executions of this organisation are being simulated; retry shortly")]
+    SimulationBusy,
+    /// The chain did not finish the simulation in time.
+    #[error("the simulation did not finish in time")]
+    SimulationTimeout,
+    /// A session registration breaks a rule every route enforces.
+    #[error("{message}")]
+    SessionGuard {
+        /// `ALLOWLIST_REQUIRED`, `SESSION_TOO_LONG`, `SELF_CALL_NOT_ALLOWED`,
+        /// `SESSION_KEY_REVOKED`, …
+        code: &'static str,
+        /// Explanation.
+        message: String,
+    },
 }
 
 impl RelayError {
@@ -82,6 +120,26 @@ impl RelayError {
             Self::SponsorshipExhausted => "SPONSORSHIP_EXHAUSTED",
             Self::Rejected(_) => "TRANSACTION_REJECTED",
             Self::Unavailable(_) => "UPSTREAM_UNAVAILABLE",
+            Self::Conflict => "REQUEST_CONFLICT",
+            Self::NotSponsored(_) => "NOT_SPONSORED",
+            Self::FeeAboveLimit(_) => "MAX_FEE_EXCEEDED",
+            Self::QuotaExhausted { .. } => "DAILY_QUOTA_EXHAUSTED",
+            Self::CoolingDown { .. } => "WALLET_COOLING_DOWN",
+            Self::SimulationBusy => "TOO_MANY_SIMULATIONS",
+            Self::SimulationTimeout => "SIMULATION_TIMEOUT",
+            Self::SessionGuard { code, .. } => code,
+        }
+    }
+
+    /// Seconds after which the same request may succeed, for refusals that end by
+    /// themselves (sent as `Retry-After`).
+    pub fn retry_after(&self) -> Option<u64> {
+        match self {
+            Self::QuotaExhausted { retry_after, .. } | Self::CoolingDown { retry_after } => {
+                Some((*retry_after).max(1))
+            }
+            Self::SimulationBusy => Some(1),
+            _ => None,
         }
     }
 

@@ -1,13 +1,19 @@
 //! latchkey's relayer and paymaster.
 //!
 //! For every gasless execution it:
-//! 1. **prepares** SNIP-9 v2 typed data for an account and its calls (random nonce,
-//!    `ANY_CALLER`, a short window) and records it as `prepared`;
-//! 2. on submission **checks** that the typed data is the one it issued (or is otherwise
-//!    well-formed for this account and chain), verifies the owner or session signature
-//!    off-chain, evaluates the session policy and spending caps off-chain against the
-//!    account's on-chain state, simulates through a fee estimate, and reserves the fee in
-//!    the organisation's gas budget: a refusal costs no gas;
+//! 1. **prepares** SNIP-9 v2 typed data for an account and its calls (random nonce, a
+//!    short window, and as caller the relayer account that will submit it, so that an
+//!    execution that reverts can never be replayed by anyone else) and records it as
+//!    `prepared`;
+//! 2. on submission **checks** that the typed data is the one it issued for this wallet
+//!    (or is otherwise well-formed for this account and chain), verifies the owner or
+//!    session signature off-chain, evaluates the session policy and spending caps
+//!    off-chain against the account's on-chain state, applies the organisation's
+//!    sponsorship policy (sponsored methods, fee ceiling, daily quotas per wallet and end
+//!    user, cool-down after repeated reverts), simulates through a fee estimate — before
+//!    taking a relayer account, under a timeout and a per-organisation concurrency cap —
+//!    and reserves the fee in the organisation's gas budget: a refusal costs no gas.
+//!    Revocations and owner rotations always get through, whatever the budget;
 //! 3. **records** the request durably (`recorded`) before anything is signed, then signs
 //!    the relayer transaction locally, records its hash (`submitting`) and only then
 //!    broadcasts it (`submitted`);
@@ -24,6 +30,7 @@
 
 mod error;
 mod pool;
+mod sponsorship;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex as StdMutex, Weak};
@@ -38,12 +45,18 @@ use latchkey_core::{
     SessionPolicy, SessionSignature, Signature, SigningKey, TypedData, ANY_CALLER,
 };
 use latchkey_store::{
-    NewRequest, Request, RequestStatus, RequestUpdate, Reservation, SessionState, Store,
+    NewRequest, QuotaCharge, Request, RequestStatus, RequestUpdate, ReserveOptions, Reservation,
+    SessionState, Store,
 };
+use tokio::sync::Semaphore;
 use tokio::task::JoinHandle;
 
 pub use error::RelayError;
 use pool::{Pool, SlotGuard};
+pub use sponsorship::{
+    is_revocation, registered_keys, rotated_owner, SessionGuard, SponsorshipPolicy,
+    MAX_COOLDOWN_SECONDS, MAX_SPONSORED_METHODS,
+};
 
 /// Relayer settings.
 #[derive(Debug, Clone)]
@@ -73,6 +86,16 @@ pub struct RelayerConfig {
     /// chain's current state and its revert reason is reported with the same codes, so a
     /// record that changed meanwhile (revoked, used up) is still refused correctly.
     pub session_cache: Duration,
+    /// Longest a simulation may take before the request is refused.
+    pub simulation_timeout: Duration,
+    /// Simulations one organisation may run at once; more wait (up to the timeout), so a
+    /// tenant's slow, failing simulations cannot hold up another tenant's.
+    pub max_simulations_per_org: usize,
+    /// Longest session a registration may ask for (the guardrail of every route).
+    pub max_session_seconds: u64,
+    /// How long a submission bound to a relayer account of another instance waits for
+    /// that instance to sign it.
+    pub handover_wait: Duration,
 }
 
 impl Default for RelayerConfig {
@@ -88,6 +111,10 @@ impl Default for RelayerConfig {
             lease_owner: format!("latchkey-{}", std::process::id()),
             lease_seconds: 60,
             session_cache: Duration::from_secs(1),
+            simulation_timeout: Duration::from_secs(15),
+            max_simulations_per_org: 4,
+            max_session_seconds: 86_400,
+            handover_wait: Duration::from_secs(10),
         }
     }
 }
@@ -103,6 +130,10 @@ pub struct WalletRef {
     pub address: Felt,
     /// Owner public key.
     pub owner_public_key: Felt,
+    /// The wallet's end user (external user id), for the per-user quota.
+    pub external_user_id: Option<String>,
+    /// Unix seconds until which the wallet's sponsored executions are refused.
+    pub cooldown_until: Option<i64>,
 }
 
 /// What a prepared request is for, so the relayer can mirror its effect when it succeeds.
@@ -188,6 +219,10 @@ struct Inner {
     clock: StdMutex<Option<(Instant, u64)>>,
     /// When the relayer-account leases were last renewed.
     leases_renewed: StdMutex<Option<Instant>>,
+    /// Simulation slots per organisation.
+    simulations: StdMutex<HashMap<String, Arc<Semaphore>>>,
+    /// Sponsorship policies read from the store, by organisation.
+    policies: StdMutex<HashMap<String, (Instant, SponsorshipPolicy)>>,
     monitor: StdMutex<Option<JoinHandle<()>>>,
 }
 
@@ -232,6 +267,25 @@ fn now_unix() -> i64 {
 
 /// In-flight transactions the monitor follows at once.
 const FOLLOWERS: usize = 8;
+
+/// Seconds until the next UTC day, when daily quotas renew.
+fn until_next_day() -> u64 {
+    let now = now_unix().max(0) as u64;
+    86_400 - now % 86_400
+}
+
+/// The daily quotas of `policy` a reservation for `wallet` is charged to.
+fn quota_charges(policy: &SponsorshipPolicy, wallet: &WalletRef) -> Vec<QuotaCharge> {
+    let day = now_unix().div_euclid(86_400);
+    let mut quotas = Vec::new();
+    if let Some(limit) = policy.daily_gas_per_wallet_fri {
+        quotas.push(QuotaCharge { scope: "wallet".into(), key: wallet.id.clone(), day, limit_fri: limit });
+    }
+    if let (Some(limit), Some(user)) = (policy.daily_gas_per_user_fri, &wallet.external_user_id) {
+        quotas.push(QuotaCharge { scope: "user".into(), key: user.clone(), day, limit_fri: limit });
+    }
+    quotas
+}
 
 /// The largest fee `bounds` allow, in FRI.
 fn max_fee(bounds: &FeeBounds) -> u128 {
@@ -293,6 +347,8 @@ impl Relayer {
             sessions: StdMutex::new(HashMap::new()),
             clock: StdMutex::new(None),
             leases_renewed: StdMutex::new(Some(Instant::now())),
+            simulations: StdMutex::new(HashMap::new()),
+            policies: StdMutex::new(HashMap::new()),
             monitor: StdMutex::new(None),
         });
         let relayer = Self { inner };
@@ -365,7 +421,10 @@ impl Relayer {
         }
     }
 
-    /// Builds and records typed data for `wallet` to execute `calls`.
+    /// Builds and records typed data for `wallet` to execute `calls`. Its caller is the
+    /// relayer account that will submit it. Session registrations among `calls` follow
+    /// the guardrails of every route, except for [`Purpose::RegisterSession`], whose
+    /// caller (the native sessions route) checked them with the explicit allow-all choice.
     pub async fn prepare(
         &self,
         wallet: &WalletRef,
@@ -374,8 +433,12 @@ impl Relayer {
     ) -> Result<Prepared, RelayError> {
         self.check_limits(&calls)?;
         let now = self.chain_now_recent().await?;
-        let outside_execution =
+        if !matches!(purpose, Purpose::RegisterSession(_)) {
+            self.check_registrations(wallet.address, &calls, now, false).await?;
+        }
+        let mut outside_execution =
             latchkey_chain::new_outside_execution(calls, now, self.inner.config.window_seconds);
+        outside_execution.caller = self.inner.pool.next_address()?;
         let typed_data = outside_execution.to_typed_data(&self.inner.chain.chain_id());
         let request = self
             .inner
@@ -420,8 +483,15 @@ impl Relayer {
         let account = wallet.address;
         let now = self.chain_now_recent().await?;
 
-        // The request record: issued by us, or accepted as well-formed.
-        let request = match inner.store.request_by_oe(&hex(&account), &hex(&oe.nonce)).await? {
+        // The request record: issued by us for this very wallet, or none yet. A record of
+        // another wallet or organisation is a conflict that names nothing of theirs (R2-03).
+        let issued = match inner.store.request_by_oe(&hex(&account), &hex(&oe.nonce)).await? {
+            Some(existing)
+                if existing.org_id != wallet.org_id
+                    || existing.wallet_id.as_deref() != Some(wallet.id.as_str()) =>
+            {
+                return Err(RelayError::Conflict)
+            }
             Some(existing) if existing.status == RequestStatus::Prepared => {
                 let issued: TypedData = serde_json::from_str(&existing.typed_data_json)
                     .map_err(|_| RelayError::TypedDataMismatch)?;
@@ -430,7 +500,7 @@ impl Relayer {
                 if issued != oe {
                     return Err(RelayError::TypedDataMismatch);
                 }
-                existing
+                Some(existing)
             }
             Some(existing) => {
                 return Err(RelayError::AlreadySubmitted {
@@ -448,6 +518,77 @@ impl Relayer {
                         inner.config.max_window_seconds
                     )));
                 }
+                None
+            }
+        };
+
+        if oe.execute_after >= now {
+            return Err(RelayError::BadWindow(format!(
+                "execution window opens after {}",
+                oe.execute_after
+            )));
+        }
+        if oe.execute_before <= now + inner.config.min_remaining_seconds {
+            return Err(RelayError::BadWindow("execution window has closed".into()));
+        }
+        let required_relayer = if oe.caller == ANY_CALLER {
+            None
+        } else if inner.pool.addresses().contains(&oe.caller)
+            || inner.store.is_relayer(&hex(&oe.caller)).await?
+        {
+            Some(oe.caller)
+        } else {
+            return Err(RelayError::CallerNotAllowed(hex(&oe.caller)));
+        };
+
+        // Signature, off-chain.
+        let hash = oe.message_hash(&chain_id, &account);
+        let session = match signature {
+            [r, s] => {
+                self.verify_owner(wallet, &hash, &Signature { r: *r, s: *s }).await?;
+                None
+            }
+            [_, _, _, _] => {
+                let session =
+                    SessionSignature::from_felts(signature).ok_or(RelayError::InvalidSignature)?;
+                if !session.verify(&hash) {
+                    return Err(RelayError::InvalidSignature);
+                }
+                Some(session)
+            }
+            _ => return Err(RelayError::InvalidSignature),
+        };
+
+        // Policy, off-chain, against the account's on-chain state. A spent nonce is
+        // caught by the simulation below ('SRC9: duplicated nonce').
+        if let Some(session) = &session {
+            self.check_session(account, session, &oe.calls, now).await?;
+        }
+        if issued.is_none() {
+            // Foreign typed data passes the registration guardrails here; ours passed
+            // them when it was prepared.
+            self.check_registrations(account, &oe.calls, now, false).await?;
+        }
+
+        // Sponsorship: revocations always get through; everything else follows the
+        // organisation's policy.
+        let revocation = is_revocation(account, &oe.calls);
+        let policy = self.policy(&wallet.org_id).await?;
+        if !revocation {
+            if let Some(until) = wallet.cooldown_until {
+                let now_wall = now_unix();
+                if until > now_wall {
+                    return Err(RelayError::CoolingDown { retry_after: (until - now_wall) as u64 });
+                }
+            }
+            policy.check_calls(account, &oe.calls)?;
+        }
+
+        // Only now, with everything verified, is a record of foreign typed data written
+        // (R2-14): refused submissions leave nothing behind.
+        let request = match issued {
+            Some(request) => request,
+            None => {
                 let inserted = inner
                     .store
                     .insert_request(&NewRequest {
@@ -477,72 +618,27 @@ impl Relayer {
         };
         let _guard = self.mark_in_progress(&request.id)?;
 
-        if oe.execute_after >= now {
-            return Err(RelayError::BadWindow(format!(
-                "execution window opens after {}",
-                oe.execute_after
-            )));
-        }
-        if oe.execute_before <= now + inner.config.min_remaining_seconds {
-            return Err(RelayError::BadWindow("execution window has closed".into()));
-        }
-        let required_relayer = if oe.caller == ANY_CALLER {
-            None
-        } else if inner.pool.addresses().contains(&oe.caller) {
-            Some(oe.caller)
-        } else {
-            return Err(RelayError::CallerNotAllowed(hex(&oe.caller)));
-        };
-
-        // Signature, off-chain.
-        let hash = oe.message_hash(&chain_id, &account);
-        let session = match signature {
-            [r, s] => {
-                let sig = Signature { r: *r, s: *s };
-                if !verify_signature(&wallet.owner_public_key, &hash, &sig) {
-                    return Err(RelayError::InvalidSignature);
-                }
-                None
-            }
-            [_, _, _, _] => {
-                let session =
-                    SessionSignature::from_felts(signature).ok_or(RelayError::InvalidSignature)?;
-                if !session.verify(&hash) {
-                    return Err(RelayError::InvalidSignature);
-                }
-                Some(session)
-            }
-            _ => return Err(RelayError::InvalidSignature),
-        };
-
-        // Policy, off-chain, against the account's on-chain state. A spent nonce is
-        // caught by the simulation below ('SRC9: duplicated nonce').
-        if let Some(session) = &session {
-            self.check_session(account, session, &oe.calls, now).await?;
-        }
-
-        // Simulate (fee estimate), reserve the budget, record, submit.
+        // Simulate (fee estimate) before any relayer account is taken, under a timeout and
+        // the organisation's concurrency cap.
         let call = outside_execution_call(account, &oe, signature);
-        let mut slot = inner.pool.acquire(required_relayer).await?;
-        let nonce = slot.nonce(&inner.chain).await?;
-        let (bounds, _estimate) = match slot
-            .account
-            .estimate_bounds_unvalidated(std::slice::from_ref(&call), nonce)
-            .await
-        {
-            Ok(estimated) => estimated,
-            Err(ChainError::Rejected { reason }) => {
-                if reason.to_lowercase().contains("invalid transaction nonce") {
-                    slot.forget_nonce();
-                }
+        let bounds = match self.simulate(&wallet.org_id, &call, required_relayer).await {
+            Ok(bounds) => bounds,
+            Err(RelayError::SimulationFailed(reason)) => {
                 if let Some(session) = &session {
                     self.forget_session(account, Some(session.session_key));
                 }
                 return Err(RelayError::from_simulation(reason, &request.id));
             }
-            Err(e) => return Err(unavailable(e)),
+            Err(e) => return Err(e),
         };
         let reserved = max_fee(&bounds);
+        if !revocation {
+            policy.check_fee(reserved)?;
+        }
+        let options = ReserveOptions {
+            bypass_budget: revocation,
+            quotas: if revocation { Vec::new() } else { quota_charges(&policy, wallet) },
+        };
         let recorded = inner
             .store
             .update_request_reserving(
@@ -559,11 +655,15 @@ impl Relayer {
                 },
                 &wallet.org_id,
                 reserved,
+                &options,
             )
             .await?;
         match recorded {
             Reservation::Recorded => {}
             Reservation::BudgetExhausted => return Err(RelayError::SponsorshipExhausted),
+            Reservation::QuotaExhausted(scope) => {
+                return Err(RelayError::QuotaExhausted { scope, retry_after: until_next_day() })
+            }
             Reservation::StatusChanged => {
                 return Err(RelayError::AlreadySubmitted {
                     request_id: Some(request.id),
@@ -571,10 +671,183 @@ impl Relayer {
                 })
             }
         }
+
+        // Bound to a relayer account another instance holds: that instance's monitor
+        // signs and sends it; wait for its hash.
+        if let Some(relayer) = required_relayer {
+            if !inner.pool.addresses().contains(&relayer) {
+                drop(_guard);
+                let hash = self.wait_for_hash(&request.id).await?;
+                return Ok(Submitted { request_id: request.id, transaction_hash: hash });
+            }
+        }
+        let mut slot = inner.pool.acquire(required_relayer).await?;
+        let nonce = slot.nonce(&inner.chain).await?;
         let hash = self
             .submit(&mut slot, &request.id, &wallet.org_id, call, bounds, nonce, reserved)
             .await?;
         Ok(Submitted { request_id: request.id, transaction_hash: hash })
+    }
+
+    /// Checks an owner signature against the wallet's owner key; when that fails, against
+    /// the key the account has on chain (the owner may have rotated it through another
+    /// route), which the store then follows (R2-08).
+    async fn verify_owner(
+        &self,
+        wallet: &WalletRef,
+        hash: &Felt,
+        signature: &Signature,
+    ) -> Result<(), RelayError> {
+        if verify_signature(&wallet.owner_public_key, hash, signature) {
+            return Ok(());
+        }
+        let on_chain = self
+            .inner
+            .chain
+            .call(wallet.address, "get_public_key", vec![])
+            .await
+            .ok()
+            .and_then(|key| key.first().copied());
+        match on_chain {
+            Some(key) if key != wallet.owner_public_key && verify_signature(&key, hash, signature) => {
+                self.inner.store.set_owner_public_key(&wallet.id, &hex(&key)).await?;
+                Ok(())
+            }
+            _ => Err(RelayError::InvalidSignature),
+        }
+    }
+
+    /// The registration guardrails (C30, R2-11, R2-19) for every session `calls` register
+    /// on `account`: an explicit allow-all, a bounded duration, never the account itself,
+    /// and never a key whose registration was revoked.
+    pub async fn check_registrations(
+        &self,
+        account: Felt,
+        calls: &[Call],
+        now: u64,
+        allow_all_explicit: bool,
+    ) -> Result<(), RelayError> {
+        let guard = SessionGuard {
+            max_session_seconds: self.inner.config.max_session_seconds,
+            allow_all_explicit,
+        };
+        guard.check(account, calls, now)?;
+        for key in registered_keys(account, calls) {
+            self.check_not_revoked(account, key).await?;
+        }
+        Ok(())
+    }
+
+    /// Refuses to register `key` again on `account` once a registration of it was revoked:
+    /// the account refuses it too ('Session: key was revoked'), and nothing signed for the
+    /// old registration may come back to life (R2-19).
+    pub async fn check_not_revoked(&self, account: Felt, key: Felt) -> Result<(), RelayError> {
+        let view = self.inner.chain.get_session(account, key).await.map_err(unavailable)?;
+        if view.registered && view.revoked {
+            return Err(RelayError::SessionGuard {
+                code: "SESSION_KEY_REVOKED",
+                message: "this session key was revoked; register a new key".into(),
+            });
+        }
+        Ok(())
+    }
+
+    /// The organisation's sponsorship policy, read from the store at most once a second.
+    pub async fn policy(&self, org_id: &str) -> Result<SponsorshipPolicy, RelayError> {
+        const TTL: Duration = Duration::from_secs(1);
+        if let Ok(cache) = self.inner.policies.lock() {
+            if let Some((read, policy)) = cache.get(org_id) {
+                if read.elapsed() < TTL {
+                    return Ok(policy.clone());
+                }
+            }
+        }
+        let org = self.inner.store.organization(org_id).await?;
+        let policy = SponsorshipPolicy::from_stored(
+            org.as_ref().and_then(|o| o.sponsorship_policy_json.as_deref()),
+        );
+        if let Ok(mut cache) = self.inner.policies.lock() {
+            cache.insert(org_id.to_string(), (Instant::now(), policy.clone()));
+        }
+        Ok(policy)
+    }
+
+    /// Drops the cached policy of `org_id` (it was just changed).
+    pub fn forget_policy(&self, org_id: &str) {
+        if let Ok(mut cache) = self.inner.policies.lock() {
+            cache.remove(org_id);
+        }
+    }
+
+    /// Estimates `call` from a relayer account without holding it, under the
+    /// simulation timeout and the organisation's concurrency cap.
+    async fn simulate(
+        &self,
+        org_id: &str,
+        call: &Call,
+        required: Option<Felt>,
+    ) -> Result<FeeBounds, RelayError> {
+        let inner = &self.inner;
+        let semaphore = {
+            let mut all = inner
+                .simulations
+                .lock()
+                .map_err(|_| RelayError::Unavailable("relayer state poisoned".into()))?;
+            all.entry(org_id.to_string())
+                .or_insert_with(|| Arc::new(Semaphore::new(inner.config.max_simulations_per_org.max(1))))
+                .clone()
+        };
+        let timeout = inner.config.simulation_timeout;
+        let deadline = tokio::time::Instant::now() + timeout;
+        let _permit = match tokio::time::timeout_at(deadline, semaphore.acquire_owned()).await {
+            Ok(Ok(permit)) => permit,
+            Ok(Err(_)) => return Err(RelayError::Unavailable("simulation slots closed".into())),
+            Err(_) => return Err(RelayError::SimulationBusy),
+        };
+        // A stale nonce hint (another transaction of the account landed meanwhile) is
+        // re-read from the chain once.
+        for attempt in 0..2 {
+            let (address, account, nonce) =
+                inner.pool.estimating_account(required, &inner.chain).await?;
+            let estimate = account.estimate_bounds_unvalidated(std::slice::from_ref(call), nonce);
+            match tokio::time::timeout_at(deadline, estimate).await {
+                Err(_) => return Err(RelayError::SimulationTimeout),
+                Ok(Ok((bounds, _))) => return Ok(bounds),
+                Ok(Err(ChainError::Rejected { reason })) => {
+                    if attempt == 0 && reason.to_lowercase().contains("invalid transaction nonce") {
+                        inner.pool.forget_nonce_hint(address);
+                        continue;
+                    }
+                    return Err(RelayError::SimulationFailed(reason));
+                }
+                Ok(Err(e)) => return Err(unavailable(e)),
+            }
+        }
+        Err(RelayError::Unavailable("relayer nonce kept changing during the estimate".into()))
+    }
+
+    /// Waits until another instance signs request `id` (it holds the relayer account
+    /// the request is bound to), and returns the transaction hash.
+    async fn wait_for_hash(&self, id: &str) -> Result<Felt, RelayError> {
+        let deadline = tokio::time::Instant::now() + self.inner.config.handover_wait;
+        loop {
+            let request = self.inner.store.request(id).await?;
+            if let Some(hash) = request
+                .as_ref()
+                .and_then(|r| r.tx_hash.as_deref())
+                .and_then(|h| latchkey_core::parse_felt(h).ok())
+            {
+                return Ok(hash);
+            }
+            if request.is_some_and(|r| r.status.is_final())
+                || tokio::time::Instant::now() >= deadline
+            {
+                return Err(RelayError::Unavailable(
+                    "the relayer account this execution is bound to did not sign it in time; it stays recorded and is sent when that relayer runs".into(),
+                ));
+            }
+            tokio::time::sleep(self.inner.config.poll_interval).await;
+        }
     }
 
     /// The on-chain session record, reused for `session_cache`.
@@ -674,6 +947,10 @@ impl Relayer {
     }
 
     /// Signs, records the hash, broadcasts. Retries with a fresh nonce on nonce errors.
+    /// Every hash a request signs stays on record (a lookup by any of them finds it, and
+    /// the monitor checks them all for a receipt). Re-estimated fee bounds may grow only
+    /// as far as the organisation's budget covers the difference (R2-15). A nonce error on
+    /// the last attempt leaves the request `recorded`, for the monitor to send (R2-16).
     #[allow(clippy::too_many_arguments)]
     async fn submit(
         &self,
@@ -683,10 +960,14 @@ impl Relayer {
         call: Call,
         mut bounds: FeeBounds,
         mut nonce: Felt,
-        reserved: u128,
+        mut reserved: u128,
     ) -> Result<Felt, RelayError> {
         let inner = &self.inner;
         let calls = [call];
+        let mut earlier: Vec<String> = match inner.store.request(request_id).await? {
+            Some(request) => request.tx_hashes(),
+            None => Vec::new(),
+        };
         for attempt in 1..=inner.config.submit_attempts {
             let signed =
                 slot.account.sign_invoke(&calls, nonce, bounds).await.map_err(unavailable)?;
@@ -703,6 +984,9 @@ impl Relayer {
                         relayer_address: Some(hex(&slot.address)),
                         relayer_nonce: Some(hex(&nonce)),
                         signed_tx_json: Some(signed_json),
+                        previous_tx_hashes_json: (!earlier.is_empty()).then(|| {
+                            serde_json::Value::from(earlier.clone()).to_string()
+                        }),
                         ..RequestUpdate::default()
                     },
                 )
@@ -713,6 +997,7 @@ impl Relayer {
                     tx_hash: None,
                 });
             }
+            earlier.push(hex(&signed.hash));
             match slot.account.submit(&signed).await {
                 Ok(_) => {
                     slot.advance(nonce);
@@ -729,15 +1014,9 @@ impl Relayer {
                         .await?;
                     return Ok(signed.hash);
                 }
-                Err(error) if error.is_nonce_error() && attempt < inner.config.submit_attempts => {
+                Err(error) if error.is_nonce_error() => {
                     tracing::info!(relayer = %hex(&slot.address), %error, "nonce refused; re-reading it");
                     slot.forget_nonce();
-                    nonce = slot.nonce(&inner.chain).await?;
-                    if let Ok((fresh, _)) =
-                        slot.account.estimate_bounds_unvalidated(&calls, nonce).await
-                    {
-                        bounds = fresh;
-                    }
                     inner
                         .store
                         .update_request(
@@ -749,6 +1028,34 @@ impl Relayer {
                             },
                         )
                         .await?;
+                    if attempt == inner.config.submit_attempts {
+                        // Accepted and recorded: the monitor signs it again with a fresh
+                        // nonce; its request id and every hash so far find it.
+                        tracing::warn!(request = %request_id, "relayer nonce kept changing; left to the monitor");
+                        return Ok(signed.hash);
+                    }
+                    nonce = slot.nonce(&inner.chain).await?;
+                    if let Ok((fresh, _)) =
+                        slot.account.estimate_bounds_unvalidated(&calls, nonce).await
+                    {
+                        let needed = max_fee(&fresh);
+                        if needed <= reserved
+                            || inner
+                                .store
+                                .adjust_reservation(
+                                    request_id,
+                                    &[RequestStatus::Recorded],
+                                    org_id,
+                                    reserved,
+                                    needed,
+                                    false,
+                                )
+                                .await?
+                        {
+                            bounds = fresh;
+                            reserved = reserved.max(needed);
+                        }
+                    }
                 }
                 Err(ChainError::Rejected { reason }) => {
                     slot.forget_nonce();
@@ -974,7 +1281,20 @@ impl Relayer {
         };
         let reserved: u128 = request.fee_fri.as_deref().and_then(|f| f.parse().ok()).unwrap_or(0);
         let from = [RequestStatus::Submitting, RequestStatus::Submitted];
-        match inner.chain.receipt(hash).await.map_err(unavailable)? {
+        let mut receipt = inner.chain.receipt(hash).await.map_err(unavailable)?;
+        let mut landed = None;
+        if receipt.is_none() {
+            // A hash signed earlier for this request may be the one that landed.
+            for earlier in request.tx_hashes().iter().rev().skip(1) {
+                let Ok(earlier) = latchkey_core::parse_felt(earlier) else { continue };
+                if let Some(found) = inner.chain.receipt(earlier).await.map_err(unavailable)? {
+                    receipt = Some(found);
+                    landed = Some(hex(&earlier));
+                    break;
+                }
+            }
+        }
+        match receipt {
             Some(Receipt::Succeeded(outcome)) => {
                 let fee = u128::try_from(outcome.fee).unwrap_or(reserved);
                 let done = inner
@@ -985,6 +1305,7 @@ impl Relayer {
                         &RequestUpdate {
                             status: Some(RequestStatus::Succeeded),
                             fee_fri: Some(fee.to_string()),
+                            tx_hash: landed.clone(),
                             ..RequestUpdate::default()
                         },
                         &request.org_id,
@@ -994,6 +1315,7 @@ impl Relayer {
                     .await?;
                 if done {
                     self.mirror_success(request).await?;
+                    self.record_outcome(request, false).await?;
                 }
             }
             Some(Receipt::Reverted { outcome, reason }) => {
@@ -1008,6 +1330,7 @@ impl Relayer {
                             error_code: Some("EXECUTION_REVERTED".into()),
                             error_message: Some(reason),
                             fee_fri: Some(fee.to_string()),
+                            tx_hash: landed,
                             ..RequestUpdate::default()
                         },
                         &request.org_id,
@@ -1017,6 +1340,7 @@ impl Relayer {
                     .await?;
                 if done {
                     self.mirror_failure(request).await?;
+                    self.record_outcome(request, true).await?;
                 }
             }
             None => self.rebroadcast(request).await?,
@@ -1127,6 +1451,30 @@ impl Relayer {
                 .finish_without_tx(request, "CORRUPT_RECORD", "account does not parse")
                 .await;
         };
+        let required = (oe.caller != ANY_CALLER).then_some(oe.caller);
+        if required.is_some_and(|relayer| !inner.pool.addresses().contains(&relayer)) {
+            // Bound to a relayer account another instance holds: that instance sends it.
+            return Ok(());
+        }
+        // A transaction signed for it earlier may have landed after all: follow that one.
+        for earlier in request.tx_hashes() {
+            let Ok(hash) = latchkey_core::parse_felt(&earlier) else { continue };
+            if inner.chain.receipt(hash).await.map_err(unavailable)?.is_some() {
+                inner
+                    .store
+                    .update_request(
+                        &request.id,
+                        &[RequestStatus::Recorded],
+                        &RequestUpdate {
+                            status: Some(RequestStatus::Submitted),
+                            tx_hash: Some(earlier),
+                            ..RequestUpdate::default()
+                        },
+                    )
+                    .await?;
+                return Ok(());
+            }
+        }
         if !inner
             .chain
             .is_valid_outside_execution_nonce(account, oe.nonce)
@@ -1137,16 +1485,44 @@ impl Relayer {
                 .finish_without_tx(request, "DUPLICATE_EXECUTION", "nonce already used on chain")
                 .await;
         }
-        let required = (oe.caller != ANY_CALLER).then_some(oe.caller);
         let mut slot = inner.pool.acquire(required).await?;
         let nonce = slot.nonce(&inner.chain).await?;
         let call = outside_execution_call(account, &oe, &signature);
+        let mut reserved = reserved;
         let bounds = match slot
             .account
             .estimate_bounds_unvalidated(std::slice::from_ref(&call), nonce)
             .await
         {
-            Ok((bounds, _)) => bounds,
+            Ok((bounds, _)) => {
+                let needed = max_fee(&bounds);
+                let revocation = serde_json::from_str::<Vec<Call>>(&request.calls_json)
+                    .is_ok_and(|calls| is_revocation(account, &calls));
+                if needed > reserved
+                    && !inner
+                        .store
+                        .adjust_reservation(
+                            &request.id,
+                            &[RequestStatus::Recorded],
+                            &request.org_id,
+                            reserved,
+                            needed,
+                            revocation,
+                        )
+                        .await?
+                {
+                    drop(slot);
+                    return self
+                        .finish_without_tx(
+                            request,
+                            "SPONSORSHIP_EXHAUSTED",
+                            "the fee rose beyond what the organisation's budget covers",
+                        )
+                        .await;
+                }
+                reserved = reserved.max(needed);
+                bounds
+            }
             Err(ChainError::Rejected { reason }) => {
                 drop(slot);
                 return self.finish_without_tx(request, "SIMULATION_FAILED", &reason).await;
@@ -1197,9 +1573,42 @@ impl Relayer {
         Ok(())
     }
 
+    /// Counts a sponsored transaction's outcome towards its wallet's revert streak, which
+    /// starts a cool-down once the organisation's threshold is reached.
+    async fn record_outcome(&self, request: &Request, reverted: bool) -> Result<(), RelayError> {
+        let Some(wallet_id) = &request.wallet_id else { return Ok(()) };
+        let policy = self.policy(&request.org_id).await?;
+        if policy.revert_cooldown_after == 0 {
+            return Ok(());
+        }
+        self.inner
+            .store
+            .record_wallet_outcome(
+                wallet_id,
+                reverted,
+                i64::from(policy.revert_cooldown_after),
+                policy.revert_cooldown_seconds as i64,
+                now_unix(),
+            )
+            .await?;
+        Ok(())
+    }
+
     async fn mirror_success(&self, request: &Request) -> Result<(), RelayError> {
         let store = &self.inner.store;
         let Some(wallet_id) = &request.wallet_id else { return Ok(()) };
+        // An owner rotation: the store follows the chain at once, so the new owner signs
+        // gaslessly from the next request on and the old one is refused (R2-08).
+        if let (Ok(account), Ok(calls)) = (
+            latchkey_core::parse_felt(&request.account),
+            serde_json::from_str::<Vec<Call>>(&request.calls_json),
+        ) {
+            if let Some(owner) = rotated_owner(account, &calls) {
+                store.set_owner_public_key(wallet_id, &hex(&owner)).await?;
+                store.revoke_all_sessions(wallet_id).await?;
+                self.forget_session(account, None);
+            }
+        }
         let purpose = Purpose::decode(&request.purpose);
         if let Ok(account) = latchkey_core::parse_felt(&request.account) {
             match &purpose {

@@ -2,7 +2,8 @@
 //! the whole sign-and-broadcast of one transaction, so nonces are handed out in order
 //! per account and concurrency grows with the number of accounts.
 
-use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex as StdMutex};
 
 use latchkey_chain::{ChainClient, KeyAccount};
 use latchkey_core::{Felt, SigningKey};
@@ -16,6 +17,9 @@ pub(crate) struct Slot {
     pub(crate) address: Felt,
     pub(crate) account: KeyAccount,
     state: Arc<Mutex<SlotState>>,
+    /// The nonce the slot would use next as last known, readable without taking the slot
+    /// (fee estimates run before a slot is taken).
+    hint: Arc<StdMutex<Option<Felt>>>,
 }
 
 /// What a slot remembers between transactions.
@@ -31,6 +35,7 @@ pub(crate) struct SlotGuard {
     pub(crate) address: Felt,
     pub(crate) account: KeyAccount,
     state: OwnedMutexGuard<SlotState>,
+    hint: Arc<StdMutex<Option<Felt>>>,
     _permit: OwnedSemaphorePermit,
 }
 
@@ -44,20 +49,27 @@ impl SlotGuard {
                     .nonce(self.address)
                     .await
                     .map_err(|e| RelayError::Unavailable(format!("relayer nonce: {e}")))?;
-                self.state.nonce = Some(nonce);
+                self.set(Some(nonce));
                 Ok(nonce)
             }
         }
     }
 
+    fn set(&mut self, nonce: Option<Felt>) {
+        self.state.nonce = nonce;
+        if let Ok(mut hint) = self.hint.lock() {
+            *hint = nonce;
+        }
+    }
+
     /// The transaction with `used` was accepted: the next one uses `used + 1`.
     pub(crate) fn advance(&mut self, used: Felt) {
-        self.state.nonce = Some(used + Felt::ONE);
+        self.set(Some(used + Felt::ONE));
     }
 
     /// The node disagreed about the nonce (or the outcome is unknown): re-read it.
     pub(crate) fn forget_nonce(&mut self) {
-        self.state.nonce = None;
+        self.set(None);
     }
 }
 
@@ -66,6 +78,8 @@ impl SlotGuard {
 pub(crate) struct Pool {
     slots: Vec<Slot>,
     permits: Arc<Semaphore>,
+    /// Round-robin position for binding prepared executions to relayer accounts.
+    next: AtomicUsize,
 }
 
 impl Pool {
@@ -76,10 +90,64 @@ impl Pool {
                 address,
                 account: KeyAccount::owner(chain, address, key),
                 state: Arc::new(Mutex::new(SlotState::default())),
+                hint: Arc::new(StdMutex::new(None)),
             })
             .collect();
         let permits = Arc::new(Semaphore::new(slots.len()));
-        Self { slots, permits }
+        Self { slots, permits, next: AtomicUsize::new(0) }
+    }
+
+    /// The relayer account the next prepared execution is bound to (round robin).
+    pub(crate) fn next_address(&self) -> Result<Felt, RelayError> {
+        if self.slots.is_empty() {
+            return Err(RelayError::Unavailable("no relayer account".into()));
+        }
+        let index = self.next.fetch_add(1, Ordering::Relaxed) % self.slots.len();
+        Ok(self.slots[index].address)
+    }
+
+    /// An account to estimate a transaction from, without taking its slot: the slot of
+    /// `preferred` when this pool holds it, another otherwise, with the nonce it would use
+    /// next (read from the chain when unknown).
+    pub(crate) async fn estimating_account(
+        &self,
+        preferred: Option<Felt>,
+        chain: &ChainClient,
+    ) -> Result<(Felt, KeyAccount, Felt), RelayError> {
+        let slot = match preferred.and_then(|a| self.slots.iter().find(|s| s.address == a)) {
+            Some(slot) => slot,
+            None => {
+                let address = self.next_address()?;
+                self.slots
+                    .iter()
+                    .find(|s| s.address == address)
+                    .ok_or_else(|| RelayError::Unavailable("no relayer account".into()))?
+            }
+        };
+        let hint = slot.hint.lock().ok().and_then(|hint| *hint);
+        let nonce = match hint {
+            Some(nonce) => nonce,
+            None => {
+                let nonce = chain
+                    .nonce(slot.address)
+                    .await
+                    .map_err(|e| RelayError::Unavailable(format!("relayer nonce: {e}")))?;
+                if let Ok(mut hint) = slot.hint.lock() {
+                    hint.get_or_insert(nonce);
+                }
+                nonce
+            }
+        };
+        Ok((slot.address, slot.account.clone(), nonce))
+    }
+
+    /// Forgets the nonce hint of `address` (an estimate found it stale).
+    pub(crate) fn forget_nonce_hint(&self, address: Felt) {
+        if let Some(slot) = self.slots.iter().find(|s| s.address == address) {
+            if let Ok(mut hint) = slot.hint.lock() {
+                *hint = None;
+            }
+        }
     }
 
     pub(crate) fn addresses(&self) -> Vec<Felt> {
@@ -106,6 +174,7 @@ impl Pool {
                 address,
                 account: slot.account.clone(),
                 state,
+                hint: slot.hint.clone(),
                 _permit: permit,
             });
         }
@@ -117,6 +186,7 @@ impl Pool {
                     address: slot.address,
                     account: slot.account.clone(),
                     state,
+                    hint: slot.hint.clone(),
                     _permit: permit,
                 });
             }
@@ -130,6 +200,7 @@ impl Pool {
             address: slot.address,
             account: slot.account.clone(),
             state,
+            hint: slot.hint.clone(),
             _permit: permit,
         })
     }

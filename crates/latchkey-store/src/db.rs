@@ -22,12 +22,20 @@ type MigrationSource = (i64, &'static str, &'static str, &'static str);
 
 /// Every migration this build knows, in order. Add new ones at the end, with the next
 /// version, in both directories.
-const MIGRATIONS: &[MigrationSource] = &[(
-    1,
-    "initial",
-    include_str!("../migrations/sqlite/0001_initial.sql"),
-    include_str!("../migrations/postgres/0001_initial.sql"),
-)];
+const MIGRATIONS: &[MigrationSource] = &[
+    (
+        1,
+        "initial",
+        include_str!("../migrations/sqlite/0001_initial.sql"),
+        include_str!("../migrations/postgres/0001_initial.sql"),
+    ),
+    (
+        2,
+        "security",
+        include_str!("../migrations/sqlite/0002_security.sql"),
+        include_str!("../migrations/postgres/0002_security.sql"),
+    ),
+];
 
 /// How long a SQLite connection waits for a lock held by another connection or process.
 const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(5);

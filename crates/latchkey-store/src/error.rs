@@ -17,8 +17,12 @@ pub mod constraints {
     pub const SESSION_WALLET_KEY: &str = "sessions_wallet_key_key";
     /// `requests (account, oe_nonce)`: one record per outside execution.
     pub const REQUEST_ACCOUNT_OE_NONCE: &str = "requests_account_oe_nonce_key";
-    /// `idempotency_keys (org_id, idempotency_key)`.
+    /// `idempotency_keys (org_id, principal, idempotency_key)`.
     pub const IDEMPOTENCY_ORG_KEY: &str = "idempotency_keys_pkey";
+    /// `organizations (token_issuer_key)`: one organisation per (issuer, audience).
+    pub const ORG_TOKEN_ISSUER: &str = "organizations_token_issuer_key";
+    /// `challenges (challenge)`.
+    pub const CHALLENGE: &str = "challenges_pkey";
 
     /// SQLite reports a unique violation as `UNIQUE constraint failed: t.a, t.b`; this maps
     /// the column list back to the constraint name PostgreSQL reports.
@@ -29,7 +33,15 @@ pub mod constraints {
             "wallets.org_id, wallets.external_user_id" => WALLET_ORG_EXTERNAL_USER,
             "sessions.wallet_id, sessions.session_public_key" => SESSION_WALLET_KEY,
             "requests.account, requests.oe_nonce" => REQUEST_ACCOUNT_OE_NONCE,
-            "idempotency_keys.org_id, idempotency_keys.idempotency_key" => IDEMPOTENCY_ORG_KEY,
+            "idempotency_keys.org_id, idempotency_keys.principal, idempotency_keys.idempotency_key" => {
+                IDEMPOTENCY_ORG_KEY
+            }
+            "organizations.token_issuer_key" => ORG_TOKEN_ISSUER,
+            "challenges.challenge" => CHALLENGE,
+            "wallet_key_events.id" => "wallet_key_events_id_key",
+            "gas_usage.org_id, gas_usage.scope, gas_usage.scope_key, gas_usage.day" => {
+                "gas_usage_pkey"
+            }
             "organizations.id" => "organizations_id_key",
             "api_keys.id" => "api_keys_pkey",
             "wallets.id" => "wallets_id_key",

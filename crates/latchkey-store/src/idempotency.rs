@@ -30,41 +30,63 @@ fn classify(row: &impl Cols, request_hash: &str) -> Result<IdempotencyClaim> {
     }
 }
 
+/// Where an idempotency key lives: one namespace per (organisation, principal), so an end
+/// user's key can never answer another end user's (or the organisation's) request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IdempotencyScope<'a> {
+    /// The organisation.
+    pub org_id: &'a str,
+    /// `organization` or `user:<subject>`.
+    pub principal: &'a str,
+    /// The client's key.
+    pub key: &'a str,
+}
+
 impl Store {
-    /// Atomically claims `key` for the organisation.
+    /// Atomically claims the key for `owner` (the instance that runs the request).
     ///
-    /// One `INSERT … ON CONFLICT DO UPDATE … WHERE expired` either creates the key, takes
-    /// over an expired one, or does nothing; only in the first two cases does the caller get
-    /// [`IdempotencyClaim::Claimed`]. Otherwise the existing row decides: a different
-    /// `request_hash` is [`IdempotencyClaim::Mismatch`], a running request is
+    /// One `INSERT … ON CONFLICT DO UPDATE … WHERE` either creates the key, takes over an
+    /// expired one, takes over an in-flight claim older than `stale_after_secs` (its
+    /// request died with its process), or does nothing; only in the first three cases does
+    /// the caller get [`IdempotencyClaim::Claimed`]. Otherwise the existing row decides: a
+    /// different `request_hash` is [`IdempotencyClaim::Mismatch`], a running request is
     /// [`IdempotencyClaim::InFlight`], a finished one is [`IdempotencyClaim::Completed`].
     /// The claim expires `ttl_secs` after `now`.
+    #[allow(clippy::too_many_arguments)]
     pub async fn claim_idempotency(
         &self,
-        org_id: &str,
-        key: &str,
+        scope: IdempotencyScope<'_>,
         request_hash: &str,
+        owner: &str,
         now: i64,
         ttl_secs: i64,
+        stale_after_secs: i64,
     ) -> Result<IdempotencyClaim> {
         const CLAIM: &str = "INSERT INTO idempotency_keys \
-             (org_id, idempotency_key, request_hash, state, created_at, expires_at) \
-             VALUES ($1, $2, $3, 'in_flight', $4, $5) \
-             ON CONFLICT (org_id, idempotency_key) DO UPDATE SET \
-             request_hash = excluded.request_hash, state = excluded.state, \
+             (org_id, principal, idempotency_key, request_hash, state, owner, created_at, expires_at) \
+             VALUES ($1, $2, $3, $4, 'in_flight', $5, $6, $7) \
+             ON CONFLICT (org_id, principal, idempotency_key) DO UPDATE SET \
+             request_hash = excluded.request_hash, state = excluded.state, owner = excluded.owner, \
              response_status = NULL, response_body = NULL, \
              created_at = excluded.created_at, expires_at = excluded.expires_at \
-             WHERE idempotency_keys.expires_at <= excluded.created_at";
+             WHERE idempotency_keys.expires_at <= excluded.created_at \
+             OR (idempotency_keys.state = 'in_flight' \
+                 AND idempotency_keys.request_hash = excluded.request_hash \
+                 AND idempotency_keys.created_at <= $8)";
         const EXISTING: &str = "SELECT request_hash, state, response_status, response_body \
-             FROM idempotency_keys WHERE org_id = $1 AND idempotency_key = $2";
+             FROM idempotency_keys WHERE org_id = $1 AND principal = $2 AND idempotency_key = $3";
         let expires_at = now.saturating_add(ttl_secs.max(0));
+        let stale_before = now.saturating_sub(stale_after_secs.max(0));
         let claim = with_write_tx!(self, |tx| {
             let claimed = sqlx::query(CLAIM)
-                .bind(org_id)
-                .bind(key)
+                .bind(scope.org_id)
+                .bind(scope.principal)
+                .bind(scope.key)
                 .bind(request_hash)
+                .bind(owner)
                 .bind(now)
                 .bind(expires_at)
+                .bind(stale_before)
                 .execute(&mut *tx)
                 .await?
                 .rows_affected()
@@ -75,33 +97,38 @@ impl Store {
                 // The row exists and is unexpired; within this transaction it cannot vanish
                 // on SQLite (write lock held) and on PostgreSQL the conflicting row was
                 // locked by the upsert until commit.
-                let row = sqlx::query(EXISTING).bind(org_id).bind(key).fetch_one(&mut *tx).await?;
+                let row = sqlx::query(EXISTING)
+                    .bind(scope.org_id)
+                    .bind(scope.principal)
+                    .bind(scope.key)
+                    .fetch_one(&mut *tx)
+                    .await?;
                 classify(&row, request_hash)?
             }
         });
         Ok(claim)
     }
 
-    /// Stores the response of the request that claimed `key`. Only an in-flight key is
+    /// Stores the response of the request that claimed the key. Only an in-flight key is
     /// updated: the first stored response is the one every retry replays.
     pub async fn complete_idempotency(
         &self,
-        org_id: &str,
-        key: &str,
+        scope: IdempotencyScope<'_>,
         status: u16,
         body: &str,
     ) -> Result<()> {
-        const SQL: &str = "UPDATE idempotency_keys SET state = 'completed', \
+        const SQL: &str = "UPDATE idempotency_keys SET state = 'completed', owner = NULL, \
              response_status = $1, response_body = $2 \
-             WHERE org_id = $3 AND idempotency_key = $4 AND state = 'in_flight'";
-        const EXISTS: &str =
-            "SELECT COUNT(*) FROM idempotency_keys WHERE org_id = $1 AND idempotency_key = $2";
+             WHERE org_id = $3 AND principal = $4 AND idempotency_key = $5 AND state = 'in_flight'";
+        const EXISTS: &str = "SELECT COUNT(*) FROM idempotency_keys \
+             WHERE org_id = $1 AND principal = $2 AND idempotency_key = $3";
         let done = with_write_pool!(self, |pool| {
             sqlx::query(SQL)
                 .bind(i64::from(status))
                 .bind(body)
-                .bind(org_id)
-                .bind(key)
+                .bind(scope.org_id)
+                .bind(scope.principal)
+                .bind(scope.key)
                 .execute(pool)
                 .await?
                 .rows_affected()
@@ -110,7 +137,12 @@ impl Store {
             return Ok(());
         }
         let count: i64 = with_read_pool!(self, |pool| {
-            sqlx::query_scalar(EXISTS).bind(org_id).bind(key).fetch_one(pool).await?
+            sqlx::query_scalar(EXISTS)
+                .bind(scope.org_id)
+                .bind(scope.principal)
+                .bind(scope.key)
+                .fetch_one(pool)
+                .await?
         });
         if count == 0 {
             return Err(StoreError::NotFound);
@@ -120,13 +152,34 @@ impl Store {
 
     /// Deletes an in-flight claim (the request failed validation and nothing ran), so the
     /// key can be used again at once. A completed key is left alone.
-    pub async fn release_idempotency(&self, org_id: &str, key: &str) -> Result<()> {
+    pub async fn release_idempotency(&self, scope: IdempotencyScope<'_>) -> Result<()> {
         const SQL: &str = "DELETE FROM idempotency_keys \
-             WHERE org_id = $1 AND idempotency_key = $2 AND state = 'in_flight'";
+             WHERE org_id = $1 AND principal = $2 AND idempotency_key = $3 AND state = 'in_flight'";
         with_write_pool!(self, |pool| {
-            sqlx::query(SQL).bind(org_id).bind(key).execute(pool).await?.rows_affected()
+            sqlx::query(SQL)
+                .bind(scope.org_id)
+                .bind(scope.principal)
+                .bind(scope.key)
+                .execute(pool)
+                .await?
+                .rows_affected()
         });
         Ok(())
+    }
+
+    /// Deletes every in-flight claim of `owner`: called when that instance starts, since
+    /// nothing it claimed before can still be running. A retry of such a request then runs
+    /// again (and finds its execution, if it got that far, through the relayer's
+    /// one-request-per-nonce record). Returns how many were released.
+    pub async fn release_in_flight_idempotency(&self, owner: &str) -> Result<u64> {
+        const SQL: &str =
+            "DELETE FROM idempotency_keys WHERE state = 'in_flight' AND owner = $1";
+        let done = with_write_pool!(self, |pool| sqlx::query(SQL)
+            .bind(owner)
+            .execute(pool)
+            .await?
+            .rows_affected());
+        Ok(done)
     }
 
     /// Deletes keys that expired before `now`; returns how many.

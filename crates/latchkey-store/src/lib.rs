@@ -52,6 +52,7 @@
 //!   lock, so several `latchkey serve` processes may start at once.
 #![cfg_attr(not(test), warn(unused_crate_dependencies))]
 
+mod challenges;
 mod db;
 mod error;
 mod idempotency;
@@ -64,9 +65,11 @@ mod wallets;
 
 pub use db::Store;
 pub use error::{constraints, Result, StoreError};
+pub use idempotency::IdempotencyScope;
 pub use model::{
-    ApiKey, ApiKeyKind, Backend, IdempotencyClaim, NewRequest, NewSession, NewWallet, Organization,
-    Request, RequestStatus, RequestUpdate, Reservation, Session, SessionState, UserSession, Wallet,
+    ApiKey, ApiKeyKind, Backend, Challenge, IdempotencyClaim, KeyEvent, KeyEventKind, NewKeyEvent,
+    NewRequest, NewSession, NewWallet, Organization, QuotaCharge, Request, RequestStatus,
+    RequestUpdate, ReserveOptions, Reservation, Session, SessionState, UserSession, Wallet,
 };
 
 #[cfg(test)]

@@ -123,6 +123,10 @@ pub struct Organization {
     pub gas_spent_fri: u128,
     /// Fees reserved by executions in flight.
     pub gas_reserved_fri: u128,
+    /// The end-user token issuer (`{jwksUrl, issuer, audience}` JSON), if configured.
+    pub token_issuer_json: Option<String>,
+    /// The sponsorship policy (JSON), if configured.
+    pub sponsorship_policy_json: Option<String>,
     /// Unix seconds.
     pub created_at: i64,
 }
@@ -210,10 +214,110 @@ pub struct Wallet {
     pub deployed: bool,
     /// Hash of the deployment transaction, once known.
     pub deploy_tx_hash: Option<String>,
+    /// Consecutive sponsored transactions of this wallet that reverted.
+    pub revert_streak: i64,
+    /// Unix seconds until which sponsored executions are refused, after repeated reverts.
+    pub cooldown_until: Option<i64>,
     /// Unix seconds.
     pub created_at: i64,
     /// Unix seconds.
     pub updated_at: i64,
+}
+
+/// What happened to a wallet's stored key blobs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum KeyEventKind {
+    /// An organisation read the encrypted key.
+    Read,
+    /// The blobs were replaced; the event keeps the previous ones.
+    Replaced,
+    /// The blobs were restored from an earlier event; the event keeps the ones replaced.
+    Restored,
+}
+
+impl KeyEventKind {
+    /// The stored spelling.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Read => "read",
+            Self::Replaced => "replaced",
+            Self::Restored => "restored",
+        }
+    }
+}
+
+impl FromStr for KeyEventKind {
+    type Err = StoreError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "read" => Ok(Self::Read),
+            "replaced" => Ok(Self::Replaced),
+            "restored" => Ok(Self::Restored),
+            other => Err(StoreError::corrupt(format_args!("unknown key event {other:?}"))),
+        }
+    }
+}
+
+/// Who did what to a wallet's stored key blobs, and how it was authorised.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewKeyEvent {
+    /// What happened.
+    pub kind: KeyEventKind,
+    /// `organization` or `user:<subject>`.
+    pub principal: String,
+    /// The route it came through (e.g. `PATCH /v1/chipi-wallets/update-encryption-details`).
+    pub route: String,
+    /// How possession of the key was proved (`owner-signature`, or `none`).
+    pub proof: String,
+}
+
+/// A recorded custody event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyEvent {
+    /// UUID v4.
+    pub id: String,
+    /// The wallet.
+    pub wallet_id: String,
+    /// What happened.
+    pub kind: KeyEventKind,
+    /// Who did it.
+    pub principal: String,
+    /// Through which route.
+    pub route: String,
+    /// How possession was proved.
+    pub proof: String,
+    /// The encrypted key this event replaced (replacements and restores only).
+    pub previous_key: Option<String>,
+    /// The backup blob this event replaced.
+    pub previous_backup: Option<String>,
+    /// Unix seconds.
+    pub created_at: i64,
+}
+
+/// A daily sponsored-gas quota one reservation is charged to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QuotaCharge {
+    /// `wallet` or `user`.
+    pub scope: String,
+    /// The wallet id or the end user's id.
+    pub key: String,
+    /// The UTC day (unix seconds / 86 400).
+    pub day: i64,
+    /// Most FRI this scope may spend that day.
+    #[serde(skip)]
+    pub limit_fri: u128,
+}
+
+/// How [`Store::update_request_reserving`](crate::Store::update_request_reserving)
+/// reserves a fee.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReserveOptions {
+    /// Reserve even beyond the organisation's budget (revocations always get through).
+    pub bypass_budget: bool,
+    /// Daily quotas to charge too; any one exhausted refuses the reservation.
+    pub quotas: Vec<QuotaCharge>,
 }
 
 /// Public data of a session key at registration.
@@ -342,6 +446,28 @@ pub struct Request {
     pub submitted_at: Option<i64>,
     /// Unix seconds, when it entered a final status.
     pub finalized_at: Option<i64>,
+    /// Transaction hashes signed for this request before `tx_hash` (JSON array).
+    pub previous_tx_hashes_json: Option<String>,
+    /// The daily quotas its reservation is charged to (JSON array of [`QuotaCharge`]).
+    pub quota_json: Option<String>,
+}
+
+impl Request {
+    /// Every transaction hash this request has signed, the current one last.
+    pub fn tx_hashes(&self) -> Vec<String> {
+        let mut hashes: Vec<String> = self
+            .previous_tx_hashes_json
+            .as_deref()
+            .and_then(|json| serde_json::from_str(json).ok())
+            .unwrap_or_default();
+        hashes.extend(self.tx_hash.iter().cloned());
+        hashes
+    }
+
+    /// The daily quotas its reservation is charged to.
+    pub fn quota_charges(&self) -> Vec<QuotaCharge> {
+        self.quota_json.as_deref().and_then(|json| serde_json::from_str(json).ok()).unwrap_or_default()
+    }
 }
 
 /// Changes applied by [`Store::update_request`](crate::Store::update_request): every
@@ -372,15 +498,19 @@ pub struct RequestUpdate {
     pub error_message: Option<String>,
     /// Idempotency key.
     pub idempotency_key: Option<String>,
+    /// Earlier transaction hashes (JSON array).
+    pub previous_tx_hashes_json: Option<String>,
 }
 
 /// Outcome of [`Store::update_request_reserving`](crate::Store::update_request_reserving).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Reservation {
     /// The request was updated and the fee reserved.
     Recorded,
     /// The budget cannot cover the fee; nothing was written.
     BudgetExhausted,
+    /// A daily quota (`wallet` or `user`) cannot cover the fee; nothing was written.
+    QuotaExhausted(&'static str),
     /// The request was not in an expected status; nothing was written.
     StatusChanged,
 }
@@ -412,6 +542,23 @@ pub struct UserSession {
     pub wallet_address: Option<String>,
     /// Unix seconds.
     pub updated_at: i64,
+}
+
+/// A challenge issued for a proof of key possession.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Challenge {
+    /// The random value the key holder signs (felt hex).
+    pub challenge: String,
+    /// The organisation it was issued in.
+    pub org_id: String,
+    /// What the proof is for (e.g. `create-wallet`).
+    pub purpose: String,
+    /// Who it was issued to: `organization` or `user:<subject>`.
+    pub principal: String,
+    /// Unix seconds.
+    pub created_at: i64,
+    /// Unix seconds; it cannot be used from then on.
+    pub expires_at: i64,
 }
 
 /// Which database engine a [`Store`](crate::Store) talks to.

@@ -30,6 +30,11 @@ pub(crate) const RESERVE_SQL: &str =
     "UPDATE organizations SET gas_reserved_gfri = gas_reserved_gfri + $1 \
      WHERE id = $2 AND $1 <= gas_budget_gfri - gas_spent_gfri - gas_reserved_gfri";
 
+/// Reserves `$1` units for organisation `$2` whatever the budget says: revocations
+/// always get through, an empty budget must never keep a user from killing a leaked key.
+pub(crate) const RESERVE_UNBUDGETED_SQL: &str =
+    "UPDATE organizations SET gas_reserved_gfri = gas_reserved_gfri + $1 WHERE id = $2";
+
 /// Releases `$1` reserved units (never below zero) and adds `$2` spent units
 /// (saturating) for organisation `$3`.
 pub(crate) const SETTLE_SQL: &str = "UPDATE organizations SET \
@@ -40,7 +45,8 @@ pub(crate) const SETTLE_SQL: &str = "UPDATE organizations SET \
 
 macro_rules! org_cols {
     () => {
-        "id, name, gas_budget_gfri, gas_spent_gfri, gas_reserved_gfri, created_at"
+        "id, name, gas_budget_gfri, gas_spent_gfri, gas_reserved_gfri, token_issuer_json, \
+         sponsorship_policy_json, created_at"
     };
 }
 
@@ -57,6 +63,8 @@ fn org_from_row(row: &impl Cols) -> Result<Organization> {
         gas_budget_fri: units_to_fri(row.int("gas_budget_gfri")?)?,
         gas_spent_fri: units_to_fri(row.int("gas_spent_gfri")?)?,
         gas_reserved_fri: units_to_fri(row.int("gas_reserved_gfri")?)?,
+        token_issuer_json: row.opt_text("token_issuer_json")?,
+        sponsorship_policy_json: row.opt_text("sponsorship_policy_json")?,
         created_at: row.int("created_at")?,
     })
 }
@@ -172,6 +180,38 @@ impl Store {
                 .execute(pool)
                 .await?
                 .rows_affected()
+        });
+        if done == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
+    /// Sets (or with `None` removes) the organisation's end-user token issuer: its JSON
+    /// document and the `(issuer, audience)` pair as `key`, which no other organisation may
+    /// use ([`constraints::ORG_TOKEN_ISSUER`](crate::constraints::ORG_TOKEN_ISSUER)).
+    pub async fn set_token_issuer(
+        &self,
+        org_id: &str,
+        issuer: Option<(&str, &str)>,
+    ) -> Result<()> {
+        const SQL: &str =
+            "UPDATE organizations SET token_issuer_json = $1, token_issuer_key = $2 WHERE id = $3";
+        let (json, key) = issuer.unzip();
+        let done = with_write_pool!(self, |pool| {
+            sqlx::query(SQL).bind(json).bind(key).bind(org_id).execute(pool).await?.rows_affected()
+        });
+        if done == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
+    /// Sets (or with `None` removes) the organisation's sponsorship policy document.
+    pub async fn set_sponsorship_policy(&self, org_id: &str, policy: Option<&str>) -> Result<()> {
+        const SQL: &str = "UPDATE organizations SET sponsorship_policy_json = $1 WHERE id = $2";
+        let done = with_write_pool!(self, |pool| {
+            sqlx::query(SQL).bind(policy).bind(org_id).execute(pool).await?.rows_affected()
         });
         if done == 0 {
             return Err(StoreError::NotFound);

@@ -36,6 +36,16 @@ impl Store {
         Ok(done == 1)
     }
 
+    /// Whether `address` is a relayer account of this deployment (any instance has leased
+    /// it at some point).
+    pub async fn is_relayer(&self, address: &str) -> Result<bool> {
+        const SQL: &str = "SELECT COUNT(*) FROM relayers WHERE address = $1";
+        let count: i64 = with_read_pool!(self, |pool| {
+            sqlx::query_scalar(SQL).bind(address).fetch_one(pool).await?
+        });
+        Ok(count > 0)
+    }
+
     /// Gives up `owner`'s lease on the relayer; does nothing if someone else holds it.
     pub async fn release_relayer(&self, address: &str, owner: &str) -> Result<()> {
         const SQL: &str = "UPDATE relayers SET lease_owner = NULL, lease_expires_at = NULL, \

@@ -6,8 +6,10 @@ use crate::db::{
     bind_all, new_id, now, placeholders, with_read_pool, with_write_pool, with_write_tx, Arg, Cols,
 };
 use crate::error::{Result, StoreError};
-use crate::model::{NewRequest, Request, RequestStatus, RequestUpdate, Reservation};
-use crate::orgs::{units_up, RESERVE_SQL, SETTLE_SQL};
+use crate::model::{
+    NewRequest, QuotaCharge, Request, RequestStatus, RequestUpdate, ReserveOptions, Reservation,
+};
+use crate::orgs::{units_up, RESERVE_SQL, RESERVE_UNBUDGETED_SQL, SETTLE_SQL};
 use crate::Store;
 
 macro_rules! request_cols {
@@ -15,7 +17,7 @@ macro_rules! request_cols {
         "id, org_id, wallet_id, account, oe_nonce, typed_data_json, calls_json, execute_before, \
          purpose, status, kind, session_public_key, signature_json, tx_hash, relayer_address, \
          relayer_nonce, signed_tx_json, fee_fri, error_code, error_message, idempotency_key, \
-         created_at, updated_at, submitted_at, finalized_at"
+         created_at, updated_at, submitted_at, finalized_at, previous_tx_hashes_json, quota_json"
     };
 }
 
@@ -49,7 +51,36 @@ fn request_from_row(row: &impl Cols) -> Result<Request> {
         updated_at: row.int("updated_at")?,
         submitted_at: row.opt_int("submitted_at")?,
         finalized_at: row.opt_int("finalized_at")?,
+        previous_tx_hashes_json: row.opt_text("previous_tx_hashes_json")?,
+        quota_json: row.opt_text("quota_json")?,
     })
+}
+
+/// Creates the day's usage row of a quota scope if missing.
+const QUOTA_ROW_SQL: &str = "INSERT INTO gas_usage (org_id, scope, scope_key, day) \
+     VALUES ($1, $2, $3, $4) ON CONFLICT (org_id, scope, scope_key, day) DO NOTHING";
+/// Reserves `$1` units of a quota scope iff its limit `$6` still covers them.
+const QUOTA_RESERVE_SQL: &str = "UPDATE gas_usage SET reserved_gfri = reserved_gfri + $1 \
+     WHERE org_id = $2 AND scope = $3 AND scope_key = $4 AND day = $5 \
+     AND reserved_gfri + spent_gfri + $1 <= $6";
+/// Releases `$1` reserved units of a quota scope (never below zero) and adds `$2` spent.
+const QUOTA_SETTLE_SQL: &str = "UPDATE gas_usage SET \
+     reserved_gfri = CASE WHEN reserved_gfri > $1 THEN reserved_gfri - $1 ELSE 0 END, \
+     spent_gfri = CASE WHEN spent_gfri > 9223372036854775807 - $2 \
+                       THEN 9223372036854775807 ELSE spent_gfri + $2 END \
+     WHERE org_id = $3 AND scope = $4 AND scope_key = $5 AND day = $6";
+
+/// Adds `$1` reserved units to a quota scope, unconditionally.
+const QUOTA_GROW_SQL: &str = "UPDATE gas_usage SET reserved_gfri = reserved_gfri + $1 \
+     WHERE org_id = $2 AND scope = $3 AND scope_key = $4 AND day = $5";
+
+/// The scope names a quota may have, as stored.
+fn quota_scope(scope: &str) -> &'static str {
+    if scope == "user" {
+        "user"
+    } else {
+        "wallet"
+    }
 }
 
 /// Builds the compare-and-set `UPDATE` for [`Store::update_request`]: the SQL text (fixed
@@ -95,6 +126,7 @@ fn update_sql(
         ("error_code", &update.error_code),
         ("error_message", &update.error_message),
         ("idempotency_key", &update.idempotency_key),
+        ("previous_tx_hashes_json", &update.previous_tx_hashes_json),
     ];
     for (column, value) in fields {
         if let Some(value) = value {
@@ -169,15 +201,30 @@ impl Store {
         })
     }
 
-    /// The (newest) request carrying this transaction hash.
+    /// The (newest) request carrying this transaction hash, as its current hash or as one
+    /// it signed before (a request re-signed after a nonce error keeps its earlier hashes).
     pub async fn request_by_tx_hash(&self, tx_hash: &str) -> Result<Option<Request>> {
         const SQL: &str = concat!(
             "SELECT ",
             request_cols!(),
             " FROM requests WHERE tx_hash = $1 ORDER BY created_at DESC, seq DESC LIMIT 1"
         );
-        with_read_pool!(self, |pool| {
+        const EARLIER: &str = concat!(
+            "SELECT ",
+            request_cols!(),
+            " FROM requests WHERE previous_tx_hashes_json IS NOT NULL ",
+            "AND previous_tx_hashes_json LIKE $1 ORDER BY created_at DESC, seq DESC LIMIT 1"
+        );
+        let current = with_read_pool!(self, |pool| {
             let row = sqlx::query(SQL).bind(tx_hash).fetch_optional(pool).await?;
+            row.as_ref().map(request_from_row).transpose()?
+        });
+        if current.is_some() || !tx_hash.bytes().all(|b| b.is_ascii_alphanumeric()) {
+            return Ok(current);
+        }
+        let pattern = format!("%\"{tx_hash}\"%");
+        with_read_pool!(self, |pool| {
+            let row = sqlx::query(EARLIER).bind(pattern).fetch_optional(pool).await?;
             row.as_ref().map(request_from_row).transpose()
         })
     }
@@ -207,8 +254,10 @@ impl Store {
     }
 
     /// [`update_request`](Self::update_request) and a reservation of `fee_fri` from the
-    /// organisation's gas budget, in one transaction: either both happen or neither, so a
-    /// crash can never leave a reservation without the request that holds it.
+    /// organisation's gas budget (and from each daily quota in `options`), in one
+    /// transaction: either all happen or none, so a crash can never leave a reservation
+    /// without the request that holds it. The request records the quotas it was charged
+    /// to, so its settlement releases them.
     pub async fn update_request_reserving(
         &self,
         id: &str,
@@ -216,6 +265,7 @@ impl Store {
         update: &RequestUpdate,
         org_id: &str,
         fee_fri: u128,
+        options: &ReserveOptions,
     ) -> Result<Reservation> {
         if expected.is_empty() {
             return Ok(Reservation::StatusChanged);
@@ -227,9 +277,44 @@ impl Store {
                 .map(|_| Reservation::BudgetExhausted)
                 .ok_or(StoreError::NotFound);
         };
-        let (sql, args) = update_sql(id, expected, update, now());
+        let (sql, mut args) = update_sql(id, expected, update, now());
+        let sql = if options.quotas.is_empty() {
+            sql
+        } else {
+            let quota_json = serde_json::to_string(&options.quotas)
+                .map_err(|e| StoreError::Database(e.to_string()))?;
+            // `UPDATE requests SET a = $1, … WHERE …`: one more assignment, one more
+            // argument, numbered after all the others.
+            args.push(Arg::Text(quota_json));
+            sql.replacen(" WHERE id = ", &format!(", quota_json = ${} WHERE id = ", args.len()), 1)
+        };
+        let reserve_sql = if options.bypass_budget { RESERVE_UNBUDGETED_SQL } else { RESERVE_SQL };
         let outcome = with_write_tx!(self, |tx| {
-            let reserved = sqlx::query(RESERVE_SQL)
+            for quota in &options.quotas {
+                let limit = i64::try_from(quota.limit_fri / 1_000_000_000).unwrap_or(i64::MAX);
+                sqlx::query(QUOTA_ROW_SQL)
+                    .bind(org_id)
+                    .bind(quota_scope(&quota.scope))
+                    .bind(&quota.key)
+                    .bind(quota.day)
+                    .execute(&mut *tx)
+                    .await?;
+                let charged = sqlx::query(QUOTA_RESERVE_SQL)
+                    .bind(units)
+                    .bind(org_id)
+                    .bind(quota_scope(&quota.scope))
+                    .bind(&quota.key)
+                    .bind(quota.day)
+                    .bind(limit)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                if charged == 0 {
+                    // Nothing written; the transaction rolls back on return.
+                    return Ok(Reservation::QuotaExhausted(quota_scope(&quota.scope)));
+                }
+            }
+            let reserved = sqlx::query(reserve_sql)
                 .bind(units)
                 .bind(org_id)
                 .execute(&mut *tx)
@@ -256,7 +341,8 @@ impl Store {
     }
 
     /// [`update_request`](Self::update_request) and the settlement of its reservation
-    /// (`reserved_fri` released, `spent_fri` spent), in one transaction; nothing is
+    /// (`reserved_fri` released, `spent_fri` spent, in the organisation's budget and in
+    /// every daily quota the request was charged to), in one transaction; nothing is
     /// settled unless the update applies, so a request is settled exactly once.
     #[allow(clippy::too_many_arguments)]
     pub async fn update_request_settling(
@@ -292,9 +378,103 @@ impl Store {
             if settled == 0 {
                 return Err(StoreError::NotFound);
             }
+            let row = sqlx::query("SELECT quota_json FROM requests WHERE id = $1")
+                .bind(id)
+                .fetch_one(&mut *tx)
+                .await?;
+            let quotas: Vec<QuotaCharge> = row
+                .opt_text("quota_json")?
+                .and_then(|json| serde_json::from_str(&json).ok())
+                .unwrap_or_default();
+            for quota in quotas {
+                sqlx::query(QUOTA_SETTLE_SQL)
+                    .bind(reserved)
+                    .bind(spent)
+                    .bind(org_id)
+                    .bind(quota_scope(&quota.scope))
+                    .bind(&quota.key)
+                    .bind(quota.day)
+                    .execute(&mut *tx)
+                    .await?;
+            }
             true
         });
         Ok(done)
+    }
+
+    /// Moves a request's reservation from `from_fri` to `to_fri` (its fee bounds were
+    /// re-estimated), in its organisation's budget and its daily quotas, and records the
+    /// new reservation on the request — in one transaction, and only while the request is
+    /// in one of `expected`. A larger reservation needs the budget to cover the difference
+    /// (unless `bypass_budget`); returns whether it was moved.
+    pub async fn adjust_reservation(
+        &self,
+        id: &str,
+        expected: &[RequestStatus],
+        org_id: &str,
+        from_fri: u128,
+        to_fri: u128,
+        bypass_budget: bool,
+    ) -> Result<bool> {
+        let (Some(from), Some(to)) = (units_up(from_fri), units_up(to_fri)) else {
+            return Ok(false);
+        };
+        if from == to {
+            return Ok(true);
+        }
+        let update = RequestUpdate { fee_fri: Some(to_fri.to_string()), ..RequestUpdate::default() };
+        let (sql, args) = update_sql(id, expected, &update, now());
+        let moved = with_write_tx!(self, |tx| {
+            let updated = bind_all!(sqlx::query(AssertSqlSafe(sql)), args)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            if updated != 1 {
+                return Ok(false);
+            }
+            let applied = if to > from {
+                let sql = if bypass_budget { RESERVE_UNBUDGETED_SQL } else { RESERVE_SQL };
+                sqlx::query(sql).bind(to - from).bind(org_id).execute(&mut *tx).await?
+            } else {
+                sqlx::query(SETTLE_SQL)
+                    .bind(from - to)
+                    .bind(0i64)
+                    .bind(org_id)
+                    .execute(&mut *tx)
+                    .await?
+            }
+            .rows_affected();
+            if applied == 0 {
+                // Rolled back with the transaction: the budget cannot cover the difference.
+                return Ok(false);
+            }
+            let row = sqlx::query("SELECT quota_json FROM requests WHERE id = $1")
+                .bind(id)
+                .fetch_one(&mut *tx)
+                .await?;
+            let quotas: Vec<QuotaCharge> = row
+                .opt_text("quota_json")?
+                .and_then(|json| serde_json::from_str(&json).ok())
+                .unwrap_or_default();
+            for quota in quotas {
+                // A quota is a daily ceiling checked at admission: a transaction already
+                // accepted moves its reservation there without a second check.
+                let query = if to > from {
+                    sqlx::query(QUOTA_GROW_SQL).bind(to - from)
+                } else {
+                    sqlx::query(QUOTA_SETTLE_SQL).bind(from - to).bind(0i64)
+                };
+                query
+                    .bind(org_id)
+                    .bind(quota_scope(&quota.scope))
+                    .bind(&quota.key)
+                    .bind(quota.day)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            true
+        });
+        Ok(moved)
     }
 
     /// Up to `limit` requests in any of `statuses`, oldest first (the work queue of the

@@ -83,7 +83,7 @@ async fn bad_input_gets_a_stable_code_and_records_nothing() {
         &app,
         Method::POST,
         "/api/wallets",
-        Some(json!({"ownerPublicKey": "0x", "encryptedPrivateKey": "x"})),
+        Some(json!({"ownerPublicKey": "0x", "encryptedPrivateKey": "x", "proof": {"challenge": "0x1", "signature": ["0x1", "0x2"]}})),
         400,
         "INVALID_FELT",
     )
@@ -119,7 +119,8 @@ async fn bad_input_gets_a_stable_code_and_records_nothing() {
         &app,
         Method::POST,
         "/api/wallets",
-        Some(json!({"ownerPublicKey": to_hex(&fresh_key().public_key()), "encryptedPrivateKey": owner.secret_hex().as_str()})),
+        Some(json!({"ownerPublicKey": to_hex(&fresh_key().public_key()), "encryptedPrivateKey": owner.secret_hex().as_str(),
+            "proof": {"challenge": "0x1", "signature": ["0x1", "0x2"]}})),
         400,
         "INVALID_ENCRYPTED_KEY",
     )

@@ -207,7 +207,7 @@ async fn web_pages_are_served_beside_the_api() {
     std::fs::write(dir.join("index.html"), "<!doctype html><title>dash</title>").unwrap();
     std::fs::write(dir.join("assets/app-1234.js"), "console.log(1)").unwrap();
     let config = latchkey_api::ApiConfig { web_dir: Some(dir.clone()), ..Default::default() };
-    let app = App::start_with(crate::support::Backend::Sqlite, None, config).await.unwrap();
+    let app = App::start_with(crate::support::Backend::Sqlite, config).await.unwrap();
     let get = |path: &str| app.http.get(format!("{}{path}", app.url)).send();
 
     // The page, and the single-page fallback for its client-side routes.

@@ -8,7 +8,10 @@ use std::time::Duration;
 use latchkey_api::{ApiConfig, AppState};
 use latchkey_auth::{generate_api_keys, hash_api_key, KeyEnvironment};
 use latchkey_contracts::ACCOUNT;
-use latchkey_core::{parse_felt, to_hex, Felt, SessionSignature, SigningKey, TypedData};
+use latchkey_core::{
+    parse_felt, payload_hash, sign_proof, to_hex, Felt, ProofPurpose, SessionSignature, SigningKey,
+    TypedData,
+};
 use latchkey_devnet::Devnet;
 use latchkey_relayer::{Relayer, RelayerConfig};
 use latchkey_testkit::TestDatabase;
@@ -72,14 +75,35 @@ impl App {
     /// `None` when PostgreSQL is not available on this machine (the store's test
     /// helper prints why, and fails instead when CI requires PostgreSQL).
     pub(crate) async fn start(backend: Backend) -> Option<Self> {
-        Self::start_with(backend, None, ApiConfig::default()).await
+        Self::start_with(backend, ApiConfig::default()).await
     }
 
-    pub(crate) async fn start_with(
-        backend: Backend,
-        jwt: Option<latchkey_auth::JwtVerifier>,
-        config: ApiConfig,
-    ) -> Option<Self> {
+    /// A server whose organisation accepts end-user tokens from a test issuer.
+    pub(crate) async fn with_issuer(backend: Backend) -> Option<(Self, latchkey_testkit::TestIssuer)> {
+        let issuer = latchkey_testkit::TestIssuer::start().await.expect("issuer");
+        let config = ApiConfig { allow_loopback_issuers: true, ..ApiConfig::default() };
+        let app = Self::start_with(backend, config).await?;
+        app.set_issuer(&app.org, &issuer, latchkey_testkit::AUDIENCE).await;
+        Some((app, issuer))
+    }
+
+    /// Makes `issuer` (with `audience`) the end-user token issuer of `org`.
+    pub(crate) async fn set_issuer(
+        &self,
+        org: &OrgKeys,
+        issuer: &latchkey_testkit::TestIssuer,
+        audience: &str,
+    ) -> (u16, Value) {
+        let body = json!({
+            "jwksUrl": issuer.jwks_url().to_string(),
+            "issuer": latchkey_testkit::ISSUER,
+            "audience": audience,
+        });
+        send(self.req_as(org, reqwest::Method::PUT, "/api/organization/token-issuer").json(&body))
+            .await
+    }
+
+    pub(crate) async fn start_with(backend: Backend, config: ApiConfig) -> Option<Self> {
         let database = match backend {
             Backend::Sqlite => TestDatabase::sqlite().await,
             Backend::Postgres => TestDatabase::postgres().await?,
@@ -96,8 +120,7 @@ impl App {
         .await
         .expect("relayer");
         let org = create_org(&store, 10u128.pow(21)).await;
-        let state =
-            AppState::new(store.clone(), relayer, ACCOUNT.class_hash().unwrap(), jwt, config);
+        let state = AppState::new(store.clone(), relayer, ACCOUNT.class_hash().unwrap(), config);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let url = format!("http://{}", listener.local_addr().unwrap());
         let app = latchkey_api::router(state);
@@ -149,25 +172,68 @@ impl App {
         send(request).await
     }
 
-    /// Creates (and deploys) a wallet for `owner`.
-    pub(crate) async fn create_wallet(&self, owner: &SigningKey, external_user_id: &str) -> Felt {
+    /// A fresh challenge for `purpose`, issued to `request`'s credentials.
+    pub(crate) async fn challenge(&self, request: reqwest::RequestBuilder, purpose: &str) -> Felt {
+        let (status, body) = send(request.json(&json!({ "purpose": purpose }))).await;
+        assert_eq!(status, 201, "{body}");
+        parse_felt(body["challenge"].as_str().unwrap()).unwrap()
+    }
+
+    /// A proof of possession of `key` for `purpose` on `account` over `payload`, with a
+    /// challenge issued to the organisation's secret key.
+    pub(crate) async fn proof(
+        &self,
+        key: &SigningKey,
+        purpose: ProofPurpose,
+        account: Felt,
+        payload: Felt,
+    ) -> Value {
+        let challenge =
+            self.challenge(self.req(reqwest::Method::POST, "/api/challenges"), purpose.as_str()).await;
+        self.sign_challenge(key, purpose, account, payload, challenge)
+    }
+
+    /// Signs `challenge` as a proof (see [`App::proof`]).
+    pub(crate) fn sign_challenge(
+        &self,
+        key: &SigningKey,
+        purpose: ProofPurpose,
+        account: Felt,
+        payload: Felt,
+        challenge: Felt,
+    ) -> Value {
+        let chain = self.devnet.chain_id();
+        let sig = sign_proof(key, &chain, &account, purpose, &challenge, &payload).unwrap();
+        json!({ "challenge": to_hex(&challenge), "signature": [to_hex(&sig.r), to_hex(&sig.s)] })
+    }
+
+    /// The body of `POST /api/wallets` for `owner`, with its proof of possession.
+    pub(crate) async fn wallet_body(&self, owner: &SigningKey, external_user_id: &str) -> Value {
         let blob = latchkey_core::keystore::chipi::encrypt_with_salt(
             &owner.secret_hex(),
             "correct horse battery",
             [7u8; 8],
         )
         .expect("encrypt");
-        let (status, body) = self
-            .call(
-                reqwest::Method::POST,
-                "/api/wallets",
-                Some(json!({
-                    "ownerPublicKey": to_hex(&owner.public_key()),
-                    "encryptedPrivateKey": blob,
-                    "externalUserId": external_user_id,
-                })),
-            )
+        let address = latchkey_chain::ChainClient::account_address(
+            ACCOUNT.class_hash().unwrap(),
+            owner.public_key(),
+        );
+        let proof = self
+            .proof(owner, ProofPurpose::CreateWallet, address, payload_hash(blob.as_bytes()))
             .await;
+        json!({
+            "ownerPublicKey": to_hex(&owner.public_key()),
+            "encryptedPrivateKey": blob,
+            "externalUserId": external_user_id,
+            "proof": proof,
+        })
+    }
+
+    /// Creates (and deploys) a wallet for `owner`.
+    pub(crate) async fn create_wallet(&self, owner: &SigningKey, external_user_id: &str) -> Felt {
+        let body = self.wallet_body(owner, external_user_id).await;
+        let (status, body) = self.call(reqwest::Method::POST, "/api/wallets", Some(body)).await;
         assert_eq!(status, 201, "{body}");
         assert_eq!(body["deployed"], true);
         parse_felt(body["address"].as_str().unwrap()).unwrap()

@@ -1,29 +1,38 @@
 //! End users with JWTs: each reaches only its own wallet (J8), and `/api/me/session`
 //! stores its encrypted session key, never a plaintext one, until the session is revoked.
 
-use latchkey_api::ApiConfig;
-use latchkey_testkit::{TestIssuer, AUDIENCE, ISSUER};
-use latchkey_core::to_hex;
+use latchkey_core::{payload_hash, to_hex, Felt, ProofPurpose, SigningKey};
+use latchkey_testkit::{AUDIENCE, ISSUER};
 use reqwest::Method;
-use serde_json::json;
+use serde_json::{json, Value};
 
 use crate::access::resource_routes;
 use crate::support::{fresh_key, send, App, Backend};
 
-fn as_user(app: &App, token: &str, method: Method, path: &str) -> reqwest::RequestBuilder {
+pub(crate) fn as_user(app: &App, token: &str, method: Method, path: &str) -> reqwest::RequestBuilder {
     app.http
         .request(method, format!("{}{}", app.url, path))
         .header("x-api-key", &app.org.public)
         .header("authorization", format!("Bearer {token}"))
 }
 
+/// A proof of possession of `key`, with a challenge issued to the end user of `token`.
+pub(crate) async fn user_proof(
+    app: &App,
+    token: &str,
+    key: &SigningKey,
+    purpose: ProofPurpose,
+    account: Felt,
+    payload: Felt,
+) -> Value {
+    let request = as_user(app, token, Method::POST, "/api/challenges");
+    let challenge = app.challenge(request, purpose.as_str()).await;
+    app.sign_challenge(key, purpose, account, payload, challenge)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn j8_end_users_reach_only_their_own_wallet() {
-    let issuer = TestIssuer::start().await.unwrap();
-    let app =
-        App::start_with(Backend::Sqlite, Some(issuer.verifier().unwrap()), ApiConfig::default())
-            .await
-            .unwrap();
+    let (app, issuer) = App::with_issuer(Backend::Sqlite).await.unwrap();
     let alice_owner = fresh_key();
     let alice = app.create_wallet(&alice_owner, "alice").await;
     let bob_owner = fresh_key();
@@ -73,23 +82,15 @@ async fn j8_end_users_reach_only_their_own_wallet() {
     let (status, body) = send(as_user(&app, &alice_token, Method::GET, "/api/sponsorship")).await;
     assert_eq!((status, body["code"].as_str()), (403, Some("FORBIDDEN")), "{body}");
     // Alice cannot create a wallet for Bob.
-    let blob =
-        latchkey_core::keystore::chipi::encrypt_with_salt(&fresh_key().secret_hex(), "pw", [1; 8])
-            .unwrap();
-    let (status, body) = send(as_user(&app, &alice_token, Method::POST, "/api/wallets").json(&json!({
-        "ownerPublicKey": to_hex(&fresh_key().public_key()), "encryptedPrivateKey": blob, "externalUserId": "bob"
-    })))
-    .await;
+    let body = app.wallet_body(&fresh_key(), "bob").await;
+    let (status, body) =
+        send(as_user(&app, &alice_token, Method::POST, "/api/wallets").json(&body)).await;
     assert_eq!((status, body["code"].as_str()), (403, Some("FORBIDDEN")), "{body}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn j5_bad_tokens_are_refused() {
-    let issuer = TestIssuer::start().await.unwrap();
-    let app =
-        App::start_with(Backend::Sqlite, Some(issuer.verifier().unwrap()), ApiConfig::default())
-            .await
-            .unwrap();
+    let (app, issuer) = App::with_issuer(Backend::Sqlite).await.unwrap();
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
     let cases = [
         (json!({"sub": "a", "iss": ISSUER, "aud": AUDIENCE, "exp": now - 600}), "TOKEN_EXPIRED"),
@@ -113,20 +114,19 @@ async fn j5_bad_tokens_are_refused() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn me_session_stores_only_encrypted_keys_and_is_deleted_on_revoke() {
-    let issuer = TestIssuer::start().await.unwrap();
-    let app =
-        App::start_with(Backend::Sqlite, Some(issuer.verifier().unwrap()), ApiConfig::default())
-            .await
-            .unwrap();
+    let (app, issuer) = App::with_issuer(Backend::Sqlite).await.unwrap();
     let owner = fresh_key();
     let wallet = app.create_wallet(&owner, "carol").await;
     let carol = issuer.token("carol");
     let session = fresh_key();
 
     // Plaintext keys are refused, and nothing is stored.
+    let plain = session.secret_hex().as_str().to_string();
+    let proof = user_proof(&app, &carol, &session, ProofPurpose::StoreSession, wallet, payload_hash(plain.as_bytes())).await;
     let (status, body) = send(as_user(&app, &carol, Method::PUT, "/api/me/session").json(&json!({
         "walletAddress": to_hex(&wallet),
-        "session": {"publicKey": to_hex(&session.public_key()), "encryptedPrivateKey": session.secret_hex().as_str(), "validUntil": 1}
+        "session": {"publicKey": to_hex(&session.public_key()), "encryptedPrivateKey": plain, "validUntil": 1},
+        "proof": proof,
     })))
     .await;
     assert_eq!((status, body["code"].as_str()), (400, Some("PLAINTEXT_KEY_REJECTED")), "{body}");
@@ -138,8 +138,10 @@ async fn me_session_stores_only_encrypted_keys_and_is_deleted_on_revoke() {
             .unwrap();
     let now = app.now().await;
     let stored = json!({"publicKey": to_hex(&session.public_key()), "encryptedPrivateKey": encrypted, "validUntil": now + 600});
+    let payload = payload_hash(encrypted.as_bytes());
+    let proof = user_proof(&app, &carol, &session, ProofPurpose::StoreSession, wallet, payload).await;
     let (status, body) = send(as_user(&app, &carol, Method::PUT, "/api/me/session").json(&json!({
-        "walletAddress": to_hex(&wallet), "session": stored
+        "walletAddress": to_hex(&wallet), "session": stored, "proof": proof
     })))
     .await;
     assert_eq!(status, 200, "{body}");
@@ -180,8 +182,14 @@ async fn me_session_stores_only_encrypted_keys_and_is_deleted_on_revoke() {
     assert_eq!(status, 404, "the revoked session's stored key is gone");
 
     // DELETE works and is idempotent in effect.
-    send(as_user(&app, &carol, Method::PUT, "/api/me/session").json(&json!({"session": stored})))
-        .await;
+    let proof =
+        user_proof(&app, &carol, &session, ProofPurpose::StoreSession, Felt::ZERO, payload).await;
+    let (status, body) = send(
+        as_user(&app, &carol, Method::PUT, "/api/me/session")
+            .json(&json!({"session": stored, "proof": proof})),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
     let (status, _) = send(as_user(&app, &carol, Method::DELETE, "/api/me/session")).await;
     assert_eq!(status, 204);
     let (status, _) = send(as_user(&app, &carol, Method::DELETE, "/api/me/session")).await;

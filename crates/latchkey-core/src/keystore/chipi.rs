@@ -198,11 +198,82 @@ pub fn open_key(
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
     use rand::rngs::StdRng;
     use rand::SeedableRng;
     use serde_json::Value;
 
     use super::*;
+    use crate::felt::tests::any_text;
+
+    /// Well-formed ciphertexts of random content: the header, a salt and 1–4 blocks.
+    fn random_ciphertext() -> impl Strategy<Value = String> {
+        (any::<[u8; 8]>(), prop::collection::vec(any::<[u8; BLOCK]>(), 1..5)).prop_map(
+            |(salt, blocks)| {
+                let mut raw = MAGIC.to_vec();
+                raw.extend_from_slice(&salt);
+                blocks.iter().for_each(|block| raw.extend_from_slice(block));
+                STANDARD.encode(raw)
+            },
+        )
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        #[test]
+        fn inspect_never_panics_on_any_text(text in any_text()) {
+            let prefixed = format!("{PREFIX}{text}");
+            for candidate in [&text, &prefixed] {
+                if inspect(candidate).is_ok() {
+                    let raw = STANDARD.decode(candidate.trim()).unwrap();
+                    prop_assert!(raw.starts_with(MAGIC));
+                }
+            }
+        }
+
+        #[test]
+        fn inspect_accepts_exactly_a_salt_and_whole_blocks(
+            body in prop::collection::vec(any::<u8>(), 0..80),
+            magic in prop_oneof![Just(MAGIC.to_vec()), prop::collection::vec(any::<u8>(), 0..9)],
+        ) {
+            let mut raw = magic;
+            raw.extend_from_slice(&body);
+            let expected = raw
+                .strip_prefix(MAGIC)
+                .is_some_and(|rest| rest.len() > 8 && (rest.len() - 8) % BLOCK == 0);
+            prop_assert_eq!(inspect(&STANDARD.encode(&raw)).is_ok(), expected);
+        }
+
+        #[test]
+        fn decrypting_random_ciphertexts_never_panics_or_yields_a_key(
+            ciphertext in random_ciphertext(),
+            pin in any_text(),
+        ) {
+            match decrypt(&ciphertext, &pin) {
+                Ok(text) => prop_assert!(!text.is_empty()),
+                Err(err) => prop_assert!(matches!(err, KeystoreError::WrongKey | KeystoreError::EmptyKey)),
+            }
+            // Random plaintext is never `0x` + hex digits of the expected key.
+            prop_assert!(open_key(&ciphertext, &EncryptKey::passphrase(pin.as_str()), None).is_err());
+        }
+
+        #[test]
+        fn encryption_round_trips_any_text(
+            plaintext in any_text(),
+            pin in any_text(),
+            salt in any::<[u8; 8]>(),
+        ) {
+            match encrypt_with_salt(&plaintext, &pin, salt) {
+                Ok(ciphertext) => {
+                    prop_assert!(ciphertext.starts_with(PREFIX));
+                    let decrypted = decrypt(&ciphertext, &pin).unwrap();
+                    prop_assert_eq!(decrypted.expose(), plaintext.as_str());
+                }
+                Err(err) => prop_assert!(pin.is_empty() || plaintext.is_empty(), "{}", err),
+            }
+        }
+    }
 
     fn capture() -> Value {
         serde_json::from_str(include_str!("../../../../test-vectors/chipi-sdk-14.4.0-capture.json"))

@@ -544,9 +544,12 @@ pub(crate) mod tests {
     use rand::rngs::{OsRng, StdRng};
     use rand::SeedableRng;
 
+    use proptest::prelude::*;
+
     use super::*;
+    use crate::felt::tests::any_text;
     use crate::keys::generate_session_key;
-    use crate::keystore::ServerShare;
+    use crate::keystore::{KeyFormat, ServerShare};
 
     /// Cheapest parameters the floor allows, to keep debug-build tests quick.
     pub(crate) const TEST_PARAMS: Argon2Params = FLOOR_PARAMS;
@@ -574,6 +577,119 @@ pub(crate) mod tests {
         let mut fields: Vec<&str> = text.split('$').collect();
         fields[index] = value;
         fields.join("$")
+    }
+
+    fn any_params() -> impl Strategy<Value = Argon2Params> {
+        prop_oneof![
+            (any::<u32>(), any::<u32>(), any::<u32>()),
+            (FLOOR_PARAMS.m_kib..=MAX_M_KIB, FLOOR_PARAMS.t..=MAX_T, FLOOR_PARAMS.p..=MAX_P),
+        ]
+        .prop_map(|(m_kib, t, p)| Argon2Params { m_kib, t, p })
+    }
+
+    /// Headers of every shape the grammar allows.
+    fn any_info() -> impl Strategy<Value = EnvelopeInfo> {
+        (
+            prop_oneof![Just(KeyKind::Session), Just(KeyKind::Owner)],
+            prop_oneof![any_params().prop_map(Kdf::Argon2id), Just(Kdf::HkdfPrf)],
+            prop::option::of("[A-Za-z0-9][A-Za-z0-9._-]{0,63}"),
+        )
+            .prop_map(|(kind, kdf, share_id)| EnvelopeInfo { kind, kdf, share_id })
+    }
+
+    /// Canonical envelopes with random salt, nonce and payload.
+    fn any_envelope() -> impl Strategy<Value = (EnvelopeInfo, String)> {
+        (
+            any_info(),
+            any::<[u8; SALT_BYTES]>(),
+            any::<[u8; NONCE_BYTES]>(),
+            prop::collection::vec(any::<u8>(), PAYLOAD_BYTES),
+        )
+            .prop_map(|(info, salt, nonce, payload)| {
+                let text = format!(
+                    "{}${}",
+                    header_text(&info, &salt, &nonce),
+                    URL_SAFE_NO_PAD.encode(payload)
+                );
+                (info, text)
+            })
+    }
+
+    /// An envelope with one character replaced, inserted or removed.
+    fn mutated_envelope() -> impl Strategy<Value = String> {
+        (
+            any_envelope(),
+            any::<prop::sample::Index>(),
+            0u8..3,
+            prop::sample::select(vec!['$', '=', ',', '-', '_', 'A', 'a', '0', '9', 'é', ' ']),
+        )
+            .prop_map(|((_, text), index, op, c)| {
+                let mut chars: Vec<char> = text.chars().collect();
+                let at = index.index(chars.len());
+                match op {
+                    0 => chars[at] = c,
+                    1 => chars.insert(at, c),
+                    _ => {
+                        chars.remove(at);
+                    }
+                }
+                chars.into_iter().collect()
+            })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        #[test]
+        fn lk1_parser_reads_back_every_canonical_envelope((info, text) in any_envelope()) {
+            prop_assert_eq!(inspect(&text), Ok(info.clone()));
+            prop_assert_eq!(KeyFormat::validate(&text), Ok(KeyFormat::Hardened));
+        }
+
+        #[test]
+        fn lk1_parser_accepts_only_canonical_text(
+            text in prop_oneof![mutated_envelope(), any_text().prop_map(|t| format!("{PREFIX}{t}"))],
+        ) {
+            // Whatever parses re-serialises to exactly the input: one encoding per key.
+            if let Ok(envelope) = parse(&text) {
+                let again = format!(
+                    "{}${}",
+                    header_text(&envelope.info, &envelope.salt, &envelope.nonce),
+                    URL_SAFE_NO_PAD.encode(envelope.payload)
+                );
+                prop_assert_eq!(again, text);
+            }
+        }
+
+        #[test]
+        fn opening_forged_envelopes_fails_before_any_argon2_work(
+            (info, text) in any_envelope(),
+            pin in "[0-9]{6,10}",
+        ) {
+            let binding = KeyBinding { kind: info.kind, account: Felt::ONE, public_key: Felt::TWO };
+            // A PRF key never runs Argon2: PIN envelopes refuse it (after the bounds
+            // check) and PRF envelopes cost one HKDF and fail the tag.
+            let prf = EncryptKey::prf(&[9; 32]).unwrap().with_server_share(
+                ServerShare::new(info.share_id.as_deref().unwrap_or("s"), &[1; 32]).unwrap(),
+            );
+            let result = open(&text, &prf, &binding);
+            match info.kdf {
+                Kdf::HkdfPrf => prop_assert_eq!(result.err(), Some(KeystoreError::WrongKey)),
+                Kdf::Argon2id(params) => prop_assert_eq!(
+                    result.err(),
+                    Some(params.check_bounds().err().unwrap_or(KeystoreError::KeyTypeMismatch {
+                        expected: "a PIN or passphrase"
+                    }))
+                ),
+            }
+            // A PIN with the wrong key kind stops at the kind check.
+            let other = match info.kind { KeyKind::Session => KeyKind::Owner, KeyKind::Owner => KeyKind::Session };
+            let wrong_kind = KeyBinding { kind: other, ..binding };
+            prop_assert_eq!(
+                open(&text, &EncryptKey::passphrase(pin), &wrong_kind).err(),
+                Some(KeystoreError::KindMismatch { expected: other, found: info.kind })
+            );
+        }
     }
 
     #[test]

@@ -406,7 +406,104 @@ pub(crate) fn felt_bytes(value: &Felt) -> [u8; 32] {
 
 #[cfg(test)]
 mod tests {
+    use std::time::{Duration, Instant};
+
+    use proptest::prelude::*;
+
     use super::*;
+    use crate::felt::tests::any_text;
+
+    /// Stored-key text: anything, and near misses of both formats.
+    fn any_blob() -> impl Strategy<Value = String> {
+        prop_oneof![
+            any_text(),
+            any_text().prop_map(|t| format!("{}{t}", chipi::PREFIX)),
+            "[A-Za-z0-9+/]{0,120}={0,2}".prop_map(|t| format!("{}{t}", chipi::PREFIX)),
+            any_text().prop_map(|t| format!("{}{t}", hardened::PREFIX)),
+            "[a-z0-9=,$_-]{0,160}".prop_map(|t| format!("{}{t}", hardened::PREFIX)),
+            "lk[0-9]{0,3}\\$.{0,20}",
+        ]
+    }
+
+    fn binding() -> KeyBinding {
+        KeyBinding { kind: KeyKind::Session, account: Felt::ONE, public_key: Felt::TWO }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        #[test]
+        fn validate_never_panics_and_agrees_with_the_format_parsers(text in any_blob()) {
+            match KeyFormat::validate(&text) {
+                Ok(KeyFormat::Chipi) => {
+                    prop_assert_eq!(KeyFormat::detect(&text), Some(KeyFormat::Chipi));
+                    prop_assert!(chipi::inspect(&text).is_ok());
+                }
+                Ok(KeyFormat::Hardened) => {
+                    prop_assert_eq!(KeyFormat::detect(&text), Some(KeyFormat::Hardened));
+                    prop_assert!(hardened::inspect(&text).is_ok());
+                }
+                Err(err) => {
+                    let shown = format!("{err} {err:?}");
+                    prop_assert!(text.len() < 12 || !shown.contains(&text), "{}", shown);
+                }
+            }
+        }
+
+        #[test]
+        fn open_refuses_arbitrary_blobs(text in any_blob(), pin in any_text()) {
+            let by_pin = open(&text, &EncryptKey::passphrase(pin.as_str()), &binding());
+            prop_assert!(by_pin.is_err());
+            let by_prf = open(&text, &EncryptKey::prf(&[7; 32]).unwrap(), &binding());
+            prop_assert!(by_prf.is_err());
+            if let Err(err) = by_pin {
+                let shown = format!("{err} {err:?}");
+                prop_assert!(pin.len() < 8 || !shown.contains(&pin), "{}", shown);
+            }
+        }
+
+        #[test]
+        fn prf_outputs_and_server_shares_check_their_input(
+            bytes in prop::collection::vec(any::<u8>(), 0..40),
+            id in prop_oneof![any_text(), "[A-Za-z0-9][A-Za-z0-9._-]{0,70}"],
+        ) {
+            prop_assert_eq!(EncryptKey::prf(&bytes).is_ok(), bytes.len() == KEY_MATERIAL_BYTES);
+            let share = ServerShare::new(&id, &bytes);
+            prop_assert_eq!(share.is_ok(), is_valid_share_id(&id) && bytes.len() == 32);
+            if let Ok(share) = share {
+                prop_assert_eq!(share.id(), id.as_str());
+                prop_assert!(id.len() <= MAX_SHARE_ID_LEN && id.is_ascii());
+            }
+        }
+    }
+
+    #[test]
+    fn huge_blobs_are_refused_before_any_work() {
+        // 8 MiB in each format's alphabet: every entry point refuses on the length alone.
+        let huge = 8 << 20;
+        let chipi_text = format!("{}{}", chipi::PREFIX, "A".repeat(huge));
+        let lk1_text = format!("{}{}", hardened::PREFIX, "session$".repeat(huge / 8));
+        let pin = EncryptKey::passphrase("482913");
+        let started = Instant::now();
+        for text in [&chipi_text, &lk1_text] {
+            assert!(matches!(KeyFormat::validate(text), Err(KeystoreError::Malformed(_))));
+            assert!(matches!(open(text, &pin, &binding()), Err(KeystoreError::Malformed(_))));
+        }
+        assert_eq!(needs_upgrade(&lk1_text), Err(KeystoreError::Malformed("envelope too long")));
+        assert_eq!(
+            chipi::decrypt(&chipi_text, "482913").err(),
+            Some(KeystoreError::Malformed("ciphertext too long"))
+        );
+        // A huge unknown-version prefix and a huge PIN are cheap too.
+        let future = format!("lk{}$", "9".repeat(huge));
+        assert_eq!(open(&future, &pin, &binding()).err(), Some(KeystoreError::UnsupportedVersion));
+        let huge_pin = EncryptKey::passphrase("7".repeat(huge));
+        assert!(matches!(
+            open(&chipi_text, &huge_pin, &binding()),
+            Err(KeystoreError::Malformed(_))
+        ));
+        assert!(started.elapsed() < Duration::from_secs(2), "{:?}", started.elapsed());
+    }
 
     #[test]
     fn k11_encrypt_key_and_share_debug_hide_secrets() {

@@ -207,7 +207,36 @@ fn looks_like_date(d: &[u8]) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::*;
+    use crate::felt::tests::any_text;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        #[test]
+        fn pin_checks_never_panic_or_echo_the_secret(
+            secret in prop_oneof![any_text(), "[0-9]{0,12}", "([a-z]{1,2}){4,8}"],
+        ) {
+            match check_pin_strength(&secret) {
+                Ok(()) => {
+                    let digits = secret.bytes().all(|b| b.is_ascii_digit());
+                    let long_enough = if digits {
+                        secret.len() >= MIN_PIN_DIGITS
+                    } else {
+                        secret.chars().count() >= MIN_PASSPHRASE_CHARS
+                    };
+                    prop_assert!(long_enough);
+                    prop_assert!(secret.len() <= MAX_SECRET_BYTES);
+                }
+                Err(reason) => {
+                    let shown = format!("{reason} {reason:?}");
+                    prop_assert!(secret.len() < 4 || !shown.contains(&secret), "{}", shown);
+                }
+            }
+        }
+    }
 
     #[test]
     fn k09_weak_pins_rejected() {

@@ -1,14 +1,16 @@
 //! One test per applicable row of the contract threat matrix (security.md §1), each
-//! asserting the rejection and that nothing changed. Policy rows run on both paths.
+//! asserting the rejection and that nothing changed. Policy rows run on both paths: the
+//! outside path refuses with the rule's own message; the invoke path refuses every
+//! session transaction at validation (a session never pays a fee, R2-01).
 
 use latchkey_chain::{
     new_outside_execution, sign_outside_execution_as_owner, sign_outside_execution_as_session,
-    udc_deploy_call, FeeMode, KeyAccount,
+    FeeMode, KeyAccount,
 };
 use latchkey_contracts::{account_calls, admin_selectors, erc20_calls, interface_ids};
 use latchkey_core::{
     is_live_at, selector, short_string, AllowedMethod, Call, Felt, OutsideExecution,
-    SessionSignature, TypedData, EC_ORDER, U256,
+    SessionPolicy, SessionSignature, TypedData, EC_ORDER, U256,
 };
 use latchkey_devnet::DevnetConfig;
 use rand::{Rng, SeedableRng};
@@ -132,14 +134,7 @@ async fn c04_nested_outside_execution_is_rejected() {
     // (b) An outside execution whose inner call re-enters the account with the same
     // outside execution, through a forwarder contract.
     let relayer = env.devnet.relayer_account(1).unwrap();
-    let salt = Felt::from(77u8);
-    let forwarder_class = env.devnet.classes().call_forwarder;
-    let hash = relayer
-        .send(&[udc_deploy_call(forwarder_class, salt, &[])], FeeMode::Estimate)
-        .await
-        .unwrap();
-    env.client().wait_for_transaction(hash).await.unwrap();
-    let forwarder = latchkey_core::contract_address(&salt, &forwarder_class, &[], &Felt::ZERO);
+    let forwarder = env.deploy_forwarder(77).await;
     let replay = Call::new(forwarder, "replay", vec![]);
 
     let outer = env.devnet.outside_execution(vec![replay.clone()]).await.unwrap();
@@ -199,24 +194,64 @@ async fn c04_nested_outside_execution_is_rejected() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn c05_self_calls_are_rejected_whatever_the_allowlist() {
+    // A property over random selectors × every kind of allowlist × both paths: a session
+    // call to the account itself is always refused, whether the allowlist is empty
+    // (allow-all), names the selector on the account, or names it on any contract.
     let env = Env::new().await;
     let now = env.now().await;
     let mut rng = rand::rngs::StdRng::seed_from_u64(5);
     let selectors: Vec<Felt> =
-        (0..12).map(|_| Felt::from(rng.gen::<u128>()) * Felt::from(rng.gen::<u64>())).collect();
-    let methods =
+        (0..8).map(|_| Felt::from(rng.gen::<u128>()) * Felt::from(rng.gen::<u64>())).collect();
+    let on_account =
         selectors.iter().map(|s| AllowedMethod { contract: env.account(), selector: *s }).collect();
-    let session = env.register(0, now + 3600, 100, methods).await;
-    for (i, sel) in selectors.iter().enumerate() {
-        let path = BOTH_PATHS[i % 2];
+    let on_any =
+        selectors.iter().map(|s| AllowedMethod { contract: Felt::ZERO, selector: *s }).collect();
+    let kinds = [
+        env.register(0, now + 3600, 100, vec![]).await,
+        env.register(0, now + 3600, 100, on_account).await,
+        env.register(0, now + 3600, 100, on_any).await,
+    ];
+    for session in &kinds {
+        for sel in &selectors {
+            let calldata: Vec<Felt> = (0..rng.gen_range(0..4)).map(|_| Felt::from(rng.gen::<u64>())).collect();
+            for path in BOTH_PATHS {
+                env.assert_rejected(
+                    path,
+                    session,
+                    vec![self_call(&env, *sel, calldata.clone())],
+                    Rejection::Policy("Session: self call"),
+                )
+                .await;
+            }
+        }
+        assert_eq!(env.session_view(session.public_key()).await.calls_used, 0);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn c06_privileged_selectors_on_other_contracts_follow_the_allowlist() {
+    // Decision: on contracts other than the account, the allowlist is the authority. A
+    // method the owner did not list is refused, whatever it is; one the owner listed
+    // explicitly is allowed, even if it is administrative on that contract (the owner
+    // chose it). The account itself is never reachable (C1, C5).
+    let env = Env::new().await;
+    let forwarder = env.deploy_forwarder(6).await;
+    let now = env.now().await;
+    let game_only =
+        env.register(0, now + 3600, 10, vec![AllowedMethod::new(env.game(), "make_move")]).await;
+    let admin = Call::new(forwarder, "store_call", vec![env.game(), selector("x"), Felt::ZERO]);
+    for path in BOTH_PATHS {
         env.assert_rejected(
             path,
-            &session,
-            vec![self_call(&env, *sel, vec![])],
-            Rejection::Policy("Session: self call"),
+            &game_only,
+            vec![admin.clone()],
+            Rejection::Policy("Session: method not allowed"),
         )
         .await;
     }
+    let listed =
+        env.register(0, now + 3600, 10, vec![AllowedMethod::new(forwarder, "store_call")]).await;
+    env.session_exec(Path::Outside, &listed, vec![admin]).await.expect("explicitly allowed");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -238,7 +273,7 @@ async fn c07_allowlist_is_per_contract() {
     env.session_exec(Path::Outside, &session, vec![eth.clone()])
         .await
         .expect("ETH transfer is allowed");
-    env.session_exec(Path::Invoke, &session, vec![eth]).await.expect("ETH transfer is allowed");
+    env.assert_invoke_refused(&session, vec![eth]).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -309,6 +344,7 @@ async fn c10_spending_caps_count_transfers_and_approvals() {
                 AllowedMethod::new(strk, "increaseAllowance"),
                 AllowedMethod::new(strk, "increase_allowance"),
                 AllowedMethod::new(strk, "transferFrom"),
+                AllowedMethod::new(strk, "transfer_from"),
             ],
         )
         .await;
@@ -332,29 +368,33 @@ async fn c10_spending_caps_count_transfers_and_approvals() {
             Rejection::Revert("Spending: per-call cap"),
         )
         .await;
-        // (b) The camelCase alias counts too.
-        let increase =
-            Call::new(strk, "increaseAllowance", vec![attacker, Felt::from(101u8), Felt::ZERO]);
-        env.assert_rejected(
-            path,
-            &session,
-            vec![increase],
-            Rejection::Revert("Spending: per-call cap"),
-        )
-        .await;
-        // (c) transferFrom as the session.
-        let from = Call::new(
-            strk,
-            "transferFrom",
-            vec![attacker, env.account(), Felt::from(500u32), Felt::ZERO],
-        );
-        env.assert_rejected(
-            path,
-            &session,
-            vec![from],
-            Rejection::Revert("Spending: per-call cap"),
-        )
-        .await;
+        // (b) The camelCase and snake_case allowance entrypoints count too.
+        for entrypoint in ["increaseAllowance", "increase_allowance"] {
+            let increase =
+                Call::new(strk, entrypoint, vec![attacker, Felt::from(101u8), Felt::ZERO]);
+            env.assert_rejected(
+                path,
+                &session,
+                vec![increase],
+                Rejection::Revert("Spending: per-call cap"),
+            )
+            .await;
+        }
+        // (c) transferFrom / transfer_from as the session.
+        for entrypoint in ["transferFrom", "transfer_from"] {
+            let from = Call::new(
+                strk,
+                entrypoint,
+                vec![attacker, env.account(), Felt::from(500u32), Felt::ZERO],
+            );
+            env.assert_rejected(
+                path,
+                &session,
+                vec![from],
+                Rejection::Revert("Spending: per-call cap"),
+            )
+            .await;
+        }
         // Malformed amounts are refused, not skipped.
         let short = Call::new(strk, "transfer", vec![attacker]);
         env.assert_rejected(
@@ -370,9 +410,9 @@ async fn c10_spending_caps_count_transfers_and_approvals() {
     let batch = vec![env.transfer_strk(30), env.transfer_strk(30)];
     env.assert_rejected(Path::Outside, &session, batch, Rejection::Revert("Spending: window cap"))
         .await;
-    env.session_exec(Path::Invoke, &session, vec![env.transfer_strk(50)]).await.unwrap();
+    env.session_exec(Path::Outside, &session, vec![env.transfer_strk(50)]).await.unwrap();
     env.assert_rejected(
-        Path::Invoke,
+        Path::Outside,
         &session,
         vec![env.transfer_strk(1)],
         Rejection::Revert("Spending: window cap"),
@@ -403,17 +443,15 @@ async fn c11_expiry_is_rechecked_at_execution_within_the_same_hour() {
     let env = Env::new().await;
     let now = env.now().await;
     // valid_until = 100 s past an hour boundary; execute 30 min later, still in that hour
-    // as the validate-phase clock (rounded down to the hour) sees it.
+    // as the validate-phase clock (rounded down to the hour) sees it. The invoke path,
+    // where an expired session once validated and then reverted at the account's cost,
+    // refuses at validation: no fee, no call, repeatable by nobody.
     let valid_until = next_hour(now, 600) + 100;
     let session = env.game_session_until(valid_until).await;
     env.devnet.set_time(valid_until + 1800).await;
-    env.assert_rejected(
-        Path::Invoke,
-        &session,
-        vec![env.make_move(1)],
-        Rejection::Revert("Session: expired"),
-    )
-    .await;
+    for _ in 0..3 {
+        env.assert_invoke_refused(&session, vec![env.make_move(1)]).await;
+    }
     env.devnet.set_time(valid_until + 1800).await;
     env.assert_rejected(
         Path::Outside,
@@ -474,7 +512,9 @@ async fn c13_expiry_boundary_matches_the_rust_convention() {
         ] {
             env.devnet.set_time(t).await;
             let live = is_live_at(valid_after, valid_until, t);
-            if live {
+            if path == Path::Invoke {
+                env.assert_invoke_refused(&session, vec![env.make_move(1)]).await;
+            } else if live {
                 env.session_exec_with(path, &session, vec![env.make_move(1)], FeeMode::Unchecked)
                     .await
                     .unwrap_or_else(|e| {
@@ -483,14 +523,9 @@ async fn c13_expiry_boundary_matches_the_rust_convention() {
             } else {
                 let msg =
                     if t < valid_after { "Session: not yet valid" } else { "Session: expired" };
-                // The invoke path's validation sees an hour-rounded clock and leaves the
-                // exact window to execution.
-                let expected = match path {
-                    Path::Outside => Rejection::Policy(msg),
-                    Path::Invoke => Rejection::Revert(msg),
-                };
                 env.devnet.set_time(t).await;
-                env.assert_rejected(path, &session, vec![env.make_move(1)], expected).await;
+                env.assert_rejected(path, &session, vec![env.make_move(1)], Rejection::Policy(msg))
+                    .await;
             }
         }
     }
@@ -504,14 +539,6 @@ async fn valid_after_in_the_future_is_rejected_until_it_arrives() {
     let session = env
         .register(start, start + 3600, 10, vec![AllowedMethod::new(env.game(), "make_move")])
         .await;
-    // More than an hour ahead: even the hour-rounded validation clock knows it.
-    env.assert_rejected(
-        Path::Invoke,
-        &session,
-        vec![env.make_move(1)],
-        Rejection::Policy("Session: not yet valid"),
-    )
-    .await;
     env.assert_rejected(
         Path::Outside,
         &session,
@@ -521,7 +548,7 @@ async fn valid_after_in_the_future_is_rejected_until_it_arrives() {
     .await;
     env.devnet.set_time(start).await;
     env.session_exec(Path::Outside, &session, vec![env.make_move(1)]).await.unwrap();
-    env.session_exec(Path::Invoke, &session, vec![env.make_move(2)]).await.unwrap();
+    env.assert_invoke_refused(&session, vec![env.make_move(2)]).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -557,17 +584,11 @@ async fn c14_max_calls_counts_transactions_after_the_signature() {
     // (b) A 20-call batch consumes one call.
     let batch: Vec<Call> = (1..=20).map(|m| env.make_move(m)).collect();
     env.session_exec(Path::Outside, &session, batch.clone()).await.unwrap();
-    env.session_exec(Path::Invoke, &session, batch).await.unwrap();
-    assert_eq!(env.session_view(session.public_key()).await.calls_used, 2);
-    // (c) An invoke that passes validation and reverts in execution still consumed a call
-    // (validation writes persist); assert_rejected checks calls_used + 1.
-    env.assert_rejected(
-        Path::Invoke,
-        &session,
-        vec![env.make_move(0)],
-        Rejection::Revert("Game: invalid move"),
-    )
-    .await;
+    assert_eq!(env.session_view(session.public_key()).await.calls_used, 1);
+    // (c) A session invoke, which once consumed a call in validation and then reverted,
+    // is refused at validation: no call consumed (assert_invoke_refused compares).
+    env.assert_invoke_refused(&session, batch).await;
+    env.assert_invoke_refused(&session, vec![env.make_move(0)]).await;
     // (d) A reverted outside execution consumes neither a call nor its nonce.
     let oe = env.devnet.outside_execution(vec![env.make_move(0)]).await.unwrap();
     let sig = sign_outside_execution_as_session(
@@ -856,52 +877,83 @@ async fn c22_malleated_signature_does_not_replay() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn c23_session_invoke_binds_its_fees() {
+async fn r2_01_session_tip_cannot_drain_fee_token() {
+    // C23/R2-01: a session allowed only make_move signs INVOKEs from the account with
+    // fees of its own choosing, a large tip among them. Every one is refused at
+    // validation: the account's STRK, nonce and call counter stay where they were, and
+    // the STRK spending cap saw nothing.
     let env = Env::new().await;
-    let session = env.game_session(10).await;
+    let now = env.now().await;
+    let session =
+        env.register(0, now + 3600, 10, vec![AllowedMethod::new(env.game(), "make_move")]).await;
+    let one_strk = U256::from_u128(10u128.pow(18));
+    env.owner(vec![account_calls::set_spending_policy(
+        env.account(),
+        session.public_key(),
+        env.strk(),
+        one_strk,
+        one_strk,
+        3600,
+    )])
+    .await;
     let account =
         KeyAccount::session(env.client(), env.account(), session.key.clone(), session.valid_until);
     let nonce = account.get_nonce().await.unwrap();
     let bounds = account.generous_fee_bounds().await.unwrap();
     let before = env.snapshot(session.public_key()).await;
-    for tamper in 0..2 {
-        let mut signed = account.sign_invoke(&[env.make_move(1)], nonce, bounds).await.unwrap();
-        let tx = &mut signed.request.broadcasted_invoke_txn_v3;
-        match tamper {
-            0 => tx.tip = 1_000_000,
-            _ => tx.resource_bounds.l2_gas.max_price_per_unit *= 10,
-        }
-        let err = account.submit(&signed).await.expect_err("fee fields are signed");
-        assert!(err.reason().unwrap().contains("alidat"), "{err}");
+    // The largest tip the account's balance could pay (10^13 FRI per L2 gas at most),
+    // so that the node reaches validation instead of refusing for the balance.
+    let balance = before.account_strk.low;
+    let base = u128::from(bounds.l1_gas) * bounds.l1_gas_price
+        + u128::from(bounds.l2_gas) * bounds.l2_gas_price
+        + u128::from(bounds.l1_data_gas) * bounds.l1_data_gas_price;
+    let affordable = (balance / 2).saturating_sub(base) / u128::from(bounds.l2_gas.max(1));
+    let drain_tip = u64::try_from(affordable.min(10u128.pow(13))).unwrap();
+    assert!(drain_tip > 1_000_000, "the account can afford a large tip ({drain_tip})");
+    for (tip, l2_price) in [
+        (0, bounds.l2_gas_price),
+        (drain_tip, bounds.l2_gas_price),
+        (0, bounds.l2_gas_price * 10),
+    ] {
+        let chosen = latchkey_chain::FeeBounds { tip, l2_gas_price: l2_price, ..bounds };
+        let signed = account.sign_invoke(&[env.make_move(1)], nonce, chosen).await.unwrap();
+        let err = account.submit(&signed).await.expect_err("a session never pays a fee");
+        assert!(err.reason().unwrap().contains("alidat"), "tip {tip}: {err}");
     }
     assert_eq!(env.snapshot(session.public_key()).await, before);
-    // Untampered, it goes through.
-    let signed = account.sign_invoke(&[env.make_move(1)], nonce, bounds).await.unwrap();
-    env.client().wait_for_transaction(account.submit(&signed).await.unwrap()).await.unwrap();
+    let cap =
+        env.client().get_spending_policy(env.account(), session.public_key(), env.strk()).await;
+    assert_eq!(cap.unwrap().spent_in_window, U256::ZERO);
+    // The owner's own INVOKE, same fields, still validates.
+    let owner = KeyAccount::owner(env.client(), env.account(), env.user.owner.clone());
+    let signed = owner.sign_invoke(&[env.make_move(1)], nonce, bounds).await.unwrap();
+    env.client().wait_for_transaction(owner.submit(&signed).await.unwrap()).await.unwrap();
+}
+
+/// `calls` serialised as the calldata of `__execute__` / `__validate__`.
+fn calls_calldata(calls: &[Call]) -> Vec<Felt> {
+    let mut out = Vec::new();
+    latchkey_core::serialize_calls(calls, &mut out);
+    out
+}
+
+/// `forwarder.forward(to, selector, calldata)`.
+fn forward(forwarder: Felt, to: Felt, entrypoint: &str, calldata: Vec<Felt>) -> Call {
+    let mut inner = vec![to, selector(entrypoint), Felt::from(calldata.len() as u64)];
+    inner.extend(calldata);
+    Call::new(forwarder, "forward", inner)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn c24_execute_cannot_be_called_by_another_contract() {
     let env = Env::new().await;
     let relayer = env.devnet.relayer_account(1).unwrap();
-    let salt = Felt::from(24u8);
-    let class = env.devnet.classes().call_forwarder;
-    env.client()
-        .wait_for_transaction(
-            relayer.send(&[udc_deploy_call(class, salt, &[])], FeeMode::Estimate).await.unwrap(),
-        )
-        .await
-        .unwrap();
-    let forwarder = latchkey_core::contract_address(&salt, &class, &[], &Felt::ZERO);
-    let mut inner = vec![env.account(), selector("__execute__")];
-    let mut calls = Vec::new();
-    latchkey_core::serialize_calls(&[env.transfer_strk(1)], &mut calls);
-    inner.push(Felt::from(calls.len() as u64));
-    inner.extend(calls);
+    let forwarder = env.deploy_forwarder(24).await;
+    let transfer = calls_calldata(&[env.transfer_strk(1)]);
     let session = env.game_session(1).await;
     let before = env.snapshot(session.public_key()).await;
-    let hash =
-        relayer.send(&[Call::new(forwarder, "forward", inner)], FeeMode::Unchecked).await.unwrap();
+    let call = forward(forwarder, env.account(), "__execute__", transfer.clone());
+    let hash = relayer.send(&[call], FeeMode::Unchecked).await.unwrap();
     let err = env.client().wait_for_transaction(hash).await.expect_err("caller is a contract");
     // Starknet itself refuses a contract's call to `__execute__` ('Invalid argument'
     // from the syscall); the account's own caller check ('Account: invalid caller') is
@@ -912,6 +964,91 @@ async fn c24_execute_cannot_be_called_by_another_contract() {
         "{reason}"
     );
     assert_eq!(env.snapshot(session.public_key()).await, before);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn r2_20_meta_tx_v0_into_execute_is_refused() {
+    // C24/R2-20: since Starknet 0.14 any contract can run an account's `__execute__` as a
+    // version-0 meta transaction (caller 0, a signature it chooses, no `__validate__`).
+    // The account refuses version 0, whatever the signature looks like.
+    let env = Env::new().await;
+    let relayer = env.devnet.relayer_account(1).unwrap();
+    let forwarder = env.deploy_forwarder(20).await;
+    let session = env.game_session(5).await;
+    let transfer = calls_calldata(&[env.transfer_strk(1_000)]);
+    let before = env.snapshot(session.public_key()).await;
+    let signatures = [
+        vec![],
+        vec![Felt::ONE, Felt::TWO],
+        vec![session.public_key(), Felt::ONE, Felt::TWO, Felt::from(session.valid_until)],
+    ];
+    for signature in signatures {
+        let mut calldata = vec![env.account(), selector("__execute__")];
+        calldata.push(Felt::from(transfer.len() as u64));
+        calldata.extend(transfer.iter().copied());
+        calldata.push(Felt::from(signature.len() as u64));
+        calldata.extend(signature.iter().copied());
+        let call = Call::new(forwarder, "forward_meta_tx_v0", calldata);
+        let hash = relayer.send(&[call], FeeMode::Unchecked).await.unwrap();
+        let err = env.client().wait_for_transaction(hash).await.expect_err("version 0");
+        let reason = err.reason().unwrap();
+        assert!(reason.contains("Account: invalid tx version"), "{signature:?}: {reason}");
+    }
+    assert_eq!(env.snapshot(session.public_key()).await, before);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn c25_validate_refuses_foreign_caller() {
+    // R2-10: `__validate__` (and the declare and deploy validators) answer the protocol
+    // only. A contract calling them, from any transaction, is refused, so a callee with
+    // hooks can never run validation again to use up a session's calls.
+    let env = Env::new().await;
+    let relayer = env.devnet.relayer_account(1).unwrap();
+    let forwarder = env.deploy_forwarder(25).await;
+    let moves = calls_calldata(&[env.make_move(1)]);
+    let now = env.now().await;
+    let session = env
+        .register(
+            0,
+            now + 3600,
+            10,
+            vec![
+                AllowedMethod::new(forwarder, "forward"),
+                AllowedMethod::new(env.game(), "make_move"),
+            ],
+        )
+        .await;
+    let probes = [
+        forward(forwarder, env.account(), "__validate__", moves.clone()),
+        forward(forwarder, env.account(), "__validate_declare__", vec![Felt::ONE]),
+        forward(
+            forwarder,
+            env.account(),
+            "__validate_deploy__",
+            vec![Felt::ONE, Felt::TWO, env.user.owner.public_key()],
+        ),
+    ];
+    for probe in &probes {
+        // From a relayer's own transaction.
+        let before = env.snapshot(session.public_key()).await;
+        let hash = relayer.send(std::slice::from_ref(probe), FeeMode::Unchecked).await.unwrap();
+        let err = env.client().wait_for_transaction(hash).await.expect_err("foreign caller");
+        assert!(err.reason().unwrap().contains("Account: invalid caller"), "{err}");
+        assert_eq!(env.snapshot(session.public_key()).await, before);
+        // From inside a session's own execution, through an allowlisted forwarder.
+        env.assert_rejected(
+            Path::Outside,
+            &session,
+            vec![probe.clone()],
+            Rejection::Revert("Account: invalid caller"),
+        )
+        .await;
+    }
+    assert_eq!(env.session_view(session.public_key()).await.calls_used, 0);
+    // The forwarder itself works for an ordinary call.
+    let call = forward(forwarder, env.game(), "make_move", vec![Felt::from(3u8)]);
+    env.session_exec(Path::Outside, &session, vec![call]).await.unwrap();
+    assert_eq!(env.session_view(session.public_key()).await.calls_used, 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1067,4 +1204,118 @@ async fn c33_src5_reports_every_interface() {
         .await
         .unwrap();
     assert_eq!(answer, vec![Felt::ZERO]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn r2_19_a_revoked_key_cannot_be_registered_again() {
+    // Session signatures do not name the registration they were made for. So a key whose
+    // registration was revoked — one by one, by revoke-all or by an owner rotation — can
+    // never be registered again: an execution signed before the revocation stays dead.
+    let env = Env::new().await;
+    let session = env.game_session(10).await;
+    let oe = env.devnet.outside_execution(vec![env.make_move(1)]).await.unwrap();
+    let sig = sign_outside_execution_as_session(
+        &session.key,
+        session.valid_until,
+        &oe,
+        env.devnet.chain_id(),
+        env.account(),
+    )
+    .unwrap();
+    env.owner(vec![account_calls::revoke_session_key(env.account(), session.public_key())]).await;
+    let now = env.now().await;
+    let again = SessionPolicy {
+        session_key: session.public_key(),
+        valid_after: 0,
+        valid_until: now + 7200,
+        max_calls: 100,
+        allowed_methods: vec![AllowedMethod::new(env.game(), "make_move")],
+    };
+    let chipi_again = account_calls::add_or_update_session_key(
+        env.account(),
+        session.public_key(),
+        now + 7200,
+        100,
+        &[selector("make_move")],
+    );
+    for call in [account_calls::register_session(env.account(), &again), chipi_again.clone()] {
+        let err = env.devnet.owner_execute(&env.user, vec![call]).await.expect_err("revoked key");
+        assert!(err.reason().unwrap().contains("Session: key was revoked"), "{err}");
+    }
+    let before = env.snapshot(session.public_key()).await;
+    let err = env.relay_raw(&oe, &sig).await.expect_err("still revoked");
+    assert!(err.reason().unwrap().contains("Session: revoked"), "{err}");
+    assert_eq!(env.snapshot(session.public_key()).await, before);
+
+    // The same after revoke-all: the watermark covers the key for good.
+    let other = env.game_session(10).await;
+    env.owner(vec![account_calls::revoke_all_sessions(env.account())]).await;
+    let renew = account_calls::add_or_update_session_key(
+        env.account(),
+        other.public_key(),
+        now + 7200,
+        100,
+        &[selector("make_move")],
+    );
+    let err = env.devnet.owner_execute(&env.user, vec![renew]).await.expect_err("revoked key");
+    assert!(err.reason().unwrap().contains("Session: key was revoked"), "{err}");
+    // A live key may still be updated by its owner, and a fresh key registered.
+    let live = env.game_session(10).await;
+    env.owner(vec![account_calls::add_or_update_session_key(
+        env.account(),
+        live.public_key(),
+        now + 7200,
+        50,
+        &[selector("make_move")],
+    )])
+    .await;
+    assert_eq!(env.session_view(live.public_key()).await.max_calls, 50);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn c31_an_estimate_with_a_dummy_session_signature_fails() {
+    // The account has no estimate shortcut: a fee estimate of an outside execution runs
+    // the same signature and policy checks as the execution, so a dummy signature fails
+    // the estimate exactly as it would fail on chain.
+    let env = Env::new().await;
+    let session = env.game_session(10).await;
+    let before = env.snapshot(session.public_key()).await;
+    let oe = env.devnet.outside_execution(vec![env.make_move(1)]).await.unwrap();
+    let dummy = [session.public_key(), Felt::ONE, Felt::TWO, Felt::from(session.valid_until)];
+    let err = env
+        .devnet
+        .relay(0, env.account(), &oe, &dummy, FeeMode::Estimate)
+        .await
+        .expect_err("the estimate checks the signature");
+    assert!(err.reason().unwrap().contains("SRC9: invalid signature"), "{err}");
+    let err = env.relay_raw(&oe, &dummy).await.expect_err("and so does the execution");
+    assert!(err.reason().unwrap().contains("SRC9: invalid signature"), "{err}");
+    assert_eq!(env.snapshot(session.public_key()).await, before);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn c32_upgrade_is_the_owners_alone_and_immediate() {
+    // Decision: `upgrade` takes effect at once, for the owner key only (there is no
+    // guardian a delay would give time to act). Sessions can never reach it: it is a call
+    // to the account itself (C1), refused on both paths whatever the allowlist says.
+    let env = Env::new().await;
+    let now = env.now().await;
+    let class = env.devnet.classes().account;
+    let upgrade = Call { to: env.account(), selector: selector("upgrade"), calldata: vec![class] };
+    let session =
+        env.register(0, now + 3600, 10, vec![AllowedMethod::any_contract("upgrade")]).await;
+    for path in BOTH_PATHS {
+        env.assert_rejected(
+            path,
+            &session,
+            vec![upgrade.clone()],
+            Rejection::Policy("Session: self call"),
+        )
+        .await;
+    }
+    env.owner(vec![upgrade]).await;
+    assert_eq!(env.client().class_hash_at(env.account()).await.unwrap(), Some(class));
+    env.session_exec(Path::Outside, &env.game_session(5).await, vec![env.make_move(1)])
+        .await
+        .expect("the account still works after an upgrade");
 }

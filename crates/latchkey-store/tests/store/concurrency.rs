@@ -1,6 +1,8 @@
 //! Races: many writers, gas reservations, request compare-and-set (D3 and friends).
 
-use latchkey_store::{IdempotencyClaim, RequestStatus, RequestUpdate, Reservation, StoreError};
+use latchkey_store::{
+    IdempotencyClaim, RequestStatus, RequestUpdate, ReserveOptions, Reservation, StoreError,
+};
 
 use crate::support::{new_request, new_wallet, org, second_store};
 
@@ -22,7 +24,8 @@ both_backends!(many_concurrent_writers_all_succeed, |db| {
                 let n = writer * 100 + round;
                 let wallet = store.insert_wallet(&new_wallet(&org_id, n)).await?;
                 let key = format!("key-{n}");
-                let claim = store.claim_idempotency(&org_id, &key, "h", 1, 60).await?;
+                let scope = latchkey_store::IdempotencyScope { org_id: &org_id, principal: "organization", key: &key };
+                let claim = store.claim_idempotency(scope, "h", "a", 1, 60, 60).await?;
                 assert_eq!(claim, IdempotencyClaim::Claimed);
                 let request = store
                     .insert_request(&new_request(&org_id, Some(&wallet.id), &format!("0x{n:x}")))
@@ -35,7 +38,7 @@ both_backends!(many_concurrent_writers_all_succeed, |db| {
                         .await?
                 );
                 assert!(store.reserve_gas(&org_id, GFRI).await?);
-                store.complete_idempotency(&org_id, &key, 200, "{}").await?;
+                store.complete_idempotency(scope, 200, "{}").await?;
             }
             Ok::<_, latchkey_store::StoreError>(())
         }));
@@ -139,7 +142,7 @@ both_backends!(reservation_and_settlement_go_with_the_request, |db| {
 
     // Too large for the budget: neither reserved nor recorded.
     let outcome = store
-        .update_request_reserving(&first.id, &prepared, &recorded, &org.id, 4 * GFRI)
+        .update_request_reserving(&first.id, &prepared, &recorded, &org.id, 4 * GFRI, &ReserveOptions::default())
         .await
         .unwrap();
     assert_eq!(outcome, Reservation::BudgetExhausted);
@@ -147,7 +150,7 @@ both_backends!(reservation_and_settlement_go_with_the_request, |db| {
     assert_eq!(store.organization(&org.id).await.unwrap().unwrap().gas_reserved_fri, 0);
 
     let outcome = store
-        .update_request_reserving(&first.id, &prepared, &recorded, &org.id, 2 * GFRI)
+        .update_request_reserving(&first.id, &prepared, &recorded, &org.id, 2 * GFRI, &ReserveOptions::default())
         .await
         .unwrap();
     assert_eq!(outcome, Reservation::Recorded);
@@ -156,7 +159,7 @@ both_backends!(reservation_and_settlement_go_with_the_request, |db| {
 
     // The same request again: its status moved on, so the reservation is rolled back.
     let outcome = store
-        .update_request_reserving(&first.id, &prepared, &recorded, &org.id, GFRI)
+        .update_request_reserving(&first.id, &prepared, &recorded, &org.id, GFRI, &ReserveOptions::default())
         .await
         .unwrap();
     assert_eq!(outcome, Reservation::StatusChanged);
@@ -164,7 +167,7 @@ both_backends!(reservation_and_settlement_go_with_the_request, |db| {
 
     // Unknown organisation.
     assert!(matches!(
-        store.update_request_reserving(&second.id, &prepared, &recorded, "missing", GFRI).await,
+        store.update_request_reserving(&second.id, &prepared, &recorded, "missing", GFRI, &ReserveOptions::default()).await,
         Err(StoreError::NotFound)
     ));
     assert_eq!(store.request(&second.id).await.unwrap().unwrap().status, RequestStatus::Prepared);

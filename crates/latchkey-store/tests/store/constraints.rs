@@ -1,6 +1,6 @@
 //! D5: every unique constraint exists and holds, also against writes that bypass the API.
 
-use latchkey_store::{constraints, ApiKeyKind, IdempotencyClaim, StoreError};
+use latchkey_store::{constraints, ApiKeyKind, IdempotencyClaim, IdempotencyScope, StoreError};
 
 use crate::support::{new_request, new_session, new_wallet, org, raw_count, raw_execute};
 
@@ -57,20 +57,23 @@ both_backends!(every_unique_constraint_is_enforced, |db| {
         conflict(constraints::REQUEST_ACCOUNT_OE_NONCE)
     );
 
-    // idempotency_keys (org_id, idempotency_key): one row however often it is claimed...
+    // idempotency_keys (org_id, principal, idempotency_key): one row however often it is
+    // claimed...
+    let scope = IdempotencyScope { org_id: &org.id, principal: "organization", key: "k" };
     for _ in 0..3 {
-        let _ = store.claim_idempotency(&org.id, "k", "h", 1, 60).await.unwrap();
+        let _ = store.claim_idempotency(scope, "h", "a", 1, 60, 60).await.unwrap();
     }
     assert_eq!(
-        store.claim_idempotency(&org.id, "k", "h", 2, 60).await.unwrap(),
+        store.claim_idempotency(scope, "h", "a", 2, 60, 60).await.unwrap(),
         IdempotencyClaim::InFlight
     );
     assert_eq!(raw_count(db, "SELECT COUNT(*) FROM idempotency_keys").await, 1);
     // ...and a raw duplicate is refused.
     let dup = raw_execute(
         db,
-        "INSERT INTO idempotency_keys (org_id, idempotency_key, request_hash, state, created_at, \
-         expires_at) SELECT org_id, idempotency_key, 'other', 'in_flight', 0, 0 FROM idempotency_keys",
+        "INSERT INTO idempotency_keys (org_id, principal, idempotency_key, request_hash, state, \
+         created_at, expires_at) SELECT org_id, principal, idempotency_key, 'other', 'in_flight', \
+         0, 0 FROM idempotency_keys",
     )
     .await;
     assert_eq!(

@@ -29,7 +29,9 @@ async fn writer(url: &str, org_id: &str) {
         let tag = uuid::Uuid::new_v4().simple().to_string();
         let key = format!("key-{tag}");
         // A multi-statement transaction, a single insert, an update and a completion.
-        let claim = store.claim_idempotency(org_id, &key, "h", 1, 3600).await.unwrap();
+        let scope =
+            latchkey_store::IdempotencyScope { org_id, principal: "organization", key: &key };
+        let claim = store.claim_idempotency(scope, "h", "a", 1, 3600, 3600).await.unwrap();
         assert_eq!(claim, IdempotencyClaim::Claimed);
         let request =
             store.insert_request(&new_request(org_id, None, &format!("0x{tag}"))).await.unwrap();
@@ -42,7 +44,7 @@ async fn writer(url: &str, org_id: &str) {
             .update_request(&request.id, &[RequestStatus::Prepared], &update)
             .await
             .unwrap());
-        store.complete_idempotency(org_id, &key, 202, &request.id).await.unwrap();
+        store.complete_idempotency(scope, 202, &request.id).await.unwrap();
         writeln!(stdout, "ACK {} {key}", request.id).unwrap();
         stdout.flush().unwrap();
     }
@@ -120,7 +122,21 @@ fn sqlite_acknowledged_writes_survive_sigkill() {
             assert_eq!(request.status, RequestStatus::Recorded);
             assert!(request.signature_json.is_some());
             assert_eq!(
-                store.claim_idempotency(&org_id, key, "h", 2, 3600).await.unwrap(),
+                store
+                    .claim_idempotency(
+                        latchkey_store::IdempotencyScope {
+                            org_id: &org_id,
+                            principal: "organization",
+                            key,
+                        },
+                        "h",
+                        "b",
+                        2,
+                        3600,
+                        3600,
+                    )
+                    .await
+                    .unwrap(),
                 IdempotencyClaim::Completed { status: 202, body: id.clone() }
             );
         }

@@ -42,6 +42,7 @@ both_backends!(requests_round_trip, |db| {
         error_code: Some("none".into()),
         error_message: Some("nothing".into()),
         idempotency_key: Some("idem-1".into()),
+        previous_tx_hashes_json: Some(r#"["0xt0"]"#.into()),
     };
     assert!(store
         .update_request(&request.id, &[RequestStatus::Prepared], &recorded)

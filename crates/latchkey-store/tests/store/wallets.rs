@@ -1,6 +1,6 @@
 //! Wallets.
 
-use latchkey_store::{constraints, StoreError};
+use latchkey_store::{constraints, KeyEventKind, NewKeyEvent, StoreError};
 
 use crate::support::{new_wallet, org};
 
@@ -60,18 +60,41 @@ both_backends!(wallets_round_trip, |db| {
     assert_eq!(deployed.deploy_tx_hash.as_deref(), Some("0xdeadbeef"));
     assert_eq!(store.set_wallet_deployed("missing", "0x1").await, Err(StoreError::NotFound));
 
-    let rekeyed = store.update_wallet_encryption(&wallet.id, "enc-new", None).await.unwrap();
+    let event = |kind| NewKeyEvent {
+        kind,
+        principal: "user:user-1".into(),
+        route: "test".into(),
+        proof: "owner-signature".into(),
+    };
+    let original = store.wallet(&wallet.id).await.unwrap().unwrap();
+    let rekeyed = store
+        .replace_wallet_keys(&wallet.id, "enc-new", None, &event(KeyEventKind::Replaced))
+        .await
+        .unwrap();
     assert_eq!(rekeyed.encrypted_private_key, "enc-new");
     assert_eq!(rekeyed.encrypted_private_key_backup, None);
     assert!(rekeyed.deployed);
     assert_eq!(store.wallet(&wallet.id).await.unwrap(), Some(rekeyed.clone()));
-    let rekeyed =
-        store.update_wallet_encryption(&wallet.id, "enc-3", Some("backup-3".into())).await.unwrap();
+    let rekeyed = store
+        .replace_wallet_keys(&wallet.id, "enc-3", Some("backup-3"), &event(KeyEventKind::Replaced))
+        .await
+        .unwrap();
     assert_eq!(rekeyed.encrypted_private_key_backup.as_deref(), Some("backup-3"));
+    // Every replacement kept what it replaced, oldest first: nothing is lost.
+    store.record_key_event(&wallet.id, &event(KeyEventKind::Read)).await.unwrap();
+    let events = store.key_events(&wallet.id).await.unwrap();
+    let kinds: Vec<_> = events.iter().map(|e| e.kind).collect();
+    assert_eq!(kinds, [KeyEventKind::Replaced, KeyEventKind::Replaced, KeyEventKind::Read]);
+    assert_eq!(events[0].previous_key.as_deref(), Some(original.encrypted_private_key.as_str()));
+    assert_eq!(events[0].previous_backup, original.encrypted_private_key_backup);
+    assert_eq!(events[1].previous_key.as_deref(), Some("enc-new"));
+    assert_eq!(events[2].previous_key, None);
     assert_eq!(
-        store.update_wallet_encryption("missing", "x", None).await,
+        store.replace_wallet_keys("missing", "x", None, &event(KeyEventKind::Replaced)).await,
         Err(StoreError::NotFound)
     );
+    store.set_owner_public_key(&wallet.id, "0xabc").await.unwrap();
+    assert_eq!(store.wallet(&wallet.id).await.unwrap().unwrap().owner_public_key, "0xabc");
 });
 
 both_backends!(wallet_uniqueness, |db| {

@@ -1,0 +1,402 @@
+//! Key custody: the server keeps encrypted keys for their owners, and guards them.
+//!
+//! - An encrypted owner key is returned only for one wallet at a time: to its end user, or
+//!   to the organisation (each such read is recorded); never in lists. The backup blob is
+//!   returned only to the wallet's own end user, on this route alone.
+//! - Replacing what is stored for a key (a wallet's encrypted owner key, an end user's
+//!   stored session) needs a proof of possession of the key inside: a signature over a
+//!   server-issued, single-use challenge ([`latchkey_core::proof_hash`]). The Chipi route,
+//!   whose SDK sends no proof, keeps every previous version instead (restorable here).
+//! - Creating a wallet proves possession of its owner key the same way.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use latchkey_core::{
+    parse_felt, payload_hash, to_hex, verify_proof, Felt, ProofPurpose, Signature,
+};
+use latchkey_store::{Challenge, KeyEventKind, NewKeyEvent, Wallet};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::native::ErrorBody;
+use crate::util::{accessible_wallet, ensure_encrypted_keys, felt, iso8601, now_unix, parse_json, ApiQuery, RawBody};
+use crate::{ApiError, ApiResult, AppState, Caller};
+
+/// How long a challenge may be used.
+pub(crate) const CHALLENGE_SECONDS: i64 = 300;
+
+pub(crate) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/challenges", post(issue_challenge))
+        .route(
+            "/api/wallets/{address}/encrypted-key",
+            get(get_encrypted_key).put(put_encrypted_key),
+        )
+        .route("/api/wallets/{address}/key-history", get(key_history))
+        .route("/api/wallets/{address}/key-history/{id}/restore", post(restore_key))
+}
+
+/// What a challenge is for.
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct ChallengeRequest {
+    /// `create-wallet`, `replace-key`, `restore-key` or `store-session`.
+    #[schema(example = "create-wallet")]
+    purpose: String,
+}
+
+/// A challenge to sign: `poseidon('latchkey.proof.v1', chainId, account, purpose,
+/// challenge, payload)` with the key whose possession is proved.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct ChallengeResponse {
+    #[schema(pattern = "^0x[0-9a-f]{1,64}$")]
+    challenge: String,
+    purpose: String,
+    /// The chain id the proof hash uses (felt hex).
+    chain_id: String,
+    /// Unix seconds; the challenge is refused from then on.
+    expires_at: i64,
+}
+
+/// A proof of key possession.
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct ProofInput {
+    /// The challenge from `POST /api/challenges`.
+    #[schema(pattern = "^0x[0-9a-fA-F]{1,64}$")]
+    challenge: String,
+    /// `[r, s]` over the proof hash, hex.
+    signature: Vec<String>,
+}
+
+#[utoipa::path(post, path = "/api/challenges", tag = "custody", request_body = ChallengeRequest,
+    responses((status = 201, body = ChallengeResponse), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 413, body = ErrorBody), (status = 429, body = ErrorBody)))]
+pub(crate) async fn issue_challenge(
+    State(state): State<AppState>,
+    caller: Caller,
+    RawBody(body): RawBody,
+) -> ApiResult<(StatusCode, Json<ChallengeResponse>)> {
+    let req: ChallengeRequest = parse_json(&body)?;
+    let purpose = ProofPurpose::parse(&req.purpose).ok_or_else(|| {
+        ApiError::bad_request(
+            "INVALID_REQUEST",
+            "purpose must be create-wallet, replace-key, restore-key or store-session",
+        )
+    })?;
+    let challenge = latchkey_chain::random_nonce();
+    let now = now_unix();
+    let expires_at = now + CHALLENGE_SECONDS;
+    state
+        .store
+        .insert_challenge(&Challenge {
+            challenge: to_hex(&challenge),
+            org_id: caller.org_id.clone(),
+            purpose: purpose.as_str().to_string(),
+            principal: caller.principal.key(),
+            created_at: now,
+            expires_at,
+        })
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(ChallengeResponse {
+            challenge: to_hex(&challenge),
+            purpose: purpose.as_str().into(),
+            chain_id: to_hex(&state.relayer.chain().chain_id()),
+            expires_at,
+        }),
+    ))
+}
+
+/// Checks a proof by `key` for `purpose` on `account` over `payload`, and uses up its
+/// challenge (issued to this caller in this organisation, for this purpose, unexpired,
+/// never used). `403 INVALID_PROOF` otherwise.
+pub(crate) async fn check_proof(
+    state: &AppState,
+    caller: &Caller,
+    purpose: ProofPurpose,
+    account: Felt,
+    payload: Felt,
+    key: Felt,
+    proof: &ProofInput,
+) -> ApiResult<()> {
+    let invalid = |m: &str| ApiError::new(StatusCode::FORBIDDEN, "INVALID_PROOF", m.to_string());
+    let challenge = felt("proof.challenge", &proof.challenge)?;
+    let [r, s] = proof.signature.as_slice() else {
+        return Err(ApiError::bad_request("INVALID_SIGNATURE", "proof.signature must be [r, s]"));
+    };
+    let signature = Signature { r: felt("proof.signature", r)?, s: felt("proof.signature", s)? };
+    let chain_id = state.relayer.chain().chain_id();
+    if !verify_proof(&key, &chain_id, &account, purpose, &challenge, &payload, &signature) {
+        return Err(invalid("the proof does not verify for this key"));
+    }
+    let used = state
+        .store
+        .consume_challenge(
+            &to_hex(&challenge),
+            &caller.org_id,
+            &caller.principal.key(),
+            purpose.as_str(),
+            now_unix(),
+        )
+        .await?;
+    if !used {
+        return Err(invalid("the challenge is unknown, used, expired, or was issued to someone else"));
+    }
+    Ok(())
+}
+
+/// The payload a key replacement binds: the new primary blob and the new backup.
+pub(crate) fn key_blobs_payload(primary: &str, backup: Option<&str>) -> Felt {
+    let mut bytes = primary.as_bytes().to_vec();
+    bytes.push(b'\n');
+    bytes.extend_from_slice(backup.unwrap_or_default().as_bytes());
+    payload_hash(&bytes)
+}
+
+fn owner_key(wallet: &Wallet) -> ApiResult<Felt> {
+    parse_felt(&wallet.owner_public_key).map_err(ApiError::internal)
+}
+
+fn wallet_address(wallet: &Wallet) -> ApiResult<Felt> {
+    parse_felt(&wallet.address).map_err(ApiError::internal)
+}
+
+/// Options of a key read.
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct KeyQuery {
+    /// The backup blob instead of the primary (the wallet's own end user only).
+    #[serde(default)]
+    backup: bool,
+}
+
+/// A stored encrypted key.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct EncryptedKeyResponse {
+    wallet_address: String,
+    /// `primary` or `backup`.
+    which: String,
+    encrypted_private_key: String,
+}
+
+#[utoipa::path(get, path = "/api/wallets/{address}/encrypted-key", tag = "custody",
+    params(("address" = String, Path, pattern = "^0x[0-9a-fA-F]{1,64}$"), KeyQuery),
+    responses((status = 200, body = EncryptedKeyResponse), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 429, body = ErrorBody)))]
+pub(crate) async fn get_encrypted_key(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(address): Path<String>,
+    ApiQuery(query): ApiQuery<KeyQuery>,
+) -> ApiResult<Json<EncryptedKeyResponse>> {
+    let wallet = accessible_wallet(&state, &caller, &felt("address", &address)?).await?;
+    let blob = if query.backup {
+        if !caller.is_end_user_of(&wallet) {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "END_USER_TOKEN_REQUIRED",
+                "the backup key is returned to the wallet's own end user only",
+            ));
+        }
+        wallet.encrypted_private_key_backup.clone().ok_or_else(|| {
+            ApiError::not_found("BACKUP_NOT_FOUND", "this wallet has no backup key")
+        })?
+    } else {
+        record_read(&state, &caller, &wallet, "GET /api/wallets/{address}/encrypted-key").await?;
+        wallet.encrypted_private_key.clone()
+    };
+    Ok(Json(EncryptedKeyResponse {
+        wallet_address: wallet.address.clone(),
+        which: if query.backup { "backup" } else { "primary" }.into(),
+        encrypted_private_key: blob,
+    }))
+}
+
+/// Records an organisation's read of a wallet's encrypted key (an end user reading its
+/// own is not an event).
+pub(crate) async fn record_read(
+    state: &AppState,
+    caller: &Caller,
+    wallet: &Wallet,
+    route: &str,
+) -> ApiResult<()> {
+    if caller.subject().is_none() {
+        let event = NewKeyEvent {
+            kind: KeyEventKind::Read,
+            principal: caller.principal.key(),
+            route: route.into(),
+            proof: "organisation secret key".into(),
+        };
+        state.store.record_key_event(&wallet.id, &event).await?;
+    }
+    Ok(())
+}
+
+/// New encrypted blobs for a wallet's owner key, with the owner's proof.
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct ReplaceKeyRequest {
+    encrypted_private_key: String,
+    encrypted_private_key_backup: Option<String>,
+    /// Purpose `replace-key`, account = the wallet, payload =
+    /// `sn_keccak(encryptedPrivateKey + "\n" + (encryptedPrivateKeyBackup or ""))`,
+    /// signed by the owner key.
+    proof: ProofInput,
+}
+
+#[utoipa::path(put, path = "/api/wallets/{address}/encrypted-key", tag = "custody",
+    params(("address" = String, Path, pattern = "^0x[0-9a-fA-F]{1,64}$")), request_body = ReplaceKeyRequest,
+    responses((status = 200, body = EncryptedKeyResponse), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 413, body = ErrorBody), (status = 429, body = ErrorBody)))]
+pub(crate) async fn put_encrypted_key(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(address): Path<String>,
+    RawBody(body): RawBody,
+) -> ApiResult<Json<EncryptedKeyResponse>> {
+    let wallet = accessible_wallet(&state, &caller, &felt("address", &address)?).await?;
+    let req: ReplaceKeyRequest = parse_json(&body)?;
+    ensure_encrypted_keys(&req.encrypted_private_key, req.encrypted_private_key_backup.as_deref())?;
+    let payload =
+        key_blobs_payload(&req.encrypted_private_key, req.encrypted_private_key_backup.as_deref());
+    check_proof(
+        &state,
+        &caller,
+        ProofPurpose::ReplaceKey,
+        wallet_address(&wallet)?,
+        payload,
+        owner_key(&wallet)?,
+        &req.proof,
+    )
+    .await?;
+    let event = NewKeyEvent {
+        kind: KeyEventKind::Replaced,
+        principal: caller.principal.key(),
+        route: "PUT /api/wallets/{address}/encrypted-key".into(),
+        proof: "owner-signature".into(),
+    };
+    let wallet = state
+        .store
+        .replace_wallet_keys(
+            &wallet.id,
+            &req.encrypted_private_key,
+            req.encrypted_private_key_backup.as_deref(),
+            &event,
+        )
+        .await?;
+    Ok(Json(EncryptedKeyResponse {
+        wallet_address: wallet.address.clone(),
+        which: "primary".into(),
+        encrypted_private_key: wallet.encrypted_private_key,
+    }))
+}
+
+/// One custody event.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct KeyEventResponse {
+    id: String,
+    /// `read`, `replaced` or `restored`.
+    kind: String,
+    /// `organization` or `user:<subject>`.
+    principal: String,
+    route: String,
+    /// How possession of the key was proved: `owner-signature`, or `none` on the Chipi
+    /// route.
+    proof: String,
+    /// Whether the blobs this event replaced can be restored.
+    restorable: bool,
+    created_at: String,
+}
+
+#[utoipa::path(get, path = "/api/wallets/{address}/key-history", tag = "custody",
+    params(("address" = String, Path, pattern = "^0x[0-9a-fA-F]{1,64}$")),
+    responses((status = 200, body = [KeyEventResponse]), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 429, body = ErrorBody)))]
+pub(crate) async fn key_history(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(address): Path<String>,
+) -> ApiResult<Json<Vec<KeyEventResponse>>> {
+    let wallet = accessible_wallet(&state, &caller, &felt("address", &address)?).await?;
+    let events = state.store.key_events(&wallet.id).await?;
+    Ok(Json(
+        events
+            .into_iter()
+            .map(|e| KeyEventResponse {
+                restorable: e.previous_key.is_some(),
+                id: e.id,
+                kind: e.kind.as_str().into(),
+                principal: e.principal,
+                route: e.route,
+                proof: e.proof,
+                created_at: iso8601(e.created_at),
+            })
+            .collect(),
+    ))
+}
+
+/// The owner's proof for a restore.
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct RestoreKeyRequest {
+    /// Purpose `restore-key`, account = the wallet, payload = `sn_keccak(event id)`,
+    /// signed by the owner key.
+    proof: ProofInput,
+}
+
+#[utoipa::path(post, path = "/api/wallets/{address}/key-history/{id}/restore", tag = "custody",
+    params(("address" = String, Path, pattern = "^0x[0-9a-fA-F]{1,64}$"), ("id" = String, Path)),
+    request_body = RestoreKeyRequest,
+    responses((status = 200, body = EncryptedKeyResponse), (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 413, body = ErrorBody), (status = 429, body = ErrorBody)))]
+pub(crate) async fn restore_key(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((address, id)): Path<(String, String)>,
+    RawBody(body): RawBody,
+) -> ApiResult<Json<EncryptedKeyResponse>> {
+    let wallet = accessible_wallet(&state, &caller, &felt("address", &address)?).await?;
+    let req: RestoreKeyRequest = parse_json(&body)?;
+    let events = state.store.key_events(&wallet.id).await?;
+    let event = events.into_iter().find(|e| e.id == id).ok_or_else(|| {
+        ApiError::not_found("KEY_EVENT_NOT_FOUND", "no such custody event for this wallet")
+    })?;
+    let Some(previous_key) = event.previous_key else {
+        return Err(ApiError::bad_request("NOT_RESTORABLE", "this event replaced nothing"));
+    };
+    check_proof(
+        &state,
+        &caller,
+        ProofPurpose::RestoreKey,
+        wallet_address(&wallet)?,
+        payload_hash(event.id.as_bytes()),
+        owner_key(&wallet)?,
+        &req.proof,
+    )
+    .await?;
+    let record = NewKeyEvent {
+        kind: KeyEventKind::Restored,
+        principal: caller.principal.key(),
+        route: "POST /api/wallets/{address}/key-history/{id}/restore".into(),
+        proof: "owner-signature".into(),
+    };
+    let wallet = state
+        .store
+        .replace_wallet_keys(&wallet.id, &previous_key, event.previous_backup.as_deref(), &record)
+        .await?;
+    Ok(Json(EncryptedKeyResponse {
+        wallet_address: wallet.address.clone(),
+        which: "primary".into(),
+        encrypted_private_key: wallet.encrypted_private_key,
+    }))
+}

@@ -1,0 +1,336 @@
+//! What an organisation pays for: its sponsorship policy, the revocations that always get
+//! through, and the guardrails every session registration passes on every route.
+
+use latchkey_contracts::account_calls;
+use latchkey_core::{selector, AllowedMethod, Call, Felt};
+use serde::{Deserialize, Serialize};
+
+use crate::RelayError;
+
+/// An organisation's sponsorship policy. Amounts are FRI, written as decimal strings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SponsorshipPolicy {
+    /// The methods the organisation pays for on contracts other than the wallet itself
+    /// (contract `0x0` = any contract). Empty: every method. Calls to the wallet itself
+    /// (registering and revoking sessions, rotating the owner) are always sponsored.
+    #[serde(default)]
+    pub allowed_methods: Vec<AllowedMethod>,
+    /// The largest fee one transaction may reserve.
+    #[serde(default, with = "amount", skip_serializing_if = "Option::is_none")]
+    pub max_fee_per_tx_fri: Option<u128>,
+    /// The most sponsored gas one wallet may use per UTC day.
+    #[serde(default, with = "amount", skip_serializing_if = "Option::is_none")]
+    pub daily_gas_per_wallet_fri: Option<u128>,
+    /// The most sponsored gas one end user (a wallet's external user id) may use per UTC day.
+    #[serde(default, with = "amount", skip_serializing_if = "Option::is_none")]
+    pub daily_gas_per_user_fri: Option<u128>,
+    /// Consecutive reverted transactions of one wallet that start its cool-down (`0`: never).
+    #[serde(default = "default_cooldown_after")]
+    pub revert_cooldown_after: u32,
+    /// How long a cool-down lasts, in seconds.
+    #[serde(default = "default_cooldown_seconds")]
+    pub revert_cooldown_seconds: u64,
+}
+
+fn default_cooldown_after() -> u32 {
+    3
+}
+
+fn default_cooldown_seconds() -> u64 {
+    600
+}
+
+impl Default for SponsorshipPolicy {
+    fn default() -> Self {
+        Self {
+            allowed_methods: Vec::new(),
+            max_fee_per_tx_fri: None,
+            daily_gas_per_wallet_fri: None,
+            daily_gas_per_user_fri: None,
+            revert_cooldown_after: default_cooldown_after(),
+            revert_cooldown_seconds: default_cooldown_seconds(),
+        }
+    }
+}
+
+/// Most entries a policy's allowlist may have.
+pub const MAX_SPONSORED_METHODS: usize = 256;
+/// Longest cool-down a policy may set (a week).
+pub const MAX_COOLDOWN_SECONDS: u64 = 7 * 86_400;
+
+impl SponsorshipPolicy {
+    /// Parses a stored or submitted policy document and checks its bounds.
+    pub fn parse(json: &str) -> Result<Self, RelayError> {
+        let policy: Self = serde_json::from_str(json)
+            .map_err(|e| RelayError::InvalidRequest(format!("invalid sponsorship policy: {e}")))?;
+        policy.validate()?;
+        Ok(policy)
+    }
+
+    /// The stored document's policy, or the defaults when there is none (or it does not
+    /// parse, which the API never lets happen).
+    pub fn from_stored(json: Option<&str>) -> Self {
+        json.and_then(|json| Self::parse(json).ok()).unwrap_or_default()
+    }
+
+    /// Checks the policy's bounds.
+    pub fn validate(&self) -> Result<(), RelayError> {
+        if self.allowed_methods.len() > MAX_SPONSORED_METHODS {
+            return Err(RelayError::InvalidRequest(format!(
+                "at most {MAX_SPONSORED_METHODS} sponsored methods"
+            )));
+        }
+        if self.revert_cooldown_seconds > MAX_COOLDOWN_SECONDS {
+            return Err(RelayError::InvalidRequest(format!(
+                "revertCooldownSeconds is at most {MAX_COOLDOWN_SECONDS}"
+            )));
+        }
+        if [self.max_fee_per_tx_fri, self.daily_gas_per_wallet_fri, self.daily_gas_per_user_fri]
+            .contains(&Some(0))
+        {
+            return Err(RelayError::InvalidRequest(
+                "a sponsorship limit must be positive (leave it out for no limit)".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Refuses calls the organisation does not pay for.
+    pub fn check_calls(&self, account: Felt, calls: &[Call]) -> Result<(), RelayError> {
+        if self.allowed_methods.is_empty() {
+            return Ok(());
+        }
+        for (i, call) in calls.iter().enumerate() {
+            if call.to == account {
+                continue;
+            }
+            let sponsored = self.allowed_methods.iter().any(|m| {
+                m.selector == call.selector && (m.contract == Felt::ZERO || m.contract == call.to)
+            });
+            if !sponsored {
+                return Err(RelayError::NotSponsored(format!(
+                    "calls[{i}] ({:#x} on {:#x}) is not in the organisation's sponsorship policy",
+                    call.selector, call.to
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// Refuses a fee reservation above the per-transaction limit.
+    pub fn check_fee(&self, max_fee_fri: u128) -> Result<(), RelayError> {
+        match self.max_fee_per_tx_fri {
+            Some(limit) if max_fee_fri > limit => Err(RelayError::FeeAboveLimit(format!(
+                "this transaction may cost up to {max_fee_fri} FRI; the organisation sponsors at most {limit} FRI per transaction"
+            ))),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Serde for optional FRI amounts as decimal strings (they exceed JSON's safe integers).
+mod amount {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub(super) fn serialize<S: Serializer>(value: &Option<u128>, s: S) -> Result<S::Ok, S::Error> {
+        match value {
+            Some(v) => s.serialize_str(&v.to_string()),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u128>, D::Error> {
+        let text: Option<String> = Option::deserialize(d)?;
+        text.map(|t| {
+            if t.is_empty() || t.len() > 39 || !t.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(serde::de::Error::custom("an amount is a decimal string of FRI"));
+            }
+            t.parse::<u128>().map_err(serde::de::Error::custom)
+        })
+        .transpose()
+    }
+}
+
+/// Whether every call of a batch is an emergency action on the wallet itself (revoking a
+/// session, revoking every session, rotating the owner key). Such a batch always gets
+/// through: no budget, quota, cool-down or sponsorship policy may keep an owner from
+/// killing a leaked key. (Sessions can never call the wallet, so only the owner can send
+/// one.)
+pub fn is_revocation(account: Felt, calls: &[Call]) -> bool {
+    let emergency = [
+        selector("revoke_session_key"),
+        selector("revoke_all_sessions"),
+        selector("set_public_key"),
+        selector("setPublicKey"),
+    ];
+    !calls.is_empty() && calls.iter().all(|c| c.to == account && emergency.contains(&c.selector))
+}
+
+/// The new owner key a batch rotates the wallet to, if it does.
+pub fn rotated_owner(account: Felt, calls: &[Call]) -> Option<Felt> {
+    let rotations = [selector("set_public_key"), selector("setPublicKey")];
+    calls
+        .iter()
+        .filter(|c| c.to == account && rotations.contains(&c.selector))
+        .filter_map(|c| c.calldata.first().copied())
+        .last()
+}
+
+/// The rules a session registration follows on every route (C30, R2-11): an explicit
+/// choice for allow-all, a bounded duration, never the wallet itself.
+#[derive(Debug, Clone, Copy)]
+pub struct SessionGuard {
+    /// Longest session, in seconds (`valid_until - max(now, valid_after)`).
+    pub max_session_seconds: u64,
+    /// Whether the caller asked for allow-all explicitly (the native sessions route's
+    /// `allowAll: true`); everywhere else an empty allowlist is refused.
+    pub allow_all_explicit: bool,
+}
+
+impl SessionGuard {
+    /// Checks every session registration in `calls` against the rules at time `now`.
+    pub fn check(&self, account: Felt, calls: &[Call], now: u64) -> Result<(), RelayError> {
+        let refuse =
+            |code: &'static str, message: String| Err(RelayError::SessionGuard { code, message });
+        for call in calls {
+            let Some(registration) = account_calls::decode_registration(account, call) else {
+                continue;
+            };
+            let policy = registration.map_err(|e| RelayError::InvalidRequest(e.to_string()))?;
+            if policy.session_key == Felt::ZERO {
+                return refuse("INVALID_FELT", "a session key must not be zero".into());
+            }
+            if policy.allowed_methods.is_empty() && !self.allow_all_explicit {
+                return refuse(
+                    "ALLOWLIST_REQUIRED",
+                    "a session registration needs a non-empty allowlist; allow-all must be asked for explicitly (allowAll: true on /api/wallets/{address}/sessions)".into(),
+                );
+            }
+            if policy.allowed_methods.iter().any(|m| m.contract == account) {
+                return refuse(
+                    "SELF_CALL_NOT_ALLOWED",
+                    "a session can never call its own wallet".into(),
+                );
+            }
+            let start = policy.valid_after.max(now);
+            if policy.valid_until <= start {
+                return refuse(
+                    "INVALID_SESSION_WINDOW",
+                    "validUntil must be after validAfter and now".into(),
+                );
+            }
+            if policy.valid_until - start > self.max_session_seconds {
+                return refuse(
+                    "SESSION_TOO_LONG",
+                    format!("sessions may last at most {} seconds", self.max_session_seconds),
+                );
+            }
+            if policy.max_calls == 0 {
+                return refuse("INVALID_REQUEST", "maxCalls must be at least 1".into());
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The session keys a batch registers on `account`.
+pub fn registered_keys(account: Felt, calls: &[Call]) -> Vec<Felt> {
+    calls
+        .iter()
+        .filter_map(|c| account_calls::decode_registration(account, c))
+        .filter_map(Result::ok)
+        .map(|p| p.session_key)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use latchkey_core::SessionPolicy;
+
+    use super::*;
+
+    const ACCOUNT: Felt = Felt::from_hex_unchecked("0xacc");
+    const GAME: Felt = Felt::from_hex_unchecked("0x6a3e");
+
+    fn registration(methods: Vec<AllowedMethod>, valid_until: u64) -> Call {
+        account_calls::register_session(
+            ACCOUNT,
+            &SessionPolicy {
+                session_key: Felt::from(7u8),
+                valid_after: 0,
+                valid_until,
+                max_calls: 10,
+                allowed_methods: methods,
+            },
+        )
+    }
+
+    #[test]
+    fn c30_session_guard_applies_to_every_registration_in_a_batch() {
+        let guard = SessionGuard { max_session_seconds: 3600, allow_all_explicit: false };
+        let now = 1_000_000;
+        let ok = registration(vec![AllowedMethod::new(GAME, "make_move")], now + 600);
+        assert!(guard.check(ACCOUNT, std::slice::from_ref(&ok), now).is_ok());
+        let code = |calls: &[Call], guard: SessionGuard| match guard.check(ACCOUNT, calls, now) {
+            Err(RelayError::SessionGuard { code, .. }) => code,
+            other => panic!("{other:?}"),
+        };
+        let empty = registration(vec![], now + 600);
+        assert_eq!(code(&[ok.clone(), empty.clone()], guard), "ALLOWLIST_REQUIRED");
+        let chipi_empty = account_calls::add_or_update_session_key(ACCOUNT, Felt::ONE, now + 60, 5, &[]);
+        assert_eq!(code(&[chipi_empty], guard), "ALLOWLIST_REQUIRED");
+        let explicit = SessionGuard { allow_all_explicit: true, ..guard };
+        assert!(explicit.check(ACCOUNT, &[empty], now).is_ok());
+        let long = registration(vec![AllowedMethod::new(GAME, "make_move")], now + 10 * 365 * 86_400);
+        assert_eq!(code(&[long], guard), "SESSION_TOO_LONG");
+        let selfish = registration(vec![AllowedMethod::new(ACCOUNT, "upgrade")], now + 60);
+        assert_eq!(code(&[selfish], guard), "SELF_CALL_NOT_ALLOWED");
+        // Calls to other contracts are not registrations, whatever their selector.
+        let elsewhere = Call { to: GAME, ..ok };
+        assert!(guard.check(ACCOUNT, &[elsewhere], now).is_ok());
+    }
+
+    #[test]
+    fn revocations_are_recognised_exactly() {
+        let revoke = account_calls::revoke_session_key(ACCOUNT, Felt::ONE);
+        let all = account_calls::revoke_all_sessions(ACCOUNT);
+        let rotate = account_calls::set_public_key(ACCOUNT, Felt::TWO);
+        assert!(is_revocation(ACCOUNT, &[revoke.clone(), all.clone(), rotate.clone()]));
+        assert!(!is_revocation(ACCOUNT, &[]));
+        let game = Call::new(GAME, "make_move", vec![Felt::ONE]);
+        assert!(!is_revocation(ACCOUNT, &[revoke.clone(), game]));
+        let elsewhere = Call { to: GAME, ..revoke };
+        assert!(!is_revocation(ACCOUNT, &[elsewhere]));
+        assert_eq!(rotated_owner(ACCOUNT, &[all, rotate]), Some(Felt::TWO));
+    }
+
+    #[test]
+    fn policies_parse_check_calls_and_fees() {
+        let policy = SponsorshipPolicy::parse(
+            r#"{"allowedMethods":[{"contract":"0x6a3e","selector":"0x1"}],"maxFeePerTxFri":"1000"}"#,
+        )
+        .unwrap();
+        assert_eq!(policy.max_fee_per_tx_fri, Some(1000));
+        assert_eq!(policy.revert_cooldown_after, 3);
+        let allowed = Call { to: GAME, selector: Felt::ONE, calldata: vec![] };
+        let other = Call { to: GAME, selector: Felt::TWO, calldata: vec![] };
+        let own = Call { to: ACCOUNT, selector: Felt::TWO, calldata: vec![] };
+        assert!(policy.check_calls(ACCOUNT, &[allowed.clone(), own]).is_ok());
+        assert_eq!(policy.check_calls(ACCOUNT, &[allowed, other]).unwrap_err().code(), "NOT_SPONSORED");
+        assert!(policy.check_fee(1000).is_ok());
+        assert_eq!(policy.check_fee(1001).unwrap_err().code(), "MAX_FEE_EXCEEDED");
+        for bad in [
+            r#"{"maxFeePerTxFri":"0"}"#,
+            r#"{"maxFeePerTxFri":"-1"}"#,
+            r#"{"maxFeePerTxFri":1000}"#,
+            r#"{"surprise":true}"#,
+            r#"{"revertCooldownSeconds":99999999}"#,
+        ] {
+            assert!(SponsorshipPolicy::parse(bad).is_err(), "{bad}");
+        }
+        assert_eq!(SponsorshipPolicy::from_stored(None), SponsorshipPolicy::default());
+        let round = serde_json::to_string(&policy).unwrap();
+        assert_eq!(SponsorshipPolicy::parse(&round).unwrap(), policy);
+    }
+}
