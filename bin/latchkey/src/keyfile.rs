@@ -17,9 +17,10 @@ use latchkey_chain::ChainClient;
 use latchkey_contracts::ACCOUNT;
 use latchkey_core::keystore::{self, EncryptKey, KeyBinding};
 use latchkey_core::{
-    create_session_key, generate_owner_key, parse_felt, public_key_hex, sign_owner,
-    sign_session_execution, to_hex, Felt, KeyKind, OutsideExecution, SessionError,
-    SessionErrorCode, SessionKeyData, SessionPolicy, TypedData,
+    create_session_key, generate_owner_key, parse_felt, payload_hash, prove_possession,
+    public_key_hex, sign_owner, sign_proof, sign_session_execution, to_hex, Felt, KeyKind,
+    OutsideExecution, ProofPurpose, SessionError, SessionErrorCode, SessionKeyData, SessionPolicy,
+    SigningKey, TypedData,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -173,6 +174,33 @@ impl KeyFile {
         })
     }
 
+    /// Unlocks this key and signs a proof of its possession for `challenge` (see
+    /// [`latchkey_core::proof_hash`]); returns the wire `proof` object.
+    pub(crate) fn prove(
+        &self,
+        pin: &EncryptKey,
+        challenge: &Challenge,
+        purpose: ProofPurpose,
+        payload: &Felt,
+    ) -> anyhow::Result<Value> {
+        let binding = KeyBinding {
+            kind: self.kind(),
+            account: self.account_felt()?,
+            public_key: self.public_key_felt()?,
+        };
+        let signature = prove_possession(
+            &self.encrypted_private_key,
+            pin,
+            &binding,
+            &challenge.chain_id,
+            purpose,
+            &challenge.challenge,
+            payload,
+        )
+        .map_err(explain_wrong_pin)?;
+        Ok(challenge.proof(&signature))
+    }
+
     /// Signs `typed_data` with this key; returns the wire signature (hex strings).
     pub(crate) fn sign(
         &self,
@@ -244,19 +272,96 @@ pub(crate) fn now_unix() -> u64 {
         .unwrap_or_default()
 }
 
-/// `latchkey key new owner FILE`: a new owner key sealed under a PIN; prints the body
-/// of `POST /api/wallets`.
-pub(crate) fn new_owner(path: &Path) -> anyhow::Result<()> {
-    let file = create_owner_file(path)?;
-    print_json(&json!({
+/// A challenge from `POST /api/challenges`, to sign as a proof of key possession.
+#[derive(Debug, Clone)]
+pub(crate) struct Challenge {
+    pub(crate) challenge: Felt,
+    pub(crate) chain_id: Felt,
+}
+
+impl Challenge {
+    /// Reads the answer of `POST /api/challenges` (`{challenge, chainId, …}`).
+    pub(crate) fn from_answer(value: &Value) -> anyhow::Result<Self> {
+        if let Some(code) = value.get("code").and_then(Value::as_str) {
+            let message = value.get("message").and_then(Value::as_str).unwrap_or_default();
+            bail!("the API refused the challenge: {code}: {message}");
+        }
+        let field = |name: &str| -> anyhow::Result<Felt> {
+            let text = value
+                .get(name)
+                .and_then(Value::as_str)
+                .with_context(|| format!("the challenge has no {name}"))?;
+            parse_felt(text).with_context(|| format!("the challenge's {name} is not a felt"))
+        };
+        Ok(Self { challenge: field("challenge")?, chain_id: field("chainId")? })
+    }
+
+    /// The wire `proof` object for `signature`.
+    pub(crate) fn proof(&self, signature: &latchkey_core::Signature) -> Value {
+        json!({
+            "challenge": to_hex(&self.challenge),
+            "signature": [to_hex(&signature.r), to_hex(&signature.s)],
+        })
+    }
+}
+
+/// The body of `POST /api/wallets` for a new owner key file: its public key, the sealed
+/// key and the owner's proof of possession for `challenge` (purpose `create-wallet`,
+/// payload = `sn_keccak` of the sealed key).
+pub(crate) fn wallet_body(
+    file: &KeyFile,
+    key: &SigningKey,
+    challenge: &Challenge,
+) -> anyhow::Result<Value> {
+    let signature = sign_proof(
+        key,
+        &challenge.chain_id,
+        &file.account_felt()?,
+        ProofPurpose::CreateWallet,
+        &challenge.challenge,
+        &payload_hash(file.encrypted_private_key.as_bytes()),
+    )?;
+    Ok(json!({
         "ownerPublicKey": file.public_key,
         "encryptedPrivateKey": file.encrypted_private_key,
+        "proof": challenge.proof(&signature),
     }))
 }
 
+/// `latchkey key new owner FILE`: a new owner key sealed under a PIN. With a challenge
+/// on standard input (the answer of `POST /api/challenges` for `create-wallet`), prints
+/// the body of `POST /api/wallets` with the owner's proof of possession; without one,
+/// just the public key and the sealed key.
+pub(crate) fn new_owner(path: &Path) -> anyhow::Result<()> {
+    let challenge = if std::io::stdin().is_terminal() {
+        None
+    } else {
+        let mut input = String::new();
+        std::io::stdin().read_to_string(&mut input).context("cannot read standard input")?;
+        let input = input.trim();
+        if input.is_empty() {
+            None
+        } else {
+            let value: Value = serde_json::from_str(input).context(
+                "standard input is not JSON (pipe in the answer of POST /api/challenges)",
+            )?;
+            Some(Challenge::from_answer(&value)?)
+        }
+    };
+    let (file, key) = create_owner_file(path)?;
+    match challenge {
+        Some(challenge) => print_json(&wallet_body(&file, &key, &challenge)?),
+        None => print_json(&json!({
+            "ownerPublicKey": file.public_key,
+            "encryptedPrivateKey": file.encrypted_private_key,
+        })),
+    }
+}
+
 /// Writes a new owner key file at `path` (never overwritten), sealed under a PIN asked
-/// twice; the wallet address follows from the key.
-pub(crate) fn create_owner_file(path: &Path) -> anyhow::Result<KeyFile> {
+/// twice; the wallet address follows from the key. Returns the file and the key, for the
+/// proof of possession a wallet creation needs.
+pub(crate) fn create_owner_file(path: &Path) -> anyhow::Result<(KeyFile, SigningKey)> {
     ensure_absent(path)?;
     let pin = read_pin("PIN for the new owner key: ", true)?;
     if let Err(reason) = check_pin_strength_of(&pin) {
@@ -278,7 +383,7 @@ pub(crate) fn create_owner_file(path: &Path) -> anyhow::Result<KeyFile> {
     };
     file.create(path)?;
     eprintln!("owner key sealed in {} (wallet {})", path.display(), file.account);
-    Ok(file)
+    Ok((file, key))
 }
 
 fn check_pin_strength_of(pin: &EncryptKey) -> Result<(), String> {

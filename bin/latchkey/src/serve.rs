@@ -200,9 +200,9 @@ pub(crate) async fn start(args: &ServeArgs) -> anyhow::Result<Server> {
     let account_class_hash = ACCOUNT.class_hash()?;
     let (chain, relayer_keys, embedded) = match &args.rpc_url {
         Some(url) => {
-            let chain = ChainClient::connect(url.clone())
-                .await
-                .with_context(|| format!("connecting to {url}"))?;
+            let chain = ChainClient::connect(url.clone()).await.with_context(|| {
+                format!("connecting to {}", latchkey_chain::redact_urls(url.as_str()))
+            })?;
             if args.relayers.is_empty() {
                 bail!("--rpc-url needs at least one --relayer address:private_key (or LATCHKEY_RELAYERS)");
             }

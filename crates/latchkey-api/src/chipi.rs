@@ -601,7 +601,8 @@ async fn execute_sponsored(
             .relayer
             .execute(&wallet_ref(&wallet)?, &req.typed_data, &signature, key.as_deref())
             .await;
-        let submitted = idempotency::resume(&state, &caller.org_id, key.as_deref(), outcome).await?;
+        let submitted =
+            idempotency::resume(&state, &caller.org_id, key.as_deref(), outcome).await?;
         Ok((StatusCode::OK, json!({ "transactionHash": to_hex(&submitted.transaction_hash) })))
     })
     .await

@@ -21,7 +21,10 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::native::ErrorBody;
-use crate::util::{accessible_wallet, ensure_encrypted_keys, felt, iso8601, now_unix, parse_json, ApiQuery, RawBody};
+use crate::util::{
+    accessible_wallet, ensure_encrypted_keys, felt, iso8601, now_unix, parse_json, ApiQuery,
+    RawBody,
+};
 use crate::{ApiError, ApiResult, AppState, Caller};
 
 /// How long a challenge may be used.
@@ -145,7 +148,9 @@ pub(crate) async fn check_proof(
         )
         .await?;
     if !used {
-        return Err(invalid("the challenge is unknown, used, expired, or was issued to someone else"));
+        return Err(invalid(
+            "the challenge is unknown, used, expired, or was issued to someone else",
+        ));
     }
     Ok(())
 }

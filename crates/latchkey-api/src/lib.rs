@@ -158,7 +158,12 @@ impl std::fmt::Debug for AppInner {
 
 impl AppState {
     /// Builds the state.
-    pub fn new(store: Store, relayer: Relayer, account_class_hash: Felt, config: ApiConfig) -> Self {
+    pub fn new(
+        store: Store,
+        relayer: Relayer,
+        account_class_hash: Felt,
+        config: ApiConfig,
+    ) -> Self {
         Self(Arc::new(AppInner {
             store,
             relayer,

@@ -97,7 +97,10 @@ fn escape(label: &str) -> String {
 }
 
 /// `GET /metrics`.
-pub(crate) async fn render(State(state): State<AppState>, headers: axum::http::HeaderMap) -> Response {
+pub(crate) async fn render(
+    State(state): State<AppState>,
+    headers: axum::http::HeaderMap,
+) -> Response {
     if let Some(token) = &state.config.metrics_token {
         let presented = headers
             .get(header::AUTHORIZATION)

@@ -434,7 +434,8 @@ async fn execute(
             .relayer
             .execute(&wallet_ref(&wallet)?, &req.typed_data, &signature, key.as_deref())
             .await;
-        let submitted = idempotency::resume(&state, &caller.org_id, key.as_deref(), outcome).await?;
+        let submitted =
+            idempotency::resume(&state, &caller.org_id, key.as_deref(), outcome).await?;
         let request = if options.wait {
             Some(state.relayer.wait_final(&submitted.request_id, EXECUTE_WAIT).await?)
         } else {

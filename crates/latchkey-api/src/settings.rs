@@ -107,11 +107,9 @@ impl IssuerCache {
             }
         }
         let json = state.store.organization(org_id).await?.and_then(|o| o.token_issuer_json);
-        let reuse = self
-            .by_org
-            .read()
-            .ok()
-            .and_then(|cache| cache.get(org_id).filter(|c| c.json == json).map(|c| c.verifier.clone()));
+        let reuse = self.by_org.read().ok().and_then(|cache| {
+            cache.get(org_id).filter(|c| c.json == json).map(|c| c.verifier.clone())
+        });
         let verifier = match reuse {
             Some(verifier) => verifier,
             None => match &json {

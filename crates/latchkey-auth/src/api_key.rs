@@ -306,7 +306,8 @@ pub(crate) mod tests {
                 Ok(parsed) => {
                     prop_assert!(is_valid_secret_key(&key));
                     prop_assert_eq!(parsed.expose(), key.as_str());
-                    let env = if key.starts_with("sk_dev_") { KeyEnvironment::Dev } else { KeyEnvironment::Prod };
+                    let dev = key.starts_with("sk_dev_");
+                    let env = if dev { KeyEnvironment::Dev } else { KeyEnvironment::Prod };
                     prop_assert_eq!(parsed.environment(), env);
                 }
                 Err(err) => {
@@ -338,14 +339,18 @@ pub(crate) mod tests {
         }
 
         #[test]
-        fn generated_keys_always_pass_the_format_checks(seed in any::<u64>(), prod in any::<bool>()) {
+        fn generated_keys_always_pass_the_format_checks(
+            seed in any::<u64>(),
+            prod in any::<bool>(),
+        ) {
             let env = if prod { KeyEnvironment::Prod } else { KeyEnvironment::Dev };
             let pair = generate_api_keys(env, &mut StdRng::seed_from_u64(seed));
             prop_assert!(is_valid_public_key(&pair.public_key));
             prop_assert!(is_valid_secret_key(pair.secret_key.expose()));
             let parsed = SecretKey::parse(pair.secret_key.expose().to_owned()).unwrap();
             prop_assert_eq!(parsed.environment(), env);
-            prop_assert_eq!(display_prefix(pair.secret_key.expose()), pair.secret_key.display_prefix());
+            let shown = display_prefix(pair.secret_key.expose());
+            prop_assert_eq!(shown, pair.secret_key.display_prefix());
         }
 
         #[test]

@@ -244,9 +244,112 @@ fn bit_length(be: &[u8]) -> usize {
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
     use serde_json::json;
 
     use super::*;
+
+    /// JWKS entries with random key material of the right shape for each key type, and
+    /// with a random type, curve, `alg`, `use` and `kid`.
+    fn any_jwk() -> impl Strategy<Value = Value> {
+        let bytes = |len: std::ops::Range<usize>| prop::collection::vec(any::<u8>(), len);
+        let material = prop_oneof![
+            (bytes(256..300), bytes(1..9)).prop_map(|(mut n, mut e)| {
+                n[0] |= 0x80;
+                if let Some(last) = e.last_mut() {
+                    *last |= 1;
+                }
+                json!({ "kty": "RSA", "n": enc(&n), "e": enc(&e) })
+            }),
+            (bytes(32..33), bytes(32..33)).prop_map(
+                |(x, y)| json!({ "kty": "EC", "crv": "P-256", "x": enc(&x), "y": enc(&y) })
+            ),
+            (bytes(48..49), bytes(48..49)).prop_map(
+                |(x, y)| json!({ "kty": "EC", "crv": "P-384", "x": enc(&x), "y": enc(&y) })
+            ),
+            bytes(32..33).prop_map(|x| json!({ "kty": "OKP", "crv": "Ed25519", "x": enc(&x) })),
+        ];
+        let field = prop_oneof![
+            Just(None),
+            Just(Some(("alg", json!("RS256")))),
+            Just(Some(("alg", json!("ES256")))),
+            Just(Some(("alg", json!("HS256")))),
+            Just(Some(("use", json!("sig")))),
+            Just(Some(("use", json!("enc")))),
+            Just(Some(("key_ops", json!(["verify"])))),
+            Just(Some(("kty", json!("oct")))),
+            Just(Some(("crv", json!("P-521")))),
+            Just(Some(("kid", json!(5)))),
+            Just(Some(("kid", json!("")))),
+            Just(Some(("n", json!("!!")))),
+            Just(Some(("x", json!("AAAA")))),
+        ];
+        (material, field).prop_map(|(mut jwk, field)| {
+            jwk["kid"] = json!("k");
+            if let Some((name, value)) = field {
+                jwk[name] = value;
+            }
+            jwk
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn parse_jwks_never_panics_on_arbitrary_bytes(
+            body in prop_oneof![
+                prop::collection::vec(any::<u8>(), 0..200),
+                any::<String>().prop_map(String::into_bytes),
+                any::<String>().prop_map(|s| format!(r#"{{"keys":[{s}]}}"#).into_bytes()),
+            ],
+        ) {
+            if let Ok(map) = parse_jwks(&body, ALL) {
+                prop_assert!(map.len() <= MAX_JWKS_KEYS);
+            }
+        }
+
+        #[test]
+        fn jwks_keys_are_usable_only_for_configured_algorithms(
+            keys in prop::collection::vec(any_jwk(), 0..3),
+            configured in prop::sample::subsequence(ALL.to_vec(), 1..=ALL.len()),
+        ) {
+            let body = serde_json::to_vec(&json!({ "keys": keys })).unwrap();
+            let map = parse_jwks(&body, &configured).unwrap();
+            for (kid, key) in &map {
+                prop_assert!(!kid.is_empty() && kid.len() <= MAX_KID_BYTES);
+                prop_assert!(!key.algorithms.is_empty());
+                prop_assert!(key.algorithms.iter().all(|alg| configured.contains(alg)));
+            }
+        }
+
+        #[test]
+        fn keys_of_random_material_never_verify_random_signatures(
+            jwk in any_jwk(),
+            seed in prop::collection::vec(any::<u8>(), 600),
+            fit in any::<bool>(),
+            len in 0usize..600,
+        ) {
+            // Mostly a signature of the length the key type uses, so verification runs.
+            let fitting = match jwk["kty"].as_str() {
+                Some("RSA") => jwk["n"].as_str().map_or(0, |n| n.len() * 3 / 4),
+                Some("EC") if jwk["crv"] == "P-384" => 96,
+                _ => 64,
+            };
+            let signature = &seed[..if fit { fitting.min(600) } else { len }];
+            let body = serde_json::to_vec(&json!({ "keys": [jwk] })).unwrap();
+            for key in parse_jwks(&body, ALL).unwrap().values() {
+                for alg in &key.algorithms {
+                    let header = json!({ "alg": alg, "kid": "k" });
+                    let header = enc(&serde_json::to_vec(&header).unwrap());
+                    let token = format!("{header}.{}.{}", enc(b"{}"), enc(signature));
+                    let validation = jsonwebtoken::Validation::new(*alg);
+                    let decoded = jsonwebtoken::decode::<Value>(&token, &key.decoding, &validation);
+                    prop_assert!(decoded.is_err());
+                }
+            }
+        }
+    }
 
     const ALL: &[Algorithm] =
         &[Algorithm::RS256, Algorithm::PS256, Algorithm::ES256, Algorithm::ES384, Algorithm::EdDSA];

@@ -47,6 +47,41 @@ pub enum ChainError {
     Unsupported(&'static str),
 }
 
+/// `text` with every URL cut to its scheme, host and port: node URLs often carry a
+/// provider's API key in their path or query, and transport errors quote the URL; these
+/// messages reach logs.
+pub fn redact_urls(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = ["http://", "https://", "ws://", "wss://"]
+        .iter()
+        .filter_map(|scheme| rest.find(scheme))
+        .min()
+    {
+        out.push_str(&rest[..start]);
+        let url = &rest[start..];
+        let end = url
+            .find(|c: char| c.is_whitespace() || matches!(c, ')' | '"' | '\'' | '>' | ','))
+            .unwrap_or(url.len());
+        let (candidate, after) = url.split_at(end);
+        let scheme_end = candidate.find("://").map_or(0, |i| i + 3);
+        let authority_end = candidate[scheme_end..]
+            .find(['/', '?', '#'])
+            .map_or(candidate.len(), |i| i + scheme_end);
+        // Credentials before an '@' go too.
+        let authority = &candidate[scheme_end..authority_end];
+        let host = authority.rsplit_once('@').map_or(authority, |(_, host)| host);
+        out.push_str(&candidate[..scheme_end]);
+        out.push_str(host);
+        if authority_end < candidate.len() || authority.contains('@') {
+            out.push_str("/…");
+        }
+        rest = after;
+    }
+    out.push_str(rest);
+    out
+}
+
 impl ChainError {
     /// Classifies a provider error.
     pub fn from_provider(error: ProviderError) -> Self {
@@ -67,7 +102,7 @@ impl ChainError {
                             None => rpc.message.clone(),
                         }),
                     },
-                    _ => Self::Node(e.to_string()),
+                    _ => Self::Node(redact_urls(&e.to_string())),
                 }
             }
         }
@@ -147,6 +182,24 @@ pub(crate) fn readable_reason(reason: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn r2_21_urls_in_node_errors_lose_paths_queries_and_credentials() {
+        let message = "error sending request for url (https://user:pw@rpc.example.com:8443/v0_10/KEY123?apikey=SECRET): timed out";
+        let redacted = redact_urls(message);
+        assert_eq!(
+            redacted,
+            "error sending request for url (https://rpc.example.com:8443/…): timed out"
+        );
+        for secret in ["KEY123", "SECRET", "user", "pw@"] {
+            assert!(!redacted.contains(secret), "{redacted}");
+        }
+        assert_eq!(redact_urls("no url here"), "no url here");
+        assert_eq!(redact_urls("http://127.0.0.1:5050 refused"), "http://127.0.0.1:5050 refused");
+        assert_eq!(redact_urls("a http://h/x and https://k/y?z"), "a http://h/… and https://k/…");
+        // Multi-byte text around a URL is kept whole.
+        assert_eq!(redact_urls("é http://h/p é"), "é http://h/… é");
+    }
 
     #[test]
     fn short_strings_in_reasons_are_decoded() {

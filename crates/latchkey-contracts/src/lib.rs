@@ -217,7 +217,10 @@ pub mod account_calls {
             let n = felt_to_u32(&word(rest + 2)?)? as usize;
             let start = rest + 3;
             let width = if chipi { 1 } else { 2 };
-            let end = n.checked_mul(width).and_then(|len| len.checked_add(start)).ok_or_else(malformed)?;
+            let end = n
+                .checked_mul(width)
+                .and_then(|len| len.checked_add(start))
+                .ok_or_else(malformed)?;
             let items = data.get(start..end).ok_or_else(malformed)?;
             if end != data.len() {
                 return Err(malformed());

@@ -80,7 +80,9 @@ mod tests {
         }
 
         #[test]
-        fn serialised_calls_have_the_cairo_layout(calls in prop::collection::vec(any_call(), 0..4)) {
+        fn serialised_calls_have_the_cairo_layout(
+            calls in prop::collection::vec(any_call(), 0..4),
+        ) {
             let mut out = Vec::new();
             serialize_calls(&calls, &mut out);
             let expected = 1 + calls.iter().map(|c| 3 + c.calldata.len()).sum::<usize>();

@@ -327,6 +327,15 @@ pub(crate) mod tests {
         })
     }
 
+    /// The digits of a number as the parsers split them: after `0x`/`0X` in base 16,
+    /// otherwise in base 10.
+    fn split_radix(s: &str) -> (&str, u32) {
+        match s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
+            Some(hex) => (hex, 16),
+            None => (s, 10),
+        }
+    }
+
     /// Longest error message a parser may produce: the fixed text plus 24 characters of
     /// the input.
     fn assert_short_message(err: &FeltError) {
@@ -341,11 +350,7 @@ pub(crate) mod tests {
         fn parse_felt_never_panics_and_accepts_only_canonical_values(input in any_text()) {
             match parse_felt(&input) {
                 Ok(value) => {
-                    let s = input.trim();
-                    let (digits, radix) = match s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
-                        Some(hex) => (hex, 16),
-                        None => (s, 10),
-                    };
+                    let (digits, radix) = split_radix(input.trim());
                     let expected = BigUint::parse_bytes(digits.as_bytes(), radix).unwrap();
                     prop_assert_eq!(value.to_biguint(), expected);
                 }
@@ -364,7 +369,9 @@ pub(crate) mod tests {
         }
 
         #[test]
-        fn parse_felt_rejects_values_from_the_prime_up(offset in prop::array::uniform32(any::<u8>())) {
+        fn parse_felt_rejects_values_from_the_prime_up(
+            offset in prop::array::uniform32(any::<u8>()),
+        ) {
             // P + offset, kept below 2^256 so the hex stays 64 digits.
             let p = Felt::MAX.to_biguint() + 1u8;
             let room = (BigUint::from(1u8) << 256u32) - &p;
@@ -428,6 +435,13 @@ pub(crate) mod tests {
         }
 
         #[test]
+        fn selectors_of_any_name_fit_in_250_bits(name in any_text()) {
+            let value = selector(&name);
+            prop_assert!(value.to_biguint().bits() <= 250);
+            prop_assert_eq!(value, starknet_keccak(name.as_bytes()));
+        }
+
+        #[test]
         fn felt_integer_conversions_never_panic(value in any_felt()) {
             let big = value.to_biguint();
             prop_assert_eq!(felt_to_u32(&value).ok(), u32::try_from(&big).ok());
@@ -439,7 +453,10 @@ pub(crate) mod tests {
         fn parse_u256_never_panics_on_any_json(value in any_json()) {
             if let Some(amount) = parse_u256(&value) {
                 match &value {
-                    Value::Number(n) => prop_assert_eq!(Some(amount), n.as_u64().map(|n| U256::from_u128(n.into()))),
+                    Value::Number(n) => {
+                        let expected = n.as_u64().map(|n| U256::from_u128(n.into()));
+                        prop_assert_eq!(Some(amount), expected);
+                    }
                     Value::String(s) => prop_assert!(s.trim().len() <= MAX_INPUT_LEN),
                     other => prop_assert!(false, "accepted {}", other),
                 }
@@ -451,11 +468,7 @@ pub(crate) mod tests {
         #[test]
         fn parse_u256_reads_string_digits_exactly(input in any_text()) {
             if let Some(amount) = parse_u256(&Value::from(input.as_str())) {
-                let s = input.trim();
-                let (digits, radix) = match s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
-                    Some(hex) => (hex, 16),
-                    None => (s, 10),
-                };
+                let (digits, radix) = split_radix(input.trim());
                 prop_assert_eq!(
                     Some(amount.to_biguint()),
                     BigUint::parse_bytes(digits.as_bytes(), radix)
@@ -464,7 +477,10 @@ pub(crate) mod tests {
         }
 
         #[test]
-        fn u256_round_trips_through_text_limbs_and_json(high in any::<u128>(), low in any::<u128>()) {
+        fn u256_round_trips_through_text_limbs_and_json(
+            high in any::<u128>(),
+            low in any::<u128>(),
+        ) {
             let value = U256 { high, low };
             prop_assert_eq!(parse_u256(&Value::from(value.to_string())), Some(value));
             let hex = format!("{:#x}", value.to_biguint());

@@ -49,9 +49,7 @@ pub use policy::{
     is_live_at, tracked_amount, tracked_amount_index, AllowedMethod, MalformedAmount,
     PolicyViolation, SessionPolicy, SpendingPolicy, SpendingViolation,
 };
-pub use proof::{
-    payload_hash, proof_hash, sign_proof, verify_proof, ProofPurpose, PROOF_TAG,
-};
+pub use proof::{payload_hash, proof_hash, sign_proof, verify_proof, ProofPurpose, PROOF_TAG};
 pub use signature::{
     verify_signature, SessionSignature, Signature, SignatureError, SigningKey, EC_ORDER,
 };

@@ -92,7 +92,11 @@ pub fn verify_proof(
     payload: &Felt,
     signature: &Signature,
 ) -> bool {
-    verify_signature(public_key, &proof_hash(chain_id, account, purpose, challenge, payload), signature)
+    verify_signature(
+        public_key,
+        &proof_hash(chain_id, account, purpose, challenge, payload),
+        signature,
+    )
 }
 
 #[cfg(test)]
@@ -109,10 +113,19 @@ mod tests {
         let account = Felt::from(0xaccu64);
         let challenge = Felt::from(0xc0ffeeu64);
         let payload = payload_hash(b"lk1$owner$...");
-        let sig = sign_proof(&key(), &chain, &account, ProofPurpose::ReplaceKey, &challenge, &payload)
-            .unwrap();
+        let sig =
+            sign_proof(&key(), &chain, &account, ProofPurpose::ReplaceKey, &challenge, &payload)
+                .unwrap();
         let public = key().public_key();
-        assert!(verify_proof(&public, &chain, &account, ProofPurpose::ReplaceKey, &challenge, &payload, &sig));
+        assert!(verify_proof(
+            &public,
+            &chain,
+            &account,
+            ProofPurpose::ReplaceKey,
+            &challenge,
+            &payload,
+            &sig
+        ));
         let other = Felt::from(9u8);
         for (chain, account, purpose, challenge, payload) in [
             (other, account, ProofPurpose::ReplaceKey, challenge, payload),
@@ -123,7 +136,15 @@ mod tests {
         ] {
             assert!(!verify_proof(&public, &chain, &account, purpose, &challenge, &payload, &sig));
         }
-        assert!(!verify_proof(&other, &chain, &account, ProofPurpose::ReplaceKey, &challenge, &payload, &sig));
+        assert!(!verify_proof(
+            &other,
+            &chain,
+            &account,
+            ProofPurpose::ReplaceKey,
+            &challenge,
+            &payload,
+            &sig
+        ));
     }
 
     #[test]

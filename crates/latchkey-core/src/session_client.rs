@@ -414,10 +414,11 @@ pub fn prove_possession(
     challenge: &Felt,
     payload: &Felt,
 ) -> Result<Signature, SessionError> {
-    let key = keystore::open(sealed_key, encrypt_key, binding).map_err(|cause| match binding.kind {
-        KeyKind::Owner => SessionError::OwnerKeyDecryptionFailed { cause },
-        KeyKind::Session => SessionError::DecryptionFailed { cause },
-    })?;
+    let key =
+        keystore::open(sealed_key, encrypt_key, binding).map_err(|cause| match binding.kind {
+            KeyKind::Owner => SessionError::OwnerKeyDecryptionFailed { cause },
+            KeyKind::Session => SessionError::DecryptionFailed { cause },
+        })?;
     crate::sign_proof(&key, chain_id, &binding.account, purpose, challenge, payload)
         .map_err(SessionError::SigningFailed)
 }

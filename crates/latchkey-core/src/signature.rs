@@ -236,7 +236,8 @@ mod tests {
                 }
                 Err(err) => {
                     let shown = format!("{err} {err:?}");
-                    prop_assert!(text.trim().len() < 4 || !shown.contains(text.trim()), "{}", shown);
+                    let input = text.trim();
+                    prop_assert!(input.len() < 4 || !shown.contains(input), "{}", shown);
                 }
             }
         }
@@ -248,7 +249,8 @@ mod tests {
             other in any::<[u8; 31]>(),
         ) {
             let Ok(key) = SigningKey::from_felt(secret) else { return Ok(()) };
-            let (hash, other) = (Felt::from_bytes_be_slice(&hash), Felt::from_bytes_be_slice(&other));
+            let hash = Felt::from_bytes_be_slice(&hash);
+            let other = Felt::from_bytes_be_slice(&other);
             let sig = SessionSignature::sign(&key, &hash, 7).unwrap();
             prop_assert!(sig.verify(&hash));
             prop_assert_eq!(sig.verify(&other), hash == other);

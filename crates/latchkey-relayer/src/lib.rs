@@ -45,7 +45,7 @@ use latchkey_core::{
     SessionPolicy, SessionSignature, Signature, SigningKey, TypedData, ANY_CALLER,
 };
 use latchkey_store::{
-    NewRequest, QuotaCharge, Request, RequestStatus, RequestUpdate, ReserveOptions, Reservation,
+    NewRequest, QuotaCharge, Request, RequestStatus, RequestUpdate, Reservation, ReserveOptions,
     SessionState, Store,
 };
 use tokio::sync::Semaphore;
@@ -279,7 +279,12 @@ fn quota_charges(policy: &SponsorshipPolicy, wallet: &WalletRef) -> Vec<QuotaCha
     let day = now_unix().div_euclid(86_400);
     let mut quotas = Vec::new();
     if let Some(limit) = policy.daily_gas_per_wallet_fri {
-        quotas.push(QuotaCharge { scope: "wallet".into(), key: wallet.id.clone(), day, limit_fri: limit });
+        quotas.push(QuotaCharge {
+            scope: "wallet".into(),
+            key: wallet.id.clone(),
+            day,
+            limit_fri: limit,
+        });
     }
     if let (Some(limit), Some(user)) = (policy.daily_gas_per_user_fri, &wallet.external_user_id) {
         quotas.push(QuotaCharge { scope: "user".into(), key: user.clone(), day, limit_fri: limit });
@@ -709,7 +714,9 @@ impl Relayer {
             .ok()
             .and_then(|key| key.first().copied());
         match on_chain {
-            Some(key) if key != wallet.owner_public_key && verify_signature(&key, hash, signature) => {
+            Some(key)
+                if key != wallet.owner_public_key && verify_signature(&key, hash, signature) =>
+            {
                 self.inner.store.set_owner_public_key(&wallet.id, &hex(&key)).await?;
                 Ok(())
             }
@@ -794,7 +801,9 @@ impl Relayer {
                 .lock()
                 .map_err(|_| RelayError::Unavailable("relayer state poisoned".into()))?;
             all.entry(org_id.to_string())
-                .or_insert_with(|| Arc::new(Semaphore::new(inner.config.max_simulations_per_org.max(1))))
+                .or_insert_with(|| {
+                    Arc::new(Semaphore::new(inner.config.max_simulations_per_org.max(1)))
+                })
                 .clone()
         };
         let timeout = inner.config.simulation_timeout;
@@ -984,9 +993,8 @@ impl Relayer {
                         relayer_address: Some(hex(&slot.address)),
                         relayer_nonce: Some(hex(&nonce)),
                         signed_tx_json: Some(signed_json),
-                        previous_tx_hashes_json: (!earlier.is_empty()).then(|| {
-                            serde_json::Value::from(earlier.clone()).to_string()
-                        }),
+                        previous_tx_hashes_json: (!earlier.is_empty())
+                            .then(|| serde_json::Value::from(earlier.clone()).to_string()),
                         ..RequestUpdate::default()
                     },
                 )

@@ -174,7 +174,7 @@ pub fn rotated_owner(account: Felt, calls: &[Call]) -> Option<Felt> {
         .iter()
         .filter(|c| c.to == account && rotations.contains(&c.selector))
         .filter_map(|c| c.calldata.first().copied())
-        .last()
+        .next_back()
 }
 
 /// The rules a session registration follows on every route (C30, R2-11): an explicit
@@ -278,11 +278,13 @@ mod tests {
         };
         let empty = registration(vec![], now + 600);
         assert_eq!(code(&[ok.clone(), empty.clone()], guard), "ALLOWLIST_REQUIRED");
-        let chipi_empty = account_calls::add_or_update_session_key(ACCOUNT, Felt::ONE, now + 60, 5, &[]);
+        let chipi_empty =
+            account_calls::add_or_update_session_key(ACCOUNT, Felt::ONE, now + 60, 5, &[]);
         assert_eq!(code(&[chipi_empty], guard), "ALLOWLIST_REQUIRED");
         let explicit = SessionGuard { allow_all_explicit: true, ..guard };
         assert!(explicit.check(ACCOUNT, &[empty], now).is_ok());
-        let long = registration(vec![AllowedMethod::new(GAME, "make_move")], now + 10 * 365 * 86_400);
+        let long =
+            registration(vec![AllowedMethod::new(GAME, "make_move")], now + 10 * 365 * 86_400);
         assert_eq!(code(&[long], guard), "SESSION_TOO_LONG");
         let selfish = registration(vec![AllowedMethod::new(ACCOUNT, "upgrade")], now + 60);
         assert_eq!(code(&[selfish], guard), "SELF_CALL_NOT_ALLOWED");
@@ -317,7 +319,10 @@ mod tests {
         let other = Call { to: GAME, selector: Felt::TWO, calldata: vec![] };
         let own = Call { to: ACCOUNT, selector: Felt::TWO, calldata: vec![] };
         assert!(policy.check_calls(ACCOUNT, &[allowed.clone(), own]).is_ok());
-        assert_eq!(policy.check_calls(ACCOUNT, &[allowed, other]).unwrap_err().code(), "NOT_SPONSORED");
+        assert_eq!(
+            policy.check_calls(ACCOUNT, &[allowed, other]).unwrap_err().code(),
+            "NOT_SPONSORED"
+        );
         assert!(policy.check_fee(1000).is_ok());
         assert_eq!(policy.check_fee(1001).unwrap_err().code(), "MAX_FEE_EXCEEDED");
         for bad in [

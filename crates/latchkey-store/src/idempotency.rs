@@ -172,8 +172,7 @@ impl Store {
     /// again (and finds its execution, if it got that far, through the relayer's
     /// one-request-per-nonce record). Returns how many were released.
     pub async fn release_in_flight_idempotency(&self, owner: &str) -> Result<u64> {
-        const SQL: &str =
-            "DELETE FROM idempotency_keys WHERE state = 'in_flight' AND owner = $1";
+        const SQL: &str = "DELETE FROM idempotency_keys WHERE state = 'in_flight' AND owner = $1";
         let done = with_write_pool!(self, |pool| sqlx::query(SQL)
             .bind(owner)
             .execute(pool)

@@ -69,7 +69,7 @@ pub use idempotency::IdempotencyScope;
 pub use model::{
     ApiKey, ApiKeyKind, Backend, Challenge, IdempotencyClaim, KeyEvent, KeyEventKind, NewKeyEvent,
     NewRequest, NewSession, NewWallet, Organization, QuotaCharge, Request, RequestStatus,
-    RequestUpdate, ReserveOptions, Reservation, Session, SessionState, UserSession, Wallet,
+    RequestUpdate, Reservation, ReserveOptions, Session, SessionState, UserSession, Wallet,
 };
 
 #[cfg(test)]

@@ -466,7 +466,10 @@ impl Request {
 
     /// The daily quotas its reservation is charged to.
     pub fn quota_charges(&self) -> Vec<QuotaCharge> {
-        self.quota_json.as_deref().and_then(|json| serde_json::from_str(json).ok()).unwrap_or_default()
+        self.quota_json
+            .as_deref()
+            .and_then(|json| serde_json::from_str(json).ok())
+            .unwrap_or_default()
     }
 }
 

@@ -190,11 +190,7 @@ impl Store {
     /// Sets (or with `None` removes) the organisation's end-user token issuer: its JSON
     /// document and the `(issuer, audience)` pair as `key`, which no other organisation may
     /// use ([`constraints::ORG_TOKEN_ISSUER`](crate::constraints::ORG_TOKEN_ISSUER)).
-    pub async fn set_token_issuer(
-        &self,
-        org_id: &str,
-        issuer: Option<(&str, &str)>,
-    ) -> Result<()> {
+    pub async fn set_token_issuer(&self, org_id: &str, issuer: Option<(&str, &str)>) -> Result<()> {
         const SQL: &str =
             "UPDATE organizations SET token_issuer_json = $1, token_issuer_key = $2 WHERE id = $3";
         let (json, key) = issuer.unzip();

@@ -7,7 +7,7 @@ use crate::db::{
 };
 use crate::error::{Result, StoreError};
 use crate::model::{
-    NewRequest, QuotaCharge, Request, RequestStatus, RequestUpdate, ReserveOptions, Reservation,
+    NewRequest, QuotaCharge, Request, RequestStatus, RequestUpdate, Reservation, ReserveOptions,
 };
 use crate::orgs::{units_up, RESERVE_SQL, RESERVE_UNBUDGETED_SQL, SETTLE_SQL};
 use crate::Store;
@@ -422,7 +422,8 @@ impl Store {
         if from == to {
             return Ok(true);
         }
-        let update = RequestUpdate { fee_fri: Some(to_fri.to_string()), ..RequestUpdate::default() };
+        let update =
+            RequestUpdate { fee_fri: Some(to_fri.to_string()), ..RequestUpdate::default() };
         let (sql, args) = update_sql(id, expected, &update, now());
         let moved = with_write_tx!(self, |tx| {
             let updated = bind_all!(sqlx::query(AssertSqlSafe(sql)), args)

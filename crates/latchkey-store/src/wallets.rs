@@ -245,10 +245,15 @@ impl Store {
 
     /// Records the owner key the chain now has for this wallet (after a rotation).
     pub async fn set_owner_public_key(&self, id: &str, owner_public_key: &str) -> Result<()> {
-        const SQL: &str =
-            "UPDATE wallets SET owner_public_key = $1, updated_at = $2 WHERE id = $3";
+        const SQL: &str = "UPDATE wallets SET owner_public_key = $1, updated_at = $2 WHERE id = $3";
         let done = with_write_pool!(self, |pool| {
-            sqlx::query(SQL).bind(owner_public_key).bind(now()).bind(id).execute(pool).await?.rows_affected()
+            sqlx::query(SQL)
+                .bind(owner_public_key)
+                .bind(now())
+                .bind(id)
+                .execute(pool)
+                .await?
+                .rows_affected()
         });
         if done == 0 {
             return Err(StoreError::NotFound);

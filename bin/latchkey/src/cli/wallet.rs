@@ -93,14 +93,27 @@ async fn create(ctx: &Ctx, path: &Path, user: Option<&str>, existing: bool) -> a
     }
     let client = ctx.client()?;
     // Reach the server before making a key, so an outage or a bad API key leaves no
-    // orphan key file behind.
-    client.get("/api/wallets?limit=1").await?;
-    let file: KeyFile =
-        if existing { NamedKey::owner(path)?.file } else { keyfile::create_owner_file(path)? };
-    let mut body = json!({
-        "ownerPublicKey": file.public_key,
-        "encryptedPrivateKey": file.encrypted_private_key,
-    });
+    // orphan key file behind; its challenge is what the new owner key signs to prove it
+    // is held here.
+    let answer = client.post("/api/challenges", Some(&json!({"purpose": "create-wallet"}))).await?;
+    let challenge = keyfile::Challenge::from_answer(&answer)?;
+    let (file, mut body): (KeyFile, _) = if existing {
+        let file = NamedKey::owner(path)?.file;
+        let pin = keyfile::read_pin(&format!("PIN for {}: ", path.display()), false)?;
+        let payload = latchkey_core::payload_hash(file.encrypted_private_key.as_bytes());
+        let proof =
+            file.prove(&pin, &challenge, latchkey_core::ProofPurpose::CreateWallet, &payload)?;
+        let body = json!({
+            "ownerPublicKey": file.public_key,
+            "encryptedPrivateKey": file.encrypted_private_key,
+            "proof": proof,
+        });
+        (file, body)
+    } else {
+        let (file, key) = keyfile::create_owner_file(path)?;
+        let body = keyfile::wallet_body(&file, &key, &challenge)?;
+        (file, body)
+    };
     if let Some(user) = user {
         body["externalUserId"] = json!(user);
     }

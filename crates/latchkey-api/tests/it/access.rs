@@ -37,6 +37,21 @@ pub(crate) fn resource_routes(
             ),
         ),
         (Method::GET, format!("/api/wallets/{wallet}/sessions"), None),
+        (Method::GET, format!("/api/wallets/{wallet}/encrypted-key"), None),
+        (Method::GET, format!("/api/wallets/{wallet}/encrypted-key?backup=true"), None),
+        (
+            Method::PUT,
+            format!("/api/wallets/{wallet}/encrypted-key"),
+            Some(
+                json!({"encryptedPrivateKey": "U2FsdGVkX18BAgMEBQYHCKGUsHUkL0wRBA6EiGSL1TU=", "proof": {"challenge": "0x1", "signature": ["0x1", "0x2"]}}),
+            ),
+        ),
+        (Method::GET, format!("/api/wallets/{wallet}/key-history"), None),
+        (
+            Method::POST,
+            format!("/api/wallets/{wallet}/key-history/x/restore"),
+            Some(json!({"proof": {"challenge": "0x1", "signature": ["0x1", "0x2"]}})),
+        ),
         (Method::GET, format!("/api/wallets/{wallet}/sessions/{session}"), None),
         (Method::POST, format!("/api/wallets/{wallet}/sessions/{session}/revoke"), None),
         (Method::POST, format!("/api/wallets/{wallet}/sessions/revoke-all"), None),

@@ -8,5 +8,6 @@ mod bad_input;
 mod idempotency;
 mod native;
 mod recovery;
+mod security;
 mod support;
 mod users;

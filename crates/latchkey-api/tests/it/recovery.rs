@@ -76,10 +76,11 @@ async fn signed_and_recorded_but_not_broadcast_is_broadcast_once_after_restart()
         .iter()
         .map(|s| parse_felt(s).unwrap())
         .collect();
-    // The stopped process had signed the relayer transaction and recorded its hash, then
-    // died before broadcasting it.
-    let relayer = app.devnet.relayer_account(2).unwrap();
-    let nonce = app.devnet.client().nonce(app.devnet.relayers()[2].address).await.unwrap();
+    // The stopped process had signed the relayer transaction (from the relayer account the
+    // execution is bound to) and recorded its hash, then died before broadcasting it.
+    let index = app.devnet.relayers().iter().position(|r| r.address == oe.caller).unwrap();
+    let relayer = app.devnet.relayer_account(index).unwrap();
+    let nonce = app.devnet.client().nonce(app.devnet.relayers()[index].address).await.unwrap();
     let bounds = relayer.generous_fee_bounds().await.unwrap();
     let call = latchkey_chain::outside_execution_call(wallet, &oe, &felts);
     let signed = relayer.sign_invoke(&[call], nonce, bounds).await.unwrap();
@@ -92,7 +93,7 @@ async fn signed_and_recorded_but_not_broadcast_is_broadcast_once_after_restart()
             kind: Some("owner".into()),
             signature_json: Some(signature.clone()),
             tx_hash: Some(to_hex(&signed.hash)),
-            relayer_address: Some(to_hex(&app.devnet.relayers()[2].address)),
+            relayer_address: Some(to_hex(&app.devnet.relayers()[index].address)),
             relayer_nonce: Some(to_hex(&nonce)),
             signed_tx_json: Some(serde_json::to_string(&signed).unwrap()),
             fee_fri: Some("0".into()),

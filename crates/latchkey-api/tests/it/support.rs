@@ -14,8 +14,8 @@ use latchkey_core::{
 };
 use latchkey_devnet::Devnet;
 use latchkey_relayer::{Relayer, RelayerConfig};
-use latchkey_testkit::TestDatabase;
 use latchkey_store::{ApiKeyKind, Store};
+use latchkey_testkit::TestDatabase;
 use serde_json::{json, Value};
 
 static NEXT_KEY: AtomicU64 = AtomicU64::new(1);
@@ -79,7 +79,9 @@ impl App {
     }
 
     /// A server whose organisation accepts end-user tokens from a test issuer.
-    pub(crate) async fn with_issuer(backend: Backend) -> Option<(Self, latchkey_testkit::TestIssuer)> {
+    pub(crate) async fn with_issuer(
+        backend: Backend,
+    ) -> Option<(Self, latchkey_testkit::TestIssuer)> {
         let issuer = latchkey_testkit::TestIssuer::start().await.expect("issuer");
         let config = ApiConfig { allow_loopback_issuers: true, ..ApiConfig::default() };
         let app = Self::start_with(backend, config).await?;
@@ -188,8 +190,20 @@ impl App {
         account: Felt,
         payload: Felt,
     ) -> Value {
-        let challenge =
-            self.challenge(self.req(reqwest::Method::POST, "/api/challenges"), purpose.as_str()).await;
+        self.proof_as(&self.org, key, purpose, account, payload).await
+    }
+
+    /// [`App::proof`] with a challenge issued to `org`'s secret key.
+    pub(crate) async fn proof_as(
+        &self,
+        org: &OrgKeys,
+        key: &SigningKey,
+        purpose: ProofPurpose,
+        account: Felt,
+        payload: Felt,
+    ) -> Value {
+        let request = self.req_as(org, reqwest::Method::POST, "/api/challenges");
+        let challenge = self.challenge(request, purpose.as_str()).await;
         self.sign_challenge(key, purpose, account, payload, challenge)
     }
 
@@ -209,6 +223,16 @@ impl App {
 
     /// The body of `POST /api/wallets` for `owner`, with its proof of possession.
     pub(crate) async fn wallet_body(&self, owner: &SigningKey, external_user_id: &str) -> Value {
+        self.wallet_body_as(&self.org, owner, external_user_id).await
+    }
+
+    /// [`App::wallet_body`] for a wallet of `org`.
+    pub(crate) async fn wallet_body_as(
+        &self,
+        org: &OrgKeys,
+        owner: &SigningKey,
+        external_user_id: &str,
+    ) -> Value {
         let blob = latchkey_core::keystore::chipi::encrypt_with_salt(
             &owner.secret_hex(),
             "correct horse battery",
@@ -220,7 +244,13 @@ impl App {
             owner.public_key(),
         );
         let proof = self
-            .proof(owner, ProofPurpose::CreateWallet, address, payload_hash(blob.as_bytes()))
+            .proof_as(
+                org,
+                owner,
+                ProofPurpose::CreateWallet,
+                address,
+                payload_hash(blob.as_bytes()),
+            )
             .await;
         json!({
             "ownerPublicKey": to_hex(&owner.public_key()),

@@ -9,7 +9,12 @@ use serde_json::{json, Value};
 use crate::access::resource_routes;
 use crate::support::{fresh_key, send, App, Backend};
 
-pub(crate) fn as_user(app: &App, token: &str, method: Method, path: &str) -> reqwest::RequestBuilder {
+pub(crate) fn as_user(
+    app: &App,
+    token: &str,
+    method: Method,
+    path: &str,
+) -> reqwest::RequestBuilder {
     app.http
         .request(method, format!("{}{}", app.url, path))
         .header("x-api-key", &app.org.public)
@@ -122,7 +127,15 @@ async fn me_session_stores_only_encrypted_keys_and_is_deleted_on_revoke() {
 
     // Plaintext keys are refused, and nothing is stored.
     let plain = session.secret_hex().as_str().to_string();
-    let proof = user_proof(&app, &carol, &session, ProofPurpose::StoreSession, wallet, payload_hash(plain.as_bytes())).await;
+    let proof = user_proof(
+        &app,
+        &carol,
+        &session,
+        ProofPurpose::StoreSession,
+        wallet,
+        payload_hash(plain.as_bytes()),
+    )
+    .await;
     let (status, body) = send(as_user(&app, &carol, Method::PUT, "/api/me/session").json(&json!({
         "walletAddress": to_hex(&wallet),
         "session": {"publicKey": to_hex(&session.public_key()), "encryptedPrivateKey": plain, "validUntil": 1},
@@ -139,7 +152,8 @@ async fn me_session_stores_only_encrypted_keys_and_is_deleted_on_revoke() {
     let now = app.now().await;
     let stored = json!({"publicKey": to_hex(&session.public_key()), "encryptedPrivateKey": encrypted, "validUntil": now + 600});
     let payload = payload_hash(encrypted.as_bytes());
-    let proof = user_proof(&app, &carol, &session, ProofPurpose::StoreSession, wallet, payload).await;
+    let proof =
+        user_proof(&app, &carol, &session, ProofPurpose::StoreSession, wallet, payload).await;
     let (status, body) = send(as_user(&app, &carol, Method::PUT, "/api/me/session").json(&json!({
         "walletAddress": to_hex(&wallet), "session": stored, "proof": proof
     })))

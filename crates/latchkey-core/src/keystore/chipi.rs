@@ -252,10 +252,13 @@ mod tests {
         ) {
             match decrypt(&ciphertext, &pin) {
                 Ok(text) => prop_assert!(!text.is_empty()),
-                Err(err) => prop_assert!(matches!(err, KeystoreError::WrongKey | KeystoreError::EmptyKey)),
+                Err(err) => {
+                    prop_assert!(matches!(err, KeystoreError::WrongKey | KeystoreError::EmptyKey));
+                }
             }
             // Random plaintext is never `0x` + hex digits of the expected key.
-            prop_assert!(open_key(&ciphertext, &EncryptKey::passphrase(pin.as_str()), None).is_err());
+            let key = EncryptKey::passphrase(pin.as_str());
+            prop_assert!(open_key(&ciphertext, &key, None).is_err());
         }
 
         #[test]

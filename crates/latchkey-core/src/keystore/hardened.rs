@@ -642,13 +642,16 @@ pub(crate) mod tests {
 
         #[test]
         fn lk1_parser_reads_back_every_canonical_envelope((info, text) in any_envelope()) {
-            prop_assert_eq!(inspect(&text), Ok(info.clone()));
+            prop_assert_eq!(inspect(&text), Ok(info));
             prop_assert_eq!(KeyFormat::validate(&text), Ok(KeyFormat::Hardened));
         }
 
         #[test]
         fn lk1_parser_accepts_only_canonical_text(
-            text in prop_oneof![mutated_envelope(), any_text().prop_map(|t| format!("{PREFIX}{t}"))],
+            text in prop_oneof![
+                mutated_envelope(),
+                any_text().prop_map(|t| format!("{PREFIX}{t}")),
+            ],
         ) {
             // Whatever parses re-serialises to exactly the input: one encoding per key.
             if let Ok(envelope) = parse(&text) {
@@ -683,7 +686,10 @@ pub(crate) mod tests {
                 ),
             }
             // A PIN with the wrong key kind stops at the kind check.
-            let other = match info.kind { KeyKind::Session => KeyKind::Owner, KeyKind::Owner => KeyKind::Session };
+            let other = match info.kind {
+                KeyKind::Session => KeyKind::Owner,
+                KeyKind::Owner => KeyKind::Session,
+            };
             let wrong_kind = KeyBinding { kind: other, ..binding };
             prop_assert_eq!(
                 open(&text, &EncryptKey::passphrase(pin), &wrong_kind).err(),

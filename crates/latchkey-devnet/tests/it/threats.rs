@@ -9,8 +9,8 @@ use latchkey_chain::{
 };
 use latchkey_contracts::{account_calls, admin_selectors, erc20_calls, interface_ids};
 use latchkey_core::{
-    is_live_at, selector, short_string, AllowedMethod, Call, Felt, OutsideExecution,
-    SessionPolicy, SessionSignature, TypedData, EC_ORDER, U256,
+    is_live_at, selector, short_string, AllowedMethod, Call, Felt, OutsideExecution, SessionPolicy,
+    SessionSignature, TypedData, EC_ORDER, U256,
 };
 use latchkey_devnet::DevnetConfig;
 use rand::{Rng, SeedableRng};
@@ -213,7 +213,8 @@ async fn c05_self_calls_are_rejected_whatever_the_allowlist() {
     ];
     for session in &kinds {
         for sel in &selectors {
-            let calldata: Vec<Felt> = (0..rng.gen_range(0..4)).map(|_| Felt::from(rng.gen::<u64>())).collect();
+            let calldata: Vec<Felt> =
+                (0..rng.gen_range(0..4)).map(|_| Felt::from(rng.gen::<u64>())).collect();
             for path in BOTH_PATHS {
                 env.assert_rejected(
                     path,
@@ -910,11 +911,9 @@ async fn r2_01_session_tip_cannot_drain_fee_token() {
     let affordable = (balance / 2).saturating_sub(base) / u128::from(bounds.l2_gas.max(1));
     let drain_tip = u64::try_from(affordable.min(10u128.pow(13))).unwrap();
     assert!(drain_tip > 1_000_000, "the account can afford a large tip ({drain_tip})");
-    for (tip, l2_price) in [
-        (0, bounds.l2_gas_price),
-        (drain_tip, bounds.l2_gas_price),
-        (0, bounds.l2_gas_price * 10),
-    ] {
+    for (tip, l2_price) in
+        [(0, bounds.l2_gas_price), (drain_tip, bounds.l2_gas_price), (0, bounds.l2_gas_price * 10)]
+    {
         let chosen = latchkey_chain::FeeBounds { tip, l2_gas_price: l2_price, ..bounds };
         let signed = account.sign_invoke(&[env.make_move(1)], nonce, chosen).await.unwrap();
         let err = account.submit(&signed).await.expect_err("a session never pays a fee");

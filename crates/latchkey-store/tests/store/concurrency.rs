@@ -1,7 +1,7 @@
 //! Races: many writers, gas reservations, request compare-and-set (D3 and friends).
 
 use latchkey_store::{
-    IdempotencyClaim, RequestStatus, RequestUpdate, ReserveOptions, Reservation, StoreError,
+    IdempotencyClaim, RequestStatus, RequestUpdate, Reservation, ReserveOptions, StoreError,
 };
 
 use crate::support::{new_request, new_wallet, org, second_store};
@@ -24,7 +24,11 @@ both_backends!(many_concurrent_writers_all_succeed, |db| {
                 let n = writer * 100 + round;
                 let wallet = store.insert_wallet(&new_wallet(&org_id, n)).await?;
                 let key = format!("key-{n}");
-                let scope = latchkey_store::IdempotencyScope { org_id: &org_id, principal: "organization", key: &key };
+                let scope = latchkey_store::IdempotencyScope {
+                    org_id: &org_id,
+                    principal: "organization",
+                    key: &key,
+                };
                 let claim = store.claim_idempotency(scope, "h", "a", 1, 60, 60).await?;
                 assert_eq!(claim, IdempotencyClaim::Claimed);
                 let request = store
@@ -142,7 +146,14 @@ both_backends!(reservation_and_settlement_go_with_the_request, |db| {
 
     // Too large for the budget: neither reserved nor recorded.
     let outcome = store
-        .update_request_reserving(&first.id, &prepared, &recorded, &org.id, 4 * GFRI, &ReserveOptions::default())
+        .update_request_reserving(
+            &first.id,
+            &prepared,
+            &recorded,
+            &org.id,
+            4 * GFRI,
+            &ReserveOptions::default(),
+        )
         .await
         .unwrap();
     assert_eq!(outcome, Reservation::BudgetExhausted);
@@ -150,7 +161,14 @@ both_backends!(reservation_and_settlement_go_with_the_request, |db| {
     assert_eq!(store.organization(&org.id).await.unwrap().unwrap().gas_reserved_fri, 0);
 
     let outcome = store
-        .update_request_reserving(&first.id, &prepared, &recorded, &org.id, 2 * GFRI, &ReserveOptions::default())
+        .update_request_reserving(
+            &first.id,
+            &prepared,
+            &recorded,
+            &org.id,
+            2 * GFRI,
+            &ReserveOptions::default(),
+        )
         .await
         .unwrap();
     assert_eq!(outcome, Reservation::Recorded);
@@ -159,7 +177,14 @@ both_backends!(reservation_and_settlement_go_with_the_request, |db| {
 
     // The same request again: its status moved on, so the reservation is rolled back.
     let outcome = store
-        .update_request_reserving(&first.id, &prepared, &recorded, &org.id, GFRI, &ReserveOptions::default())
+        .update_request_reserving(
+            &first.id,
+            &prepared,
+            &recorded,
+            &org.id,
+            GFRI,
+            &ReserveOptions::default(),
+        )
         .await
         .unwrap();
     assert_eq!(outcome, Reservation::StatusChanged);
@@ -167,7 +192,16 @@ both_backends!(reservation_and_settlement_go_with_the_request, |db| {
 
     // Unknown organisation.
     assert!(matches!(
-        store.update_request_reserving(&second.id, &prepared, &recorded, "missing", GFRI, &ReserveOptions::default()).await,
+        store
+            .update_request_reserving(
+                &second.id,
+                &prepared,
+                &recorded,
+                "missing",
+                GFRI,
+                &ReserveOptions::default()
+            )
+            .await,
         Err(StoreError::NotFound)
     ));
     assert_eq!(store.request(&second.id).await.unwrap().unwrap().status, RequestStatus::Prepared);

@@ -1,7 +1,7 @@
 //! Fixtures and raw database access shared by the tests.
 
-use latchkey_testkit::TestDatabase;
 use latchkey_store::{Backend, NewRequest, NewSession, NewWallet, Organization, Store};
+use latchkey_testkit::TestDatabase;
 use sqlx::{Connection as _, PgConnection, SqliteConnection};
 
 /// Defines `mod $name { sqlite(), postgres() }`, each running `$body` with `$db` bound to a
