@@ -128,7 +128,7 @@ struct DevnetArgs {
 
 #[derive(Debug, Subcommand)]
 enum BenchCommand {
-    /// L2 gas of owner and session transfers (SNIP-9 and direct invoke) against a plain
+    /// L2 gas of owner and session transfers (SNIP-9) against a plain
     /// transfer from devnet's predeployed OpenZeppelin account.
     Gas {
         /// Measured repetitions of each transaction kind.

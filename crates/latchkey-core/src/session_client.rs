@@ -575,11 +575,11 @@ mod tests {
     fn chipi_and_passkey_sessions_round_trip() {
         let (td, account, _) = signing_vector();
         let hash = td.message_hash(&account).unwrap();
-        let pin = EncryptKey::passphrase("1234");
+        let pin = EncryptKey::passphrase("482915");
         let session = create_session_key_chipi(&pin, 3600, 0, &mut OsRng).unwrap();
         assert!(session.encrypted_private_key.starts_with("U2FsdGVkX1"));
         assert_eq!(session.encrypted_private_key.len(), 128);
-        let text = chipi::decrypt(&session.encrypted_private_key, "1234").unwrap();
+        let text = chipi::decrypt(&session.encrypted_private_key, "482915").unwrap();
         assert_eq!(text.len(), 66, "session keys are zero-padded to 64 hex digits");
         assert!(sign_session_execution(&session, &pin, &td, &account, 3600).unwrap().verify(&hash));
 
@@ -627,8 +627,13 @@ mod tests {
         assert_eq!(err, SessionError::WeakPin(WeakPinReason::Sequential));
         assert_eq!(err.code(), "WEAK_PIN");
         assert_eq!(err.numeric_code(), 100);
-        // The Chipi format keeps the SDK's rules (4-digit PINs are what Chipi wallets use).
-        assert!(create_session_key_chipi(&EncryptKey::passphrase("1234"), 60, 0, &mut rng).is_ok());
+        // The Chipi format follows the same rules (K9): it is the weaker format.
+        let err =
+            create_session_key_chipi(&EncryptKey::passphrase("1234"), 60, 0, &mut rng).unwrap_err();
+        assert_eq!(err.code(), "WEAK_PIN");
+        assert!(
+            create_session_key_chipi(&EncryptKey::passphrase("482915"), 60, 0, &mut rng).is_ok()
+        );
     }
 
     #[test]

@@ -489,6 +489,6 @@ mod tests {
             assert!(sqlite.contains("CREATE TABLE"));
             assert!(postgres.contains("CREATE TABLE"));
         }
-        assert_eq!(known_schema_version(), 1);
+        assert_eq!(known_schema_version(), 2);
     }
 }

@@ -71,10 +71,26 @@ async fn killed_mid_burst_every_accepted_request_finishes_exactly_once() {
         [9; 8],
     )
     .unwrap();
-    let (status, wallet) = api
-        .call(reqwest::Method::POST, "/api/wallets", Some(&json!({"ownerPublicKey": to_hex(&owner.public_key()), "encryptedPrivateKey": blob})))
+    let (status, challenge) = api
+        .call(reqwest::Method::POST, "/api/challenges", Some(&json!({"purpose": "create-wallet"})))
         .await
         .unwrap();
+    assert_eq!(status, 201, "{challenge}");
+    let class = latchkey_contracts::ACCOUNT.class_hash().unwrap();
+    let expected = latchkey_chain::ChainClient::account_address(class, owner.public_key());
+    let proof = latchkey_core::sign_proof(
+        &owner,
+        &parse_felt(challenge["chainId"].as_str().unwrap()).unwrap(),
+        &expected,
+        latchkey_core::ProofPurpose::CreateWallet,
+        &parse_felt(challenge["challenge"].as_str().unwrap()).unwrap(),
+        &latchkey_core::payload_hash(blob.as_bytes()),
+    )
+    .unwrap();
+    let body = json!({"ownerPublicKey": to_hex(&owner.public_key()), "encryptedPrivateKey": blob,
+        "proof": {"challenge": challenge["challenge"], "signature": [to_hex(&proof.r), to_hex(&proof.s)]}});
+    let (status, wallet) =
+        api.call(reqwest::Method::POST, "/api/wallets", Some(&body)).await.unwrap();
     assert_eq!(status, 201, "{wallet}");
     let address = parse_felt(wallet["address"].as_str().unwrap()).unwrap();
     let game = to_hex(&devnet.game().unwrap());

@@ -843,3 +843,38 @@ async fn multibyte_path_segments_get_a_clear_error_not_a_dropped_connection() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn i5_an_outside_execution_runs_once_even_after_its_idempotency_key_expired() {
+    let app = App::start(Backend::Sqlite).await.unwrap();
+    let owner = fresh_key();
+    let wallet = app.create_wallet(&owner, "alice").await;
+    let prepared = app.prepare(wallet, make_move(&app, 1)).await;
+    let body = execute_body(&prepared, owner_signature(&owner, wallet, &prepared));
+    let path = format!("/api/wallets/{}/execute", to_hex(&wallet));
+    let (status, first) =
+        send(app.req(Method::POST, &path).header("idempotency-key", "old").json(&body)).await;
+    assert_eq!(status, 202, "{first}");
+    app.wait_final(first["requestId"].as_str().unwrap()).await;
+    // Every key expires; the same signed execution under a new key is still refused.
+    app.store.purge_expired_idempotency(i64::MAX).await.unwrap();
+    let (status, again) =
+        send(app.req(Method::POST, &path).header("idempotency-key", "new").json(&body)).await;
+    assert_eq!((status, again["code"].as_str()), (409, Some("DUPLICATE_EXECUTION")), "{again}");
+    let player = app.devnet.client().call(app.game(), "get_player", vec![wallet]).await.unwrap();
+    assert_eq!(player[0], Felt::ONE, "one move, once");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn r2_21_metrics_can_require_a_token() {
+    let config = ApiConfig { metrics_token: Some("metrics-secret".into()), ..ApiConfig::default() };
+    let app = App::start_with(Backend::Sqlite, config).await.unwrap();
+    let url = format!("{}/metrics", app.url);
+    let (status, body) = send(app.http.get(&url)).await;
+    assert_eq!((status, body["code"].as_str()), (401, Some("MISSING_BEARER_TOKEN")), "{body}");
+    let (status, _) = send(app.http.get(&url).bearer_auth("wrong")).await;
+    assert_eq!(status, 401);
+    let response = app.http.get(&url).bearer_auth("metrics-secret").send().await.unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    assert!(response.text().await.unwrap().contains("latchkey_relayer_accounts"));
+}

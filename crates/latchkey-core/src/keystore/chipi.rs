@@ -167,6 +167,8 @@ pub fn seal_key(
     if key.is_empty() {
         return Err(KeystoreError::EmptyKey);
     }
+    // The same weak-PIN rules as the hardened format (K9): this format is the weaker one.
+    key.check_strength()?;
     encrypt(private_key_text(private_key, kind).expose(), &key.chipi_passphrase(), rng)
 }
 
@@ -204,6 +206,17 @@ mod tests {
     use serde_json::Value;
 
     use super::*;
+
+    #[test]
+    fn k09_the_chipi_format_refuses_weak_pins_too() {
+        let key = SigningKey::from_felt(crate::Felt::from(0x1234u64)).unwrap();
+        let mut rng = rand::rngs::OsRng;
+        for weak in ["123456", "000000", "1111", "19900101"] {
+            let err = seal_key(&key, KeyKind::Owner, &EncryptKey::passphrase(weak), &mut rng);
+            assert!(matches!(err, Err(KeystoreError::WeakPin(_))), "{weak}: {err:?}");
+        }
+        assert!(seal_key(&key, KeyKind::Owner, &EncryptKey::passphrase("482915"), &mut rng).is_ok());
+    }
     use crate::felt::tests::any_text;
 
     /// Well-formed ciphertexts of random content: the header, a salt and 1–4 blocks.
@@ -396,7 +409,7 @@ mod tests {
     fn round_trip_both_kinds_and_passkey_convention() {
         let mut rng = StdRng::seed_from_u64(9);
         let key = crate::keys::generate_session_key(&mut rng);
-        let pin = EncryptKey::passphrase("1234");
+        let pin = EncryptKey::passphrase("482915");
         let ct = seal_key(&key, KeyKind::Session, &pin, &mut rng).unwrap();
         assert!(ct.starts_with(PREFIX));
         assert_eq!(ct.len(), 128);

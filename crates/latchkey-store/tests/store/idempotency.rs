@@ -173,12 +173,12 @@ both_backends!(r2_12_keys_are_scoped_per_principal_and_survive_a_crash, |db| {
     assert_eq!(claimed(carol, "b", T0 + STALE).await, IdempotencyClaim::Claimed);
     // A restarted instance releases what it left in flight at once.
     let dave = IdempotencyScope { org_id: &org.id, principal: "user:dave", key: "k" };
-    assert_eq!(claimed(dave, "a", T0).await, IdempotencyClaim::Claimed);
-    assert_eq!(store.release_in_flight_idempotency("a").await.unwrap(), 1);
+    assert_eq!(claimed(dave, "c", T0).await, IdempotencyClaim::Claimed);
+    assert_eq!(store.release_in_flight_idempotency("c").await.unwrap(), 1);
     assert_eq!(claimed(dave, "b", T0 + 1).await, IdempotencyClaim::Claimed);
     // A completed answer is never released by a restart.
     store.complete_idempotency(dave, 201, "done").await.unwrap();
-    assert_eq!(store.release_in_flight_idempotency("b").await.unwrap(), 1);
+    assert_eq!(store.release_in_flight_idempotency("b").await.unwrap(), 1, "carol's, not dave's");
     assert_eq!(
         claimed(dave, "c", T0 + 2).await,
         IdempotencyClaim::Completed { status: 201, body: "done".into() }

@@ -16,5 +16,6 @@ mod orgs;
 mod relayers;
 mod requests;
 mod schema;
+mod security;
 mod sessions;
 mod wallets;
