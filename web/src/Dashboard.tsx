@@ -1,5 +1,6 @@
 // The dashboard: the organisation's wallets, each with its sessions, and owner-signed
-// revocation (the owner key is decrypted in this browser with the PIN, used once, freed).
+// revocation (the owner key is fetched for that one wallet, decrypted in this browser with
+// the PIN, used once, freed).
 
 import { useCallback, useEffect, useState } from 'react';
 import {
@@ -15,6 +16,7 @@ import { absoluteTime, isoTime, relativeTime, shortHex } from './format';
 import { entrypointName, sameFelt } from './names';
 import { PinDialog } from './PinDialog';
 import { onLinkClick } from './router';
+import { Settings } from './Settings';
 
 interface WalletView {
   wallet: Wallet;
@@ -35,13 +37,19 @@ interface Done {
 }
 
 async function withOwner(
+  client: LatchkeyClient,
   wallet: Wallet,
   pin: string,
   action: (owner: OwnerSigner) => Promise<Execution>,
 ): Promise<Execution> {
-  const owner = await unlockOwnerKey(wallet.encryptedPrivateKey, { pin }, {
-    address: wallet.address,
-    ownerPublicKey: wallet.ownerPublicKey,
+  // The list carries no encrypted keys: the one needed is read for this wallet alone.
+  const stored = await client.getWallet(wallet.address);
+  if (typeof stored.encryptedPrivateKey !== 'string') {
+    throw new Error('the server returned no encrypted owner key for this wallet');
+  }
+  const owner = await unlockOwnerKey(stored.encryptedPrivateKey, { pin }, {
+    address: stored.address,
+    ownerPublicKey: stored.ownerPublicKey,
   });
   try {
     return await action(owner);
@@ -97,10 +105,10 @@ export function Dashboard({ client }: { client: LatchkeyClient }) {
   async function revoke(target: Pending, pin: string) {
     const execution =
       target.kind === 'one'
-        ? await withOwner(target.wallet, pin, (owner) =>
+        ? await withOwner(client, target.wallet, pin, (owner) =>
             client.revokeSession(target.wallet.address, owner, target.session.sessionPublicKey),
           )
-        : await withOwner(target.wallet, pin, (owner) =>
+        : await withOwner(client, target.wallet, pin, (owner) =>
             client.revokeAllSessions(target.wallet.address, owner),
           );
     setDone({
@@ -154,6 +162,7 @@ export function Dashboard({ client }: { client: LatchkeyClient }) {
           onRevokeAll={() => setPending({ kind: 'all', wallet: view.wallet })}
         />
       ))}
+      <Settings client={client} />
       {pending && (
         <PinDialog
           title={pending.kind === 'one' ? 'Revoke this session?' : 'Revoke every session?'}

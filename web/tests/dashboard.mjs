@@ -3,7 +3,8 @@
 //
 //   game: wallet + session → reload: the wallet and session come back, the PIN does not →
 //   dashboard: Revoke with a wrong PIN is refused in the browser → with the right PIN the
-//   session is revoked on chain (transaction hash shown) → a second session → Revoke all.
+//   session is revoked on chain (transaction hash shown) → a second session → Revoke all →
+//   settings: the sponsorship policy and the token issuer saved, read back, removed.
 //
 // Environment as for demo.mjs: LATCHKEY_URL, LATCHKEY_PUBLIC_KEY, LATCHKEY_SECRET_KEY,
 // OUT_DIR, CHROMIUM. Prints one JSON line per step; exits non-zero on the first failure.
@@ -72,6 +73,41 @@ await run(async () => {
   }
   await screenshot('revoke-all');
   step('revokeAll', { states });
+
+  // Organisation settings: saved, read back after a reload, refused when malformed.
+  const inputValue = async (id, predicate, what) => {
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      const value = await byTest(id).inputValue().catch(() => null);
+      if (value !== null && predicate(value)) return value;
+      if (Date.now() > deadline) throw new Error(`${what}: the field shows ${JSON.stringify(value)}`);
+      await page.waitForTimeout(100);
+    }
+  };
+  const daily = '1000000000000000000000';
+  await inputValue('policy-cooldown-after', (v) => v === '3', 'default cool-down');
+  await byTest('policy-daily-wallet').fill(daily);
+  await byTest('policy-cooldown-after').fill('5');
+  await byTest('policy-save').click();
+  await waitForText(byTest('policy-status'), (t) => t === 'Sponsorship policy saved.', 'policy saved');
+  await waitForText(byTest('issuer-state'), (t) => t.startsWith('None'), 'no issuer at first');
+  const audience = `dashboard-test-${Date.now()}`;
+  await byTest('issuer-jwks-url').fill('https://auth.example.com/.well-known/jwks.json');
+  await byTest('issuer-issuer').fill('https://auth.example.com');
+  await byTest('issuer-audience').fill(audience);
+  await byTest('issuer-save').click();
+  await waitForText(byTest('issuer-status'), (t) => t === 'Token issuer saved.', 'issuer saved');
+  await page.reload();
+  await inputValue('policy-daily-wallet', (v) => v === daily, 'daily gas after reload');
+  await inputValue('policy-cooldown-after', (v) => v === '5', 'cool-down after reload');
+  await inputValue('issuer-audience', (v) => v === audience, 'audience after reload');
+  await byTest('policy-max-fee').fill('lots');
+  await byTest('policy-save').click();
+  await waitForText(byTest('sponsorship-policy').getByTestId('error'), (t) => /FRI/.test(t), 'malformed amount refused');
+  await screenshot('settings');
+  await byTest('issuer-remove').click();
+  await waitForText(byTest('issuer-state'), (t) => t.startsWith('None'), 'issuer removed');
+  step('settings', { audience });
 
   // Sign out forgets the keys.
   await byTest('sign-out').click();

@@ -17,7 +17,7 @@ use crate::format::KeyFormat;
 use crate::js::{
     json_text, to_js_object, JsOutsideExecution, JsOwnerSignature, JsSessionKeyData, JsTypedData,
 };
-use crate::keys::{self, felt_arg, integer_arg, Format, OwnerSignatureView};
+use crate::keys::{self, felt_arg, integer_arg, Format, OwnerSignatureView, ProofInputs};
 
 fn format_of(format: Option<KeyFormat>) -> WasmResult<Format> {
     match format {
@@ -139,6 +139,20 @@ fn seal_again(
         .map_err(WasmError::reseal_failed)
 }
 
+/// Signs a proof of possession with `key` for `account`: `[r, s]` (hex).
+fn prove(
+    key: &SigningKey,
+    chain_id: &str,
+    account: Felt,
+    purpose: &str,
+    challenge: &str,
+    payload_hash: &str,
+) -> WasmResult<Vec<String>> {
+    let inputs = ProofInputs::parse(chain_id, account, purpose, challenge, payload_hash)?;
+    let sig = keys::sign_possession(key, &inputs)?;
+    Ok(vec![to_hex(&sig.r), to_hex(&sig.s)])
+}
+
 /// A session key unlocked into WebAssembly memory. JavaScript sees only its public
 /// parts; the private key is zeroed when `free()` is called (or the object is collected).
 #[wasm_bindgen]
@@ -234,6 +248,29 @@ impl SessionSigner {
     #[wasm_bindgen(js_name = signTypedDataJson)]
     pub fn sign_typed_data_json(&self, json: &str, now: f64) -> Result<Vec<String>, JsValue> {
         to_js(self.sign_json(json, now))
+    }
+
+    /// Signs a proof of possession of this session key (see [`proof_hash`]): `[r, s]`
+    /// (hex) over `proofHash(chainId, account, purpose, challenge, payloadHash)`. The
+    /// account is this signer's wallet unless `account` is given: a session stored on the
+    /// server without a wallet address is proved for `"0x0"`. `INVALID_INPUT` for an
+    /// unknown purpose or a malformed felt.
+    #[wasm_bindgen(js_name = signProof)]
+    pub fn sign_proof(
+        &self,
+        chain_id: &str,
+        purpose: &str,
+        challenge: &str,
+        payload_hash: &str,
+        account: Option<String>,
+    ) -> Result<Vec<String>, JsValue> {
+        to_js((|| {
+            let account = match account.as_deref() {
+                Some(text) => felt_arg("account", text)?,
+                None => self.account,
+            };
+            prove(&self.key, chain_id, account, purpose, challenge, payload_hash)
+        })())
     }
 
     /// Encrypts the key again (a new PIN, or the `lk1` format for a Chipi key) and
@@ -335,6 +372,21 @@ impl OwnerSigner {
                 .and_then(|json| self.sign_json(&json))
                 .and_then(|view| to_js_object(&view)),
         )
+    }
+
+    /// Signs a proof of possession of this owner key for its wallet (see
+    /// [`proof_hash`]): `[r, s]` (hex) over `proofHash(chainId, account, purpose,
+    /// challenge, payloadHash)` with `account` = this signer's wallet. `INVALID_INPUT` for
+    /// an unknown purpose or a malformed felt.
+    #[wasm_bindgen(js_name = signProof)]
+    pub fn sign_proof(
+        &self,
+        chain_id: &str,
+        purpose: &str,
+        challenge: &str,
+        payload_hash: &str,
+    ) -> Result<Vec<String>, JsValue> {
+        to_js(prove(&self.key, chain_id, self.account, purpose, challenge, payload_hash))
     }
 
     /// Encrypts the key again and remembers the result; returns the encrypted key.
@@ -511,6 +563,33 @@ pub fn account_address(class_hash: &str, owner_public_key: &str) -> Result<Strin
         let owner = felt_arg("ownerPublicKey", owner_public_key)?;
         Ok(to_hex(&keys::account_address(&class_hash, &owner)))
     })())
+}
+
+/// The hash a key holder signs to prove possession of a key:
+/// `poseidon('latchkey.proof.v1', chainId, account, purpose, challenge, payloadHash)`.
+/// `purpose` is `create-wallet`, `replace-key`, `restore-key` or `store-session`; the
+/// felts are `0x` hex or decimal (the chain id as the server's challenge gives it, e.g.
+/// `shortString('SN_SEPOLIA')`). `INVALID_INPUT` otherwise.
+#[wasm_bindgen(js_name = proofHash)]
+pub fn proof_hash(
+    chain_id: &str,
+    account: &str,
+    purpose: &str,
+    challenge: &str,
+    payload_hash: &str,
+) -> Result<String, JsValue> {
+    to_js((|| {
+        let account = felt_arg("account", account)?;
+        let inputs = ProofInputs::parse(chain_id, account, purpose, challenge, payload_hash)?;
+        Ok(to_hex(&inputs.hash()))
+    })())
+}
+
+/// `sn_keccak` of the UTF-8 bytes of `text`: the payload part of a proof (for instance of
+/// an encrypted key being stored).
+#[wasm_bindgen(js_name = payloadHash)]
+pub fn payload_hash(text: &str) -> String {
+    to_hex(&keys::proof_payload_hash(text))
 }
 
 /// `sn_keccak(name)`: the selector of an entrypoint.
@@ -749,6 +828,70 @@ mod tests {
         assert!(!err.message.contains(&plaintext[2..12]));
         assert_eq!(pin_weakness("482913"), None);
         assert!(pin_weakness("123456").is_some());
+    }
+
+    #[test]
+    fn signers_prove_possession_for_their_account() {
+        let v: serde_json::Value =
+            serde_json::from_str(include_str!("../../../test-vectors/proof-v1.json")).unwrap();
+        let chain = to_hex(&short_string(v["chainId"].as_str().unwrap()).unwrap());
+        let private = v["privateKey"].as_str().unwrap();
+        let public = v["publicKey"].as_str().unwrap();
+        let text = |c: &serde_json::Value, f: &str| c[f].as_str().unwrap().to_string();
+        let expected =
+            |c: &serde_json::Value| vec![text(&c["signature"], "r"), text(&c["signature"], "s")];
+        for case in v["cases"].as_array().unwrap() {
+            let account = latchkey_core::parse_felt(&text(case, "account")).unwrap();
+            let payload = payload_hash(&text(case, "payload"));
+            let hash = keys::ProofInputs::parse(
+                &chain,
+                account,
+                &text(case, "purpose"),
+                &text(case, "challenge"),
+                &payload,
+            )
+            .unwrap()
+            .hash();
+            assert_eq!(to_hex(&hash), text(case, "proofHash"));
+            let owner = OwnerSigner {
+                key: keys::key_from_plaintext(private).unwrap(),
+                account,
+                encrypted_private_key: None,
+            };
+            let sig = prove(
+                &owner.key,
+                &chain,
+                owner.account,
+                &text(case, "purpose"),
+                &text(case, "challenge"),
+                &payload,
+            )
+            .unwrap();
+            assert_eq!(sig, expected(case));
+            assert!(verify(public, &to_hex(&hash), &sig[0], &sig[1]));
+            // A session signer of another wallet proves for the account it is given.
+            let session = SessionSigner {
+                key: keys::key_from_plaintext(private).unwrap(),
+                account: Felt::from(0x5eu8),
+                public_key: public.to_string(),
+                valid_until: 1,
+                encrypted_private_key: None,
+            };
+            let sig = prove(
+                &session.key,
+                &chain,
+                account,
+                &text(case, "purpose"),
+                &text(case, "challenge"),
+                &payload,
+            )
+            .unwrap();
+            assert_eq!(sig, expected(case));
+        }
+        let key = keys::key_from_plaintext(private).unwrap();
+        let err = prove(&key, &chain, Felt::ONE, "anything", "0x1", "0x1").unwrap_err();
+        assert_eq!(err.code, ErrorCode::InvalidInput);
+        assert!(!err.message.contains(&private[2..12]));
     }
 
     #[test]

@@ -3,7 +3,9 @@
 //!
 //! Codes 1–10 and 100–104 are latchkey-core's [`SessionErrorCode`] numbers (1–10 mirror
 //! the Chipi SDK's `SESSION_ERRORS`). 200 and up belong to this crate and to the
-//! TypeScript SDK above it. A number, once published, never changes meaning.
+//! TypeScript SDK above it: 2xx for client-side failures, 3xx for what a server answers
+//! (300 for any refusal without a code of its own here). A number, once published, never
+//! changes meaning.
 
 use latchkey_core::{KeyKind, KeystoreError, SessionError, SessionErrorCode};
 use wasm_bindgen::prelude::*;
@@ -66,11 +68,39 @@ pub enum ErrorCode {
     ApiError = 300,
     /// `NETWORK_ERROR`: the server could not be reached or did not answer in JSON.
     NetworkError = 301,
+    /// `RATE_LIMITED`: too many requests; retry after the server's `Retry-After`.
+    RateLimited = 302,
+    /// `DAILY_QUOTA_EXHAUSTED`: the day's sponsored gas of the wallet or end user is used up.
+    DailyQuotaExhausted = 303,
+    /// `WALLET_COOLING_DOWN`: sponsorship of the wallet paused after repeated reverts.
+    WalletCoolingDown = 304,
+    /// `TOO_MANY_SIMULATIONS`: too many fee simulations at once; retry later.
+    TooManySimulations = 305,
+    /// `SIMULATION_TIMEOUT`: the fee simulation did not finish in time.
+    SimulationTimeout = 306,
+    /// `NOT_SPONSORED`: the organisation's sponsorship policy does not pay for a call.
+    NotSponsored = 307,
+    /// `MAX_FEE_EXCEEDED`: the transaction would reserve more than the policy allows.
+    MaxFeeExceeded = 308,
+    /// `REQUEST_CONFLICT`: an idempotency key was reused for another request, or the same
+    /// request is still running.
+    RequestConflict = 309,
+    /// `SESSION_KEY_REVOKED`: a revoked session key can never be registered again.
+    SessionKeyRevoked = 310,
+    /// `ALLOWLIST_REQUIRED`: a session needs allowed methods (or an explicit allow-all).
+    AllowlistRequired = 311,
+    /// `SESSION_TOO_LONG`: the session lasts longer than the server allows.
+    SessionTooLong = 312,
+    /// `SELF_CALL_NOT_ALLOWED`: a session may not call its own wallet.
+    SelfCallNotAllowed = 313,
+    /// `INVALID_PROOF`: a proof of key possession does not verify, or its challenge is
+    /// unknown, used, expired or someone else's.
+    InvalidProof = 314,
 }
 
 impl ErrorCode {
     /// Every code, in numeric order.
-    pub const ALL: [Self; 24] = [
+    pub const ALL: [Self; 37] = [
         Self::SessionExpired,
         Self::SessionNotRegistered,
         Self::SessionRevoked,
@@ -95,6 +125,19 @@ impl ErrorCode {
         Self::UnexpectedTypedData,
         Self::ApiError,
         Self::NetworkError,
+        Self::RateLimited,
+        Self::DailyQuotaExhausted,
+        Self::WalletCoolingDown,
+        Self::TooManySimulations,
+        Self::SimulationTimeout,
+        Self::NotSponsored,
+        Self::MaxFeeExceeded,
+        Self::RequestConflict,
+        Self::SessionKeyRevoked,
+        Self::AllowlistRequired,
+        Self::SessionTooLong,
+        Self::SelfCallNotAllowed,
+        Self::InvalidProof,
     ];
 
     /// The number.
@@ -133,6 +176,19 @@ impl ErrorCode {
             Self::UnexpectedTypedData => "UNEXPECTED_TYPED_DATA",
             Self::ApiError => "API_ERROR",
             Self::NetworkError => "NETWORK_ERROR",
+            Self::RateLimited => "RATE_LIMITED",
+            Self::DailyQuotaExhausted => "DAILY_QUOTA_EXHAUSTED",
+            Self::WalletCoolingDown => "WALLET_COOLING_DOWN",
+            Self::TooManySimulations => "TOO_MANY_SIMULATIONS",
+            Self::SimulationTimeout => "SIMULATION_TIMEOUT",
+            Self::NotSponsored => "NOT_SPONSORED",
+            Self::MaxFeeExceeded => "MAX_FEE_EXCEEDED",
+            Self::RequestConflict => "REQUEST_CONFLICT",
+            Self::SessionKeyRevoked => "SESSION_KEY_REVOKED",
+            Self::AllowlistRequired => "ALLOWLIST_REQUIRED",
+            Self::SessionTooLong => "SESSION_TOO_LONG",
+            Self::SelfCallNotAllowed => "SELF_CALL_NOT_ALLOWED",
+            Self::InvalidProof => "INVALID_PROOF",
         }
     }
 
@@ -266,7 +322,7 @@ mod tests {
 
     #[test]
     fn codes_are_pinned_unique_and_in_order() {
-        let pinned: [(u16, &str); 24] = [
+        let pinned: [(u16, &str); 37] = [
             (1, "SESSION_EXPIRED"),
             (2, "SESSION_NOT_REGISTERED"),
             (3, "SESSION_REVOKED"),
@@ -291,6 +347,19 @@ mod tests {
             (206, "UNEXPECTED_TYPED_DATA"),
             (300, "API_ERROR"),
             (301, "NETWORK_ERROR"),
+            (302, "RATE_LIMITED"),
+            (303, "DAILY_QUOTA_EXHAUSTED"),
+            (304, "WALLET_COOLING_DOWN"),
+            (305, "TOO_MANY_SIMULATIONS"),
+            (306, "SIMULATION_TIMEOUT"),
+            (307, "NOT_SPONSORED"),
+            (308, "MAX_FEE_EXCEEDED"),
+            (309, "REQUEST_CONFLICT"),
+            (310, "SESSION_KEY_REVOKED"),
+            (311, "ALLOWLIST_REQUIRED"),
+            (312, "SESSION_TOO_LONG"),
+            (313, "SELF_CALL_NOT_ALLOWED"),
+            (314, "INVALID_PROOF"),
         ];
         let values: HashSet<u16> = ErrorCode::ALL.iter().map(|c| c.value()).collect();
         assert_eq!(values.len(), ErrorCode::ALL.len());

@@ -5,8 +5,8 @@ use latchkey_core::keystore::hardened::{self, Argon2Params, CURRENT_PARAMS};
 use latchkey_core::keystore::{self, chipi, passkey, EncryptKey, KeyBinding, KeystoreError};
 use latchkey_core::{
     contract_address, generate_owner_key, generate_session_key, is_live_at, parse_felt,
-    public_key_hex, to_hex, Felt, KeyKind, SessionError, SessionKeyData, SessionSignature,
-    Signature, SigningKey, TypedData,
+    payload_hash, proof_hash, public_key_hex, sign_proof, to_hex, Felt, KeyKind, ProofPurpose,
+    SessionError, SessionKeyData, SessionSignature, Signature, SigningKey, TypedData,
 };
 use rand_core::CryptoRngCore;
 use serde::Serialize;
@@ -186,6 +186,68 @@ pub(crate) fn sign_owner(
 ) -> WasmResult<Signature> {
     let hash = message_hash(typed_data, account)?;
     key.sign(&hash).map_err(|e| WasmError::from(SessionError::SigningFailed(e)))
+}
+
+/// The inputs of a proof of key possession, parsed (`INVALID_INPUT` for a felt that is
+/// not one or an unknown purpose).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct ProofInputs {
+    pub(crate) chain_id: Felt,
+    pub(crate) account: Felt,
+    pub(crate) purpose: ProofPurpose,
+    pub(crate) challenge: Felt,
+    pub(crate) payload: Felt,
+}
+
+/// A proof purpose by its wire spelling.
+pub(crate) fn purpose_arg(text: &str) -> WasmResult<ProofPurpose> {
+    ProofPurpose::parse(text).ok_or_else(|| {
+        WasmError::invalid_input(
+            "purpose must be create-wallet, replace-key, restore-key or store-session",
+        )
+    })
+}
+
+impl ProofInputs {
+    /// Parses the JavaScript arguments of a proof: felts in `0x` hex or decimal.
+    pub(crate) fn parse(
+        chain_id: &str,
+        account: Felt,
+        purpose: &str,
+        challenge: &str,
+        payload_hash: &str,
+    ) -> WasmResult<Self> {
+        Ok(Self {
+            chain_id: felt_arg("chainId", chain_id)?,
+            account,
+            purpose: purpose_arg(purpose)?,
+            challenge: felt_arg("challenge", challenge)?,
+            payload: felt_arg("payloadHash", payload_hash)?,
+        })
+    }
+
+    /// The hash the key holder signs.
+    pub(crate) fn hash(&self) -> Felt {
+        proof_hash(&self.chain_id, &self.account, self.purpose, &self.challenge, &self.payload)
+    }
+}
+
+/// `sn_keccak` of the UTF-8 bytes of `text`: the payload part of a proof.
+pub(crate) fn proof_payload_hash(text: &str) -> Felt {
+    payload_hash(text.as_bytes())
+}
+
+/// Signs a proof of possession with `key`: `[r, s]`.
+pub(crate) fn sign_possession(key: &SigningKey, inputs: &ProofInputs) -> WasmResult<Signature> {
+    sign_proof(
+        key,
+        &inputs.chain_id,
+        &inputs.account,
+        inputs.purpose,
+        &inputs.challenge,
+        &inputs.payload,
+    )
+    .map_err(|e| WasmError::from(SessionError::SigningFailed(e)))
 }
 
 /// An owner signature in both wire forms: hex for the native API (`[r, s]`), decimal for
@@ -483,6 +545,50 @@ pub(crate) mod tests {
         assert!(owner.encrypted_private_key.starts_with("U2FsdGVkX1"));
         let chipi_text = chipi::decrypt(&owner.encrypted_private_key, &"42".repeat(32)).unwrap();
         assert!(!chipi_text.expose()[2..].starts_with('0'), "owner keys use minimal hex");
+    }
+
+    #[test]
+    fn proofs_reproduce_the_vectors() {
+        let v: Value =
+            serde_json::from_str(include_str!("../../../test-vectors/proof-v1.json")).unwrap();
+        let chain = to_hex(&latchkey_core::short_string(v["chainId"].as_str().unwrap()).unwrap());
+        let key = key_from_plaintext(v["privateKey"].as_str().unwrap()).unwrap();
+        assert_eq!(public_key_hex(&key), v["publicKey"].as_str().unwrap());
+        for case in v["cases"].as_array().unwrap() {
+            let text = |field: &str| case[field].as_str().unwrap();
+            let payload = proof_payload_hash(text("payload"));
+            assert_eq!(to_hex(&payload), text("payloadHash"), "{case}");
+            let inputs = ProofInputs::parse(
+                &chain,
+                felt(&case["account"]),
+                text("purpose"),
+                text("challenge"),
+                &to_hex(&payload),
+            )
+            .unwrap();
+            assert_eq!(to_hex(&inputs.hash()), text("proofHash"), "{case}");
+            let sig = sign_possession(&key, &inputs).unwrap();
+            assert_eq!(to_hex(&sig.r), case["signature"]["r"].as_str().unwrap(), "{case}");
+            assert_eq!(to_hex(&sig.s), case["signature"]["s"].as_str().unwrap(), "{case}");
+        }
+    }
+
+    #[test]
+    fn proof_inputs_are_checked() {
+        let parse = |chain: &str, purpose: &str, challenge: &str, payload: &str| {
+            ProofInputs::parse(chain, Felt::ONE, purpose, challenge, payload)
+        };
+        assert!(parse("0x1", "store-session", "0x2", "3").is_ok());
+        for (chain, purpose, challenge, payload) in [
+            ("0x1", "steal-key", "0x2", "0x3"),
+            ("0x1", "Create-Wallet", "0x2", "0x3"),
+            ("SN_SEPOLIA", "create-wallet", "0x2", "0x3"),
+            ("0x1", "create-wallet", "", "0x3"),
+            ("0x1", "create-wallet", "0x2", &format!("0x{}", "f".repeat(64))),
+        ] {
+            let err = parse(chain, purpose, challenge, payload).unwrap_err();
+            assert_eq!(err.code, ErrorCode::InvalidInput, "{purpose} {challenge}");
+        }
     }
 
     #[test]

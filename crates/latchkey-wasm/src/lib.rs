@@ -10,6 +10,9 @@
 //!   named `exportPrivateKeyPlaintext()` and `fromPlaintext()`.
 //! - **Hashing and addresses**: [`message_hash`] (SNIP-12 revision 1),
 //!   [`account_address`], [`decode_outside_execution`], [`selector_from_name`].
+//! - **Proofs of key possession**: [`proof_hash`] and [`payload_hash`], and
+//!   `signProof` on both signers, which signs a server-issued challenge with the held key
+//!   (the key itself never leaves WebAssembly memory).
 //! - **Errors**: every failure is thrown as a JavaScript `Error` named `LatchkeyError`
 //!   with `code` (a stable string) and `numericCode` (an [`ErrorCode`]); messages never
 //!   contain a PIN, a key or a ciphertext.
@@ -26,8 +29,8 @@ mod keys;
 
 pub use api::{
     account_address, create_owner_signer, create_session_signer, decode_outside_execution,
-    encrypted_key_format, message_hash, needs_upgrade, normalize_felt, pin_weakness,
-    selector_from_name, short_string_felt, unlock_owner_key, unlock_session_key,
+    encrypted_key_format, message_hash, needs_upgrade, normalize_felt, payload_hash, pin_weakness,
+    proof_hash, selector_from_name, short_string_felt, unlock_owner_key, unlock_session_key,
     validate_encrypted_key, verify, version, KdfParams, OwnerSigner, Secret, SessionSigner,
 };
 pub use entropy::MIN_ENTROPY_BYTES;

@@ -4,18 +4,23 @@ import { Http, enc, type FetchLike, type TokenSource } from './http.js';
 import {
   OwnerSigner,
   SessionSigner,
-  createOwnerKey,
+  createOwnerSigner,
   decodeOutsideExecution,
+  encryptedKeyFormat,
   messageHash,
   normalizeFelt,
   nowSeconds,
   selectorFromName,
+  sessionProver,
   assertEncryptedSession,
+  type Challenge,
   type KdfOption,
   type KeyFormat,
   type NormalizedCall,
+  type ProofPurpose,
   type Secret,
   type SessionKeyData,
+  type SessionProver,
   type TypedData,
 } from './keys.js';
 import { init } from './wasm.js';
@@ -47,9 +52,71 @@ export interface Wallet {
   classHash: string;
   deployed: boolean;
   deployTransactionHash: string | null;
-  encryptedPrivateKey: string;
-  encryptedPrivateKeyBackup: string | null;
+  /** The encrypted owner key: in answers about one wallet (get, create), never in lists. */
+  encryptedPrivateKey?: string;
+  /** Whether a backup blob is stored (`getEncryptedKey(address, { backup: true })`, end user only). */
+  hasBackup: boolean;
   createdAt: string;
+}
+
+/** One of a wallet's stored encrypted owner keys. */
+export interface EncryptedKey {
+  walletAddress: string;
+  which: 'primary' | 'backup';
+  encryptedPrivateKey: string;
+}
+
+/** New encrypted blobs for a wallet's owner key. */
+export type KeyReplacement =
+  /** The held owner key sealed again here, with `secret` (and `backupSecret` for the backup blob). */
+  | { secret: Secret; backupSecret?: Secret; format?: KeyFormat }
+  /** Blobs made elsewhere; each must be an encrypted key (lk1 or Chipi format). */
+  | { encryptedPrivateKey: string; encryptedPrivateKeyBackup?: string };
+
+/** One custody event of a wallet's stored key. */
+export interface KeyEvent {
+  id: string;
+  kind: 'read' | 'replaced' | 'restored';
+  /** `organization` or `user:<subject>`. */
+  principal: string;
+  route: string;
+  /** How possession of the key was proved: `owner-signature`, or `none` (Chipi route). */
+  proof: string;
+  /** Whether the blobs this event replaced can be restored (`restoreKey`). */
+  restorable: boolean;
+  createdAt: string;
+}
+
+/** Where an organisation's end-user tokens come from. */
+export interface TokenIssuer {
+  jwksUrl: string;
+  /** The exact `iss` claim. */
+  issuer: string;
+  /** The `aud` claim tokens must name. */
+  audience: string;
+}
+
+/** An organisation's sponsorship policy, as the server returns it. Amounts are FRI, decimal strings. */
+export interface SponsorshipPolicy {
+  /** Sponsored methods on contracts other than the wallet (contract `0x0` = any); empty = every method. */
+  allowedMethods: SessionMethod[];
+  maxFeePerTxFri?: string;
+  dailyGasPerWalletFri?: string;
+  dailyGasPerUserFri?: string;
+  /** Consecutive reverts that start a wallet's cool-down (0 = never). */
+  revertCooldownAfter: number;
+  revertCooldownSeconds: number;
+}
+
+/** A sponsorship policy to set; what is left out takes the server's default (no limit, or the default cool-down). */
+export interface SponsorshipPolicyInput {
+  /** Methods by selector or entrypoint name. */
+  allowedMethods?: AllowedMethodInput[];
+  maxFeePerTxFri?: string;
+  dailyGasPerWalletFri?: string;
+  dailyGasPerUserFri?: string;
+  revertCooldownAfter?: number;
+  revertCooldownSeconds?: number;
 }
 
 export interface SessionMethod {
@@ -219,24 +286,52 @@ export class LatchkeyClient {
     return this.#config;
   }
 
-  /** Creates the owner key locally (sealed with `secret`), then the wallet on the server. */
+  /**
+   * A single-use challenge for a proof of key possession (POST /api/challenges), bound to
+   * this client's credentials (organisation key or end-user token).
+   */
+  async challenge(purpose: ProofPurpose): Promise<Challenge> {
+    const answer = await this.request<Challenge>('POST', '/api/challenges', { purpose });
+    if (
+      !answer ||
+      typeof answer.challenge !== 'string' ||
+      typeof answer.chainId !== 'string' ||
+      answer.purpose !== purpose
+    ) {
+      throw new LatchkeyError('SESSION_INVALID_RESPONSE', `The server answered no ${purpose} challenge.`);
+    }
+    return answer;
+  }
+
+  /**
+   * Creates the owner key locally (sealed with `secret`), then the wallet on the server,
+   * with the owner key's proof of possession (signed in WebAssembly memory; the key is
+   * freed before this returns).
+   */
   async createWallet(opts: { secret: Secret; externalUserId?: string; format?: KeyFormat }): Promise<Wallet> {
     const config = await this.config();
-    const owner = await createOwnerKey(opts.secret, {
+    const owner = await createOwnerSigner(opts.secret, {
       classHash: config.accountClassHash,
       format: opts.format,
       kdf: this.#kdf,
     });
+    const address = owner.account;
     const body: Record<string, unknown> = {
       ownerPublicKey: owner.publicKey,
       encryptedPrivateKey: owner.encryptedPrivateKey,
     };
+    try {
+      const challenge = await this.challenge('create-wallet');
+      body.proof = owner.prove(challenge, owner.encryptedPrivateKey as string);
+    } finally {
+      owner.free();
+    }
     if (opts.externalUserId !== undefined) body.externalUserId = opts.externalUserId;
     const wallet = await this.request<Wallet>('POST', '/api/wallets', body);
-    if (normalizeFelt(wallet.address) !== normalizeFelt(owner.address)) {
+    if (normalizeFelt(wallet.address) !== normalizeFelt(address)) {
       throw new LatchkeyError(
         'SESSION_INVALID_RESPONSE',
-        `The server created the wallet at ${wallet.address}, not at ${owner.address} as the owner key implies.`,
+        `The server created the wallet at ${wallet.address}, not at ${address} as the owner key implies.`,
       );
     }
     return wallet;
@@ -248,6 +343,78 @@ export class LatchkeyClient {
 
   getWallet(address: string): Promise<Wallet> {
     return this.request<Wallet>('GET', `/api/wallets/${enc(address)}`);
+  }
+
+  /**
+   * A wallet's stored encrypted owner key (GET /api/wallets/{address}/encrypted-key). An
+   * organisation's read is recorded in the key history. `backup: true` gives the backup
+   * blob, to the wallet's own end user only.
+   */
+  getEncryptedKey(address: string, opts: { backup?: boolean } = {}): Promise<EncryptedKey> {
+    const query = opts.backup ? '?backup=true' : '';
+    return this.request<EncryptedKey>('GET', `/api/wallets/${enc(address)}/encrypted-key${query}`);
+  }
+
+  /**
+   * Replaces what the server stores for the wallet's owner key, proved by the owner key
+   * itself (PUT /api/wallets/{address}/encrypted-key). With `{ secret }` the held key is
+   * sealed again here, so the new blob is sure to hold it (a new PIN, say); with blobs,
+   * each must be an encrypted key. A backup that is not given is removed. The previous
+   * blobs stay restorable from `keyHistory`.
+   */
+  async replaceEncryptedKey(address: string, owner: OwnerSigner, next: KeyReplacement): Promise<EncryptedKey> {
+    await init();
+    this.#checkOwner(address, owner);
+    let primary: string;
+    let backup: string | undefined;
+    if (next && typeof next === 'object' && 'secret' in next) {
+      primary = owner.seal(next.secret, { format: next.format, kdf: this.#kdf });
+      backup = next.backupSecret === undefined ? undefined : owner.seal(next.backupSecret, { format: next.format, kdf: this.#kdf });
+    } else if (next && typeof next === 'object' && typeof next.encryptedPrivateKey === 'string') {
+      primary = next.encryptedPrivateKey;
+      backup = next.encryptedPrivateKeyBackup;
+      for (const [name, blob] of [['encryptedPrivateKey', primary], ['encryptedPrivateKeyBackup', backup]] as const) {
+        if (blob !== undefined && (typeof blob !== 'string' || encryptedKeyFormat(blob) === undefined)) {
+          throw new LatchkeyError('INVALID_ENCRYPTED_KEY', `Refusing to store ${name}: it is not an encrypted key (lk1 or Chipi format).`);
+        }
+      }
+    } else {
+      throw new LatchkeyError('INVALID_INPUT', 'Invalid input: give { secret } or { encryptedPrivateKey } to replace the stored key.');
+    }
+    const challenge = await this.challenge('replace-key');
+    const body: Record<string, unknown> = {
+      encryptedPrivateKey: primary,
+      proof: owner.prove(challenge, `${primary}\n${backup ?? ''}`),
+    };
+    if (backup !== undefined) body.encryptedPrivateKeyBackup = backup;
+    return this.request<EncryptedKey>('PUT', `/api/wallets/${enc(address)}/encrypted-key`, body);
+  }
+
+  /** The custody events of a wallet's stored key: reads, replacements and restores. */
+  keyHistory(address: string): Promise<KeyEvent[]> {
+    return this.request<KeyEvent[]>('GET', `/api/wallets/${enc(address)}/key-history`);
+  }
+
+  /** Restores the blobs that custody event `eventId` replaced, proved by the owner key. */
+  async restoreKey(address: string, eventId: string, owner: OwnerSigner): Promise<EncryptedKey> {
+    await init();
+    this.#checkOwner(address, owner);
+    if (typeof eventId !== 'string' || eventId === '') {
+      throw new LatchkeyError('INVALID_INPUT', 'Invalid input: give the id of a key-history event.');
+    }
+    const challenge = await this.challenge('restore-key');
+    return this.request<EncryptedKey>('POST', `/api/wallets/${enc(address)}/key-history/${enc(eventId)}/restore`, {
+      proof: owner.prove(challenge, eventId),
+    });
+  }
+
+  #checkOwner(address: string, owner: OwnerSigner): void {
+    if (!(owner instanceof OwnerSigner)) {
+      throw new LatchkeyError('INVALID_INPUT', 'Invalid input: an unlocked OwnerSigner of the wallet is required.');
+    }
+    if (normalizeFelt(owner.account) !== normalizeFelt(address)) {
+      throw new LatchkeyError('INVALID_INPUT', `Invalid input: the key owns ${owner.account}, not ${address}.`);
+    }
   }
 
   listSessions(address: string): Promise<Session[]> {
@@ -419,6 +586,50 @@ export class LatchkeyClient {
     return this.request<unknown>('GET', '/api/sponsorship');
   }
 
+  /** The organisation's sponsorship policy (GET /api/sponsorship/policy; secret key only). */
+  sponsorshipPolicy(): Promise<SponsorshipPolicy> {
+    return this.request<SponsorshipPolicy>('GET', '/api/sponsorship/policy');
+  }
+
+  /** Replaces the organisation's sponsorship policy; returns it as stored. Methods may be given by entrypoint name. */
+  async setSponsorshipPolicy(policy: SponsorshipPolicyInput): Promise<SponsorshipPolicy> {
+    await init();
+    if (policy === null || typeof policy !== 'object') {
+      throw new LatchkeyError('INVALID_INPUT', 'Invalid input: a sponsorship policy is an object.');
+    }
+    const body: Record<string, unknown> = {
+      allowedMethods: (policy.allowedMethods ?? []).map((m, i) => {
+        const call = normalizedCall({ to: m.contract, entrypoint: m.entrypoint, selector: m.selector }, i);
+        return { contract: call.to, selector: call.selector };
+      }),
+    };
+    for (const field of ['maxFeePerTxFri', 'dailyGasPerWalletFri', 'dailyGasPerUserFri', 'revertCooldownAfter', 'revertCooldownSeconds'] as const) {
+      if (policy[field] !== undefined) body[field] = policy[field];
+    }
+    return this.request<SponsorshipPolicy>('PUT', '/api/sponsorship/policy', body);
+  }
+
+  /** The organisation's end-user token issuer, or null when none is configured (secret key only). */
+  async tokenIssuer(): Promise<TokenIssuer | null> {
+    try {
+      return await this.request<TokenIssuer>('GET', '/api/organization/token-issuer');
+    } catch (e) {
+      if (e instanceof LatchkeyError && e.status === 404) return null;
+      throw e;
+    }
+  }
+
+  /** Sets where the organisation's end-user tokens come from (409 TOKEN_ISSUER_IN_USE if another organisation has this issuer and audience). */
+  setTokenIssuer(issuer: TokenIssuer): Promise<TokenIssuer> {
+    const body = { jwksUrl: issuer?.jwksUrl, issuer: issuer?.issuer, audience: issuer?.audience };
+    return this.request<TokenIssuer>('PUT', '/api/organization/token-issuer', body);
+  }
+
+  /** Removes the organisation's token issuer: end-user tokens are refused from then on. */
+  async deleteTokenIssuer(): Promise<void> {
+    await this.request('DELETE', '/api/organization/token-issuer');
+  }
+
   /** The end user's stored session (GET /api/me/session), or null. */
   async getMySession(): Promise<StoredSession | null> {
     try {
@@ -429,15 +640,28 @@ export class LatchkeyClient {
     }
   }
 
-  /** Stores the end user's session (PUT /api/me/session); refuses plaintext keys. */
-  async putMySession(session: SessionKeyData, walletAddress?: string): Promise<void> {
+  /**
+   * Stores the end user's session (PUT /api/me/session), with the session key's proof of
+   * possession: `prove` is the record's `SessionSigner` (still unlocked) or a
+   * `SessionProver` (`sessionProver(signer, session)`). The proof names `walletAddress`,
+   * or `0x0` without one. Refuses plaintext keys before any request.
+   */
+  async putMySession(session: SessionKeyData, prove: SessionSigner | SessionProver, walletAddress?: string): Promise<StoredSession> {
     await init();
     assertEncryptedSession(session);
-    const body: Record<string, unknown> = {
-      session: { publicKey: session.publicKey, encryptedPrivateKey: session.encryptedPrivateKey, validUntil: session.validUntil },
-    };
+    const prover = prove instanceof SessionSigner ? sessionProver(prove, session) : prove;
+    if (typeof prover !== 'function') {
+      throw new LatchkeyError(
+        'INVALID_INPUT',
+        "Invalid input: storing a session needs its key's proof: pass the SessionSigner or a SessionProver.",
+      );
+    }
+    const record = { publicKey: session.publicKey, encryptedPrivateKey: session.encryptedPrivateKey, validUntil: session.validUntil };
+    const account = walletAddress === undefined ? '0x0' : normalizeFelt(walletAddress);
+    const challenge = await this.challenge('store-session');
+    const body: Record<string, unknown> = { session: record, proof: prover(challenge, account) };
     if (walletAddress !== undefined) body.walletAddress = walletAddress;
-    await this.request('PUT', '/api/me/session', body);
+    return this.request<StoredSession>('PUT', '/api/me/session', body);
   }
 
   /** Deletes the end user's stored session (absent is fine). */

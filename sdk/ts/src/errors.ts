@@ -30,6 +30,19 @@ export const ErrorCodes = Object.freeze({
   UNEXPECTED_TYPED_DATA: 206,
   API_ERROR: 300,
   NETWORK_ERROR: 301,
+  RATE_LIMITED: 302,
+  DAILY_QUOTA_EXHAUSTED: 303,
+  WALLET_COOLING_DOWN: 304,
+  TOO_MANY_SIMULATIONS: 305,
+  SIMULATION_TIMEOUT: 306,
+  NOT_SPONSORED: 307,
+  MAX_FEE_EXCEEDED: 308,
+  REQUEST_CONFLICT: 309,
+  SESSION_KEY_REVOKED: 310,
+  ALLOWLIST_REQUIRED: 311,
+  SESSION_TOO_LONG: 312,
+  SELF_CALL_NOT_ALLOWED: 313,
+  INVALID_PROOF: 314,
 } as const);
 
 export type ErrorCodeName = keyof typeof ErrorCodes;
@@ -37,6 +50,7 @@ export type ErrorCodeName = keyof typeof ErrorCodes;
 export interface LatchkeyErrorDetails {
   status?: number;
   serverCode?: string;
+  retryAfterSeconds?: number;
   execution?: unknown;
   cause?: unknown;
 }
@@ -54,6 +68,8 @@ export class LatchkeyError extends Error {
   serverCode?: string;
   /** The final execution, when an execution did not succeed. */
   execution?: unknown;
+  /** Seconds to wait before retrying, when the server said so (`Retry-After`, e.g. on 429 RATE_LIMITED). */
+  retryAfterSeconds?: number;
 
   constructor(code: string, message: string, details: LatchkeyErrorDetails = {}) {
     super(message, details.cause === undefined ? undefined : { cause: details.cause });
@@ -63,6 +79,7 @@ export class LatchkeyError extends Error {
     if (details.status !== undefined) this.status = details.status;
     if (details.serverCode !== undefined) this.serverCode = details.serverCode;
     if (details.execution !== undefined) this.execution = details.execution;
+    if (details.retryAfterSeconds !== undefined) this.retryAfterSeconds = details.retryAfterSeconds;
   }
 
   toJSON(): Record<string, unknown> {
@@ -70,6 +87,7 @@ export class LatchkeyError extends Error {
     if (this.numericCode !== undefined) out.numericCode = this.numericCode;
     if (this.status !== undefined) out.status = this.status;
     if (this.serverCode !== undefined) out.serverCode = this.serverCode;
+    if (this.retryAfterSeconds !== undefined) out.retryAfterSeconds = this.retryAfterSeconds;
     return out;
   }
 }

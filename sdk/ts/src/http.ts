@@ -116,7 +116,7 @@ export class Http {
         }
       }
     }
-    if (!response.ok) throw apiError(method, path, response.status, data);
+    if (!response.ok) throw apiError(method, path, response.status, data, retryAfter(response));
     return { status: response.status, data: data as T };
   }
 
@@ -125,13 +125,27 @@ export class Http {
   }
 }
 
+/** The `Retry-After` of an answer in seconds (the delta-seconds form), if any. */
+function retryAfter(response: Response): number | undefined {
+  const text = response.headers?.get?.('retry-after');
+  if (!text || !/^\d{1,9}$/.test(text.trim())) return undefined;
+  return Number(text.trim());
+}
+
 /** The error for an HTTP failure: the server's code when the SDK knows it, else API_ERROR. */
-export function apiError(method: string, path: string, status: number, data: unknown): LatchkeyError {
+export function apiError(
+  method: string,
+  path: string,
+  status: number,
+  data: unknown,
+  retryAfterSeconds?: number,
+): LatchkeyError {
   const body = (data && typeof data === 'object' ? data : {}) as ErrorBody;
   const serverCode = typeof body.code === 'string' && body.code !== '' ? body.code : `HTTP_${status}`;
   const message = typeof body.message === 'string' && body.message !== '' ? body.message : `HTTP ${status}`;
   const code = isKnownCode(serverCode) ? serverCode : 'API_ERROR';
-  return new LatchkeyError(code, `${method} ${path} failed (${status} ${serverCode}): ${message}`, { status, serverCode });
+  const details = retryAfterSeconds === undefined ? { status, serverCode } : { status, serverCode, retryAfterSeconds };
+  return new LatchkeyError(code, `${method} ${path} failed (${status} ${serverCode}): ${message}`, details);
 }
 
 export function enc(segment: string): string {

@@ -22,12 +22,43 @@ export type Secret = { pin: string } | { passphrase: string } | { prf: Uint8Arra
 /** Argon2id cost of new `lk1` envelopes. */
 export type KdfOption = 'current' | 'floor' | { memoryKib: number; iterations: number; parallelism: number };
 
-/** A stored wallet, as far as unlocking its owner key goes. The server's `Wallet` fits. */
+/**
+ * A stored wallet, as far as unlocking its owner key goes. The server's `Wallet` fits.
+ * Without `encryptedPrivateKey` (a wallet from a list), it is fetched when needed.
+ */
 export interface WalletRef {
   address: string;
-  encryptedPrivateKey: string;
+  encryptedPrivateKey?: string;
   ownerPublicKey?: string;
 }
+
+/** What a proof of key possession authorises. */
+export type ProofPurpose = 'create-wallet' | 'replace-key' | 'restore-key' | 'store-session';
+
+/** A single-use challenge issued by the server (`POST /api/challenges`). */
+export interface Challenge {
+  /** Felt hex. */
+  challenge: string;
+  purpose: ProofPurpose;
+  /** The chain id the proof hash uses, felt hex. */
+  chainId: string;
+  /** Unix seconds; the challenge is refused from then on. */
+  expiresAt: number;
+}
+
+/** A proof of key possession as the API takes it: the challenge and `[r, s]` (hex). */
+export interface Proof {
+  challenge: string;
+  signature: string[];
+}
+
+/**
+ * Signs the `store-session` proof for one session record being saved: given the server's
+ * challenge and the account the proof names (the wallet address, or `0x0` for a record
+ * stored without one). Made by `sessionProver`; `SessionManager` passes one to
+ * `SessionStorageAdapter.save`.
+ */
+export type SessionProver = (challenge: Challenge, account: string) => Proof;
 
 /** Default session lifetime: six hours (the Chipi SDK's). */
 export const DEFAULT_SESSION_SECONDS = 21600;
@@ -97,6 +128,21 @@ function checkFormat(format: KeyFormat | undefined): KeyFormat | undefined {
 
 const REDACTED = '[redacted]';
 
+const PURPOSES: readonly ProofPurpose[] = ['create-wallet', 'replace-key', 'restore-key', 'store-session'];
+
+function checkChallenge(challenge: Challenge): Challenge {
+  if (
+    challenge === null ||
+    typeof challenge !== 'object' ||
+    typeof challenge.challenge !== 'string' ||
+    typeof challenge.chainId !== 'string' ||
+    !PURPOSES.includes(challenge.purpose)
+  ) {
+    throw new LatchkeyError('INVALID_INPUT', 'Invalid input: not a challenge { challenge, purpose, chainId }.');
+  }
+  return challenge;
+}
+
 /** What both signers share: a key held in WebAssembly memory until `free()` zeroes it. */
 abstract class HeldKey<T extends { free(): void; publicKey: string; account: string; encryptedPrivateKey?: string }> {
   #inner: T | null;
@@ -154,6 +200,32 @@ export class OwnerSigner extends HeldKey<Core.OwnerSigner> {
     return guard(() => inner.signTypedData(typedData));
   }
 
+  /**
+   * A proof of possession of this owner key: `[r, s]` (hex) over
+   * `proofHash(chainId, this.account, purpose, challenge, payloadHash)`.
+   */
+  signProof(chainId: string, purpose: ProofPurpose, challenge: string, payloadHash: string): string[] {
+    const inner = this.core();
+    return guard(() => inner.signProof(chainId, purpose, challenge, payloadHash));
+  }
+
+  /** The proof for a server challenge over `payload` (the text whose `payloadHash` the proof binds). */
+  prove(challenge: Challenge, payload: string): Proof {
+    const c = checkChallenge(challenge);
+    return { challenge: c.challenge, signature: this.signProof(c.chainId, c.purpose, c.challenge, payloadHash(payload)) };
+  }
+
+  /**
+   * This key sealed again with `secret` (lk1 by default; weak PINs → WEAK_PIN): a new
+   * encrypted private key holding the same key. The signer itself is unchanged.
+   */
+  seal(secret: Secret, opts: { format?: KeyFormat; kdf?: KdfOption } = {}): string {
+    const inner = this.core();
+    const format = checkFormat(opts.format);
+    const kdf = coreKdf(opts.kdf);
+    return withSecret(secret, (s) => inner.seal(s, entropy(), format, kdf));
+  }
+
   toJSON(): Record<string, unknown> {
     return { type: 'OwnerSigner', publicKey: this.publicKey, account: this.account, privateKey: REDACTED };
   }
@@ -192,6 +264,26 @@ export class SessionSigner extends HeldKey<Core.SessionSigner> {
     return guard(() => inner.signTypedDataJson(json, now));
   }
 
+  /**
+   * A proof of possession of this session key: `[r, s]` (hex) over
+   * `proofHash(chainId, account, purpose, challenge, payloadHash)`. `account` defaults to
+   * this signer's wallet; a session stored on the server without a wallet address is
+   * proved for `'0x0'`.
+   */
+  signProof(chainId: string, purpose: ProofPurpose, challenge: string, payloadHash: string, account?: string): string[] {
+    const inner = this.core();
+    return guard(() => inner.signProof(chainId, purpose, challenge, payloadHash, account));
+  }
+
+  /** The proof for a server challenge over `payload`, for `account` (default: this signer's wallet). */
+  prove(challenge: Challenge, payload: string, account?: string): Proof {
+    const c = checkChallenge(challenge);
+    return {
+      challenge: c.challenge,
+      signature: this.signProof(c.chainId, c.purpose, c.challenge, payloadHash(payload), account),
+    };
+  }
+
   toJSON(): Record<string, unknown> {
     return {
       type: 'SessionSigner',
@@ -212,16 +304,28 @@ export function pinWeakness(pin: string): string | null {
   return wasm().pinWeakness(pin) ?? null;
 }
 
+/**
+ * A new owner key sealed with `secret`, kept unlocked (for a proof of possession before
+ * the wallet is created); its `account` is the address of the account it will own. The
+ * caller frees it.
+ */
+export async function createOwnerSigner(
+  secret: Secret,
+  opts: { classHash: string; format?: KeyFormat; kdf?: KdfOption },
+): Promise<OwnerSigner> {
+  await init();
+  const w = wasm();
+  const format = checkFormat(opts?.format);
+  const kdf = coreKdf(opts?.kdf);
+  return new OwnerSigner(withSecret(secret, (s) => w.createOwnerSigner(s, opts.classHash, entropy(), format, kdf)));
+}
+
 /** A new owner key sealed with `secret` and the address of the account it will own. */
 export async function createOwnerKey(
   secret: Secret,
   opts: { classHash: string; format?: KeyFormat; kdf?: KdfOption },
 ): Promise<{ publicKey: string; address: string; encryptedPrivateKey: string }> {
-  await init();
-  const w = wasm();
-  const format = checkFormat(opts?.format);
-  const kdf = coreKdf(opts?.kdf);
-  const signer = withSecret(secret, (s) => w.createOwnerSigner(s, opts.classHash, entropy(), format, kdf));
+  const signer = await createOwnerSigner(secret, opts);
   try {
     return {
       publicKey: signer.publicKey,
@@ -287,6 +391,53 @@ export async function unlockSessionKey(data: SessionKeyData, secret: Secret, acc
   }
   const record = { publicKey: data.publicKey, encryptedPrivateKey: data.encryptedPrivateKey, validUntil: data.validUntil };
   return new SessionSigner(withSecret(secret, (s) => w.unlockSessionKey(record, account, s)));
+}
+
+/**
+ * The hash a key holder signs to prove possession of a key:
+ * `poseidon('latchkey.proof.v1', chainId, account, purpose, challenge, payloadHash)`
+ * (felts in hex or decimal; the chain id as a challenge gives it).
+ */
+export function proofHash(chainId: string, account: string, purpose: ProofPurpose, challenge: string, payloadHash: string): string {
+  return guard(() => wasm().proofHash(chainId, account, purpose, challenge, payloadHash));
+}
+
+/** `sn_keccak` of the UTF-8 bytes of `text`: the payload part of a proof. */
+export function payloadHash(text: string): string {
+  if (typeof text !== 'string') {
+    throw new LatchkeyError('INVALID_INPUT', 'Invalid input: the payload of a proof is a string.');
+  }
+  return wasm().payloadHash(text);
+}
+
+/**
+ * The `store-session` prover of one session record: signs with `signer` (the record's own
+ * key, still unlocked) over `sn_keccak(data.encryptedPrivateKey)`, for a challenge of that
+ * purpose only. Give it to `SessionStorageAdapter.save` or `LatchkeyClient.putMySession`.
+ */
+export function sessionProver(signer: SessionSigner, data: SessionKeyData): SessionProver {
+  if (!(signer instanceof SessionSigner)) {
+    throw new LatchkeyError('INVALID_INPUT', 'Invalid input: a session prover needs the SessionSigner of the record.');
+  }
+  if (!samePublicKey(signer.publicKey, data?.publicKey)) {
+    throw new LatchkeyError('INVALID_INPUT', 'Invalid input: the signer is not the key of this session record.');
+  }
+  const payload = data.encryptedPrivateKey;
+  return (challenge, account) => {
+    if (checkChallenge(challenge).purpose !== 'store-session') {
+      throw new LatchkeyError('INVALID_INPUT', `Invalid input: a ${String(challenge.purpose)} challenge cannot store a session.`);
+    }
+    return signer.prove(challenge, payload, account);
+  };
+}
+
+function samePublicKey(a: string, b: string | undefined): boolean {
+  if (typeof b !== 'string') return false;
+  try {
+    return BigInt(a) === BigInt(b);
+  } catch {
+    return a === b;
+  }
 }
 
 /** `sn_keccak(name)`: the selector of an entrypoint. */

@@ -10,6 +10,7 @@ import {
   SessionSigner,
   createSessionKey,
   nowSeconds,
+  sessionProver,
   unlockOwnerKey,
   unlockSessionKey,
   type KdfOption,
@@ -113,7 +114,7 @@ export class SessionManager {
   constructor(opts: SessionManagerOptions) {
     if (!opts?.client) throw new LatchkeyError('INVALID_INPUT', 'Invalid input: a LatchkeyClient is required.');
     if (!opts.wallet || typeof opts.wallet.address !== 'string') {
-      throw new LatchkeyError('INVALID_INPUT', 'Invalid input: a wallet { address, encryptedPrivateKey } is required.');
+      throw new LatchkeyError('INVALID_INPUT', 'Invalid input: a wallet { address } is required.');
     }
     this.client = opts.client;
     this.wallet = opts.wallet;
@@ -240,7 +241,7 @@ export class SessionManager {
       kdf: this.#kdf,
     });
     try {
-      await this.storage.save(data);
+      await this.storage.save(data, sessionProver(signer, data));
     } catch (e) {
       signer.free();
       throw e;
@@ -349,18 +350,26 @@ export class SessionManager {
     return this.#session;
   }
 
-  async #ownerKey(): Promise<string> {
-    if (!this.#ownerPublicKey) {
-      this.#ownerPublicKey = (await this.client.getWallet(this.wallet.address)).ownerPublicKey;
+  /**
+   * The encrypted owner key and the owner public key: from the wallet given, else from the
+   * server (a wallet from a list carries no encrypted key).
+   */
+  async #ownerRecord(): Promise<{ encryptedPrivateKey: string; ownerPublicKey: string }> {
+    let encrypted = this.wallet.encryptedPrivateKey;
+    if (typeof encrypted !== 'string' || !this.#ownerPublicKey) {
+      const stored = await this.client.getWallet(this.wallet.address);
+      this.#ownerPublicKey ??= stored.ownerPublicKey;
+      if (typeof encrypted !== 'string') encrypted = stored.encryptedPrivateKey;
     }
-    return this.#ownerPublicKey;
+    if (typeof encrypted !== 'string') {
+      throw new LatchkeyError('INVALID_INPUT', 'Invalid input: the wallet has no encryptedPrivateKey.');
+    }
+    return { encryptedPrivateKey: encrypted, ownerPublicKey: this.#ownerPublicKey as string };
   }
 
   async #withOwner<T>(secret: Secret, f: (owner: OwnerSigner) => Promise<T>): Promise<T> {
-    if (typeof this.wallet.encryptedPrivateKey !== 'string') {
-      throw new LatchkeyError('INVALID_INPUT', 'Invalid input: the wallet has no encryptedPrivateKey.');
-    }
-    const owner = await unlockOwnerKey(this.wallet.encryptedPrivateKey, secret, this.wallet.address, await this.#ownerKey());
+    const record = await this.#ownerRecord();
+    const owner = await unlockOwnerKey(record.encryptedPrivateKey, secret, this.wallet.address, record.ownerPublicKey);
     try {
       return await f(owner);
     } finally {

@@ -4,12 +4,17 @@
  */
 import type { LatchkeyClient } from './client.js';
 import { LatchkeyError } from './errors.js';
-import { assertEncryptedSession, type SessionKeyData } from './keys.js';
+import { assertEncryptedSession, type SessionKeyData, type SessionProver } from './keys.js';
 import { init } from './wasm.js';
 
 export interface SessionStorageAdapter {
   load(): Promise<SessionKeyData | null>;
-  save(data: SessionKeyData): Promise<void>;
+  /**
+   * Stores `data`. `prove` signs a proof of possession with the record's own session key
+   * (`SessionManager` passes it); an adapter that stores on a server which asks for one
+   * uses it, the others ignore it.
+   */
+  save(data: SessionKeyData, prove?: SessionProver): Promise<void>;
   clear(): Promise<void>;
 }
 
@@ -59,15 +64,26 @@ export function browserSessionStorage(key: string, storage?: Storage): SessionSt
   };
 }
 
-/** The server (`/api/me/session`), for an end user signed in with a JWT (`getBearerToken`). */
+/**
+ * The server (`/api/me/session`), for an end user signed in with a JWT (`getBearerToken`).
+ * Saving needs the `prove` callback (the server stores a session only with its key's
+ * proof of possession, for `walletAddress` or `0x0` without one).
+ */
 export function serverSessionStorage(client: LatchkeyClient, walletAddress?: string): SessionStorageAdapter {
   return {
     async load() {
       const stored = await client.getMySession();
       return stored ? parseRecord(stored.session) : null;
     },
-    async save(data) {
-      await client.putMySession(await checked(data), walletAddress);
+    async save(data, prove) {
+      const record = await checked(data);
+      if (typeof prove !== 'function') {
+        throw new LatchkeyError(
+          'INVALID_INPUT',
+          "Invalid input: the server stores a session only with its key's proof; save it through a SessionManager or pass a SessionProver.",
+        );
+      }
+      await client.putMySession(record, prove, walletAddress);
     },
     async clear() {
       await client.deleteMySession();

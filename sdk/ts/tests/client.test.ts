@@ -2,14 +2,18 @@
 // small in-process HTTP server (the real server is exercised by tests/e2e.mjs).
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import * as sdk from '../dist/index.js';
+import * as core from '../dist/wasm/latchkey_wasm.js';
 import { caught, outsideExecution } from './helpers.js';
 
 await sdk.init(); // the cases below are built with selectorFromName at collection time
 
 const CHAIN = 'SN_SEPOLIA';
-type Handler = (req: IncomingMessage, body: string) => { status: number; body: unknown; raw?: boolean };
+type Handler = (
+  req: IncomingMessage,
+  body: string,
+) => { status: number; body: unknown; raw?: boolean; headers?: Record<string, string> };
 let handlers: Record<string, Handler> = {};
 let seen: { method: string; url: string; headers: IncomingMessage['headers']; body: string }[] = [];
 let server: Server;
@@ -26,7 +30,7 @@ beforeAll(async () => {
       const key = `${req.method} ${req.url!.split('?')[0]}`;
       const handler = handlers[key] ?? (() => ({ status: 404, body: { message: 'no route', code: 'NOT_FOUND', status: 404 } }));
       const out = handler(req, body);
-      res.writeHead(out.status, { 'content-type': out.raw ? 'text/html' : 'application/json' });
+      res.writeHead(out.status, { 'content-type': out.raw ? 'text/html' : 'application/json', ...(out.headers ?? {}) });
       res.end(out.raw ? String(out.body) : JSON.stringify(out.body));
     });
   });
@@ -181,5 +185,280 @@ describe('execute checks what it signs', () => {
     expect((await caught(client().execute(account, otherSigner, calls))).code).toBe('INVALID_INPUT');
     expect(executed()).toEqual([]);
     otherSigner.free();
+  });
+});
+
+describe('new server error codes', () => {
+  it('map to their own codes, numbered like the WebAssembly core', async () => {
+    for (const [name, value] of Object.entries(sdk.ErrorCodes)) {
+      expect(core.errorCodeName(value)).toBe(name);
+    }
+    const cases: [number, string, number][] = [
+      [429, 'RATE_LIMITED', 302],
+      [429, 'DAILY_QUOTA_EXHAUSTED', 303],
+      [429, 'WALLET_COOLING_DOWN', 304],
+      [429, 'TOO_MANY_SIMULATIONS', 305],
+      [503, 'SIMULATION_TIMEOUT', 306],
+      [403, 'NOT_SPONSORED', 307],
+      [403, 'MAX_FEE_EXCEEDED', 308],
+      [409, 'REQUEST_CONFLICT', 309],
+      [409, 'SESSION_KEY_REVOKED', 310],
+      [400, 'ALLOWLIST_REQUIRED', 311],
+      [400, 'SESSION_TOO_LONG', 312],
+      [400, 'SELF_CALL_NOT_ALLOWED', 313],
+      [403, 'INVALID_PROOF', 314],
+    ];
+    for (const [status, code, numeric] of cases) {
+      handlers['GET /api/wallets/0x1'] = () => ({ status, body: { message: 'refused', code, status } });
+      const e = await caught(client().getWallet('0x1'));
+      expect([e.code, e.numericCode, e.status, e.serverCode]).toEqual([code, numeric, status, code]);
+    }
+  });
+
+  it('a Retry-After is kept on the error', async () => {
+    handlers['GET /api/wallets/0x1'] = () => ({
+      status: 429,
+      body: { message: 'slow down', code: 'RATE_LIMITED', status: 429 },
+      headers: { 'retry-after': '7' },
+    });
+    const e = await caught(client().getWallet('0x1'));
+    expect([e.code, e.retryAfterSeconds]).toEqual(['RATE_LIMITED', 7]);
+    expect(e.toJSON().retryAfterSeconds).toBe(7);
+  });
+});
+
+describe('proofs of key possession', () => {
+  const PIN = '482913';
+  const CHAIN_FELT = '0x534e5f5345504f4c4941';
+  const fast = () => new sdk.LatchkeyClient({ url, publicKey: 'pk_test_1', secretKey: 'sk_test_2', kdf: 'floor' });
+  let issued: string[] = [];
+  let consoleSpies: ReturnType<typeof vi.spyOn>[] = [];
+
+  beforeEach(() => {
+    issued = [];
+    handlers['POST /api/challenges'] = (_req, body) => {
+      const { purpose } = JSON.parse(body);
+      const challenge = '0x' + (0xc0ffee00 + issued.length).toString(16);
+      issued.push(challenge);
+      return { status: 201, body: { challenge, purpose, chainId: CHAIN_FELT, expiresAt: 4_000_000_000 } };
+    };
+    handlers['POST /api/wallets'] = (_req, body) => {
+      const b = JSON.parse(body);
+      return {
+        status: 201,
+        body: {
+          address: sdk.accountAddress('0x99', b.ownerPublicKey),
+          ownerPublicKey: b.ownerPublicKey,
+          externalUserId: b.externalUserId ?? null,
+          walletType: 'CHIPI',
+          classHash: '0x99',
+          deployed: true,
+          deployTransactionHash: '0x5',
+          encryptedPrivateKey: b.encryptedPrivateKey,
+          hasBackup: false,
+          createdAt: '2026-01-01T00:00:00Z',
+        },
+      };
+    };
+    consoleSpies = (['log', 'info', 'warn', 'error', 'debug'] as const).map((m) => vi.spyOn(console, m));
+  });
+
+  afterEach(() => {
+    for (const spy of consoleSpies) spy.mockRestore();
+  });
+
+  /** Everything the client sent, and everything it logged. */
+  const everythingShown = () =>
+    JSON.stringify(seen) + JSON.stringify(consoleSpies.map((spy) => spy.mock.calls));
+
+  /** The forms a plaintext key could take in text. */
+  const forms = (plaintext: string) => [plaintext.slice(2), BigInt(plaintext).toString(16), BigInt(plaintext).toString()];
+
+  const verifyProof = (publicKey: string, account: string, purpose: sdk.ProofPurpose, proof: sdk.Proof, payload: string) =>
+    sdk.verifySignature(
+      publicKey,
+      sdk.proofHash(CHAIN_FELT, account, purpose, proof.challenge, sdk.payloadHash(payload)),
+      proof.signature[0],
+      proof.signature[1],
+    );
+
+  it('createWallet sends a create-wallet proof signed by the new owner key', async () => {
+    const wallet = await fast().createWallet({ secret: { pin: PIN }, externalUserId: 'u1' });
+    expect(seen.map((r) => `${r.method} ${r.url}`)).toEqual(['GET /api/config', 'POST /api/challenges', 'POST /api/wallets']);
+    expect(JSON.parse(seen[1].body)).toEqual({ purpose: 'create-wallet' });
+    const body = JSON.parse(seen[2].body);
+    expect(Object.keys(body).sort()).toEqual(['encryptedPrivateKey', 'externalUserId', 'ownerPublicKey', 'proof']);
+    expect(body.proof.challenge).toBe(issued[0]);
+    expect(body.proof.signature).toHaveLength(2);
+    expect(verifyProof(body.ownerPublicKey, wallet.address, 'create-wallet', body.proof, body.encryptedPrivateKey)).toBe(true);
+    // Bound to this wallet and this blob.
+    expect(verifyProof(body.ownerPublicKey, '0x1', 'create-wallet', body.proof, body.encryptedPrivateKey)).toBe(false);
+    expect(verifyProof(body.ownerPublicKey, wallet.address, 'create-wallet', body.proof, 'another blob')).toBe(false);
+
+    // Neither the PIN nor the private key went anywhere.
+    const secret = core.Secret.passphrase(PIN);
+    const opened = core.unlockOwnerKey(body.encryptedPrivateKey, body.ownerPublicKey, wallet.address, secret);
+    const plaintext = opened.exportPrivateKeyPlaintext();
+    opened.free();
+    secret.free();
+    const shown = everythingShown();
+    for (const form of [PIN, ...forms(plaintext)]) expect(shown).not.toContain(form);
+  });
+
+  it('a weak PIN fails before any challenge; a failed challenge creates nothing', async () => {
+    const weak = await caught(fast().createWallet({ secret: { pin: '123456' } }));
+    expect(weak.code).toBe('WEAK_PIN');
+    expect(seen.map((r) => r.url)).toEqual(['/api/config']);
+
+    seen = [];
+    handlers['POST /api/challenges'] = () => ({
+      status: 429,
+      body: { message: 'slow down', code: 'RATE_LIMITED', status: 429 },
+      headers: { 'retry-after': '3' },
+    });
+    const limited = await caught(fast().createWallet({ secret: { pin: PIN } }));
+    expect([limited.code, limited.retryAfterSeconds]).toEqual(['RATE_LIMITED', 3]);
+    expect(seen.some((r) => r.url === '/api/wallets')).toBe(false);
+
+    handlers['POST /api/challenges'] = () => ({
+      status: 201,
+      body: { challenge: '0x1', purpose: 'replace-key', chainId: CHAIN_FELT, expiresAt: 4_000_000_000 },
+    });
+    const other = await caught(fast().createWallet({ secret: { pin: PIN } }));
+    expect(other.code).toBe('SESSION_INVALID_RESPONSE');
+    expect(seen.some((r) => r.url === '/api/wallets')).toBe(false);
+  });
+
+  it('the server refusing the proof is INVALID_PROOF', async () => {
+    handlers['POST /api/wallets'] = () => ({ status: 403, body: { message: 'the proof does not verify for this key', code: 'INVALID_PROOF', status: 403 } });
+    const e = await caught(fast().createWallet({ secret: { pin: PIN } }));
+    expect([e.code, e.numericCode, e.status]).toEqual(['INVALID_PROOF', 314, 403]);
+  });
+
+  describe('stored keys', () => {
+    let key: { address: string; publicKey: string; encryptedPrivateKey: string };
+    let owner: sdk.OwnerSigner;
+
+    beforeAll(async () => {
+      key = await sdk.createOwnerKey({ pin: PIN }, { classHash: '0x99', kdf: 'floor' });
+    });
+    beforeEach(async () => {
+      owner = await sdk.unlockOwnerKey(key.encryptedPrivateKey, { pin: PIN }, key);
+      handlers[`PUT /api/wallets/${key.address}/encrypted-key`] = (_req, body) => ({
+        status: 200,
+        body: { walletAddress: key.address, which: 'primary', encryptedPrivateKey: JSON.parse(body).encryptedPrivateKey },
+      });
+    });
+    afterEach(() => owner.free());
+
+    it('replaceEncryptedKey with a new secret seals the held key again and proves it', async () => {
+      const NEW_PIN = '905172';
+      const out = await fast().replaceEncryptedKey(key.address, owner, { secret: { pin: NEW_PIN }, backupSecret: { passphrase: 'a long backup phrase' } });
+      expect(seen.map((r) => `${r.method} ${r.url}`)).toEqual(['POST /api/challenges', `PUT /api/wallets/${key.address}/encrypted-key`]);
+      const body = JSON.parse(seen[1].body);
+      expect(Object.keys(body).sort()).toEqual(['encryptedPrivateKey', 'encryptedPrivateKeyBackup', 'proof']);
+      expect(out.encryptedPrivateKey).toBe(body.encryptedPrivateKey);
+      const payload = `${body.encryptedPrivateKey}\n${body.encryptedPrivateKeyBackup}`;
+      expect(verifyProof(key.publicKey, key.address, 'replace-key', body.proof, payload)).toBe(true);
+      expect(verifyProof(key.publicKey, key.address, 'replace-key', body.proof, `${body.encryptedPrivateKey}\n`)).toBe(false);
+      // Both blobs hold the owner key, under the new secrets.
+      for (const [blob, secret] of [
+        [body.encryptedPrivateKey, { pin: NEW_PIN }],
+        [body.encryptedPrivateKeyBackup, { passphrase: 'a long backup phrase' }],
+      ] as const) {
+        const back = await sdk.unlockOwnerKey(blob, secret, key);
+        expect(back.publicKey).toBe(key.publicKey);
+        back.free();
+      }
+      expect((await caught(sdk.unlockOwnerKey(body.encryptedPrivateKey, { pin: PIN }, key))).code).toBe('OWNER_KEY_DECRYPTION_FAILED');
+      const shown = everythingShown();
+      for (const secret of [PIN, NEW_PIN, 'a long backup phrase']) expect(shown).not.toContain(secret);
+    });
+
+    it('replaceEncryptedKey with blobs: no backup means an empty second line; plaintext is refused before any request', async () => {
+      const blob = owner.seal({ pin: '905172' }, { kdf: 'floor' });
+      await fast().replaceEncryptedKey(key.address, owner, { encryptedPrivateKey: blob });
+      const body = JSON.parse(seen[1].body);
+      expect(Object.keys(body).sort()).toEqual(['encryptedPrivateKey', 'proof']);
+      expect(verifyProof(key.publicKey, key.address, 'replace-key', body.proof, `${blob}\n`)).toBe(true);
+
+      seen = [];
+      const plaintext = '0x' + '3a'.repeat(31);
+      const refused = await caught(fast().replaceEncryptedKey(key.address, owner, { encryptedPrivateKey: blob, encryptedPrivateKeyBackup: plaintext }));
+      expect(refused.code).toBe('INVALID_ENCRYPTED_KEY');
+      expect(refused.message).not.toContain('3a3a');
+      expect((await caught(fast().replaceEncryptedKey(key.address, owner, {} as any))).code).toBe('INVALID_INPUT');
+      const stranger = new sdk.OwnerSigner(core.OwnerSigner.fromPlaintext('0x1234', '0x42'));
+      expect((await caught(fast().replaceEncryptedKey(key.address, stranger, { encryptedPrivateKey: blob }))).code).toBe('INVALID_INPUT');
+      stranger.free();
+      expect(seen).toEqual([]);
+    });
+
+    it('restoreKey proves possession over the event id', async () => {
+      const eventId = '0b7f3c1e-2d4a-4f6b-9c8d-1e2f3a4b5c6d';
+      handlers[`POST /api/wallets/${key.address}/key-history/${eventId}/restore`] = () => ({
+        status: 200,
+        body: { walletAddress: key.address, which: 'primary', encryptedPrivateKey: key.encryptedPrivateKey },
+      });
+      const out = await fast().restoreKey(key.address, eventId, owner);
+      expect(out.which).toBe('primary');
+      expect(JSON.parse(seen[0].body)).toEqual({ purpose: 'restore-key' });
+      const body = JSON.parse(seen[1].body);
+      expect(Object.keys(body)).toEqual(['proof']);
+      expect(verifyProof(key.publicKey, key.address, 'restore-key', body.proof, eventId)).toBe(true);
+    });
+
+    it('reads the encrypted key and the key history', async () => {
+      handlers[`GET /api/wallets/${key.address}/encrypted-key`] = (req) => ({
+        status: 200,
+        body: { walletAddress: key.address, which: req.url!.includes('backup=true') ? 'backup' : 'primary', encryptedPrivateKey: key.encryptedPrivateKey },
+      });
+      handlers[`GET /api/wallets/${key.address}/key-history`] = () => ({
+        status: 200,
+        body: [{ id: 'e1', kind: 'read', principal: 'organization', route: 'GET', proof: 'organisation secret key', restorable: false, createdAt: '2026-01-01T00:00:00Z' }],
+      });
+      expect((await fast().getEncryptedKey(key.address)).which).toBe('primary');
+      expect((await fast().getEncryptedKey(key.address, { backup: true })).which).toBe('backup');
+      expect(seen.map((r) => r.url)).toEqual([`/api/wallets/${key.address}/encrypted-key`, `/api/wallets/${key.address}/encrypted-key?backup=true`]);
+      expect((await fast().keyHistory(key.address))[0].kind).toBe('read');
+    });
+  });
+});
+
+describe('organisation settings', () => {
+  it('token issuer: null when none, set, delete', async () => {
+    handlers['GET /api/organization/token-issuer'] = () => ({ status: 404, body: { message: 'none', code: 'TOKEN_ISSUER_NOT_FOUND', status: 404 } });
+    expect(await client().tokenIssuer()).toBeNull();
+    const issuer = { jwksUrl: 'https://auth.example.com/jwks.json', issuer: 'https://auth.example.com', audience: 'game' };
+    handlers['PUT /api/organization/token-issuer'] = (_req, body) => ({ status: 200, body: JSON.parse(body) });
+    expect(await client().setTokenIssuer({ ...issuer, extra: 1 } as any)).toEqual(issuer);
+    expect(JSON.parse(seen.at(-1)!.body)).toEqual(issuer);
+    handlers['PUT /api/organization/token-issuer'] = () => ({ status: 409, body: { message: 'in use', code: 'TOKEN_ISSUER_IN_USE', status: 409 } });
+    expect((await caught(client().setTokenIssuer(issuer))).serverCode).toBe('TOKEN_ISSUER_IN_USE');
+    handlers['DELETE /api/organization/token-issuer'] = () => ({ status: 204, body: undefined });
+    await client().deleteTokenIssuer();
+    expect(seen.at(-1)!.method).toBe('DELETE');
+  });
+
+  it('sponsorship policy: entrypoint names become selectors', async () => {
+    const stored = { allowedMethods: [], revertCooldownAfter: 3, revertCooldownSeconds: 600 };
+    handlers['GET /api/sponsorship/policy'] = () => ({ status: 200, body: stored });
+    expect(await client().sponsorshipPolicy()).toEqual(stored);
+    handlers['PUT /api/sponsorship/policy'] = (_req, body) => ({ status: 200, body: { revertCooldownAfter: 3, revertCooldownSeconds: 600, ...JSON.parse(body) } });
+    const out = await client().setSponsorshipPolicy({
+      allowedMethods: [{ contract: '0x07', entrypoint: 'make_move' }, { contract: '0x0', selector: '0x0A' }],
+      maxFeePerTxFri: '1000000000000000',
+      revertCooldownAfter: 0,
+    });
+    expect(JSON.parse(seen.at(-1)!.body)).toEqual({
+      allowedMethods: [
+        { contract: '0x7', selector: sdk.selectorFromName('make_move') },
+        { contract: '0x0', selector: '0xa' },
+      ],
+      maxFeePerTxFri: '1000000000000000',
+      revertCooldownAfter: 0,
+    });
+    expect(out.maxFeePerTxFri).toBe('1000000000000000');
+    expect((await caught(client().setSponsorshipPolicy({ allowedMethods: [{ contract: '0x7' }] }))).code).toBe('INVALID_INPUT');
   });
 });

@@ -11,6 +11,7 @@ import {
   LatchkeyError,
   SessionManager,
   browserSessionStorage,
+  unlockOwnerKey,
   unlockSessionKey,
 } from '../dist/index.js';
 
@@ -69,11 +70,16 @@ assert.ok(config.demoGame, 'the server runs the demo game');
 const game = config.demoGame;
 step('config', { chainId: config.chainId });
 
-// 2. A wallet whose owner key is made and sealed here; the server only sees ciphertext.
+// 2. A wallet whose owner key is made and sealed here; the server only sees ciphertext
+// and the owner key's proof of possession.
 const wallet = await client.createWallet({ secret, externalUserId: `sdk-e2e-${Date.now()}` });
 assert.ok(wallet.encryptedPrivateKey.startsWith('lk1$owner$argon2id$'));
 assert.ok(wallet.deployed, 'the wallet is deployed');
+assert.equal(wallet.hasBackup, false);
 assert.equal((await client.getWallet(wallet.address)).ownerPublicKey, wallet.ownerPublicKey);
+const listed = (await client.listWallets()).find((w) => w.address === wallet.address);
+assert.ok(listed, 'the new wallet is listed');
+assert.equal(listed.encryptedPrivateKey, undefined, 'lists carry no encrypted keys');
 step('createWallet', { address: wallet.address });
 
 // 3. A session key, kept unlocked in memory and stored encrypted.
@@ -196,6 +202,44 @@ assert.equal(chipiStatus.remainingCalls, 4);
 await chipi.revokeSessionKey({ encryptKey: '1234', wallet: owned, sessionPublicKey: chipiSession.publicKey });
 assert.equal((await chipi.getSessionData(chipiWallet.publicKey, chipiSession.publicKey)).isActive, false);
 step('chipiDialect', { transactionHash: chipiTx });
+
+// 12. Key custody: the stored owner key replaced under a new PIN (proved by the owner
+// key), the replacement in the key history, and restored from there.
+const NEW_PIN = '905172';
+const original = (await client.getEncryptedKey(wallet.address)).encryptedPrivateKey;
+assert.equal(original, wallet.encryptedPrivateKey);
+const owner = await unlockOwnerKey(original, secret, wallet);
+try {
+  const replaced = await client.replaceEncryptedKey(wallet.address, owner, { secret: { pin: NEW_PIN } });
+  assert.notEqual(replaced.encryptedPrivateKey, original);
+  const stored = (await client.getWallet(wallet.address)).encryptedPrivateKey;
+  assert.equal(stored, replaced.encryptedPrivateKey);
+  await rejects(unlockOwnerKey(stored, secret, wallet), 'OWNER_KEY_DECRYPTION_FAILED', 'the old PIN on the new blob');
+  (await unlockOwnerKey(stored, { pin: NEW_PIN }, wallet)).free();
+  const history = await client.keyHistory(wallet.address);
+  const replacement = history.find((e) => e.kind === 'replaced' && e.restorable);
+  assert.ok(replacement, `a restorable replacement in ${JSON.stringify(history)}`);
+  assert.equal(replacement.proof, 'owner-signature');
+  const restored = await client.restoreKey(wallet.address, replacement.id, owner);
+  assert.equal(restored.encryptedPrivateKey, original);
+  assert.equal((await client.getEncryptedKey(wallet.address)).encryptedPrivateKey, original);
+  step('custody', { events: history.map((e) => e.kind) });
+} finally {
+  owner.free();
+}
+
+// 13. Organisation settings: the sponsorship policy round-trips; no token issuer is set.
+const policy = await client.sponsorshipPolicy();
+assert.ok(Array.isArray(policy.allowedMethods));
+const updated = await client.setSponsorshipPolicy({
+  allowedMethods: [{ contract: game, entrypoint: 'make_move' }],
+  dailyGasPerWalletFri: '1000000000000000000000',
+});
+assert.equal(updated.allowedMethods.length, 1);
+assert.equal(updated.dailyGasPerWalletFri, '1000000000000000000000');
+assert.deepEqual(await client.sponsorshipPolicy(), updated);
+assert.deepEqual(await client.setSponsorshipPolicy(policy), policy);
+step('settings', { tokenIssuer: (await client.tokenIssuer()) !== null });
 
 // Nothing the SDK printed or stored held the PIN or a plaintext key.
 assert.ok(!JSON.stringify(states).includes(PIN));

@@ -7,7 +7,7 @@ export class FakeClient {
   log: string[] = [];
   sessions = new Map<string, Session>();
   failRevoke = false;
-  constructor(readonly wallet: { address: string; ownerPublicKey: string }) {}
+  constructor(readonly wallet: { address: string; ownerPublicKey: string; encryptedPrivateKey?: string }) {}
 
   asClient(): LatchkeyClient {
     return this as unknown as LatchkeyClient;
@@ -15,7 +15,7 @@ export class FakeClient {
 
   async getWallet(address: string) {
     this.log.push('getWallet');
-    return { address, ownerPublicKey: this.wallet.ownerPublicKey };
+    return { address, ownerPublicKey: this.wallet.ownerPublicKey, encryptedPrivateKey: this.wallet.encryptedPrivateKey };
   }
 
   async getSession(_address: string, key: string): Promise<Session> {

@@ -7,6 +7,12 @@ export function capture(): any {
   return JSON.parse(readFileSync(path, 'utf8'));
 }
 
+/** The proof-of-possession vectors (test-vectors/proof-v1.json, computed with starknet.js). */
+export function proofVectors(): any {
+  const path = fileURLToPath(new URL('../../../test-vectors/proof-v1.json', import.meta.url));
+  return JSON.parse(readFileSync(path, 'utf8'));
+}
+
 /** A Web Storage area in memory. */
 export class MemoryStorage implements Storage {
   #items = new Map<string, string>();

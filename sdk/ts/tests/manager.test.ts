@@ -57,11 +57,14 @@ describe('deriveSessionState', () => {
   }
 });
 
-function setup(storage: SessionStorageAdapter = sdk.memorySessionStorage(), withPublicKey = true) {
-  const fake = new FakeClient({ address: owner.address, ownerPublicKey: owner.publicKey });
-  const wallet = withPublicKey
-    ? { address: owner.address, encryptedPrivateKey: owner.encryptedPrivateKey, ownerPublicKey: owner.publicKey }
-    : { address: owner.address, encryptedPrivateKey: owner.encryptedPrivateKey };
+function setup(storage: SessionStorageAdapter = sdk.memorySessionStorage(), withPublicKey: boolean | 'address only' = true) {
+  const fake = new FakeClient({ address: owner.address, ownerPublicKey: owner.publicKey, encryptedPrivateKey: owner.encryptedPrivateKey });
+  const wallet =
+    withPublicKey === 'address only'
+      ? { address: owner.address }
+      : withPublicKey
+        ? { address: owner.address, encryptedPrivateKey: owner.encryptedPrivateKey, ownerPublicKey: owner.publicKey }
+        : { address: owner.address, encryptedPrivateKey: owner.encryptedPrivateKey };
   const manager = new sdk.SessionManager({ client: fake.asClient(), wallet, storage, kdf: 'floor' });
   return { fake, manager };
 }
@@ -118,6 +121,15 @@ describe('SessionManager', () => {
     await manager.registerSession({ pin: PIN }, { allowAll: true });
     const registered = fake.sessions.get(data.publicKey)!;
     expect([registered.validUntil, registered.maxCalls]).toEqual([data.validUntil, 1000]);
+    expect(fake.log).toContain('getWallet');
+  });
+
+  it('a wallet from a list (no encrypted key) has its owner key fetched when the owner signs', async () => {
+    const { fake, manager } = setup(sdk.memorySessionStorage(), 'address only');
+    const data = await manager.createSession({ pin: PIN });
+    expect(fake.log).not.toContain('getWallet');
+    await manager.registerSession({ pin: PIN }, { allowAll: true });
+    expect(fake.sessions.get(data.publicKey)?.state).toBe('active');
     expect(fake.log).toContain('getWallet');
   });
 
@@ -251,5 +263,105 @@ describe('storage adapters', () => {
     const err = await caught(storage.save({ publicKey: '0x1', encryptedPrivateKey: '0x' + 'ab'.repeat(32), validUntil: 1 }));
     expect(err.code).toBe('INVALID_ENCRYPTED_KEY');
     expect(requests).toEqual([]);
+  });
+});
+
+describe('server storage', () => {
+  const CHAIN_FELT = '0x534e5f5345504f4c4941';
+  type Sent = { method: string; url: string; authorization: string | undefined; body: any };
+
+  function serverClient(opts: { refuse?: boolean } = {}) {
+    const sent: Sent[] = [];
+    let n = 0;
+    const fetch = (async (url: string, init: RequestInit) => {
+      const method = init.method ?? 'GET';
+      const headers = init.headers as Record<string, string>;
+      const body = init.body ? JSON.parse(String(init.body)) : undefined;
+      sent.push({ method, url: String(url), authorization: headers.authorization, body });
+      const json = (status: number, value: unknown) =>
+        new Response(JSON.stringify(value), { status, headers: { 'content-type': 'application/json' } });
+      if (method === 'POST' && url === '/api/challenges') {
+        n += 1;
+        return json(201, { challenge: `0x${(0x5000 + n).toString(16)}`, purpose: body.purpose, chainId: CHAIN_FELT, expiresAt: 4_000_000_000 });
+      }
+      if (method === 'PUT' && url === '/api/me/session') {
+        if (opts.refuse) return json(403, { message: 'the proof does not verify for this key', code: 'INVALID_PROOF', status: 403 });
+        return json(200, { walletAddress: body.walletAddress ?? null, session: body.session, updatedAt: '2026-01-01T00:00:00Z' });
+      }
+      return json(404, { message: 'no route', code: 'NOT_FOUND', status: 404 });
+    }) as any;
+    const client = new sdk.LatchkeyClient({ publicKey: 'pk_test', getBearerToken: async () => 'user.jwt', fetch });
+    return { client, sent };
+  }
+
+  for (const walletAddress of [undefined, 'the wallet'] as const) {
+    it(`sends a store-session proof signed by the session key (${walletAddress ? 'with' : 'without'} a wallet address)`, async () => {
+      const { client, sent } = serverClient();
+      const address = walletAddress ? owner.address : undefined;
+      const { manager } = setup(sdk.serverSessionStorage(client, address));
+      const data = await manager.createSession({ pin: PIN });
+      expect(sent.map((r) => `${r.method} ${r.url}`)).toEqual(['POST /api/challenges', 'PUT /api/me/session']);
+      expect(sent.every((r) => r.authorization === 'Bearer user.jwt')).toBe(true);
+      expect(sent[0].body).toEqual({ purpose: 'store-session' });
+      const body = sent[1].body;
+      expect(Object.keys(body).sort()).toEqual(address ? ['proof', 'session', 'walletAddress'] : ['proof', 'session']);
+      expect(body.session).toEqual(data);
+      const account = address ?? '0x0';
+      const hash = sdk.proofHash(CHAIN_FELT, account, 'store-session', body.proof.challenge, sdk.payloadHash(data.encryptedPrivateKey));
+      expect(sdk.verifySignature(data.publicKey, hash, body.proof.signature[0], body.proof.signature[1])).toBe(true);
+      // Not the owner key's proof, not for another account.
+      expect(sdk.verifySignature(owner.publicKey, hash, body.proof.signature[0], body.proof.signature[1])).toBe(false);
+      const other = sdk.proofHash(CHAIN_FELT, address ? '0x0' : owner.address, 'store-session', body.proof.challenge, sdk.payloadHash(data.encryptedPrivateKey));
+      expect(sdk.verifySignature(data.publicKey, other, body.proof.signature[0], body.proof.signature[1])).toBe(false);
+
+      // Neither the PIN nor the session private key was sent.
+      const secret = core.Secret.passphrase(PIN);
+      const opened = core.unlockSessionKey(data, owner.address, secret);
+      const plaintext = opened.exportPrivateKeyPlaintext();
+      opened.free();
+      secret.free();
+      const dump = JSON.stringify(sent);
+      for (const form of [PIN, plaintext.slice(2), BigInt(plaintext).toString(), BigInt(plaintext).toString(16)]) {
+        expect(dump).not.toContain(form);
+      }
+      expect(manager.state).toBe('created');
+      expect(manager.unlocked).toBe(true);
+    });
+  }
+
+  it('a refused proof leaves no session; saving without a prover sends nothing', async () => {
+    const refused = serverClient({ refuse: true });
+    const { manager } = setup(sdk.serverSessionStorage(refused.client));
+    const err = await caught(manager.createSession({ pin: PIN }));
+    expect([err.code, err.numericCode]).toEqual(['INVALID_PROOF', 314]);
+    expect(manager.state).toBe('none');
+    expect(manager.unlocked).toBe(false);
+
+    const { client, sent } = serverClient();
+    const { data, signer } = await sdk.createSessionKey({ pin: PIN }, { account: owner.address, kdf: 'floor' });
+    const storage = sdk.serverSessionStorage(client);
+    expect((await caught(storage.save(data))).code).toBe('INVALID_INPUT');
+    expect((await caught(client.putMySession(data, '0x1' as any))).code).toBe('INVALID_INPUT');
+    expect(sent).toEqual([]);
+    // The client takes the signer itself, too.
+    const stored = await client.putMySession(data, signer, owner.address);
+    expect(stored.walletAddress).toBe(owner.address);
+    signer.free();
+  });
+
+  it('the other adapters ignore the prover', async () => {
+    const area = new MemoryStorage();
+    let called = 0;
+    const prove = () => {
+      called += 1;
+      return { challenge: '0x1', signature: ['0x1', '0x2'] };
+    };
+    const { data, signer } = await sdk.createSessionKey({ pin: PIN }, { account: '0x1', kdf: 'floor' });
+    signer.free();
+    for (const storage of [sdk.browserSessionStorage('k', area), sdk.memorySessionStorage()]) {
+      await storage.save(data, prove);
+      expect(await storage.load()).toEqual(data);
+    }
+    expect(called).toBe(0);
   });
 });
