@@ -14,18 +14,20 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use latchkey_core::{
-    felt_from_json, parse_felt, selector, to_hex, verify_signature, Call, Felt, OutsideExecution,
-    Signature, TypedData, ANY_CALLER,
+    parse_felt, selector, to_hex, verify_signature, Call, Felt, OutsideExecution, Signature,
+    TypedData, ANY_CALLER,
 };
 use latchkey_relayer::Purpose;
 use latchkey_store::{Challenge, KeyEventKind, NewKeyEvent, NewSession, NewWallet, Wallet};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
+use utoipa::ToSchema;
 
 use crate::custody::{record_read, CHALLENGE_SECONDS};
 use crate::util::{
     accessible_wallet, address_text, create_and_deploy_wallet, ensure_encrypted_keys, felt,
-    is_encrypted_key_blob, iso8601, now_unix, parse_json, wallet_ref, ApiQuery, RawBody,
+    felt_json, in_range, is_encrypted_key_blob, iso8601, now_unix, parse_json, wallet_ref,
+    ApiQuery, RawBody,
 };
 
 /// The challenge purpose of the creation typed data this server issues.
@@ -72,25 +74,50 @@ fn check_class_hash(state: &AppState, class_hash: Option<&str>) -> ApiResult<()>
     Ok(())
 }
 
-#[derive(Deserialize)]
+/// What `prepareCreation` sends: the future wallet's address and owner key.
+#[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct PrepareCreation {
+pub(crate) struct PrepareCreation {
+    /// Accepted and ignored (`STARKNET`).
     #[allow(dead_code)]
     chain: Option<String>,
+    /// The wallet's address: the account address of `starkKeyPubAX` with this server's
+    /// account class (`ADDRESS_MISMATCH` otherwise).
+    #[schema(value_type = crate::openapi::AddressText)]
     public_key: String,
+    /// `CHIPI`, the only type this server deploys.
+    #[schema(pattern = "^CHIPI$")]
     wallet_type: Option<String>,
+    /// The owner public key.
+    #[schema(value_type = crate::openapi::FeltText)]
     stark_key_pub_a_x: String,
+    /// This server's account class hash, if given (`UNSUPPORTED_CLASS_HASH` otherwise).
+    #[schema(value_type = Option<crate::openapi::FeltText>)]
     class_hash: Option<String>,
+}
+
+/// Creation typed data to sign with the owner key.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct PrepareCreationResponse {
+    /// SNIP-12 typed data of an outside execution without calls, for the future account.
+    #[schema(value_type = Object)]
+    typed_data: Value,
+    /// The account class the wallet is deployed with.
+    account_class_hash: String,
 }
 
 /// Creation typed data: an outside execution for the future account that proves the
 /// caller holds its owner key. It makes no call, so it can never do anything on chain. Its
 /// nonce is a single-use challenge bound to this organisation and caller (R2-13).
-async fn prepare_creation(
+#[utoipa::path(post, path = "/v1/chipi-wallets/prepare-creation", tag = "chipi",
+    request_body(content = PrepareCreation, content_type = "application/json"),
+    responses((status = 200, body = PrepareCreationResponse, description = "Creation typed data, valid for 5 minutes.")))]
+pub(crate) async fn prepare_creation(
     State(state): State<AppState>,
     caller: Caller,
     RawBody(body): RawBody,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<PrepareCreationResponse>> {
     let req: PrepareCreation = parse_json(&body)?;
     check_wallet_type(req.wallet_type.as_deref())?;
     check_class_hash(&state, req.class_hash.as_deref())?;
@@ -118,9 +145,10 @@ async fn prepare_creation(
         })
         .await?;
     let typed_data = oe.to_typed_data(&state.relayer.chain().chain_id());
-    Ok(Json(
-        json!({ "typedData": typed_data, "accountClassHash": to_hex(&state.account_class_hash) }),
-    ))
+    Ok(Json(PrepareCreationResponse {
+        typed_data: serde_json::to_value(&typed_data).map_err(ApiError::internal)?,
+        account_class_hash: to_hex(&state.account_class_hash),
+    }))
 }
 
 fn check_address(state: &AppState, address: Felt, owner: Felt) -> ApiResult<()> {
@@ -139,32 +167,57 @@ fn check_address(state: &AppState, address: Felt, owner: Felt) -> ApiResult<()> 
     Ok(())
 }
 
-#[derive(Deserialize)]
+/// The owner's signature of the creation typed data.
+#[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct OwnerSignatureDto {
+pub(crate) struct OwnerSignatureDto {
+    #[schema(value_type = crate::openapi::FeltText)]
     r: String,
+    #[schema(value_type = crate::openapi::FeltText)]
     s: String,
 }
 
-#[derive(Deserialize)]
-struct DeploymentData {
+/// How the account is deployed (as starknet.js describes a deployment).
+#[derive(Deserialize, ToSchema)]
+pub(crate) struct DeploymentData {
+    /// This server's account class hash.
+    #[schema(value_type = crate::openapi::FeltText)]
     class_hash: String,
+    /// The owner public key.
+    #[schema(value_type = crate::openapi::FeltText)]
     salt: String,
+    /// `0x0`: unique deployments are not supported.
+    #[schema(value_type = crate::openapi::FeltText)]
     unique: String,
+    /// `[owner public key]`.
+    #[schema(value_type = Vec<crate::openapi::FeltText>)]
     calldata: Vec<String>,
 }
 
-#[derive(Deserialize)]
+/// What `createWallet` sends.
+#[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct CreateWallet {
+pub(crate) struct CreateWallet {
+    /// Your user id; with an end-user token, the token's subject.
     external_user_id: String,
+    /// The wallet's address.
+    #[schema(value_type = crate::openapi::AddressText)]
     public_key: String,
+    /// `CHIPI`, the only type this server deploys.
+    #[schema(pattern = "^CHIPI$")]
     wallet_type: Option<String>,
+    /// Accepted and ignored (`STARKNET`).
     #[allow(dead_code)]
     chain: Option<String>,
     user_signature: OwnerSignatureDto,
+    /// The creation typed data `prepare-creation` issued (single use).
+    #[schema(value_type = crate::openapi::TypedDataSchema)]
     typed_data: TypedData,
+    /// The owner private key, encrypted on the client (Chipi or lk1 format).
+    #[schema(value_type = crate::openapi::EncryptedKeyText)]
     encrypted_private_key: String,
+    /// An optional second encryption of the same key.
+    #[schema(value_type = Option<crate::openapi::EncryptedKeyText>)]
     encrypted_private_key_backup: Option<String>,
     auth_method: Option<String>,
     credential_id: Option<String>,
@@ -173,7 +226,15 @@ struct CreateWallet {
     deployment_data: DeploymentData,
 }
 
-async fn create_wallet(
+#[utoipa::path(post, path = "/v1/chipi-wallets", tag = "chipi",
+    request_body(content = CreateWallet, content_type = "application/json"),
+    params(("Idempotency-Key" = Option<String>, Header, pattern = "^[!-~]{1,255}$", description = "Makes a retry safe: the first request with a key runs, a repeat with the same body gets its stored answer.")),
+    responses((status = 200, body = ChipiWallet, description = "Created and deployed."),
+        (status = 402, body = crate::native::ErrorBody, description = "The organisation's gas budget is spent (`SPONSORSHIP_EXHAUSTED`)."),
+        (status = 403, body = crate::native::ErrorBody, description = "`externalUserId` is not the token's subject, or the deployment is refused."),
+        (status = 409, body = crate::native::ErrorBody, description = "A wallet exists for this user or address (`WALLET_EXISTS`)."),
+        (status = 422, body = crate::native::ErrorBody, description = "The deployment failed to simulate.")))]
+pub(crate) async fn create_wallet(
     State(state): State<AppState>,
     caller: Caller,
     headers: HeaderMap,
@@ -275,49 +336,70 @@ async fn create_wallet(
     .await
 }
 
+/// A wallet as the Chipi API returns it. The backup blob is never returned (K4): the
+/// native API gives it to the wallet's own end user on request.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct ChipiWallet {
+    id: String,
+    external_user_id: Option<String>,
+    organization_id: String,
+    api_public_key: String,
+    /// The wallet's address (minimal hex).
+    public_key: String,
+    /// The address as 64 hex digits.
+    normalized_public_key: String,
+    encrypted_private_key: String,
+    is_deployed: bool,
+    created_at: String,
+    updated_at: String,
+    wallet_type: String,
+    chain: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    auth_method: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    credential_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    prf_supported: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    device_type: Option<String>,
+}
+
 fn wallet_json(wallet: &Wallet, caller: &Caller) -> Value {
-    let normalized = parse_felt(&wallet.address)
+    let normalized_public_key = parse_felt(&wallet.address)
         .map(|a| format!("0x{}", hex::encode(a.to_bytes_be())))
         .unwrap_or_default();
-    let mut value = json!({
-        "id": wallet.id,
-        "externalUserId": wallet.external_user_id,
-        "organizationId": wallet.org_id,
-        "apiPublicKey": caller.api_public_key,
-        "publicKey": wallet.address,
-        "normalizedPublicKey": normalized,
-        "encryptedPrivateKey": wallet.encrypted_private_key,
-        "isDeployed": wallet.deployed,
-        "createdAt": iso8601(wallet.created_at),
-        "updatedAt": iso8601(wallet.updated_at),
-        "walletType": wallet.wallet_type,
-        "chain": wallet.chain,
-    });
-    if let Some(map) = value.as_object_mut() {
-        // The backup blob is never returned (K4): the native API gives it to the wallet's
-        // own end user on request.
-        let optional = [
-            ("authMethod", wallet.auth_method.clone().map(Value::from)),
-            ("credentialId", wallet.credential_id.clone().map(Value::from)),
-            ("prfSupported", wallet.prf_supported.map(Value::from)),
-            ("deviceType", wallet.device_type.clone().map(Value::from)),
-        ];
-        for (key, value) in optional {
-            if let Some(value) = value {
-                map.insert(key.into(), value);
-            }
-        }
-    }
-    value
+    json!(ChipiWallet {
+        id: wallet.id.clone(),
+        external_user_id: wallet.external_user_id.clone(),
+        organization_id: wallet.org_id.clone(),
+        api_public_key: caller.api_public_key.clone(),
+        public_key: wallet.address.clone(),
+        normalized_public_key,
+        encrypted_private_key: wallet.encrypted_private_key.clone(),
+        is_deployed: wallet.deployed,
+        created_at: iso8601(wallet.created_at),
+        updated_at: iso8601(wallet.updated_at),
+        wallet_type: wallet.wallet_type.clone(),
+        chain: wallet.chain.clone(),
+        auth_method: wallet.auth_method.clone(),
+        credential_id: wallet.credential_id.clone(),
+        prf_supported: wallet.prf_supported,
+        device_type: wallet.device_type.clone(),
+    })
 }
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct ByUser {
+pub(crate) struct ByUser {
     external_user_id: Option<String>,
 }
 
-async fn wallet_by_user(
+#[utoipa::path(get, path = "/v1/chipi-wallets/by-user", tag = "chipi",
+    params(("externalUserId" = String, Query, min_length = 1, description = "Your user id.")),
+    responses((status = 200, body = ChipiWallet),
+        (status = 404, body = crate::native::ErrorBody, description = "No such wallet for this caller (`WALLET_NOT_FOUND`).")))]
+pub(crate) async fn wallet_by_user(
     State(state): State<AppState>,
     caller: Caller,
     ApiQuery(query): ApiQuery<ByUser>,
@@ -337,15 +419,24 @@ async fn wallet_by_user(
     }
 }
 
-#[derive(Deserialize)]
+/// What `updateWalletEncryption` sends.
+#[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct UpdateEncryption {
+pub(crate) struct UpdateEncryption {
     external_user_id: String,
+    /// The new encrypted owner key (Chipi or lk1 format); the previous one is kept.
+    #[schema(value_type = crate::openapi::EncryptedKeyText)]
     new_encrypted_private_key: String,
+    /// The wallet's address, if given (`ADDRESS_MISMATCH` otherwise).
+    #[schema(value_type = Option<crate::openapi::AddressText>)]
     public_key: Option<String>,
 }
 
-async fn update_encryption(
+#[utoipa::path(patch, path = "/v1/chipi-wallets/update-encryption-details", tag = "chipi",
+    request_body(content = UpdateEncryption, content_type = "application/json"),
+    responses((status = 200, body = ChipiWallet, description = "Replaced; every previous version is kept."),
+        (status = 404, body = crate::native::ErrorBody, description = "No such wallet for this caller (`WALLET_NOT_FOUND`).")))]
+pub(crate) async fn update_encryption(
     State(state): State<AppState>,
     caller: Caller,
     RawBody(body): RawBody,
@@ -394,11 +485,16 @@ async fn update_encryption(
     Ok(Json(wallet_json(&wallet, &caller)))
 }
 
-#[derive(Deserialize)]
+/// A call as starknet.js writes it.
+#[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct SdkCall {
+pub(crate) struct SdkCall {
+    #[schema(value_type = crate::openapi::AddressText)]
     contract_address: String,
+    /// An entrypoint name (1 to 256 bytes), or a `0x` selector.
+    #[schema(min_length = 1, max_length = 256)]
     entrypoint: String,
+    #[schema(value_type = Vec<crate::openapi::FeltJson>)]
     #[serde(default)]
     calldata: Vec<Value>,
 }
@@ -419,32 +515,50 @@ impl SdkCall {
         let calldata = self
             .calldata
             .iter()
-            .map(|v| {
-                felt_from_json(v).map_err(|e| {
-                    ApiError::bad_request("INVALID_FELT", format!("calls[{index}].calldata: {e}"))
-                })
-            })
+            .map(|v| felt_json(&format!("calls[{index}].calldata"), v))
             .collect::<Result<_, _>>()?;
         Ok(Call { to, selector, calldata })
     }
 }
 
-#[derive(Deserialize)]
+/// What `prepareTypedData` sends.
+#[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct PrepareTypedData {
+pub(crate) struct PrepareTypedData {
+    /// The wallet's address.
+    #[schema(value_type = crate::openapi::AddressText)]
     public_key: String,
     calls: Vec<SdkCall>,
     /// Accepted and ignored for latchkey wallets.
     #[allow(dead_code)]
     account_class_hash: Option<String>,
+    /// `CHIPI`, the only type this server deploys.
+    #[schema(pattern = "^CHIPI$")]
     wallet_type: Option<String>,
 }
 
-async fn prepare_typed_data(
+/// Typed data to sign with the owner or a session key.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct PrepareTypedDataResponse {
+    /// SNIP-12 revision 1 typed data of a SNIP-9 v2 outside execution.
+    #[schema(value_type = Object)]
+    typed_data: Value,
+    /// `CHIPI`.
+    wallet_type: String,
+}
+
+#[utoipa::path(post, path = "/v1/transactions/prepare-typed-data", tag = "chipi",
+    request_body(content = PrepareTypedData, content_type = "application/json"),
+    responses((status = 200, body = PrepareTypedDataResponse),
+        (status = 403, body = crate::native::ErrorBody, description = "A call the session or the sponsorship policy does not allow."),
+        (status = 404, body = crate::native::ErrorBody, description = "No such wallet for this caller (`WALLET_NOT_FOUND`)."),
+        (status = 409, body = crate::native::ErrorBody, description = "A session key in the calls was revoked (`SESSION_KEY_REVOKED`).")))]
+pub(crate) async fn prepare_typed_data(
     State(state): State<AppState>,
     caller: Caller,
     RawBody(body): RawBody,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<PrepareTypedDataResponse>> {
     let req: PrepareTypedData = parse_json(&body)?;
     check_wallet_type(req.wallet_type.as_deref())?;
     let address = felt("publicKey", &req.public_key)?;
@@ -457,7 +571,10 @@ async fn prepare_typed_data(
     state.relayer.check_registrations(address, &calls, now, false).await?;
     let purpose = mirror_session_calls(&state, &wallet, address, &calls).await?;
     let prepared = state.relayer.prepare(&wallet_ref(&wallet)?, calls, purpose).await?;
-    Ok(Json(json!({ "typedData": prepared.typed_data, "walletType": CHIPI })))
+    Ok(Json(PrepareTypedDataResponse {
+        typed_data: serde_json::to_value(&prepared.typed_data).map_err(ApiError::internal)?,
+        wallet_type: CHIPI.into(),
+    }))
 }
 
 /// Records the public data of a session the owner registers (so the dashboard and the
@@ -531,16 +648,51 @@ async fn mirror_session_calls(
     Ok(Purpose::User)
 }
 
-#[derive(Deserialize)]
+/// What `executeSponsoredTransaction` sends.
+#[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct ExecuteSponsored {
+pub(crate) struct ExecuteSponsored {
+    /// The wallet's address.
+    #[schema(value_type = crate::openapi::AddressText)]
     public_key: String,
+    /// The typed data `prepare-typed-data` returned.
+    #[schema(value_type = crate::openapi::TypedDataSchema)]
     typed_data: TypedData,
+    /// Owner `{ r, s }`, or a session's `[sessionPublicKey, r, s, validUntil]`.
+    #[schema(schema_with = user_signature_schema)]
     user_signature: Value,
+    /// Accepted and ignored.
     #[allow(dead_code)]
     save_to_database: Option<bool>,
+    /// `CHIPI`, the only type this server deploys.
+    #[schema(pattern = "^CHIPI$")]
     wallet_type: Option<String>,
+    /// Whether `userSignature` is a session signature.
     is_session_signature: Option<bool>,
+}
+
+fn user_signature_schema() -> utoipa::openapi::schema::Schema {
+    use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, OneOfBuilder, Schema};
+    use utoipa::openapi::Ref;
+    let owner = ObjectBuilder::new()
+        .property("r", Ref::from_schema_name("FeltJson"))
+        .property("s", Ref::from_schema_name("FeltJson"))
+        .required("r")
+        .required("s");
+    let felts = |n: usize| {
+        ArrayBuilder::new()
+            .items(Ref::from_schema_name("FeltJson"))
+            .min_items(Some(n))
+            .max_items(Some(n))
+    };
+    Schema::OneOf(OneOfBuilder::new().item(owner).item(felts(2)).item(felts(4)).build())
+}
+
+/// An accepted execution.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct TransactionHashResponse {
+    transaction_hash: String,
 }
 
 /// Owner signatures arrive as `{ "r": decimal, "s": decimal }`; session signatures as a
@@ -556,9 +708,8 @@ fn parse_user_signature(value: &Value, is_session: bool) -> ApiResult<Vec<Felt>>
             }
             let part = |k: &str| -> ApiResult<Felt> {
                 let v = map.get(k).ok_or_else(|| invalid("userSignature needs r and s"))?;
-                felt_from_json(v).map_err(|e| {
-                    ApiError::bad_request("INVALID_SIGNATURE", format!("userSignature.{k}: {e}"))
-                })
+                felt_json(&format!("userSignature.{k}"), v)
+                    .map_err(|e| ApiError::bad_request("INVALID_SIGNATURE", e.message))
             };
             Ok(vec![part("r")?, part("s")?])
         }
@@ -566,9 +717,8 @@ fn parse_user_signature(value: &Value, is_session: bool) -> ApiResult<Vec<Felt>>
             let felts: Vec<Felt> = items
                 .iter()
                 .map(|v| {
-                    felt_from_json(v).map_err(|e| {
-                        ApiError::bad_request("INVALID_SIGNATURE", format!("userSignature: {e}"))
-                    })
+                    felt_json("userSignature", v)
+                        .map_err(|e| ApiError::bad_request("INVALID_SIGNATURE", e.message))
                 })
                 .collect::<Result<_, _>>()?;
             match (felts.len(), is_session) {
@@ -582,7 +732,16 @@ fn parse_user_signature(value: &Value, is_session: bool) -> ApiResult<Vec<Felt>>
     }
 }
 
-async fn execute_sponsored(
+#[utoipa::path(post, path = "/v1/transactions/execute-sponsored-transaction", tag = "chipi",
+    request_body(content = ExecuteSponsored, content_type = "application/json"),
+    params(("Idempotency-Key" = Option<String>, Header, pattern = "^[!-~]{1,255}$", description = "Makes a retry safe: the first request with a key runs, a repeat with the same body gets its stored answer.")),
+    responses((status = 200, body = TransactionHashResponse, description = "Submitted."),
+        (status = 402, body = crate::native::ErrorBody, description = "The organisation's gas budget is spent (`SPONSORSHIP_EXHAUSTED`)."),
+        (status = 403, body = crate::native::ErrorBody, description = "The session or the sponsorship policy refuses it."),
+        (status = 404, body = crate::native::ErrorBody, description = "No such wallet for this caller (`WALLET_NOT_FOUND`)."),
+        (status = 409, body = crate::native::ErrorBody, description = "Already submitted, another wallet's, or the same `Idempotency-Key` in flight."),
+        (status = 422, body = crate::native::ErrorBody, description = "The simulation failed or the chain rejected it, or the `Idempotency-Key` was used with another request.")))]
+pub(crate) async fn execute_sponsored(
     State(state): State<AppState>,
     caller: Caller,
     headers: HeaderMap,
@@ -603,26 +762,43 @@ async fn execute_sponsored(
             .await;
         let submitted =
             idempotency::resume(&state, &caller.org_id, key.as_deref(), outcome).await?;
-        Ok((StatusCode::OK, json!({ "transactionHash": to_hex(&submitted.transaction_hash) })))
+        let answer =
+            TransactionHashResponse { transaction_hash: to_hex(&submitted.transaction_hash) };
+        Ok((StatusCode::OK, json!(answer)))
     })
     .await
 }
 
+/// A page of executions.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct TransactionListResponse {
+    data: Vec<crate::native::TransactionResponse>,
+    page: u32,
+    limit: u32,
+}
+
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct ListQuery {
+pub(crate) struct ListQuery {
     wallet_address: Option<String>,
     limit: Option<u32>,
     page: Option<u32>,
 }
 
-async fn transaction_list(
+#[utoipa::path(get, path = "/v1/transactions/transaction-list", tag = "chipi",
+    params(("walletAddress" = Option<crate::openapi::AddressText>, Query, description = "Only this wallet's (required with an end-user token)."),
+        ("limit" = Option<u32>, Query, minimum = 1, maximum = 100, description = "At most this many (default 20)."),
+        ("page" = Option<u32>, Query, minimum = 1, maximum = 100000, description = "The page, from 1 (default 1).")),
+    responses((status = 200, body = TransactionListResponse),
+        (status = 403, body = crate::native::ErrorBody, description = "An end user must name a wallet (`FORBIDDEN`)."),
+        (status = 404, body = crate::native::ErrorBody, description = "No such wallet for this caller (`WALLET_NOT_FOUND`).")))]
+pub(crate) async fn transaction_list(
     State(state): State<AppState>,
     caller: Caller,
     ApiQuery(query): ApiQuery<ListQuery>,
-) -> ApiResult<Json<Value>> {
-    let limit = query.limit.unwrap_or(20).clamp(1, 100);
-    let page = query.page.unwrap_or(1).clamp(1, 100_000);
+) -> ApiResult<Json<TransactionListResponse>> {
+    let limit = in_range("limit", query.limit, 20, 1..=100)?;
+    let page = in_range("page", query.page, 1, 1..=100_000)?;
     let wallet_id = match &query.wallet_address {
         Some(address) => {
             Some(accessible_wallet(&state, &caller, &felt("walletAddress", address)?).await?.id)
@@ -636,15 +812,33 @@ async fn transaction_list(
         .store
         .list_requests(&caller.org_id, wallet_id.as_deref(), limit, (page - 1) * limit)
         .await?;
-    let data: Vec<Value> = requests.iter().map(crate::native::transaction_json).collect();
-    Ok(Json(json!({ "data": data, "page": page, "limit": limit })))
+    let data = requests.iter().map(crate::native::TransactionResponse::from).collect();
+    Ok(Json(TransactionListResponse { data, page, limit }))
 }
 
-async fn transaction_status(
+/// An execution's status as the Chipi SDK reads it.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct TransactionStatusResponse {
+    transaction_hash: Option<String>,
+    /// `PENDING`, `SUCCESS`, `FAILED` or `EXPIRED`.
+    #[schema(pattern = "^(PENDING|SUCCESS|FAILED|EXPIRED)$")]
+    status: &'static str,
+    /// latchkey's own status (`prepared` … `expired`).
+    detailed_status: String,
+    error_code: Option<String>,
+    error_message: Option<String>,
+}
+
+#[utoipa::path(get, path = "/v1/transactions/{hash}/status", tag = "chipi",
+    params(("hash" = crate::openapi::FeltText, Path, description = "The transaction hash.")),
+    responses((status = 200, body = TransactionStatusResponse),
+        (status = 404, body = crate::native::ErrorBody, description = "No such transaction for this caller (`TRANSACTION_NOT_FOUND`).")))]
+pub(crate) async fn transaction_status(
     State(state): State<AppState>,
     caller: Caller,
     Path(hash): Path<String>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<TransactionStatusResponse>> {
     let hash = felt("hash", &hash)?;
     let request = state
         .store
@@ -666,13 +860,13 @@ async fn transaction_status(
         latchkey_store::RequestStatus::Expired => "EXPIRED",
         _ => "PENDING",
     };
-    Ok(Json(json!({
-        "transactionHash": request.tx_hash,
-        "status": status,
-        "detailedStatus": request.status.as_str(),
-        "errorCode": request.error_code,
-        "errorMessage": request.error_message,
-    })))
+    Ok(Json(TransactionStatusResponse {
+        transaction_hash: request.tx_hash,
+        status,
+        detailed_status: request.status.as_str().to_string(),
+        error_code: request.error_code,
+        error_message: request.error_message,
+    }))
 }
 
 #[cfg(test)]

@@ -20,7 +20,6 @@ use latchkey_store::{Challenge, KeyEventKind, NewKeyEvent, Wallet};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::native::ErrorBody;
 use crate::util::{
     accessible_wallet, ensure_encrypted_keys, felt, iso8601, now_unix, parse_json, ApiQuery,
     RawBody,
@@ -46,7 +45,10 @@ pub(crate) fn routes() -> Router<AppState> {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub(crate) struct ChallengeRequest {
     /// `create-wallet`, `replace-key`, `restore-key` or `store-session`.
-    #[schema(example = "create-wallet")]
+    #[schema(
+        example = "create-wallet",
+        pattern = "^(create-wallet|replace-key|restore-key|store-session)$"
+    )]
     purpose: String,
 }
 
@@ -69,15 +71,16 @@ pub(crate) struct ChallengeResponse {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub(crate) struct ProofInput {
     /// The challenge from `POST /api/challenges`.
-    #[schema(pattern = "^0x[0-9a-fA-F]{1,64}$")]
+    #[schema(value_type = crate::openapi::FeltText)]
     challenge: String,
     /// `[r, s]` over the proof hash, hex.
+    #[schema(value_type = Vec<crate::openapi::FeltText>, min_items = 2, max_items = 2)]
     signature: Vec<String>,
 }
 
-#[utoipa::path(post, path = "/api/challenges", tag = "custody", request_body = ChallengeRequest,
-    responses((status = 201, body = ChallengeResponse), (status = 400, body = ErrorBody),
-        (status = 401, body = ErrorBody), (status = 413, body = ErrorBody), (status = 429, body = ErrorBody)))]
+#[utoipa::path(post, path = "/api/challenges", tag = "custody",
+    request_body(content = ChallengeRequest, content_type = "application/json"),
+    responses((status = 201, body = ChallengeResponse, description = "A single-use challenge, valid for 5 minutes.")))]
 pub(crate) async fn issue_challenge(
     State(state): State<AppState>,
     caller: Caller,
@@ -191,10 +194,10 @@ pub(crate) struct EncryptedKeyResponse {
 }
 
 #[utoipa::path(get, path = "/api/wallets/{address}/encrypted-key", tag = "custody",
-    params(("address" = String, Path, pattern = "^0x[0-9a-fA-F]{1,64}$"), KeyQuery),
-    responses((status = 200, body = EncryptedKeyResponse), (status = 400, body = ErrorBody),
-        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
-        (status = 429, body = ErrorBody)))]
+    params(("address" = crate::openapi::AddressText, Path, description = "The wallet's address."), KeyQuery),
+    responses((status = 200, body = EncryptedKeyResponse),
+        (status = 403, body = crate::native::ErrorBody, description = "The backup is for the wallet's own end user only (`END_USER_TOKEN_REQUIRED`)."),
+        (status = 404, body = crate::native::ErrorBody, description = "No such wallet for this caller, or no backup (`WALLET_NOT_FOUND`, `BACKUP_NOT_FOUND`).")))]
 pub(crate) async fn get_encrypted_key(
     State(state): State<AppState>,
     caller: Caller,
@@ -248,7 +251,11 @@ pub(crate) async fn record_read(
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub(crate) struct ReplaceKeyRequest {
+    /// The new primary blob (lk1 or Chipi format).
+    #[schema(value_type = crate::openapi::EncryptedKeyText)]
     encrypted_private_key: String,
+    /// The new backup blob, if any (lk1 or Chipi format).
+    #[schema(value_type = Option<crate::openapi::EncryptedKeyText>)]
     encrypted_private_key_backup: Option<String>,
     /// Purpose `replace-key`, account = the wallet, payload =
     /// `sn_keccak(encryptedPrivateKey + "\n" + (encryptedPrivateKeyBackup or ""))`,
@@ -257,10 +264,9 @@ pub(crate) struct ReplaceKeyRequest {
 }
 
 #[utoipa::path(put, path = "/api/wallets/{address}/encrypted-key", tag = "custody",
-    params(("address" = String, Path, pattern = "^0x[0-9a-fA-F]{1,64}$")), request_body = ReplaceKeyRequest,
-    responses((status = 200, body = EncryptedKeyResponse), (status = 400, body = ErrorBody),
-        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
-        (status = 413, body = ErrorBody), (status = 429, body = ErrorBody)))]
+    params(("address" = crate::openapi::AddressText, Path, description = "The wallet's address.")), request_body(content = ReplaceKeyRequest, content_type = "application/json"),
+    responses((status = 200, body = EncryptedKeyResponse, description = "Replaced; the previous blobs are kept."),
+        (status = 403, body = crate::native::ErrorBody, description = "The owner's proof does not verify (`INVALID_PROOF`)."), (status = 404, body = crate::native::ErrorBody, description = "No such wallet for this caller (`WALLET_NOT_FOUND`).")))]
 pub(crate) async fn put_encrypted_key(
     State(state): State<AppState>,
     caller: Caller,
@@ -323,9 +329,8 @@ pub(crate) struct KeyEventResponse {
 }
 
 #[utoipa::path(get, path = "/api/wallets/{address}/key-history", tag = "custody",
-    params(("address" = String, Path, pattern = "^0x[0-9a-fA-F]{1,64}$")),
-    responses((status = 200, body = [KeyEventResponse]), (status = 400, body = ErrorBody),
-        (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 429, body = ErrorBody)))]
+    params(("address" = crate::openapi::AddressText, Path, description = "The wallet's address.")),
+    responses((status = 200, body = [KeyEventResponse]), (status = 404, body = crate::native::ErrorBody, description = "No such wallet for this caller (`WALLET_NOT_FOUND`).")))]
 pub(crate) async fn key_history(
     State(state): State<AppState>,
     caller: Caller,
@@ -359,11 +364,11 @@ pub(crate) struct RestoreKeyRequest {
 }
 
 #[utoipa::path(post, path = "/api/wallets/{address}/key-history/{id}/restore", tag = "custody",
-    params(("address" = String, Path, pattern = "^0x[0-9a-fA-F]{1,64}$"), ("id" = String, Path)),
-    request_body = RestoreKeyRequest,
-    responses((status = 200, body = EncryptedKeyResponse), (status = 400, body = ErrorBody),
-        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
-        (status = 413, body = ErrorBody), (status = 429, body = ErrorBody)))]
+    params(("address" = crate::openapi::AddressText, Path, description = "The wallet's address."), ("id" = String, Path, description = "The custody event whose replaced blobs to restore.")),
+    request_body(content = RestoreKeyRequest, content_type = "application/json"),
+    responses((status = 200, body = EncryptedKeyResponse, description = "Restored."),
+        (status = 403, body = crate::native::ErrorBody, description = "The owner's proof does not verify (`INVALID_PROOF`)."),
+        (status = 404, body = crate::native::ErrorBody, description = "No such wallet or custody event (`WALLET_NOT_FOUND`, `KEY_EVENT_NOT_FOUND`).")))]
 pub(crate) async fn restore_key(
     State(state): State<AppState>,
     caller: Caller,

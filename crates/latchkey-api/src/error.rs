@@ -145,6 +145,14 @@ impl From<latchkey_store::StoreError> for ApiError {
                 format!("already exists ({constraint})"),
             ),
             latchkey_store::StoreError::NotFound => Self::not_found("NOT_FOUND", "not found"),
+            latchkey_store::StoreError::Database(detail) => {
+                tracing::warn!(%detail, "database unavailable");
+                Self::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "UPSTREAM_UNAVAILABLE",
+                    "the chain or database is unavailable",
+                )
+            }
             other => Self::internal(other),
         }
     }

@@ -21,6 +21,7 @@ mod limits;
 mod me;
 mod metrics;
 mod native;
+mod openapi;
 mod settings;
 mod util;
 mod web;
@@ -43,7 +44,7 @@ pub use auth::{Caller, Principal};
 pub use error::{ApiError, ApiResult};
 pub use limits::{Rate, RateLimits};
 pub use metrics::Metrics;
-pub use native::ApiDoc;
+pub use openapi::ApiDoc;
 pub use settings::set_token_issuer;
 
 /// API settings.
@@ -193,7 +194,7 @@ pub fn router(state: AppState) -> Router {
         .merge(settings::routes())
         .route("/health", get(health))
         .route("/metrics", get(metrics::render))
-        .route("/api/openapi.json", get(openapi))
+        .route("/api/openapi.json", get(openapi_json))
         .route("/api/config", get(public_config))
         .fallback(web::fallback)
         .layer(DefaultBodyLimit::max(max_body))
@@ -228,34 +229,71 @@ async fn observe(State(state): State<AppState>, request: Request, next: Next) ->
     response
 }
 
-async fn health(State(state): State<AppState>) -> Response {
+/// `GET /health`.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct HealthResponse {
+    /// `ok`, or `degraded` (with status 503) when the database or the chain is unavailable.
+    #[schema(pattern = "^(ok|degraded)$")]
+    status: &'static str,
+    /// `ok` or `unavailable`.
+    #[schema(pattern = "^(ok|unavailable)$")]
+    database: &'static str,
+    /// `ok` or `unavailable`.
+    #[schema(pattern = "^(ok|unavailable)$")]
+    chain: &'static str,
+    /// The chain id as a short string (`SN_SEPOLIA`), when it is one.
+    chain_id: Option<String>,
+    /// Class hash of latchkey's account on this chain.
+    account_class_hash: String,
+}
+
+#[utoipa::path(get, path = "/health", tag = "service",
+    responses((status = 200, body = HealthResponse, description = "The database and the chain answer."),
+        (status = 503, body = HealthResponse, description = "The database or the chain does not answer.")))]
+pub(crate) async fn health(State(state): State<AppState>) -> Response {
     let db = state.store.health().await;
     let chain = state.relayer.chain().block_timestamp().await;
     let ok = db.is_ok() && chain.is_ok();
-    let body = serde_json::json!({
-        "status": if ok { "ok" } else { "degraded" },
-        "database": if db.is_ok() { "ok" } else { "unavailable" },
-        "chain": if chain.is_ok() { "ok" } else { "unavailable" },
-        "chainId": latchkey_core::decode_short_string(&state.relayer.chain().chain_id()),
-        "accountClassHash": latchkey_core::to_hex(&state.account_class_hash),
-    });
+    let body = HealthResponse {
+        status: if ok { "ok" } else { "degraded" },
+        database: if db.is_ok() { "ok" } else { "unavailable" },
+        chain: if chain.is_ok() { "ok" } else { "unavailable" },
+        chain_id: latchkey_core::decode_short_string(&state.relayer.chain().chain_id()),
+        account_class_hash: latchkey_core::to_hex(&state.account_class_hash),
+    };
     let status = if ok { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
     (status, Json(body)).into_response()
 }
 
-/// What a client needs to know about this deployment; public, no credentials.
-async fn public_config(State(state): State<AppState>) -> Json<serde_json::Value> {
-    let chain = state.relayer.chain().chain_id();
-    Json(serde_json::json!({
-        "chainId": latchkey_core::decode_short_string(&chain),
-        "accountClassHash": latchkey_core::to_hex(&state.account_class_hash),
-        "demoGame": state.config.demo_game.as_ref().map(latchkey_core::to_hex),
-    }))
+/// What a client needs to know about this deployment.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct PublicConfig {
+    /// The chain id as a short string (`SN_SEPOLIA`), when it is one.
+    chain_id: Option<String>,
+    /// Class hash of latchkey's account on this chain.
+    account_class_hash: String,
+    /// The demo game contract, when the chain has one.
+    demo_game: Option<String>,
 }
 
-async fn openapi() -> Response {
-    use utoipa::OpenApi;
-    match ApiDoc::openapi().to_json() {
+/// What a client needs to know about this deployment; public, no credentials.
+#[utoipa::path(get, path = "/api/config", tag = "service", responses((status = 200, body = PublicConfig)))]
+pub(crate) async fn public_config(State(state): State<AppState>) -> Json<PublicConfig> {
+    let chain = state.relayer.chain().chain_id();
+    Json(PublicConfig {
+        chain_id: latchkey_core::decode_short_string(&chain),
+        account_class_hash: latchkey_core::to_hex(&state.account_class_hash),
+        demo_game: state.config.demo_game.as_ref().map(latchkey_core::to_hex),
+    })
+}
+
+/// This document.
+#[utoipa::path(get, path = "/api/openapi.json", tag = "service",
+    responses((status = 200, description = "The OpenAPI document of every dialect.", body = Object, content_type = "application/json")))]
+pub(crate) async fn openapi_json(State(state): State<AppState>) -> Response {
+    match openapi::served_document(&state.account_class_hash).to_json() {
         Ok(json) => ([(header::CONTENT_TYPE, "application/json")], json).into_response(),
         Err(e) => ApiError::internal(e).into_response(),
     }

@@ -26,8 +26,11 @@ pub(crate) fn routes() -> Router<AppState> {
 #[derive(Serialize, Deserialize, ToSchema, Clone)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub(crate) struct SessionKeyDataDto {
+    /// The session public key.
+    #[schema(value_type = crate::openapi::FeltText)]
     public_key: String,
     /// The session private key, encrypted on the client (lk1 or Chipi format).
+    #[schema(value_type = crate::openapi::EncryptedKeyText)]
     encrypted_private_key: String,
     valid_until: u64,
 }
@@ -36,8 +39,9 @@ pub(crate) struct SessionKeyDataDto {
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub(crate) struct MeSessionRequest {
+    /// The wallet the session is for, if any (it must be this end user's).
+    #[schema(value_type = Option<crate::openapi::AddressText>)]
     wallet_address: Option<String>,
-    #[schema(value_type = Object)]
     session: SessionKeyDataDto,
     /// Proof of possession by the session key: purpose `store-session`, account = the
     /// wallet (`0x0` without one), payload = `sn_keccak(session.encryptedPrivateKey)`.
@@ -49,7 +53,6 @@ pub(crate) struct MeSessionRequest {
 #[serde(rename_all = "camelCase")]
 pub(crate) struct MeSessionResponse {
     wallet_address: Option<String>,
-    #[schema(value_type = Object)]
     session: SessionKeyDataDto,
     updated_at: String,
 }
@@ -65,7 +68,8 @@ fn subject(caller: &Caller) -> ApiResult<&str> {
 }
 
 #[utoipa::path(get, path = "/api/me/session", tag = "end users",
-    responses((status = 200, body = MeSessionResponse), (status = 404, body = crate::native::ErrorBody)))]
+    responses((status = 200, body = MeSessionResponse), (status = 403, body = crate::native::ErrorBody, description = "Only end users (a JWT bearer token) have a stored session (`END_USER_TOKEN_REQUIRED`)."),
+        (status = 404, body = crate::native::ErrorBody, description = "Nothing stored (`SESSION_NOT_FOUND`).")))]
 pub(crate) async fn get_me_session(
     State(state): State<AppState>,
     caller: Caller,
@@ -85,8 +89,11 @@ pub(crate) async fn get_me_session(
     }))
 }
 
-#[utoipa::path(put, path = "/api/me/session", tag = "end users", request_body = MeSessionRequest,
-    responses((status = 200, body = MeSessionResponse), (status = 400, body = crate::native::ErrorBody)))]
+#[utoipa::path(put, path = "/api/me/session", tag = "end users",
+    request_body(content = MeSessionRequest, content_type = "application/json"),
+    responses((status = 200, body = MeSessionResponse, description = "Stored."),
+        (status = 403, body = crate::native::ErrorBody, description = "Not an end user (`END_USER_TOKEN_REQUIRED`), or the proof does not verify (`INVALID_PROOF`)."),
+        (status = 404, body = crate::native::ErrorBody, description = "No such wallet for this end user (`WALLET_NOT_FOUND`).")))]
 pub(crate) async fn put_me_session(
     State(state): State<AppState>,
     caller: Caller,
@@ -132,7 +139,8 @@ pub(crate) async fn put_me_session(
 }
 
 #[utoipa::path(delete, path = "/api/me/session", tag = "end users",
-    responses((status = 204), (status = 404, body = crate::native::ErrorBody)))]
+    responses((status = 204, description = "Deleted."), (status = 403, body = crate::native::ErrorBody, description = "Only end users (a JWT bearer token) have a stored session (`END_USER_TOKEN_REQUIRED`)."),
+        (status = 404, body = crate::native::ErrorBody, description = "Nothing stored (`SESSION_NOT_FOUND`).")))]
 pub(crate) async fn delete_me_session(
     State(state): State<AppState>,
     caller: Caller,

@@ -96,7 +96,13 @@ fn escape(label: &str) -> String {
     label.replace('\\', "\\\\").replace('"', "\\\"")
 }
 
-/// `GET /metrics`.
+/// `GET /metrics`: Prometheus text. Open, unless the server was started with a metrics
+/// token, which it then needs as `Authorization: Bearer <token>`.
+#[utoipa::path(get, path = "/metrics", tag = "service",
+    responses((status = 200, description = "Prometheus text exposition format.", body = String,
+            content_type = "text/plain; version=0.0.4"),
+        (status = 401, description = "A metrics token is configured and was not presented (`MISSING_BEARER_TOKEN`).",
+            body = crate::native::ErrorBody)))]
 pub(crate) async fn render(
     State(state): State<AppState>,
     headers: axum::http::HeaderMap,

@@ -17,12 +17,12 @@ use latchkey_relayer::Purpose;
 use latchkey_store::{NewSession, NewWallet, Request, SessionState, Wallet};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
-use utoipa::{IntoParams, OpenApi, ToSchema};
+use utoipa::{IntoParams, ToSchema};
 
 use crate::custody::{check_proof, record_read, ProofInput};
 use crate::util::{
     accessible_wallet, address_text, create_and_deploy_wallet, ensure_encrypted_keys, felt,
-    iso8601, parse_json, wallet_ref, ApiQuery, RawBody,
+    in_range, iso8601, parse_json, wallet_ref, ApiQuery, RawBody,
 };
 use crate::{idempotency, ApiError, ApiResult, AppState, Caller, Principal};
 
@@ -41,54 +41,6 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/api/sponsorship", get(sponsorship))
 }
 
-/// The OpenAPI document of the native dialect.
-#[derive(OpenApi)]
-#[openapi(
-    info(title = "latchkey", description = "Scoped, expiring session keys for smart-account wallets: the native API."),
-    paths(
-        create_wallet, list_wallets, get_wallet, prepare, execute, register_session, list_sessions,
-        get_session, revoke_session, revoke_all, list_transactions, get_transaction, sponsorship,
-        crate::me::get_me_session, crate::me::put_me_session, crate::me::delete_me_session,
-        crate::custody::issue_challenge, crate::custody::get_encrypted_key,
-        crate::custody::put_encrypted_key, crate::custody::key_history, crate::custody::restore_key,
-        crate::settings::get_token_issuer, crate::settings::put_token_issuer,
-        crate::settings::delete_token_issuer, crate::settings::get_policy, crate::settings::put_policy
-    ),
-    components(schemas(
-        ErrorBody, CreateWalletRequest, WalletResponse, CallInput, PrepareRequest, PreparedResponse,
-        ExecuteRequest, ExecuteResponse, MethodInput, SpendingCapInput, RegisterSessionRequest,
-        SessionResponse, MethodOutput, SpendingCapOutput, TransactionResponse, SponsorshipResponse,
-        crate::me::MeSessionRequest, crate::me::MeSessionResponse,
-        crate::custody::ChallengeRequest, crate::custody::ChallengeResponse, crate::custody::ProofInput,
-        crate::custody::EncryptedKeyResponse, crate::custody::ReplaceKeyRequest,
-        crate::custody::KeyEventResponse, crate::custody::RestoreKeyRequest,
-        crate::settings::TokenIssuer, crate::settings::PolicyDocument
-    )),
-    modifiers(&SecurityAddon),
-    security(("apiKey" = [], "bearer" = []))
-)]
-#[derive(Debug)]
-pub struct ApiDoc;
-
-struct SecurityAddon;
-
-impl utoipa::Modify for SecurityAddon {
-    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        use utoipa::openapi::security::{
-            ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme,
-        };
-        let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme(
-            "apiKey",
-            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new("x-api-key"))),
-        );
-        components.add_security_scheme(
-            "bearer",
-            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
-        );
-    }
-}
-
 /// Every error: `{ message, code, status }`.
 #[derive(Serialize, ToSchema)]
 pub(crate) struct ErrorBody {
@@ -104,12 +56,15 @@ pub(crate) struct ErrorBody {
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub(crate) struct CreateWalletRequest {
-    /// Owner public key (hex).
+    /// Owner public key (a non-zero felt).
+    #[schema(value_type = crate::openapi::NonZeroFeltText)]
     owner_public_key: String,
-    /// The owner private key, encrypted on the client (lk1 or Chipi format). Plaintext
-    /// keys are refused.
+    /// The owner private key, encrypted on the client: Chipi (`U2FsdGVkX1…`) or latchkey
+    /// (`lk1$…`) format, well-formed in it. Plaintext keys are refused.
+    #[schema(value_type = crate::openapi::EncryptedKeyText)]
     encrypted_private_key: String,
     /// An optional second encryption of the same key (e.g. a PIN backup of a passkey).
+    #[schema(value_type = Option<crate::openapi::EncryptedKeyText>)]
     encrypted_private_key_backup: Option<String>,
     /// Your user id; with an end-user token it must be the token's subject.
     external_user_id: Option<String>,
@@ -162,9 +117,14 @@ impl From<&Wallet> for WalletResponse {
     }
 }
 
-#[utoipa::path(post, path = "/api/wallets", tag = "wallets", request_body = CreateWalletRequest,
-    responses((status = 201, body = WalletResponse), (status = 400, body = ErrorBody), (status = 409, body = ErrorBody)))]
-async fn create_wallet(
+#[utoipa::path(post, path = "/api/wallets", tag = "wallets", request_body(content = CreateWalletRequest, content_type = "application/json"),
+    params(("Idempotency-Key" = Option<String>, Header, pattern = "^[!-~]{1,255}$", description = "Makes a retry safe: the first request with a key runs, a repeat with the same body gets its stored answer.")),
+    responses((status = 201, body = WalletResponse, description = "Created and deployed."),
+        (status = 402, body = ErrorBody, description = "The organisation's gas budget is spent (`SPONSORSHIP_EXHAUSTED`)."),
+        (status = 403, body = ErrorBody, description = "The proof does not verify (`INVALID_PROOF`), or `externalUserId` is not the token's subject."),
+        (status = 409, body = ErrorBody, description = "A wallet exists for this user or address (`WALLET_EXISTS`)."),
+        (status = 422, body = ErrorBody, description = "The deployment failed to simulate.")))]
+pub(crate) async fn create_wallet(
     State(state): State<AppState>,
     caller: Caller,
     headers: HeaderMap,
@@ -224,15 +184,16 @@ async fn create_wallet(
 }
 
 #[derive(Deserialize)]
-struct Page {
+pub(crate) struct Page {
     limit: Option<u32>,
     offset: Option<u32>,
 }
 
 #[utoipa::path(get, path = "/api/wallets", tag = "wallets",
-    params(("limit" = Option<u32>, Query), ("offset" = Option<u32>, Query)),
-    responses((status = 200, body = [WalletResponse])))]
-async fn list_wallets(
+    params(("limit" = Option<u32>, Query, minimum = 1, maximum = 200, description = "At most this many (default 50)."),
+        ("offset" = Option<u64>, Query, minimum = 0, maximum = 4294967295_u64, description = "Skip this many (default 0).")),
+    responses((status = 200, body = [WalletResponse], description = "The organisation's wallets (an end user's own only).")))]
+pub(crate) async fn list_wallets(
     State(state): State<AppState>,
     caller: Caller,
     ApiQuery(page): ApiQuery<Page>,
@@ -249,7 +210,7 @@ async fn list_wallets(
                 .store
                 .list_wallets(
                     &caller.org_id,
-                    page.limit.unwrap_or(50).clamp(1, 200),
+                    in_range("limit", page.limit, 50, 1..=200)?,
                     page.offset.unwrap_or(0),
                 )
                 .await?
@@ -262,9 +223,9 @@ fn path_address(address: &str) -> ApiResult<Felt> {
     felt("address", address)
 }
 
-#[utoipa::path(get, path = "/api/wallets/{address}", tag = "wallets",
-    params(("address" = String, Path)), responses((status = 200, body = WalletResponse), (status = 404, body = ErrorBody)))]
-async fn get_wallet(
+#[utoipa::path(get, path = "/api/wallets/{address}", tag = "wallets", params(("address" = crate::openapi::AddressText, Path, description = "The wallet's address.")),
+    responses((status = 200, body = WalletResponse), (status = 404, body = ErrorBody, description = "No such wallet for this caller (`WALLET_NOT_FOUND`).")))]
+pub(crate) async fn get_wallet(
     State(state): State<AppState>,
     caller: Caller,
     Path(address): Path<String>,
@@ -281,9 +242,15 @@ async fn get_wallet(
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub(crate) struct CallInput {
+    #[schema(value_type = crate::openapi::AddressText)]
     to: String,
+    /// The entrypoint's name (1 to 256 bytes); or give `selector`.
+    #[schema(min_length = 1, max_length = 256)]
     entrypoint: Option<String>,
+    /// The entrypoint's selector; or give `entrypoint`.
+    #[schema(value_type = Option<crate::openapi::FeltText>)]
     selector: Option<String>,
+    #[schema(value_type = Vec<crate::openapi::FeltText>)]
     #[serde(default)]
     calldata: Vec<String>,
 }
@@ -357,9 +324,13 @@ async fn prepared_response(
     })
 }
 
-#[utoipa::path(post, path = "/api/wallets/{address}/prepare", tag = "executions", params(("address" = String, Path)),
-    request_body = PrepareRequest, responses((status = 200, body = PreparedResponse), (status = 400, body = ErrorBody)))]
-async fn prepare(
+#[utoipa::path(post, path = "/api/wallets/{address}/prepare", tag = "executions", params(("address" = crate::openapi::AddressText, Path, description = "The wallet's address.")),
+    request_body(content = PrepareRequest, content_type = "application/json"),
+    responses((status = 200, body = PreparedResponse),
+        (status = 403, body = ErrorBody, description = "A call the session or the sponsorship policy does not allow."),
+        (status = 404, body = ErrorBody, description = "No such wallet for this caller (`WALLET_NOT_FOUND`)."),
+        (status = 409, body = ErrorBody, description = "A session key in the calls was revoked (`SESSION_KEY_REVOKED`).")))]
+pub(crate) async fn prepare(
     State(state): State<AppState>,
     caller: Caller,
     Path(address): Path<String>,
@@ -376,9 +347,10 @@ async fn prepare(
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub(crate) struct ExecuteRequest {
-    #[schema(value_type = Object)]
+    #[schema(value_type = crate::openapi::TypedDataSchema)]
     typed_data: TypedData,
     /// Owner `[r, s]` or session `[sessionPublicKey, r, s, validUntil]`, hex.
+    #[schema(value_type = Vec<crate::openapi::FeltText>)]
     signature: Vec<String>,
 }
 
@@ -411,11 +383,16 @@ pub(crate) struct ExecuteQuery {
 /// How long `?wait=true` waits for a final status.
 const EXECUTE_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
 
-#[utoipa::path(post, path = "/api/wallets/{address}/execute", tag = "executions", params(("address" = String, Path), ExecuteQuery),
-    request_body = ExecuteRequest,
-    responses((status = 200, body = ExecuteResponse, description = "final, with ?wait=true"), (status = 202, body = ExecuteResponse),
-        (status = 400, body = ErrorBody), (status = 402, body = ErrorBody), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
-async fn execute(
+#[utoipa::path(post, path = "/api/wallets/{address}/execute", tag = "executions", params(("address" = crate::openapi::AddressText, Path, description = "The wallet's address."), ExecuteQuery, ("Idempotency-Key" = Option<String>, Header, pattern = "^[!-~]{1,255}$", description = "Makes a retry safe: the first request with a key runs, a repeat with the same body gets its stored answer.")),
+    request_body(content = ExecuteRequest, content_type = "application/json"),
+    responses((status = 200, body = ExecuteResponse, description = "Final, with `?wait=true`."),
+        (status = 202, body = ExecuteResponse, description = "Submitted."),
+        (status = 402, body = ErrorBody, description = "The organisation's gas budget is spent (`SPONSORSHIP_EXHAUSTED`)."),
+        (status = 403, body = ErrorBody, description = "The session or the sponsorship policy refuses it."),
+        (status = 404, body = ErrorBody, description = "No such wallet for this caller (`WALLET_NOT_FOUND`)."),
+        (status = 409, body = ErrorBody, description = "Already submitted, another wallet's, or the same `Idempotency-Key` in flight."),
+        (status = 422, body = ErrorBody, description = "The simulation failed or the chain rejected it, or the `Idempotency-Key` was used with another request.")))]
+pub(crate) async fn execute(
     State(state): State<AppState>,
     caller: Caller,
     headers: HeaderMap,
@@ -468,8 +445,14 @@ async fn execute(
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub(crate) struct MethodInput {
+    /// The contract, `0x0` for any contract.
+    #[schema(value_type = crate::openapi::AddressText)]
     contract: String,
+    /// The entrypoint's name (1 to 256 bytes); or give `selector`.
+    #[schema(min_length = 1, max_length = 256)]
     entrypoint: Option<String>,
+    /// The entrypoint's selector; or give `entrypoint`.
+    #[schema(value_type = Option<crate::openapi::FeltText>)]
     selector: Option<String>,
 }
 
@@ -477,10 +460,13 @@ pub(crate) struct MethodInput {
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub(crate) struct SpendingCapInput {
+    #[schema(value_type = crate::openapi::AddressText)]
     token: String,
     /// u256, decimal or hex string.
+    #[schema(pattern = "^(0x[0-9a-fA-F]{1,64}|[0-9]{1,78})$")]
     max_per_call: String,
     /// u256, decimal or hex string.
+    #[schema(pattern = "^(0x[0-9a-fA-F]{1,64}|[0-9]{1,78})$")]
     max_per_window: String,
     window_seconds: u64,
 }
@@ -490,6 +476,8 @@ pub(crate) struct SpendingCapInput {
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub(crate) struct RegisterSessionRequest {
+    /// The session's public key (a non-zero felt).
+    #[schema(value_type = crate::openapi::NonZeroFeltText)]
     session_public_key: String,
     /// Unix time the session starts (default: now).
     #[serde(default)]
@@ -528,9 +516,13 @@ fn stored_policy(json: &str) -> StoredPolicy {
         .unwrap_or_default()
 }
 
-#[utoipa::path(post, path = "/api/wallets/{address}/sessions", tag = "sessions", params(("address" = String, Path)),
-    request_body = RegisterSessionRequest, responses((status = 201, body = PreparedResponse), (status = 400, body = ErrorBody)))]
-async fn register_session(
+#[utoipa::path(post, path = "/api/wallets/{address}/sessions", tag = "sessions", params(("address" = crate::openapi::AddressText, Path, description = "The wallet's address.")),
+    request_body(content = RegisterSessionRequest, content_type = "application/json"),
+    responses((status = 201, body = PreparedResponse, description = "Typed data registering the session, to sign and execute."),
+        (status = 403, body = ErrorBody, description = "The sponsorship policy refuses it."),
+        (status = 404, body = ErrorBody, description = "No such wallet for this caller (`WALLET_NOT_FOUND`)."),
+        (status = 409, body = ErrorBody, description = "This session key was revoked on this wallet (`SESSION_KEY_REVOKED`).")))]
+pub(crate) async fn register_session(
     State(state): State<AppState>,
     caller: Caller,
     Path(address): Path<String>,
@@ -766,9 +758,9 @@ async fn session_response(
     })
 }
 
-#[utoipa::path(get, path = "/api/wallets/{address}/sessions", tag = "sessions", params(("address" = String, Path)),
-    responses((status = 200, body = [SessionResponse])))]
-async fn list_sessions(
+#[utoipa::path(get, path = "/api/wallets/{address}/sessions", tag = "sessions", params(("address" = crate::openapi::AddressText, Path, description = "The wallet's address.")),
+    responses((status = 200, body = [SessionResponse]), (status = 404, body = ErrorBody, description = "No such wallet for this caller (`WALLET_NOT_FOUND`).")))]
+pub(crate) async fn list_sessions(
     State(state): State<AppState>,
     caller: Caller,
     Path(address): Path<String>,
@@ -782,10 +774,9 @@ async fn list_sessions(
     Ok(Json(out))
 }
 
-#[utoipa::path(get, path = "/api/wallets/{address}/sessions/{key}", tag = "sessions",
-    params(("address" = String, Path), ("key" = String, Path)),
-    responses((status = 200, body = SessionResponse), (status = 404, body = ErrorBody)))]
-async fn get_session(
+#[utoipa::path(get, path = "/api/wallets/{address}/sessions/{key}", tag = "sessions", params(("address" = crate::openapi::AddressText, Path, description = "The wallet's address."), ("key" = crate::openapi::FeltText, Path, description = "The session public key.")),
+    responses((status = 200, body = SessionResponse), (status = 404, body = ErrorBody, description = "No such wallet or session (`WALLET_NOT_FOUND`, `SESSION_NOT_FOUND`).")))]
+pub(crate) async fn get_session(
     State(state): State<AppState>,
     caller: Caller,
     Path((address, key)): Path<(String, String)>,
@@ -801,10 +792,10 @@ async fn get_session(
     Ok(Json(session_response(&state, account, &session).await?))
 }
 
-#[utoipa::path(post, path = "/api/wallets/{address}/sessions/{key}/revoke", tag = "sessions",
-    params(("address" = String, Path), ("key" = String, Path)),
-    responses((status = 200, body = PreparedResponse), (status = 404, body = ErrorBody)))]
-async fn revoke_session(
+#[utoipa::path(post, path = "/api/wallets/{address}/sessions/{key}/revoke", tag = "sessions", params(("address" = crate::openapi::AddressText, Path, description = "The wallet's address."), ("key" = crate::openapi::FeltText, Path, description = "The session public key.")),
+    responses((status = 200, body = PreparedResponse, description = "Typed data revoking the session, to sign and execute."),
+        (status = 404, body = ErrorBody, description = "No such wallet, or no active registration of this key.")))]
+pub(crate) async fn revoke_session(
     State(state): State<AppState>,
     caller: Caller,
     Path((address, key)): Path<(String, String)>,
@@ -823,9 +814,10 @@ async fn revoke_session(
     Ok(Json(prepared_response(&state, &wallet, calls, Purpose::RevokeSession(key)).await?))
 }
 
-#[utoipa::path(post, path = "/api/wallets/{address}/sessions/revoke-all", tag = "sessions",
-    params(("address" = String, Path)), responses((status = 200, body = PreparedResponse)))]
-async fn revoke_all(
+#[utoipa::path(post, path = "/api/wallets/{address}/sessions/revoke-all", tag = "sessions", params(("address" = crate::openapi::AddressText, Path, description = "The wallet's address.")),
+    responses((status = 200, body = PreparedResponse, description = "Typed data revoking every session, to sign and execute."),
+        (status = 404, body = ErrorBody, description = "No such wallet for this caller (`WALLET_NOT_FOUND`).")))]
+pub(crate) async fn revoke_all(
     State(state): State<AppState>,
     caller: Caller,
     Path(address): Path<String>,
@@ -865,10 +857,6 @@ pub(crate) struct TransactionResponse {
     executable_by: Option<String>,
     created_at: String,
     updated_at: String,
-}
-
-pub(crate) fn transaction_json(r: &Request) -> Value {
-    json!(TransactionResponse::from(r))
 }
 
 /// For a reverted request whose window is open: until when, and by whom, its signed
@@ -914,16 +902,18 @@ impl From<&Request> for TransactionResponse {
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct TransactionsQuery {
+pub(crate) struct TransactionsQuery {
     wallet_address: Option<String>,
     limit: Option<u32>,
     offset: Option<u32>,
 }
 
 #[utoipa::path(get, path = "/api/transactions", tag = "transactions",
-    params(("walletAddress" = Option<String>, Query), ("limit" = Option<u32>, Query), ("offset" = Option<u32>, Query)),
-    responses((status = 200, body = [TransactionResponse])))]
-async fn list_transactions(
+    params(("walletAddress" = Option<crate::openapi::AddressText>, Query, description = "Only this wallet's."),
+        ("limit" = Option<u32>, Query, minimum = 1, maximum = 200, description = "At most this many (default 50)."),
+        ("offset" = Option<u64>, Query, minimum = 0, maximum = 4294967295_u64, description = "Skip this many (default 0).")),
+    responses((status = 200, body = [TransactionResponse]), (status = 404, body = ErrorBody, description = "No such wallet for this caller (`WALLET_NOT_FOUND`).")))]
+pub(crate) async fn list_transactions(
     State(state): State<AppState>,
     caller: Caller,
     ApiQuery(q): ApiQuery<TransactionsQuery>,
@@ -945,16 +935,17 @@ async fn list_transactions(
         .list_requests(
             &caller.org_id,
             wallet_id.as_deref(),
-            q.limit.unwrap_or(50).clamp(1, 200),
+            in_range("limit", q.limit, 50, 1..=200)?,
             q.offset.unwrap_or(0),
         )
         .await?;
     Ok(Json(requests.iter().map(TransactionResponse::from).collect()))
 }
 
-#[utoipa::path(get, path = "/api/transactions/{id}", tag = "transactions", params(("id" = String, Path)),
-    responses((status = 200, body = TransactionResponse), (status = 404, body = ErrorBody)))]
-async fn get_transaction(
+#[utoipa::path(get, path = "/api/transactions/{id}", tag = "transactions",
+    params(("id" = String, Path, description = "The execution's request id.")),
+    responses((status = 200, body = TransactionResponse), (status = 404, body = ErrorBody, description = "No such transaction for this caller (`TRANSACTION_NOT_FOUND`).")))]
+pub(crate) async fn get_transaction(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
@@ -990,8 +981,9 @@ pub(crate) struct SponsorshipResponse {
     remaining_fri: String,
 }
 
-#[utoipa::path(get, path = "/api/sponsorship", tag = "sponsorship", responses((status = 200, body = SponsorshipResponse)))]
-async fn sponsorship(
+#[utoipa::path(get, path = "/api/sponsorship", tag = "sponsorship",
+    responses((status = 200, body = SponsorshipResponse), (status = 403, body = ErrorBody, description = "End users may not read it (`FORBIDDEN`).")))]
+pub(crate) async fn sponsorship(
     State(state): State<AppState>,
     caller: Caller,
 ) -> ApiResult<Json<SponsorshipResponse>> {

@@ -16,8 +16,7 @@ use serde::{Deserialize, Serialize};
 use url::Url;
 use utoipa::ToSchema;
 
-use crate::native::ErrorBody;
-use crate::util::{parse_json, RawBody};
+use crate::util::{felt_json, parse_json, RawBody};
 use crate::{ApiError, ApiResult, AppState, Caller};
 
 pub(crate) fn routes() -> Router<AppState> {
@@ -36,11 +35,16 @@ pub(crate) fn routes() -> Router<AppState> {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub(crate) struct TokenIssuer {
     /// `https://…` (or `http://` to a loopback address where the server allows it).
-    #[schema(example = "https://auth.example.com/.well-known/jwks.json")]
+    #[schema(
+        example = "https://auth.example.com/.well-known/jwks.json",
+        pattern = "^https://([a-z0-9]{1,20}\\.){0,3}[a-z][a-z0-9]{0,20}(/[A-Za-z0-9._~-]{1,20}){0,4}$"
+    )]
     jwks_url: String,
     /// The exact `iss` claim.
+    #[schema(min_length = 1, max_length = 512)]
     issuer: String,
     /// The `aud` claim tokens must name.
+    #[schema(min_length = 1, max_length = 512)]
     audience: String,
 }
 
@@ -184,8 +188,8 @@ async fn store_issuer(
 }
 
 #[utoipa::path(get, path = "/api/organization/token-issuer", tag = "organization",
-    responses((status = 200, body = TokenIssuer), (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 429, body = ErrorBody)))]
+    responses((status = 200, body = TokenIssuer), (status = 403, body = crate::native::ErrorBody, description = "End users may not (`FORBIDDEN`): this route needs the organisation's secret key."),
+        (status = 404, body = crate::native::ErrorBody, description = "None is configured (`TOKEN_ISSUER_NOT_FOUND`).")))]
 pub(crate) async fn get_token_issuer(
     State(state): State<AppState>,
     caller: Caller,
@@ -202,10 +206,10 @@ pub(crate) async fn get_token_issuer(
     Ok(Json(serde_json::from_str(&json).map_err(ApiError::internal)?))
 }
 
-#[utoipa::path(put, path = "/api/organization/token-issuer", tag = "organization", request_body = TokenIssuer,
-    responses((status = 200, body = TokenIssuer), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody), (status = 409, body = ErrorBody), (status = 413, body = ErrorBody),
-        (status = 429, body = ErrorBody)))]
+#[utoipa::path(put, path = "/api/organization/token-issuer", tag = "organization",
+    request_body(content = TokenIssuer, content_type = "application/json"),
+    responses((status = 200, body = TokenIssuer, description = "Stored."), (status = 403, body = crate::native::ErrorBody, description = "End users may not (`FORBIDDEN`): this route needs the organisation's secret key."),
+        (status = 409, body = crate::native::ErrorBody, description = "Another organisation uses this issuer and audience (`TOKEN_ISSUER_IN_USE`).")))]
 pub(crate) async fn put_token_issuer(
     State(state): State<AppState>,
     caller: Caller,
@@ -218,8 +222,7 @@ pub(crate) async fn put_token_issuer(
 }
 
 #[utoipa::path(delete, path = "/api/organization/token-issuer", tag = "organization",
-    responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 429, body = ErrorBody)))]
+    responses((status = 204, description = "Removed (or there was none)."), (status = 403, body = crate::native::ErrorBody, description = "End users may not (`FORBIDDEN`): this route needs the organisation's secret key.")))]
 pub(crate) async fn delete_token_issuer(
     State(state): State<AppState>,
     caller: Caller,
@@ -236,32 +239,66 @@ pub(crate) async fn delete_token_issuer(
 pub(crate) struct PolicyDocument {
     /// Sponsored (contract, selector) pairs on contracts other than the wallet; `0x0` =
     /// any contract; empty = every method. Calls to the wallet itself are always sponsored.
-    #[schema(value_type = Vec<Object>)]
+    #[schema(value_type = Vec<PolicyMethod>, max_items = 256)]
     #[serde(default)]
     allowed_methods: Vec<latchkey_core::AllowedMethod>,
-    /// Largest fee one transaction may reserve.
-    #[schema(pattern = "^[0-9]{1,39}$")]
+    /// Largest fee one transaction may reserve (a positive amount below 2^128).
+    #[schema(pattern = "^[1-9][0-9]{0,37}$")]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     max_fee_per_tx_fri: Option<String>,
-    /// Most sponsored gas per wallet per UTC day.
-    #[schema(pattern = "^[0-9]{1,39}$")]
+    /// Most sponsored gas per wallet per UTC day (a positive amount below 2^128).
+    #[schema(pattern = "^[1-9][0-9]{0,37}$")]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     daily_gas_per_wallet_fri: Option<String>,
-    /// Most sponsored gas per end user per UTC day.
-    #[schema(pattern = "^[0-9]{1,39}$")]
+    /// Most sponsored gas per end user per UTC day (a positive amount below 2^128).
+    #[schema(pattern = "^[1-9][0-9]{0,37}$")]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     daily_gas_per_user_fri: Option<String>,
     /// Consecutive reverts that start a wallet's cool-down (0 = never; default 3).
+    #[schema(value_type = Option<u64>, nullable = false, minimum = 0, maximum = 4294967295_u64)]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     revert_cooldown_after: Option<u32>,
     /// Cool-down length in seconds (default 600, at most a week).
+    #[schema(nullable = false, minimum = 0, maximum = 604800)]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     revert_cooldown_seconds: Option<u64>,
 }
 
+/// A sponsored method: a contract (`0x0` = any) and an entrypoint selector, each a felt
+/// (a string, or a JSON integer).
+#[derive(ToSchema)]
+#[allow(dead_code)] // the schema of `latchkey_core::AllowedMethod`
+pub(crate) struct PolicyMethod {
+    #[schema(value_type = crate::openapi::FeltJson)]
+    contract: String,
+    #[schema(value_type = crate::openapi::FeltJson)]
+    selector: String,
+}
+
+/// The policy document with each allowed method's contract and selector checked as the
+/// API checks every felt (`util::felt_json`: the documented syntax, no padding spaces) and
+/// written as hex; the rest is left to [`SponsorshipPolicy::parse`].
+fn canonical_policy_methods(text: &str) -> ApiResult<String> {
+    let invalid = |m: String| ApiError::bad_request("INVALID_SPONSORSHIP_POLICY", m);
+    let mut document: serde_json::Value = serde_json::from_str(text)
+        .map_err(|e| invalid(format!("invalid sponsorship policy: {e}")))?;
+    if let Some(methods) = document.get_mut("allowedMethods").and_then(|m| m.as_array_mut()) {
+        for (i, method) in methods.iter_mut().enumerate() {
+            let Some(method) = method.as_object_mut() else { continue };
+            for key in ["contract", "selector"] {
+                if let Some(value) = method.get_mut(key) {
+                    let felt = felt_json(&format!("allowedMethods[{i}].{key}"), value)
+                        .map_err(|e| invalid(e.message))?;
+                    *value = serde_json::Value::String(latchkey_core::to_hex(&felt));
+                }
+            }
+        }
+    }
+    Ok(document.to_string())
+}
+
 #[utoipa::path(get, path = "/api/sponsorship/policy", tag = "sponsorship",
-    responses((status = 200, body = PolicyDocument), (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody), (status = 429, body = ErrorBody)))]
+    responses((status = 200, body = PolicyDocument), (status = 403, body = crate::native::ErrorBody, description = "End users may not (`FORBIDDEN`): this route needs the organisation's secret key.")))]
 pub(crate) async fn get_policy(
     State(state): State<AppState>,
     caller: Caller,
@@ -271,9 +308,9 @@ pub(crate) async fn get_policy(
     Ok(Json(serde_json::to_value(&policy).map_err(ApiError::internal)?))
 }
 
-#[utoipa::path(put, path = "/api/sponsorship/policy", tag = "sponsorship", request_body = PolicyDocument,
-    responses((status = 200, body = PolicyDocument), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-        (status = 403, body = ErrorBody), (status = 413, body = ErrorBody), (status = 429, body = ErrorBody)))]
+#[utoipa::path(put, path = "/api/sponsorship/policy", tag = "sponsorship",
+    request_body(content = PolicyDocument, content_type = "application/json"),
+    responses((status = 200, body = PolicyDocument, description = "Stored."), (status = 403, body = crate::native::ErrorBody, description = "End users may not (`FORBIDDEN`): this route needs the organisation's secret key.")))]
 pub(crate) async fn put_policy(
     State(state): State<AppState>,
     caller: Caller,
@@ -282,7 +319,8 @@ pub(crate) async fn put_policy(
     caller.require_organization()?;
     let text = std::str::from_utf8(&body)
         .map_err(|_| ApiError::bad_request("INVALID_BODY", "the body must be UTF-8 JSON"))?;
-    let policy = SponsorshipPolicy::parse(text)
+    let text = canonical_policy_methods(text)?;
+    let policy = SponsorshipPolicy::parse(&text)
         .map_err(|e| ApiError::bad_request("INVALID_SPONSORSHIP_POLICY", e.to_string()))?;
     let stored = serde_json::to_string(&policy).map_err(ApiError::internal)?;
     state.store.set_sponsorship_policy(&caller.org_id, Some(&stored)).await?;

@@ -62,9 +62,69 @@ where
         .map_err(|e| ApiError::bad_request("INVALID_REQUEST", format!("invalid request body: {e}")))
 }
 
-/// A felt from a request field, strictly (hex or decimal, below the prime).
+/// A felt from a request field, strictly: exactly the syntax the OpenAPI document gives
+/// (`0x` and 1 to 64 hex digits, or 1 to 78 decimal digits; no spaces, no `0X`), and a
+/// value below the prime.
 pub(crate) fn felt(field: &str, value: &str) -> Result<Felt, ApiError> {
+    if !is_felt_syntax(value) {
+        return Err(ApiError::bad_request(
+            "INVALID_FELT",
+            format!("{field}: a felt is 0x and 1 to 64 hex digits, or 1 to 78 decimal digits"),
+        ));
+    }
     parse_felt(value).map_err(|e| ApiError::bad_request("INVALID_FELT", format!("{field}: {e}")))
+}
+
+/// Whether `value` is `0x` and 1 to 64 hex digits, or 1 to 78 decimal digits.
+pub(crate) fn is_felt_syntax(value: &str) -> bool {
+    match value.strip_prefix("0x") {
+        Some(hex) => (1..=64).contains(&hex.len()) && hex.bytes().all(|b| b.is_ascii_hexdigit()),
+        None => (1..=78).contains(&value.len()) && value.bytes().all(|b| b.is_ascii_digit()),
+    }
+}
+
+/// A felt from a JSON value: a string as [`felt`] takes it, or an integer from 0 to
+/// 2^64 - 1 (also written as a float with no fraction, `5.0`: JSON Schema's integers).
+pub(crate) fn felt_json(field: &str, value: &serde_json::Value) -> Result<Felt, ApiError> {
+    let invalid = || {
+        ApiError::bad_request(
+            "INVALID_FELT",
+            format!(
+                "{field}: a felt is a string (hex or decimal) or an integer from 0 to 2^64 - 1"
+            ),
+        )
+    };
+    match value {
+        serde_json::Value::String(text) => felt(field, text),
+        serde_json::Value::Number(n) => match (n.as_u64(), n.as_f64()) {
+            (Some(v), _) => Ok(Felt::from(v)),
+            // Below 2^64 (u64::MAX as f64 rounds up to 2^64) and whole: exact as u64.
+            (None, Some(f)) if f >= 0.0 && f < u64::MAX as f64 && f.fract() == 0.0 => {
+                Ok(Felt::from(f as u64))
+            }
+            _ => Err(invalid()),
+        },
+        _ => Err(invalid()),
+    }
+}
+
+/// An optional numeric query parameter: `default` when absent, `400 INVALID_QUERY` outside
+/// `range` (the range the OpenAPI document gives).
+pub(crate) fn in_range(
+    name: &str,
+    value: Option<u32>,
+    default: u32,
+    range: std::ops::RangeInclusive<u32>,
+) -> Result<u32, ApiError> {
+    let value = value.unwrap_or(default);
+    if range.contains(&value) {
+        Ok(value)
+    } else {
+        Err(ApiError::bad_request(
+            "INVALID_QUERY",
+            format!("{name} must be from {} to {}", range.start(), range.end()),
+        ))
+    }
 }
 
 /// Canonical address text: lowercase minimal hex.
@@ -182,6 +242,41 @@ mod tests {
         assert_eq!(iso8601(1_000), "1970-01-01T00:16:40.000Z");
         assert_eq!(iso8601(1_893_456_000), "2030-01-01T00:00:00.000Z");
         assert_eq!(iso8601(951_782_400), "2000-02-29T00:00:00.000Z");
+    }
+
+    #[test]
+    fn felts_have_exactly_the_documented_syntax() {
+        for good in ["0x0", "0x1", "0xAbC", "1", "0", &format!("0x{}", "0".repeat(64))] {
+            assert!(felt("f", good).is_ok(), "{good}");
+        }
+        let p = "0x800000000000011000000000000000000000000000000000000000000000001";
+        for bad in [
+            "",
+            "0x",
+            "0X1",
+            " 1",
+            "1 ",
+            "-1",
+            "+1",
+            "0x 1",
+            "1e3",
+            "0xg",
+            p,
+            &format!("0x{}", "0".repeat(65)),
+            &"1".repeat(79),
+        ] {
+            assert_eq!(felt("f", bad).map_err(|e| e.code), Err("INVALID_FELT"), "{bad:?}");
+        }
+        let json = |v: serde_json::Value| felt_json("f", &v).map_err(|e| e.code);
+        assert_eq!(json(serde_json::json!(5)), Ok(Felt::from(5u64)));
+        assert_eq!(json(serde_json::json!(5.0)), Ok(Felt::from(5u64)));
+        assert_eq!(json(serde_json::json!("0x5")), Ok(Felt::from(5u64)));
+        for bad in [serde_json::json!(-1), serde_json::json!(0.5), serde_json::json!(1e20)] {
+            assert_eq!(json(bad.clone()), Err("INVALID_FELT"), "{bad}");
+        }
+        assert!(in_range("limit", None, 50, 1..=200).is_ok_and(|v| v == 50));
+        assert!(in_range("limit", Some(0), 50, 1..=200).is_err());
+        assert!(in_range("limit", Some(201), 50, 1..=200).is_err());
     }
 
     #[test]

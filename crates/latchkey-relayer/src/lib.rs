@@ -1305,6 +1305,9 @@ impl Relayer {
         match receipt {
             Some(Receipt::Succeeded(outcome)) => {
                 let fee = u128::try_from(outcome.fee).unwrap_or(reserved);
+                // The mirror first (it is idempotent), so that whoever sees the request
+                // succeeded also sees what it changed.
+                self.mirror_success(request).await?;
                 let done = inner
                     .store
                     .update_request_settling(
@@ -1322,12 +1325,12 @@ impl Relayer {
                     )
                     .await?;
                 if done {
-                    self.mirror_success(request).await?;
                     self.record_outcome(request, false).await?;
                 }
             }
             Some(Receipt::Reverted { outcome, reason }) => {
                 let fee = u128::try_from(outcome.fee).unwrap_or(reserved);
+                self.mirror_failure(request).await?;
                 let done = inner
                     .store
                     .update_request_settling(
@@ -1347,7 +1350,6 @@ impl Relayer {
                     )
                     .await?;
                 if done {
-                    self.mirror_failure(request).await?;
                     self.record_outcome(request, true).await?;
                 }
             }

@@ -502,17 +502,19 @@ pub(crate) mod tests {
             .map(|e| e.code);
             assert_eq!(err, Some(ErrorCode::WeakPin), "{weak}");
         }
-        // The Chipi format keeps the SDK's rules: 4-digit PINs are what Chipi wallets use.
-        assert!(new_session_key(
-            &EncryptKey::passphrase("1234"),
-            Felt::ONE,
-            60,
-            0,
-            Format::Chipi,
-            None,
-            &mut rng
-        )
-        .is_ok());
+        // K9 holds for the Chipi format too: a weak PIN is refused, a strong one sealed.
+        for (pin, weak) in [("1234", true), ("839201", false)] {
+            let made = new_session_key(
+                &EncryptKey::passphrase(pin),
+                Felt::ONE,
+                60,
+                0,
+                Format::Chipi,
+                None,
+                &mut rng,
+            );
+            assert_eq!(made.err().map(|e| e.code), weak.then_some(ErrorCode::WeakPin), "{pin}");
+        }
     }
 
     #[test]

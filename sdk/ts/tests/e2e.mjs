@@ -178,19 +178,19 @@ step('logoutRevokes');
 
 // 11. The Chipi dialect: a CHIPI wallet, a Chipi-format session, an execution with it.
 const chipi = new ChipiClient({ url, apiPublicKey: publicKey, apiSecretKey: secretKey });
-const chipiWallet = await chipi.createWallet({ encryptKey: '1234', externalUserId: `sdk-e2e-chipi-${Date.now()}` });
+const chipiWallet = await chipi.createWallet({ encryptKey: '839201', externalUserId: `sdk-e2e-chipi-${Date.now()}` });
 assert.ok(chipiWallet.encryptedPrivateKey.startsWith('U2FsdGVkX1'));
 assert.equal((await chipi.getWallet(chipiWallet.externalUserId)).publicKey, chipiWallet.publicKey);
 assert.equal(await chipi.getWallet('nobody-here'), null);
-const chipiSession = await chipi.createSessionKey({ encryptKey: '1234', walletAddress: chipiWallet.publicKey, durationSeconds: 3600 });
+const chipiSession = await chipi.createSessionKey({ encryptKey: '839201', walletAddress: chipiWallet.publicKey, durationSeconds: 3600 });
 const owned = { publicKey: chipiWallet.publicKey, encryptedPrivateKey: chipiWallet.encryptedPrivateKey, ownerPublicKey: chipiWallet.ownerPublicKey };
 await chipi.addSessionKeyToContract({
-  encryptKey: '1234',
+  encryptKey: '839201',
   wallet: owned,
   sessionConfig: { sessionPublicKey: chipiSession.publicKey, validUntil: chipiSession.validUntil, maxCalls: 5, allowedEntrypoints: ['make_move'] },
 });
 const chipiTx = await chipi.executeWithSession({
-  encryptKey: '1234',
+  encryptKey: '839201',
   wallet: chipiWallet,
   session: chipiSession,
   calls: [{ to: game, entrypoint: 'make_move', calldata: ['5'] }],
@@ -199,7 +199,7 @@ assert.match(chipiTx, /^0x[0-9a-f]+$/);
 const chipiStatus = await chipi.getSessionData(chipiWallet.publicKey, chipiSession.publicKey);
 assert.equal(chipiStatus.isActive, true);
 assert.equal(chipiStatus.remainingCalls, 4);
-await chipi.revokeSessionKey({ encryptKey: '1234', wallet: owned, sessionPublicKey: chipiSession.publicKey });
+await chipi.revokeSessionKey({ encryptKey: '839201', wallet: owned, sessionPublicKey: chipiSession.publicKey });
 assert.equal((await chipi.getSessionData(chipiWallet.publicKey, chipiSession.publicKey)).isActive, false);
 step('chipiDialect', { transactionHash: chipiTx });
 

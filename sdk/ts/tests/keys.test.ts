@@ -107,16 +107,18 @@ describe('lk1 session keys', () => {
 });
 
 describe('PIN strength', () => {
-  it('weak PINs are named and refused for lk1, accepted for the chipi format', async () => {
+  it('weak PINs are named and refused in every format (K9)', async () => {
     for (const weak of ['123456', '111111', '1234', '000000']) {
       expect(sdk.pinWeakness(weak)).toEqual(expect.any(String));
       const err = await caught(sdk.createSessionKey({ pin: weak }, { account: ACCOUNT, kdf: 'floor' }));
       expect([err.code, err.numericCode]).toEqual(['WEAK_PIN', 100]);
       const owner = await caught(sdk.createOwnerKey({ pin: weak }, { classHash: CLASS_HASH, kdf: 'floor' }));
       expect(owner.code).toBe('WEAK_PIN');
+      const chipi = await caught(sdk.createSessionKey({ pin: weak }, { account: ACCOUNT, format: 'chipi' }));
+      expect(chipi.code).toBe('WEAK_PIN');
     }
     expect(sdk.pinWeakness(PIN)).toBeNull();
-    const chipi = await sdk.createSessionKey({ pin: '1234' }, { account: ACCOUNT, format: 'chipi' });
+    const chipi = await sdk.createSessionKey({ pin: PIN }, { account: ACCOUNT, format: 'chipi' });
     chipi.signer.free();
   });
 

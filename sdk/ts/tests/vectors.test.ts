@@ -47,13 +47,13 @@ describe('Chipi AES (CryptoJS) ciphertexts', () => {
 describe('createSessionKey', () => {
   it('in the chipi format has the SDK shape: minimal-hex public key, validUntil = now + 21600', async () => {
     const now = sdk.nowSeconds();
-    const { data, signer } = await sdk.createSessionKey({ pin: '1234' }, { account: c.address.walletAddr, format: 'chipi' });
+    const { data, signer } = await sdk.createSessionKey({ pin: '839201' }, { account: c.address.walletAddr, format: 'chipi' });
     expect(Object.keys(data).sort()).toEqual(Object.keys(c.createSessionKey.result).sort());
     expect(data.publicKey).toMatch(/^0x[1-9a-f][0-9a-f]*$/);
     expect(data.encryptedPrivateKey.slice(0, 10)).toBe(c.createSessionKey.result.encryptedPrivateKey.slice(0, 10));
     expect(data.validUntil - now).toBeGreaterThanOrEqual(c.createSessionKey.validUntilMinusNow);
     expect(data.validUntil - now).toBeLessThanOrEqual(c.createSessionKey.validUntilMinusNow + 2);
-    const reopened = await sdk.unlockSessionKey(data, { pin: '1234' }, '0x1');
+    const reopened = await sdk.unlockSessionKey(data, { pin: '839201' }, '0x1');
     expect(reopened.publicKey).toBe(data.publicKey);
     signer.free();
     reopened.free();

@@ -1,0 +1,494 @@
+//! The OpenAPI document of every dialect, served at `/api/openapi.json`: the native
+//! routes under `/api` (wallets, sessions, executions, transactions, sponsorship, end
+//! users, custody, settings), the Chipi v1 routes under `/v1`, and `/health`, `/metrics`,
+//! `/api/openapi.json` and `/api/config`.
+//!
+//! Each route's `#[utoipa::path]` names what is particular to it (its success, and the
+//! 402/403/404/409/422 its handler can answer); [`StandardResponses`] adds what follows from
+//! the route's shape, the same way the server behaves for every route: `400` for a route
+//! with parameters or a body, `413` for a body, `401`/`429`/`503` for an authenticated route
+//! (the keys are looked up in the database and counted against the rate limits), `409` and
+//! `422` for a route taking an `Idempotency-Key`, and `500` everywhere (the panic-catching
+//! layer's answer).
+
+use std::borrow::Cow;
+
+use utoipa::openapi::header::HeaderBuilder;
+use utoipa::openapi::path::Operation;
+use utoipa::openapi::response::ResponseBuilder;
+use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
+use utoipa::openapi::{ContentBuilder, Ref, RefOr};
+use utoipa::{OpenApi, PartialSchema, ToSchema};
+
+use crate::native::ErrorBody;
+
+/// A field element as every route takes it: `0x` and 1 to 64 hex digits (either case), or
+/// 1 to 78 decimal digits; its value below the field prime `P = 2^251 + 17·2^192 + 1`.
+/// The pattern is exact for hex; for decimal it admits the values of at most 75
+/// significant digits (all below `P`). The server refuses anything else with
+/// `400 INVALID_FELT`.
+pub(crate) const FELT_PATTERN: &str = concat!(
+    "^(0x(0{0,2}[0-9a-fA-F]{1,62}|0?[1-7][0-9a-fA-F]{62}",
+    "|0?80{12}(0[0-9a-fA-F]{49}|10[0-9a-fA-F]{48}|110{48}))",
+    "|0{0,3}[0-9]{1,75})$"
+);
+
+/// The schema of a felt (see [`FELT_PATTERN`]).
+pub(crate) struct FeltText;
+
+impl PartialSchema for FeltText {
+    fn schema() -> RefOr<Schema> {
+        felt_schema(
+            "A field element: `0x` and 1 to 64 hex digits, or decimal digits; below the field \
+             prime 2^251 + 17·2^192 + 1.",
+        )
+    }
+}
+
+impl ToSchema for FeltText {
+    fn name() -> Cow<'static, str> {
+        Cow::Borrowed("Felt")
+    }
+}
+
+/// The schema of a contract address (a felt, see [`FELT_PATTERN`]).
+pub(crate) struct AddressText;
+
+impl PartialSchema for AddressText {
+    fn schema() -> RefOr<Schema> {
+        felt_schema(
+            "A Starknet contract address (a felt: `0x` and 1 to 64 hex digits, or decimal).",
+        )
+    }
+}
+
+impl ToSchema for AddressText {
+    fn name() -> Cow<'static, str> {
+        Cow::Borrowed("Address")
+    }
+}
+
+/// A non-zero felt (a public key): [`FeltText`] and not zero.
+pub(crate) struct NonZeroFeltText;
+
+impl PartialSchema for NonZeroFeltText {
+    fn schema() -> RefOr<Schema> {
+        // utoipa has no builder for `not`: it goes in as a raw keyword.
+        let mut not_zero =
+            ObjectBuilder::new().schema_type(utoipa::openapi::schema::SchemaType::AnyValue).build();
+        let mut keywords = utoipa::openapi::extensions::Extensions::default();
+        keywords.insert("not".into(), serde_json::json!({ "pattern": "^(0x0+|0+)$" }));
+        not_zero.extensions = Some(keywords);
+        utoipa::openapi::schema::AllOfBuilder::new()
+            .item(Ref::from_schema_name("Felt"))
+            .item(not_zero)
+            .description(Some("A public key: a felt other than zero."))
+            .into()
+    }
+}
+
+impl ToSchema for NonZeroFeltText {
+    fn name() -> Cow<'static, str> {
+        Cow::Borrowed("PublicKey")
+    }
+}
+
+/// An encrypted private key as the server accepts one (`util::ensure_encrypted_keys`),
+/// exactly: a Chipi ciphertext (CryptoJS AES: standard base64, canonical padding, of
+/// `Salted__`, an 8-byte salt and whole 16-byte blocks, at most 4096 characters), or a
+/// latchkey `lk1` envelope in its canonical form.
+pub(crate) const ENCRYPTED_KEY_PATTERN: &str = concat!(
+    "^(U2FsdGVkX1[89+/]([A-Za-z0-9+/]{53}([A-Za-z0-9+/]{64}){0,63}",
+    "|[A-Za-z0-9+/]{73}([A-Za-z0-9+/]{64}){0,62}[A-Za-z0-9+/][AQgw]==",
+    "|[A-Za-z0-9+/]{29}([A-Za-z0-9+/]{64}){0,63}[A-Za-z0-9+/]{2}[AEIMQUYcgkosw048]=)",
+    "|lk1\\$(session|owner)\\$(argon2id\\$m=U32,t=U32,p=U32|hkdf-prf\\$-)",
+    "\\$(-|[A-Za-z0-9][A-Za-z0-9._-]{0,63})",
+    "\\$[A-Za-z0-9_-]{21}[AQgw]\\$[A-Za-z0-9_-]{32}\\$[A-Za-z0-9_-]{64})$"
+);
+
+/// A `u32` in canonical decimal (the Argon2id parameters of an `lk1` envelope).
+const U32_DECIMAL: &str = "(0|[1-9][0-9]{0,8}|[1-3][0-9]{9}|4[01][0-9]{8}|42[0-8][0-9]{7}\
+    |429[0-3][0-9]{6}|4294[0-8][0-9]{5}|42949[0-5][0-9]{4}|429496[0-6][0-9]{3}\
+    |4294967[01][0-9]{2}|42949672[0-8][0-9]|429496729[0-5])";
+
+/// The schema of an encrypted private key (see [`ENCRYPTED_KEY_PATTERN`]).
+pub(crate) struct EncryptedKeyText;
+
+impl PartialSchema for EncryptedKeyText {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .pattern(Some(ENCRYPTED_KEY_PATTERN.replace("U32", U32_DECIMAL)))
+            .max_length(Some(4096))
+            .description(Some(
+                "A private key encrypted on the client: a Chipi ciphertext (`U2FsdGVkX1…`, \
+                 CryptoJS AES) or a latchkey envelope (`lk1$…`). Plaintext keys are refused.",
+            ))
+            .into()
+    }
+}
+
+impl ToSchema for EncryptedKeyText {
+    fn name() -> Cow<'static, str> {
+        Cow::Borrowed("EncryptedKey")
+    }
+}
+
+/// The schema of SNIP-12 typed data (`latchkey_core::TypedData`).
+#[derive(serde::Deserialize, ToSchema)]
+#[schema(as = TypedData)]
+#[allow(dead_code)] // the schema of `latchkey_core::TypedData`
+pub(crate) struct TypedDataSchema {
+    /// Type definitions, including `StarknetDomain`.
+    types: std::collections::BTreeMap<String, Vec<TypeMemberSchema>>,
+    /// The type of `message`.
+    #[serde(rename = "primaryType")]
+    primary_type: String,
+    /// The domain separator object.
+    #[schema(value_type = Object)]
+    domain: serde_json::Value,
+    /// The message object.
+    #[schema(value_type = Object)]
+    message: serde_json::Value,
+}
+
+/// One member of a typed-data type.
+#[derive(serde::Deserialize, ToSchema)]
+#[schema(as = TypeMember)]
+#[allow(dead_code)] // the schema of `latchkey_core::TypeMember`
+pub(crate) struct TypeMemberSchema {
+    name: String,
+    #[serde(rename = "type")]
+    r#type: String,
+    #[serde(default)]
+    contains: Option<String>,
+}
+
+/// A felt in a JSON value that also takes integers: a [`FeltText`] string, or a JSON
+/// integer from 0 to 2^64 - 1.
+pub(crate) struct FeltJson;
+
+impl PartialSchema for FeltJson {
+    fn schema() -> RefOr<Schema> {
+        utoipa::openapi::schema::OneOfBuilder::new()
+            .item(Ref::from_schema_name("Felt"))
+            .item(
+                ObjectBuilder::new()
+                    .schema_type(Type::Integer)
+                    .minimum(Some(0))
+                    .maximum(Some(u64::MAX)),
+            )
+            .description(Some("A felt: a string (hex or decimal), or a JSON integer."))
+            .into()
+    }
+}
+
+impl ToSchema for FeltJson {
+    fn name() -> Cow<'static, str> {
+        Cow::Borrowed("FeltJson")
+    }
+}
+
+fn felt_schema(description: &str) -> RefOr<Schema> {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .pattern(Some(FELT_PATTERN))
+        .description(Some(description))
+        .examples(["0x49d36570d4e46f48e99674bd3fcc84644ddd6b96f7c741b1562b82f9e004dc7"])
+        .into()
+}
+
+/// The whole document.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "latchkey",
+        description = "Scoped, expiring session keys for smart-account wallets. Two dialects over one \
+            relayer and one store: the native API under `/api`, and the Chipi REST API v1 under `/v1` \
+            (the endpoints and JSON `@chipi-stack/backend` uses). Every authenticated route takes the \
+            organisation's public key in `x-api-key` and, in `Authorization: Bearer`, its secret key \
+            or an end user's JWT. Errors are always `{ message, code, status }` with a stable `code`."
+    ),
+    paths(
+        crate::native::create_wallet, crate::native::list_wallets, crate::native::get_wallet,
+        crate::native::prepare, crate::native::execute, crate::native::register_session,
+        crate::native::list_sessions, crate::native::get_session, crate::native::revoke_session,
+        crate::native::revoke_all, crate::native::list_transactions, crate::native::get_transaction,
+        crate::native::sponsorship,
+        crate::me::get_me_session, crate::me::put_me_session, crate::me::delete_me_session,
+        crate::custody::issue_challenge, crate::custody::get_encrypted_key,
+        crate::custody::put_encrypted_key, crate::custody::key_history, crate::custody::restore_key,
+        crate::settings::get_token_issuer, crate::settings::put_token_issuer,
+        crate::settings::delete_token_issuer, crate::settings::get_policy, crate::settings::put_policy,
+        crate::chipi::prepare_creation, crate::chipi::create_wallet, crate::chipi::wallet_by_user,
+        crate::chipi::update_encryption, crate::chipi::prepare_typed_data,
+        crate::chipi::execute_sponsored, crate::chipi::transaction_list,
+        crate::chipi::transaction_status,
+        crate::health, crate::metrics::render, crate::openapi_json, crate::public_config
+    ),
+    components(schemas(
+        ErrorBody, FeltText, AddressText, FeltJson, NonZeroFeltText, EncryptedKeyText,
+        TypedDataSchema, TypeMemberSchema,
+        crate::native::CreateWalletRequest, crate::native::WalletResponse, crate::native::CallInput,
+        crate::native::PrepareRequest, crate::native::PreparedResponse, crate::native::ExecuteRequest,
+        crate::native::ExecuteResponse, crate::native::MethodInput, crate::native::SpendingCapInput,
+        crate::native::RegisterSessionRequest, crate::native::SessionResponse,
+        crate::native::MethodOutput, crate::native::SpendingCapOutput,
+        crate::native::TransactionResponse, crate::native::SponsorshipResponse,
+        crate::me::MeSessionRequest, crate::me::MeSessionResponse, crate::me::SessionKeyDataDto,
+        crate::custody::ChallengeRequest, crate::custody::ChallengeResponse, crate::custody::ProofInput,
+        crate::custody::EncryptedKeyResponse, crate::custody::ReplaceKeyRequest,
+        crate::custody::KeyEventResponse, crate::custody::RestoreKeyRequest,
+        crate::settings::TokenIssuer, crate::settings::PolicyDocument, crate::settings::PolicyMethod,
+        crate::chipi::PrepareCreation, crate::chipi::PrepareCreationResponse,
+        crate::chipi::OwnerSignatureDto, crate::chipi::DeploymentData, crate::chipi::CreateWallet,
+        crate::chipi::ChipiWallet, crate::chipi::UpdateEncryption, crate::chipi::SdkCall,
+        crate::chipi::PrepareTypedData, crate::chipi::PrepareTypedDataResponse,
+        crate::chipi::ExecuteSponsored, crate::chipi::TransactionHashResponse,
+        crate::chipi::TransactionListResponse, crate::chipi::TransactionStatusResponse,
+        crate::HealthResponse, crate::PublicConfig
+    )),
+    tags(
+        (name = "wallets", description = "Native: wallets, deployed gaslessly."),
+        (name = "executions", description = "Native: typed data to sign, and signed executions."),
+        (name = "sessions", description = "Native: session keys with allowlists, windows and caps."),
+        (name = "transactions", description = "Native: gasless executions and their state."),
+        (name = "sponsorship", description = "Native: the organisation's gas budget and policy."),
+        (name = "end users", description = "Native: an end user's stored session (JWT callers only)."),
+        (name = "custody", description = "Native: stored encrypted keys, proofs of possession."),
+        (name = "organization", description = "Native: the organisation's settings."),
+        (name = "chipi", description = "The Chipi REST API v1 dialect, as `@chipi-stack/backend` calls it."),
+        (name = "service", description = "Health, metrics, this document, public configuration.")
+    ),
+    modifiers(&SecurityAddon, &StandardResponses),
+    security(("apiKey" = [], "bearer" = []))
+)]
+#[derive(Debug)]
+pub struct ApiDoc;
+
+/// The document as this server serves it: [`ApiDoc`] with the values of this deployment
+/// where a field must equal one (the account class hash the Chipi creation routes check).
+pub(crate) fn served_document(
+    account_class_hash: &latchkey_core::Felt,
+) -> utoipa::openapi::OpenApi {
+    use utoipa::openapi::schema::SchemaType;
+    let mut doc = ApiDoc::openapi();
+    let hash = latchkey_core::to_hex(account_class_hash);
+    let pinned = |nullable: bool| {
+        let (types, values) = if nullable {
+            (
+                SchemaType::Array(vec![Type::String, Type::Null]),
+                vec![serde_json::json!(hash), serde_json::Value::Null],
+            )
+        } else {
+            (SchemaType::Type(Type::String), vec![serde_json::json!(hash)])
+        };
+        ObjectBuilder::new()
+            .schema_type(types)
+            .enum_values(Some(values))
+            .description(Some("This server's account class hash."))
+            .build()
+    };
+    if let Some(components) = doc.components.as_mut() {
+        for (schema, property, nullable) in
+            [("PrepareCreation", "classHash", true), ("DeploymentData", "class_hash", false)]
+        {
+            if let Some(RefOr::T(Schema::Object(object))) = components.schemas.get_mut(schema) {
+                if let Some(slot) = object.properties.get_mut(property) {
+                    *slot = RefOr::T(Schema::Object(pinned(nullable)));
+                }
+            }
+        }
+    }
+    doc
+}
+
+/// The routes anyone may call, without credentials.
+pub(crate) const PUBLIC_PATHS: [&str; 4] =
+    ["/health", "/metrics", "/api/openapi.json", "/api/config"];
+
+struct SecurityAddon;
+
+impl utoipa::Modify for SecurityAddon {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{
+            ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme,
+        };
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "apiKey",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+                "x-api-key",
+                "The organisation's public key (`pk_…`).",
+            ))),
+        );
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "The organisation's secret key (`sk_…`), or an end user's JWT from the \
+                         issuer the organisation configured.",
+                    ))
+                    .build(),
+            ),
+        );
+        // The public routes override the document's security with none at all.
+        for path in PUBLIC_PATHS {
+            if let Some(item) = openapi.paths.paths.get_mut(path) {
+                for operation in operations(item) {
+                    operation.security = Some(Vec::new());
+                }
+            }
+        }
+    }
+}
+
+/// Every operation of a path.
+pub(crate) fn operations(
+    item: &mut utoipa::openapi::path::PathItem,
+) -> impl Iterator<Item = &mut Operation> {
+    [
+        &mut item.get,
+        &mut item.put,
+        &mut item.post,
+        &mut item.delete,
+        &mut item.patch,
+        &mut item.head,
+        &mut item.options,
+        &mut item.trace,
+    ]
+    .into_iter()
+    .filter_map(Option::as_mut)
+}
+
+/// The answers every route gives by its shape (see the module documentation).
+struct StandardResponses;
+
+fn error(description: &str) -> utoipa::openapi::response::Response {
+    ResponseBuilder::new()
+        .description(description)
+        .content(
+            "application/json",
+            ContentBuilder::new().schema(Some(Ref::from_schema_name("ErrorBody"))).build(),
+        )
+        .build()
+}
+
+impl utoipa::Modify for StandardResponses {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        for item in openapi.paths.paths.values_mut() {
+            for operation in operations(item) {
+                add_standard_responses(operation);
+            }
+        }
+    }
+}
+
+fn add_standard_responses(operation: &mut Operation) {
+    let public = operation.security.as_ref().is_some_and(Vec::is_empty);
+    let parameters = operation.parameters.as_deref().unwrap_or_default();
+    let has_input = !parameters.is_empty() || operation.request_body.is_some();
+    let idempotent = parameters.iter().any(|p| match p {
+        RefOr::T(p) => p.name.eq_ignore_ascii_case("idempotency-key"),
+        RefOr::Ref(_) => false,
+    });
+    let has_body = operation.request_body.is_some();
+    let responses = &mut operation.responses.responses;
+    let mut add = |status: &str, response: utoipa::openapi::response::Response| {
+        responses.entry(status.to_string()).or_insert(RefOr::T(response));
+    };
+    if has_input {
+        add(
+            "400",
+            error(
+                "Invalid input: a malformed parameter (`INVALID_FELT`, `INVALID_QUERY`), body \
+                 (`INVALID_REQUEST`, `INVALID_BODY`) or a value the route refuses (its own code).",
+            ),
+        );
+    }
+    if !public {
+        add(
+            "401",
+            error(
+                "Missing or invalid credentials (`MISSING_API_KEY`, `INVALID_API_KEY`, \
+                 `MISSING_BEARER_TOKEN`, `INVALID_TOKEN`, …).",
+            ),
+        );
+        let retry_after = HeaderBuilder::new()
+            .schema(Some(u64::schema()))
+            .description(Some("Seconds after which the same request may succeed."))
+            .build();
+        let mut limited = error(
+            "Over a rate limit of the API key, end user or wallet (`RATE_LIMITED`), or a \
+             sponsorship quota or cool-down.",
+        );
+        limited.headers.insert("Retry-After".into(), RefOr::T(retry_after));
+        add("429", limited);
+        add(
+            "503",
+            error(
+                "The chain or the database is unavailable (`UPSTREAM_UNAVAILABLE`); retry later.",
+            ),
+        );
+    }
+    if has_body {
+        add("413", error("The body is larger than the server's limit (`BODY_TOO_LARGE`)."));
+    }
+    if idempotent {
+        add(
+            "409",
+            error(
+                "A request with this `Idempotency-Key` is still running (`IDEMPOTENCY_IN_FLIGHT`).",
+            ),
+        );
+        add(
+            "422",
+            error(
+                "This `Idempotency-Key` was used with a different request (`IDEMPOTENCY_KEY_REUSED`).",
+            ),
+        );
+    }
+    add("500", error("An internal error (`INTERNAL_ERROR`); details are logged, never sent."));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_operation_documents_its_errors() {
+        let doc = serde_json::to_value(ApiDoc::openapi()).unwrap_or_default();
+        let paths = doc["paths"].as_object().cloned().unwrap_or_default();
+        assert!(paths.len() >= 30, "{}", paths.len());
+        for (path, item) in paths {
+            for (method, operation) in item.as_object().cloned().unwrap_or_default() {
+                let responses = &operation["responses"];
+                assert!(responses["500"].is_object(), "{method} {path}: no 500");
+                let public = PUBLIC_PATHS.contains(&path.as_str());
+                assert_eq!(
+                    operation["security"].as_array().is_some_and(Vec::is_empty),
+                    public,
+                    "{method} {path}: security"
+                );
+                if !public {
+                    for status in ["401", "429", "503"] {
+                        assert!(responses[status].is_object(), "{method} {path}: no {status}");
+                    }
+                }
+                if operation.get("requestBody").is_some() {
+                    assert!(responses["413"].is_object(), "{method} {path}: no 413");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_felt_pattern_is_anchored_and_names_both_forms() {
+        assert!(FELT_PATTERN.starts_with("^(0x") && FELT_PATTERN.ends_with(")$"));
+        let doc = serde_json::to_value(ApiDoc::openapi()).unwrap_or_default();
+        assert_eq!(doc["components"]["schemas"]["Felt"]["pattern"], FELT_PATTERN);
+        assert_eq!(doc["components"]["schemas"]["Address"]["pattern"], FELT_PATTERN);
+    }
+}
