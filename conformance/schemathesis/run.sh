@@ -88,12 +88,45 @@ case "$public" in pk_dev_*) ;; *) echo "error: no public key in the banner" >&2;
 case "$secret" in sk_dev_*) ;; *) echo "error: no secret key in the banner" >&2; exit 1 ;; esac
 echo "latchkey serve at $url (log: $log), seed $seed, $max_examples examples per operation"
 
+# A real wallet with a registered session (made with the CLI, as the README does), so that
+# the wallet-scoped routes are exercised on data that exists, not only on 404s: half of
+# the generated `address` and `key` path parameters are these.
+game="$(sed -n 's/^  Demo game *\([^ ]*\).*/\1/p' "$log" | head -1)"
+(
+    cd "$work"
+    export LATCHKEY_URL="$url" LATCHKEY_PUBLIC_KEY="$public" LATCHKEY_SECRET_KEY="$secret" LATCHKEY_PIN=482915
+    "$binary" wallet create --key-file owner.json >/dev/null
+    wallet="$("$binary" key show owner.json account)"
+    "$binary" session create --key-file session.json --wallet "$wallet" \
+        --allow "$game:make_move" --max-calls 100 --valid-for 3600 >/dev/null
+    "$binary" session register --key-file session.json --owner-key owner.json >/dev/null
+    echo "$wallet" >wallet.txt
+    "$binary" key show session.json publicKey >session.txt
+) || { echo "error: could not make the wallet and session the run uses" >&2; tail -30 "$log" >&2; exit 1; }
+wallet="$(cat "$work/wallet.txt")"
+session="$(cat "$work/session.txt")"
+echo "wallet $wallet, session $session"
+config="$work/schemathesis.toml"
+cat "$here/schemathesis.toml" - >"$config" <<TOML
+
+# Written by run.sh for this run.
+[dictionaries.wallets]
+values = ["$wallet"]
+
+[dictionaries.sessions]
+values = ["$session"]
+
+[parameters]
+"path.address" = { dictionary = "wallets", probability = 0.5 }
+"path.key" = { dictionary = "sessions", probability = 0.5 }
+TOML
+
 status=0
 (
     cd "$work"
     export LATCHKEY_PUBLIC_KEY="$public" LATCHKEY_SECRET_KEY="$secret"
     export SCHEMATHESIS_HOOKS="$here/hooks.py"
-    "$venv/bin/schemathesis" --no-color --config-file "$here/schemathesis.toml" run \
+    "$venv/bin/schemathesis" --no-color --config-file "$config" run \
         "$url/api/openapi.json" \
         --checks all \
         --phases examples,coverage,fuzzing,stateful \

@@ -187,7 +187,7 @@ pub(crate) struct DeploymentData {
     #[schema(value_type = crate::openapi::FeltText)]
     salt: String,
     /// `0x0`: unique deployments are not supported.
-    #[schema(value_type = crate::openapi::FeltText)]
+    #[schema(pattern = "^(0x0{1,64}|0{1,78})$")]
     unique: String,
     /// `[owner public key]`.
     #[schema(value_type = Vec<crate::openapi::FeltText>)]

@@ -176,10 +176,12 @@ fn wallet_address(wallet: &Wallet) -> ApiResult<Felt> {
 
 /// Options of a key read.
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct KeyQuery {
     /// The backup blob instead of the primary (the wallet's own end user only).
     #[serde(default)]
+    #[param(required = false)]
     backup: bool,
 }
 

@@ -373,10 +373,12 @@ pub(crate) struct ExecuteResponse {
 
 /// Options of an execution.
 #[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ExecuteQuery {
     /// Answer only once the transaction is final (at most 60 s), with status 200.
     #[serde(default)]
+    #[param(required = false)]
     wait: bool,
 }
 

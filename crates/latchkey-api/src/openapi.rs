@@ -480,6 +480,18 @@ mod tests {
                 if operation.get("requestBody").is_some() {
                     assert!(responses["413"].is_object(), "{method} {path}: no 413");
                 }
+                // Path parameters are exactly the path's `{name}`s; options are queries.
+                let parameters = operation["parameters"].as_array().cloned().unwrap_or_default();
+                let in_path: Vec<&str> = parameters
+                    .iter()
+                    .filter(|p| p["in"] == "path")
+                    .filter_map(|p| p["name"].as_str())
+                    .collect();
+                let templated: Vec<&str> = path
+                    .split('/')
+                    .filter_map(|s| s.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
+                    .collect();
+                assert_eq!(in_path, templated, "{method} {path}: path parameters");
             }
         }
     }

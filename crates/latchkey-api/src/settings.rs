@@ -275,13 +275,24 @@ pub(crate) struct PolicyMethod {
     selector: String,
 }
 
-/// The policy document with each allowed method's contract and selector checked as the
-/// API checks every felt (`util::felt_json`: the documented syntax, no padding spaces) and
+/// The policy document with its counts as integers (`3.0` is one), each allowed method's
+/// contract and selector checked as the API checks every felt (`util::felt_json`: the documented syntax, no padding spaces) and
 /// written as hex; the rest is left to [`SponsorshipPolicy::parse`].
 fn canonical_policy_methods(text: &str) -> ApiResult<String> {
     let invalid = |m: String| ApiError::bad_request("INVALID_SPONSORSHIP_POLICY", m);
     let mut document: serde_json::Value = serde_json::from_str(text)
         .map_err(|e| invalid(format!("invalid sponsorship policy: {e}")))?;
+    // Counts are JSON Schema integers, which `3.0` is too.
+    for key in ["revertCooldownAfter", "revertCooldownSeconds"] {
+        if let Some(value) = document.get_mut(key) {
+            if let Some(whole) = value
+                .as_f64()
+                .filter(|f| value.is_f64() && *f >= 0.0 && *f < u64::MAX as f64 && f.fract() == 0.0)
+            {
+                *value = serde_json::Value::from(whole as u64);
+            }
+        }
+    }
     if let Some(methods) = document.get_mut("allowedMethods").and_then(|m| m.as_array_mut()) {
         for (i, method) in methods.iter_mut().enumerate() {
             let Some(method) = method.as_object_mut() else { continue };
