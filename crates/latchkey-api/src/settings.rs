@@ -188,22 +188,23 @@ async fn store_issuer(
 }
 
 #[utoipa::path(get, path = "/api/organization/token-issuer", tag = "organization",
-    responses((status = 200, body = TokenIssuer), (status = 403, body = crate::native::ErrorBody, description = "End users may not (`FORBIDDEN`): this route needs the organisation's secret key."),
-        (status = 404, body = crate::native::ErrorBody, description = "None is configured (`TOKEN_ISSUER_NOT_FOUND`).")))]
+    responses((status = 200, body = Option<TokenIssuer>, description = "The issuer, or `null` when none is configured (end-user tokens are then refused)."),
+        (status = 403, body = crate::native::ErrorBody, description = "End users may not (`FORBIDDEN`): this route needs the organisation's secret key.")))]
 pub(crate) async fn get_token_issuer(
     State(state): State<AppState>,
     caller: Caller,
-) -> ApiResult<Json<TokenIssuer>> {
+) -> ApiResult<Json<Option<TokenIssuer>>> {
     caller.require_organization()?;
     let org = state
         .store
         .organization(&caller.org_id)
         .await?
         .ok_or_else(|| ApiError::internal("organisation of a valid key is missing"))?;
-    let json = org.token_issuer_json.ok_or_else(|| {
-        ApiError::not_found("TOKEN_ISSUER_NOT_FOUND", "no end-user token issuer is configured")
-    })?;
-    Ok(Json(serde_json::from_str(&json).map_err(ApiError::internal)?))
+    let issuer = match org.token_issuer_json {
+        Some(json) => Some(serde_json::from_str(&json).map_err(ApiError::internal)?),
+        None => None,
+    };
+    Ok(Json(issuer))
 }
 
 #[utoipa::path(put, path = "/api/organization/token-issuer", tag = "organization",

@@ -31,6 +31,7 @@
 mod error;
 mod pool;
 mod sponsorship;
+mod tenants;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex as StdMutex, Weak};
@@ -48,7 +49,6 @@ use latchkey_store::{
     NewRequest, QuotaCharge, Request, RequestStatus, RequestUpdate, Reservation, ReserveOptions,
     SessionState, Store,
 };
-use tokio::sync::Semaphore;
 use tokio::task::JoinHandle;
 
 pub use error::RelayError;
@@ -220,7 +220,7 @@ struct Inner {
     /// When the relayer-account leases were last renewed.
     leases_renewed: StdMutex<Option<Instant>>,
     /// Simulation slots per organisation.
-    simulations: StdMutex<HashMap<String, Arc<Semaphore>>>,
+    simulations: tenants::TenantSlots,
     /// Sponsorship policies read from the store, by organisation.
     policies: StdMutex<HashMap<String, (Instant, SponsorshipPolicy)>>,
     monitor: StdMutex<Option<JoinHandle<()>>>,
@@ -343,6 +343,7 @@ impl Relayer {
             tracing::warn!("every relayer account is leased by another process; waiting for the leases to expire");
             tokio::time::sleep(Duration::from_secs(1)).await;
         };
+        let simulations = tenants::TenantSlots::new(config.max_simulations_per_org);
         let inner = Arc::new(Inner {
             pool: Pool::new(&chain, leased),
             chain,
@@ -352,7 +353,7 @@ impl Relayer {
             sessions: StdMutex::new(HashMap::new()),
             clock: StdMutex::new(None),
             leases_renewed: StdMutex::new(Some(Instant::now())),
-            simulations: StdMutex::new(HashMap::new()),
+            simulations,
             policies: StdMutex::new(HashMap::new()),
             monitor: StdMutex::new(None),
         });
@@ -795,24 +796,8 @@ impl Relayer {
         required: Option<Felt>,
     ) -> Result<FeeBounds, RelayError> {
         let inner = &self.inner;
-        let semaphore = {
-            let mut all = inner
-                .simulations
-                .lock()
-                .map_err(|_| RelayError::Unavailable("relayer state poisoned".into()))?;
-            all.entry(org_id.to_string())
-                .or_insert_with(|| {
-                    Arc::new(Semaphore::new(inner.config.max_simulations_per_org.max(1)))
-                })
-                .clone()
-        };
-        let timeout = inner.config.simulation_timeout;
-        let deadline = tokio::time::Instant::now() + timeout;
-        let _permit = match tokio::time::timeout_at(deadline, semaphore.acquire_owned()).await {
-            Ok(Ok(permit)) => permit,
-            Ok(Err(_)) => return Err(RelayError::Unavailable("simulation slots closed".into())),
-            Err(_) => return Err(RelayError::SimulationBusy),
-        };
+        let deadline = tokio::time::Instant::now() + inner.config.simulation_timeout;
+        let _permit = inner.simulations.acquire(org_id, deadline).await?;
         // A stale nonce hint (another transaction of the account landed meanwhile) is
         // re-read from the chain once.
         for attempt in 0..2 {

@@ -611,12 +611,7 @@ export class LatchkeyClient {
 
   /** The organisation's end-user token issuer, or null when none is configured (secret key only). */
   async tokenIssuer(): Promise<TokenIssuer | null> {
-    try {
-      return await this.request<TokenIssuer>('GET', '/api/organization/token-issuer');
-    } catch (e) {
-      if (e instanceof LatchkeyError && e.status === 404) return null;
-      throw e;
-    }
+    return (await this.request<TokenIssuer | null>('GET', '/api/organization/token-issuer')) ?? null;
   }
 
   /** Sets where the organisation's end-user tokens come from (409 TOKEN_ISSUER_IN_USE if another organisation has this issuer and audience). */

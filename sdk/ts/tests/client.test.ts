@@ -427,7 +427,7 @@ describe('proofs of key possession', () => {
 
 describe('organisation settings', () => {
   it('token issuer: null when none, set, delete', async () => {
-    handlers['GET /api/organization/token-issuer'] = () => ({ status: 404, body: { message: 'none', code: 'TOKEN_ISSUER_NOT_FOUND', status: 404 } });
+    handlers['GET /api/organization/token-issuer'] = () => ({ status: 200, body: null });
     expect(await client().tokenIssuer()).toBeNull();
     const issuer = { jwksUrl: 'https://auth.example.com/jwks.json', issuer: 'https://auth.example.com', audience: 'game' };
     handlers['PUT /api/organization/token-issuer'] = (_req, body) => ({ status: 200, body: JSON.parse(body) });

@@ -123,6 +123,16 @@ async fn r2_05_end_user_tokens_are_bound_to_their_organisation() {
     let (status, _) =
         send(as_user(&app, &token, Method::DELETE, "/api/organization/token-issuer")).await;
     assert_eq!(status, 403);
+    // The organisation reads its issuer back, `null` once it is removed, and its end
+    // users' tokens are refused from then on.
+    let (status, body) = app.call(Method::GET, "/api/organization/token-issuer", None).await;
+    assert_eq!((status, body["audience"].as_str()), (200, Some(AUDIENCE)), "{body}");
+    let (status, _) = app.call(Method::DELETE, "/api/organization/token-issuer", None).await;
+    assert_eq!(status, 204);
+    let (status, body) = app.call(Method::GET, "/api/organization/token-issuer", None).await;
+    assert_eq!((status, body.is_null()), (200, true), "{body}");
+    let (status, _) = send(as_user(&app, &token, Method::GET, "/api/wallets")).await;
+    assert_eq!(status, 401);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

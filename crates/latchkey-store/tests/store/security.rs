@@ -48,7 +48,7 @@ both_backends!(challenges_are_used_once_by_whom_they_were_issued_to, |db| {
         .unwrap());
 });
 
-both_backends!(daily_quotas_bound_reservations_and_settle_with_them, |db| {
+both_backends!(r2_15_daily_quotas_and_grown_reservations_stay_within_the_budget, |db| {
     let store = db.store();
     let org = store.create_organization("quota", 1_000 * GFRI).await.unwrap();
     let wallet = store.insert_wallet(&new_wallet(&org.id, 1)).await.unwrap();
