@@ -88,3 +88,4 @@ export {
   type ChipiOwnerWallet,
   type ChipiSessionData,
 } from './chipi.js';
+export { passkeyPrfSalt, passkeyPrfRequest, prfSecretFromAssertion, type PasskeyAssertion } from './passkey.js';
