@@ -67,7 +67,13 @@ await run(async () => {
   await byTest('owner-pin').fill(PIN);
   await byTest('confirm').click();
   await waitForText(byTest('revoke-result'), (t) => /Every session/.test(t), 'revoke all result');
-  const states = await sessionRows(wallet).getByTestId('session-state').allTextContents();
+  // The list is re-read after the result line shows: wait for it (up to 15 s).
+  let states = [];
+  for (let i = 0; i < 60; i++) {
+    states = await sessionRows(wallet).getByTestId('session-state').allTextContents();
+    if (states.length === 2 && states.every((s) => s.trim() === 'revoked')) break;
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
   if (states.length !== 2 || !states.every((s) => s.trim() === 'revoked')) {
     throw new Error(`after Revoke all: ${JSON.stringify(states)}`);
   }
