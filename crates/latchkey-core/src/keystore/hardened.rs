@@ -1,5 +1,6 @@
-//! Latchkey's hardened key envelope, `lk1`: the default way to store owner and session
-//! keys.
+//! Latchkey's hardened key envelopes: `lk2` for PINs and passphrases (bound to the
+//! wallet's OPRF key, [`super::oprf`]), `lk1` for passkey PRF outputs and for PIN
+//! envelopes made before `lk2` (read, and re-wrapped to `lk2` on the next unlock).
 //!
 //! # Format
 //!
@@ -7,7 +8,9 @@
 //!
 //! ```text
 //! envelope   = version "$" kind "$" kdf-id "$" kdf-params "$" share "$" salt "$" nonce "$" payload
+//!            / "lk2" "$" kind "$" "argon2id" "$" kdf-params "$" oprf-key "$" salt "$" nonce "$" payload
 //! version    = "lk1"
+//! oprf-key   = share-id                             ; lk2: the OPRF key the output is under
 //! kind       = "session" / "owner"
 //! kdf-id     = "argon2id" / "hkdf-prf"
 //! kdf-params = "m=" dec "," "t=" dec "," "p=" dec   ; with argon2id: memory in KiB, passes, lanes
@@ -32,8 +35,11 @@
 //! kdf = argon2id:  K  = Argon2id v19(password = PIN/passphrase UTF-8, salt, m, t, p, 32 bytes)
 //!                  KEK = HKDF-SHA256(salt = none, ikm = K ‖ share?, info = "latchkey/lk1/kek/argon2id")
 //! kdf = hkdf-prf:  KEK = HKDF-SHA256(salt = salt, ikm = PRF ‖ share?, info = "latchkey/lk1/kek/hkdf-prf")
+//! lk2:             K  = Argon2id v19(PIN UTF-8, salt, m, t, p, 32 bytes)
+//!                  y  = OPRF(wallet's key named by oprf-key, PIN)         ; 64 bytes, super::oprf
+//!                  KEK = HKDF-SHA256(salt = none, ikm = K ‖ y, info = "latchkey/lk2/kek/argon2id-oprf")
 //! header  = the envelope text before the last "$" (version … nonce)
-//! AAD     = "latchkey/lk1/aad" 0x00 ‖ header ‖ 0x00 ‖ account (32 bytes BE) ‖ public key (32 bytes BE)
+//! AAD     = "latchkey/lkN/aad" 0x00 ‖ header ‖ 0x00 ‖ account (32 bytes BE) ‖ public key (32 bytes BE)
 //! payload = XChaCha20-Poly1305(KEK, nonce, AAD, private key scalar, 32 bytes BE)
 //! ```
 //!
@@ -60,9 +66,13 @@
 //! with [`seal_with_params`] down to [`FLOOR_PARAMS`]; every envelope records its own
 //! parameters, and [`open_and_upgrade`] raises old ones on the next unlock (K8).
 //!
-//! Even so, a 6-digit PIN falls to an offline attacker in days on one core (hours on a
-//! GPU): only a server share with an attempt limit, or a passkey, protects a leaked
-//! envelope (threats K1, K2).
+//! Even so, a 6-digit PIN in an `lk1` envelope falls to an offline attacker in days on one
+//! core (hours on a GPU). An `lk2` envelope cannot be attacked offline at all: each guess
+//! needs `y`, which only the server holding the OPRF key file can compute, and the server
+//! counts and limits evaluations (threats K1–K4). Argon2id stays in front so that a
+//! leaked OPRF key file together with the database gives no more than `lk1` did. `K`
+//! does not depend on `y`, so a client computes it while the OPRF round trip is under
+//! way.
 
 use argon2::{Algorithm, Argon2, Params, Version};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -82,11 +92,17 @@ use crate::felt::Felt;
 use crate::keys::KeyKind;
 use crate::signature::SigningKey;
 
-/// The format version.
+/// The format version without OPRF.
 pub const VERSION: &str = "lk1";
 
-/// Every envelope starts with this.
+/// Every `lk1` envelope starts with this.
 pub const PREFIX: &str = "lk1$";
+
+/// The format version of PIN envelopes bound to the wallet's OPRF key.
+pub const VERSION_2: &str = "lk2";
+
+/// Every `lk2` envelope starts with this.
+pub const PREFIX_V2: &str = "lk2$";
 
 /// Argon2id parameters for new envelopes.
 pub const CURRENT_PARAMS: Argon2Params = Argon2Params { m_kib: 131_072, t: 3, p: 4 };
@@ -111,7 +127,9 @@ const PAYLOAD_BYTES: usize = 32 + TAG_BYTES;
 const MAX_ENVELOPE_CHARS: usize = 512;
 
 const AAD_LABEL: &[u8] = b"latchkey/lk1/aad";
+const AAD_LABEL_V2: &[u8] = b"latchkey/lk2/aad";
 const INFO_ARGON2ID: &[u8] = b"latchkey/lk1/kek/argon2id";
+const INFO_ARGON2ID_OPRF: &[u8] = b"latchkey/lk2/kek/argon2id-oprf";
 pub(crate) const INFO_HKDF_PRF: &[u8] = b"latchkey/lk1/kek/hkdf-prf";
 
 /// Argon2id cost parameters.
@@ -182,8 +200,10 @@ pub struct EnvelopeInfo {
     pub kind: KeyKind,
     /// The key derivation and its parameters.
     pub kdf: Kdf,
-    /// The server share the key-encryption key mixes in, if any.
+    /// `lk1`: the server share the key-encryption key mixes in, if any.
     pub share_id: Option<String>,
+    /// `lk2`: the OPRF key whose output the key-encryption key mixes in.
+    pub oprf_key: Option<String>,
 }
 
 impl EnvelopeInfo {
@@ -193,6 +213,21 @@ impl EnvelopeInfo {
             Kdf::Argon2id(params) => params.is_below_current(),
             Kdf::HkdfPrf => false,
         }
+    }
+
+    /// `"lk2"` for an envelope bound to an OPRF key, `"lk1"` otherwise.
+    pub fn version(&self) -> &'static str {
+        if self.oprf_key.is_some() {
+            VERSION_2
+        } else {
+            VERSION
+        }
+    }
+
+    /// Whether this is a PIN envelope without OPRF binding: `lk1` with Argon2id, which a
+    /// stolen copy lets anyone attack offline, re-wrapped to `lk2` on the next unlock.
+    pub fn is_offline_guessable(&self) -> bool {
+        self.oprf_key.is_none() && matches!(self.kdf, Kdf::Argon2id(_))
     }
 }
 
@@ -206,11 +241,12 @@ struct Envelope {
 
 fn header_text(info: &EnvelopeInfo, salt: &[u8; SALT_BYTES], nonce: &[u8; NONCE_BYTES]) -> String {
     format!(
-        "{VERSION}${}${}${}${}${}${}",
+        "{}${}${}${}${}${}${}",
+        info.version(),
         info.kind.as_str(),
         info.kdf.id(),
         info.kdf.params_text(),
-        info.share_id.as_deref().unwrap_or("-"),
+        info.oprf_key.as_deref().or(info.share_id.as_deref()).unwrap_or("-"),
         URL_SAFE_NO_PAD.encode(salt),
         URL_SAFE_NO_PAD.encode(nonce),
     )
@@ -264,27 +300,35 @@ fn parse(text: &str) -> Result<Envelope, KeystoreError> {
         return Err(KeystoreError::Malformed("envelope too long"));
     }
     let fields: Vec<&str> = text.split('$').collect();
-    if fields.first() != Some(&VERSION) {
-        return Err(if looks_like_future_version(text) {
-            KeystoreError::UnsupportedVersion
-        } else {
-            KeystoreError::UnknownFormat
-        });
-    }
+    let v2 = match fields.first() {
+        Some(&VERSION) => false,
+        Some(&VERSION_2) => true,
+        _ if looks_like_future_version(text) => return Err(KeystoreError::UnsupportedVersion),
+        _ => return Err(KeystoreError::UnknownFormat),
+    };
     let [_, kind, kdf_id, kdf_params, share, salt, nonce, payload] = fields.as_slice() else {
-        return Err(KeystoreError::Malformed("an lk1 envelope has 8 fields"));
+        return Err(KeystoreError::Malformed("an envelope has 8 fields"));
     };
     let kind = KeyKind::parse(kind).ok_or(KeystoreError::Malformed("unknown key kind"))?;
     let kdf = parse_kdf(kdf_id, kdf_params)?;
-    let share_id = match *share {
+    let named = match *share {
         "-" => None,
         id if is_valid_share_id(id) => Some(id.to_string()),
         _ => return Err(KeystoreError::Malformed("bad share id")),
     };
+    let (share_id, oprf_key) = if v2 {
+        // lk2 is Argon2id with an OPRF key, always.
+        if !matches!(kdf, Kdf::Argon2id(_)) || named.is_none() {
+            return Err(KeystoreError::Malformed("an lk2 envelope is argon2id with an OPRF key"));
+        }
+        (None, named)
+    } else {
+        (named, None)
+    };
     let salt = decode_fixed::<SALT_BYTES>(salt, "bad salt")?;
     let nonce = decode_fixed::<NONCE_BYTES>(nonce, "bad nonce")?;
     let payload = decode_fixed::<PAYLOAD_BYTES>(payload, "bad payload")?;
-    let info = EnvelopeInfo { kind, kdf, share_id };
+    let info = EnvelopeInfo { kind, kdf, share_id, oprf_key };
     let header = header_text(&info, &salt, &nonce);
     // One encoding per key: anything that does not re-serialise to itself is refused.
     if format!("{header}${}", URL_SAFE_NO_PAD.encode(payload)) != text {
@@ -299,8 +343,9 @@ pub fn inspect(text: &str) -> Result<EnvelopeInfo, KeystoreError> {
 }
 
 fn aad(header: &str, binding: &KeyBinding) -> Vec<u8> {
-    let mut aad = Vec::with_capacity(AAD_LABEL.len() + header.len() + 2 + 64);
-    aad.extend_from_slice(AAD_LABEL);
+    let label = if header.starts_with(PREFIX_V2) { AAD_LABEL_V2 } else { AAD_LABEL };
+    let mut aad = Vec::with_capacity(label.len() + header.len() + 2 + 64);
+    aad.extend_from_slice(label);
     aad.push(0);
     aad.extend_from_slice(header.as_bytes());
     aad.push(0);
@@ -313,7 +358,7 @@ fn aad(header: &str, binding: &KeyBinding) -> Vec<u8> {
 pub(crate) fn hkdf_kek(
     salt: Option<&[u8]>,
     ikm: &[u8; KEY_MATERIAL_BYTES],
-    share: Option<&[u8; KEY_MATERIAL_BYTES]>,
+    share: Option<&[u8]>,
     info: &[u8],
 ) -> Result<Zeroizing<[u8; 32]>, KeystoreError> {
     let mut extract = HkdfExtract::<Sha256>::new(salt);
@@ -327,18 +372,43 @@ pub(crate) fn hkdf_kek(
     Ok(kek)
 }
 
+/// What Argon2id's output is mixed with: nothing, an `lk1` server share, or an `lk2`
+/// OPRF output.
+enum Mix<'a> {
+    Share(Option<&'a [u8; KEY_MATERIAL_BYTES]>),
+    Oprf(&'a [u8; super::oprf::OUTPUT_BYTES]),
+}
+
 fn argon2_kek(
     passphrase: &[u8],
     salt: &[u8; SALT_BYTES],
     params: &Argon2Params,
-    share: Option<&[u8; KEY_MATERIAL_BYTES]>,
+    mix: Mix<'_>,
 ) -> Result<Zeroizing<[u8; 32]>, KeystoreError> {
     let argon_params =
         Params::new(params.m_kib, params.t, params.p, Some(32)).map_err(|_| KeystoreError::Kdf)?;
     let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, argon_params);
     let mut pin_key = Zeroizing::new([0u8; KEY_MATERIAL_BYTES]);
     argon.hash_password_into(passphrase, salt, pin_key.as_mut()).map_err(|_| KeystoreError::Kdf)?;
-    hkdf_kek(None, &pin_key, share, INFO_ARGON2ID)
+    match mix {
+        Mix::Share(share) => hkdf_kek(None, &pin_key, share.map(|s| &s[..]), INFO_ARGON2ID),
+        Mix::Oprf(output) => hkdf_kek(None, &pin_key, Some(&output[..]), INFO_ARGON2ID_OPRF),
+    }
+}
+
+/// The OPRF output an `lk2` envelope names: required, and under the same key.
+fn resolve_oprf<'a>(
+    key_id: &str,
+    key: &'a EncryptKey,
+) -> Result<&'a [u8; super::oprf::OUTPUT_BYTES], KeystoreError> {
+    match key.oprf() {
+        None => Err(KeystoreError::OprfRequired { key_id: key_id.to_string() }),
+        Some(output) if output.key_id() != key_id => Err(KeystoreError::OprfKeyMismatch {
+            expected: key_id.to_string(),
+            found: output.key_id().to_string(),
+        }),
+        Some(output) => Ok(output.bytes()),
+    }
 }
 
 /// The share to mix in: required when the header names one, ignored otherwise.
@@ -424,11 +494,28 @@ fn seal_argon2(
     let mut salt = [0u8; SALT_BYTES];
     rng.fill_bytes(&mut salt);
     let share = key.server_share();
-    let kek = argon2_kek(passphrase, &salt, &params, share.map(|s| s.secret()))?;
-    let info = EnvelopeInfo {
-        kind: binding.kind,
-        kdf: Kdf::Argon2id(params),
-        share_id: share.map(|s| s.id().to_string()),
+    let (kek, info) = match key.oprf() {
+        Some(_) if share.is_some() => {
+            return Err(KeystoreError::InvalidServerShare("an lk2 envelope takes no server share"))
+        }
+        Some(output) => (
+            argon2_kek(passphrase, &salt, &params, Mix::Oprf(output.bytes()))?,
+            EnvelopeInfo {
+                kind: binding.kind,
+                kdf: Kdf::Argon2id(params),
+                share_id: None,
+                oprf_key: Some(output.key_id().to_string()),
+            },
+        ),
+        None => (
+            argon2_kek(passphrase, &salt, &params, Mix::Share(share.map(|s| s.secret())))?,
+            EnvelopeInfo {
+                kind: binding.kind,
+                kdf: Kdf::Argon2id(params),
+                share_id: share.map(|s| s.id().to_string()),
+                oprf_key: None,
+            },
+        ),
     };
     assemble(&kek, &info, &salt, binding, private_key, rng)
 }
@@ -473,11 +560,12 @@ pub(crate) fn seal_prf(
     let mut salt = [0u8; SALT_BYTES];
     rng.fill_bytes(&mut salt);
     let share = key.server_share();
-    let kek = hkdf_kek(Some(&salt), prf, share.map(|s| s.secret()), INFO_HKDF_PRF)?;
+    let kek = hkdf_kek(Some(&salt), prf, share.map(|s| &s.secret()[..]), INFO_HKDF_PRF)?;
     let info = EnvelopeInfo {
         kind: binding.kind,
         kdf: Kdf::HkdfPrf,
         share_id: share.map(|s| s.id().to_string()),
+        oprf_key: None,
     };
     assemble(&kek, &info, &salt, binding, private_key, rng)
 }
@@ -506,22 +594,26 @@ pub fn open(
             if passphrase.is_empty() {
                 return Err(KeystoreError::EmptyKey);
             }
-            let share = resolve_share(envelope.info.share_id.as_deref(), key)?;
-            argon2_kek(passphrase, &envelope.salt, &params, share)?
+            let mix = match envelope.info.oprf_key.as_deref() {
+                Some(key_id) => Mix::Oprf(resolve_oprf(key_id, key)?),
+                None => Mix::Share(resolve_share(envelope.info.share_id.as_deref(), key)?),
+            };
+            argon2_kek(passphrase, &envelope.salt, &params, mix)?
         }
         Kdf::HkdfPrf => {
             let prf = key
                 .prf_bytes()
                 .ok_or(KeystoreError::KeyTypeMismatch { expected: "a passkey PRF output" })?;
             let share = resolve_share(envelope.info.share_id.as_deref(), key)?;
-            hkdf_kek(Some(&envelope.salt), prf, share, INFO_HKDF_PRF)?
+            hkdf_kek(Some(&envelope.salt), prf, share.map(|s| &s[..]), INFO_HKDF_PRF)?
         }
     };
     disassemble(&kek, &envelope, binding)
 }
 
-/// Opens an envelope and, when its parameters are below [`CURRENT_PARAMS`], also returns
-/// it re-wrapped with the current parameters under the same secret (K8: upgrade on
+/// Opens an envelope and, when its parameters are below [`CURRENT_PARAMS`] or it is an
+/// `lk1` PIN envelope and `key` carries an OPRF output, also returns it re-wrapped with
+/// the current parameters under the same secret, as `lk2` when it can be (K8: upgrade on
 /// unlock). The strength rules are not re-applied: the secret is not being chosen.
 pub fn open_and_upgrade(
     text: &str,
@@ -530,7 +622,9 @@ pub fn open_and_upgrade(
     rng: &mut impl CryptoRngCore,
 ) -> Result<(SigningKey, Option<String>), KeystoreError> {
     let private_key = open(text, key, binding)?;
-    if !inspect(text)?.needs_upgrade() {
+    let info = inspect(text)?;
+    let to_lk2 = info.is_offline_guessable() && key.oprf().is_some();
+    if !info.needs_upgrade() && !to_lk2 {
         return Ok((private_key, None));
     }
     let upgraded = seal_argon2(&private_key, key, binding, CURRENT_PARAMS, rng)?;
@@ -593,8 +687,18 @@ pub(crate) mod tests {
             prop_oneof![Just(KeyKind::Session), Just(KeyKind::Owner)],
             prop_oneof![any_params().prop_map(Kdf::Argon2id), Just(Kdf::HkdfPrf)],
             prop::option::of("[A-Za-z0-9][A-Za-z0-9._-]{0,63}"),
+            any::<bool>(),
         )
-            .prop_map(|(kind, kdf, share_id)| EnvelopeInfo { kind, kdf, share_id })
+            .prop_map(|(kind, kdf, named, v2)| match (v2, kdf, named) {
+                // lk2: Argon2id with an OPRF key, always.
+                (true, Kdf::Argon2id(params), Some(key_id)) => EnvelopeInfo {
+                    kind,
+                    kdf: Kdf::Argon2id(params),
+                    share_id: None,
+                    oprf_key: Some(key_id),
+                },
+                (_, kdf, share_id) => EnvelopeInfo { kind, kdf, share_id, oprf_key: None },
+            })
     }
 
     /// Canonical envelopes with random salt, nonce and payload.
@@ -641,13 +745,13 @@ pub(crate) mod tests {
         #![proptest_config(ProptestConfig::with_cases(512))]
 
         #[test]
-        fn lk1_parser_reads_back_every_canonical_envelope((info, text) in any_envelope()) {
+        fn the_parser_reads_back_every_canonical_envelope((info, text) in any_envelope()) {
             prop_assert_eq!(inspect(&text), Ok(info));
             prop_assert_eq!(KeyFormat::validate(&text), Ok(KeyFormat::Hardened));
         }
 
         #[test]
-        fn lk1_parser_accepts_only_canonical_text(
+        fn the_parser_accepts_only_canonical_text(
             text in prop_oneof![
                 mutated_envelope(),
                 any_text().prop_map(|t| format!("{PREFIX}{t}")),
@@ -794,6 +898,7 @@ pub(crate) mod tests {
             kind: KeyKind::Session,
             kdf: Kdf::Argon2id(CURRENT_PARAMS),
             share_id: None,
+            oprf_key: None,
         };
         let salt = [1u8; SALT_BYTES];
         let mut nonces = HashSet::with_capacity(100_000);
@@ -916,6 +1021,73 @@ pub(crate) mod tests {
             open(&stripped, &EncryptKey::passphrase("482913"), &binding).err(),
             Some(KeystoreError::WrongKey)
         );
+    }
+
+    fn oprf_output(key_id: &str, pin: &str) -> crate::keystore::oprf::OprfOutput {
+        crate::keystore::oprf::WalletOprfKey::derive(&[9; 32], key_id, &Felt::from(0xacc0u32))
+            .unwrap()
+            .evaluate_unblinded(pin)
+            .unwrap()
+    }
+
+    #[test]
+    fn lk2_needs_the_oprf_output_under_its_key() {
+        let mut rng = StdRng::seed_from_u64(17);
+        let key = generate_session_key(&mut rng);
+        let binding = binding_for(&key);
+        let pin = || EncryptKey::passphrase("482913").with_oprf(oprf_output("v1", "482913"));
+        let text = seal_with_params(&key, &pin(), &binding, TEST_PARAMS, &mut rng).unwrap();
+        assert!(text.starts_with("lk2$session$argon2id$m=19456,t=2,p=1$v1$"), "{text}");
+        let info = inspect(&text).unwrap();
+        assert_eq!((info.version(), info.oprf_key.as_deref()), ("lk2", Some("v1")));
+        assert!(!info.is_offline_guessable());
+        assert_eq!(open(&text, &pin(), &binding).unwrap().public_key(), key.public_key());
+        // The PIN alone, the PIN with another key's output, a wrong PIN's output: no key.
+        assert_eq!(
+            open(&text, &EncryptKey::passphrase("482913"), &binding).err(),
+            Some(KeystoreError::OprfRequired { key_id: "v1".into() })
+        );
+        let other_key = EncryptKey::passphrase("482913").with_oprf(oprf_output("v2", "482913"));
+        assert!(matches!(
+            open(&text, &other_key, &binding),
+            Err(KeystoreError::OprfKeyMismatch { .. })
+        ));
+        let wrong = EncryptKey::passphrase("482913").with_oprf(oprf_output("v1", "482914"));
+        assert_eq!(open(&text, &wrong, &binding).err(), Some(KeystoreError::WrongKey));
+        // Relabelling it lk1 (the OPRF key as a share id) changes the AAD and the KEK.
+        let relabelled = with_field(&text, 0, "lk1");
+        assert!(open(&relabelled, &pin(), &binding).is_err());
+        // An lk2 header without an OPRF key, or with a PRF KDF, is malformed.
+        assert!(matches!(inspect(&with_field(&text, 4, "-")), Err(KeystoreError::Malformed(_))));
+        let prf = with_field(&with_field(&text, 2, "hkdf-prf"), 3, "-");
+        assert!(matches!(inspect(&prf), Err(KeystoreError::Malformed(_))));
+    }
+
+    #[test]
+    fn lk1_pin_envelopes_upgrade_to_lk2_on_unlock_with_an_oprf_output() {
+        let mut rng = StdRng::seed_from_u64(19);
+        let key = generate_session_key(&mut rng);
+        let binding = binding_for(&key);
+        let lk1 = seal(&key, &EncryptKey::passphrase("482913"), &binding, &mut rng).unwrap();
+        assert!(inspect(&lk1).unwrap().is_offline_guessable());
+        // Without an OPRF output it stays as it is.
+        let (_, none) =
+            open_and_upgrade(&lk1, &EncryptKey::passphrase("482913"), &binding, &mut rng).unwrap();
+        assert_eq!(none, None);
+        let pin = EncryptKey::passphrase("482913").with_oprf(oprf_output("v1", "482913"));
+        let (opened, upgraded) = open_and_upgrade(&lk1, &pin, &binding, &mut rng).unwrap();
+        assert_eq!(opened.public_key(), key.public_key());
+        let lk2 = upgraded.unwrap();
+        assert_eq!(inspect(&lk2).unwrap().oprf_key.as_deref(), Some("v1"));
+        assert_eq!(inspect(&lk2).unwrap().kdf, Kdf::Argon2id(CURRENT_PARAMS));
+        assert_eq!(open(&lk2, &pin, &binding).unwrap().public_key(), key.public_key());
+        let (_, again) = open_and_upgrade(&lk2, &pin, &binding, &mut rng).unwrap();
+        assert_eq!(again, None);
+        // A server share and an OPRF output together are refused.
+        let both = EncryptKey::passphrase("482913")
+            .with_oprf(oprf_output("v1", "482913"))
+            .with_server_share(ServerShare::new("kms-1", &[1; 32]).unwrap());
+        assert!(seal_with_params(&key, &both, &binding, TEST_PARAMS, &mut rng).is_err());
     }
 
     #[test]

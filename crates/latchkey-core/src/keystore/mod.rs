@@ -4,10 +4,12 @@
 //!
 //! - [`chipi`]: the Chipi SDK's CryptoJS/OpenSSL `Salted__` format (`U2FsdGVkX1…`), for
 //!   compatibility. Cheap to brute-force: about 1 MD5-based guess per microsecond.
-//! - [`hardened`]: latchkey's versioned `lk1$…` envelope, the default: Argon2id (PINs and
-//!   passphrases) or HKDF of a WebAuthn PRF output ([`passkey`]), then
-//!   XChaCha20-Poly1305 with the key kind, account and public key bound as associated
-//!   data, and an optional server-held share mixed into the key-encryption key.
+//! - [`hardened`]: latchkey's versioned envelopes. `lk2$…`, the default for PINs and
+//!   passphrases: Argon2id of the PIN together with the wallet's OPRF output ([`oprf`]),
+//!   so a stolen envelope cannot be attacked offline. `lk1$…`: Argon2id alone (still read,
+//!   re-wrapped to `lk2` on the next unlock), or HKDF of a WebAuthn PRF output
+//!   ([`passkey`]). Both end in XChaCha20-Poly1305 with the key kind, account and public
+//!   key bound as associated data.
 //!
 //! [`open`] reads either format and always checks the decrypted key against the expected
 //! public key, so a wrong PIN or a swapped ciphertext is an error, never a wrong key.
@@ -22,6 +24,7 @@ use crate::signature::SigningKey;
 
 pub mod chipi;
 pub mod hardened;
+pub mod oprf;
 pub mod passkey;
 mod pin;
 
@@ -39,6 +42,7 @@ pub const KEY_MATERIAL_BYTES: usize = 32;
 pub struct EncryptKey {
     material: Material,
     share: Option<ServerShare>,
+    oprf: Option<oprf::OprfOutput>,
 }
 
 enum Material {
@@ -49,20 +53,44 @@ enum Material {
 impl EncryptKey {
     /// A PIN or passphrase, used as typed (UTF-8, no normalisation), as the SDK does.
     pub fn passphrase(text: impl Into<String>) -> Self {
-        Self { material: Material::Passphrase(Zeroizing::new(text.into())), share: None }
+        Self {
+            material: Material::Passphrase(Zeroizing::new(text.into())),
+            share: None,
+            oprf: None,
+        }
     }
 
     /// A WebAuthn PRF output; it must be exactly 32 bytes.
     pub fn prf(output: &[u8]) -> Result<Self, KeystoreError> {
         let bytes: [u8; KEY_MATERIAL_BYTES] =
             output.try_into().map_err(|_| KeystoreError::InvalidPrfOutput { len: output.len() })?;
-        Ok(Self { material: Material::Prf(Zeroizing::new(bytes)), share: None })
+        Ok(Self { material: Material::Prf(Zeroizing::new(bytes)), share: None, oprf: None })
     }
 
     /// Adds a server-held share: latchkey envelopes sealed with it need it to open.
     pub fn with_server_share(mut self, share: ServerShare) -> Self {
         self.share = Some(share);
         self
+    }
+
+    /// Adds the wallet's OPRF output for this PIN ([`oprf`]): a PIN then seals `lk2`
+    /// envelopes, and opens `lk2` envelopes under the same OPRF key.
+    pub fn with_oprf(mut self, output: oprf::OprfOutput) -> Self {
+        self.oprf = Some(output);
+        self
+    }
+
+    /// The OPRF output, if any.
+    pub fn oprf(&self) -> Option<&oprf::OprfOutput> {
+        self.oprf.as_ref()
+    }
+
+    /// The PIN or passphrase as typed (none for a PRF output): what the OPRF blinds.
+    pub fn pin_text(&self) -> Option<&str> {
+        match &self.material {
+            Material::Passphrase(text) => Some(text),
+            Material::Prf(_) => None,
+        }
     }
 
     /// Whether this is a PRF output (`true`) or a PIN/passphrase (`false`).
@@ -125,6 +153,7 @@ impl std::fmt::Debug for EncryptKey {
         f.debug_struct("EncryptKey")
             .field("kind", &kind)
             .field("server_share", &self.share)
+            .field("oprf", &self.oprf)
             .finish_non_exhaustive()
     }
 }
@@ -204,7 +233,7 @@ impl KeyFormat {
     pub fn detect(stored: &str) -> Option<Self> {
         if stored.starts_with(chipi::PREFIX) {
             Some(Self::Chipi)
-        } else if stored.starts_with(hardened::PREFIX) {
+        } else if stored.starts_with(hardened::PREFIX) || stored.starts_with(hardened::PREFIX_V2) {
             Some(Self::Hardened)
         } else {
             None
@@ -221,11 +250,11 @@ impl KeyFormat {
         }
     }
 
-    /// `"chipi"` or `"lk1"`.
+    /// `"chipi"` or `"latchkey"` (the `lk1`/`lk2` envelopes).
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Chipi => "chipi",
-            Self::Hardened => hardened::VERSION,
+            Self::Hardened => "latchkey",
         }
     }
 }
@@ -313,6 +342,23 @@ pub enum KeystoreError {
     /// A server share with a bad id or length.
     #[error("invalid server share: {0}")]
     InvalidServerShare(&'static str),
+    /// An `lk2` envelope needs the wallet's OPRF output for this PIN, under this key.
+    #[error("this key needs the server's OPRF evaluation under key {key_id:?}")]
+    OprfRequired {
+        /// The OPRF key the envelope names.
+        key_id: String,
+    },
+    /// The OPRF output supplied was computed under another OPRF key.
+    #[error("the envelope needs OPRF key {expected:?}, got {found:?}")]
+    OprfKeyMismatch {
+        /// The OPRF key the envelope names.
+        expected: String,
+        /// The one supplied.
+        found: String,
+    },
+    /// A blinded or evaluated OPRF element that is not a valid ristretto255 point.
+    #[error("invalid OPRF element: 32 bytes encoding a valid ristretto255 point expected")]
+    InvalidOprfElement,
     /// A PRF output that is not 32 bytes.
     #[error("a PRF output must be 32 bytes, got {len}")]
     InvalidPrfOutput {
@@ -604,7 +650,8 @@ mod tests {
             KeyBinding { kind: KeyKind::Session, account: Felt::ONE, public_key: Felt::TWO };
         let key = EncryptKey::passphrase("whatever1");
         assert_eq!(open("0x1234", &key, &binding).err(), Some(KeystoreError::UnknownFormat));
-        assert_eq!(open("lk2$x", &key, &binding).err(), Some(KeystoreError::UnsupportedVersion));
+        assert_eq!(open("lk9$x", &key, &binding).err(), Some(KeystoreError::UnsupportedVersion));
+        assert_eq!(KeyFormat::detect("lk2$owner$..."), Some(KeyFormat::Hardened));
         assert_eq!(needs_upgrade("garbage").err(), Some(KeystoreError::UnknownFormat));
     }
 }
