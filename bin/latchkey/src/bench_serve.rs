@@ -102,6 +102,7 @@ pub(crate) async fn throughput(seconds: u64, concurrency: usize) -> anyhow::Resu
             per_api_key: unlimited,
             per_user: unlimited,
             per_wallet: unlimited,
+            pin_evaluations: unlimited,
         },
         ..ApiConfig::default()
     };

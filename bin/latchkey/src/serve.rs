@@ -67,6 +67,25 @@ pub(crate) struct ServeArgs {
     /// Rate limit per wallet, as `per_second[/burst]`.
     #[arg(long, env = "LATCHKEY_RATE_LIMIT_PER_WALLET", default_value = "50/100")]
     pub(crate) rate_limit_per_wallet: RateArg,
+    /// PIN evaluations (OPRF unlocks) per wallet and per end user, as `per_second[/burst]`
+    /// (a durable attempt counter locks a wallet after 10 unproved ones regardless).
+    #[arg(long, env = "LATCHKEY_RATE_LIMIT_PIN", default_value = "1/5")]
+    pub(crate) rate_limit_pin: RateArg,
+    /// The OPRF key file that PIN-sealed (`lk2`) keys depend on; created (mode 0600) at
+    /// first start. Keep it apart from database backups: with the database alone no PIN
+    /// can be tested, without the file no PIN-sealed key can be unlocked. Default:
+    /// `oprf-keys` in the data directory.
+    #[arg(long, env = "LATCHKEY_OPRF_KEY_FILE")]
+    pub(crate) oprf_key_file: Option<PathBuf>,
+    /// The OPRF keys themselves, in the key file's format, instead of a file (for secret
+    /// stores that hand out environment variables).
+    #[arg(
+        long,
+        env = "LATCHKEY_OPRF_KEYS",
+        hide_env_values = true,
+        conflicts_with = "oprf_key_file"
+    )]
+    pub(crate) oprf_keys: Option<String>,
     /// A token `/metrics` requires as `Authorization: Bearer …` (default: open).
     #[arg(long, env = "LATCHKEY_METRICS_TOKEN", hide_env_values = true)]
     pub(crate) metrics_token: Option<String>,
@@ -238,6 +257,7 @@ pub(crate) async fn start(args: &ServeArgs) -> anyhow::Result<Server> {
         redeploy_wallets(&store, &relayer, account_class_hash).await?;
     }
 
+    let oprf_keys = load_oprf_keys(args)?;
     let web_dir = args.web_dir.clone().unwrap_or_else(default_web_dir);
     let dashboard = web_dir.join("index.html").is_file().then(|| web_dir.clone());
     let config = ApiConfig {
@@ -247,6 +267,11 @@ pub(crate) async fn start(args: &ServeArgs) -> anyhow::Result<Server> {
             per_api_key: args.rate_limit_per_key.0,
             per_user: args.rate_limit_per_user.0,
             per_wallet: args.rate_limit_per_wallet.0,
+            pin_evaluations: args.rate_limit_pin.0,
+        },
+        pin: latchkey_api::PinSettings {
+            keys: std::sync::Arc::new(oprf_keys),
+            ..latchkey_api::PinSettings::default()
         },
         allow_loopback_issuers: args.allow_loopback_jwks || embedded.is_some(),
         metrics_token: args.metrics_token.clone(),
@@ -294,6 +319,44 @@ pub(crate) async fn start(args: &ServeArgs) -> anyhow::Result<Server> {
 }
 
 const DEV_KEY_FILE: &str = "dev-public-key.txt";
+const OPRF_KEY_FILE: &str = "oprf-keys";
+
+/// The OPRF key ring: from `LATCHKEY_OPRF_KEYS`, or the key file (created with one fresh
+/// key, readable by this user only, when it does not exist).
+fn load_oprf_keys(args: &ServeArgs) -> anyhow::Result<latchkey_api::OprfKeyRing> {
+    if let Some(text) = &args.oprf_keys {
+        return latchkey_api::OprfKeyRing::parse(text)
+            .map_err(|e| anyhow::anyhow!("LATCHKEY_OPRF_KEYS: {e}"));
+    }
+    let path = args.oprf_key_file.clone().unwrap_or_else(|| args.data_dir.join(OPRF_KEY_FILE));
+    match std::fs::read_to_string(&path) {
+        Ok(text) => latchkey_api::OprfKeyRing::parse(&text)
+            .map_err(|e| anyhow::anyhow!("the OPRF key file {}: {e}", path.display())),
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
+            let ring = latchkey_api::OprfKeyRing::generate(&mut rand::rngs::OsRng);
+            write_private(&path, ring.to_file_text().as_bytes())
+                .with_context(|| format!("creating the OPRF key file {}", path.display()))?;
+            tracing::info!(path = %path.display(), "created the OPRF key file");
+            Ok(ring)
+        }
+        Err(err) => {
+            Err(err).with_context(|| format!("reading the OPRF key file {}", path.display()))
+        }
+    }
+}
+
+/// Creates `path` with `bytes`, readable and writable by this user only; fails if it
+/// exists.
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(path)?;
+    file.write_all(bytes)?;
+    file.sync_all()
+}
 const INSTANCE_FILE: &str = "instance-id";
 
 /// This instance's stable name (kept in the data directory): a restart after a crash

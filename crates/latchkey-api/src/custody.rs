@@ -44,10 +44,10 @@ pub(crate) fn routes() -> Router<AppState> {
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub(crate) struct ChallengeRequest {
-    /// `create-wallet`, `replace-key`, `restore-key` or `store-session`.
+    /// `create-wallet`, `replace-key`, `restore-key`, `store-session` or `pin-unlock`.
     #[schema(
         example = "create-wallet",
-        pattern = "^(create-wallet|replace-key|restore-key|store-session)$"
+        pattern = "^(create-wallet|replace-key|restore-key|store-session|pin-unlock)$"
     )]
     purpose: String,
 }
@@ -64,6 +64,17 @@ pub(crate) struct ChallengeResponse {
     chain_id: String,
     /// Unix seconds; the challenge is refused from then on.
     expires_at: i64,
+}
+
+impl ChallengeResponse {
+    pub(crate) fn new(
+        challenge: String,
+        purpose: ProofPurpose,
+        chain_id: String,
+        expires_at: i64,
+    ) -> Self {
+        Self { challenge, purpose: purpose.as_str().into(), chain_id, expires_at }
+    }
 }
 
 /// A proof of key possession.
@@ -90,7 +101,7 @@ pub(crate) async fn issue_challenge(
     let purpose = ProofPurpose::parse(&req.purpose).ok_or_else(|| {
         ApiError::bad_request(
             "INVALID_REQUEST",
-            "purpose must be create-wallet, replace-key, restore-key or store-session",
+            "purpose must be create-wallet, replace-key, restore-key, store-session or pin-unlock",
         )
     })?;
     let challenge = latchkey_chain::random_nonce();

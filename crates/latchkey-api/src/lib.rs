@@ -22,6 +22,7 @@ mod me;
 mod metrics;
 mod native;
 mod openapi;
+mod pin;
 mod settings;
 mod util;
 mod web;
@@ -45,6 +46,7 @@ pub use error::{ApiError, ApiResult};
 pub use limits::{Rate, RateLimits};
 pub use metrics::Metrics;
 pub use openapi::ApiDoc;
+pub use pin::{OprfKeyRing, PinSettings};
 pub use settings::set_token_issuer;
 
 /// API settings.
@@ -76,6 +78,8 @@ pub struct ApiConfig {
     /// An in-flight idempotency claim older than this is taken over by a retry (its
     /// request died with its process).
     pub idempotency_stale_seconds: i64,
+    /// PIN unlock through the OPRF: the key ring and the attempt policy.
+    pub pin: PinSettings,
 }
 
 impl std::fmt::Debug for ApiConfig {
@@ -91,6 +95,7 @@ impl std::fmt::Debug for ApiConfig {
             .field("allow_loopback_issuers", &self.allow_loopback_issuers)
             .field("metrics_token", &self.metrics_token.as_ref().map(|_| "<set>"))
             .field("instance", &self.instance)
+            .field("pin", &self.pin)
             .finish()
     }
 }
@@ -109,6 +114,7 @@ impl Default for ApiConfig {
             metrics_token: None,
             instance: format!("latchkey-{}", std::process::id()),
             idempotency_stale_seconds: 300,
+            pin: PinSettings::default(),
         }
     }
 }
@@ -192,6 +198,7 @@ pub fn router(state: AppState) -> Router {
         .merge(me::routes())
         .merge(custody::routes())
         .merge(settings::routes())
+        .merge(pin::routes())
         .route("/health", get(health))
         .route("/metrics", get(metrics::render))
         .route("/api/openapi.json", get(openapi_json))

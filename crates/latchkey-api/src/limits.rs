@@ -41,6 +41,9 @@ pub struct RateLimits {
     pub per_user: Rate,
     /// Every request about one wallet, per wallet.
     pub per_wallet: Rate,
+    /// PIN evaluations (OPRF), per wallet address and per end user, on top of the
+    /// durable attempt counter.
+    pub pin_evaluations: Rate,
 }
 
 impl Default for RateLimits {
@@ -49,6 +52,7 @@ impl Default for RateLimits {
             per_api_key: Rate::new(1000, 2000),
             per_user: Rate::new(50, 100),
             per_wallet: Rate::new(50, 100),
+            pin_evaluations: Rate::new(1, 5),
         }
     }
 }
@@ -61,6 +65,8 @@ pub struct Limiters {
     per_api_key: DefaultKeyedRateLimiter<String>,
     per_user: DefaultKeyedRateLimiter<String>,
     per_wallet: DefaultKeyedRateLimiter<String>,
+    pin_per_wallet: DefaultKeyedRateLimiter<String>,
+    pin_per_user: DefaultKeyedRateLimiter<String>,
     limits: RateLimits,
 }
 
@@ -77,6 +83,8 @@ impl Limiters {
             per_api_key: RateLimiter::keyed(limits.per_api_key.quota()),
             per_user: RateLimiter::keyed(limits.per_user.quota()),
             per_wallet: RateLimiter::keyed(limits.per_wallet.quota()),
+            pin_per_wallet: RateLimiter::keyed(limits.pin_evaluations.quota()),
+            pin_per_user: RateLimiter::keyed(limits.pin_evaluations.quota()),
             limits,
         }
     }
@@ -89,6 +97,24 @@ impl Limiters {
     /// Counts a request of end user `subject` of `org_id`.
     pub fn check_user(&self, org_id: &str, subject: &str) -> Result<(), ApiError> {
         check(&self.per_user, format!("{org_id}\n{subject}"), "this end user")
+    }
+
+    /// Counts a PIN evaluation for `address` of `org_id`, and for the end user asking.
+    pub fn check_pin(
+        &self,
+        org_id: &str,
+        address: &str,
+        subject: Option<&str>,
+    ) -> Result<(), ApiError> {
+        check(&self.pin_per_wallet, format!("{org_id}\n{address}"), "PIN unlocks of this wallet")?;
+        match subject {
+            Some(subject) => check(
+                &self.pin_per_user,
+                format!("{org_id}\n{subject}"),
+                "PIN unlocks of this end user",
+            ),
+            None => Ok(()),
+        }
     }
 
     /// Counts a request about the wallet with store id `wallet_id`.
@@ -130,10 +156,17 @@ mod tests {
             per_api_key: Rate::new(1, 3),
             per_user: Rate::new(1, 1),
             per_wallet: Rate::new(1, 2),
+            pin_evaluations: Rate::new(1, 2),
         });
         for _ in 0..3 {
             limiters.check_api_key("k").unwrap();
         }
+        // PIN evaluations: per wallet address, and per end user across wallets.
+        limiters.check_pin("org", "0x1", Some("alice")).unwrap();
+        limiters.check_pin("org", "0x1", Some("bob")).unwrap();
+        assert!(limiters.check_pin("org", "0x1", None).is_err());
+        limiters.check_pin("org", "0x2", Some("alice")).unwrap();
+        assert!(limiters.check_pin("org", "0x3", Some("alice")).is_err());
         let refused = limiters.check_api_key("k").unwrap_err();
         assert_eq!((refused.status.as_u16(), refused.code), (429, "RATE_LIMITED"));
         assert!(refused.retry_after.is_some_and(|s| (1..=2).contains(&s)), "{refused:?}");

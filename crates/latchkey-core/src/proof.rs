@@ -28,12 +28,20 @@ pub enum ProofPurpose {
     RestoreKey,
     /// Storing an end user's encrypted session key on the server.
     StoreSession,
+    /// Telling the server a PIN unlock through its OPRF succeeded (the unlocked key
+    /// signs), which resets the wallet's attempt counter.
+    PinUnlock,
 }
 
 impl ProofPurpose {
     /// Every purpose.
-    pub const ALL: [Self; 4] =
-        [Self::CreateWallet, Self::ReplaceKey, Self::RestoreKey, Self::StoreSession];
+    pub const ALL: [Self; 5] = [
+        Self::CreateWallet,
+        Self::ReplaceKey,
+        Self::RestoreKey,
+        Self::StoreSession,
+        Self::PinUnlock,
+    ];
 
     /// The wire and hash spelling.
     pub const fn as_str(self) -> &'static str {
@@ -42,6 +50,7 @@ impl ProofPurpose {
             Self::ReplaceKey => "replace-key",
             Self::RestoreKey => "restore-key",
             Self::StoreSession => "store-session",
+            Self::PinUnlock => "pin-unlock",
         }
     }
 

@@ -35,6 +35,12 @@ const MIGRATIONS: &[MigrationSource] = &[
         include_str!("../migrations/sqlite/0002_security.sql"),
         include_str!("../migrations/postgres/0002_security.sql"),
     ),
+    (
+        3,
+        "pin guard",
+        include_str!("../migrations/sqlite/0003_pin_guard.sql"),
+        include_str!("../migrations/postgres/0003_pin_guard.sql"),
+    ),
 ];
 
 /// How long a SQLite connection waits for a lock held by another connection or process.
@@ -489,6 +495,6 @@ mod tests {
             assert!(sqlite.contains("CREATE TABLE"));
             assert!(postgres.contains("CREATE TABLE"));
         }
-        assert_eq!(known_schema_version(), 2);
+        assert_eq!(known_schema_version(), 3);
     }
 }

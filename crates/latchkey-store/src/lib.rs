@@ -16,6 +16,8 @@
 //! | `idempotency_keys` | claimed keys with the request hash and the stored response | `(org_id, idempotency_key)` |
 //! | `relayers` | per relayer account: lease owner and expiry, recorded nonce | `address` |
 //! | `user_sessions` | end users' opaque session blobs | `(org_id, subject)` |
+//! | `pin_guards` | per wallet address: consecutive unproved PIN (OPRF) evaluations, the lock they caused | `(org_id, address)` |
+//! | `pin_events` | append-only: PIN locks, and resets by proof or by the organisation | `seq` |
 //!
 //! Tables whose rows are listed in order carry a `seq` insertion counter (SQLite rowid,
 //! PostgreSQL identity) that breaks ties between rows created in the same second. Unique
@@ -58,6 +60,7 @@ mod error;
 mod idempotency;
 mod model;
 mod orgs;
+mod pin_guard;
 mod relayers;
 mod requests;
 mod sessions;
@@ -71,6 +74,7 @@ pub use model::{
     NewRequest, NewSession, NewWallet, Organization, QuotaCharge, Request, RequestStatus,
     RequestUpdate, Reservation, ReserveOptions, Session, SessionState, UserSession, Wallet,
 };
+pub use pin_guard::{PinAttempt, PinEvent, PinEventKind, PinGuard, PinPolicy};
 
 #[cfg(test)]
 mod tests {

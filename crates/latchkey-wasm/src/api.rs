@@ -567,7 +567,7 @@ pub fn account_address(class_hash: &str, owner_public_key: &str) -> Result<Strin
 
 /// The hash a key holder signs to prove possession of a key:
 /// `poseidon('latchkey.proof.v1', chainId, account, purpose, challenge, payloadHash)`.
-/// `purpose` is `create-wallet`, `replace-key`, `restore-key` or `store-session`; the
+/// `purpose` is `create-wallet`, `replace-key`, `restore-key`, `store-session` or `pin-unlock`; the
 /// felts are `0x` hex or decimal (the chain id as the server's challenge gives it, e.g.
 /// `shortString('SN_SEPOLIA')`). `INVALID_INPUT` otherwise.
 #[wasm_bindgen(js_name = proofHash)]

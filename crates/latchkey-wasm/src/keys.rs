@@ -203,7 +203,7 @@ pub(crate) struct ProofInputs {
 pub(crate) fn purpose_arg(text: &str) -> WasmResult<ProofPurpose> {
     ProofPurpose::parse(text).ok_or_else(|| {
         WasmError::invalid_input(
-            "purpose must be create-wallet, replace-key, restore-key or store-session",
+            "purpose must be create-wallet, replace-key, restore-key, store-session or pin-unlock",
         )
     })
 }

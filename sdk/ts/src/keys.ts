@@ -33,7 +33,7 @@ export interface WalletRef {
 }
 
 /** What a proof of key possession authorises. */
-export type ProofPurpose = 'create-wallet' | 'replace-key' | 'restore-key' | 'store-session';
+export type ProofPurpose = 'create-wallet' | 'replace-key' | 'restore-key' | 'store-session' | 'pin-unlock';
 
 /** A single-use challenge issued by the server (`POST /api/challenges`). */
 export interface Challenge {
@@ -128,7 +128,7 @@ function checkFormat(format: KeyFormat | undefined): KeyFormat | undefined {
 
 const REDACTED = '[redacted]';
 
-const PURPOSES: readonly ProofPurpose[] = ['create-wallet', 'replace-key', 'restore-key', 'store-session'];
+const PURPOSES: readonly ProofPurpose[] = ['create-wallet', 'replace-key', 'restore-key', 'store-session', 'pin-unlock'];
 
 function checkChallenge(challenge: Challenge): Challenge {
   if (

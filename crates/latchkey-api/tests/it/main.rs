@@ -7,6 +7,7 @@ mod access;
 mod bad_input;
 mod idempotency;
 mod native;
+mod pin;
 mod recovery;
 mod security;
 mod support;

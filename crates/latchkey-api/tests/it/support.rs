@@ -140,6 +140,11 @@ impl App {
         })
     }
 
+    /// The test database's URL.
+    pub(crate) fn database_url(&self) -> &str {
+        self._database.url()
+    }
+
     pub(crate) fn game(&self) -> Felt {
         self.devnet.game().expect("game")
     }

@@ -13,6 +13,7 @@ mod constraints;
 mod durability;
 mod idempotency;
 mod orgs;
+mod pin_guard;
 mod relayers;
 mod requests;
 mod schema;
