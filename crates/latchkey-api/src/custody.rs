@@ -66,17 +66,6 @@ pub(crate) struct ChallengeResponse {
     expires_at: i64,
 }
 
-impl ChallengeResponse {
-    pub(crate) fn new(
-        challenge: String,
-        purpose: ProofPurpose,
-        chain_id: String,
-        expires_at: i64,
-    ) -> Self {
-        Self { challenge, purpose: purpose.as_str().into(), chain_id, expires_at }
-    }
-}
-
 /// A proof of key possession.
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -104,13 +93,22 @@ pub(crate) async fn issue_challenge(
             "purpose must be create-wallet, replace-key, restore-key, store-session or pin-unlock",
         )
     })?;
-    let challenge = latchkey_chain::random_nonce();
+    Ok((StatusCode::CREATED, Json(issue(&state, &caller, purpose).await?)))
+}
+
+/// Records a fresh single-use challenge for `purpose`, issued to this caller.
+pub(crate) async fn issue(
+    state: &AppState,
+    caller: &Caller,
+    purpose: ProofPurpose,
+) -> ApiResult<ChallengeResponse> {
+    let challenge = to_hex(&latchkey_chain::random_nonce());
     let now = now_unix();
     let expires_at = now + CHALLENGE_SECONDS;
     state
         .store
         .insert_challenge(&Challenge {
-            challenge: to_hex(&challenge),
+            challenge: challenge.clone(),
             org_id: caller.org_id.clone(),
             purpose: purpose.as_str().to_string(),
             principal: caller.principal.key(),
@@ -118,15 +116,12 @@ pub(crate) async fn issue_challenge(
             expires_at,
         })
         .await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(ChallengeResponse {
-            challenge: to_hex(&challenge),
-            purpose: purpose.as_str().into(),
-            chain_id: to_hex(&state.relayer.chain().chain_id()),
-            expires_at,
-        }),
-    ))
+    Ok(ChallengeResponse {
+        challenge,
+        purpose: purpose.as_str().into(),
+        chain_id: to_hex(&state.relayer.chain().chain_id()),
+        expires_at,
+    })
 }
 
 /// Checks a proof by `key` for `purpose` on `account` over `payload`, and uses up its

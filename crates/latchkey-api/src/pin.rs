@@ -24,14 +24,14 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use latchkey_core::keystore::oprf::{WalletOprfKey, ELEMENT_BYTES, MASTER_KEY_BYTES};
 use latchkey_core::{parse_felt, to_hex, Felt, ProofPurpose};
-use latchkey_store::{Challenge, PinAttempt, PinEventKind, PinGuard, PinPolicy, Wallet};
+use latchkey_store::{PinAttempt, PinEventKind, PinGuard, PinPolicy, Wallet};
 use rand::rngs::OsRng;
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use zeroize::Zeroizing;
 
-use crate::custody::{check_proof, ChallengeResponse, ProofInput, CHALLENGE_SECONDS};
+use crate::custody::{check_proof, issue, ChallengeResponse, ProofInput};
 use crate::util::{address_text, felt, now_unix, parse_json, RawBody};
 use crate::{ApiError, ApiResult, AppState, Caller};
 
@@ -240,6 +240,13 @@ async fn wallet_at(state: &AppState, caller: &Caller, address: &Felt) -> ApiResu
     }
 }
 
+/// [`wallet_at`] for routes that need the wallet stored: 404 when it is not.
+async fn stored_wallet_at(state: &AppState, caller: &Caller, address: &Felt) -> ApiResult<Wallet> {
+    wallet_at(state, caller, address)
+        .await?
+        .ok_or_else(|| ApiError::not_found("WALLET_NOT_FOUND", "wallet not found"))
+}
+
 fn locked(until: i64) -> ApiError {
     let wait = (until - now_unix()).max(1);
     ApiError::new(
@@ -311,34 +318,6 @@ pub(crate) async fn evaluate(
     }))
 }
 
-/// Issues a single-use challenge to this caller.
-async fn issue(
-    state: &AppState,
-    caller: &Caller,
-    purpose: ProofPurpose,
-) -> ApiResult<ChallengeResponse> {
-    let challenge = latchkey_chain::random_nonce();
-    let now = now_unix();
-    let expires_at = now + CHALLENGE_SECONDS;
-    state
-        .store
-        .insert_challenge(&Challenge {
-            challenge: to_hex(&challenge),
-            org_id: caller.org_id.clone(),
-            purpose: purpose.as_str().to_string(),
-            principal: caller.principal.key(),
-            created_at: now,
-            expires_at,
-        })
-        .await?;
-    Ok(ChallengeResponse::new(
-        to_hex(&challenge),
-        purpose,
-        to_hex(&state.relayer.chain().chain_id()),
-        expires_at,
-    ))
-}
-
 #[utoipa::path(post, path = "/api/wallets/{address}/pin/confirm", tag = "pin",
     params(("address" = crate::openapi::AddressText, Path, description = "The wallet's address."),),
     request_body(content = ConfirmRequest, content_type = "application/json"),
@@ -355,9 +334,7 @@ pub(crate) async fn confirm(
 ) -> ApiResult<Json<PinStatus>> {
     let address = felt("address", &address)?;
     let req: ConfirmRequest = parse_json(&body)?;
-    let wallet = wallet_at(&state, &caller, &address)
-        .await?
-        .ok_or_else(|| ApiError::not_found("WALLET_NOT_FOUND", "wallet not found"))?;
+    let wallet = stored_wallet_at(&state, &caller, &address).await?;
     let owner = parse_felt(&wallet.owner_public_key).map_err(ApiError::internal)?;
     let key = match &req.public_key {
         None => owner,
@@ -420,9 +397,7 @@ pub(crate) async fn reset(
 ) -> ApiResult<Json<PinStatus>> {
     caller.require_organization()?;
     let address = felt("address", &address)?;
-    wallet_at(&state, &caller, &address)
-        .await?
-        .ok_or_else(|| ApiError::not_found("WALLET_NOT_FOUND", "wallet not found"))?;
+    stored_wallet_at(&state, &caller, &address).await?;
     let address_key = address_text(&address);
     let before = state
         .store

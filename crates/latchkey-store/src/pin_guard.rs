@@ -147,6 +147,10 @@ pub struct PinEvent {
 /// process counted in between, so progress is made).
 const CAS_ROUNDS: usize = 64;
 
+/// One address's counter.
+const GUARD: &str = "SELECT failures, locked_until, evaluations, last_attempt_at \
+     FROM pin_guards WHERE org_id = $1 AND address = $2";
+
 fn guard_from_row(row: &impl Cols) -> Result<PinGuard> {
     Ok(PinGuard {
         failures: row.int("failures")?,
@@ -159,10 +163,8 @@ fn guard_from_row(row: &impl Cols) -> Result<PinGuard> {
 impl Store {
     /// The counter of `address` in this organisation (all zero if never counted).
     pub async fn pin_guard(&self, org_id: &str, address: &str) -> Result<PinGuard> {
-        const SQL: &str = "SELECT failures, locked_until, evaluations, last_attempt_at \
-             FROM pin_guards WHERE org_id = $1 AND address = $2";
         with_read_pool!(self, |pool| {
-            let row = sqlx::query(SQL).bind(org_id).bind(address).fetch_optional(pool).await?;
+            let row = sqlx::query(GUARD).bind(org_id).bind(address).fetch_optional(pool).await?;
             row.as_ref().map(guard_from_row).transpose().map(Option::unwrap_or_default)
         })
     }
@@ -177,15 +179,13 @@ impl Store {
     ) -> Result<PinAttempt> {
         const ENSURE: &str = "INSERT INTO pin_guards (org_id, address, last_attempt_at) \
              VALUES ($1, $2, 0) ON CONFLICT (org_id, address) DO NOTHING";
-        const READ: &str = "SELECT failures, locked_until, evaluations, last_attempt_at \
-             FROM pin_guards WHERE org_id = $1 AND address = $2";
         const SWAP: &str = "UPDATE pin_guards SET failures = $3, locked_until = $4, \
              evaluations = evaluations + 1, last_attempt_at = $5 \
              WHERE org_id = $1 AND address = $2 AND failures = $6 AND locked_until = $7";
         for _ in 0..CAS_ROUNDS {
             let (before, swapped, failures, locked_until) = with_write_pool!(self, |pool| {
                 sqlx::query(ENSURE).bind(org_id).bind(address).execute(pool).await?;
-                let row = sqlx::query(READ).bind(org_id).bind(address).fetch_one(pool).await?;
+                let row = sqlx::query(GUARD).bind(org_id).bind(address).fetch_one(pool).await?;
                 let before = guard_from_row(&row)?;
                 if before.is_locked(at) {
                     return Ok(PinAttempt::Locked { until: before.locked_until });
@@ -290,10 +290,8 @@ impl Store {
     /// The counter read through the write connection (SQLite), so a compare and swap
     /// sees the latest committed value.
     async fn pin_guard_for_write(&self, org_id: &str, address: &str) -> Result<PinGuard> {
-        const SQL: &str = "SELECT failures, locked_until, evaluations, last_attempt_at \
-             FROM pin_guards WHERE org_id = $1 AND address = $2";
         with_write_pool!(self, |pool| {
-            let row = sqlx::query(SQL).bind(org_id).bind(address).fetch_optional(pool).await?;
+            let row = sqlx::query(GUARD).bind(org_id).bind(address).fetch_optional(pool).await?;
             row.as_ref().map(guard_from_row).transpose().map(Option::unwrap_or_default)
         })
     }
