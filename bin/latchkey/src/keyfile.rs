@@ -3,11 +3,16 @@
 //!
 //! The server never holds a usable user key, so whatever talks to it (curl, a script, the
 //! CLI's own commands) needs the client half somewhere: a key file holds one owner or
-//! session key sealed in the hardened `lk1` envelope (bound to its account and public
-//! key), and `latchkey sign` turns a prepared execution from the API into the body of
+//! session key sealed in the hardened envelope (bound to its account and public key), and
+//! `latchkey sign` turns a prepared execution from the API into the body of
 //! `POST /api/wallets/{address}/execute`. A session key file also keeps the policy the
 //! session is to be registered with, so registering it later needs nothing else. The PIN
 //! comes from `LATCHKEY_PIN` or a prompt without echo, never from an argument.
+//!
+//! New key files are `lk2`: their PIN only opens them together with the server's OPRF
+//! evaluation ([`crate::pin`]), so a copied key file gives no offline PIN guessing. `lk1`
+//! files (made with `--offline`, or by older versions) still open with the PIN alone, and
+//! are re-sealed as `lk2` the first time they are unlocked through the server.
 
 use std::io::{IsTerminal, Read, Write};
 use std::path::Path;
@@ -15,17 +20,18 @@ use std::path::Path;
 use anyhow::{bail, Context};
 use latchkey_chain::ChainClient;
 use latchkey_contracts::ACCOUNT;
-use latchkey_core::keystore::{self, EncryptKey, KeyBinding};
+use latchkey_core::keystore::{self, hardened, EncryptKey, KeyBinding, KeystoreError};
 use latchkey_core::{
-    create_session_key, generate_owner_key, parse_felt, payload_hash, prove_possession,
-    public_key_hex, sign_owner, sign_proof, sign_session_execution, to_hex, Felt, KeyKind,
-    OutsideExecution, ProofPurpose, SessionError, SessionErrorCode, SessionKeyData, SessionPolicy,
-    SigningKey, TypedData,
+    create_session_key, generate_owner_key, is_live_at, parse_felt, payload_hash, public_key_hex,
+    sign_proof, to_hex, Felt, KeyKind, OutsideExecution, ProofPurpose, SessionError, SessionPolicy,
+    SessionSignature, SigningKey, TypedData,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use crate::cli::spec::MethodSpec;
+use crate::client::{PUBLIC_KEY_ENV, SECRET_KEY_ENV, URL_ENV};
+use crate::pin::{Evaluation, PinServer};
 
 /// Environment variable a script can put the PIN in.
 pub(crate) const PIN_ENV: &str = "LATCHKEY_PIN";
@@ -174,74 +180,190 @@ impl KeyFile {
         })
     }
 
-    /// Unlocks this key and signs a proof of its possession for `challenge` (see
-    /// [`latchkey_core::proof_hash`]); returns the wire `proof` object.
-    pub(crate) fn prove(
+    /// What the envelope is bound to: this file's kind, account and public key.
+    pub(crate) fn binding(&self) -> anyhow::Result<KeyBinding> {
+        Ok(KeyBinding {
+            kind: self.kind(),
+            account: self.account_felt()?,
+            public_key: self.public_key_felt()?,
+        })
+    }
+
+    /// The server's OPRF key an `lk2` envelope depends on; `None` for other formats.
+    pub(crate) fn oprf_key(&self) -> Option<String> {
+        self.hardened_info().and_then(|info| info.oprf_key)
+    }
+
+    /// Whether this is an `lk1` PIN envelope, whose PIN could be tested offline: it is
+    /// re-sealed as `lk2` the next time it is unlocked through the server.
+    pub(crate) fn is_offline_guessable(&self) -> bool {
+        self.hardened_info().is_some_and(|info| info.is_offline_guessable())
+    }
+
+    /// `lk2`, `lk1` or `chipi`: what opens the key (the PIN with the server's evaluation,
+    /// the PIN alone, the Chipi passphrase).
+    pub(crate) fn envelope(&self) -> Option<&'static str> {
+        match keystore::KeyFormat::detect(&self.encrypted_private_key)? {
+            keystore::KeyFormat::Chipi => Some("chipi"),
+            keystore::KeyFormat::Hardened => self.hardened_info().map(|info| info.version()),
+        }
+    }
+
+    fn hardened_info(&self) -> Option<hardened::EnvelopeInfo> {
+        match keystore::KeyFormat::detect(&self.encrypted_private_key) {
+            Some(keystore::KeyFormat::Hardened) => {
+                hardened::inspect(&self.encrypted_private_key).ok()
+            }
+            _ => None,
+        }
+    }
+
+    /// Opens the sealed key with `pin` (which carries the server's evaluation for `lk2`);
+    /// also returns the envelope re-sealed when it should be upgraded (weak parameters, or
+    /// `lk1` opened with an evaluation at hand).
+    fn open(&self, pin: &EncryptKey) -> Result<(SigningKey, Option<String>), KeystoreError> {
+        let binding = self.binding().map_err(|_| KeystoreError::Malformed("bad key file"))?;
+        match keystore::KeyFormat::detect(&self.encrypted_private_key) {
+            Some(keystore::KeyFormat::Hardened) => hardened::open_and_upgrade(
+                &self.encrypted_private_key,
+                pin,
+                &binding,
+                &mut rand::rngs::OsRng,
+            ),
+            _ => keystore::open(&self.encrypted_private_key, pin, &binding).map(|key| (key, None)),
+        }
+    }
+
+    /// Signs a proof of possession of `key` (this file's, unlocked) for `challenge`;
+    /// returns the wire `proof` object.
+    pub(crate) fn prove_with(
         &self,
-        pin: &EncryptKey,
+        key: &SigningKey,
         challenge: &Challenge,
         purpose: ProofPurpose,
         payload: &Felt,
     ) -> anyhow::Result<Value> {
-        let binding = KeyBinding {
-            kind: self.kind(),
-            account: self.account_felt()?,
-            public_key: self.public_key_felt()?,
-        };
-        let signature = prove_possession(
-            &self.encrypted_private_key,
-            pin,
-            &binding,
+        let signature = sign_proof(
+            key,
             &challenge.chain_id,
+            &self.account_felt()?,
             purpose,
             &challenge.challenge,
             payload,
-        )
-        .map_err(explain_wrong_pin)?;
+        )?;
         Ok(challenge.proof(&signature))
     }
 
-    /// Signs `typed_data` with this key; returns the wire signature (hex strings).
-    pub(crate) fn sign(
+    /// Signs `typed_data` with `key` (this file's, unlocked); returns the wire signature
+    /// (hex strings). A session key refuses to sign after its expiry.
+    pub(crate) fn sign_with(
         &self,
+        key: &SigningKey,
         typed_data: &TypedData,
-        pin: &EncryptKey,
         now: u64,
     ) -> anyhow::Result<Vec<String>> {
-        let account = self.account_felt()?;
+        let hash = typed_data
+            .message_hash(&self.account_felt()?)
+            .map_err(SessionError::InvalidTypedData)?;
         match self.kind() {
             KeyKind::Owner => {
-                let signature = sign_owner(
-                    &self.encrypted_private_key,
-                    pin,
-                    &self.public_key_felt()?,
-                    typed_data,
-                    &account,
-                )
-                .map_err(explain_wrong_pin)?;
+                let signature = key.sign(&hash)?;
                 Ok(vec![to_hex(&signature.r), to_hex(&signature.s)])
             }
             KeyKind::Session => {
-                let session = SessionKeyData {
-                    public_key: self.public_key.clone(),
-                    encrypted_private_key: self.encrypted_private_key.clone(),
-                    valid_until: self.valid_until.context("session key file without validUntil")?,
-                };
-                let signature = sign_session_execution(&session, pin, typed_data, &account, now)
-                    .map_err(explain_wrong_pin)?;
-                Ok(signature.to_hex_strings())
+                let valid_until =
+                    self.valid_until.context("session key file without validUntil")?;
+                if !is_live_at(0, valid_until, now) {
+                    return Err(SessionError::Expired { valid_until }.into());
+                }
+                Ok(SessionSignature::sign(key, &hash, valid_until)?.to_hex_strings())
             }
         }
     }
+
+    /// Replaces the file at `path` with this one, atomically: written beside it (readable
+    /// by its owner only), synced, then renamed over it.
+    fn replace(&self, path: &Path) -> anyhow::Result<()> {
+        let mut name = path.file_name().context("a key file path names a file")?.to_os_string();
+        name.push(".new");
+        let staged = path.with_file_name(name);
+        let _ = std::fs::remove_file(&staged);
+        self.create(&staged)?;
+        std::fs::rename(&staged, path)
+            .with_context(|| format!("cannot replace {}", path.display()))?;
+        Ok(())
+    }
 }
 
-/// A failed decryption, said the way a person at a terminal needs it.
-fn explain_wrong_pin(err: SessionError) -> anyhow::Error {
-    match err.kind() {
-        SessionErrorCode::SessionDecryptionFailed | SessionErrorCode::OwnerKeyDecryptionFailed => {
-            anyhow::anyhow!("wrong PIN, or the key file was altered ({})", err.kind().as_str())
+/// Where a PIN is checked: by the server that holds the wallet's OPRF key, or (for `lk1`
+/// and Chipi-format key files only) on this machine.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum PinCheck<'a> {
+    /// Through the server: `lk2` envelopes open, and `lk1` ones are re-sealed as `lk2`.
+    Server(PinServer<'a>),
+    /// No server: only envelopes whose PIN alone opens them.
+    Offline,
+}
+
+/// Asks for the PIN of the key file at `path` and opens its key. Through the server, the
+/// PIN is evaluated first (one counted attempt), an `lk1` envelope is re-sealed as `lk2`
+/// and written back to the file, and the unlock is proved to the server, which resets the
+/// wallet's attempt counter.
+pub(crate) async fn unlock(
+    path: &Path,
+    file: &mut KeyFile,
+    check: PinCheck<'_>,
+) -> anyhow::Result<SigningKey> {
+    let pin = read_pin(&format!("PIN for {}: ", path.display()), false)?;
+    let account = file.account_felt()?;
+    let oprf_key = file.oprf_key();
+    let (pin, evaluation) = match check {
+        PinCheck::Server(server) if oprf_key.is_some() || file.is_offline_guessable() => {
+            let evaluation = server.evaluate(&account, pin, oprf_key.as_deref()).await?;
+            let Evaluation { pin, challenge, attempts_remaining } = evaluation;
+            (pin, Some((server, challenge, attempts_remaining)))
         }
-        _ => err.into(),
+        PinCheck::Offline if oprf_key.is_some() => bail!(
+            "the PIN of {} is checked by the server that sealed it: set {URL_ENV}, \
+             {PUBLIC_KEY_ENV} and {SECRET_KEY_ENV}",
+            path.display()
+        ),
+        _ => (pin, None),
+    };
+    let (key, upgraded) = file.open(&pin).map_err(|cause| {
+        let attempts = evaluation.as_ref().map(|(_, _, left)| *left);
+        wrong_pin(path, &cause, attempts)
+    })?;
+    drop(pin);
+    if let Some(upgraded) = upgraded {
+        let was = if file.is_offline_guessable() { "lk1" } else { "weaker parameters" };
+        file.encrypted_private_key = upgraded;
+        file.replace(path)?;
+        eprintln!(
+            "{}: re-sealed ({was} → current lk2), its PIN is checked by the server",
+            path.display()
+        );
+    }
+    if let Some((server, challenge, _)) = evaluation {
+        let owner = file.kind() == KeyKind::Owner;
+        if let Err(error) = server.confirm(&account, &key, owner, &challenge).await {
+            eprintln!("warning: the unlock was not confirmed to the server (its PIN attempt counter is not reset): {error:#}");
+        }
+    }
+    Ok(key)
+}
+
+/// A key that did not open, said the way a person at a terminal needs it.
+fn wrong_pin(path: &Path, cause: &KeystoreError, attempts_remaining: Option<i64>) -> anyhow::Error {
+    match cause {
+        KeystoreError::WrongKey | KeystoreError::PublicKeyMismatch => match attempts_remaining {
+            Some(left) => anyhow::anyhow!(
+                "wrong PIN for {} ({left} attempt(s) left before its PIN unlock locks)",
+                path.display()
+            ),
+            None => anyhow::anyhow!("wrong PIN, or the key file {} was altered", path.display()),
+        },
+        other => anyhow::anyhow!("cannot open {}: {other}", path.display()),
     }
 }
 
@@ -332,7 +454,7 @@ pub(crate) fn wallet_body(
 /// on standard input (the answer of `POST /api/challenges` for `create-wallet`), prints
 /// the body of `POST /api/wallets` with the owner's proof of possession; without one,
 /// just the public key and the sealed key.
-pub(crate) fn new_owner(path: &Path) -> anyhow::Result<()> {
+pub(crate) async fn new_owner(path: &Path, check: PinCheck<'_>) -> anyhow::Result<()> {
     let challenge = if std::io::stdin().is_terminal() {
         None
     } else {
@@ -348,30 +470,38 @@ pub(crate) fn new_owner(path: &Path) -> anyhow::Result<()> {
             Some(Challenge::from_answer(&value)?)
         }
     };
-    let (file, key) = create_owner_file(path)?;
+    let created = create_owner_file(path, check).await?;
     match challenge {
-        Some(challenge) => print_json(&wallet_body(&file, &key, &challenge)?),
+        Some(challenge) => print_json(&wallet_body(&created.file, &created.key, &challenge)?),
         None => print_json(&json!({
-            "ownerPublicKey": file.public_key,
-            "encryptedPrivateKey": file.encrypted_private_key,
+            "ownerPublicKey": created.file.public_key,
+            "encryptedPrivateKey": created.file.encrypted_private_key,
         })),
     }
 }
 
+/// A new owner key file, its key, and (when its PIN went through the server) the
+/// `pin-unlock` challenge that proves it once the wallet is stored.
+pub(crate) struct NewOwner {
+    pub(crate) file: KeyFile,
+    pub(crate) key: SigningKey,
+    pub(crate) unlock_challenge: Option<Challenge>,
+}
+
 /// Writes a new owner key file at `path` (never overwritten), sealed under a PIN asked
-/// twice; the wallet address follows from the key. Returns the file and the key, for the
-/// proof of possession a wallet creation needs.
-pub(crate) fn create_owner_file(path: &Path) -> anyhow::Result<(KeyFile, SigningKey)> {
+/// twice; the wallet address follows from the key.
+pub(crate) async fn create_owner_file(
+    path: &Path,
+    check: PinCheck<'_>,
+) -> anyhow::Result<NewOwner> {
     ensure_absent(path)?;
-    let pin = read_pin("PIN for the new owner key: ", true)?;
-    if let Err(reason) = check_pin_strength_of(&pin) {
-        bail!("weak PIN: {reason}");
-    }
     let key = generate_owner_key(&mut rand::rngs::OsRng);
     let class_hash = ACCOUNT.class_hash()?;
     let account = ChainClient::account_address(class_hash, key.public_key());
+    let (pin, unlock_challenge) = new_pin("PIN for the new owner key: ", &account, check).await?;
     let binding = KeyBinding { kind: KeyKind::Owner, account, public_key: key.public_key() };
     let sealed = keystore::seal(&key, &pin, &binding, &mut rand::rngs::OsRng)?;
+    drop(pin);
     let file = KeyFile {
         version: 1,
         kind: KeyKind::Owner.as_str().to_string(),
@@ -383,7 +513,35 @@ pub(crate) fn create_owner_file(path: &Path) -> anyhow::Result<(KeyFile, Signing
     };
     file.create(path)?;
     eprintln!("owner key sealed in {} (wallet {})", path.display(), file.account);
-    Ok((file, key))
+    Ok(NewOwner { file, key, unlock_challenge })
+}
+
+/// Asks twice for the PIN of a new key of the wallet at `account` and checks its
+/// strength; through the server, has it evaluated (one counted attempt) so that the key
+/// is sealed as `lk2`, and returns the evaluation's `pin-unlock` challenge too. Offline
+/// the key will be sealed as `lk1`, whose PIN can be tested offline.
+async fn new_pin(
+    prompt: &str,
+    account: &Felt,
+    check: PinCheck<'_>,
+) -> anyhow::Result<(EncryptKey, Option<Challenge>)> {
+    let pin = read_pin(prompt, true)?;
+    if let Err(reason) = check_pin_strength_of(&pin) {
+        bail!("weak PIN: {reason}");
+    }
+    match check {
+        PinCheck::Server(server) => {
+            let evaluation = server.evaluate(account, pin, None).await?;
+            Ok((evaluation.pin, Some(evaluation.challenge)))
+        }
+        PinCheck::Offline => {
+            eprintln!(
+                "warning: sealed offline (lk1): anyone with this file can test PINs against it \
+                 offline; unlock it once through the server to re-seal it as lk2"
+            );
+            Ok((pin, None))
+        }
+    }
 }
 
 fn check_pin_strength_of(pin: &EncryptKey) -> Result<(), String> {
@@ -450,22 +608,29 @@ impl SessionRequest<'_> {
 
 /// `latchkey key new session FILE --account …`: a new session key sealed under a PIN;
 /// prints the body of `POST /api/wallets/{address}/sessions`.
-pub(crate) fn new_session(path: &Path, request: &SessionRequest<'_>) -> anyhow::Result<()> {
-    let file = create_session_file(path, request)?;
+pub(crate) async fn new_session(
+    path: &Path,
+    request: &SessionRequest<'_>,
+    check: PinCheck<'_>,
+) -> anyhow::Result<()> {
+    let file = create_session_file(path, request, check).await?;
     print_json(&file.registration_body()?)
 }
 
 /// Writes a new session key file at `path` (never overwritten), sealed under a PIN asked
-/// twice, with the terms it is to be registered with. Nothing is sent anywhere.
-pub(crate) fn create_session_file(
+/// twice, with the terms it is to be registered with. Nothing but the PIN evaluation is
+/// sent anywhere.
+pub(crate) async fn create_session_file(
     path: &Path,
     request: &SessionRequest<'_>,
+    check: PinCheck<'_>,
 ) -> anyhow::Result<KeyFile> {
     ensure_absent(path)?;
     let now = now_unix();
     let (account, methods, seconds) = request.check(now)?;
-    let pin = read_pin("PIN for the new session key: ", true)?;
+    let (pin, _) = new_pin("PIN for the new session key: ", &account, check).await?;
     let data = create_session_key(&pin, &account, seconds, now, &mut rand::rngs::OsRng)?;
+    drop(pin);
     let file = KeyFile {
         version: 1,
         kind: KeyKind::Session.as_str().to_string(),
@@ -501,6 +666,7 @@ pub(crate) fn show(path: &Path, field: Option<&str>) -> anyhow::Result<()> {
         "publicKey": file.public_key,
         "validUntil": file.valid_until,
         "format": keystore::KeyFormat::detect(&file.encrypted_private_key).map(|f| f.as_str()),
+        "envelope": file.envelope(),
     });
     match field {
         None => print_json(&public),
@@ -510,7 +676,10 @@ pub(crate) fn show(path: &Path, field: Option<&str>) -> anyhow::Result<()> {
                 Ok(())
             }
             Some(Value::Null) | None => {
-                bail!("no field {name:?}; fields: kind, account, publicKey, validUntil, format")
+                bail!(
+                    "no field {name:?}; fields: kind, account, publicKey, validUntil, format, \
+                     envelope"
+                )
             }
             Some(other) => {
                 println!("{other}");
@@ -523,8 +692,8 @@ pub(crate) fn show(path: &Path, field: Option<&str>) -> anyhow::Result<()> {
 /// `latchkey sign FILE`: reads a prepared execution (the API's response, or bare typed
 /// data) on standard input and prints `{"typedData", "signature"}` for `…/execute`.
 /// What is signed is shown on standard error first.
-pub(crate) fn sign(path: &Path) -> anyhow::Result<()> {
-    let file = KeyFile::read(path)?;
+pub(crate) async fn sign(path: &Path, check: PinCheck<'_>) -> anyhow::Result<()> {
+    let mut file = KeyFile::read(path)?;
     let mut input = String::new();
     std::io::stdin().read_to_string(&mut input).context("cannot read standard input")?;
     let value: Value = serde_json::from_str(input.trim())
@@ -539,8 +708,8 @@ pub(crate) fn sign(path: &Path) -> anyhow::Result<()> {
     let (outside_execution, _chain) = OutsideExecution::from_typed_data(&typed_data)
         .context("the typed data is not a SNIP-9 outside execution")?;
     describe(&file, &outside_execution);
-    let pin = read_pin(&format!("PIN for {}: ", path.display()), false)?;
-    let signature = file.sign(&typed_data, &pin, now_unix())?;
+    let key = unlock(path, &mut file, check).await?;
+    let signature = file.sign_with(&key, &typed_data, now_unix())?;
     print_json(&json!({"typedData": typed_value, "signature": signature}))
 }
 

@@ -16,6 +16,7 @@ mod client;
 mod keyfile;
 #[path = "../../../conformance/node.rs"]
 mod node;
+mod pin;
 mod serve;
 
 use std::process::ExitCode;
@@ -23,6 +24,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use latchkey_core::{to_hex, Felt};
 use latchkey_devnet::{Devnet, DevnetConfig};
+use pin::PinServer;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -55,10 +57,13 @@ enum Command {
     Key(KeyCommand),
     /// Sign a prepared execution: reads the API's prepare response (or typed data) on
     /// standard input, prints the body for `POST /api/wallets/{address}/execute`.
-    /// The PIN comes from LATCHKEY_PIN or a prompt.
+    /// The PIN comes from LATCHKEY_PIN or a prompt; it is checked by the server (lk2 key
+    /// files, and lk1 ones when API keys are set, which are then re-sealed as lk2).
     Sign {
         /// The key file to sign with.
         key_file: std::path::PathBuf,
+        #[command(flatten)]
+        connection: cli::Connection,
     },
     /// Benchmarks.
     #[command(subcommand)]
@@ -67,11 +72,21 @@ enum Command {
 
 #[derive(Debug, Subcommand)]
 enum KeyCommand {
-    /// Create a key file. The PIN comes from LATCHKEY_PIN or a prompt.
-    #[command(subcommand)]
-    New(NewKey),
+    /// Create a key file. The PIN comes from LATCHKEY_PIN or a prompt and is evaluated
+    /// by the server (LATCHKEY_URL, LATCHKEY_PUBLIC_KEY, LATCHKEY_SECRET_KEY), so that
+    /// the key file is sealed as lk2: no PIN can be tested against it offline.
+    New {
+        #[command(subcommand)]
+        key: NewKey,
+        #[command(flatten)]
+        connection: cli::Connection,
+        /// Seal without the server (lk1): anyone with the file can then test PINs
+        /// against it offline, until it is unlocked once through the server.
+        #[arg(long, global = true)]
+        offline: bool,
+    },
     /// Print the public parts of a key file (one field with FIELD: account, publicKey,
-    /// validUntil, kind, format).
+    /// validUntil, kind, format, envelope).
     Show {
         /// The key file.
         key_file: std::path::PathBuf,
@@ -176,31 +191,21 @@ fn main() -> ExitCode {
             Command::Devnet(args) => run_devnet(args).await,
             Command::Wallet(args) => cli::run_wallet(args).await,
             Command::Session(args) => cli::run_session(args).await,
-            Command::Key(KeyCommand::New(NewKey::Owner { key_file })) => {
-                keyfile::new_owner(&key_file)
+            Command::Key(KeyCommand::New { key, connection, offline }) => {
+                new_key(key, &connection, offline).await
             }
-            Command::Key(KeyCommand::New(NewKey::Session {
-                key_file,
-                account,
-                allow,
-                allow_all,
-                max_calls,
-                valid_for,
-            })) => keyfile::new_session(
-                &key_file,
-                &keyfile::SessionRequest {
-                    account: &account,
-                    lifetime: keyfile::Lifetime::For(valid_for),
-                    valid_after: 0,
-                    max_calls,
-                    allow: &allow,
-                    allow_all,
-                },
-            ),
             Command::Key(KeyCommand::Show { key_file, field }) => {
                 keyfile::show(&key_file, field.as_deref())
             }
-            Command::Sign { key_file } => keyfile::sign(&key_file),
+            Command::Sign { key_file, connection } => {
+                if connection.is_configured() {
+                    let client = connection.client()?;
+                    keyfile::sign(&key_file, keyfile::PinCheck::Server(PinServer::new(&client)))
+                        .await
+                } else {
+                    keyfile::sign(&key_file, keyfile::PinCheck::Offline).await
+                }
+            }
             Command::Bench(BenchCommand::Gas { rounds }) => bench::gas(rounds).await,
             Command::Bench(BenchCommand::Sign { millis }) => bench::sign(millis),
             Command::Bench(BenchCommand::Throughput { seconds, concurrency }) => {
@@ -214,6 +219,39 @@ fn main() -> ExitCode {
         Err(err) => {
             eprintln!("error: {err:#}");
             ExitCode::from(cli::exit::classify(&err).code())
+        }
+    }
+}
+
+/// `latchkey key new owner|session`: through the server unless `offline`.
+async fn new_key(key: NewKey, connection: &cli::Connection, offline: bool) -> anyhow::Result<()> {
+    let client = if offline {
+        None
+    } else if connection.is_configured() {
+        Some(connection.client()?)
+    } else {
+        anyhow::bail!(
+            "a new key's PIN is evaluated by the server: set LATCHKEY_URL, LATCHKEY_PUBLIC_KEY \
+             and LATCHKEY_SECRET_KEY (or pass --offline for an lk1 key file, whose PIN can be \
+             tested offline)"
+        );
+    };
+    let check = match &client {
+        Some(client) => keyfile::PinCheck::Server(PinServer::new(client)),
+        None => keyfile::PinCheck::Offline,
+    };
+    match key {
+        NewKey::Owner { key_file } => keyfile::new_owner(&key_file, check).await,
+        NewKey::Session { key_file, account, allow, allow_all, max_calls, valid_for } => {
+            let request = keyfile::SessionRequest {
+                account: &account,
+                lifetime: keyfile::Lifetime::For(valid_for),
+                valid_after: 0,
+                max_calls,
+                allow: &allow,
+                allow_all,
+            };
+            keyfile::new_session(&key_file, &request, check).await
         }
     }
 }

@@ -14,7 +14,8 @@ use super::progress::Progress;
 use super::render::{details, iso_time};
 use super::{Ctx, NamedKey};
 use crate::client::{decode, segment, Client, ServerUnavailable};
-use crate::keyfile::{now_unix, read_pin};
+use crate::keyfile::{now_unix, unlock, PinCheck};
+use crate::pin::PinServer;
 
 /// How often a pending transaction is looked at.
 const POLL: Duration = Duration::from_millis(250);
@@ -87,12 +88,12 @@ pub(super) async fn sign_and_execute(
             to_hex(&wallet)
         );
     }
-    let pin = read_pin(&format!("PIN for {}: ", key.path.display()), false)?;
-    let signature = key
-        .file
-        .sign(&typed, &pin, now_unix())
+    let mut file = key.file.clone();
+    let unlocked = unlock(&key.path, &mut file, PinCheck::Server(PinServer::new(client))).await?;
+    let signature = file
+        .sign_with(&unlocked, &typed, now_unix())
         .with_context(|| format!("cannot sign with {}", key.path.display()))?;
-    drop(pin);
+    drop(unlocked);
 
     let mut progress = Progress::start(task);
     progress.state("submitting", None);

@@ -46,9 +46,9 @@ use crate::keyfile::KeyFile;
 
 pub(crate) use exit::EXIT_CODES_HELP;
 
-/// Connection and output options, accepted anywhere after `wallet` or `session`.
+/// Where the server is, and the organisation's API keys.
 #[derive(Debug, clap::Args)]
-pub(crate) struct Common {
+pub(crate) struct Connection {
     /// The latchkey server.
     #[arg(long, env = URL_ENV, default_value = "http://127.0.0.1:8080", global = true)]
     url: String,
@@ -56,6 +56,27 @@ pub(crate) struct Common {
     /// LATCHKEY_SECRET_KEY only, never from an argument.
     #[arg(long, env = PUBLIC_KEY_ENV, hide_env_values = true, global = true)]
     public_key: Option<String>,
+}
+
+impl Connection {
+    /// A client of the server; fails (exit 1) when an API key is missing.
+    pub(crate) fn client(&self) -> anyhow::Result<Client> {
+        let keys = ApiKeys::new(self.public_key.as_deref(), ApiKeys::secret_from_env())?;
+        Client::new(&self.url, keys)
+    }
+
+    /// Whether API keys are configured at all (a command that can work offline then
+    /// goes through the server).
+    pub(crate) fn is_configured(&self) -> bool {
+        self.public_key.is_some() || ApiKeys::secret_from_env().is_some()
+    }
+}
+
+/// Connection and output options, accepted anywhere after `wallet` or `session`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct Common {
+    #[command(flatten)]
+    connection: Connection,
     /// Print one JSON document on standard output instead of a table.
     #[arg(long, global = true)]
     json: bool,
@@ -111,8 +132,7 @@ impl Ctx {
 
     /// A client of the server; fails (exit 1) when an API key is missing.
     fn client(&self) -> anyhow::Result<Client> {
-        let keys = ApiKeys::new(self.common.public_key.as_deref(), ApiKeys::secret_from_env())?;
-        Client::new(&self.common.url, keys)
+        self.common.connection.client()
     }
 
     fn timeout(&self) -> Duration {

@@ -13,7 +13,8 @@ use super::render::{details, duration, short_hex, utc, utc_relative, Table};
 use super::spec::CallSpec;
 use super::{wallet_address, Ctx, NamedKey};
 use crate::client::{decode, segment};
-use crate::keyfile::{self, now_unix, Lifetime, SessionRequest};
+use crate::keyfile::{self, now_unix, Lifetime, PinCheck, SessionRequest};
+use crate::pin::PinServer;
 
 /// `latchkey session …`.
 #[derive(Debug, clap::Subcommand)]
@@ -192,7 +193,7 @@ pub(super) async fn run(ctx: &Ctx, command: SessionCommand) -> anyhow::Result<()
                 allow: &allow,
                 allow_all,
             };
-            create(ctx, &key_file, &request)
+            create(ctx, &key_file, &request).await
         }
         SessionCommand::Register { key_file, owner_key } => {
             register(ctx, &key_file, &owner_key).await
@@ -207,8 +208,11 @@ pub(super) async fn run(ctx: &Ctx, command: SessionCommand) -> anyhow::Result<()
     }
 }
 
-fn create(ctx: &Ctx, path: &Path, request: &SessionRequest<'_>) -> anyhow::Result<()> {
-    let file = keyfile::create_session_file(path, request)?;
+async fn create(ctx: &Ctx, path: &Path, request: &SessionRequest<'_>) -> anyhow::Result<()> {
+    let client = ctx.client()?;
+    let file =
+        keyfile::create_session_file(path, request, PinCheck::Server(PinServer::new(&client)))
+            .await?;
     let terms = file.terms()?;
     let valid_until = file.valid_until.unwrap_or_default();
     let doc = json!({

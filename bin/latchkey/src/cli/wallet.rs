@@ -10,7 +10,8 @@ use super::progress::Progress;
 use super::render::{details, iso_time, short_hex, Table};
 use super::{wallet_address, Ctx, NamedKey};
 use crate::client::{decode, segment};
-use crate::keyfile::{self, KeyFile};
+use crate::keyfile::{self, PinCheck};
+use crate::pin::PinServer;
 
 /// `latchkey wallet …`.
 #[derive(Debug, clap::Subcommand)]
@@ -97,22 +98,23 @@ async fn create(ctx: &Ctx, path: &Path, user: Option<&str>, existing: bool) -> a
     // is held here.
     let answer = client.post("/api/challenges", Some(&json!({"purpose": "create-wallet"}))).await?;
     let challenge = keyfile::Challenge::from_answer(&answer)?;
-    let (file, mut body): (KeyFile, _) = if existing {
-        let file = NamedKey::owner(path)?.file;
-        let pin = keyfile::read_pin(&format!("PIN for {}: ", path.display()), false)?;
+    let pins = PinServer::new(&client);
+    let (file, key, unlock_challenge, mut body) = if existing {
+        let NamedKey { path, mut file } = NamedKey::owner(path)?;
+        let key = keyfile::unlock(&path, &mut file, PinCheck::Server(pins)).await?;
         let payload = latchkey_core::payload_hash(file.encrypted_private_key.as_bytes());
         let proof =
-            file.prove(&pin, &challenge, latchkey_core::ProofPurpose::CreateWallet, &payload)?;
+            file.prove_with(&key, &challenge, latchkey_core::ProofPurpose::CreateWallet, &payload)?;
         let body = json!({
             "ownerPublicKey": file.public_key,
             "encryptedPrivateKey": file.encrypted_private_key,
             "proof": proof,
         });
-        (file, body)
+        (file, key, None, body)
     } else {
-        let (file, key) = keyfile::create_owner_file(path)?;
-        let body = keyfile::wallet_body(&file, &key, &challenge)?;
-        (file, body)
+        let created = keyfile::create_owner_file(path, PinCheck::Server(pins)).await?;
+        let body = keyfile::wallet_body(&created.file, &created.key, &challenge)?;
+        (created.file, created.key, created.unlock_challenge, body)
     };
     if let Some(user) = user {
         body["externalUserId"] = json!(user);
@@ -136,6 +138,14 @@ async fn create(ctx: &Ctx, path: &Path, user: Option<&str>, existing: bool) -> a
         wallet.deploy_transaction_hash.as_deref(),
     );
     progress.finish();
+    // The new key's PIN evaluation counted as an attempt; proving the key resets it.
+    if let Some(challenge) = unlock_challenge {
+        let account = file.account_felt()?;
+        if let Err(error) = pins.confirm(&account, &key, true, &challenge).await {
+            eprintln!("warning: the new PIN was not confirmed to the server: {error:#}");
+        }
+    }
+    drop(key);
     ctx.out.emit(&raw, || {
         format!(
             "Wallet created; the owner key is in {}.\n{}",

@@ -5,38 +5,9 @@ use std::time::Duration;
 
 use latchkey_core::{parse_felt, to_hex, Felt, SigningKey, TypedData};
 use latchkey_devnet::Devnet;
-use serde_json::{json, Value};
+use serde_json::json;
 
-use crate::support::{serve_with_env, TempDir};
-
-struct Api {
-    url: String,
-    public: String,
-    secret: String,
-    http: reqwest::Client,
-}
-
-impl Api {
-    async fn call(
-        &self,
-        method: reqwest::Method,
-        path: &str,
-        body: Option<&Value>,
-    ) -> Result<(u16, Value), reqwest::Error> {
-        let mut request = self
-            .http
-            .request(method, format!("{}{}", self.url, path))
-            .header("x-api-key", &self.public)
-            .header("authorization", format!("Bearer {}", self.secret))
-            .timeout(Duration::from_secs(30));
-        if let Some(body) = body {
-            request = request.json(body);
-        }
-        let response = request.send().await?;
-        let status = response.status().as_u16();
-        Ok((status, response.json().await.unwrap_or(Value::Null)))
-    }
-}
+use crate::support::{serve_with_env, Api, TempDir};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killed_mid_burst_every_accepted_request_finishes_exactly_once() {
@@ -55,12 +26,7 @@ async fn killed_mid_burst_every_accepted_request_finishes_exactly_once() {
     let env = [("LATCHKEY_RELAYERS", relayers.as_str())];
 
     let mut server = serve_with_env(&data.0, &args, &env);
-    let mut api = Api {
-        url: server.get("API").to_string(),
-        public: server.get("Public key").to_string(),
-        secret: server.get("Secret key").to_string(),
-        http: reqwest::Client::new(),
-    };
+    let mut api = Api::of(&server);
 
     // A wallet, then rounds of owner-signed game moves, each burst cut by a SIGKILL at a
     // different moment and followed by a restart on the same database and chain.

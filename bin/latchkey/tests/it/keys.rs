@@ -11,7 +11,10 @@ use crate::support::TempDir;
 
 fn latchkey(args: &[&str], pin: Option<&str>, stdin: &str, dir: &std::path::Path) -> Output {
     let mut command = Command::new(env!("CARGO_BIN_EXE_latchkey"));
-    command.args(args).current_dir(dir).env_remove("LATCHKEY_PIN");
+    command.args(args).current_dir(dir);
+    for name in ["LATCHKEY_PIN", "LATCHKEY_URL", "LATCHKEY_PUBLIC_KEY", "LATCHKEY_SECRET_KEY"] {
+        command.env_remove(name);
+    }
     if let Some(pin) = pin {
         command.env("LATCHKEY_PIN", pin);
     }
@@ -38,14 +41,23 @@ fn key_files_refuse_bad_input_clearly() {
     let dir = TempDir::new("keys");
     let pin = "482915";
 
+    // Without a server a new key needs --offline, and says what that costs.
+    let serverless = latchkey(&["key", "new", "owner", "owner.json"], Some(pin), "", &dir.0);
+    assert!(!serverless.status.success());
+    assert!(text(&serverless).contains("--offline"), "{}", text(&serverless));
+    assert!(!dir.0.join("owner.json").exists());
+
     // A weak PIN is refused, and nothing is written.
-    let weak = latchkey(&["key", "new", "owner", "owner.json"], Some("123456"), "", &dir.0);
+    let weak =
+        latchkey(&["key", "new", "owner", "owner.json", "--offline"], Some("123456"), "", &dir.0);
     assert!(!weak.status.success());
     assert!(text(&weak).contains("weak PIN"), "{}", text(&weak));
     assert!(!dir.0.join("owner.json").exists());
 
-    let created = latchkey(&["key", "new", "owner", "owner.json"], Some(pin), "", &dir.0);
+    let created =
+        latchkey(&["key", "new", "owner", "owner.json", "--offline"], Some(pin), "", &dir.0);
     assert!(created.status.success(), "{}", text(&created));
+    assert!(text(&created).contains("offline"), "the lk1 cost is said: {}", text(&created));
     let body: serde_json::Value = serde_json::from_slice(&created.stdout).unwrap();
     assert!(body["encryptedPrivateKey"].as_str().unwrap().starts_with("lk1$owner$argon2id$"));
     #[cfg(unix)]
@@ -56,7 +68,8 @@ fn key_files_refuse_bad_input_clearly() {
     }
 
     // Never overwritten.
-    let again = latchkey(&["key", "new", "owner", "owner.json"], Some(pin), "", &dir.0);
+    let again =
+        latchkey(&["key", "new", "owner", "owner.json", "--offline"], Some(pin), "", &dir.0);
     assert!(!again.status.success());
     assert!(text(&again).contains("never overwritten"), "{}", text(&again));
 
@@ -99,7 +112,7 @@ fn key_files_refuse_bad_input_clearly() {
 
     // No PIN and no terminal: a clear error, not a hang.
     let no_pin = Command::new(env!("CARGO_BIN_EXE_latchkey"))
-        .args(["key", "new", "owner", "other.json"])
+        .args(["key", "new", "owner", "other.json", "--offline"])
         .current_dir(&dir.0)
         .env_remove("LATCHKEY_PIN")
         .stdin(Stdio::null())

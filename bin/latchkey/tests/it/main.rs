@@ -10,6 +10,7 @@ mod crash;
 mod keys;
 #[path = "../../../../conformance/node.rs"]
 mod node;
+mod pin;
 mod sdk_ts;
 mod support;
 mod walkthrough;

@@ -6,6 +6,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use serde_json::Value;
+
 /// A running `latchkey serve`, killed on drop.
 pub(crate) struct Served {
     pub(crate) child: Child,
@@ -72,6 +74,57 @@ pub(crate) fn serve_with_env(data_dir: &Path, args: &[&str], env: &[(&str, &str)
         );
     }
     Served { child, banner }
+}
+
+/// The native API of a running server, with its organisation's keys.
+pub(crate) struct Api {
+    pub(crate) url: String,
+    pub(crate) public: String,
+    pub(crate) secret: String,
+    pub(crate) http: reqwest::Client,
+}
+
+impl Api {
+    /// The API of `server` with the keys it printed at first start.
+    pub(crate) fn of(server: &Served) -> Self {
+        Self {
+            url: server.get("API").to_string(),
+            public: server.get("Public key").to_string(),
+            secret: server.get("Secret key").to_string(),
+            http: reqwest::Client::new(),
+        }
+    }
+
+    /// The same keys at another server of the organisation (one sharing its database).
+    pub(crate) fn at(&self, url: &str) -> Self {
+        Self {
+            url: url.to_string(),
+            public: self.public.clone(),
+            secret: self.secret.clone(),
+            http: self.http.clone(),
+        }
+    }
+
+    /// `method path` with a JSON body: the status and the JSON answer (`null` if none).
+    pub(crate) async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Result<(u16, Value), reqwest::Error> {
+        let mut request = self
+            .http
+            .request(method, format!("{}{}", self.url, path))
+            .header("x-api-key", &self.public)
+            .header("authorization", format!("Bearer {}", self.secret))
+            .timeout(Duration::from_secs(30));
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        let response = request.send().await?;
+        let status = response.status().as_u16();
+        Ok((status, response.json().await.unwrap_or(Value::Null)))
+    }
 }
 
 /// A fresh temporary directory, removed on drop.
