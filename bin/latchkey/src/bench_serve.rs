@@ -55,12 +55,143 @@ impl Client {
     }
 }
 
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
+pub(crate) fn percentile(sorted: &[Duration], p: f64) -> Duration {
     if sorted.is_empty() {
         return Duration::ZERO;
     }
     let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
     sorted[index.min(sorted.len() - 1)]
+}
+
+/// An API server in this process on the embedded chain and a fresh SQLite database, with
+/// one organisation and no rate limits (they are not what the benchmarks measure).
+pub(crate) struct BenchServer {
+    pub(crate) devnet: Devnet,
+    pub(crate) store: Store,
+    pub(crate) org_id: String,
+    pub(crate) url: String,
+    pub(crate) public: String,
+    pub(crate) secret: String,
+    client: Arc<Client>,
+    class_hash: Felt,
+    dir: std::path::PathBuf,
+    server: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl BenchServer {
+    /// A chain with `chain_relayers` funded accounts, of which the relayer uses the first
+    /// `relayers`.
+    pub(crate) async fn start(chain_relayers: u8, relayers: usize) -> anyhow::Result<Self> {
+        eprintln!("starting the embedded chain, a fresh SQLite database and the API…");
+        let devnet = Devnet::start_with(DevnetConfig {
+            relayers: chain_relayers,
+            ..DevnetConfig::default()
+        })
+        .await?;
+        let dir = std::env::temp_dir().join(format!(
+            "latchkey-bench-{}-{}",
+            std::process::id(),
+            rand::random::<u32>()
+        ));
+        std::fs::create_dir_all(&dir)?;
+        let store = Store::connect(&format!("sqlite://{}/bench.db", dir.display())).await?;
+        let relayer_keys =
+            devnet.relayers()[..relayers].iter().map(|r| (r.address, r.key.clone())).collect();
+        let relayer = Relayer::start(
+            devnet.client().clone(),
+            store.clone(),
+            relayer_keys,
+            RelayerConfig::default(),
+        )
+        .await?;
+        let org = store.create_organization("bench", 10u128.pow(24)).await?;
+        let keys = generate_api_keys(KeyEnvironment::Dev, &mut rand::rngs::OsRng);
+        let secret = keys.secret_key.expose().to_string();
+        store
+            .insert_api_key(
+                &org.id,
+                ApiKeyKind::Public,
+                &hash_api_key(&keys.public_key, None),
+                "pk",
+            )
+            .await?;
+        store
+            .insert_api_key(&org.id, ApiKeyKind::Secret, &hash_api_key(&secret, None), "sk")
+            .await?;
+        let class_hash = ACCOUNT.class_hash()?;
+        let unlimited = latchkey_api::Rate::new(1_000_000, 1_000_000);
+        let config = ApiConfig {
+            rate_limits: latchkey_api::RateLimits {
+                per_api_key: unlimited,
+                per_user: unlimited,
+                per_wallet: unlimited,
+                pin_evaluations: unlimited,
+            },
+            ..ApiConfig::default()
+        };
+        let state = AppState::new(store.clone(), relayer, class_hash, config);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let url = format!("http://{}", listener.local_addr()?);
+        let app = latchkey_api::router(state);
+        let server = tokio::spawn(async move { axum::serve(listener, app).await });
+        let client = Arc::new(Client {
+            http: reqwest::Client::new(),
+            url: url.clone(),
+            public: keys.public_key.clone(),
+            secret: secret.clone(),
+        });
+        Ok(Self {
+            devnet,
+            store,
+            org_id: org.id,
+            url,
+            public: keys.public_key,
+            secret,
+            client,
+            class_hash,
+            dir,
+            server,
+        })
+    }
+
+    /// Creates (and deploys) the wallet of `owner` through the API, storing `sealed` as
+    /// its encrypted owner key; returns its address.
+    pub(crate) async fn create_wallet(
+        &self,
+        owner: &SigningKey,
+        sealed: &str,
+    ) -> anyhow::Result<Felt> {
+        let client = &self.client;
+        let (status, challenge) =
+            client.post("/api/challenges", &json!({"purpose": "create-wallet"})).await?;
+        anyhow::ensure!(status == 201, "challenge failed: {challenge}");
+        let address =
+            latchkey_chain::ChainClient::account_address(self.class_hash, owner.public_key());
+        let proof = latchkey_core::sign_proof(
+            owner,
+            &self.devnet.chain_id(),
+            &address,
+            latchkey_core::ProofPurpose::CreateWallet,
+            &parse_felt(challenge["challenge"].as_str().context("challenge")?)?,
+            &latchkey_core::payload_hash(sealed.as_bytes()),
+        )?;
+        let (status, wallet) = client
+            .post(
+                "/api/wallets",
+                &json!({"ownerPublicKey": to_hex(&owner.public_key()), "encryptedPrivateKey": sealed,
+                    "proof": {"challenge": challenge["challenge"], "signature": [to_hex(&proof.r), to_hex(&proof.s)]}}),
+            )
+            .await?;
+        anyhow::ensure!(status == 201, "wallet creation failed: {wallet}");
+        Ok(parse_felt(wallet["address"].as_str().context("address")?)?)
+    }
+}
+
+impl Drop for BenchServer {
+    fn drop(&mut self) {
+        self.server.abort();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
 }
 
 /// P3.
@@ -69,50 +200,8 @@ pub(crate) async fn throughput(seconds: u64, concurrency: usize) -> anyhow::Resu
     // submitters are the same size.
     let concurrency = concurrency.clamp(1, 64);
     let relayers = concurrency;
-    eprintln!("starting the embedded chain, a fresh SQLite database and the API…");
-    let devnet = Devnet::start_with(DevnetConfig {
-        relayers: (2 * relayers) as u8,
-        ..DevnetConfig::default()
-    })
-    .await?;
-    let dir = std::env::temp_dir().join(format!("latchkey-bench-{}", std::process::id()));
-    std::fs::create_dir_all(&dir)?;
-    let store = Store::connect(&format!("sqlite://{}/bench.db", dir.display())).await?;
-    let relayer_keys =
-        devnet.relayers()[..relayers].iter().map(|r| (r.address, r.key.clone())).collect();
-    let relayer = Relayer::start(
-        devnet.client().clone(),
-        store.clone(),
-        relayer_keys,
-        RelayerConfig::default(),
-    )
-    .await?;
-    let org = store.create_organization("bench", 10u128.pow(24)).await?;
-    let keys = generate_api_keys(KeyEnvironment::Dev, &mut rand::rngs::OsRng);
-    let secret = keys.secret_key.expose().to_string();
-    store
-        .insert_api_key(&org.id, ApiKeyKind::Public, &hash_api_key(&keys.public_key, None), "pk")
-        .await?;
-    store.insert_api_key(&org.id, ApiKeyKind::Secret, &hash_api_key(&secret, None), "sk").await?;
-    let class_hash = ACCOUNT.class_hash()?;
-    // One wallet serves every client: its rate limit must not be what is measured.
-    let unlimited = latchkey_api::Rate::new(1_000_000, 1_000_000);
-    let config = ApiConfig {
-        rate_limits: latchkey_api::RateLimits {
-            per_api_key: unlimited,
-            per_user: unlimited,
-            per_wallet: unlimited,
-            pin_evaluations: unlimited,
-        },
-        ..ApiConfig::default()
-    };
-    let state = AppState::new(store.clone(), relayer, class_hash, config);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let url = format!("http://{}", listener.local_addr()?);
-    let app = latchkey_api::router(state);
-    let server = tokio::spawn(async move { axum::serve(listener, app).await });
-    let client =
-        Arc::new(Client { http: reqwest::Client::new(), url, public: keys.public_key, secret });
+    let bench = BenchServer::start((2 * relayers) as u8, relayers).await?;
+    let (devnet, client) = (&bench.devnet, bench.client.clone());
 
     // A wallet and a game session, through the API.
     let owner = SigningKey::from_felt(Felt::from(0xbe_c4_u64))?;
@@ -121,27 +210,7 @@ pub(crate) async fn throughput(seconds: u64, concurrency: usize) -> anyhow::Resu
         "bench-pin",
         [5; 8],
     )?;
-    let (status, challenge) =
-        client.post("/api/challenges", &json!({"purpose": "create-wallet"})).await?;
-    anyhow::ensure!(status == 201, "challenge failed: {challenge}");
-    let address = latchkey_chain::ChainClient::account_address(class_hash, owner.public_key());
-    let proof = latchkey_core::sign_proof(
-        &owner,
-        &devnet.chain_id(),
-        &address,
-        latchkey_core::ProofPurpose::CreateWallet,
-        &parse_felt(challenge["challenge"].as_str().context("challenge")?)?,
-        &latchkey_core::payload_hash(blob.as_bytes()),
-    )?;
-    let (status, wallet) = client
-        .post(
-            "/api/wallets",
-            &json!({"ownerPublicKey": to_hex(&owner.public_key()), "encryptedPrivateKey": blob,
-                "proof": {"challenge": challenge["challenge"], "signature": [to_hex(&proof.r), to_hex(&proof.s)]}}),
-        )
-        .await?;
-    anyhow::ensure!(status == 201, "wallet creation failed: {wallet}");
-    let address = parse_felt(wallet["address"].as_str().context("address")?)?;
+    let address = bench.create_wallet(&owner, &blob).await?;
     let game = devnet.game().context("game")?;
     let session = SigningKey::from_felt(Felt::from(0x5e55_u64))?;
     let now = devnet.client().block_timestamp().await?;
@@ -169,7 +238,7 @@ pub(crate) async fn throughput(seconds: u64, concurrency: usize) -> anyhow::Resu
     // outside executions of one game move, submitted directly by plain accounts (one per
     // worker, so nonces never collide), with a fee estimate as a normal client does.
     let duration = Duration::from_secs(seconds.max(1));
-    let (chain, key) = (&devnet, &session);
+    let (chain, key) = (devnet, &session);
     let raw =
         move |fees| raw_phase(chain, address, key, valid_until, game, concurrency, duration, fees);
     let raw_before = raw(FeeMode::Estimate).await?;
@@ -237,8 +306,7 @@ pub(crate) async fn throughput(seconds: u64, concurrency: usize) -> anyhow::Resu
     // grows favours neither path.
     let raw_after = raw(FeeMode::Estimate).await?;
     let raw = (raw_before + raw_after) / 2.0;
-    server.abort();
-    let _ = std::fs::remove_dir_all(&dir);
+    drop(bench);
 
     println!("P3: session executions per second ({}s per phase, {concurrency} concurrent clients, {relayers} relayer accounts)", duration.as_secs());
     println!();

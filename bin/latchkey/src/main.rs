@@ -10,6 +10,7 @@
 //! ([`cli::exit`]).
 
 mod bench;
+mod bench_pin;
 mod bench_serve;
 mod cli;
 mod client;
@@ -167,6 +168,14 @@ enum BenchCommand {
         #[arg(long, default_value_t = 8)]
         concurrency: usize,
     },
+    /// PIN unlock latency through the API (lk2: OPRF evaluation, Argon2id, proof), the
+    /// attempts an online attacker gets against one wallet, and the cost of an offline
+    /// guess per sealing format.
+    Pin {
+        /// Measured unlocks.
+        #[arg(long, default_value_t = 30)]
+        unlocks: usize,
+    },
     /// Time from `latchkey serve` to a healthy API (P4).
     Startup {
         /// Runs, each on a fresh data directory.
@@ -212,6 +221,7 @@ fn main() -> ExitCode {
                 bench_serve::throughput(seconds, concurrency).await
             }
             Command::Bench(BenchCommand::Startup { runs }) => bench_serve::startup(runs).await,
+            Command::Bench(BenchCommand::Pin { unlocks }) => bench_pin::pin(unlocks).await,
         }
     });
     match result {
