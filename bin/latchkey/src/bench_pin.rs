@@ -189,6 +189,12 @@ fn offline_guessing() -> anyhow::Result<Vec<Offline>> {
     let pin = EncryptKey::passphrase(PIN).with_oprf(oprf.evaluate_unblinded(PIN)?);
     let lk2 = hardened::seal(&key, &pin, &binding, &mut rng)?;
 
+    // Each blob opens with the right PIN: the wrong guesses below fail for the PIN alone.
+    let right = EncryptKey::passphrase(PIN);
+    keystore::open(&chipi_blob, &right, &binding).context("the Chipi blob does not open")?;
+    keystore::open(&lk1, &right, &binding).context("the lk1 envelope does not open")?;
+    keystore::open(&lk2, &pin, &binding).context("the lk2 envelope does not open")?;
+
     let chipi_guess = median_of(200, || {
         let wrong = EncryptKey::passphrase(WRONG_PIN);
         anyhow::ensure!(keystore::open(&chipi_blob, &wrong, &binding).is_err());

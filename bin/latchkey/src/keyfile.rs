@@ -314,6 +314,20 @@ pub(crate) async fn unlock(
     file: &mut KeyFile,
     check: PinCheck<'_>,
 ) -> anyhow::Result<SigningKey> {
+    let (key, challenge) = unlock_unproved(path, file, check).await?;
+    if let (PinCheck::Server(server), Some(challenge)) = (check, challenge) {
+        prove_unlock(server, file, &key, &challenge).await;
+    }
+    Ok(key)
+}
+
+/// [`unlock`] without proving it: also returns the `pin-unlock` challenge to prove it with
+/// [`prove_unlock`] (when the PIN went through the server), for a wallet not stored yet.
+pub(crate) async fn unlock_unproved(
+    path: &Path,
+    file: &mut KeyFile,
+    check: PinCheck<'_>,
+) -> anyhow::Result<(SigningKey, Option<Challenge>)> {
     let pin = read_pin(&format!("PIN for {}: ", path.display()), false)?;
     let account = file.account_felt()?;
     let oprf_key = file.oprf_key();
@@ -321,7 +335,7 @@ pub(crate) async fn unlock(
         PinCheck::Server(server) if oprf_key.is_some() || file.is_offline_guessable() => {
             let evaluation = server.evaluate(&account, pin, oprf_key.as_deref()).await?;
             let Evaluation { pin, challenge, attempts_remaining } = evaluation;
-            (pin, Some((server, challenge, attempts_remaining)))
+            (pin, Some((challenge, attempts_remaining)))
         }
         PinCheck::Offline if oprf_key.is_some() => bail!(
             "the PIN of {} is checked by the server that sealed it: set {URL_ENV}, \
@@ -330,10 +344,9 @@ pub(crate) async fn unlock(
         ),
         _ => (pin, None),
     };
-    let (key, upgraded) = file.open(&pin).map_err(|cause| {
-        let attempts = evaluation.as_ref().map(|(_, _, left)| *left);
-        wrong_pin(path, &cause, attempts)
-    })?;
+    let (key, upgraded) = file
+        .open(&pin)
+        .map_err(|cause| wrong_pin(path, &cause, evaluation.as_ref().map(|(_, left)| *left)))?;
     drop(pin);
     if let Some(upgraded) = upgraded {
         let was = if file.is_offline_guessable() { "lk1" } else { "weaker parameters" };
@@ -344,13 +357,28 @@ pub(crate) async fn unlock(
             path.display()
         );
     }
-    if let Some((server, challenge, _)) = evaluation {
-        let owner = file.kind() == KeyKind::Owner;
-        if let Err(error) = server.confirm(&account, &key, owner, &challenge).await {
-            eprintln!("warning: the unlock was not confirmed to the server (its PIN attempt counter is not reset): {error:#}");
-        }
+    Ok((key, evaluation.map(|(challenge, _)| challenge)))
+}
+
+/// Proves an unlock to the server, which resets the wallet's attempt counter; a failure
+/// is only a warning (the key did open).
+pub(crate) async fn prove_unlock(
+    server: PinServer<'_>,
+    file: &KeyFile,
+    key: &SigningKey,
+    challenge: &Challenge,
+) {
+    let owner = file.kind() == KeyKind::Owner;
+    let confirmed = match file.account_felt() {
+        Ok(account) => server.confirm(&account, key, owner, challenge).await,
+        Err(error) => Err(error),
+    };
+    if let Err(error) = confirmed {
+        eprintln!(
+            "warning: the unlock was not confirmed to the server (its PIN attempt counter is \
+             not reset): {error:#}"
+        );
     }
-    Ok(key)
 }
 
 /// A key that did not open, said the way a person at a terminal needs it.

@@ -101,7 +101,8 @@ async fn create(ctx: &Ctx, path: &Path, user: Option<&str>, existing: bool) -> a
     let pins = PinServer::new(&client);
     let (file, key, unlock_challenge, mut body) = if existing {
         let NamedKey { path, mut file } = NamedKey::owner(path)?;
-        let key = keyfile::unlock(&path, &mut file, PinCheck::Server(pins)).await?;
+        let (key, unlock_challenge) =
+            keyfile::unlock_unproved(&path, &mut file, PinCheck::Server(pins)).await?;
         let payload = latchkey_core::payload_hash(file.encrypted_private_key.as_bytes());
         let proof =
             file.prove_with(&key, &challenge, latchkey_core::ProofPurpose::CreateWallet, &payload)?;
@@ -110,7 +111,7 @@ async fn create(ctx: &Ctx, path: &Path, user: Option<&str>, existing: bool) -> a
             "encryptedPrivateKey": file.encrypted_private_key,
             "proof": proof,
         });
-        (file, key, None, body)
+        (file, key, unlock_challenge, body)
     } else {
         let created = keyfile::create_owner_file(path, PinCheck::Server(pins)).await?;
         let body = keyfile::wallet_body(&created.file, &created.key, &challenge)?;
@@ -140,10 +141,7 @@ async fn create(ctx: &Ctx, path: &Path, user: Option<&str>, existing: bool) -> a
     progress.finish();
     // The new key's PIN evaluation counted as an attempt; proving the key resets it.
     if let Some(challenge) = unlock_challenge {
-        let account = file.account_felt()?;
-        if let Err(error) = pins.confirm(&account, &key, true, &challenge).await {
-            eprintln!("warning: the new PIN was not confirmed to the server: {error:#}");
-        }
+        keyfile::prove_unlock(pins, &file, &key, &challenge).await;
     }
     drop(key);
     ctx.out.emit(&raw, || {

@@ -98,3 +98,17 @@ fn the_readme_walkthrough_runs_as_written() {
         lines[6].as_array().unwrap().iter().filter_map(|t| t["status"].as_str()).collect();
     assert_eq!(statuses.iter().filter(|s| **s == "succeeded").count(), 3, "{stdout}");
 }
+
+#[test]
+fn the_readme_pin_walkthrough_runs_as_written() {
+    let Some(Ran { stdout, stderr }) = run_block("walkthrough-pin") else { return };
+    let all = format!("{stdout}\n{stderr}");
+    let envelopes: Vec<&str> = stdout.lines().filter(|l| matches!(*l, "lk1" | "lk2")).collect();
+    assert_eq!(envelopes, ["lk2", "lk1", "lk2"], "{all}");
+    assert_eq!(stdout.matches("wrong PIN: exit code 1").count(), 3, "{all}");
+    assert!(stderr.contains("7 attempt(s) left"), "{all}");
+    assert!(stdout.contains(r#""failures":3,"attemptsRemaining":7"#), "{all}");
+    assert!(stdout.contains(r#""failures":0,"attemptsRemaining":10"#), "{all}");
+    assert!(stderr.contains("re-sealed"), "{all}");
+    assert!(!stderr.contains("not confirmed"), "every unlock was proved: {all}");
+}
