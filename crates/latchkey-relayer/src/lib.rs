@@ -1044,6 +1044,7 @@ impl Relayer {
                                     false,
                                 )
                                 .await?
+                                == Reservation::Recorded
                         {
                             bounds = fresh;
                             reserved = reserved.max(needed);
@@ -1493,8 +1494,8 @@ impl Relayer {
                 let needed = max_fee(&bounds);
                 let revocation = serde_json::from_str::<Vec<Call>>(&request.calls_json)
                     .is_ok_and(|calls| is_revocation(account, &calls));
-                if needed > reserved
-                    && !inner
+                if needed > reserved {
+                    match inner
                         .store
                         .adjust_reservation(
                             &request.id,
@@ -1505,15 +1506,23 @@ impl Relayer {
                             revocation,
                         )
                         .await?
-                {
-                    drop(slot);
-                    return self
-                        .finish_without_tx(
-                            request,
-                            "SPONSORSHIP_EXHAUSTED",
-                            "the fee rose beyond what the organisation's budget covers",
-                        )
-                        .await;
+                    {
+                        Reservation::Recorded => {}
+                        // Another process (or this one's monitor) moved the request on
+                        // since it was read: that one carries it, and the budget is not at
+                        // fault.
+                        Reservation::StatusChanged => return Ok(()),
+                        Reservation::BudgetExhausted | Reservation::QuotaExhausted(_) => {
+                            drop(slot);
+                            return self
+                                .finish_without_tx(
+                                    request,
+                                    "SPONSORSHIP_EXHAUSTED",
+                                    "the fee rose beyond what the organisation's budget covers",
+                                )
+                                .await;
+                        }
+                    }
                 }
                 reserved = reserved.max(needed);
                 bounds
@@ -1545,11 +1554,13 @@ impl Relayer {
         let status =
             if code == "EXPIRED" { RequestStatus::Expired } else { RequestStatus::Rejected };
         let reserved: u128 = request.fee_fri.as_deref().and_then(|f| f.parse().ok()).unwrap_or(0);
+        // Only from the status it was read in: a request another process moved on since
+        // is that process's to finish, with the reservation it holds now.
         let done = inner
             .store
             .update_request_settling(
                 &request.id,
-                &[RequestStatus::Recorded, RequestStatus::Submitting, RequestStatus::Submitted],
+                &[request.status],
                 &RequestUpdate {
                     status: Some(status),
                     error_code: Some(code.to_string()),

@@ -406,7 +406,9 @@ impl Store {
     /// re-estimated), in its organisation's budget and its daily quotas, and records the
     /// new reservation on the request — in one transaction, and only while the request is
     /// in one of `expected`. A larger reservation needs the budget to cover the difference
-    /// (unless `bypass_budget`); returns whether it was moved.
+    /// (unless `bypass_budget`). [`Reservation::StatusChanged`] says another process moved
+    /// the request on (it is not the budget's fault); nothing is written unless the answer
+    /// is [`Reservation::Recorded`].
     pub async fn adjust_reservation(
         &self,
         id: &str,
@@ -415,12 +417,12 @@ impl Store {
         from_fri: u128,
         to_fri: u128,
         bypass_budget: bool,
-    ) -> Result<bool> {
+    ) -> Result<Reservation> {
         let (Some(from), Some(to)) = (units_up(from_fri), units_up(to_fri)) else {
-            return Ok(false);
+            return Ok(Reservation::BudgetExhausted);
         };
         if from == to {
-            return Ok(true);
+            return Ok(Reservation::Recorded);
         }
         let update =
             RequestUpdate { fee_fri: Some(to_fri.to_string()), ..RequestUpdate::default() };
@@ -431,7 +433,7 @@ impl Store {
                 .await?
                 .rows_affected();
             if updated != 1 {
-                return Ok(false);
+                return Ok(Reservation::StatusChanged);
             }
             let applied = if to > from {
                 let sql = if bypass_budget { RESERVE_UNBUDGETED_SQL } else { RESERVE_SQL };
@@ -447,7 +449,7 @@ impl Store {
             .rows_affected();
             if applied == 0 {
                 // Rolled back with the transaction: the budget cannot cover the difference.
-                return Ok(false);
+                return Ok(Reservation::BudgetExhausted);
             }
             let row = sqlx::query("SELECT quota_json FROM requests WHERE id = $1")
                 .bind(id)
@@ -473,7 +475,7 @@ impl Store {
                     .execute(&mut *tx)
                     .await?;
             }
-            true
+            Reservation::Recorded
         });
         Ok(moved)
     }

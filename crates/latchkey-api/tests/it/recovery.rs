@@ -77,30 +77,27 @@ async fn signed_and_recorded_but_not_broadcast_is_broadcast_once_after_restart()
         .map(|s| parse_felt(s).unwrap())
         .collect();
     // The stopped process had signed the relayer transaction (from the relayer account the
-    // execution is bound to) and recorded its hash, then died before broadcasting it.
+    // execution is bound to) and recorded its hash, then died before broadcasting it. What
+    // it left is written in one step: the running relayer, the restarted process, must
+    // never see a half-written crash state (it would act on a `recorded` request).
     let index = app.devnet.relayers().iter().position(|r| r.address == oe.caller).unwrap();
     let relayer = app.devnet.relayer_account(index).unwrap();
     let nonce = app.devnet.client().nonce(app.devnet.relayers()[index].address).await.unwrap();
     let bounds = relayer.generous_fee_bounds().await.unwrap();
     let call = latchkey_chain::outside_execution_call(wallet, &oe, &felts);
     let signed = relayer.sign_invoke(&[call], nonce, bounds).await.unwrap();
-    for (from, to) in [
-        (RequestStatus::Prepared, RequestStatus::Recorded),
-        (RequestStatus::Recorded, RequestStatus::Submitting),
-    ] {
-        let update = RequestUpdate {
-            status: Some(to),
-            kind: Some("owner".into()),
-            signature_json: Some(signature.clone()),
-            tx_hash: Some(to_hex(&signed.hash)),
-            relayer_address: Some(to_hex(&app.devnet.relayers()[index].address)),
-            relayer_nonce: Some(to_hex(&nonce)),
-            signed_tx_json: Some(serde_json::to_string(&signed).unwrap()),
-            fee_fri: Some("0".into()),
-            ..RequestUpdate::default()
-        };
-        assert!(app.store.update_request(&id, &[from], &update).await.unwrap());
-    }
+    let update = RequestUpdate {
+        status: Some(RequestStatus::Submitting),
+        kind: Some("owner".into()),
+        signature_json: Some(signature),
+        tx_hash: Some(to_hex(&signed.hash)),
+        relayer_address: Some(to_hex(&app.devnet.relayers()[index].address)),
+        relayer_nonce: Some(to_hex(&nonce)),
+        signed_tx_json: Some(serde_json::to_string(&signed).unwrap()),
+        fee_fri: Some("0".into()),
+        ..RequestUpdate::default()
+    };
+    assert!(app.store.update_request(&id, &[RequestStatus::Prepared], &update).await.unwrap());
     let done = app.wait_final(&id).await;
     assert_eq!(done["status"], "succeeded", "{done}");
     assert_eq!(moves(&app, wallet).await, Felt::ONE, "executed exactly once");

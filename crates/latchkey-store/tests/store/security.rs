@@ -101,29 +101,50 @@ both_backends!(r2_15_daily_quotas_and_grown_reservations_stay_within_the_budget,
             .unwrap(),
         Reservation::Recorded
     );
-    // Growing a reservation within the budget moves it; beyond the budget, not.
-    assert!(store
-        .adjust_reservation(
-            &second.id,
-            &[RequestStatus::Recorded],
-            &org.id,
-            6 * GFRI,
-            8 * GFRI,
-            false
-        )
-        .await
-        .unwrap());
-    assert!(!store
-        .adjust_reservation(
-            &second.id,
-            &[RequestStatus::Recorded],
-            &org.id,
-            8 * GFRI,
-            10_000 * GFRI,
-            false
-        )
-        .await
-        .unwrap());
+    // Growing a reservation within the budget moves it; beyond the budget, not; and a
+    // request another process moved on is reported as such, not as a budget refusal.
+    assert_eq!(
+        store
+            .adjust_reservation(
+                &second.id,
+                &[RequestStatus::Recorded],
+                &org.id,
+                6 * GFRI,
+                8 * GFRI,
+                false
+            )
+            .await
+            .unwrap(),
+        Reservation::Recorded
+    );
+    assert_eq!(
+        store
+            .adjust_reservation(
+                &second.id,
+                &[RequestStatus::Recorded],
+                &org.id,
+                8 * GFRI,
+                10_000 * GFRI,
+                false
+            )
+            .await
+            .unwrap(),
+        Reservation::BudgetExhausted
+    );
+    assert_eq!(
+        store
+            .adjust_reservation(
+                &second.id,
+                &[RequestStatus::Submitting],
+                &org.id,
+                8 * GFRI,
+                9 * GFRI,
+                false
+            )
+            .await
+            .unwrap(),
+        Reservation::StatusChanged
+    );
     let reloaded = store.organization(&org.id).await.unwrap().unwrap();
     assert_eq!((reloaded.gas_reserved_fri, reloaded.gas_spent_fri), (8 * GFRI, 2 * GFRI));
     assert_eq!(
