@@ -2,7 +2,7 @@
 //! over [`crate::keys`]; every error is thrown as a `LatchkeyError` with `code` and
 //! `numericCode` (see [`crate::ErrorCode`]).
 
-use latchkey_core::keystore::hardened::{Argon2Params, CURRENT_PARAMS, FLOOR_PARAMS};
+use latchkey_core::keystore::hardened::{self, Argon2Params, CURRENT_PARAMS, FLOOR_PARAMS};
 use latchkey_core::keystore::{self, EncryptKey, ServerShare};
 use latchkey_core::{
     check_pin_strength, public_key_hex, selector, short_string, to_hex, verify_signature, Felt,
@@ -19,19 +19,39 @@ use crate::js::{
 };
 use crate::keys::{self, felt_arg, integer_arg, Format, OwnerSignatureView, ProofInputs};
 
-fn format_of(format: Option<KeyFormat>) -> WasmResult<Format> {
+/// The format to seal in with `secret`. Without a format asked for: `lk2` when the secret
+/// carries the server's OPRF output, else `lk1`. `lk2` needs that output, `lk1` refuses it
+/// (it would be dropped), and so does the Chipi format, which cannot use it.
+fn format_for(format: Option<KeyFormat>, secret: &EncryptKey) -> WasmResult<Format> {
+    let oprf = secret.oprf().is_some();
     match format {
-        None | Some(KeyFormat::Lk1) => Ok(Format::Lk1),
+        None => Ok(Format::Hardened),
+        Some(KeyFormat::Lk1) if oprf => Err(WasmError::invalid_input(
+            "this secret carries the server's OPRF evaluation, which seals lk2, not lk1",
+        )),
+        Some(KeyFormat::Lk1) => Ok(Format::Hardened),
+        Some(KeyFormat::Lk2) if oprf => Ok(Format::Hardened),
+        Some(KeyFormat::Lk2) if secret.is_prf() => {
+            Err(WasmError::invalid_input("lk2 seals a PIN or passphrase, not a PRF output"))
+        }
+        Some(KeyFormat::Lk2) => Err(WasmError::new(
+            ErrorCode::OprfRequired,
+            "Sealing as lk2 needs the server's evaluation of the PIN (PinBlind.finalize).",
+        )),
+        Some(KeyFormat::Chipi) if oprf => Err(WasmError::invalid_input(
+            "the Chipi format cannot use the server's OPRF evaluation",
+        )),
         Some(KeyFormat::Chipi) => Ok(Format::Chipi),
-        Some(_) => Err(WasmError::invalid_input("format must be \"lk1\" or \"chipi\"")),
+        Some(_) => Err(WasmError::invalid_input("format must be \"lk1\", \"lk2\" or \"chipi\"")),
     }
 }
 
 /// What unlocks a key: a PIN or passphrase, or a WebAuthn PRF output, optionally with a
-/// server-held share. Zeroed in WebAssembly memory by `free()`; it never prints.
+/// server-held share or with the server's OPRF evaluation of the PIN
+/// (`PinBlind.finalize`). Zeroed in WebAssembly memory by `free()`; it never prints.
 #[wasm_bindgen]
 pub struct Secret {
-    inner: EncryptKey,
+    pub(crate) inner: EncryptKey,
 }
 
 impl std::fmt::Debug for Secret {
@@ -69,6 +89,14 @@ impl Secret {
     #[wasm_bindgen(getter, js_name = isPrf)]
     pub fn is_prf(&self) -> bool {
         self.inner.is_prf()
+    }
+
+    /// The OPRF key whose evaluation this PIN carries (it then seals and opens `lk2`
+    /// envelopes under that key), or `undefined`. The id is public; the output is not
+    /// readable from JavaScript.
+    #[wasm_bindgen(getter, js_name = oprfKeyId)]
+    pub fn oprf_key_id(&self) -> Option<String> {
+        self.inner.oprf().map(|output| output.key_id().to_string())
     }
 }
 
@@ -133,10 +161,34 @@ fn seal_again(
     format: Option<KeyFormat>,
     kdf: Option<KdfParams>,
 ) -> WasmResult<String> {
-    let format = format_of(format)?;
+    let format = format_for(format, &secret.inner)?;
     let mut rng = rng_from_entropy(entropy)?;
     keys::seal(key, binding, &secret.inner, format, kdf.map(|k| k.params), &mut rng)
         .map_err(WasmError::reseal_failed)
+}
+
+/// Parses the public key a transfer names.
+fn transfer_binding(kind: KeyKind, account: &str, public_key: &str) -> WasmResult<KeyBinding> {
+    Ok(KeyBinding {
+        kind,
+        account: felt_arg("account", account)?,
+        public_key: felt_arg("publicKey", public_key)?,
+    })
+}
+
+/// The encrypted key a transfer says the sending side holds: well-formed, of this kind.
+fn transferred_envelope(kind: KeyKind, text: Option<String>) -> WasmResult<Option<String>> {
+    let Some(text) = text else { return Ok(None) };
+    validate(&text)?;
+    if keystore::KeyFormat::detect(&text) == Some(keystore::KeyFormat::Hardened) {
+        let found = hardened::inspect(&text).map_err(WasmError::invalid_input)?.kind;
+        if found != kind {
+            return Err(WasmError::invalid_input(format!(
+                "the encrypted key holds a {found} key, not a {kind} key"
+            )));
+        }
+    }
+    Ok(Some(text))
 }
 
 /// Signs a proof of possession with `key` for `account`: `[r, s]` (hex).
@@ -292,6 +344,53 @@ impl SessionSigner {
         Ok(sealed)
     }
 
+    /// This key sealed under `transferKey` (32 random bytes, used once), to be held by
+    /// another WebAssembly instance of this module (a worker and its page) through
+    /// [`SessionSigner::from_transfer`]; no Argon2id, and no plaintext in JavaScript.
+    #[wasm_bindgen(js_name = sealForTransfer)]
+    pub fn seal_for_transfer(
+        &self,
+        transfer_key: &[u8],
+        entropy: &[u8],
+    ) -> Result<String, JsValue> {
+        let binding = KeyBinding {
+            kind: KeyKind::Session,
+            account: self.account,
+            public_key: self.key.public_key(),
+        };
+        to_js(rng_from_entropy(entropy).and_then(|mut rng| {
+            keys::seal_for_transfer(&self.key, &binding, transfer_key, &mut rng)
+        }))
+    }
+
+    /// The signer [`SessionSigner::seal_for_transfer`] sent, checked against `publicKey`
+    /// and `account`. `encryptedPrivateKey` is the stored form the sending side holds for
+    /// this key (what `sessionKeyData()` returns), if any.
+    #[wasm_bindgen(js_name = fromTransfer)]
+    pub fn from_transfer(
+        sealed: &str,
+        transfer_key: &[u8],
+        account: &str,
+        public_key: &str,
+        valid_until: f64,
+        encrypted_private_key: Option<String>,
+    ) -> Result<SessionSigner, JsValue> {
+        to_js((|| {
+            let binding = transfer_binding(KeyKind::Session, account, public_key)?;
+            let key = keys::open_transfer(sealed, &binding, transfer_key)?;
+            Ok(SessionSigner {
+                key,
+                account: binding.account,
+                public_key: public_key.to_string(),
+                valid_until: integer_arg("validUntil", valid_until)?,
+                encrypted_private_key: transferred_envelope(
+                    KeyKind::Session,
+                    encrypted_private_key,
+                )?,
+            })
+        })())
+    }
+
     /// The private key in plaintext (`0x` + 64 hex digits). Only for exporting a key to
     /// another wallet: the string cannot be wiped from JavaScript memory.
     #[wasm_bindgen(js_name = exportPrivateKeyPlaintext)]
@@ -407,6 +506,45 @@ impl OwnerSigner {
         Ok(sealed)
     }
 
+    /// This key sealed under `transferKey` (32 random bytes, used once), to be held by
+    /// another WebAssembly instance of this module through [`OwnerSigner::from_transfer`].
+    #[wasm_bindgen(js_name = sealForTransfer)]
+    pub fn seal_for_transfer(
+        &self,
+        transfer_key: &[u8],
+        entropy: &[u8],
+    ) -> Result<String, JsValue> {
+        let binding = KeyBinding {
+            kind: KeyKind::Owner,
+            account: self.account,
+            public_key: self.key.public_key(),
+        };
+        to_js(rng_from_entropy(entropy).and_then(|mut rng| {
+            keys::seal_for_transfer(&self.key, &binding, transfer_key, &mut rng)
+        }))
+    }
+
+    /// The signer [`OwnerSigner::seal_for_transfer`] sent, checked against `publicKey`
+    /// and `account`. `encryptedPrivateKey` is the stored form the sending side holds for
+    /// this key, if any.
+    #[wasm_bindgen(js_name = fromTransfer)]
+    pub fn from_transfer(
+        sealed: &str,
+        transfer_key: &[u8],
+        account: &str,
+        public_key: &str,
+        encrypted_private_key: Option<String>,
+    ) -> Result<OwnerSigner, JsValue> {
+        to_js((|| {
+            let binding = transfer_binding(KeyKind::Owner, account, public_key)?;
+            Ok(OwnerSigner {
+                key: keys::open_transfer(sealed, &binding, transfer_key)?,
+                account: binding.account,
+                encrypted_private_key: transferred_envelope(KeyKind::Owner, encrypted_private_key)?,
+            })
+        })())
+    }
+
     /// The private key in plaintext (`0x` + 64 hex digits). Only for exporting a key to
     /// another wallet: the string cannot be wiped from JavaScript memory.
     #[wasm_bindgen(js_name = exportPrivateKeyPlaintext)]
@@ -429,7 +567,8 @@ impl OwnerSigner {
 }
 
 /// Creates a session key for `account`, valid until `now + durationSeconds`, sealed with
-/// `secret` (`lk1` by default), and keeps it unlocked. `entropy`: 32+ random bytes.
+/// `secret` (`lk2` when it carries the server's OPRF evaluation, else `lk1`; or the
+/// `format` asked for), and keeps it unlocked. `entropy`: 32+ random bytes.
 #[wasm_bindgen(js_name = createSessionSigner)]
 pub fn create_session_signer(
     secret: &Secret,
@@ -444,7 +583,7 @@ pub fn create_session_signer(
         let account = felt_arg("account", account)?;
         let duration = integer_arg("durationSeconds", duration_seconds)?;
         let now = integer_arg("now", now)?;
-        let format = format_of(format)?;
+        let format = format_for(format, &secret.inner)?;
         let mut rng = rng_from_entropy(entropy)?;
         let (data, key) = keys::new_session_key(
             &secret.inner,
@@ -496,8 +635,9 @@ pub fn unlock_session_key(
     })())
 }
 
-/// Creates an owner key (the Chipi SDK's way), sealed with `secret` (`lk1` by default)
-/// for the account it will own under `classHash`, and keeps it unlocked.
+/// Creates an owner key (the Chipi SDK's way), sealed with `secret` (`lk2` when it
+/// carries the server's OPRF evaluation, else `lk1`; or the `format` asked for) for the
+/// account it will own under `classHash`, and keeps it unlocked.
 #[wasm_bindgen(js_name = createOwnerSigner)]
 pub fn create_owner_signer(
     secret: &Secret,
@@ -508,7 +648,7 @@ pub fn create_owner_signer(
 ) -> Result<OwnerSigner, JsValue> {
     to_js((|| {
         let class_hash = felt_arg("classHash", class_hash)?;
-        let format = format_of(format)?;
+        let format = format_for(format, &secret.inner)?;
         let mut rng = rng_from_entropy(entropy)?;
         let owner = keys::new_owner_key(
             &secret.inner,
@@ -522,6 +662,19 @@ pub fn create_owner_signer(
             account: owner.account,
             encrypted_private_key: Some(owner.encrypted_private_key),
         })
+    })())
+}
+
+/// Creates an owner key (the Chipi SDK's way) for the account it will own under
+/// `classHash`, unlocked and not sealed yet: the account (`signer.account`) is what the
+/// server's PIN evaluation is asked for, then `signer.seal(secret, …)` seals it as `lk2`.
+#[wasm_bindgen(js_name = generateOwnerSigner)]
+pub fn generate_owner_signer(class_hash: &str, entropy: &[u8]) -> Result<OwnerSigner, JsValue> {
+    to_js((|| {
+        let class_hash = felt_arg("classHash", class_hash)?;
+        let mut rng = rng_from_entropy(entropy)?;
+        let (key, account) = keys::generate_owner(&class_hash, &mut rng);
+        Ok(OwnerSigner { key, account, encrypted_private_key: None })
     })())
 }
 
@@ -636,19 +789,24 @@ pub fn decode_outside_execution(typed: &JsTypedData) -> Result<JsOutsideExecutio
     to_js(parse_typed_data(typed).and_then(|td| decode(&td)).and_then(|view| to_js_object(&view)))
 }
 
+/// The JavaScript name of a recognised format (`lk2` by the `lk2$` prefix).
+fn format_name(format: keystore::KeyFormat, text: &str) -> KeyFormat {
+    match format {
+        keystore::KeyFormat::Chipi => KeyFormat::Chipi,
+        keystore::KeyFormat::Hardened if text.starts_with(hardened::PREFIX_V2) => KeyFormat::Lk2,
+        keystore::KeyFormat::Hardened => KeyFormat::Lk1,
+    }
+}
+
 /// The format of an encrypted key by its prefix, or `undefined`.
 #[wasm_bindgen(js_name = encryptedKeyFormat)]
 pub fn encrypted_key_format(text: &str) -> Option<KeyFormat> {
-    keystore::KeyFormat::detect(text).map(|format| match format {
-        keystore::KeyFormat::Chipi => KeyFormat::Chipi,
-        keystore::KeyFormat::Hardened => KeyFormat::Lk1,
-    })
+    keystore::KeyFormat::detect(text).map(|format| format_name(format, text))
 }
 
-fn validate(text: &str) -> WasmResult<KeyFormat> {
+pub(crate) fn validate(text: &str) -> WasmResult<KeyFormat> {
     match keystore::KeyFormat::validate(text) {
-        Ok(keystore::KeyFormat::Chipi) => Ok(KeyFormat::Chipi),
-        Ok(keystore::KeyFormat::Hardened) => Ok(KeyFormat::Lk1),
+        Ok(format) => Ok(format_name(format, text)),
         Err(e) => Err(WasmError::new(
             ErrorCode::InvalidEncryptedKey,
             format!("Not an encrypted key in a known format: {e}."),
@@ -663,8 +821,8 @@ pub fn validate_encrypted_key(text: &str) -> Result<KeyFormat, JsValue> {
     to_js(validate(text))
 }
 
-/// Whether an encrypted key should be sealed again: a Chipi key, or an `lk1` envelope
-/// with Argon2id parameters below the current ones.
+/// Whether an encrypted key should be sealed again: a Chipi key, or an `lk1`/`lk2`
+/// envelope with Argon2id parameters below the current ones.
 #[wasm_bindgen(js_name = needsUpgrade)]
 pub fn needs_upgrade(text: &str) -> Result<bool, JsValue> {
     to_js(keystore::needs_upgrade(text).map_err(|e| {
@@ -672,8 +830,8 @@ pub fn needs_upgrade(text: &str) -> Result<bool, JsValue> {
     }))
 }
 
-/// Why a new PIN or passphrase is too weak for the `lk1` format, or `undefined` if it is
-/// acceptable.
+/// Why a new PIN or passphrase is too weak to seal a key with (`lk1`, `lk2` or Chipi),
+/// or `undefined` if it is acceptable.
 #[wasm_bindgen(js_name = pinWeakness)]
 pub fn pin_weakness(pin: &str) -> Option<String> {
     check_pin_strength(pin).err().map(|reason| reason.to_string())
@@ -892,6 +1050,150 @@ mod tests {
         let err = prove(&key, &chain, Felt::ONE, "anything", "0x1", "0x1").unwrap_err();
         assert_eq!(err.code, ErrorCode::InvalidInput);
         assert!(!err.message.contains(&private[2..12]));
+    }
+
+    fn oprf_secret(pin: &str) -> Secret {
+        let key = latchkey_core::keystore::oprf::WalletOprfKey::derive(&[9; 32], "v1", &Felt::ONE)
+            .unwrap();
+        Secret::passphrase(pin.to_string()).with_output(key.evaluate_unblinded(pin).unwrap())
+    }
+
+    impl Secret {
+        fn with_output(self, output: latchkey_core::keystore::oprf::OprfOutput) -> Secret {
+            Secret { inner: self.inner.with_oprf(output) }
+        }
+    }
+
+    #[test]
+    fn the_format_follows_the_secret_unless_asked_for() {
+        let pin = Secret::passphrase("482913".into());
+        let evaluated = oprf_secret("482913");
+        let prf = Secret { inner: EncryptKey::prf(&[5; 32]).unwrap() };
+        let ok = |f: Option<KeyFormat>, s: &Secret| format_for(f, &s.inner).map_err(|e| e.code);
+        assert_eq!(ok(None, &pin), Ok(Format::Hardened));
+        assert_eq!(ok(None, &evaluated), Ok(Format::Hardened));
+        assert_eq!(ok(Some(KeyFormat::Lk1), &pin), Ok(Format::Hardened));
+        assert_eq!(ok(Some(KeyFormat::Lk1), &evaluated), Err(ErrorCode::InvalidInput));
+        assert_eq!(ok(Some(KeyFormat::Lk2), &evaluated), Ok(Format::Hardened));
+        assert_eq!(ok(Some(KeyFormat::Lk2), &pin), Err(ErrorCode::OprfRequired));
+        assert_eq!(ok(Some(KeyFormat::Lk2), &prf), Err(ErrorCode::InvalidInput));
+        assert_eq!(ok(Some(KeyFormat::Chipi), &pin), Ok(Format::Chipi));
+        assert_eq!(ok(Some(KeyFormat::Chipi), &evaluated), Err(ErrorCode::InvalidInput));
+        assert_eq!(evaluated.oprf_key_id().as_deref(), Some("v1"));
+        assert_eq!(pin.oprf_key_id(), None);
+
+        // Sealed with the evaluation: lk2, reported as such.
+        let c = capture();
+        let key = keys::key_from_plaintext(c["keys"]["OWNER_PK"].as_str().unwrap()).unwrap();
+        let binding =
+            KeyBinding { kind: KeyKind::Owner, account: Felt::ONE, public_key: key.public_key() };
+        let sealed =
+            seal_again(&key, &binding, &evaluated, &entropy(20), None, Some(KdfParams::floor()))
+                .unwrap();
+        assert!(sealed.starts_with("lk2$owner$"), "{sealed}");
+        assert_eq!(validate(&sealed).unwrap(), KeyFormat::Lk2);
+        assert_eq!(encrypted_key_format(&sealed), Some(KeyFormat::Lk2));
+        let err = keys::open(&sealed, KeyKind::Owner, Felt::ONE, key.public_key(), &pin.inner)
+            .unwrap_err();
+        assert_eq!(err.code, ErrorCode::OprfRequired);
+        let opened =
+            keys::open(&sealed, KeyKind::Owner, Felt::ONE, key.public_key(), &evaluated.inner)
+                .unwrap();
+        assert_eq!(opened.public_key(), key.public_key());
+    }
+
+    #[test]
+    fn keys_move_between_instances_sealed_under_a_one_time_key() {
+        let c = capture();
+        let plaintext = c["keys"]["SESSION_PK"].as_str().unwrap();
+        let public = c["keys"]["sessionPub"].as_str().unwrap();
+        let session = SessionSigner {
+            key: keys::key_from_plaintext(plaintext).unwrap(),
+            account: Felt::from(0x77u8),
+            public_key: public.to_string(),
+            valid_until: 1_900_000_000,
+            encrypted_private_key: None,
+        };
+        let transfer_key = [0x3cu8; 32];
+        let binding = KeyBinding {
+            kind: KeyKind::Session,
+            account: session.account,
+            public_key: session.key.public_key(),
+        };
+        let mut rng = rng_from_entropy(&entropy(21)).unwrap();
+        let sealed =
+            keys::seal_for_transfer(&session.key, &binding, &transfer_key, &mut rng).unwrap();
+        assert!(sealed.starts_with("lk1$session$hkdf-prf$"), "{sealed}");
+        assert!(!sealed.contains(&plaintext[4..20]));
+        let back = keys::open_transfer(&sealed, &binding, &transfer_key).unwrap();
+        assert_eq!(back.public_key(), session.key.public_key());
+        // Another transfer key, another account or another kind: refused.
+        let err = keys::open_transfer(&sealed, &binding, &[0x3d; 32]).unwrap_err();
+        assert_eq!(err.code, ErrorCode::SessionDecryptionFailed);
+        let moved = KeyBinding { account: Felt::from(0x78u8), ..binding };
+        assert!(keys::open_transfer(&sealed, &moved, &transfer_key).is_err());
+        let owner = KeyBinding { kind: KeyKind::Owner, ..binding };
+        assert!(keys::open_transfer(&sealed, &owner, &transfer_key).is_err());
+        for bad in [&[1u8; 31][..], &[1u8; 33][..], &[][..]] {
+            let err = keys::open_transfer(&sealed, &binding, bad).unwrap_err();
+            assert_eq!(err.code, ErrorCode::InvalidInput);
+        }
+        // An Argon2id envelope is not a transfer: refused before any KDF work.
+        let lk1 = seal_again(
+            &session.key,
+            &binding,
+            &Secret::passphrase("482913".into()),
+            &entropy(22),
+            None,
+            Some(KdfParams::floor()),
+        )
+        .unwrap();
+        assert!(keys::open_transfer(&lk1, &binding, &transfer_key).is_err());
+        // The envelope a transfer names must be an encrypted key of the same kind.
+        assert_eq!(
+            transferred_envelope(KeyKind::Session, Some(lk1.clone())).unwrap(),
+            Some(lk1.clone())
+        );
+        assert_eq!(transferred_envelope(KeyKind::Session, None).unwrap(), None);
+        let err = transferred_envelope(KeyKind::Owner, Some(lk1)).unwrap_err();
+        assert_eq!(err.code, ErrorCode::InvalidInput);
+        let err = transferred_envelope(KeyKind::Session, Some(plaintext.to_string())).unwrap_err();
+        assert_eq!(err.code, ErrorCode::InvalidEncryptedKey);
+        assert!(!err.message.contains(&plaintext[4..20]));
+    }
+
+    #[test]
+    fn owner_keys_can_be_made_before_they_are_sealed() {
+        let c = capture();
+        let class_hash =
+            latchkey_core::parse_felt(c["address"]["classHash"].as_str().unwrap()).unwrap();
+        let mut rng = rng_from_entropy(&entropy(23)).unwrap();
+        let (key, account) = keys::generate_owner(&class_hash, &mut rng);
+        assert_eq!(account, keys::account_address(&class_hash, &key.public_key()));
+        let mut owner = OwnerSigner { key, account, encrypted_private_key: None };
+        let binding =
+            KeyBinding { kind: KeyKind::Owner, account, public_key: owner.key.public_key() };
+        let sealed = seal_again(
+            &owner.key,
+            &binding,
+            &oprf_secret("739154"),
+            &entropy(24),
+            Some(KeyFormat::Lk2),
+            Some(KdfParams::floor()),
+        )
+        .unwrap();
+        owner.encrypted_private_key = Some(sealed.clone());
+        assert!(sealed.starts_with("lk2$owner$"));
+        let opened = keys::open(
+            &sealed,
+            KeyKind::Owner,
+            account,
+            owner.key.public_key(),
+            &oprf_secret("739154").inner,
+        )
+        .unwrap();
+        assert_eq!(opened.public_key(), owner.key.public_key());
+        assert!(!format!("{owner:?}").contains(&opened.secret_hex()[4..20]));
     }
 
     #[test]

@@ -64,6 +64,12 @@ pub enum ErrorCode {
     SessionLocked = 205,
     /// `UNEXPECTED_TYPED_DATA`: the server's typed data does not do what was asked.
     UnexpectedTypedData = 206,
+    /// `OPRF_REQUIRED`: the key is sealed as `lk2`, so its PIN opens it only together with
+    /// the server's evaluation under the OPRF key the envelope names.
+    OprfRequired = 207,
+    /// `INVALID_OPRF_ELEMENT`: a blinded or evaluated OPRF element is not 32 bytes
+    /// encoding a ristretto255 point (the server's `400` of the same name, too).
+    InvalidOprfElement = 208,
     /// `API_ERROR`: the server refused a request (its own code is in `code`).
     ApiError = 300,
     /// `NETWORK_ERROR`: the server could not be reached or did not answer in JSON.
@@ -96,11 +102,16 @@ pub enum ErrorCode {
     /// `INVALID_PROOF`: a proof of key possession does not verify, or its challenge is
     /// unknown, used, expired or someone else's.
     InvalidProof = 314,
+    /// `PIN_LOCKED`: too many PIN evaluations without a proved unlock; the server refuses
+    /// more until `Retry-After`.
+    PinLocked = 315,
+    /// `UNKNOWN_OPRF_KEY`: the server has no OPRF key of the id the envelope names.
+    UnknownOprfKey = 316,
 }
 
 impl ErrorCode {
     /// Every code, in numeric order.
-    pub const ALL: [Self; 37] = [
+    pub const ALL: [Self; 41] = [
         Self::SessionExpired,
         Self::SessionNotRegistered,
         Self::SessionRevoked,
@@ -123,6 +134,8 @@ impl ErrorCode {
         Self::NotInitialized,
         Self::SessionLocked,
         Self::UnexpectedTypedData,
+        Self::OprfRequired,
+        Self::InvalidOprfElement,
         Self::ApiError,
         Self::NetworkError,
         Self::RateLimited,
@@ -138,6 +151,8 @@ impl ErrorCode {
         Self::SessionTooLong,
         Self::SelfCallNotAllowed,
         Self::InvalidProof,
+        Self::PinLocked,
+        Self::UnknownOprfKey,
     ];
 
     /// The number.
@@ -174,6 +189,8 @@ impl ErrorCode {
             Self::NotInitialized => "NOT_INITIALIZED",
             Self::SessionLocked => "SESSION_LOCKED",
             Self::UnexpectedTypedData => "UNEXPECTED_TYPED_DATA",
+            Self::OprfRequired => "OPRF_REQUIRED",
+            Self::InvalidOprfElement => "INVALID_OPRF_ELEMENT",
             Self::ApiError => "API_ERROR",
             Self::NetworkError => "NETWORK_ERROR",
             Self::RateLimited => "RATE_LIMITED",
@@ -189,6 +206,8 @@ impl ErrorCode {
             Self::SessionTooLong => "SESSION_TOO_LONG",
             Self::SelfCallNotAllowed => "SELF_CALL_NOT_ALLOWED",
             Self::InvalidProof => "INVALID_PROOF",
+            Self::PinLocked => "PIN_LOCKED",
+            Self::UnknownOprfKey => "UNKNOWN_OPRF_KEY",
         }
     }
 
@@ -237,12 +256,35 @@ impl WasmError {
         Self::new(ErrorCode::InvalidInput, format!("Invalid input: {reason}."))
     }
 
-    /// A failure to open a stored key of `kind`, with the SDK's messages.
+    /// A failure to open a stored key of `kind`, with the SDK's messages; an `lk2`
+    /// envelope opened without (or with another key's) OPRF evaluation is `OPRF_REQUIRED`.
     pub(crate) fn open_failed(kind: KeyKind, cause: KeystoreError) -> Self {
-        match kind {
-            KeyKind::Session => SessionError::DecryptionFailed { cause }.into(),
-            KeyKind::Owner => SessionError::OwnerKeyDecryptionFailed { cause }.into(),
+        match (kind, cause) {
+            (_, KeystoreError::OprfRequired { key_id }) => Self::new(
+                ErrorCode::OprfRequired,
+                format!(
+                    "This {kind} key is sealed as lk2: its PIN opens it only with the server's \
+                     evaluation under OPRF key {key_id:?} (unlock it through the server)."
+                ),
+            ),
+            (_, KeystoreError::OprfKeyMismatch { expected, found }) => Self::new(
+                ErrorCode::OprfRequired,
+                format!(
+                    "This {kind} key needs the server's evaluation under OPRF key {expected:?}, \
+                     not {found:?}."
+                ),
+            ),
+            (KeyKind::Session, cause) => SessionError::DecryptionFailed { cause }.into(),
+            (KeyKind::Owner, cause) => SessionError::OwnerKeyDecryptionFailed { cause }.into(),
         }
+    }
+
+    /// A refused OPRF element (`INVALID_OPRF_ELEMENT`).
+    pub(crate) fn invalid_oprf_element() -> Self {
+        Self::new(
+            ErrorCode::InvalidOprfElement,
+            "The server's PIN evaluation is not 32 bytes encoding a ristretto255 point.",
+        )
     }
 
     /// A failure to seal a new key of `kind`.
@@ -322,7 +364,7 @@ mod tests {
 
     #[test]
     fn codes_are_pinned_unique_and_in_order() {
-        let pinned: [(u16, &str); 37] = [
+        let pinned: [(u16, &str); 41] = [
             (1, "SESSION_EXPIRED"),
             (2, "SESSION_NOT_REGISTERED"),
             (3, "SESSION_REVOKED"),
@@ -345,6 +387,8 @@ mod tests {
             (204, "NOT_INITIALIZED"),
             (205, "SESSION_LOCKED"),
             (206, "UNEXPECTED_TYPED_DATA"),
+            (207, "OPRF_REQUIRED"),
+            (208, "INVALID_OPRF_ELEMENT"),
             (300, "API_ERROR"),
             (301, "NETWORK_ERROR"),
             (302, "RATE_LIMITED"),
@@ -360,6 +404,8 @@ mod tests {
             (312, "SESSION_TOO_LONG"),
             (313, "SELF_CALL_NOT_ALLOWED"),
             (314, "INVALID_PROOF"),
+            (315, "PIN_LOCKED"),
+            (316, "UNKNOWN_OPRF_KEY"),
         ];
         let values: HashSet<u16> = ErrorCode::ALL.iter().map(|c| c.value()).collect();
         assert_eq!(values.len(), ErrorCode::ALL.len());
@@ -392,5 +438,23 @@ mod tests {
             WasmError::create_failed(KeyKind::Owner, KeystoreError::EmptyKey).code,
             ErrorCode::KeyCreationFailed
         );
+    }
+
+    #[test]
+    fn lk2_without_the_servers_evaluation_is_oprf_required() {
+        let required = KeystoreError::OprfRequired { key_id: "v1".into() };
+        for kind in [KeyKind::Session, KeyKind::Owner] {
+            let err = WasmError::open_failed(kind, required.clone());
+            assert_eq!(err.code, ErrorCode::OprfRequired);
+            assert!(err.message.contains("\"v1\""), "{}", err.message);
+            assert!(err.message.contains(kind.as_str()), "{}", err.message);
+        }
+        let mismatch = KeystoreError::OprfKeyMismatch { expected: "v2".into(), found: "v1".into() };
+        let err = WasmError::open_failed(KeyKind::Owner, mismatch);
+        assert_eq!(err.code, ErrorCode::OprfRequired);
+        assert!(err.message.contains("\"v2\"") && err.message.contains("\"v1\""));
+        // A wrong PIN under the right evaluation stays a decryption failure.
+        let err = WasmError::open_failed(KeyKind::Owner, KeystoreError::WrongKey);
+        assert_eq!(err.code, ErrorCode::OwnerKeyDecryptionFailed);
     }
 }

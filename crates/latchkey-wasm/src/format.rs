@@ -8,8 +8,12 @@ use wasm_bindgen::prelude::*;
 #[wasm_bindgen]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum KeyFormat {
-    /// latchkey's hardened `lk1$…` envelope (the default).
+    /// latchkey's hardened `lk1$…` envelope without the server's OPRF: a passkey PRF
+    /// output, or a PIN whose envelope can be attacked offline.
     Lk1 = "lk1",
+    /// latchkey's `lk2$…` envelope: a PIN mixed with the server's OPRF evaluation (the
+    /// default for PINs sealed with a `Secret` from `PinBlind.finalize`).
+    Lk2 = "lk2",
     /// The Chipi SDK's CryptoJS format (`U2FsdGVkX1…`), readable by `@chipi-stack/backend`.
     Chipi = "chipi",
 }

@@ -28,7 +28,7 @@ export interface TypedData {
 export interface SessionKeyData {
   /** Session public key, `0x` + minimal lowercase hex. */
   publicKey: string;
-  /** The session private key, encrypted (`lk1$…` or `U2FsdGVkX1…`). */
+  /** The session private key, encrypted (`lk2$…`, `lk1$…` or `U2FsdGVkX1…`). */
   encryptedPrivateKey: string;
   /** Unix seconds; the session's signatures are refused after it. */
   validUntil: number;
@@ -39,6 +39,23 @@ export interface OwnerSignature { r: string; s: string; rDecimal: string; sDecim
 
 /** One call of an outside execution, normalised (minimal lowercase hex). */
 export interface NormalizedCall { to: string; selector: string; calldata: string[] }
+
+/** What an encrypted key's text says about it, without any secret (`envelopeInfo`). */
+export interface EnvelopeInfo {
+  format: 'lk1' | 'lk2' | 'chipi';
+  /** `owner` or `session`; the Chipi format does not say. */
+  kind: 'owner' | 'session' | null;
+  /** `argon2id` (a PIN or passphrase), `hkdf-prf` (a passkey) or `evp-md5` (Chipi). */
+  kdf: 'argon2id' | 'hkdf-prf' | 'evp-md5';
+  /** lk2: the server's OPRF key its PIN is evaluated under. */
+  oprfKeyId: string | null;
+  /** lk1: the server share mixed in, if any. */
+  serverShare: string | null;
+  /** Whether a copy lets anyone test PINs offline: an lk1 PIN envelope or a Chipi ciphertext. */
+  offlineGuessable: boolean;
+  /** Whether it should be sealed again with the current parameters. */
+  needsUpgrade: boolean;
+}
 
 /** A SNIP-9 v2 outside execution read back from typed data. */
 export interface OutsideExecutionView {
@@ -69,6 +86,10 @@ extern "C" {
     /// A decoded outside execution as a JavaScript object.
     #[wasm_bindgen(typescript_type = "OutsideExecutionView")]
     pub type JsOutsideExecution;
+
+    /// An envelope's public header as a JavaScript object.
+    #[wasm_bindgen(typescript_type = "EnvelopeInfo")]
+    pub type JsEnvelopeInfo;
 }
 
 /// The JSON text of a JavaScript value (`INVALID_TYPED_DATA` when it has none, e.g. a

@@ -16,8 +16,9 @@ use crate::error::{ErrorCode, WasmError, WasmResult};
 /// The two storage formats of an encrypted private key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Format {
-    /// latchkey's hardened `lk1$…` envelope (Argon2id or passkey PRF, XChaCha20-Poly1305).
-    Lk1,
+    /// latchkey's hardened envelope (XChaCha20-Poly1305): `lk2$…` for a PIN with the
+    /// server's OPRF output, `lk1$…` for a PIN alone (Argon2id) or a passkey PRF output.
+    Hardened,
     /// The Chipi SDK's CryptoJS `U2FsdGVkX1…` format, for compatibility.
     Chipi,
 }
@@ -62,8 +63,9 @@ pub(crate) fn account_address(class_hash: &Felt, owner_public_key: &Felt) -> Fel
     contract_address(owner_public_key, class_hash, &[*owner_public_key], &Felt::ZERO)
 }
 
-/// Seals `key` in `format`. `lk1` with a PIN or passphrase applies the strength rules and
-/// Argon2id with `params` (default: the current parameters); with a PRF output, HKDF.
+/// Seals `key` in `format`. A hardened envelope with a PIN or passphrase applies the
+/// strength rules and Argon2id with `params` (default: the current parameters), and is
+/// `lk2` when the secret carries the server's OPRF output; with a PRF output, HKDF.
 pub(crate) fn seal(
     key: &SigningKey,
     binding: &KeyBinding,
@@ -74,15 +76,15 @@ pub(crate) fn seal(
 ) -> Result<String, KeystoreError> {
     match format {
         Format::Chipi => chipi::seal_key(key, binding.kind, secret, rng),
-        Format::Lk1 if secret.is_prf() => passkey::seal(key, secret, binding, rng),
-        Format::Lk1 => {
+        Format::Hardened if secret.is_prf() => passkey::seal(key, secret, binding, rng),
+        Format::Hardened => {
             hardened::seal_with_params(key, secret, binding, params.unwrap_or(CURRENT_PARAMS), rng)
         }
     }
 }
 
 /// Opens a stored key of either format and checks it against `public_key` (and, for
-/// `lk1`, against the kind and account bound into the envelope).
+/// `lk1`/`lk2`, against the kind and account bound into the envelope).
 pub(crate) fn open(
     stored: &str,
     kind: KeyKind,
@@ -101,6 +103,18 @@ pub(crate) struct NewOwner {
     pub(crate) encrypted_private_key: String,
 }
 
+/// An owner key made exactly as the Chipi SDK does (32 bytes mod 2^251), not sealed yet,
+/// and the address of the account it owns under `class_hash`: a key whose PIN goes
+/// through the server's OPRF is sealed once the wallet's evaluation is known.
+pub(crate) fn generate_owner(
+    class_hash: &Felt,
+    rng: &mut impl CryptoRngCore,
+) -> (SigningKey, Felt) {
+    let key = generate_owner_key(rng);
+    let account = account_address(class_hash, &key.public_key());
+    (key, account)
+}
+
 /// Creates an owner key exactly as the Chipi SDK does (32 bytes mod 2^251) and seals it,
 /// bound to its account address.
 pub(crate) fn new_owner_key(
@@ -113,8 +127,7 @@ pub(crate) fn new_owner_key(
     if secret.is_empty() {
         return Err(WasmError::create_failed(KeyKind::Owner, KeystoreError::EmptyKey));
     }
-    let key = generate_owner_key(rng);
-    let account = account_address(class_hash, &key.public_key());
+    let (key, account) = generate_owner(class_hash, rng);
     let binding = KeyBinding { kind: KeyKind::Owner, account, public_key: key.public_key() };
     let encrypted_private_key = seal(&key, &binding, secret, format, params, rng)
         .map_err(|cause| WasmError::create_failed(KeyKind::Owner, cause))?;
@@ -272,6 +285,44 @@ impl From<Signature> for OwnerSignatureView {
     }
 }
 
+/// Length of the one-time key a held key is moved under between two WebAssembly
+/// instances (a page and its worker).
+pub(crate) const TRANSFER_KEY_BYTES: usize = 32;
+
+fn transfer_secret(transfer_key: &[u8]) -> WasmResult<EncryptKey> {
+    if transfer_key.len() != TRANSFER_KEY_BYTES {
+        return Err(WasmError::invalid_input(format!(
+            "a transfer key is {TRANSFER_KEY_BYTES} random bytes, got {}",
+            transfer_key.len()
+        )));
+    }
+    EncryptKey::prf(transfer_key).map_err(WasmError::invalid_input)
+}
+
+/// Seals a held key under a one-time 32-byte transfer key (HKDF, no Argon2id: the
+/// transfer key is random), so that another WebAssembly instance can hold it without the
+/// plaintext ever reaching JavaScript.
+pub(crate) fn seal_for_transfer(
+    key: &SigningKey,
+    binding: &KeyBinding,
+    transfer_key: &[u8],
+    rng: &mut impl CryptoRngCore,
+) -> WasmResult<String> {
+    let secret = transfer_secret(transfer_key)?;
+    passkey::seal(key, &secret, binding, rng).map_err(WasmError::reseal_failed)
+}
+
+/// Opens what [`seal_for_transfer`] made, checked against the binding.
+pub(crate) fn open_transfer(
+    sealed: &str,
+    binding: &KeyBinding,
+    transfer_key: &[u8],
+) -> WasmResult<SigningKey> {
+    let secret = transfer_secret(transfer_key)?;
+    keystore::open(sealed, &secret, binding)
+        .map_err(|cause| WasmError::open_failed(binding.kind, cause))
+}
+
 /// A plaintext private key given by the caller (`0x` hex or decimal), for import.
 pub(crate) fn key_from_plaintext(text: &str) -> WasmResult<SigningKey> {
     // The input is never echoed.
@@ -401,7 +452,7 @@ pub(crate) mod tests {
         let hash = message_hash(&td, &account).unwrap();
         let pin = EncryptKey::passphrase("482913");
         let mut rng = rng_from_entropy(&entropy(1)).unwrap();
-        for format in [Format::Lk1, Format::Chipi] {
+        for format in [Format::Hardened, Format::Chipi] {
             let (data, key) =
                 new_session_key(&pin, account, 600, 1000, format, Some(FLOOR_PARAMS), &mut rng)
                     .unwrap();
@@ -428,7 +479,7 @@ pub(crate) mod tests {
         let pin = EncryptKey::passphrase("482913");
         let mut rng = rng_from_entropy(&entropy(2)).unwrap();
         let (data, key) =
-            new_session_key(&pin, account, 600, 0, Format::Lk1, Some(FLOOR_PARAMS), &mut rng)
+            new_session_key(&pin, account, 600, 0, Format::Hardened, Some(FLOOR_PARAMS), &mut rng)
                 .unwrap();
         let other = account + Felt::ONE;
         let err =
@@ -462,7 +513,7 @@ pub(crate) mod tests {
             Felt::ONE,
             0,
             0,
-            Format::Lk1,
+            Format::Hardened,
             None,
             &mut rng,
         )
@@ -473,7 +524,7 @@ pub(crate) mod tests {
             Felt::ONE,
             10,
             u64::MAX,
-            Format::Lk1,
+            Format::Hardened,
             None,
             &mut rng,
         )
@@ -485,7 +536,7 @@ pub(crate) mod tests {
                 Felt::ONE,
                 60,
                 0,
-                Format::Lk1,
+                Format::Hardened,
                 None,
                 &mut rng,
             )
@@ -494,7 +545,7 @@ pub(crate) mod tests {
             let err = new_owner_key(
                 &EncryptKey::passphrase(weak),
                 &Felt::ONE,
-                Format::Lk1,
+                Format::Hardened,
                 None,
                 &mut rng,
             )
@@ -524,7 +575,8 @@ pub(crate) mod tests {
         let pin = EncryptKey::passphrase("correct horse battery");
         let mut rng = rng_from_entropy(&entropy(4)).unwrap();
         let owner =
-            new_owner_key(&pin, &class_hash, Format::Lk1, Some(FLOOR_PARAMS), &mut rng).unwrap();
+            new_owner_key(&pin, &class_hash, Format::Hardened, Some(FLOOR_PARAMS), &mut rng)
+                .unwrap();
         assert_eq!(owner.account, account_address(&class_hash, &owner.key.public_key()));
         assert!(owner.encrypted_private_key.starts_with("lk1$owner$argon2id$"));
         let reopened = open(
@@ -541,7 +593,7 @@ pub(crate) mod tests {
         assert!(verify_signature(&owner.key.public_key(), &hash, &sig));
 
         let prf = EncryptKey::prf(&[0x42; 32]).unwrap();
-        let owner = new_owner_key(&prf, &class_hash, Format::Lk1, None, &mut rng).unwrap();
+        let owner = new_owner_key(&prf, &class_hash, Format::Hardened, None, &mut rng).unwrap();
         assert!(owner.encrypted_private_key.starts_with("lk1$owner$hkdf-prf$"));
         let owner = new_owner_key(&prf, &class_hash, Format::Chipi, None, &mut rng).unwrap();
         assert!(owner.encrypted_private_key.starts_with("U2FsdGVkX1"));

@@ -2,12 +2,18 @@
 //! session keys, running in the browser or Node.js.
 //!
 //! - **Keys**: owner and session keys in the Chipi SDK's exact formats
-//!   ([`create_owner_signer`], [`create_session_signer`]), sealed in the hardened `lk1`
-//!   envelope by default or in the Chipi CryptoJS format on request ([`KeyFormat`]).
+//!   ([`create_owner_signer`], [`create_session_signer`], [`generate_owner_signer`]),
+//!   sealed in latchkey's hardened envelope (`lk2` with a PIN the server evaluated,
+//!   `lk1` without) or in the Chipi CryptoJS format on request ([`KeyFormat`]).
+//! - **PINs checked by the server** (`lk2`): [`blind_pin`] blinds a PIN for the server's
+//!   OPRF evaluation and [`PinBlind::finalize`] turns the answer into a [`Secret`] that
+//!   every seal and unlock export takes; [`envelope_info`] says which envelopes need it.
 //! - **Signers**: a key is unlocked once ([`unlock_session_key`], [`unlock_owner_key`])
 //!   into a [`SessionSigner`] or [`OwnerSigner`] that keeps it in WebAssembly memory and
 //!   zeroes it on `free()`. Plaintext keys cross to JavaScript only through the explicitly
-//!   named `exportPrivateKeyPlaintext()` and `fromPlaintext()`.
+//!   named `exportPrivateKeyPlaintext()` and `fromPlaintext()`; between two instances of
+//!   this module (a page and its worker) a key moves sealed under a one-time key
+//!   (`sealForTransfer`, `fromTransfer`).
 //! - **Hashing and addresses**: [`message_hash`] (SNIP-12 revision 1),
 //!   [`account_address`], [`decode_outside_execution`], [`selector_from_name`].
 //! - **Proofs of key possession**: [`proof_hash`] and [`payload_hash`], and
@@ -26,14 +32,17 @@ mod error;
 mod format;
 mod js;
 mod keys;
+mod pin;
 
 pub use api::{
     account_address, create_owner_signer, create_session_signer, decode_outside_execution,
-    encrypted_key_format, message_hash, needs_upgrade, normalize_felt, payload_hash, pin_weakness,
-    proof_hash, selector_from_name, short_string_felt, unlock_owner_key, unlock_session_key,
-    validate_encrypted_key, verify, version, KdfParams, OwnerSigner, Secret, SessionSigner,
+    encrypted_key_format, generate_owner_signer, message_hash, needs_upgrade, normalize_felt,
+    payload_hash, pin_weakness, proof_hash, selector_from_name, short_string_felt,
+    unlock_owner_key, unlock_session_key, validate_encrypted_key, verify, version, KdfParams,
+    OwnerSigner, Secret, SessionSigner,
 };
 pub use entropy::MIN_ENTROPY_BYTES;
 pub use error::{error_code_name, ErrorCode};
 pub use format::KeyFormat;
-pub use js::{JsOutsideExecution, JsOwnerSignature, JsSessionKeyData, JsTypedData};
+pub use js::{JsEnvelopeInfo, JsOutsideExecution, JsOwnerSignature, JsSessionKeyData, JsTypedData};
+pub use pin::{blind_pin, envelope_info, PinBlind};

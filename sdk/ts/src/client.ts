@@ -4,10 +4,11 @@ import { Http, enc, type FetchLike, type TokenSource } from './http.js';
 import {
   OwnerSigner,
   SessionSigner,
-  createOwnerSigner,
+  coreOf,
   decodeOutsideExecution,
   encryptedKeyFormat,
   messageHash,
+  newOwnerKey,
   normalizeFelt,
   nowSeconds,
   selectorFromName,
@@ -23,6 +24,8 @@ import {
   type SessionProver,
   type TypedData,
 } from './keys.js';
+import { evaluatePin, refuseWeakPin } from './pin.js';
+import { isPinSecret, toBase64Url } from './secret.js';
 import { init } from './wasm.js';
 
 /** One call: the target and an entrypoint name or a selector. */
@@ -68,10 +71,39 @@ export interface EncryptedKey {
 
 /** New encrypted blobs for a wallet's owner key. */
 export type KeyReplacement =
-  /** The held owner key sealed again here, with `secret` (and `backupSecret` for the backup blob). */
+  /** The held owner key sealed again here, with `secret` (and `backupSecret` for the backup blob); a PIN is lk2 unless `format` says otherwise. */
   | { secret: Secret; backupSecret?: Secret; format?: KeyFormat }
-  /** Blobs made elsewhere; each must be an encrypted key (lk1 or Chipi format). */
+  /** Blobs made elsewhere; each must be an encrypted key (lk2, lk1 or Chipi format). */
   | { encryptedPrivateKey: string; encryptedPrivateKeyBackup?: string };
+
+/** The server's evaluation of a blinded PIN (`POST /api/wallets/{address}/pin/evaluate`). */
+export interface PinEvaluation {
+  /** 32 bytes, base64url without padding. */
+  evaluatedElement: string;
+  /** The OPRF key used. */
+  keyId: string;
+  /** The key new envelopes are sealed under (an envelope under another is re-sealed). */
+  currentKeyId: string;
+  /** Attempts left before the wallet's PIN unlock locks (this one counted). */
+  attemptsRemaining: number;
+  /** Set when this attempt started a lock: unix seconds until the next is allowed. */
+  lockedUntil?: number;
+  /** The pin-unlock challenge the opened key signs (`pinConfirm`). */
+  challenge: Challenge;
+}
+
+/** A wallet's PIN attempt counter (`GET /api/wallets/{address}/pin`, and the answer of `pinConfirm`). */
+export interface PinStatus {
+  walletAddress: string;
+  /** Consecutive evaluations without a proved unlock. */
+  failures: number;
+  attemptsRemaining: number;
+  /** Unix seconds until which evaluations are refused; absent when not locked. */
+  lockedUntil?: number;
+  /** Evaluations ever counted. */
+  evaluations: number;
+  currentKeyId: string;
+}
 
 /** One custody event of a wallet's stored key. */
 export interface KeyEvent {
@@ -270,6 +302,11 @@ export class LatchkeyClient {
     return this.#http.base;
   }
 
+  /** The Argon2id cost of the keys this client creates (undefined: 'current'). */
+  get kdf(): KdfOption | undefined {
+    return this.#kdf;
+  }
+
   /** Any request with this client's headers; errors as `LatchkeyError`. */
   request<T>(method: string, path: string, body?: unknown): Promise<T> {
     return this.#http.json<T>(method, path, body);
@@ -304,37 +341,109 @@ export class LatchkeyClient {
   }
 
   /**
-   * Creates the owner key locally (sealed with `secret`), then the wallet on the server,
-   * with the owner key's proof of possession (signed in WebAssembly memory; the key is
-   * freed before this returns).
+   * Has the wallet's server evaluate a blinded PIN (POST /api/wallets/{address}/pin/evaluate):
+   * `blindedElement` is the 32 bytes (or their base64url) from the vault's blind, `keyId`
+   * the OPRF key an envelope names (default: the server's current one). Counted as one
+   * attempt; works before the wallet is stored. 423 PIN_LOCKED (with `retryAfterSeconds`
+   * and `lockedUntil`), 400 INVALID_OPRF_ELEMENT / UNKNOWN_OPRF_KEY, 429 RATE_LIMITED.
+   * Most code wants `unlockOwnerKeyWithPin` / `unlockSessionKeyWithPin`, which call this.
+   */
+  async pinEvaluate(address: string, blindedElement: Uint8Array | string, keyId?: string): Promise<PinEvaluation> {
+    const element = blindedElement instanceof Uint8Array ? toBase64Url(blindedElement) : blindedElement;
+    if (typeof element !== 'string' || !/^[A-Za-z0-9_-]{43}$/.test(element)) {
+      throw new LatchkeyError('INVALID_OPRF_ELEMENT', 'A blinded element is 32 bytes (43 characters of base64url).');
+    }
+    const body: Record<string, unknown> = { blindedElement: element };
+    if (keyId !== undefined) body.keyId = keyId;
+    const answer = await this.request<PinEvaluation>('POST', `/api/wallets/${enc(address)}/pin/evaluate`, body);
+    const c = answer?.challenge;
+    if (
+      !answer ||
+      typeof answer.evaluatedElement !== 'string' ||
+      typeof answer.keyId !== 'string' ||
+      typeof answer.attemptsRemaining !== 'number' ||
+      !c ||
+      typeof c.challenge !== 'string' ||
+      typeof c.chainId !== 'string' ||
+      c.purpose !== 'pin-unlock'
+    ) {
+      throw new LatchkeyError('SESSION_INVALID_RESPONSE', 'The server answered no PIN evaluation.');
+    }
+    return answer;
+  }
+
+  /**
+   * Proves to the server that `signer` (the wallet's owner key, or one of its registered
+   * session keys) was unlocked after `challenge` (a PIN evaluation's) was issued: a
+   * pin-unlock signature over the signer's own public key (POST …/pin/confirm). Resets the
+   * wallet's attempt counter; returns it.
+   */
+  async pinConfirm(address: string, signer: OwnerSigner | SessionSigner, challenge: Challenge): Promise<PinStatus> {
+    await init();
+    if (challenge?.purpose !== 'pin-unlock') {
+      throw new LatchkeyError('INVALID_INPUT', 'Invalid input: a pin-unlock challenge (from pinEvaluate) is required.');
+    }
+    const account = normalizeFelt(address);
+    if (normalizeFelt(signer.account) !== account) {
+      throw new LatchkeyError('INVALID_INPUT', `Invalid input: the key signs for ${signer.account}, not for ${address}.`);
+    }
+    const publicKey = normalizeFelt(signer.publicKey);
+    const body: Record<string, unknown> = {};
+    if (signer instanceof SessionSigner) {
+      body.publicKey = publicKey;
+      body.proof = { challenge: challenge.challenge, signature: signer.signProof(challenge.chainId, 'pin-unlock', challenge.challenge, publicKey, account) };
+    } else if (signer instanceof OwnerSigner) {
+      body.proof = { challenge: challenge.challenge, signature: signer.signProof(challenge.chainId, 'pin-unlock', challenge.challenge, publicKey) };
+    } else {
+      throw new LatchkeyError('INVALID_INPUT', 'Invalid input: an unlocked OwnerSigner or SessionSigner is required.');
+    }
+    return this.request<PinStatus>('POST', `/api/wallets/${enc(address)}/pin/confirm`, body);
+  }
+
+  /** The wallet's PIN attempt counter (GET /api/wallets/{address}/pin). */
+  pinStatus(address: string): Promise<PinStatus> {
+    return this.request<PinStatus>('GET', `/api/wallets/${enc(address)}/pin`);
+  }
+
+  /**
+   * Creates the owner key locally, sealed with `secret` (a PIN: lk2, evaluated by this
+   * server for the new wallet's address; `format: 'lk1'` seals offline), then the wallet
+   * on the server, with the owner key's proof of possession (signed in WebAssembly memory;
+   * the key is freed before this returns), then proves the PIN's unlock.
    */
   async createWallet(opts: { secret: Secret; externalUserId?: string; format?: KeyFormat }): Promise<Wallet> {
     const config = await this.config();
-    const owner = await createOwnerSigner(opts.secret, {
+    const { owner, challenge: unlock } = await newOwnerKey(opts.secret, {
       classHash: config.accountClassHash,
       format: opts.format,
       kdf: this.#kdf,
+      client: this,
     });
-    const address = owner.account;
-    const body: Record<string, unknown> = {
-      ownerPublicKey: owner.publicKey,
-      encryptedPrivateKey: owner.encryptedPrivateKey,
-    };
     try {
+      const address = owner.account;
+      const body: Record<string, unknown> = {
+        ownerPublicKey: owner.publicKey,
+        encryptedPrivateKey: owner.encryptedPrivateKey,
+      };
       const challenge = await this.challenge('create-wallet');
       body.proof = owner.prove(challenge, owner.encryptedPrivateKey as string);
+      if (opts.externalUserId !== undefined) body.externalUserId = opts.externalUserId;
+      const wallet = await this.request<Wallet>('POST', '/api/wallets', body);
+      if (normalizeFelt(wallet.address) !== normalizeFelt(address)) {
+        throw new LatchkeyError(
+          'SESSION_INVALID_RESPONSE',
+          `The server created the wallet at ${wallet.address}, not at ${address} as the owner key implies.`,
+        );
+      }
+      if (unlock) {
+        // The evaluation that sealed the key is proved now that the wallet exists; if this
+        // fails, it stays counted until the next proved unlock.
+        await this.pinConfirm(address, owner, unlock).catch(() => undefined);
+      }
+      return wallet;
     } finally {
       owner.free();
     }
-    if (opts.externalUserId !== undefined) body.externalUserId = opts.externalUserId;
-    const wallet = await this.request<Wallet>('POST', '/api/wallets', body);
-    if (normalizeFelt(wallet.address) !== normalizeFelt(address)) {
-      throw new LatchkeyError(
-        'SESSION_INVALID_RESPONSE',
-        `The server created the wallet at ${wallet.address}, not at ${address} as the owner key implies.`,
-      );
-    }
-    return wallet;
   }
 
   listWallets(): Promise<Wallet[]> {
@@ -358,7 +467,8 @@ export class LatchkeyClient {
   /**
    * Replaces what the server stores for the wallet's owner key, proved by the owner key
    * itself (PUT /api/wallets/{address}/encrypted-key). With `{ secret }` the held key is
-   * sealed again here, so the new blob is sure to hold it (a new PIN, say); with blobs,
+   * sealed again here, so the new blob is sure to hold it (a new PIN, say: lk2, evaluated
+   * by this server, unless `format` is 'lk1' or 'chipi'); with blobs,
    * each must be an encrypted key. A backup that is not given is removed. The previous
    * blobs stay restorable from `keyHistory`.
    */
@@ -367,15 +477,31 @@ export class LatchkeyClient {
     this.#checkOwner(address, owner);
     let primary: string;
     let backup: string | undefined;
+    let unlock: Challenge | null = null;
     if (next && typeof next === 'object' && 'secret' in next) {
-      primary = owner.seal(next.secret, { format: next.format, kdf: this.#kdf });
-      backup = next.backupSecret === undefined ? undefined : owner.seal(next.backupSecret, { format: next.format, kdf: this.#kdf });
+      const seal = async (secret: Secret): Promise<string> => {
+        if (!isPinSecret(secret) || next.format === 'lk1' || next.format === 'chipi') {
+          return owner.seal(secret, { format: next.format, kdf: this.#kdf });
+        }
+        refuseWeakPin(secret);
+        const { pin, evaluation } = await evaluatePin(this, address, secret);
+        try {
+          const sealed = await pin.seal(coreOf(owner), { kdf: this.#kdf });
+          unlock = evaluation.challenge;
+          return sealed;
+        } finally {
+          pin.free();
+        }
+      };
+      if (next.backupSecret !== undefined) refuseWeakPin(next.backupSecret);
+      primary = await seal(next.secret);
+      backup = next.backupSecret === undefined ? undefined : await seal(next.backupSecret);
     } else if (next && typeof next === 'object' && typeof next.encryptedPrivateKey === 'string') {
       primary = next.encryptedPrivateKey;
       backup = next.encryptedPrivateKeyBackup;
       for (const [name, blob] of [['encryptedPrivateKey', primary], ['encryptedPrivateKeyBackup', backup]] as const) {
         if (blob !== undefined && (typeof blob !== 'string' || encryptedKeyFormat(blob) === undefined)) {
-          throw new LatchkeyError('INVALID_ENCRYPTED_KEY', `Refusing to store ${name}: it is not an encrypted key (lk1 or Chipi format).`);
+          throw new LatchkeyError('INVALID_ENCRYPTED_KEY', `Refusing to store ${name}: it is not an encrypted key (lk2, lk1 or Chipi format).`);
         }
       }
     } else {
@@ -387,7 +513,12 @@ export class LatchkeyClient {
       proof: owner.prove(challenge, `${primary}\n${backup ?? ''}`),
     };
     if (backup !== undefined) body.encryptedPrivateKeyBackup = backup;
-    return this.request<EncryptedKey>('PUT', `/api/wallets/${enc(address)}/encrypted-key`, body);
+    const stored = await this.request<EncryptedKey>('PUT', `/api/wallets/${enc(address)}/encrypted-key`, body);
+    if (unlock) {
+      // The held key proves the evaluations of the new PINs; if this fails they stay counted.
+      await this.pinConfirm(address, owner, unlock).catch(() => undefined);
+    }
+    return stored;
   }
 
   /** The custody events of a wallet's stored key: reads, replacements and restores. */

@@ -28,6 +28,8 @@ export const ErrorCodes = Object.freeze({
   NOT_INITIALIZED: 204,
   SESSION_LOCKED: 205,
   UNEXPECTED_TYPED_DATA: 206,
+  OPRF_REQUIRED: 207,
+  INVALID_OPRF_ELEMENT: 208,
   API_ERROR: 300,
   NETWORK_ERROR: 301,
   RATE_LIMITED: 302,
@@ -43,6 +45,8 @@ export const ErrorCodes = Object.freeze({
   SESSION_TOO_LONG: 312,
   SELF_CALL_NOT_ALLOWED: 313,
   INVALID_PROOF: 314,
+  PIN_LOCKED: 315,
+  UNKNOWN_OPRF_KEY: 316,
 } as const);
 
 export type ErrorCodeName = keyof typeof ErrorCodes;
@@ -51,6 +55,8 @@ export interface LatchkeyErrorDetails {
   status?: number;
   serverCode?: string;
   retryAfterSeconds?: number;
+  attemptsRemaining?: number;
+  lockedUntil?: number;
   execution?: unknown;
   cause?: unknown;
 }
@@ -68,8 +74,12 @@ export class LatchkeyError extends Error {
   serverCode?: string;
   /** The final execution, when an execution did not succeed. */
   execution?: unknown;
-  /** Seconds to wait before retrying, when the server said so (`Retry-After`, e.g. on 429 RATE_LIMITED). */
+  /** Seconds to wait before retrying, when the server said so (`Retry-After`, e.g. on 429 RATE_LIMITED, 423 PIN_LOCKED). */
   retryAfterSeconds?: number;
+  /** After a wrong PIN checked by the server: attempts left before the wallet's PIN unlock locks. */
+  attemptsRemaining?: number;
+  /** Unix seconds until which the wallet's PIN unlock is locked (PIN_LOCKED, or the wrong PIN that started a lock). */
+  lockedUntil?: number;
 
   constructor(code: string, message: string, details: LatchkeyErrorDetails = {}) {
     super(message, details.cause === undefined ? undefined : { cause: details.cause });
@@ -80,6 +90,8 @@ export class LatchkeyError extends Error {
     if (details.serverCode !== undefined) this.serverCode = details.serverCode;
     if (details.execution !== undefined) this.execution = details.execution;
     if (details.retryAfterSeconds !== undefined) this.retryAfterSeconds = details.retryAfterSeconds;
+    if (details.attemptsRemaining !== undefined) this.attemptsRemaining = details.attemptsRemaining;
+    if (details.lockedUntil !== undefined) this.lockedUntil = details.lockedUntil;
   }
 
   toJSON(): Record<string, unknown> {
@@ -88,6 +100,8 @@ export class LatchkeyError extends Error {
     if (this.status !== undefined) out.status = this.status;
     if (this.serverCode !== undefined) out.serverCode = this.serverCode;
     if (this.retryAfterSeconds !== undefined) out.retryAfterSeconds = this.retryAfterSeconds;
+    if (this.attemptsRemaining !== undefined) out.attemptsRemaining = this.attemptsRemaining;
+    if (this.lockedUntil !== undefined) out.lockedUntil = this.lockedUntil;
     return out;
   }
 }

@@ -1,5 +1,5 @@
 /** The HTTP layer shared by both clients: headers, JSON, and errors as `LatchkeyError`. */
-import { LatchkeyError, isKnownCode } from './errors.js';
+import { LatchkeyError, isKnownCode, type LatchkeyErrorDetails } from './errors.js';
 
 export type FetchLike = typeof fetch;
 export type TokenSource = () => Promise<string | null | undefined>;
@@ -144,7 +144,12 @@ export function apiError(
   const serverCode = typeof body.code === 'string' && body.code !== '' ? body.code : `HTTP_${status}`;
   const message = typeof body.message === 'string' && body.message !== '' ? body.message : `HTTP ${status}`;
   const code = isKnownCode(serverCode) ? serverCode : 'API_ERROR';
-  const details = retryAfterSeconds === undefined ? { status, serverCode } : { status, serverCode, retryAfterSeconds };
+  const details: LatchkeyErrorDetails = { status, serverCode };
+  if (retryAfterSeconds !== undefined) {
+    details.retryAfterSeconds = retryAfterSeconds;
+    // A locked PIN unlock says for how long: from now, when it lifts.
+    if (serverCode === 'PIN_LOCKED') details.lockedUntil = Math.floor(Date.now() / 1000) + retryAfterSeconds;
+  }
   return new LatchkeyError(code, `${method} ${path} failed (${status} ${serverCode}): ${message}`, details);
 }
 

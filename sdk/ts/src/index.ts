@@ -13,6 +13,8 @@ export {
   createSessionKey,
   unlockOwnerKey,
   unlockSessionKey,
+  envelopeInfo,
+  needsServerEvaluation,
   pinWeakness,
   selectorFromName,
   normalizeFelt,
@@ -28,6 +30,8 @@ export {
   payloadHash,
   sessionProver,
   type Secret,
+  type NewKeyOptions,
+  type EnvelopeInfo,
   type ProofPurpose,
   type Challenge,
   type Proof,
@@ -44,6 +48,14 @@ export {
   type NormalizedCall,
 } from './keys.js';
 export {
+  unlockOwnerKeyWithPin,
+  unlockSessionKeyWithPin,
+  type PinUnlockOptions,
+  type OwnerPinUnlockOptions,
+  type SessionPinUnlockOptions,
+} from './unlock.js';
+export { configureKeyWorker, keyWorkerLocation } from './vault.js';
+export {
   LatchkeyClient,
   type LatchkeyClientOptions,
   type Call,
@@ -51,6 +63,8 @@ export {
   type Wallet,
   type EncryptedKey,
   type KeyReplacement,
+  type PinEvaluation,
+  type PinStatus,
   type KeyEvent,
   type TokenIssuer,
   type SponsorshipPolicy,

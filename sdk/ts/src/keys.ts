@@ -3,6 +3,7 @@
  * plaintext key never reaches JavaScript; signers expose only public data.
  */
 import type {
+  EnvelopeInfo,
   KeyFormat,
   OutsideExecutionView,
   OwnerSignature,
@@ -10,17 +11,16 @@ import type {
   TypedData,
 } from './wasm/latchkey_wasm.js';
 import type * as Core from './wasm/latchkey_wasm.js';
+import type { LatchkeyClient } from './client.js';
 import { LatchkeyError, guard } from './errors.js';
+import { evaluatePin, refuseWeakPin } from './pin.js';
+import { coreKdf, entropy, isPinSecret, withSecret, type KdfOption, type Secret } from './secret.js';
+import { getVault } from './vault.js';
 import { init, wasm } from './wasm.js';
 
-export type { KeyFormat, OutsideExecutionView, OwnerSignature, SessionKeyData, TypedData };
+export type { EnvelopeInfo, KeyFormat, OutsideExecutionView, OwnerSignature, SessionKeyData, TypedData };
 export type { NormalizedCall, TypedDataMember, JsonValue } from './wasm/latchkey_wasm.js';
-
-/** What unlocks a key: a PIN or passphrase (UTF-8, used as typed) or a 32-byte WebAuthn PRF output. */
-export type Secret = { pin: string } | { passphrase: string } | { prf: Uint8Array };
-
-/** Argon2id cost of new `lk1` envelopes. */
-export type KdfOption = 'current' | 'floor' | { memoryKib: number; iterations: number; parallelism: number };
+export type { KdfOption, Secret };
 
 /**
  * A stored wallet, as far as unlocking its owner key goes. The server's `Wallet` fits.
@@ -30,6 +30,8 @@ export interface WalletRef {
   address: string;
   encryptedPrivateKey?: string;
   ownerPublicKey?: string;
+  /** Whether the server stores a backup blob too (the server's `Wallet` says; fetched when needed). */
+  hasBackup?: boolean;
 }
 
 /** What a proof of key possession authorises. */
@@ -63,67 +65,60 @@ export type SessionProver = (challenge: Challenge, account: string) => Proof;
 /** Default session lifetime: six hours (the Chipi SDK's). */
 export const DEFAULT_SESSION_SECONDS = 21600;
 
-const SECRET_KINDS = ['pin', 'passphrase', 'prf'] as const;
-
-/** The core's secret for `secret`; the caller frees it. */
-function coreSecret(secret: Secret): Core.Secret {
-  if (secret === null || typeof secret !== 'object') {
-    throw new LatchkeyError('INVALID_INPUT', 'Invalid input: the secret must be { pin }, { passphrase } or { prf }.');
-  }
-  const kinds = SECRET_KINDS.filter((k) => k in secret);
-  if (kinds.length !== 1) {
-    throw new LatchkeyError('INVALID_INPUT', 'Invalid input: give exactly one of pin, passphrase or prf.');
-  }
-  const w = wasm();
-  if ('prf' in secret) {
-    if (!(secret.prf instanceof Uint8Array)) {
-      throw new LatchkeyError('INVALID_INPUT', 'Invalid input: prf must be a Uint8Array of 32 bytes.');
-    }
-    return guard(() => w.Secret.prf(secret.prf));
-  }
-  const text = 'pin' in secret ? secret.pin : secret.passphrase;
-  if (typeof text !== 'string') {
-    throw new LatchkeyError('INVALID_INPUT', `Invalid input: ${kinds[0]} must be a string.`);
-  }
-  return w.Secret.passphrase(text);
-}
-
-/** Runs `f` with the core's secret, freeing (zeroing) it afterwards. */
-function withSecret<T>(secret: Secret, f: (s: Core.Secret) => T): T {
-  const s = coreSecret(secret);
-  try {
-    return guard(() => f(s));
-  } finally {
-    s.free();
-  }
-}
-
-function coreKdf(kdf: KdfOption | undefined): Core.KdfParams | undefined {
-  const w = wasm();
-  if (kdf === undefined || kdf === 'current') return undefined;
-  if (kdf === 'floor') return w.KdfParams.floor();
-  if (typeof kdf === 'object' && kdf !== null) {
-    return guard(() => new w.KdfParams(kdf.memoryKib, kdf.iterations, kdf.parallelism));
-  }
-  throw new LatchkeyError('INVALID_INPUT', "Invalid input: kdf must be 'current', 'floor' or { memoryKib, iterations, parallelism }.");
-}
-
-function entropy(): Uint8Array {
-  const bytes = new Uint8Array(64);
-  globalThis.crypto.getRandomValues(bytes);
-  return bytes;
-}
-
 /** Current Unix time in seconds. */
 export function nowSeconds(): number {
   return Math.floor(Date.now() / 1000);
 }
 
 function checkFormat(format: KeyFormat | undefined): KeyFormat | undefined {
-  if (format !== undefined && format !== 'lk1' && format !== 'chipi') {
-    throw new LatchkeyError('INVALID_INPUT', 'Invalid input: format must be "lk1" or "chipi".');
+  if (format !== undefined && format !== 'lk1' && format !== 'lk2' && format !== 'chipi') {
+    throw new LatchkeyError('INVALID_INPUT', 'Invalid input: format must be "lk2", "lk1" or "chipi".');
   }
   return format;
+}
+
+/**
+ * How a new key sealed with `secret` is made: a PIN or passphrase is `lk2` (the server's
+ * evaluation, through `client`) unless `lk1` (offline) or `chipi` is asked for explicitly;
+ * a passkey PRF output is `lk1` (HKDF) or `chipi`.
+ */
+type SealPlan = { server: LatchkeyClient } | { format: KeyFormat | undefined };
+
+function sealPlan(secret: Secret, format: KeyFormat | undefined, client: LatchkeyClient | undefined, what: string): SealPlan {
+  checkFormat(format);
+  if (!isPinSecret(secret)) {
+    if (format === 'lk2') {
+      throw new LatchkeyError('INVALID_INPUT', 'Invalid input: lk2 seals a PIN or passphrase; a passkey PRF output is sealed as lk1.');
+    }
+    return { format };
+  }
+  if (format === 'lk1' || format === 'chipi') return { format };
+  if (!client) {
+    throw new LatchkeyError(
+      'OPRF_REQUIRED',
+      `A ${what} sealed with a PIN is lk2, whose PIN the server checks: pass { client } (a LatchkeyClient), ` +
+        "or format: 'lk1' to seal it offline (a copy of an lk1 envelope can be attacked offline).",
+    );
+  }
+  return { server: client };
+}
+
+/** What an encrypted key's text says about it (format, OPRF key id, whether it is offline-guessable). */
+export function envelopeInfo(encryptedPrivateKey: string): EnvelopeInfo {
+  return guard(() => wasm().envelopeInfo(encryptedPrivateKey));
+}
+
+/** Whether opening `info` with `secret` needs the server's evaluation: lk2, or an lk1 PIN envelope (re-sealed as lk2). */
+export function needsServerEvaluation(info: EnvelopeInfo, secret: Secret): boolean {
+  return isPinSecret(secret) && (info.format === 'lk2' || (info.format === 'lk1' && info.offlineGuessable));
+}
+
+/** The same error, saying what to do when the key needs the server. */
+function explainOffline(e: unknown, what: string): unknown {
+  if (e instanceof LatchkeyError && e.code === 'OPRF_REQUIRED') {
+    return new LatchkeyError('OPRF_REQUIRED', `${e.message} Use ${what}(client, …) to unlock it.`, { cause: e });
+  }
+  return e;
 }
 
 const REDACTED = '[redacted]';
@@ -143,39 +138,63 @@ function checkChallenge(challenge: Challenge): Challenge {
   return challenge;
 }
 
+/** The core object of each signer, and the encrypted form recorded after it was made. */
+const cores = new WeakMap<object, { free(): void }>();
+const recorded = new WeakMap<object, string>();
+
+/** @internal The core signer inside `signer` (SESSION_LOCKED once freed). */
+export function coreOf(signer: OwnerSigner): Core.OwnerSigner;
+export function coreOf(signer: SessionSigner): Core.SessionSigner;
+export function coreOf(signer: OwnerSigner | SessionSigner): Core.OwnerSigner | Core.SessionSigner;
+export function coreOf(signer: OwnerSigner | SessionSigner): Core.OwnerSigner | Core.SessionSigner {
+  const inner = cores.get(signer);
+  if (!inner) throw new LatchkeyError('SESSION_LOCKED', 'This key was freed; unlock it again.');
+  return inner as Core.OwnerSigner | Core.SessionSigner;
+}
+
+/** @internal Records `encryptedPrivateKey` (sealed by the SDK for this very key) as the signer's encrypted form. */
+export function recordEncryptedPrivateKey(signer: OwnerSigner | SessionSigner, encryptedPrivateKey: string): void {
+  recorded.set(signer, encryptedPrivateKey);
+}
+
 /** What both signers share: a key held in WebAssembly memory until `free()` zeroes it. */
 abstract class HeldKey<T extends { free(): void; publicKey: string; account: string; encryptedPrivateKey?: string }> {
-  #inner: T | null;
   readonly publicKey: string;
   readonly account: string;
-  readonly encryptedPrivateKey: string | undefined;
+  readonly #encrypted: string | undefined;
 
-  protected constructor(inner: T) {
-    this.#inner = inner;
+  protected constructor(inner: T, encryptedPrivateKey?: string) {
+    cores.set(this, inner);
     this.publicKey = inner.publicKey;
     this.account = inner.account;
-    this.encryptedPrivateKey = inner.encryptedPrivateKey;
+    this.#encrypted = encryptedPrivateKey ?? inner.encryptedPrivateKey;
+  }
+
+  /** The encrypted private key this signer was created or unlocked from (or re-sealed into), if any. */
+  get encryptedPrivateKey(): string | undefined {
+    return recorded.get(this) ?? this.#encrypted;
   }
 
   /** The key, or SESSION_LOCKED once freed. */
   protected core(): T {
-    if (!this.#inner) {
+    const inner = cores.get(this);
+    if (!inner) {
       throw new LatchkeyError('SESSION_LOCKED', `This ${this.kind} key was freed; unlock it again.`);
     }
-    return this.#inner;
+    return inner as T;
   }
 
   protected abstract readonly kind: string;
 
   /** Whether `free()` was called. */
   get freed(): boolean {
-    return this.#inner === null;
+    return !cores.has(this);
   }
 
   /** Zeroes the key. Idempotent. */
   free(): void {
-    this.#inner?.free();
-    this.#inner = null;
+    cores.get(this)?.free();
+    cores.delete(this);
   }
 }
 
@@ -184,8 +203,8 @@ export class OwnerSigner extends HeldKey<Core.OwnerSigner> {
   protected override readonly kind = 'owner';
 
   /** @internal */
-  constructor(inner: Core.OwnerSigner) {
-    super(inner);
+  constructor(inner: Core.OwnerSigner, encryptedPrivateKey?: string) {
+    super(inner, encryptedPrivateKey);
   }
 
   /** Owner signature `[r, s]` (hex) of `typedData` for this wallet. */
@@ -216,12 +235,15 @@ export class OwnerSigner extends HeldKey<Core.OwnerSigner> {
   }
 
   /**
-   * This key sealed again with `secret` (lk1 by default; weak PINs → WEAK_PIN): a new
-   * encrypted private key holding the same key. The signer itself is unchanged.
+   * This key sealed again with `secret`, here and now (weak PINs → WEAK_PIN): a new
+   * encrypted private key holding the same key. The signer itself is unchanged. A PIN or
+   * passphrase needs `format: 'lk1'` (offline) or `'chipi'` here; to seal as lk2 (the
+   * server's evaluation) use `client.replaceEncryptedKey(address, owner, { secret })`.
    */
   seal(secret: Secret, opts: { format?: KeyFormat; kdf?: KdfOption } = {}): string {
     const inner = this.core();
-    const format = checkFormat(opts.format);
+    const plan = sealPlan(secret, opts.format, undefined, 'owner key');
+    const format = 'format' in plan ? plan.format : undefined;
     const kdf = coreKdf(opts.kdf);
     return withSecret(secret, (s) => inner.seal(s, entropy(), format, kdf));
   }
@@ -241,15 +263,19 @@ export class SessionSigner extends HeldKey<Core.SessionSigner> {
   readonly validUntil: number;
 
   /** @internal */
-  constructor(inner: Core.SessionSigner) {
-    super(inner);
+  constructor(inner: Core.SessionSigner, encryptedPrivateKey?: string) {
+    super(inner, encryptedPrivateKey);
     this.validUntil = inner.validUntil;
   }
 
   /** The record to store (public key, encrypted key, validUntil). */
   sessionKeyData(): SessionKeyData {
-    const inner = this.core();
-    return guard(() => inner.sessionKeyData());
+    this.core();
+    const encryptedPrivateKey = this.encryptedPrivateKey;
+    if (encryptedPrivateKey === undefined) {
+      throw new LatchkeyError('INVALID_INPUT', 'Invalid input: this key was imported and is not sealed yet.');
+    }
+    return { publicKey: this.publicKey, encryptedPrivateKey, validUntil: this.validUntil };
   }
 
   /** Session signature `[sessionPublicKey, r, s, validUntil]` (hex); SESSION_EXPIRED after validUntil. */
@@ -299,31 +325,68 @@ export class SessionSigner extends HeldKey<Core.SessionSigner> {
   }
 }
 
-/** Why `pin` is too weak for the `lk1` format, or null when it is acceptable. */
+/** Why `pin` is too weak to seal a key with, or null when it is acceptable. */
 export function pinWeakness(pin: string): string | null {
   return wasm().pinWeakness(pin) ?? null;
 }
 
+/** Options of the functions that make a new key. */
+export interface NewKeyOptions {
+  /** `lk2` (default for a PIN or passphrase: needs `client`), `lk1` (offline; the default for a passkey PRF output) or `chipi`. */
+  format?: KeyFormat;
+  /** Argon2id cost (default: `client`'s, else 'current'). */
+  kdf?: KdfOption;
+  /** The wallet's server, which evaluates the PIN of an lk2 key. */
+  client?: LatchkeyClient;
+}
+
+/** @internal A new owner key and, when its PIN went through the server, the `pin-unlock` challenge that proves it once the wallet is stored. */
+export async function newOwnerKey(
+  secret: Secret,
+  opts: NewKeyOptions & { classHash: string },
+): Promise<{ owner: OwnerSigner; challenge: Challenge | null }> {
+  await init();
+  const plan = sealPlan(secret, opts?.format, opts?.client, 'owner key');
+  const kdf = opts.kdf ?? opts.client?.kdf;
+  coreKdf(kdf); // a bad cost fails before anything is sent
+  if ('server' in plan) {
+    refuseWeakPin(secret);
+    const inner = guard(() => wasm().generateOwnerSigner(opts.classHash, entropy()));
+    try {
+      const { pin, evaluation } = await evaluatePin(plan.server, inner.account, secret);
+      try {
+        const sealed = await pin.seal(inner, { kdf });
+        return { owner: new OwnerSigner(inner, sealed), challenge: evaluation.challenge };
+      } finally {
+        pin.free();
+      }
+    } catch (e) {
+      inner.free();
+      throw e;
+    }
+  }
+  const held = await (await getVault()).open(secret);
+  try {
+    const inner = await held.createOwner({ classHash: opts.classHash, format: plan.format, kdf });
+    return { owner: new OwnerSigner(inner), challenge: null };
+  } finally {
+    held.free();
+  }
+}
+
 /**
  * A new owner key sealed with `secret`, kept unlocked (for a proof of possession before
- * the wallet is created); its `account` is the address of the account it will own. The
- * caller frees it.
+ * the wallet is created); its `account` is the address of the account it will own. A PIN
+ * seals it as lk2 through `opts.client` (or as lk1 with `format: 'lk1'`). The caller frees it.
  */
-export async function createOwnerSigner(
-  secret: Secret,
-  opts: { classHash: string; format?: KeyFormat; kdf?: KdfOption },
-): Promise<OwnerSigner> {
-  await init();
-  const w = wasm();
-  const format = checkFormat(opts?.format);
-  const kdf = coreKdf(opts?.kdf);
-  return new OwnerSigner(withSecret(secret, (s) => w.createOwnerSigner(s, opts.classHash, entropy(), format, kdf)));
+export async function createOwnerSigner(secret: Secret, opts: NewKeyOptions & { classHash: string }): Promise<OwnerSigner> {
+  return (await newOwnerKey(secret, opts)).owner;
 }
 
 /** A new owner key sealed with `secret` and the address of the account it will own. */
 export async function createOwnerKey(
   secret: Secret,
-  opts: { classHash: string; format?: KeyFormat; kdf?: KdfOption },
+  opts: NewKeyOptions & { classHash: string },
 ): Promise<{ publicKey: string; address: string; encryptedPrivateKey: string }> {
   const signer = await createOwnerSigner(secret, opts);
   try {
@@ -337,31 +400,52 @@ export async function createOwnerKey(
   }
 }
 
-/** A new session key for `opts.account`, sealed with `secret`, and its unlocked signer. */
+/**
+ * A new session key for `opts.account`, sealed with `secret` (a PIN: lk2 through
+ * `opts.client`, or lk1 with `format: 'lk1'`), and its unlocked signer.
+ */
 export async function createSessionKey(
   secret: Secret,
-  opts: { account: string; durationSeconds?: number; format?: KeyFormat; kdf?: KdfOption; now?: number },
+  opts: NewKeyOptions & { account: string; durationSeconds?: number; now?: number },
 ): Promise<{ data: SessionKeyData; signer: SessionSigner }> {
   await init();
-  const w = wasm();
-  const format = checkFormat(opts?.format);
-  const kdf = coreKdf(opts?.kdf);
-  const duration = opts.durationSeconds ?? DEFAULT_SESSION_SECONDS;
+  const duration = opts?.durationSeconds ?? DEFAULT_SESSION_SECONDS;
   if (typeof duration !== 'number' || !Number.isSafeInteger(duration) || duration <= 0) {
     // The Chipi SDK's message for the same mistake.
     throw new LatchkeyError('SESSION_CREATION_FAILED', `Invalid session duration: ${String(duration)}. Must be a positive integer.`);
   }
-  const inner = withSecret(secret, (s) =>
-    w.createSessionSigner(s, opts.account, duration, opts.now ?? nowSeconds(), entropy(), format, kdf),
-  );
+  const plan = sealPlan(secret, opts?.format, opts?.client, 'session key');
+  const kdf = opts.kdf ?? opts.client?.kdf;
+  coreKdf(kdf);
+  const args = { account: opts.account, durationSeconds: duration, now: opts.now ?? nowSeconds(), kdf };
+  let inner: Core.SessionSigner;
+  if ('server' in plan) {
+    refuseWeakPin(secret);
+    const account = normalizeFelt(opts.account);
+    // The session is not registered yet, so this evaluation is proved by the next unlock.
+    const { pin } = await evaluatePin(plan.server, account, secret);
+    try {
+      inner = await pin.createSession(args);
+    } finally {
+      pin.free();
+    }
+  } else {
+    const held = await (await getVault()).open(secret);
+    try {
+      inner = await held.createSession({ ...args, format: plan.format });
+    } finally {
+      held.free();
+    }
+  }
   const signer = new SessionSigner(inner);
   return { data: signer.sessionKeyData(), signer };
 }
 
 /**
- * Unlocks an owner key of `account`, checked against the owner public key: give it as
- * `ownerPublicKey`, or pass a wallet (`{ address, ownerPublicKey }`) or the result of
- * `createOwnerKey` (`{ address, publicKey }`) as `account`.
+ * Unlocks an owner key of `account` with `secret` alone (an lk1 or Chipi envelope; an lk2
+ * one is OPRF_REQUIRED: use `unlockOwnerKeyWithPin`), checked against the owner public
+ * key: give it as `ownerPublicKey`, or pass a wallet (`{ address, ownerPublicKey }`) or
+ * the result of `createOwnerKey` (`{ address, publicKey }`) as `account`.
  */
 export async function unlockOwnerKey(
   encryptedPrivateKey: string,
@@ -370,7 +454,6 @@ export async function unlockOwnerKey(
   ownerPublicKey?: string,
 ): Promise<OwnerSigner> {
   await init();
-  const w = wasm();
   const address = typeof account === 'string' ? account : account?.address;
   const publicKey = ownerPublicKey ?? (typeof account === 'object' ? (account?.ownerPublicKey ?? account?.publicKey) : undefined);
   if (typeof address !== 'string' || typeof publicKey !== 'string') {
@@ -379,18 +462,31 @@ export async function unlockOwnerKey(
       'Invalid input: unlocking an owner key needs the account address and the owner public key.',
     );
   }
-  return new OwnerSigner(withSecret(secret, (s) => w.unlockOwnerKey(encryptedPrivateKey, publicKey, address, s)));
+  const held = await (await getVault()).open(secret);
+  try {
+    return new OwnerSigner(await held.unlockOwner({ encryptedPrivateKey, ownerPublicKey: publicKey, account: address }));
+  } catch (e) {
+    throw explainOffline(e, 'unlockOwnerKeyWithPin');
+  } finally {
+    held.free();
+  }
 }
 
-/** Unlocks a stored session key for `account`. */
+/** Unlocks a stored session key for `account` with `secret` alone (lk1 or Chipi; lk2 → OPRF_REQUIRED: use `unlockSessionKeyWithPin`). */
 export async function unlockSessionKey(data: SessionKeyData, secret: Secret, account: string): Promise<SessionSigner> {
   await init();
-  const w = wasm();
   if (data === null || typeof data !== 'object') {
     throw new LatchkeyError('SESSION_NOT_REGISTERED', 'No session to unlock.');
   }
   const record = { publicKey: data.publicKey, encryptedPrivateKey: data.encryptedPrivateKey, validUntil: data.validUntil };
-  return new SessionSigner(withSecret(secret, (s) => w.unlockSessionKey(record, account, s)));
+  const held = await (await getVault()).open(secret);
+  try {
+    return new SessionSigner(await held.unlockSession({ record, account }));
+  } catch (e) {
+    throw explainOffline(e, 'unlockSessionKeyWithPin');
+  } finally {
+    held.free();
+  }
 }
 
 /**
@@ -475,7 +571,7 @@ export function encryptedKeyFormat(text: string): KeyFormat | undefined {
   return wasm().encryptedKeyFormat(text);
 }
 
-/** Whether an encrypted key should be sealed again (Chipi format or an old lk1 cost). */
+/** Whether an encrypted key should be sealed again (Chipi format or an old Argon2id cost). */
 export function needsUpgrade(encryptedPrivateKey: string): boolean {
   return guard(() => wasm().needsUpgrade(encryptedPrivateKey));
 }
@@ -499,7 +595,7 @@ export function assertEncryptedSession(data: SessionKeyData): void {
   if (wasm().encryptedKeyFormat(data.encryptedPrivateKey) === undefined) {
     throw new LatchkeyError(
       'INVALID_ENCRYPTED_KEY',
-      'Refusing to store a session whose private key is not encrypted (lk1 or Chipi format).',
+      'Refusing to store a session whose private key is not encrypted (lk2, lk1 or Chipi format).',
     );
   }
 }

@@ -11,8 +11,6 @@ import {
   createSessionKey,
   nowSeconds,
   sessionProver,
-  unlockOwnerKey,
-  unlockSessionKey,
   type KdfOption,
   type KeyFormat,
   type OwnerSigner,
@@ -21,6 +19,7 @@ import {
   type WalletRef,
 } from './keys.js';
 import { memorySessionStorage, sessionRecord, type SessionStorageAdapter } from './storage.js';
+import { unlockOwnerKeyWithPin, unlockSessionKeyWithPin, type PinUnlockOptions } from './unlock.js';
 import { init } from './wasm.js';
 
 export type SessionState = 'none' | 'created' | 'active' | 'expired' | 'revoked';
@@ -72,10 +71,15 @@ export interface SessionManagerOptions {
   storage?: SessionStorageAdapter;
   defaultDurationSeconds?: number;
   defaultMaxCalls?: number;
-  /** Format of new session keys (default lk1). */
+  /**
+   * Format of new session keys: lk2 (default for a PIN: evaluated by the client's server),
+   * lk1 (offline: a copy can be attacked offline) or chipi.
+   */
   format?: KeyFormat;
-  /** Argon2id cost of new session keys (default 'current'). */
+  /** Argon2id cost of new session keys and of re-sealed ones (default: the client's, else 'current'). */
   kdf?: KdfOption;
+  /** Told of what failed after a key opened (the unlock's proof, storing a re-sealed key); see `PinUnlockOptions`. */
+  onBackgroundError?: PinUnlockOptions['onBackgroundError'];
 }
 
 export interface RegisterOptions {
@@ -104,10 +108,13 @@ export class SessionManager {
   readonly defaultMaxCalls: number;
   readonly #format: KeyFormat | undefined;
   readonly #kdf: KdfOption | undefined;
+  readonly #onBackgroundError: PinUnlockOptions['onBackgroundError'];
   #session: SessionKeyData | null = null;
   #signer: SessionSigner | null = null;
   #status: Session | null = null;
   #ownerPublicKey: string | undefined;
+  #ownerEncrypted: string | undefined;
+  #hasBackup: boolean | undefined;
   #listeners = new Set<() => void>();
   #snapshot: SessionSnapshot | null = null;
 
@@ -123,7 +130,10 @@ export class SessionManager {
     this.defaultMaxCalls = opts.defaultMaxCalls ?? DEFAULT_MAX_CALLS;
     this.#format = opts.format;
     this.#kdf = opts.kdf;
+    this.#onBackgroundError = opts.onBackgroundError;
     this.#ownerPublicKey = opts.wallet.ownerPublicKey;
+    this.#ownerEncrypted = opts.wallet.encryptedPrivateKey;
+    this.#hasBackup = opts.wallet.hasBackup;
   }
 
   get state(): SessionState {
@@ -232,13 +242,17 @@ export class SessionManager {
     this.#changed();
   }
 
-  /** Creates a session key (sealed with `secret`), stores it and keeps it unlocked. */
+  /**
+   * Creates a session key (sealed with `secret`: a PIN is lk2, evaluated by the client's
+   * server, unless the manager's format says lk1), stores it and keeps it unlocked.
+   */
   async createSession(secret: Secret, opts: { durationSeconds?: number } = {}): Promise<SessionKeyData> {
     const { data, signer } = await createSessionKey(secret, {
       account: this.wallet.address,
       durationSeconds: opts.durationSeconds ?? this.defaultDurationSeconds,
       format: this.#format,
       kdf: this.#kdf,
+      client: this.client,
     });
     try {
       await this.storage.save(data, sessionProver(signer, data));
@@ -251,17 +265,42 @@ export class SessionManager {
     return sessionRecord(data);
   }
 
-  /** Unlocks the stored session key with `secret`; execute then needs no secret. */
+  /**
+   * Unlocks the stored session key with `secret` (a PIN checked by the client's server for
+   * lk2 and lk1 keys; an lk1 key is re-sealed as lk2 and stored again); execute then needs
+   * no secret. A wrong PIN says how many attempts are left (`attemptsRemaining`).
+   */
   async unlock(secret: Secret): Promise<void> {
     const session = this.#requireSession();
-    const signer = await unlockSessionKey(session, secret, this.wallet.address);
-    if (this.#session !== session) {
+    const { signer, current } = await this.#unlockSession(session, secret);
+    if (this.#session !== current) {
       signer.free();
       throw new LatchkeyError('SESSION_NOT_REGISTERED', 'The session changed while it was being unlocked.');
     }
     if (this.#signer) this.#signer.free();
     this.#signer = signer;
     this.#changed();
+  }
+
+  /**
+   * Opens `session` through the server; a re-sealed record is stored and becomes the
+   * session (`current`: the record the manager holds for it afterwards).
+   */
+  async #unlockSession(session: SessionKeyData, secret: Secret): Promise<{ signer: SessionSigner; current: SessionKeyData }> {
+    let current = session;
+    const signer = await unlockSessionKeyWithPin(this.client, session, secret, this.wallet.address, {
+      kdf: this.#kdf,
+      onBackgroundError: this.#onBackgroundError,
+      onRewrap: async (data, prove) => {
+        await this.storage.save(data, prove);
+        if (this.#session === session) {
+          current = sessionRecord(data);
+          this.#session = current;
+          this.#snapshot = null;
+        }
+      },
+    });
+    return { signer, current };
   }
 
   /** Registers the session on the wallet: the owner key is unlocked with `secret`, used once and freed. */
@@ -281,7 +320,7 @@ export class SessionManager {
     if (!this.unlocked && this.#session === session) {
       // The same secret usually seals the session key too; if not, unlock() is needed later.
       try {
-        this.#signer = await unlockSessionKey(session, secret, this.wallet.address);
+        this.#signer = (await this.#unlockSession(session, secret)).signer;
       } catch {
         this.#signer = null;
       }
@@ -355,11 +394,13 @@ export class SessionManager {
    * server (a wallet from a list carries no encrypted key).
    */
   async #ownerRecord(): Promise<{ encryptedPrivateKey: string; ownerPublicKey: string }> {
-    let encrypted = this.wallet.encryptedPrivateKey;
+    let encrypted = this.#ownerEncrypted;
     if (typeof encrypted !== 'string' || !this.#ownerPublicKey) {
       const stored = await this.client.getWallet(this.wallet.address);
       this.#ownerPublicKey ??= stored.ownerPublicKey;
+      this.#hasBackup ??= stored.hasBackup;
       if (typeof encrypted !== 'string') encrypted = stored.encryptedPrivateKey;
+      this.#ownerEncrypted = encrypted;
     }
     if (typeof encrypted !== 'string') {
       throw new LatchkeyError('INVALID_INPUT', 'Invalid input: the wallet has no encryptedPrivateKey.');
@@ -367,9 +408,21 @@ export class SessionManager {
     return { encryptedPrivateKey: encrypted, ownerPublicKey: this.#ownerPublicKey as string };
   }
 
+  /** The owner key, opened through the server for one action, then freed (an lk1 key is re-sealed as lk2 on the server). */
   async #withOwner<T>(secret: Secret, f: (owner: OwnerSigner) => Promise<T>): Promise<T> {
     const record = await this.#ownerRecord();
-    const owner = await unlockOwnerKey(record.encryptedPrivateKey, secret, this.wallet.address, record.ownerPublicKey);
+    const owner = await unlockOwnerKeyWithPin(
+      this.client,
+      { address: this.wallet.address, ...record, hasBackup: this.#hasBackup },
+      secret,
+      {
+        kdf: this.#kdf,
+        onBackgroundError: this.#onBackgroundError,
+        onRewrap: (sealed) => {
+          this.#ownerEncrypted = sealed;
+        },
+      },
+    );
     try {
       return await f(owner);
     } finally {

@@ -10,7 +10,7 @@ export type Core = typeof core;
 let ready = false;
 let loading: Promise<void> | null = null;
 
-function isNode(): boolean {
+export function isNode(): boolean {
   const p = (globalThis as { process?: { versions?: { node?: string } } }).process;
   return typeof p?.versions?.node === 'string';
 }

@@ -6,6 +6,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } 
 import * as sdk from '../dist/index.js';
 import * as core from '../dist/wasm/latchkey_wasm.js';
 import { caught, outsideExecution } from './helpers.js';
+import { OprfTestServer } from './oprf.js';
 
 await sdk.init(); // the cases below are built with selectorFromName at collection time
 
@@ -18,6 +19,24 @@ let handlers: Record<string, Handler> = {};
 let seen: { method: string; url: string; headers: IncomingMessage['headers']; body: string }[] = [];
 let server: Server;
 let url: string;
+/** The server's PIN routes (every wallet), and the owner key of each wallet it created. */
+let pins = new OprfTestServer();
+let owners = new Map<string, string>();
+
+function pinRoute(method: string, path: string): Handler | undefined {
+  const m = /^\/api\/wallets\/([^/]+)\/pin\/(evaluate|confirm)$/.exec(path);
+  if (!m || method !== 'POST') return undefined;
+  return (_req, body) => {
+    try {
+      const b = JSON.parse(body);
+      const value = m[2] === 'evaluate' ? pins.evaluate(m[1], b.blindedElement, b.keyId) : pins.confirm(m[1], b);
+      return { status: 200, body: value };
+    } catch (e: any) {
+      const headers: Record<string, string> = e.retryAfterSeconds ? { 'retry-after': String(e.retryAfterSeconds) } : {};
+      return { status: e.status ?? 500, body: { message: e.message, code: e.code, status: e.status }, headers };
+    }
+  };
+}
 
 
 beforeAll(async () => {
@@ -28,7 +47,10 @@ beforeAll(async () => {
     req.on('end', () => {
       seen.push({ method: req.method!, url: req.url!, headers: req.headers, body });
       const key = `${req.method} ${req.url!.split('?')[0]}`;
-      const handler = handlers[key] ?? (() => ({ status: 404, body: { message: 'no route', code: 'NOT_FOUND', status: 404 } }));
+      const handler =
+        handlers[key] ??
+        pinRoute(req.method!, req.url!.split('?')[0]) ??
+        (() => ({ status: 404, body: { message: 'no route', code: 'NOT_FOUND', status: 404 } }));
       const out = handler(req, body);
       res.writeHead(out.status, { 'content-type': out.raw ? 'text/html' : 'application/json', ...(out.headers ?? {}) });
       res.end(out.raw ? String(out.body) : JSON.stringify(out.body));
@@ -42,6 +64,9 @@ afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
 beforeEach(() => {
   seen = [];
+  pins = new OprfTestServer();
+  owners = new Map();
+  pins.keysOf = (account) => (owners.has(account) ? [owners.get(account)!] : []);
   handlers = { 'GET /api/config': () => ({ status: 200, body: { chainId: CHAIN, accountClassHash: '0x99', demoGame: '0x7' } }) };
 });
 
@@ -110,7 +135,7 @@ describe('execute checks what it signs', () => {
   let account: string;
 
   beforeAll(async () => {
-    const owner = await sdk.createOwnerKey({ pin: '482913' }, { classHash: '0x99', kdf: 'floor' });
+    const owner = await sdk.createOwnerKey({ pin: '482913' }, { classHash: '0x99', kdf: 'floor', format: 'lk1' });
     account = owner.address;
     signer = await sdk.unlockOwnerKey(owner.encryptedPrivateKey, { pin: '482913' }, owner);
   });
@@ -180,7 +205,7 @@ describe('execute checks what it signs', () => {
 
   it('a key of another wallet is refused before anything is sent', async () => {
     prepareReturns(outsideExecution([{ To: game, Selector: sdk.selectorFromName('make_move'), Calldata: ['0x9'] }]));
-    const other = await sdk.createOwnerKey({ pin: '482913' }, { classHash: '0x98', kdf: 'floor' });
+    const other = await sdk.createOwnerKey({ pin: '482913' }, { classHash: '0x98', kdf: 'floor', format: 'lk1' });
     const otherSigner = await sdk.unlockOwnerKey(other.encryptedPrivateKey, { pin: '482913' }, other);
     expect((await caught(client().execute(account, otherSigner, calls))).code).toBe('INVALID_INPUT');
     expect(executed()).toEqual([]);
@@ -244,6 +269,7 @@ describe('proofs of key possession', () => {
     };
     handlers['POST /api/wallets'] = (_req, body) => {
       const b = JSON.parse(body);
+      owners.set(sdk.normalizeFelt(sdk.accountAddress('0x99', b.ownerPublicKey)), b.ownerPublicKey);
       return {
         status: 201,
         body: {
@@ -282,11 +308,22 @@ describe('proofs of key possession', () => {
       proof.signature[1],
     );
 
-  it('createWallet sends a create-wallet proof signed by the new owner key', async () => {
+  it('createWallet seals an lk2 owner key through the PIN evaluation, sends a create-wallet proof, then proves the unlock', async () => {
     const wallet = await fast().createWallet({ secret: { pin: PIN }, externalUserId: 'u1' });
-    expect(seen.map((r) => `${r.method} ${r.url}`)).toEqual(['GET /api/config', 'POST /api/challenges', 'POST /api/wallets']);
-    expect(JSON.parse(seen[1].body)).toEqual({ purpose: 'create-wallet' });
-    const body = JSON.parse(seen[2].body);
+    expect(seen.map((r) => `${r.method} ${r.url}`)).toEqual([
+      'GET /api/config',
+      `POST /api/wallets/${wallet.address}/pin/evaluate`,
+      'POST /api/challenges',
+      'POST /api/wallets',
+      `POST /api/wallets/${wallet.address}/pin/confirm`,
+    ]);
+    expect(Object.keys(JSON.parse(seen[1].body))).toEqual(['blindedElement']);
+    expect(JSON.parse(seen[2].body)).toEqual({ purpose: 'create-wallet' });
+    const body = JSON.parse(seen[3].body);
+    expect(body.encryptedPrivateKey).toMatch(/^lk2\$owner\$argon2id\$m=19456,t=2,p=1\$v1\$/);
+    // The evaluation was proved by the new owner key: the counter is back to zero.
+    expect(pins.confirmations).toEqual([{ account: sdk.normalizeFelt(wallet.address), publicKey: sdk.normalizeFelt(body.ownerPublicKey) }]);
+    expect(pins.status(wallet.address).failures).toBe(0);
     expect(Object.keys(body).sort()).toEqual(['encryptedPrivateKey', 'externalUserId', 'ownerPublicKey', 'proof']);
     expect(body.proof.challenge).toBe(issued[0]);
     expect(body.proof.signature).toHaveLength(2);
@@ -295,8 +332,13 @@ describe('proofs of key possession', () => {
     expect(verifyProof(body.ownerPublicKey, '0x1', 'create-wallet', body.proof, body.encryptedPrivateKey)).toBe(false);
     expect(verifyProof(body.ownerPublicKey, wallet.address, 'create-wallet', body.proof, 'another blob')).toBe(false);
 
-    // Neither the PIN nor the private key went anywhere.
-    const secret = core.Secret.passphrase(PIN);
+    // Neither the PIN nor the private key went anywhere; the PIN alone does not open it.
+    const alone = core.Secret.passphrase(PIN);
+    expect((await caught(() => core.unlockOwnerKey(body.encryptedPrivateKey, body.ownerPublicKey, wallet.address, alone))).code).toBe(
+      'OPRF_REQUIRED',
+    );
+    alone.free();
+    const secret = pins.secretFor(core, PIN, wallet.address);
     const opened = core.unlockOwnerKey(body.encryptedPrivateKey, body.ownerPublicKey, wallet.address, secret);
     const plaintext = opened.exportPrivateKeyPlaintext();
     opened.free();
@@ -305,10 +347,11 @@ describe('proofs of key possession', () => {
     for (const form of [PIN, ...forms(plaintext)]) expect(shown).not.toContain(form);
   });
 
-  it('a weak PIN fails before any challenge; a failed challenge creates nothing', async () => {
+  it('a weak PIN fails before any evaluation; a failed challenge creates nothing', async () => {
     const weak = await caught(fast().createWallet({ secret: { pin: '123456' } }));
     expect(weak.code).toBe('WEAK_PIN');
     expect(seen.map((r) => r.url)).toEqual(['/api/config']);
+    expect(pins.evaluations).toEqual([]);
 
     seen = [];
     handlers['POST /api/challenges'] = () => ({
@@ -340,7 +383,7 @@ describe('proofs of key possession', () => {
     let owner: sdk.OwnerSigner;
 
     beforeAll(async () => {
-      key = await sdk.createOwnerKey({ pin: PIN }, { classHash: '0x99', kdf: 'floor' });
+      key = await sdk.createOwnerKey({ pin: PIN }, { classHash: '0x99', kdf: 'floor', format: 'lk1' });
     });
     beforeEach(async () => {
       owner = await sdk.unlockOwnerKey(key.encryptedPrivateKey, { pin: PIN }, key);
@@ -351,32 +394,46 @@ describe('proofs of key possession', () => {
     });
     afterEach(() => owner.free());
 
-    it('replaceEncryptedKey with a new secret seals the held key again and proves it', async () => {
+    it('replaceEncryptedKey with a new secret seals the held key again (lk2) and proves it', async () => {
       const NEW_PIN = '905172';
+      owners.set(sdk.normalizeFelt(key.address), key.publicKey);
       const out = await fast().replaceEncryptedKey(key.address, owner, { secret: { pin: NEW_PIN }, backupSecret: { passphrase: 'a long backup phrase' } });
-      expect(seen.map((r) => `${r.method} ${r.url}`)).toEqual(['POST /api/challenges', `PUT /api/wallets/${key.address}/encrypted-key`]);
-      const body = JSON.parse(seen[1].body);
+      expect(seen.map((r) => `${r.method} ${r.url}`)).toEqual([
+        `POST /api/wallets/${key.address}/pin/evaluate`,
+        `POST /api/wallets/${key.address}/pin/evaluate`,
+        'POST /api/challenges',
+        `PUT /api/wallets/${key.address}/encrypted-key`,
+        `POST /api/wallets/${key.address}/pin/confirm`,
+      ]);
+      const body = JSON.parse(seen[3].body);
+      expect(body.encryptedPrivateKey.startsWith('lk2$owner$')).toBe(true);
+      expect(body.encryptedPrivateKeyBackup.startsWith('lk2$owner$')).toBe(true);
+      expect(pins.status(key.address).failures).toBe(0);
       expect(Object.keys(body).sort()).toEqual(['encryptedPrivateKey', 'encryptedPrivateKeyBackup', 'proof']);
       expect(out.encryptedPrivateKey).toBe(body.encryptedPrivateKey);
       const payload = `${body.encryptedPrivateKey}\n${body.encryptedPrivateKeyBackup}`;
       expect(verifyProof(key.publicKey, key.address, 'replace-key', body.proof, payload)).toBe(true);
       expect(verifyProof(key.publicKey, key.address, 'replace-key', body.proof, `${body.encryptedPrivateKey}\n`)).toBe(false);
-      // Both blobs hold the owner key, under the new secrets.
+      // Both blobs hold the owner key, under the new secrets and the server's evaluation.
       for (const [blob, secret] of [
         [body.encryptedPrivateKey, { pin: NEW_PIN }],
         [body.encryptedPrivateKeyBackup, { passphrase: 'a long backup phrase' }],
       ] as const) {
-        const back = await sdk.unlockOwnerKey(blob, secret, key);
+        const back = await sdk.unlockOwnerKeyWithPin(fast(), { ...key, encryptedPrivateKey: blob, ownerPublicKey: key.publicKey }, secret);
         expect(back.publicKey).toBe(key.publicKey);
         back.free();
       }
-      expect((await caught(sdk.unlockOwnerKey(body.encryptedPrivateKey, { pin: PIN }, key))).code).toBe('OWNER_KEY_DECRYPTION_FAILED');
+      const wallet = { address: key.address, encryptedPrivateKey: body.encryptedPrivateKey, ownerPublicKey: key.publicKey };
+      const wrong = await caught(sdk.unlockOwnerKeyWithPin(fast(), wallet, { pin: PIN }));
+      expect([wrong.code, wrong.attemptsRemaining]).toEqual(['OWNER_KEY_DECRYPTION_FAILED', 9]);
+      expect((await caught(sdk.unlockOwnerKey(body.encryptedPrivateKey, { pin: NEW_PIN }, key))).code).toBe('OPRF_REQUIRED');
       const shown = everythingShown();
       for (const secret of [PIN, NEW_PIN, 'a long backup phrase']) expect(shown).not.toContain(secret);
     });
 
     it('replaceEncryptedKey with blobs: no backup means an empty second line; plaintext is refused before any request', async () => {
-      const blob = owner.seal({ pin: '905172' }, { kdf: 'floor' });
+      expect((await caught(() => owner.seal({ pin: '905172' }, { kdf: 'floor' }))).code).toBe('OPRF_REQUIRED');
+      const blob = owner.seal({ pin: '905172' }, { kdf: 'floor', format: 'lk1' });
       await fast().replaceEncryptedKey(key.address, owner, { encryptedPrivateKey: blob });
       const body = JSON.parse(seen[1].body);
       expect(Object.keys(body).sort()).toEqual(['encryptedPrivateKey', 'proof']);

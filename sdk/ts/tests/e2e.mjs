@@ -1,6 +1,8 @@
 // End to end against a running `latchkey serve`, through the built package (dist/):
-// a wallet with a PIN, a session scoped to the demo game, executions without the PIN,
-// a reload, revocation, logout. Prints one JSON line per step; exits non-zero on failure.
+// a wallet with a PIN (lk2: the server evaluates it, counts attempts, and no copy of the
+// envelope can be attacked offline), a session scoped to the demo game, executions
+// without the PIN, a reload, revocation, logout, an lk1 key re-sealed as lk2. Prints one
+// JSON line per step; exits non-zero on failure.
 //
 // Environment: LATCHKEY_API_URL, LATCHKEY_PUBLIC_KEY, LATCHKEY_SECRET_KEY.
 import assert from 'node:assert/strict';
@@ -11,8 +13,11 @@ import {
   LatchkeyError,
   SessionManager,
   browserSessionStorage,
+  envelopeInfo,
   unlockOwnerKey,
+  unlockOwnerKeyWithPin,
   unlockSessionKey,
+  unlockSessionKeyWithPin,
 } from '../dist/index.js';
 
 const url = process.env.LATCHKEY_API_URL;
@@ -70,10 +75,15 @@ assert.ok(config.demoGame, 'the server runs the demo game');
 const game = config.demoGame;
 step('config', { chainId: config.chainId });
 
-// 2. A wallet whose owner key is made and sealed here; the server only sees ciphertext
-// and the owner key's proof of possession.
+// 2. A wallet whose owner key is made and sealed here under the PIN and the server's OPRF
+// evaluation of it (lk2); the server only sees a blinded PIN, ciphertext and the owner
+// key's proof of possession. Its own unlock is proved, so the attempt counter is clear.
 const wallet = await client.createWallet({ secret, externalUserId: `sdk-e2e-${Date.now()}` });
-assert.ok(wallet.encryptedPrivateKey.startsWith('lk1$owner$argon2id$'));
+assert.ok(wallet.encryptedPrivateKey.startsWith('lk2$owner$argon2id$'), wallet.encryptedPrivateKey);
+const sealedInfo = envelopeInfo(wallet.encryptedPrivateKey);
+assert.equal(sealedInfo.format, 'lk2');
+assert.equal(sealedInfo.offlineGuessable, false);
+assert.equal((await client.pinStatus(wallet.address)).failures, 0, 'the creation was proved');
 assert.ok(wallet.deployed, 'the wallet is deployed');
 assert.equal(wallet.hasBackup, false);
 assert.equal((await client.getWallet(wallet.address)).ownerPublicKey, wallet.ownerPublicKey);
@@ -96,7 +106,7 @@ assert.equal(manager.state, 'created');
 assert.ok(manager.unlocked);
 const stored = JSON.parse(area.getItem(storageKey));
 assert.deepEqual(Object.keys(stored).sort(), ['encryptedPrivateKey', 'publicKey', 'validUntil']);
-assert.ok(stored.encryptedPrivateKey.startsWith('lk1$session$'), 'stored encrypted');
+assert.ok(stored.encryptedPrivateKey.startsWith('lk2$session$'), 'stored encrypted, as lk2');
 assert.equal(stored.publicKey, data.publicKey);
 step('createSession', { publicKey: data.publicKey, validUntil: data.validUntil });
 
@@ -139,8 +149,14 @@ assert.equal(reloaded.state, 'active');
 assert.equal(reloaded.remainingCalls, 7);
 assert.equal(reloaded.unlocked, false);
 await rejects(reloaded.execute([{ to: game, entrypoint: 'make_move', calldata: ['10'] }]), 'SESSION_LOCKED', 'locked session');
-await rejects(reloaded.unlock({ pin: '482914' }), 'SESSION_DECRYPTION_FAILED', 'wrong PIN');
+// A wrong PIN is checked by the server: counted, and the error says what is left.
+const wrong = await rejects(reloaded.unlock({ pin: '482914' }), 'SESSION_DECRYPTION_FAILED', 'wrong PIN');
+assert.equal(typeof wrong.attemptsRemaining, 'number', 'a wrong PIN says the attempts left');
+const counted = await client.pinStatus(wallet.address);
+assert.ok(counted.failures >= 1, `the wrong PIN was counted: ${JSON.stringify(counted)}`);
+assert.equal(wrong.attemptsRemaining, counted.attemptsRemaining);
 await reloaded.unlock(secret);
+assert.equal((await client.pinStatus(wallet.address)).failures, 0, 'a proved unlock clears the count');
 await reloaded.execute([{ to: game, entrypoint: 'make_move', calldata: ['10'] }]);
 assert.equal(reloaded.remainingCalls, 6);
 step('restore', { remainingCalls: reloaded.remainingCalls });
@@ -150,7 +166,9 @@ const revocation = await manager.revoke(secret);
 assert.equal(revocation.status, 'succeeded');
 assert.equal(manager.state, 'revoked');
 await rejects(manager.execute([{ to: game, entrypoint: 'make_move', calldata: ['11'] }]), 'SESSION_REVOKED', 'after revoke (local)');
-const signer = await unlockSessionKey(data, secret, wallet.address);
+// The stored record cannot be opened with the PIN alone: the server's evaluation is needed.
+await rejects(unlockSessionKey(data, secret, wallet.address), 'OPRF_REQUIRED', 'an lk2 key without the server');
+const signer = await unlockSessionKeyWithPin(client, data, secret, wallet.address);
 const refused = await rejects(
   client.execute(wallet.address, signer, [{ to: game, entrypoint: 'make_move', calldata: ['12'] }]),
   'SESSION_REVOKED',
@@ -208,14 +226,16 @@ step('chipiDialect', { transactionHash: chipiTx });
 const NEW_PIN = '905172';
 const original = (await client.getEncryptedKey(wallet.address)).encryptedPrivateKey;
 assert.equal(original, wallet.encryptedPrivateKey);
-const owner = await unlockOwnerKey(original, secret, wallet);
+const owner = await unlockOwnerKeyWithPin(client, wallet, secret);
 try {
   const replaced = await client.replaceEncryptedKey(wallet.address, owner, { secret: { pin: NEW_PIN } });
   assert.notEqual(replaced.encryptedPrivateKey, original);
+  assert.ok(replaced.encryptedPrivateKey.startsWith('lk2$owner$'), 'a new PIN seals lk2 too');
   const stored = (await client.getWallet(wallet.address)).encryptedPrivateKey;
   assert.equal(stored, replaced.encryptedPrivateKey);
-  await rejects(unlockOwnerKey(stored, secret, wallet), 'OWNER_KEY_DECRYPTION_FAILED', 'the old PIN on the new blob');
-  (await unlockOwnerKey(stored, { pin: NEW_PIN }, wallet)).free();
+  const storedRef = { address: wallet.address, encryptedPrivateKey: stored, ownerPublicKey: wallet.ownerPublicKey };
+  await rejects(unlockOwnerKeyWithPin(client, storedRef, secret), 'OWNER_KEY_DECRYPTION_FAILED', 'the old PIN on the new blob');
+  (await unlockOwnerKeyWithPin(client, storedRef, { pin: NEW_PIN })).free();
   const history = await client.keyHistory(wallet.address);
   const replacement = history.find((e) => e.kind === 'replaced' && e.restorable);
   assert.ok(replacement, `a restorable replacement in ${JSON.stringify(history)}`);
@@ -228,7 +248,28 @@ try {
   owner.free();
 }
 
-// 13. Organisation settings: the sponsorship policy round-trips; no token issuer is set.
+// 13. An lk1 owner key (sealed offline, as older clients did) opens through the server and
+// is re-sealed as lk2 there: from then on no copy of it can be attacked offline.
+const OLD_PIN = '396271';
+const legacy = await client.createWallet({ secret: { pin: OLD_PIN }, format: 'lk1', externalUserId: `sdk-e2e-lk1-${Date.now()}` });
+assert.ok(legacy.encryptedPrivateKey.startsWith('lk1$owner$argon2id$'));
+assert.equal(envelopeInfo(legacy.encryptedPrivateKey).offlineGuessable, true);
+let rewrapped = null;
+const legacyOwner = await unlockOwnerKeyWithPin(client, legacy, { pin: OLD_PIN }, {
+  onRewrap: (sealed) => {
+    rewrapped = sealed;
+  },
+});
+legacyOwner.free();
+assert.ok(rewrapped?.startsWith('lk2$owner$'), `re-sealed as lk2: ${rewrapped}`);
+assert.equal((await client.getEncryptedKey(legacy.address)).encryptedPrivateKey, rewrapped);
+await rejects(unlockOwnerKey(rewrapped, { pin: OLD_PIN }, legacy), 'OPRF_REQUIRED', 'the re-sealed key offline');
+const again = await unlockOwnerKeyWithPin(client, { ...legacy, encryptedPrivateKey: rewrapped }, { pin: OLD_PIN });
+again.free();
+assert.equal((await client.pinStatus(legacy.address)).failures, 0);
+step('lk1Rewrap', { format: envelopeInfo(rewrapped).format });
+
+// 14. Organisation settings: the sponsorship policy round-trips; no token issuer is set.
 const policy = await client.sponsorshipPolicy();
 assert.ok(Array.isArray(policy.allowedMethods));
 const updated = await client.setSponsorshipPolicy({

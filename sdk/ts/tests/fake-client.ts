@@ -1,13 +1,31 @@
 // A stand-in for LatchkeyClient at the method level (no HTTP), recording what is called,
-// with the server's session bookkeeping: registration, calls used, revocation.
-import type { Call, Execution, LatchkeyClient, OwnerSigner, Session, SessionSigner, SessionTerms } from '../dist/index.js';
-import { LatchkeyError } from '../dist/index.js';
+// with the server's session bookkeeping (registration, calls used, revocation), its PIN
+// routes (tests/oprf.ts: OPRF evaluation, attempt counter, pin-unlock proofs) and its
+// custody of the owner key (replace-key proofs checked).
+import type {
+  Call,
+  Execution,
+  KeyReplacement,
+  OwnerSigner,
+  Session,
+  SessionSigner,
+  SessionTerms,
+} from '../dist/index.js';
+import * as sdk from '../dist/index.js';
+import { LatchkeyClient, LatchkeyError } from '../dist/index.js';
+import { CHAIN_FELT, OprfTestServer } from './oprf.js';
 
 export class FakeClient {
   log: string[] = [];
   sessions = new Map<string, Session>();
   failRevoke = false;
-  constructor(readonly wallet: { address: string; ownerPublicKey: string; encryptedPrivateKey?: string }) {}
+  readonly kdf = 'floor' as const;
+  readonly pins = new OprfTestServer();
+  replaced: KeyReplacement[] = [];
+  #challenges = 0;
+  constructor(readonly wallet: { address: string; ownerPublicKey: string; encryptedPrivateKey?: string }) {
+    this.pins.keysOf = () => [this.wallet.ownerPublicKey, ...this.sessions.keys()];
+  }
 
   asClient(): LatchkeyClient {
     return this as unknown as LatchkeyClient;
@@ -15,7 +33,38 @@ export class FakeClient {
 
   async getWallet(address: string) {
     this.log.push('getWallet');
-    return { address, ownerPublicKey: this.wallet.ownerPublicKey, encryptedPrivateKey: this.wallet.encryptedPrivateKey };
+    return { address, ownerPublicKey: this.wallet.ownerPublicKey, encryptedPrivateKey: this.wallet.encryptedPrivateKey, hasBackup: false };
+  }
+
+  /** The PIN routes, reached through LatchkeyClient's own pinEvaluate and pinConfirm. */
+  async request(method: string, path: string, body?: any): Promise<unknown> {
+    const [, , , account, , action] = path.split('/');
+    if (method === 'POST' && action === 'evaluate') {
+      this.log.push('pinEvaluate');
+      return this.pins.evaluate(account, body.blindedElement, body.keyId);
+    }
+    if (method === 'POST' && action === 'confirm') {
+      this.log.push('pinConfirm');
+      return this.pins.confirm(account, body);
+    }
+    throw new Error(`FakeClient: no route ${method} ${path}`);
+  }
+
+  pinEvaluate = LatchkeyClient.prototype.pinEvaluate;
+  pinConfirm = LatchkeyClient.prototype.pinConfirm;
+
+  async replaceEncryptedKey(address: string, owner: OwnerSigner, next: KeyReplacement): Promise<unknown> {
+    this.log.push('replaceEncryptedKey');
+    if (!('encryptedPrivateKey' in next)) throw new Error('FakeClient: blobs only');
+    const challenge = `0x${(0xcafe00 + ++this.#challenges).toString(16)}`;
+    const proof = owner.prove({ challenge, purpose: 'replace-key', chainId: CHAIN_FELT, expiresAt: 0 }, `${next.encryptedPrivateKey}\n${next.encryptedPrivateKeyBackup ?? ''}`);
+    const hash = sdk.proofHash(CHAIN_FELT, address, 'replace-key', challenge, sdk.payloadHash(`${next.encryptedPrivateKey}\n`));
+    if (!sdk.verifySignature(this.wallet.ownerPublicKey, hash, proof.signature[0], proof.signature[1])) {
+      throw new LatchkeyError('INVALID_PROOF', 'the proof does not verify', { status: 403 });
+    }
+    this.replaced.push(next);
+    this.wallet.encryptedPrivateKey = next.encryptedPrivateKey;
+    return { walletAddress: address, which: 'primary', encryptedPrivateKey: next.encryptedPrivateKey };
   }
 
   async getSession(_address: string, key: string): Promise<Session> {

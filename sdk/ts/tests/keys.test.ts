@@ -45,7 +45,7 @@ describe('init', () => {
 
 describe('lk1 session keys', () => {
   it('round-trip: create, store, unlock, sign, verify', async () => {
-    const { data, signer } = await sdk.createSessionKey({ pin: PIN }, { account: ACCOUNT, durationSeconds: 600, kdf: 'floor' });
+    const { data, signer } = await sdk.createSessionKey({ pin: PIN }, { account: ACCOUNT, durationSeconds: 600, kdf: 'floor', format: 'lk1' });
     expect(data.encryptedPrivateKey.startsWith('lk1$session$argon2id$m=19456,t=2,p=1$')).toBe(true);
     const reopened = await sdk.unlockSessionKey(JSON.parse(JSON.stringify(data)), { pin: PIN }, ACCOUNT);
     expect(reopened.publicKey).toBe(signer.publicKey);
@@ -60,14 +60,14 @@ describe('lk1 session keys', () => {
   });
 
   it('default cost is the current Argon2id parameters', async () => {
-    const { data, signer } = await sdk.createSessionKey({ pin: PIN }, { account: ACCOUNT });
+    const { data, signer } = await sdk.createSessionKey({ pin: PIN }, { account: ACCOUNT, format: 'lk1' });
     expect(data.encryptedPrivateKey.startsWith('lk1$session$argon2id$m=131072,t=3,p=4$')).toBe(true);
     expect(sdk.needsUpgrade(data.encryptedPrivateKey)).toBe(false);
     signer.free();
   });
 
   it('a wrong PIN, another account, a tampered envelope: SESSION_DECRYPTION_FAILED', async () => {
-    const { data, signer } = await sdk.createSessionKey({ pin: PIN }, { account: ACCOUNT, kdf: 'floor' });
+    const { data, signer } = await sdk.createSessionKey({ pin: PIN }, { account: ACCOUNT, kdf: 'floor', format: 'lk1' });
     signer.free();
     const wrong = await caught(sdk.unlockSessionKey(data, { pin: '482914' }, ACCOUNT));
     expect(wrong).toBeInstanceOf(sdk.LatchkeyError);
@@ -81,7 +81,7 @@ describe('lk1 session keys', () => {
   });
 
   it('an owner envelope does not open as a session key, nor the reverse', async () => {
-    const owner = await sdk.createOwnerKey({ pin: PIN }, { classHash: CLASS_HASH, kdf: 'floor' });
+    const owner = await sdk.createOwnerKey({ pin: PIN }, { classHash: CLASS_HASH, kdf: 'floor', format: 'lk1' });
     const asSession = await caught(
       sdk.unlockSessionKey({ publicKey: owner.publicKey, encryptedPrivateKey: owner.encryptedPrivateKey, validUntil: 1 }, { pin: PIN }, owner.address),
     );
@@ -110,9 +110,9 @@ describe('PIN strength', () => {
   it('weak PINs are named and refused in every format (K9)', async () => {
     for (const weak of ['123456', '111111', '1234', '000000']) {
       expect(sdk.pinWeakness(weak)).toEqual(expect.any(String));
-      const err = await caught(sdk.createSessionKey({ pin: weak }, { account: ACCOUNT, kdf: 'floor' }));
+      const err = await caught(sdk.createSessionKey({ pin: weak }, { account: ACCOUNT, kdf: 'floor', format: 'lk1' }));
       expect([err.code, err.numericCode]).toEqual(['WEAK_PIN', 100]);
-      const owner = await caught(sdk.createOwnerKey({ pin: weak }, { classHash: CLASS_HASH, kdf: 'floor' }));
+      const owner = await caught(sdk.createOwnerKey({ pin: weak }, { classHash: CLASS_HASH, kdf: 'floor', format: 'lk1' }));
       expect(owner.code).toBe('WEAK_PIN');
       const chipi = await caught(sdk.createSessionKey({ pin: weak }, { account: ACCOUNT, format: 'chipi' }));
       expect(chipi.code).toBe('WEAK_PIN');
@@ -126,9 +126,9 @@ describe('PIN strength', () => {
     expect((await caught(sdk.createSessionKey({} as any, { account: ACCOUNT }))).code).toBe('INVALID_INPUT');
     expect((await caught(sdk.createSessionKey({ pin: PIN, prf: new Uint8Array(32) } as any, { account: ACCOUNT }))).code).toBe('INVALID_INPUT');
     expect((await caught(sdk.createSessionKey({ pin: PIN }, { account: ACCOUNT, format: 'pem' as any }))).code).toBe('INVALID_INPUT');
-    expect((await caught(sdk.createSessionKey({ pin: PIN }, { account: 'not a felt' }))).code).toBe('INVALID_INPUT');
+    expect((await caught(sdk.createSessionKey({ pin: PIN }, { account: 'not a felt', format: 'lk1' }))).code).toBe('INVALID_INPUT');
     expect(
-      (await caught(sdk.createSessionKey({ pin: PIN }, { account: ACCOUNT, kdf: { memoryKib: 8, iterations: 1, parallelism: 1 } }))).code,
+      (await caught(sdk.createSessionKey({ pin: PIN }, { account: ACCOUNT, format: 'lk1', kdf: { memoryKib: 8, iterations: 1, parallelism: 1 } }))).code,
     ).toBe('INVALID_INPUT');
   });
 });
@@ -137,13 +137,13 @@ describe('secrets never show', () => {
   const passphrase = 'correct horse 90210 battery';
 
   it('not in errors, JSON or strings of signers', async () => {
-    const { data, signer } = await sdk.createSessionKey({ passphrase }, { account: ACCOUNT, kdf: 'floor' });
-    const owner = await sdk.createOwnerKey({ passphrase }, { classHash: CLASS_HASH, kdf: 'floor' });
+    const { data, signer } = await sdk.createSessionKey({ passphrase }, { account: ACCOUNT, kdf: 'floor', format: 'lk1' });
+    const owner = await sdk.createOwnerKey({ passphrase }, { classHash: CLASS_HASH, kdf: 'floor', format: 'lk1' });
     const ownerSigner = await sdk.unlockOwnerKey(owner.encryptedPrivateKey, { passphrase }, owner);
     const errors = [
       await caught(sdk.unlockSessionKey(data, { passphrase: passphrase + '!' }, ACCOUNT)),
       await caught(sdk.unlockOwnerKey(owner.encryptedPrivateKey, { passphrase: passphrase + '!' }, owner)),
-      await caught(sdk.createSessionKey({ pin: '123456' }, { account: ACCOUNT })),
+      await caught(sdk.createSessionKey({ pin: '123456' }, { account: ACCOUNT, format: 'lk1' })),
       await caught(() => signer.signTypedData({ ...TYPED_DATA, primaryType: 'Missing' })),
     ];
     const shown = [
@@ -166,7 +166,7 @@ describe('secrets never show', () => {
   });
 
   it('a freed signer refuses to sign', async () => {
-    const { signer } = await sdk.createSessionKey({ pin: PIN }, { account: ACCOUNT, kdf: 'floor' });
+    const { signer } = await sdk.createSessionKey({ pin: PIN }, { account: ACCOUNT, kdf: 'floor', format: 'lk1' });
     signer.free();
     signer.free();
     expect(signer.freed).toBe(true);

@@ -13,7 +13,7 @@ let owner: { address: string; publicKey: string; encryptedPrivateKey: string };
 
 beforeAll(async () => {
   await sdk.init();
-  owner = await sdk.createOwnerKey({ pin: PIN }, { classHash: CLASS_HASH, kdf: 'floor' });
+  owner = await sdk.createOwnerKey({ pin: PIN }, { classHash: CLASS_HASH, kdf: 'floor', format: 'lk1' });
 });
 
 const local = (validUntil: number, publicKey = '0xabc'): SessionKeyData => ({ publicKey, encryptedPrivateKey: 'lk1$x', validUntil });
@@ -207,10 +207,11 @@ describe('storage adapters', () => {
   it('never persist a plaintext key; store exactly the three fields', async () => {
     const area = new MemoryStorage();
     const storage = sdk.browserSessionStorage('lk', area);
-    const { manager } = setup(storage);
+    const { fake, manager } = setup(storage);
     const data = await manager.createSession({ pin: PIN });
+    expect(data.encryptedPrivateKey.startsWith('lk2$session$')).toBe(true);
     // The plaintext, obtained through the core's explicit export, to look for it.
-    const secret = core.Secret.passphrase(PIN);
+    const secret = fake.pins.secretFor(core, PIN, owner.address);
     const opened = core.unlockSessionKey(data, owner.address, secret);
     const plaintext = opened.exportPrivateKeyPlaintext();
     opened.free();
@@ -238,7 +239,7 @@ describe('storage adapters', () => {
   it('drop extra fields and ignore garbage', async () => {
     const area = new MemoryStorage();
     const storage = sdk.browserSessionStorage('k', area);
-    const { data, signer } = await sdk.createSessionKey({ pin: PIN }, { account: '0x1', kdf: 'floor' });
+    const { data, signer } = await sdk.createSessionKey({ pin: PIN }, { account: '0x1', kdf: 'floor', format: 'lk1' });
     signer.free();
     await storage.save({ ...data, privateKey: '0xsecret' } as any);
     expect(area.getItem('k')).not.toContain('0xsecret');
@@ -298,7 +299,7 @@ describe('server storage', () => {
     it(`sends a store-session proof signed by the session key (${walletAddress ? 'with' : 'without'} a wallet address)`, async () => {
       const { client, sent } = serverClient();
       const address = walletAddress ? owner.address : undefined;
-      const { manager } = setup(sdk.serverSessionStorage(client, address));
+      const { fake, manager } = setup(sdk.serverSessionStorage(client, address));
       const data = await manager.createSession({ pin: PIN });
       expect(sent.map((r) => `${r.method} ${r.url}`)).toEqual(['POST /api/challenges', 'PUT /api/me/session']);
       expect(sent.every((r) => r.authorization === 'Bearer user.jwt')).toBe(true);
@@ -315,7 +316,7 @@ describe('server storage', () => {
       expect(sdk.verifySignature(data.publicKey, other, body.proof.signature[0], body.proof.signature[1])).toBe(false);
 
       // Neither the PIN nor the session private key was sent.
-      const secret = core.Secret.passphrase(PIN);
+      const secret = fake.pins.secretFor(core, PIN, owner.address);
       const opened = core.unlockSessionKey(data, owner.address, secret);
       const plaintext = opened.exportPrivateKeyPlaintext();
       opened.free();
@@ -338,7 +339,7 @@ describe('server storage', () => {
     expect(manager.unlocked).toBe(false);
 
     const { client, sent } = serverClient();
-    const { data, signer } = await sdk.createSessionKey({ pin: PIN }, { account: owner.address, kdf: 'floor' });
+    const { data, signer } = await sdk.createSessionKey({ pin: PIN }, { account: owner.address, kdf: 'floor', format: 'lk1' });
     const storage = sdk.serverSessionStorage(client);
     expect((await caught(storage.save(data))).code).toBe('INVALID_INPUT');
     expect((await caught(client.putMySession(data, '0x1' as any))).code).toBe('INVALID_INPUT');
@@ -356,7 +357,7 @@ describe('server storage', () => {
       called += 1;
       return { challenge: '0x1', signature: ['0x1', '0x2'] };
     };
-    const { data, signer } = await sdk.createSessionKey({ pin: PIN }, { account: '0x1', kdf: 'floor' });
+    const { data, signer } = await sdk.createSessionKey({ pin: PIN }, { account: '0x1', kdf: 'floor', format: 'lk1' });
     signer.free();
     for (const storage of [sdk.browserSessionStorage('k', area), sdk.memorySessionStorage()]) {
       await storage.save(data, prove);

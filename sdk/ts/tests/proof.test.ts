@@ -82,7 +82,7 @@ describe('proofs against starknet.js', () => {
   });
 
   it('a generated owner key proves possession for its own wallet', async () => {
-    const owner = await sdk.createOwnerSigner({ pin: '482913' }, { classHash: '0x99', kdf: 'floor' });
+    const owner = await sdk.createOwnerSigner({ pin: '482913' }, { classHash: '0x99', kdf: 'floor', format: 'lk1' });
     const payload = sdk.payloadHash(owner.encryptedPrivateKey!);
     const sig = owner.signProof(CHAIN, 'create-wallet', '0x77', payload);
     const h = sdk.proofHash(CHAIN, owner.account, 'create-wallet', '0x77', payload);
@@ -128,7 +128,7 @@ describe('proof input checks', () => {
   });
 
   it('a session prover signs store-session proofs of its own record only', async () => {
-    const { data, signer } = await sdk.createSessionKey({ pin: '482913' }, { account: '0x123', kdf: 'floor' });
+    const { data, signer } = await sdk.createSessionKey({ pin: '482913' }, { account: '0x123', kdf: 'floor', format: 'lk1' });
     const prover = sdk.sessionProver(signer, data);
     const challenge: sdk.Challenge = { challenge: '0xabc', purpose: 'store-session', chainId: CHAIN, expiresAt: 0 };
     const proof = prover(challenge, '0x0');

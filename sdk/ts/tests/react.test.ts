@@ -19,7 +19,7 @@ let root: Root | null = null;
 beforeAll(async () => {
   // Under jsdom the module URL is rewritten for a browser; hand the bytes over instead.
   await sdk.init(readFileSync(resolve(__dirname, '../dist/wasm/latchkey_wasm_bg.wasm')));
-  owner = await sdk.createOwnerKey({ pin: PIN }, { classHash: '0x99', kdf: 'floor' });
+  owner = await sdk.createOwnerKey({ pin: PIN }, { classHash: '0x99', kdf: 'floor', format: 'lk1' });
 });
 
 afterEach(() => {
@@ -85,7 +85,7 @@ describe('useLatchkeySession', () => {
 
   it('adopts a stored session and unlocks it with encryptKey on first use', async () => {
     const fake = new FakeClient({ address: owner.address, ownerPublicKey: owner.publicKey });
-    const { data, signer } = await sdk.createSessionKey({ pin: PIN }, { account: owner.address, kdf: 'floor' });
+    const { data, signer } = await sdk.createSessionKey({ pin: PIN }, { account: owner.address, kdf: 'floor', format: 'lk1' });
     signer.free();
     fake.sessions.set(data.publicKey, {
       sessionPublicKey: data.publicKey, state: 'active', isActive: true, validAfter: 0, validUntil: data.validUntil,

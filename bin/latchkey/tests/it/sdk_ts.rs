@@ -50,6 +50,9 @@ fn the_typescript_sdk_runs_a_session_end_to_end_against_latchkey_serve() {
         "logout",
         "logoutRevokes",
         "chipiDialect",
+        "custody",
+        "lk1Rewrap",
+        "settings",
         "done",
     ] {
         assert!(stdout.contains(&format!("\"step\":\"{step}\"")), "step {step} missing:\n{stdout}");
