@@ -15,6 +15,9 @@ export default defineConfig({
   resolve: { dedupe: ['react', 'react-dom'] },
   // Pre-bundling would move the SDK away from its .wasm file.
   optimizeDeps: { exclude: ['@latchkey/sdk'] },
+  // The SDK's key worker (Argon2id off the page's thread) is a module worker that loads
+  // the same core: bundled as an ES module beside the page's chunks.
+  worker: { format: 'es' },
   build: {
     target: 'es2022',
     outDir: 'dist',

@@ -1,10 +1,10 @@
 // The dashboard: the organisation's wallets, each with its sessions, and owner-signed
 // revocation (the owner key is fetched for that one wallet, decrypted in this browser with
-// the PIN, used once, freed).
+// the PIN and the server's evaluation of it, used once, freed).
 
 import { useCallback, useEffect, useState } from 'react';
 import {
-  unlockOwnerKey,
+  unlockOwnerKeyWithPin,
   type Execution,
   type LatchkeyClient,
   type OwnerSigner,
@@ -47,10 +47,9 @@ async function withOwner(
   if (typeof stored.encryptedPrivateKey !== 'string') {
     throw new Error('the server returned no encrypted owner key for this wallet');
   }
-  const owner = await unlockOwnerKey(stored.encryptedPrivateKey, { pin }, {
-    address: stored.address,
-    ownerPublicKey: stored.ownerPublicKey,
-  });
+  // The PIN is checked through the server (one counted attempt; a proved unlock clears the
+  // count), and an older lk1 key is re-sealed as lk2 on the way.
+  const owner = await unlockOwnerKeyWithPin(client, stored, { pin });
   try {
     return await action(owner);
   } finally {

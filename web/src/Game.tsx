@@ -1,10 +1,13 @@
 // The demo game: one PIN, a wallet whose owner key is sealed with it in this browser, a
 // session key scoped to the game's make_move and claim_reward, then moves signed by the
-// session key with no prompt. The PIN is held in React state only, never stored.
+// session key with no prompt. The PIN is held in React state only, never stored; keys are
+// sealed as lk2 (the PIN together with the server's OPRF evaluation of it, so no copy of
+// a key can be attacked offline), with Argon2id in the SDK's key worker.
 
 import { useCallback, useEffect, useId, useState } from 'react';
 import {
   browserSessionStorage,
+  envelopeInfo,
   pinWeakness,
   type Call,
   type LatchkeyClient,
@@ -186,8 +189,10 @@ export function Game({ client }: { client: LatchkeyClient }) {
                 <label htmlFor={pinId}>
                   PIN
                   <span className="hint">
-                    Seals the wallet's owner key and the session key in this browser. Kept in
-                    memory only: reloading the page forgets it.
+                    Seals the wallet's owner key and the session key in this browser, together
+                    with the server's evaluation of it: a wrong PIN can only be tried against
+                    the server, which counts it. Kept in memory only: reloading the page
+                    forgets it.
                   </span>
                 </label>
                 <input
@@ -223,6 +228,12 @@ export function Game({ client }: { client: LatchkeyClient }) {
                   <div className="tx">
                     <span className="muted">Wallet </span>
                     <code data-testid="wallet-address">{wallet.address}</code>
+                    {wallet.encryptedPrivateKey && (
+                      <div className="muted" style={{ fontSize: '0.85rem' }}>
+                        owner key sealed as{' '}
+                        <code data-testid="key-format">{envelopeInfo(wallet.encryptedPrivateKey).format}</code>
+                      </div>
+                    )}
                   </div>
                 )}
               </div>

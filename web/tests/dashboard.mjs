@@ -46,6 +46,8 @@ await run(async () => {
   await byTest('confirm').click();
   const wrong = await waitForText(byTest('pin-dialog').getByTestId('error'), (t) => t.length > 0, 'wrong PIN error');
   if (!/OWNER_KEY_DECRYPTION_FAILED/.test(wrong)) throw new Error(`wrong PIN shows ${wrong}`);
+  // The PIN was checked by the server, which counted the attempt and says what is left.
+  if (!/\d+ attempts? left/.test(wrong)) throw new Error(`the wrong PIN does not say the attempts left: ${wrong}`);
   await screenshot('wrong-pin');
   step('wrongPin', { error: wrong });
 

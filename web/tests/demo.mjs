@@ -32,8 +32,16 @@ await run(async () => {
   await byTest('create-wallet').click();
   await waitForText(byTest('wallet-address'), (t) => /^0x[0-9a-f]+$/.test(t), 'wallet created');
   const wallet = await textOf('wallet-address');
+  // Sealed as lk2 (the PIN with the server's evaluation), with Argon2id in the SDK's key
+  // worker, not on the page's thread.
+  const keyFormat = await textOf('key-format');
+  if (keyFormat !== 'lk2') throw new Error(`the owner key is sealed as ${keyFormat}, not lk2`);
+  const workers = page.workers().map((w) => w.url());
+  if (!workers.some((u) => /worker[^/]*\.js/.test(u))) {
+    throw new Error(`no key worker runs in the page: ${JSON.stringify(workers)}`);
+  }
   await screenshot('wallet');
-  step('createWallet', { wallet });
+  step('createWallet', { wallet, keyFormat, workers: workers.length });
 
   // A session for make_move and claim_reward: the only owner signature of the game.
   await byTest('start-session').click();
