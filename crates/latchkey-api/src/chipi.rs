@@ -26,8 +26,7 @@ use utoipa::ToSchema;
 use crate::custody::{record_read, CHALLENGE_SECONDS};
 use crate::util::{
     accessible_wallet, address_text, create_and_deploy_wallet, ensure_encrypted_keys, felt,
-    felt_json, in_range, is_encrypted_key_blob, iso8601, now_unix, parse_json, wallet_ref,
-    ApiQuery, RawBody,
+    felt_json, in_range, iso8601, now_unix, parse_json, wallet_ref, ApiQuery, KeyFormats, RawBody,
 };
 
 /// The challenge purpose of the creation typed data this server issues.
@@ -276,6 +275,7 @@ pub(crate) async fn create_wallet(
         }
         check_address(&state, address, owner)?;
         ensure_encrypted_keys(
+            KeyFormats::WithChipi,
             &req.encrypted_private_key,
             req.encrypted_private_key_backup.as_deref(),
         )?;
@@ -442,11 +442,10 @@ pub(crate) async fn update_encryption(
     RawBody(body): RawBody,
 ) -> ApiResult<Json<Value>> {
     let req: UpdateEncryption = parse_json(&body)?;
-    if !is_encrypted_key_blob(&req.new_encrypted_private_key) {
-        return Err(ApiError::bad_request(
-            "INVALID_ENCRYPTED_KEY",
-            "newEncryptedPrivateKey must be an encrypted key",
-        ));
+    if !KeyFormats::WithChipi.accepts(&req.new_encrypted_private_key) {
+        return Err(
+            KeyFormats::WithChipi.refusal("newEncryptedPrivateKey", &req.new_encrypted_private_key)
+        );
     }
     let wallet = state
         .store

@@ -22,7 +22,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::util::{
     accessible_wallet, ensure_encrypted_keys, felt, iso8601, now_unix, parse_json, ApiQuery,
-    RawBody,
+    KeyFormats, RawBody,
 };
 use crate::{ApiError, ApiResult, AppState, Caller};
 
@@ -260,10 +260,10 @@ pub(crate) async fn record_read(
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub(crate) struct ReplaceKeyRequest {
     /// The new primary blob (lk1 or Chipi format).
-    #[schema(value_type = crate::openapi::EncryptedKeyText)]
+    #[schema(value_type = crate::openapi::HardenedKeyText)]
     encrypted_private_key: String,
     /// The new backup blob, if any (lk1 or Chipi format).
-    #[schema(value_type = Option<crate::openapi::EncryptedKeyText>)]
+    #[schema(value_type = Option<crate::openapi::HardenedKeyText>)]
     encrypted_private_key_backup: Option<String>,
     /// Purpose `replace-key`, account = the wallet, payload =
     /// `sn_keccak(encryptedPrivateKey + "\n" + (encryptedPrivateKeyBackup or ""))`,
@@ -283,7 +283,11 @@ pub(crate) async fn put_encrypted_key(
 ) -> ApiResult<Json<EncryptedKeyResponse>> {
     let wallet = accessible_wallet(&state, &caller, &felt("address", &address)?).await?;
     let req: ReplaceKeyRequest = parse_json(&body)?;
-    ensure_encrypted_keys(&req.encrypted_private_key, req.encrypted_private_key_backup.as_deref())?;
+    ensure_encrypted_keys(
+        KeyFormats::Hardened,
+        &req.encrypted_private_key,
+        req.encrypted_private_key_backup.as_deref(),
+    )?;
     let payload =
         key_blobs_payload(&req.encrypted_private_key, req.encrypted_private_key_backup.as_deref());
     check_proof(

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::custody::{check_proof, ProofInput};
-use crate::util::{accessible_wallet, felt, is_encrypted_key_blob, iso8601, parse_json, RawBody};
+use crate::util::{accessible_wallet, felt, iso8601, parse_json, KeyFormats, RawBody};
 use crate::{ApiError, ApiResult, AppState, Caller};
 
 pub(crate) fn routes() -> Router<AppState> {
@@ -30,7 +30,7 @@ pub(crate) struct SessionKeyDataDto {
     #[schema(value_type = crate::openapi::FeltText)]
     public_key: String,
     /// The session private key, encrypted on the client (lk1 or Chipi format).
-    #[schema(value_type = crate::openapi::EncryptedKeyText)]
+    #[schema(value_type = crate::openapi::HardenedKeyText)]
     encrypted_private_key: String,
     valid_until: u64,
 }
@@ -102,10 +102,15 @@ pub(crate) async fn put_me_session(
     let subject = subject(&caller)?.to_string();
     let req: MeSessionRequest = parse_json(&body)?;
     let session_key = felt("session.publicKey", &req.session.public_key)?;
-    if !is_encrypted_key_blob(&req.session.encrypted_private_key) {
+    let blob = &req.session.encrypted_private_key;
+    if !KeyFormats::Hardened.accepts(blob) {
+        if latchkey_core::keystore::KeyFormat::validate(blob).is_ok() {
+            // Encrypted, but a Chipi ciphertext: the Chipi dialect's format only.
+            return Err(KeyFormats::Hardened.refusal("session.encryptedPrivateKey", blob));
+        }
         return Err(ApiError::bad_request(
             "PLAINTEXT_KEY_REJECTED",
-            "session.encryptedPrivateKey must be an encrypted key (lk1 or Chipi format)",
+            "session.encryptedPrivateKey must be an encrypted key (lk2 or lk1)",
         ));
     }
     let wallet_address = match &req.wallet_address {

@@ -22,7 +22,7 @@ use utoipa::{IntoParams, ToSchema};
 use crate::custody::{check_proof, record_read, ProofInput};
 use crate::util::{
     accessible_wallet, address_text, create_and_deploy_wallet, ensure_encrypted_keys, felt,
-    in_range, iso8601, parse_json, wallet_ref, ApiQuery, RawBody,
+    in_range, iso8601, parse_json, wallet_ref, ApiQuery, KeyFormats, RawBody,
 };
 use crate::{idempotency, ApiError, ApiResult, AppState, Caller, Principal};
 
@@ -61,10 +61,10 @@ pub(crate) struct CreateWalletRequest {
     owner_public_key: String,
     /// The owner private key, encrypted on the client: Chipi (`U2FsdGVkX1…`) or latchkey
     /// (`lk1$…`) format, well-formed in it. Plaintext keys are refused.
-    #[schema(value_type = crate::openapi::EncryptedKeyText)]
+    #[schema(value_type = crate::openapi::HardenedKeyText)]
     encrypted_private_key: String,
     /// An optional second encryption of the same key (e.g. a PIN backup of a passkey).
-    #[schema(value_type = Option<crate::openapi::EncryptedKeyText>)]
+    #[schema(value_type = Option<crate::openapi::HardenedKeyText>)]
     encrypted_private_key_backup: Option<String>,
     /// Your user id; with an end-user token it must be the token's subject.
     external_user_id: Option<String>,
@@ -137,6 +137,7 @@ pub(crate) async fn create_wallet(
             return Err(ApiError::bad_request("INVALID_FELT", "ownerPublicKey must not be zero"));
         }
         ensure_encrypted_keys(
+            KeyFormats::Hardened,
             &req.encrypted_private_key,
             req.encrypted_private_key_backup.as_deref(),
         )?;

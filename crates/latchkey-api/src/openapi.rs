@@ -21,6 +21,7 @@ use utoipa::openapi::{ContentBuilder, Ref, RefOr};
 use utoipa::{OpenApi, PartialSchema, ToSchema};
 
 use crate::native::ErrorBody;
+use crate::util::KeyFormats;
 
 /// A field element as every route takes it: `0x` and 1 to 64 hex digits (either case), or
 /// 1 to 78 decimal digits; its value below the field prime `P = 2^251 + 17·2^192 + 1`.
@@ -93,44 +94,86 @@ impl ToSchema for NonZeroFeltText {
     }
 }
 
-/// An encrypted private key as the server accepts one (`util::ensure_encrypted_keys`),
-/// exactly: a Chipi ciphertext (CryptoJS AES: standard base64, canonical padding, of
-/// `Salted__`, an 8-byte salt and whole 16-byte blocks, at most 4096 characters), or a
-/// latchkey `lk1` envelope in its canonical form.
-pub(crate) const ENCRYPTED_KEY_PATTERN: &str = concat!(
-    "^(U2FsdGVkX1[89+/]([A-Za-z0-9+/]{53}([A-Za-z0-9+/]{64}){0,63}",
-    "|[A-Za-z0-9+/]{73}([A-Za-z0-9+/]{64}){0,62}[A-Za-z0-9+/][AQgw]==",
-    "|[A-Za-z0-9+/]{29}([A-Za-z0-9+/]{64}){0,63}[A-Za-z0-9+/]{2}[AEIMQUYcgkosw048]=)",
-    "|lk1\\$(session|owner)\\$(argon2id\\$m=U32,t=U32,p=U32|hkdf-prf\\$-)",
+/// A latchkey envelope in its canonical form (`latchkey_core::keystore::hardened`): `lk1`
+/// (Argon2id or a passkey PRF, optionally a server share) or `lk2` (Argon2id with the
+/// wallet's OPRF key id). `U32` stands for a canonical decimal `u32`.
+pub(crate) const HARDENED_KEY_PATTERN: &str = concat!(
+    "(lk1\\$(session|owner)\\$(argon2id\\$m=U32,t=U32,p=U32|hkdf-prf\\$-)",
     "\\$(-|[A-Za-z0-9][A-Za-z0-9._-]{0,63})",
-    "\\$[A-Za-z0-9_-]{21}[AQgw]\\$[A-Za-z0-9_-]{32}\\$[A-Za-z0-9_-]{64})$"
+    "|lk2\\$(session|owner)\\$argon2id\\$m=U32,t=U32,p=U32",
+    "\\$[A-Za-z0-9][A-Za-z0-9._-]{0,63})",
+    "\\$[A-Za-z0-9_-]{21}[AQgw]\\$[A-Za-z0-9_-]{32}\\$[A-Za-z0-9_-]{64}"
 );
 
-/// A `u32` in canonical decimal (the Argon2id parameters of an `lk1` envelope).
+/// A Chipi ciphertext exactly as the server accepts one: CryptoJS AES, standard base64
+/// with canonical padding, of `Salted__`, an 8-byte salt and whole 16-byte blocks, at most
+/// 4096 characters.
+pub(crate) const CHIPI_KEY_PATTERN: &str = concat!(
+    "U2FsdGVkX1[89+/]([A-Za-z0-9+/]{53}([A-Za-z0-9+/]{64}){0,63}",
+    "|[A-Za-z0-9+/]{73}([A-Za-z0-9+/]{64}){0,62}[A-Za-z0-9+/][AQgw]==",
+    "|[A-Za-z0-9+/]{29}([A-Za-z0-9+/]{64}){0,63}[A-Za-z0-9+/]{2}[AEIMQUYcgkosw048]=)"
+);
+
+/// A `u32` in canonical decimal (the Argon2id parameters of an envelope).
 const U32_DECIMAL: &str = "(0|[1-9][0-9]{0,8}|[1-3][0-9]{9}|4[01][0-9]{8}|42[0-8][0-9]{7}\
     |429[0-3][0-9]{6}|4294[0-8][0-9]{5}|42949[0-5][0-9]{4}|429496[0-6][0-9]{3}\
     |4294967[01][0-9]{2}|42949672[0-8][0-9]|429496729[0-5])";
 
-/// The schema of an encrypted private key (see [`ENCRYPTED_KEY_PATTERN`]).
+/// The anchored pattern of an encrypted key in `formats` (what
+/// `util::ensure_encrypted_keys` accepts).
+pub(crate) fn encrypted_key_pattern(formats: KeyFormats) -> String {
+    let hardened = HARDENED_KEY_PATTERN.replace("U32", U32_DECIMAL);
+    match formats {
+        KeyFormats::Hardened => format!("^({hardened})$"),
+        KeyFormats::WithChipi => format!("^({CHIPI_KEY_PATTERN}|{hardened})$"),
+    }
+}
+
+fn encrypted_key_schema(formats: KeyFormats, description: &str) -> RefOr<Schema> {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .pattern(Some(encrypted_key_pattern(formats)))
+        .max_length(Some(4096))
+        .description(Some(description))
+        .into()
+}
+
+/// The schema of an encrypted private key on the Chipi dialect's routes.
 pub(crate) struct EncryptedKeyText;
 
 impl PartialSchema for EncryptedKeyText {
     fn schema() -> RefOr<Schema> {
-        ObjectBuilder::new()
-            .schema_type(Type::String)
-            .pattern(Some(ENCRYPTED_KEY_PATTERN.replace("U32", U32_DECIMAL)))
-            .max_length(Some(4096))
-            .description(Some(
-                "A private key encrypted on the client: a Chipi ciphertext (`U2FsdGVkX1…`, \
-                 CryptoJS AES) or a latchkey envelope (`lk1$…`). Plaintext keys are refused.",
-            ))
-            .into()
+        encrypted_key_schema(
+            KeyFormats::WithChipi,
+            "A private key encrypted on the client: a Chipi ciphertext (`U2FsdGVkX1…`, \
+             CryptoJS AES) or a latchkey envelope (`lk2$…`, `lk1$…`). Plaintext keys are refused.",
+        )
     }
 }
 
 impl ToSchema for EncryptedKeyText {
     fn name() -> Cow<'static, str> {
         Cow::Borrowed("EncryptedKey")
+    }
+}
+
+/// The schema of an encrypted private key on the native routes: latchkey's envelopes only.
+pub(crate) struct HardenedKeyText;
+
+impl PartialSchema for HardenedKeyText {
+    fn schema() -> RefOr<Schema> {
+        encrypted_key_schema(
+            KeyFormats::Hardened,
+            "A private key encrypted on the client in a latchkey envelope: `lk2$…` (a PIN with \
+             the server's OPRF evaluation) or `lk1$…` (a passkey PRF output, or a PIN alone). \
+             Plaintext keys and Chipi ciphertexts (accepted on the Chipi dialect only) are refused.",
+        )
+    }
+}
+
+impl ToSchema for HardenedKeyText {
+    fn name() -> Cow<'static, str> {
+        Cow::Borrowed("HardenedKey")
     }
 }
 
@@ -228,7 +271,7 @@ fn felt_schema(description: &str) -> RefOr<Schema> {
         crate::health, crate::metrics::render, crate::openapi_json, crate::public_config
     ),
     components(schemas(
-        ErrorBody, FeltText, AddressText, FeltJson, NonZeroFeltText, EncryptedKeyText,
+        ErrorBody, FeltText, AddressText, FeltJson, NonZeroFeltText, EncryptedKeyText, HardenedKeyText,
         TypedDataSchema, TypeMemberSchema,
         crate::native::CreateWalletRequest, crate::native::WalletResponse, crate::native::CallInput,
         crate::native::PrepareRequest, crate::native::PreparedResponse, crate::native::ExecuteRequest,
@@ -498,6 +541,67 @@ mod tests {
                 assert_eq!(in_path, templated, "{method} {path}: path parameters");
             }
         }
+    }
+
+    /// One envelope of every kind the core makes, and Chipi ciphertexts.
+    fn sample_keys() -> Vec<String> {
+        use latchkey_core::keystore::hardened::{seal_with_params, FLOOR_PARAMS};
+        use latchkey_core::keystore::oprf::WalletOprfKey;
+        use latchkey_core::keystore::{chipi, passkey, KeyBinding};
+        use latchkey_core::KeyKind;
+        use latchkey_core::{EncryptKey, Felt, SigningKey};
+        let mut rng = rand::rngs::OsRng;
+        let key = SigningKey::from_felt(Felt::from(0x5eed_u64)).unwrap();
+        let mut keys = Vec::new();
+        for kind in [KeyKind::Owner, KeyKind::Session] {
+            let binding = KeyBinding { kind, account: Felt::ONE, public_key: key.public_key() };
+            let prf = EncryptKey::prf(&[3; 32]).unwrap();
+            keys.push(passkey::seal(&key, &prf, &binding, &mut rng).unwrap());
+            let pin = EncryptKey::passphrase("482913");
+            keys.push(seal_with_params(&key, &pin, &binding, FLOOR_PARAMS, &mut rng).unwrap());
+            let output = WalletOprfKey::derive(&[8; 32], "v1.2_x", &Felt::ONE)
+                .unwrap()
+                .evaluate_unblinded("482913")
+                .unwrap();
+            let evaluated = EncryptKey::passphrase("482913").with_oprf(output);
+            keys.push(
+                seal_with_params(&key, &evaluated, &binding, FLOOR_PARAMS, &mut rng).unwrap(),
+            );
+        }
+        for (secret, pin) in [(key.secret_hex().to_string(), "482913"), ("x".repeat(200), "839201")]
+        {
+            keys.push(chipi::encrypt_with_salt(&secret, pin, [4; 8]).unwrap());
+        }
+        keys
+    }
+
+    #[test]
+    fn encrypted_key_patterns_accept_exactly_what_each_dialect_stores() {
+        let keys = sample_keys();
+        assert!(
+            keys.iter().any(|k| k.starts_with("lk2$"))
+                && keys.iter().any(|k| k.starts_with("lk1$"))
+        );
+        for formats in [KeyFormats::Hardened, KeyFormats::WithChipi] {
+            let pattern = regex::Regex::new(&encrypted_key_pattern(formats)).unwrap();
+            for key in &keys {
+                assert_eq!(pattern.is_match(key), formats.accepts(key), "{formats:?}: {key}");
+                // Changed by one character, a key is refused by both or by neither.
+                let mut broken = key.clone();
+                broken.insert(key.len() / 2, '$');
+                assert!(!formats.accepts(&broken), "{broken}");
+                assert!(!pattern.is_match(&broken), "{formats:?}: {broken}");
+            }
+            let plaintext = "0x5eed";
+            assert!(!pattern.is_match(plaintext) && !formats.accepts(plaintext));
+        }
+        let doc = serde_json::to_value(ApiDoc::openapi()).unwrap_or_default();
+        let schemas = &doc["components"]["schemas"];
+        assert_eq!(schemas["HardenedKey"]["pattern"], encrypted_key_pattern(KeyFormats::Hardened));
+        assert_eq!(
+            schemas["EncryptedKey"]["pattern"],
+            encrypted_key_pattern(KeyFormats::WithChipi)
+        );
     }
 
     #[test]

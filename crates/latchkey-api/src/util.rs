@@ -161,16 +161,62 @@ pub(crate) fn wallet_ref(wallet: &Wallet) -> Result<latchkey_relayer::WalletRef,
     })
 }
 
-/// Refuses a wallet's key blobs unless each is in an encrypted format: the server must
-/// never receive a plaintext key.
-pub(crate) fn ensure_encrypted_keys(primary: &str, backup: Option<&str>) -> Result<(), ApiError> {
-    if is_encrypted_key_blob(primary) && backup.is_none_or(is_encrypted_key_blob) {
-        return Ok(());
+/// Which encrypted formats a route stores.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum KeyFormats {
+    /// latchkey's envelopes (`lk2`, `lk1`): the native routes. A Chipi ciphertext gives a
+    /// 6-digit PIN to anyone with a copy in under a second, so only the Chipi dialect,
+    /// whose SDK makes them, takes one.
+    Hardened,
+    /// latchkey's envelopes and Chipi ciphertexts: the Chipi dialect.
+    WithChipi,
+}
+
+impl KeyFormats {
+    /// Whether `blob` is an encrypted key in one of these formats (never a plaintext key).
+    pub(crate) fn accepts(self, blob: &str) -> bool {
+        match latchkey_core::keystore::KeyFormat::validate(blob) {
+            Ok(latchkey_core::keystore::KeyFormat::Hardened) => true,
+            Ok(latchkey_core::keystore::KeyFormat::Chipi) => self == Self::WithChipi,
+            Err(_) => false,
+        }
     }
-    Err(ApiError::bad_request(
-        "INVALID_ENCRYPTED_KEY",
-        "encryptedPrivateKey must be an encrypted key (lk1 or Chipi format), never a plaintext key",
-    ))
+
+    /// The refusal of a blob this route does not store, naming `field`.
+    pub(crate) fn refusal(self, field: &str, blob: &str) -> ApiError {
+        let chipi = latchkey_core::keystore::KeyFormat::validate(blob)
+            == Ok(latchkey_core::keystore::KeyFormat::Chipi);
+        let message = match self {
+            Self::Hardened if chipi => format!(
+                "{field} is a Chipi ciphertext, which a copy opens by trying every PIN in under                  a second: it is accepted on the Chipi dialect only; seal the key as lk2 (or lk1)"
+            ),
+            Self::Hardened => format!(
+                "{field} must be an encrypted key (lk2 or lk1), never a plaintext key"
+            ),
+            Self::WithChipi => format!(
+                "{field} must be an encrypted key (lk2, lk1 or Chipi format), never a plaintext key"
+            ),
+        };
+        ApiError::bad_request("INVALID_ENCRYPTED_KEY", message)
+    }
+}
+
+/// Refuses a wallet's key blobs unless each is an encrypted key in one of `formats`: the
+/// server must never receive a plaintext key.
+pub(crate) fn ensure_encrypted_keys(
+    formats: KeyFormats,
+    primary: &str,
+    backup: Option<&str>,
+) -> Result<(), ApiError> {
+    if !formats.accepts(primary) {
+        return Err(formats.refusal("encryptedPrivateKey", primary));
+    }
+    match backup {
+        Some(backup) if !formats.accepts(backup) => {
+            Err(formats.refusal("encryptedPrivateKeyBackup", backup))
+        }
+        _ => Ok(()),
+    }
 }
 
 /// Records a new wallet, deploys its account gaslessly (or finds it deployed) and
@@ -194,12 +240,6 @@ pub(crate) async fn create_and_deploy_wallet(
     let tx = deployment.transaction_hash.map(|h| to_hex(&h)).unwrap_or_default();
     state.store.set_wallet_deployed(&stored.id, &tx).await?;
     Ok(state.store.wallet(&stored.id).await?.unwrap_or(stored))
-}
-
-/// Whether a stored private key is in an encrypted format (Chipi CryptoJS or latchkey
-/// `lk1`), as opposed to a plaintext key that must never reach the server.
-pub(crate) fn is_encrypted_key_blob(blob: &str) -> bool {
-    latchkey_core::keystore::KeyFormat::validate(blob).is_ok()
 }
 
 /// Unix seconds as an RFC 3339 UTC timestamp (`2026-11-21T05:22:00.000Z`).
@@ -280,11 +320,32 @@ mod tests {
     }
 
     #[test]
-    fn encrypted_blobs_are_recognised() {
-        assert!(is_encrypted_key_blob("U2FsdGVkX18BAgMEBQYHCKGUsHUkL0wRBA6EiGSL1TU="));
-        assert!(!is_encrypted_key_blob(
-            "0x1234567890abcdef1234567890abcdef1234567890abcdef1234567890abcd"
-        ));
-        assert!(!is_encrypted_key_blob(""));
+    fn encrypted_blobs_are_recognised_and_chipi_ones_only_where_the_dialect_makes_them() {
+        let chipi = "U2FsdGVkX18BAgMEBQYHCKGUsHUkL0wRBA6EiGSL1TU=";
+        let key = latchkey_core::SigningKey::from_felt(Felt::from(7u64)).unwrap();
+        let binding = latchkey_core::keystore::KeyBinding {
+            kind: latchkey_core::KeyKind::Owner,
+            account: Felt::ONE,
+            public_key: key.public_key(),
+        };
+        let prf = latchkey_core::EncryptKey::prf(&[5; 32]).unwrap();
+        let mut rng = rand::rngs::OsRng;
+        let lk1 = latchkey_core::keystore::passkey::seal(&key, &prf, &binding, &mut rng).unwrap();
+        let plaintext = "0x1234567890abcdef1234567890abcdef1234567890abcdef1234567890abcd";
+        assert!(KeyFormats::WithChipi.accepts(chipi));
+        assert!(!KeyFormats::Hardened.accepts(chipi));
+        for formats in [KeyFormats::Hardened, KeyFormats::WithChipi] {
+            assert!(formats.accepts(&lk1));
+            assert!(!formats.accepts(plaintext));
+            assert!(!formats.accepts(""));
+            assert!(ensure_encrypted_keys(formats, &lk1, None).is_ok());
+            let refused = ensure_encrypted_keys(formats, &lk1, Some(plaintext)).unwrap_err();
+            assert_eq!(refused.code, "INVALID_ENCRYPTED_KEY");
+            assert!(refused.message.contains("encryptedPrivateKeyBackup"));
+            assert!(!refused.message.contains(&plaintext[2..20]), "{}", refused.message);
+        }
+        let refused = ensure_encrypted_keys(KeyFormats::Hardened, chipi, None).unwrap_err();
+        assert!(refused.message.contains("Chipi dialect only"), "{}", refused.message);
+        assert!(ensure_encrypted_keys(KeyFormats::WithChipi, chipi, Some(&lk1)).is_ok());
     }
 }

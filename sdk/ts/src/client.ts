@@ -28,6 +28,16 @@ import { evaluatePin, refuseWeakPin } from './pin.js';
 import { isPinSecret, toBase64Url } from './secret.js';
 import { init } from './wasm.js';
 
+/** Why the native API takes no Chipi ciphertext. */
+const CHIPI_ON_NATIVE =
+  'the native API stores latchkey envelopes (lk2, lk1) only; a Chipi ciphertext, which a copy opens by trying ' +
+  'every PIN in under a second, is accepted on the Chipi dialect only (ChipiClient).';
+
+/** The native API's refusal of `format: 'chipi'`, before any key is made or sent. */
+function refuseChipiFormat(format: KeyFormat | undefined): void {
+  if (format === 'chipi') throw new LatchkeyError('INVALID_INPUT', `Invalid input: ${CHIPI_ON_NATIVE}`);
+}
+
 /** One call: the target and an entrypoint name or a selector. */
 export interface Call {
   to: string;
@@ -73,7 +83,7 @@ export interface EncryptedKey {
 export type KeyReplacement =
   /** The held owner key sealed again here, with `secret` (and `backupSecret` for the backup blob); a PIN is lk2 unless `format` says otherwise. */
   | { secret: Secret; backupSecret?: Secret; format?: KeyFormat }
-  /** Blobs made elsewhere; each must be an encrypted key (lk2, lk1 or Chipi format). */
+  /** Blobs made elsewhere; each must be a latchkey envelope (lk2 or lk1): the native API refuses Chipi ciphertexts. */
   | { encryptedPrivateKey: string; encryptedPrivateKeyBackup?: string };
 
 /** The server's evaluation of a blinded PIN (`POST /api/wallets/{address}/pin/evaluate`). */
@@ -412,6 +422,7 @@ export class LatchkeyClient {
    * the key is freed before this returns), then proves the PIN's unlock.
    */
   async createWallet(opts: { secret: Secret; externalUserId?: string; format?: KeyFormat }): Promise<Wallet> {
+    refuseChipiFormat(opts?.format);
     const config = await this.config();
     const { owner, challenge: unlock } = await newOwnerKey(opts.secret, {
       classHash: config.accountClassHash,
@@ -468,8 +479,8 @@ export class LatchkeyClient {
    * Replaces what the server stores for the wallet's owner key, proved by the owner key
    * itself (PUT /api/wallets/{address}/encrypted-key). With `{ secret }` the held key is
    * sealed again here, so the new blob is sure to hold it (a new PIN, say: lk2, evaluated
-   * by this server, unless `format` is 'lk1' or 'chipi'); with blobs,
-   * each must be an encrypted key. A backup that is not given is removed. The previous
+   * by this server, unless `format` is 'lk1'); with blobs, each must be a latchkey
+   * envelope (the native API refuses Chipi ciphertexts). A backup that is not given is removed. The previous
    * blobs stay restorable from `keyHistory`.
    */
   async replaceEncryptedKey(address: string, owner: OwnerSigner, next: KeyReplacement): Promise<EncryptedKey> {
@@ -479,8 +490,9 @@ export class LatchkeyClient {
     let backup: string | undefined;
     let unlock: Challenge | null = null;
     if (next && typeof next === 'object' && 'secret' in next) {
+      refuseChipiFormat(next.format);
       const seal = async (secret: Secret): Promise<string> => {
-        if (!isPinSecret(secret) || next.format === 'lk1' || next.format === 'chipi') {
+        if (!isPinSecret(secret) || next.format === 'lk1') {
           return owner.seal(secret, { format: next.format, kdf: this.#kdf });
         }
         refuseWeakPin(secret);
@@ -500,8 +512,13 @@ export class LatchkeyClient {
       primary = next.encryptedPrivateKey;
       backup = next.encryptedPrivateKeyBackup;
       for (const [name, blob] of [['encryptedPrivateKey', primary], ['encryptedPrivateKeyBackup', backup]] as const) {
-        if (blob !== undefined && (typeof blob !== 'string' || encryptedKeyFormat(blob) === undefined)) {
-          throw new LatchkeyError('INVALID_ENCRYPTED_KEY', `Refusing to store ${name}: it is not an encrypted key (lk2, lk1 or Chipi format).`);
+        if (blob === undefined) continue;
+        const format = typeof blob === 'string' ? encryptedKeyFormat(blob) : undefined;
+        if (format === undefined) {
+          throw new LatchkeyError('INVALID_ENCRYPTED_KEY', `Refusing to store ${name}: it is not an encrypted key (lk2 or lk1).`);
+        }
+        if (format === 'chipi') {
+          throw new LatchkeyError('INVALID_ENCRYPTED_KEY', `Refusing to store ${name}: ${CHIPI_ON_NATIVE}`);
         }
       }
     } else {

@@ -448,6 +448,12 @@ describe('proofs of key possession', () => {
       const stranger = new sdk.OwnerSigner(core.OwnerSigner.fromPlaintext('0x1234', '0x42'));
       expect((await caught(fast().replaceEncryptedKey(key.address, stranger, { encryptedPrivateKey: blob }))).code).toBe('INVALID_INPUT');
       stranger.free();
+      // A Chipi ciphertext is the Chipi dialect's: the native API is never sent one.
+      const chipi = owner.seal({ pin: '905172' }, { format: 'chipi' });
+      const notHere = await caught(fast().replaceEncryptedKey(key.address, owner, { encryptedPrivateKey: blob, encryptedPrivateKeyBackup: chipi }));
+      expect([notHere.code, notHere.message]).toEqual(['INVALID_ENCRYPTED_KEY', expect.stringContaining('Chipi dialect only')]);
+      expect((await caught(fast().replaceEncryptedKey(key.address, owner, { secret: { pin: '905172' }, format: 'chipi' }))).code).toBe('INVALID_INPUT');
+      expect((await caught(fast().createWallet({ secret: { pin: '905172' }, format: 'chipi' }))).code).toBe('INVALID_INPUT');
       expect(seen).toEqual([]);
     });
 

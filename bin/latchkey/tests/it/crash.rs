@@ -31,12 +31,7 @@ async fn killed_mid_burst_every_accepted_request_finishes_exactly_once() {
     // A wallet, then rounds of owner-signed game moves, each burst cut by a SIGKILL at a
     // different moment and followed by a restart on the same database and chain.
     let owner = SigningKey::from_felt(Felt::from(0xc0ffee_u64)).unwrap();
-    let blob = latchkey_core::keystore::chipi::encrypt_with_salt(
-        &owner.secret_hex(),
-        "pin-for-test",
-        [9; 8],
-    )
-    .unwrap();
+
     let (status, challenge) = api
         .call(reqwest::Method::POST, "/api/challenges", Some(&json!({"purpose": "create-wallet"})))
         .await
@@ -44,6 +39,16 @@ async fn killed_mid_burst_every_accepted_request_finishes_exactly_once() {
     assert_eq!(status, 201, "{challenge}");
     let class = latchkey_contracts::ACCOUNT.class_hash().unwrap();
     let expected = latchkey_chain::ChainClient::account_address(class, owner.public_key());
+    // Sealed under a passkey PRF output: an envelope the native routes store.
+    let binding = latchkey_core::KeyBinding {
+        kind: latchkey_core::KeyKind::Owner,
+        account: expected,
+        public_key: owner.public_key(),
+    };
+    let prf = latchkey_core::EncryptKey::prf(&[9; 32]).unwrap();
+    let blob =
+        latchkey_core::keystore::passkey::seal(&owner, &prf, &binding, &mut rand::rngs::OsRng)
+            .unwrap();
     let proof = latchkey_core::sign_proof(
         &owner,
         &parse_felt(challenge["chainId"].as_str().unwrap()).unwrap(),

@@ -12,7 +12,7 @@ use latchkey_testkit::AUDIENCE;
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use crate::support::{create_org, fresh_key, send, App, Backend, OrgKeys};
+use crate::support::{create_org, fresh_key, sealed, send, App, Backend, OrgKeys};
 use crate::users::{as_user, user_proof};
 
 /// The organisation's gas accounting, in FRI.
@@ -140,12 +140,11 @@ async fn r2_02_k4_encrypted_keys_are_never_returned_in_bulk_nor_backups_like_the
     let (app, issuer) = App::with_issuer(Backend::Sqlite).await.unwrap();
     let owner = fresh_key();
     let mut body = app.wallet_body(&owner, "alice").await;
-    let backup = latchkey_core::keystore::chipi::encrypt_with_salt(
-        &owner.secret_hex(),
-        "backup pin",
-        [9; 8],
-    )
-    .unwrap();
+    let address = latchkey_chain::ChainClient::account_address(
+        latchkey_contracts::ACCOUNT.class_hash().unwrap(),
+        owner.public_key(),
+    );
+    let backup = sealed(&owner, latchkey_core::KeyKind::Owner, address, 9);
     body["encryptedPrivateKeyBackup"] = json!(backup);
     let (status, created) = app.call(Method::POST, "/api/wallets", Some(body)).await;
     assert_eq!(status, 201, "{created}");
@@ -158,12 +157,12 @@ async fn r2_02_k4_encrypted_keys_are_never_returned_in_bulk_nor_backups_like_the
     let (status, list) = app.call(Method::GET, "/api/wallets", None).await;
     assert_eq!(status, 200);
     let text = list.to_string();
-    assert!(!text.contains("U2FsdGVkX1"), "ciphertexts in a list: {text}");
+    assert!(!text.contains("lk1$"), "ciphertexts in a list: {text}");
     assert!(!text.contains(&backup));
     // One wallet: the primary for the organisation (a recorded read), never the backup.
     let (status, one) = app.call(Method::GET, &format!("/api/wallets/{address}"), None).await;
     assert_eq!(status, 200);
-    assert!(one["encryptedPrivateKey"].as_str().unwrap().starts_with("U2FsdGVkX1"));
+    assert!(one["encryptedPrivateKey"].as_str().unwrap().starts_with("lk1$owner$"));
     assert!(!one.to_string().contains(&backup));
     assert_eq!(one["hasBackup"], true);
     let (_, chipi) =
@@ -203,9 +202,7 @@ async fn r2_06_replacing_a_stored_key_needs_its_proof_and_nothing_is_ever_lost()
     let wallet = app.create_wallet(&owner, "alice").await;
     let path = format!("/api/wallets/{}/encrypted-key", to_hex(&wallet));
     let original = app.call(Method::GET, &path, None).await.1["encryptedPrivateKey"].clone();
-    let new_blob =
-        latchkey_core::keystore::chipi::encrypt_with_salt(&owner.secret_hex(), "new pin", [4; 8])
-            .unwrap();
+    let new_blob = sealed(&owner, latchkey_core::KeyKind::Owner, wallet, 4);
     let payload = latchkey_api_payload(&new_blob);
     // A proof by another key, a proof over another blob, a reused challenge: 403, and the
     // stored key is unchanged.
@@ -278,10 +275,8 @@ async fn r2_06_replacing_a_stored_key_needs_its_proof_and_nothing_is_ever_lost()
 
     // A stored session needs the session key's own proof.
     let session = fresh_key();
-    let sealed =
-        latchkey_core::keystore::chipi::encrypt_with_salt(&session.secret_hex(), "924681", [3; 8])
-            .unwrap();
-    let stored = json!({"publicKey": to_hex(&session.public_key()), "encryptedPrivateKey": sealed, "validUntil": 1});
+    let session_blob = sealed(&session, latchkey_core::KeyKind::Session, wallet, 3);
+    let stored = json!({"publicKey": to_hex(&session.public_key()), "encryptedPrivateKey": session_blob, "validUntil": 1});
     let token = issuer.token("alice");
     let planted = user_proof(
         &app,
@@ -289,7 +284,7 @@ async fn r2_06_replacing_a_stored_key_needs_its_proof_and_nothing_is_ever_lost()
         &fresh_key(),
         ProofPurpose::StoreSession,
         wallet,
-        payload_hash(sealed.as_bytes()),
+        payload_hash(session_blob.as_bytes()),
     )
     .await;
     let (status, body) = send(as_user(&app, &token, Method::PUT, "/api/me/session").json(&json!({
@@ -301,13 +296,77 @@ async fn r2_06_replacing_a_stored_key_needs_its_proof_and_nothing_is_ever_lost()
     assert_eq!(status, 404, "nothing was stored");
     // A challenge issued to the organisation does not serve an end user's proof.
     let org_challenge = app
-        .proof(&session, ProofPurpose::StoreSession, wallet, payload_hash(sealed.as_bytes()))
+        .proof(&session, ProofPurpose::StoreSession, wallet, payload_hash(session_blob.as_bytes()))
         .await;
     let (status, _) = send(as_user(&app, &token, Method::PUT, "/api/me/session").json(&json!({
         "walletAddress": to_hex(&wallet), "session": stored, "proof": org_challenge
     })))
     .await;
     assert_eq!(status, 403);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn k1_chipi_ciphertexts_are_accepted_on_the_chipi_dialect_only() {
+    // A Chipi ciphertext gives its PIN to whoever holds a copy in under a second: the native
+    // routes store latchkey's envelopes only, with a clear 400, and nothing is written.
+    let (app, issuer) = App::with_issuer(Backend::Sqlite).await.unwrap();
+    let owner = fresh_key();
+    let chipi = |key: &latchkey_core::SigningKey, pin: &str| {
+        latchkey_core::keystore::chipi::encrypt_with_salt(&key.secret_hex(), pin, [6; 8]).unwrap()
+    };
+    let refused = |status: u16, body: &Value| {
+        assert_eq!((status, body["code"].as_str()), (400, Some("INVALID_ENCRYPTED_KEY")), "{body}");
+        assert!(body["message"].as_str().unwrap().contains("Chipi dialect only"), "{body}");
+    };
+    // Creation, as the primary blob or as the backup.
+    for field in ["encryptedPrivateKey", "encryptedPrivateKeyBackup"] {
+        let mut body = app.wallet_body(&owner, "alice").await;
+        body[field] = json!(chipi(&owner, "739154"));
+        let (status, answer) = app.call(Method::POST, "/api/wallets", Some(body)).await;
+        refused(status, &answer);
+    }
+    let (status, list) = app.call(Method::GET, "/api/wallets", None).await;
+    assert_eq!((status, list), (200, json!([])), "nothing was created");
+    // Replacement, with a valid proof over the Chipi blob.
+    let wallet = app.create_wallet(&owner, "alice").await;
+    let path = format!("/api/wallets/{}/encrypted-key", to_hex(&wallet));
+    let before = app.call(Method::GET, &path, None).await.1["encryptedPrivateKey"].clone();
+    let blob = chipi(&owner, "739154");
+    let proof =
+        app.proof(&owner, ProofPurpose::ReplaceKey, wallet, latchkey_api_payload(&blob)).await;
+    let (status, answer) = app
+        .call(Method::PUT, &path, Some(json!({"encryptedPrivateKey": blob, "proof": proof})))
+        .await;
+    refused(status, &answer);
+    assert_eq!(app.call(Method::GET, &path, None).await.1["encryptedPrivateKey"], before);
+    // A session record stored for an end user.
+    let session = fresh_key();
+    let blob = chipi(&session, "739154");
+    let token = issuer.token("alice");
+    let proof = user_proof(
+        &app,
+        &token,
+        &session,
+        ProofPurpose::StoreSession,
+        wallet,
+        payload_hash(blob.as_bytes()),
+    )
+    .await;
+    let stored = json!({"publicKey": to_hex(&session.public_key()), "encryptedPrivateKey": blob, "validUntil": 1});
+    let (status, answer) =
+        send(as_user(&app, &token, Method::PUT, "/api/me/session").json(&json!({
+            "walletAddress": to_hex(&wallet), "session": stored, "proof": proof
+        })))
+        .await;
+    refused(status, &answer);
+    // The Chipi dialect, whose SDK makes them, takes one.
+    let (status, body) = send(
+        as_user(&app, &token, Method::PATCH, "/v1/chipi-wallets/update-encryption-details").json(
+            &json!({"externalUserId": "alice", "newEncryptedPrivateKey": chipi(&owner, "739154")}),
+        ),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
 }
 
 /// What `PUT …/encrypted-key` binds for a primary blob without a backup.

@@ -25,6 +25,21 @@ pub(crate) fn fresh_key() -> SigningKey {
     SigningKey::from_felt(Felt::from(0xa91_0000_0000u64 + n * 104_729)).expect("valid key")
 }
 
+/// `key` sealed as the native routes store keys: an `lk1` envelope under a passkey PRF
+/// output (`prf`, 32 bytes of it), bound to `kind` and `account`. No Argon2id, so tests
+/// that make many wallets stay fast.
+pub(crate) fn sealed(
+    key: &SigningKey,
+    kind: latchkey_core::KeyKind,
+    account: Felt,
+    prf: u8,
+) -> String {
+    let binding = latchkey_core::KeyBinding { kind, account, public_key: key.public_key() };
+    let secret = latchkey_core::EncryptKey::prf(&[prf; 32]).expect("prf secret");
+    latchkey_core::keystore::passkey::seal(key, &secret, &binding, &mut rand::rngs::OsRng)
+        .expect("seal")
+}
+
 /// Which database a test runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Backend {
@@ -238,16 +253,11 @@ impl App {
         owner: &SigningKey,
         external_user_id: &str,
     ) -> Value {
-        let blob = latchkey_core::keystore::chipi::encrypt_with_salt(
-            &owner.secret_hex(),
-            "correct horse battery",
-            [7u8; 8],
-        )
-        .expect("encrypt");
         let address = latchkey_chain::ChainClient::account_address(
             ACCOUNT.class_hash().unwrap(),
             owner.public_key(),
         );
+        let blob = sealed(owner, latchkey_core::KeyKind::Owner, address, 7);
         let proof = self
             .proof_as(
                 org,

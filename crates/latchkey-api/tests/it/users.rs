@@ -7,7 +7,7 @@ use reqwest::Method;
 use serde_json::{json, Value};
 
 use crate::access::resource_routes;
-use crate::support::{fresh_key, send, App, Backend};
+use crate::support::{fresh_key, sealed, send, App, Backend};
 
 pub(crate) fn as_user(
     app: &App,
@@ -146,9 +146,7 @@ async fn me_session_stores_only_encrypted_keys_and_is_deleted_on_revoke() {
     let (status, _) = send(as_user(&app, &carol, Method::GET, "/api/me/session")).await;
     assert_eq!(status, 404);
 
-    let encrypted =
-        latchkey_core::keystore::chipi::encrypt_with_salt(&session.secret_hex(), "924681", [3; 8])
-            .unwrap();
+    let encrypted = sealed(&session, latchkey_core::KeyKind::Session, wallet, 3);
     let now = app.now().await;
     let stored = json!({"publicKey": to_hex(&session.public_key()), "encryptedPrivateKey": encrypted, "validUntil": now + 600});
     let payload = payload_hash(encrypted.as_bytes());
