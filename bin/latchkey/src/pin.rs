@@ -144,5 +144,7 @@ impl<'a> PinServer<'a> {
 }
 
 fn is_rate_limited(error: &anyhow::Error) -> bool {
-    error.downcast_ref::<ApiRefusal>().is_some_and(|refusal| refusal.code == "RATE_LIMITED")
+    error
+        .downcast_ref::<ApiRefusal>()
+        .is_some_and(|refusal| refusal.code == latchkey_core::codes::RATE_LIMITED)
 }

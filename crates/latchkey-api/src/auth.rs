@@ -11,6 +11,7 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::StatusCode;
 use latchkey_auth::{hash_api_key, is_valid_public_key, is_valid_secret_key};
+use latchkey_core::codes;
 use latchkey_store::{ApiKeyKind, Wallet};
 
 use crate::{ApiError, AppState};
@@ -81,7 +82,7 @@ impl Caller {
             Principal::Organization => Ok(()),
             Principal::User { .. } => Err(ApiError::new(
                 StatusCode::FORBIDDEN,
-                "FORBIDDEN",
+                codes::FORBIDDEN,
                 "this route needs the organisation's secret key",
             )),
         }
@@ -102,16 +103,16 @@ impl FromRequestParts<AppState> for Caller {
         let store = &state.store;
         let pepper = state.config.api_key_pepper.as_deref();
         let public = header(parts, "x-api-key").filter(|k| !k.is_empty()).ok_or_else(|| {
-            ApiError::unauthorized("MISSING_API_KEY", "x-api-key header is required")
+            ApiError::unauthorized(codes::MISSING_API_KEY, "x-api-key header is required")
         })?;
         if !is_valid_public_key(public) {
-            return Err(ApiError::unauthorized("INVALID_API_KEY", "invalid API key"));
+            return Err(ApiError::unauthorized(codes::INVALID_API_KEY, "invalid API key"));
         }
         let key = store
             .find_api_key(&hash_api_key(public, pepper))
             .await?
             .filter(|k| k.kind == ApiKeyKind::Public)
-            .ok_or_else(|| ApiError::unauthorized("INVALID_API_KEY", "invalid API key"))?;
+            .ok_or_else(|| ApiError::unauthorized(codes::INVALID_API_KEY, "invalid API key"))?;
         state.limits.check_api_key(&key.id)?;
 
         let bearer = header(parts, "authorization")
@@ -120,25 +121,27 @@ impl FromRequestParts<AppState> for Caller {
             .filter(|t| !t.is_empty())
             .ok_or_else(|| {
                 ApiError::unauthorized(
-                    "MISSING_BEARER_TOKEN",
+                    codes::MISSING_BEARER_TOKEN,
                     "Authorization: Bearer <secret key or user token> is required",
                 )
             })?;
         let principal = if bearer.starts_with("sk_") {
             if !is_valid_secret_key(bearer) {
-                return Err(ApiError::unauthorized("INVALID_API_KEY", "invalid secret key"));
+                return Err(ApiError::unauthorized(codes::INVALID_API_KEY, "invalid secret key"));
             }
             let secret = store
                 .find_api_key(&hash_api_key(bearer, pepper))
                 .await?
                 .filter(|k| k.kind == ApiKeyKind::Secret && k.org_id == key.org_id)
-                .ok_or_else(|| ApiError::unauthorized("INVALID_API_KEY", "invalid secret key"))?;
+                .ok_or_else(|| {
+                    ApiError::unauthorized(codes::INVALID_API_KEY, "invalid secret key")
+                })?;
             drop(secret);
             Principal::Organization
         } else {
             let verifier = state.issuers.verifier(state, &key.org_id).await?.ok_or_else(|| {
                 ApiError::unauthorized(
-                    "INVALID_TOKEN",
+                    codes::INVALID_TOKEN,
                     "this organisation has no end-user token issuer configured",
                 )
             })?;

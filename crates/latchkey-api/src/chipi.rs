@@ -13,6 +13,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use latchkey_core::codes;
 use latchkey_core::{
     parse_felt, selector, to_hex, verify_signature, Call, Felt, OutsideExecution, Signature,
     TypedData, ANY_CALLER,
@@ -55,7 +56,7 @@ fn check_wallet_type(wallet_type: Option<&str>) -> ApiResult<()> {
     match wallet_type {
         None | Some(CHIPI) => Ok(()),
         Some(other) => Err(ApiError::bad_request(
-            "WALLET_TYPE_NOT_SUPPORTED",
+            codes::WALLET_TYPE_NOT_SUPPORTED,
             format!("wallet type {other:?} is not supported; this server deploys latchkey session accounts (CHIPI)"),
         )),
     }
@@ -65,7 +66,7 @@ fn check_class_hash(state: &AppState, class_hash: Option<&str>) -> ApiResult<()>
     if let Some(text) = class_hash {
         if felt("classHash", text)? != state.account_class_hash {
             return Err(ApiError::bad_request(
-                "UNSUPPORTED_CLASS_HASH",
+                codes::UNSUPPORTED_CLASS_HASH,
                 format!("this server deploys account class {}", to_hex(&state.account_class_hash)),
             ));
         }
@@ -154,7 +155,7 @@ fn check_address(state: &AppState, address: Felt, owner: Felt) -> ApiResult<()> 
     let expected = latchkey_chain::ChainClient::account_address(state.account_class_hash, owner);
     if expected != address {
         return Err(ApiError::bad_request(
-            "ADDRESS_MISMATCH",
+            codes::ADDRESS_MISMATCH,
             format!(
                 "publicKey {} is not the address of this key with class {} (expected {}); pass classHash to createWallet",
                 to_hex(&address),
@@ -246,7 +247,7 @@ pub(crate) async fn create_wallet(
             if subject != req.external_user_id {
                 return Err(ApiError::new(
                     StatusCode::FORBIDDEN,
-                    "FORBIDDEN",
+                    codes::FORBIDDEN,
                     "externalUserId must be the token's subject",
                 ));
             }
@@ -257,7 +258,7 @@ pub(crate) async fn create_wallet(
         check_class_hash(&state, Some(&req.deployment_data.class_hash))?;
         if felt("deploymentData.unique", &req.deployment_data.unique)? != Felt::ZERO {
             return Err(ApiError::bad_request(
-                "INVALID_DEPLOYMENT_DATA",
+                codes::INVALID_DEPLOYMENT_DATA,
                 "unique deployments are not supported",
             ));
         }
@@ -269,7 +270,7 @@ pub(crate) async fn create_wallet(
             .collect::<Result<_, _>>()?;
         if calldata != [owner] {
             return Err(ApiError::bad_request(
-                "INVALID_DEPLOYMENT_DATA",
+                codes::INVALID_DEPLOYMENT_DATA,
                 "constructor calldata must be [owner public key]",
             ));
         }
@@ -281,10 +282,10 @@ pub(crate) async fn create_wallet(
         )?;
         // Proof of key possession: the owner signed the creation typed data for this address.
         let (oe, chain_id) = OutsideExecution::from_typed_data(&req.typed_data)
-            .map_err(|e| ApiError::bad_request("INVALID_TYPED_DATA", e.to_string()))?;
+            .map_err(|e| ApiError::bad_request(codes::INVALID_TYPED_DATA, e.to_string()))?;
         if chain_id != state.relayer.chain().chain_id() || !oe.calls.is_empty() {
             return Err(ApiError::bad_request(
-                "INVALID_TYPED_DATA",
+                codes::INVALID_TYPED_DATA,
                 "typedData is not this server's creation typed data",
             ));
         }
@@ -294,7 +295,7 @@ pub(crate) async fn create_wallet(
         };
         if !verify_signature(&owner, &oe.message_hash(&chain_id, &address), &signature) {
             return Err(ApiError::bad_request(
-                "INVALID_SIGNATURE",
+                codes::INVALID_SIGNATURE,
                 "userSignature does not verify for this key",
             ));
         }
@@ -310,7 +311,7 @@ pub(crate) async fn create_wallet(
             .await?;
         if !issued {
             return Err(ApiError::bad_request(
-                "INVALID_TYPED_DATA",
+                codes::INVALID_TYPED_DATA,
                 "typedData was not issued by prepare-creation for this caller, was used already, or expired",
             ));
         }
@@ -404,10 +405,9 @@ pub(crate) async fn wallet_by_user(
     caller: Caller,
     ApiQuery(query): ApiQuery<ByUser>,
 ) -> ApiResult<Json<Value>> {
-    let external = query
-        .external_user_id
-        .filter(|e| !e.is_empty())
-        .ok_or_else(|| ApiError::bad_request("INVALID_REQUEST", "externalUserId is required"))?;
+    let external = query.external_user_id.filter(|e| !e.is_empty()).ok_or_else(|| {
+        ApiError::bad_request(codes::INVALID_REQUEST, "externalUserId is required")
+    })?;
     let wallet = state.store.wallet_by_external_user(&caller.org_id, &external).await?;
     match wallet {
         Some(wallet) if caller.can_access(&wallet) => {
@@ -415,7 +415,7 @@ pub(crate) async fn wallet_by_user(
             record_read(&state, &caller, &wallet, "GET /v1/chipi-wallets/by-user").await?;
             Ok(Json(wallet_json(&wallet, &caller)))
         }
-        _ => Err(ApiError::not_found("WALLET_NOT_FOUND", "wallet not found")),
+        _ => Err(ApiError::not_found(codes::WALLET_NOT_FOUND, "wallet not found")),
     }
 }
 
@@ -452,13 +452,13 @@ pub(crate) async fn update_encryption(
         .wallet_by_external_user(&caller.org_id, &req.external_user_id)
         .await?
         .filter(|w| caller.can_access(w))
-        .ok_or_else(|| ApiError::not_found("WALLET_NOT_FOUND", "wallet not found"))?;
+        .ok_or_else(|| ApiError::not_found(codes::WALLET_NOT_FOUND, "wallet not found"))?;
     if let Some(public_key) = &req.public_key {
         if felt("publicKey", public_key)?
             != parse_felt(&wallet.address).map_err(ApiError::internal)?
         {
             return Err(ApiError::bad_request(
-                "ADDRESS_MISMATCH",
+                codes::ADDRESS_MISMATCH,
                 "publicKey is not this user's wallet",
             ));
         }
@@ -507,7 +507,7 @@ impl SdkCall {
             selector(&self.entrypoint)
         } else {
             return Err(ApiError::bad_request(
-                "INVALID_REQUEST",
+                codes::INVALID_REQUEST,
                 format!("calls[{index}].entrypoint is invalid"),
             ));
         };
@@ -594,16 +594,16 @@ async fn mirror_session_calls(
             (data.first(), data.get(1), data.get(2), data.get(3))
         else {
             return Err(ApiError::bad_request(
-                "INVALID_REQUEST",
+                codes::INVALID_REQUEST,
                 "add_or_update_session_key calldata is too short",
             ));
         };
         let n = latchkey_core::felt_to_u32(n)
-            .map_err(|e| ApiError::bad_request("INVALID_FELT", e.to_string()))?
+            .map_err(|e| ApiError::bad_request(codes::INVALID_FELT, e.to_string()))?
             as usize;
         let selectors = data.get(4..4 + n).ok_or_else(|| {
             ApiError::bad_request(
-                "INVALID_REQUEST",
+                codes::INVALID_REQUEST,
                 "add_or_update_session_key calldata is too short",
             )
         })?;
@@ -619,12 +619,12 @@ async fn mirror_session_calls(
                 valid_after: 0,
                 valid_until: i64::try_from(
                     latchkey_core::felt_to_u64(until)
-                        .map_err(|e| ApiError::bad_request("INVALID_FELT", e.to_string()))?,
+                        .map_err(|e| ApiError::bad_request(codes::INVALID_FELT, e.to_string()))?,
                 )
                 .unwrap_or(i64::MAX),
                 max_calls: i64::from(
                     latchkey_core::felt_to_u32(max_calls)
-                        .map_err(|e| ApiError::bad_request("INVALID_FELT", e.to_string()))?,
+                        .map_err(|e| ApiError::bad_request(codes::INVALID_FELT, e.to_string()))?,
                 ),
                 allowed_methods_json: serde_json::to_string(&methods)
                     .map_err(ApiError::internal)?,
@@ -697,7 +697,7 @@ pub(crate) struct TransactionHashResponse {
 /// Owner signatures arrive as `{ "r": decimal, "s": decimal }`; session signatures as a
 /// 4-element array of hex strings.
 fn parse_user_signature(value: &Value, is_session: bool) -> ApiResult<Vec<Felt>> {
-    let invalid = |m: &str| ApiError::bad_request("INVALID_SIGNATURE", m.to_string());
+    let invalid = |m: &str| ApiError::bad_request(codes::INVALID_SIGNATURE, m.to_string());
     match value {
         Value::Object(map) => {
             if is_session {
@@ -708,7 +708,7 @@ fn parse_user_signature(value: &Value, is_session: bool) -> ApiResult<Vec<Felt>>
             let part = |k: &str| -> ApiResult<Felt> {
                 let v = map.get(k).ok_or_else(|| invalid("userSignature needs r and s"))?;
                 felt_json(&format!("userSignature.{k}"), v)
-                    .map_err(|e| ApiError::bad_request("INVALID_SIGNATURE", e.message))
+                    .map_err(|e| ApiError::bad_request(codes::INVALID_SIGNATURE, e.message))
             };
             Ok(vec![part("r")?, part("s")?])
         }
@@ -717,7 +717,7 @@ fn parse_user_signature(value: &Value, is_session: bool) -> ApiResult<Vec<Felt>>
                 .iter()
                 .map(|v| {
                     felt_json("userSignature", v)
-                        .map_err(|e| ApiError::bad_request("INVALID_SIGNATURE", e.message))
+                        .map_err(|e| ApiError::bad_request(codes::INVALID_SIGNATURE, e.message))
                 })
                 .collect::<Result<_, _>>()?;
             match (felts.len(), is_session) {
@@ -844,11 +844,13 @@ pub(crate) async fn transaction_status(
         .request_by_tx_hash(&to_hex(&hash))
         .await?
         .filter(|r| r.org_id == caller.org_id)
-        .ok_or_else(|| ApiError::not_found("TRANSACTION_NOT_FOUND", "transaction not found"))?;
+        .ok_or_else(|| {
+            ApiError::not_found(codes::TRANSACTION_NOT_FOUND, "transaction not found")
+        })?;
     if let (Some(wallet_id), Some(_)) = (&request.wallet_id, caller.subject()) {
         let wallet = state.store.wallet(wallet_id).await?;
         if !wallet.is_some_and(|w| caller.can_access(&w)) {
-            return Err(ApiError::not_found("TRANSACTION_NOT_FOUND", "transaction not found"));
+            return Err(ApiError::not_found(codes::TRANSACTION_NOT_FOUND, "transaction not found"));
         }
     }
     let status = match request.status {

@@ -13,6 +13,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use latchkey_core::codes;
 use latchkey_core::{
     parse_felt, payload_hash, to_hex, verify_proof, Felt, ProofPurpose, Signature,
 };
@@ -89,7 +90,7 @@ pub(crate) async fn issue_challenge(
     let req: ChallengeRequest = parse_json(&body)?;
     let purpose = ProofPurpose::parse(&req.purpose).ok_or_else(|| {
         ApiError::bad_request(
-            "INVALID_REQUEST",
+            codes::INVALID_REQUEST,
             "purpose must be create-wallet, replace-key, restore-key, store-session or pin-unlock",
         )
     })?;
@@ -136,10 +137,14 @@ pub(crate) async fn check_proof(
     key: Felt,
     proof: &ProofInput,
 ) -> ApiResult<()> {
-    let invalid = |m: &str| ApiError::new(StatusCode::FORBIDDEN, "INVALID_PROOF", m.to_string());
+    let invalid =
+        |m: &str| ApiError::new(StatusCode::FORBIDDEN, codes::INVALID_PROOF, m.to_string());
     let challenge = felt("proof.challenge", &proof.challenge)?;
     let [r, s] = proof.signature.as_slice() else {
-        return Err(ApiError::bad_request("INVALID_SIGNATURE", "proof.signature must be [r, s]"));
+        return Err(ApiError::bad_request(
+            codes::INVALID_SIGNATURE,
+            "proof.signature must be [r, s]",
+        ));
     };
     let signature = Signature { r: felt("proof.signature", r)?, s: felt("proof.signature", s)? };
     let chain_id = state.relayer.chain().chain_id();
@@ -217,12 +222,12 @@ pub(crate) async fn get_encrypted_key(
         if !caller.is_end_user_of(&wallet) {
             return Err(ApiError::new(
                 StatusCode::FORBIDDEN,
-                "END_USER_TOKEN_REQUIRED",
+                codes::END_USER_TOKEN_REQUIRED,
                 "the backup key is returned to the wallet's own end user only",
             ));
         }
         wallet.encrypted_private_key_backup.clone().ok_or_else(|| {
-            ApiError::not_found("BACKUP_NOT_FOUND", "this wallet has no backup key")
+            ApiError::not_found(codes::BACKUP_NOT_FOUND, "this wallet has no backup key")
         })?
     } else {
         record_read(&state, &caller, &wallet, "GET /api/wallets/{address}/encrypted-key").await?;
@@ -391,10 +396,10 @@ pub(crate) async fn restore_key(
     let req: RestoreKeyRequest = parse_json(&body)?;
     let events = state.store.key_events(&wallet.id).await?;
     let event = events.into_iter().find(|e| e.id == id).ok_or_else(|| {
-        ApiError::not_found("KEY_EVENT_NOT_FOUND", "no such custody event for this wallet")
+        ApiError::not_found(codes::KEY_EVENT_NOT_FOUND, "no such custody event for this wallet")
     })?;
     let Some(previous_key) = event.previous_key else {
-        return Err(ApiError::bad_request("NOT_RESTORABLE", "this event replaced nothing"));
+        return Err(ApiError::bad_request(codes::NOT_RESTORABLE, "this event replaced nothing"));
     };
     check_proof(
         &state,

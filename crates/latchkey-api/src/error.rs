@@ -4,6 +4,7 @@
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use latchkey_core::codes;
 use latchkey_relayer::RelayError;
 use serde::Serialize;
 
@@ -61,7 +62,7 @@ impl ApiError {
     #[cold]
     pub fn internal(detail: impl std::fmt::Display) -> Self {
         tracing::error!(%detail, "internal error");
-        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL_ERROR", "internal error")
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, codes::INTERNAL_ERROR, "internal error")
     }
 
     /// The JSON body.
@@ -110,13 +111,15 @@ impl From<RelayError> for ApiError {
             | RelayError::CoolingDown { .. }
             | RelayError::SimulationBusy => StatusCode::TOO_MANY_REQUESTS,
             RelayError::SimulationTimeout => StatusCode::SERVICE_UNAVAILABLE,
-            RelayError::SessionGuard { code: "SESSION_KEY_REVOKED", .. } => StatusCode::CONFLICT,
+            RelayError::SessionGuard { code: codes::SESSION_KEY_REVOKED, .. } => {
+                StatusCode::CONFLICT
+            }
             RelayError::SessionGuard { .. } => StatusCode::BAD_REQUEST,
             RelayError::Unavailable(detail) => {
                 tracing::warn!(%detail, "upstream unavailable");
                 return Self::new(
                     StatusCode::SERVICE_UNAVAILABLE,
-                    "UPSTREAM_UNAVAILABLE",
+                    codes::UPSTREAM_UNAVAILABLE,
                     "the chain or database is unavailable",
                 );
             }
@@ -141,15 +144,15 @@ impl From<latchkey_store::StoreError> for ApiError {
         match error {
             latchkey_store::StoreError::Conflict { constraint } => Self::new(
                 StatusCode::CONFLICT,
-                "ALREADY_EXISTS",
+                codes::ALREADY_EXISTS,
                 format!("already exists ({constraint})"),
             ),
-            latchkey_store::StoreError::NotFound => Self::not_found("NOT_FOUND", "not found"),
+            latchkey_store::StoreError::NotFound => Self::not_found(codes::NOT_FOUND, "not found"),
             latchkey_store::StoreError::Database(detail) => {
                 tracing::warn!(%detail, "database unavailable");
                 Self::new(
                     StatusCode::SERVICE_UNAVAILABLE,
-                    "UPSTREAM_UNAVAILABLE",
+                    codes::UPSTREAM_UNAVAILABLE,
                     "the chain or database is unavailable",
                 )
             }
@@ -163,7 +166,7 @@ impl From<latchkey_chain::ChainError> for ApiError {
         tracing::warn!(%error, "chain error");
         Self::new(
             StatusCode::SERVICE_UNAVAILABLE,
-            "UPSTREAM_UNAVAILABLE",
+            codes::UPSTREAM_UNAVAILABLE,
             "the chain is unavailable",
         )
     }

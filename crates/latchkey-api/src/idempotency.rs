@@ -13,6 +13,7 @@
 
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use latchkey_core::codes;
 use latchkey_store::{IdempotencyClaim, IdempotencyScope};
 use sha2::{Digest, Sha256};
 
@@ -49,7 +50,7 @@ where
             }
             _ => {
                 return ApiError::bad_request(
-                    "INVALID_IDEMPOTENCY_KEY",
+                    codes::INVALID_IDEMPOTENCY_KEY,
                     "Idempotency-Key must be 1 to 255 printable ASCII characters",
                 )
                 .into_response()
@@ -81,13 +82,13 @@ where
         Err(e) => ApiError::from(e).into_response(),
         Ok(IdempotencyClaim::InFlight) => ApiError::new(
             StatusCode::CONFLICT,
-            "IDEMPOTENCY_IN_FLIGHT",
+            codes::IDEMPOTENCY_IN_FLIGHT,
             "a request with this Idempotency-Key is still being processed",
         )
         .into_response(),
         Ok(IdempotencyClaim::Mismatch) => ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
-            "IDEMPOTENCY_KEY_REUSED",
+            codes::IDEMPOTENCY_KEY_REUSED,
             "this Idempotency-Key was used with a different request",
         )
         .into_response(),

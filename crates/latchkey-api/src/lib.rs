@@ -27,6 +27,7 @@ mod settings;
 mod util;
 mod web;
 
+use latchkey_core::codes;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
@@ -219,7 +220,7 @@ fn panic_response(panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
         .or_else(|| panic.downcast_ref::<&str>().copied())
         .unwrap_or("a panic without a message");
     tracing::error!(%detail, "handler panicked");
-    ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL_ERROR", "internal error")
+    ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, codes::INTERNAL_ERROR, "internal error")
         .into_response()
 }
 

@@ -2,6 +2,7 @@
 //! request over a limit gets `429 RATE_LIMITED` with `Retry-After`. Limits are per process;
 //! with several processes behind a load balancer each enforces its own share.
 
+use latchkey_core::codes;
 use std::num::NonZeroU32;
 use std::time::Duration;
 
@@ -138,7 +139,7 @@ fn check(
             let seconds = wait.max(Duration::from_millis(1)).as_secs_f64().ceil() as u64;
             Err(ApiError::new(
                 axum::http::StatusCode::TOO_MANY_REQUESTS,
-                "RATE_LIMITED",
+                codes::RATE_LIMITED,
                 format!("too many requests for {whose}; retry in {seconds} s"),
             )
             .with_retry_after(seconds))

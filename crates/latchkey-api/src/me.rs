@@ -10,6 +10,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::get;
 use axum::{Json, Router};
+use latchkey_core::codes;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -61,7 +62,7 @@ fn subject(caller: &Caller) -> ApiResult<&str> {
     caller.subject().ok_or_else(|| {
         ApiError::new(
             StatusCode::FORBIDDEN,
-            "END_USER_TOKEN_REQUIRED",
+            codes::END_USER_TOKEN_REQUIRED,
             "this route is for end users (a JWT bearer token)",
         )
     })
@@ -79,7 +80,7 @@ pub(crate) async fn get_me_session(
         .store
         .user_session(&caller.org_id, subject)
         .await?
-        .ok_or_else(|| ApiError::not_found("SESSION_NOT_FOUND", "no stored session"))?;
+        .ok_or_else(|| ApiError::not_found(codes::SESSION_NOT_FOUND, "no stored session"))?;
     let session: SessionKeyDataDto =
         serde_json::from_str(&stored.blob).map_err(ApiError::internal)?;
     Ok(Json(MeSessionResponse {
@@ -109,7 +110,7 @@ pub(crate) async fn put_me_session(
             return Err(KeyFormats::Hardened.refusal("session.encryptedPrivateKey", blob));
         }
         return Err(ApiError::bad_request(
-            "PLAINTEXT_KEY_REJECTED",
+            codes::PLAINTEXT_KEY_REJECTED,
             "session.encryptedPrivateKey must be an encrypted key (lk2 or lk1)",
         ));
     }
@@ -154,6 +155,6 @@ pub(crate) async fn delete_me_session(
     if state.store.delete_user_session(&caller.org_id, subject).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {
-        Err(ApiError::not_found("SESSION_NOT_FOUND", "no stored session"))
+        Err(ApiError::not_found(codes::SESSION_NOT_FOUND, "no stored session"))
     }
 }

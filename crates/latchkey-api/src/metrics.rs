@@ -1,6 +1,7 @@
 //! Prometheus metrics: request counts and latency per route, in the text exposition
 //! format.
 
+use latchkey_core::codes;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::sync::Mutex;
@@ -117,7 +118,7 @@ pub(crate) async fn render(
             && bool::from(subtle::ConstantTimeEq::ct_eq(presented.as_bytes(), token.as_bytes()));
         if !same {
             return crate::ApiError::unauthorized(
-                "MISSING_BEARER_TOKEN",
+                codes::MISSING_BEARER_TOKEN,
                 "/metrics needs Authorization: Bearer <metrics token>",
             )
             .into_response();

@@ -9,6 +9,7 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use latchkey_contracts::account_calls;
+use latchkey_core::codes;
 use latchkey_core::{
     parse_u256, payload_hash, selector, to_hex, AllowedMethod, Call, Felt, ProofPurpose,
     SessionPolicy, TypedData, U256,
@@ -134,7 +135,10 @@ pub(crate) async fn create_wallet(
         let req: CreateWalletRequest = parse_json(&body)?;
         let owner = felt("ownerPublicKey", &req.owner_public_key)?;
         if owner == Felt::ZERO {
-            return Err(ApiError::bad_request("INVALID_FELT", "ownerPublicKey must not be zero"));
+            return Err(ApiError::bad_request(
+                codes::INVALID_FELT,
+                "ownerPublicKey must not be zero",
+            ));
         }
         ensure_encrypted_keys(
             KeyFormats::Hardened,
@@ -145,7 +149,7 @@ pub(crate) async fn create_wallet(
             (Principal::User { subject }, Some(ext)) if &ext != subject => {
                 return Err(ApiError::new(
                     StatusCode::FORBIDDEN,
-                    "FORBIDDEN",
+                    codes::FORBIDDEN,
                     "externalUserId must be the token's subject",
                 ))
             }
@@ -261,7 +265,7 @@ fn entry_selector(field: &str, entrypoint: Option<&str>, sel: Option<&str>) -> A
         (Some(name), None) if !name.is_empty() && name.len() <= 256 => Ok(selector(name)),
         (None, Some(sel)) => felt(field, sel),
         _ => Err(ApiError::bad_request(
-            "INVALID_REQUEST",
+            codes::INVALID_REQUEST,
             format!("{field}: give exactly one of entrypoint or selector"),
         )),
     }
@@ -536,35 +540,38 @@ pub(crate) async fn register_session(
     let req: RegisterSessionRequest = parse_json(&body)?;
     let key = felt("sessionPublicKey", &req.session_public_key)?;
     if key == Felt::ZERO {
-        return Err(ApiError::bad_request("INVALID_FELT", "sessionPublicKey must not be zero"));
+        return Err(ApiError::bad_request(
+            codes::INVALID_FELT,
+            "sessionPublicKey must not be zero",
+        ));
     }
     state.relayer.check_not_revoked(account, key).await?;
     if req.allowed_methods.is_empty() && !req.allow_all {
         return Err(ApiError::bad_request(
-            "ALLOWLIST_REQUIRED",
+            codes::ALLOWLIST_REQUIRED,
             "give allowedMethods, or set allowAll: true to allow every method (never recommended)",
         ));
     }
     if !req.allowed_methods.is_empty() && req.allow_all {
         return Err(ApiError::bad_request(
-            "INVALID_REQUEST",
+            codes::INVALID_REQUEST,
             "allowAll and allowedMethods are exclusive",
         ));
     }
     if req.max_calls == 0 {
-        return Err(ApiError::bad_request("INVALID_REQUEST", "maxCalls must be at least 1"));
+        return Err(ApiError::bad_request(codes::INVALID_REQUEST, "maxCalls must be at least 1"));
     }
     let now = state.relayer.chain().block_timestamp().await?;
     let start = req.valid_after.max(now);
     if req.valid_until <= start {
         return Err(ApiError::bad_request(
-            "INVALID_SESSION_WINDOW",
+            codes::INVALID_SESSION_WINDOW,
             "validUntil must be after validAfter and now",
         ));
     }
     if req.valid_until - start > state.config.max_session_seconds {
         return Err(ApiError::bad_request(
-            "SESSION_TOO_LONG",
+            codes::SESSION_TOO_LONG,
             format!("sessions may last at most {} seconds", state.config.max_session_seconds),
         ));
     }
@@ -573,7 +580,7 @@ pub(crate) async fn register_session(
         let contract = felt(&format!("allowedMethods[{i}].contract"), &m.contract)?;
         if contract == account {
             return Err(ApiError::bad_request(
-                "SELF_CALL_NOT_ALLOWED",
+                codes::SELF_CALL_NOT_ALLOWED,
                 "a session can never call its own wallet",
             ));
         }
@@ -585,7 +592,7 @@ pub(crate) async fn register_session(
         methods.push(AllowedMethod { contract, selector });
     }
     if methods.len() > 128 {
-        return Err(ApiError::bad_request("TOO_MANY_METHODS", "at most 128 allowed methods"));
+        return Err(ApiError::bad_request(codes::TOO_MANY_METHODS, "at most 128 allowed methods"));
     }
     let policy = SessionPolicy {
         session_key: key,
@@ -603,7 +610,7 @@ pub(crate) async fn register_session(
             u256_field(&format!("spendingCaps[{i}].maxPerWindow"), &cap.max_per_window)?;
         if cap.window_seconds == 0 || per_call == U256::ZERO || per_call > per_window {
             return Err(ApiError::bad_request(
-                "INVALID_SPENDING_POLICY",
+                codes::INVALID_SPENDING_POLICY,
                 format!(
                     "spendingCaps[{i}]: need 0 < maxPerCall <= maxPerWindow and windowSeconds > 0"
                 ),
@@ -639,7 +646,10 @@ pub(crate) async fn register_session(
 
 fn u256_field(field: &str, value: &str) -> ApiResult<U256> {
     parse_u256(&Value::String(value.to_string())).ok_or_else(|| {
-        ApiError::bad_request("INVALID_AMOUNT", format!("{field} must be a u256 (decimal or hex)"))
+        ApiError::bad_request(
+            codes::INVALID_AMOUNT,
+            format!("{field} must be a u256 (decimal or hex)"),
+        )
     })
 }
 
@@ -791,7 +801,7 @@ pub(crate) async fn get_session(
         .store
         .session(&wallet.id, &to_hex(&key))
         .await?
-        .ok_or_else(|| ApiError::not_found("SESSION_NOT_FOUND", "session not found"))?;
+        .ok_or_else(|| ApiError::not_found(codes::SESSION_NOT_FOUND, "session not found"))?;
     Ok(Json(session_response(&state, account, &session).await?))
 }
 
@@ -809,7 +819,7 @@ pub(crate) async fn revoke_session(
     let view = state.relayer.chain().get_session(account, key).await?;
     if !view.registered || view.revoked {
         return Err(ApiError::not_found(
-            "SESSION_NOT_FOUND",
+            codes::SESSION_NOT_FOUND,
             "no active registration of this session key",
         ));
     }
@@ -953,7 +963,7 @@ pub(crate) async fn get_transaction(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<Json<TransactionResponse>> {
-    let not_found = || ApiError::not_found("TRANSACTION_NOT_FOUND", "transaction not found");
+    let not_found = || ApiError::not_found(codes::TRANSACTION_NOT_FOUND, "transaction not found");
     let request = state
         .store
         .request(&id)

@@ -14,6 +14,7 @@
 //! Per-wallet OPRF keys come from the key ring ([`OprfKeyRing`]), a file kept outside the
 //! database, so a database dump alone says nothing about any PIN.
 
+use latchkey_core::codes;
 use std::sync::Arc;
 
 use axum::extract::{Path, State};
@@ -235,7 +236,7 @@ fn status_of(state: &AppState, address: &Felt, guard: &PinGuard) -> PinStatus {
 async fn wallet_at(state: &AppState, caller: &Caller, address: &Felt) -> ApiResult<Option<Wallet>> {
     match state.store.wallet_by_address(&caller.org_id, &address_text(address)).await? {
         Some(wallet) if caller.can_access(&wallet) => Ok(Some(wallet)),
-        Some(_) => Err(ApiError::not_found("WALLET_NOT_FOUND", "wallet not found")),
+        Some(_) => Err(ApiError::not_found(codes::WALLET_NOT_FOUND, "wallet not found")),
         None => Ok(None),
     }
 }
@@ -244,14 +245,14 @@ async fn wallet_at(state: &AppState, caller: &Caller, address: &Felt) -> ApiResu
 async fn stored_wallet_at(state: &AppState, caller: &Caller, address: &Felt) -> ApiResult<Wallet> {
     wallet_at(state, caller, address)
         .await?
-        .ok_or_else(|| ApiError::not_found("WALLET_NOT_FOUND", "wallet not found"))
+        .ok_or_else(|| ApiError::not_found(codes::WALLET_NOT_FOUND, "wallet not found"))
 }
 
 fn locked(until: i64) -> ApiError {
     let wait = (until - now_unix()).max(1);
     ApiError::new(
         StatusCode::LOCKED,
-        "PIN_LOCKED",
+        codes::PIN_LOCKED,
         format!(
             "too many PIN attempts without a proved unlock; retry in {wait} s, unlock with \
              the passkey, or ask the organisation to reset it"
@@ -262,7 +263,7 @@ fn locked(until: i64) -> ApiError {
 
 fn invalid_element() -> ApiError {
     ApiError::bad_request(
-        "INVALID_OPRF_ELEMENT",
+        codes::INVALID_OPRF_ELEMENT,
         "blindedElement must be 32 bytes (base64url, no padding) encoding a ristretto255 point",
     )
 }
@@ -292,7 +293,10 @@ pub(crate) async fn evaluate(
     let ring = &state.config.pin.keys;
     let key_id = req.key_id.as_deref().unwrap_or(ring.current_id());
     let key = ring.wallet_key(key_id, &address).ok_or_else(|| {
-        ApiError::bad_request("UNKNOWN_OPRF_KEY", format!("no OPRF key {key_id:?} on this server"))
+        ApiError::bad_request(
+            codes::UNKNOWN_OPRF_KEY,
+            format!("no OPRF key {key_id:?} on this server"),
+        )
     })?;
     // Refuse a bad point before counting: malformed input costs the wallet nothing.
     let evaluated = key.evaluate(&blinded).map_err(|_| invalid_element())?;
@@ -344,7 +348,7 @@ pub(crate) async fn confirm(
             if key != owner && !registered {
                 return Err(ApiError::new(
                     StatusCode::FORBIDDEN,
-                    "INVALID_PROOF",
+                    codes::INVALID_PROOF,
                     "publicKey is neither the owner key nor a session key of this wallet",
                 ));
             }

@@ -2,6 +2,7 @@
 //! tokens (`/api/organization/token-issuer`) and its sponsorship policy
 //! (`/api/sponsorship/policy`).
 
+use latchkey_core::codes;
 use std::collections::HashMap;
 use std::sync::RwLock;
 use std::time::{Duration, Instant};
@@ -50,7 +51,7 @@ pub(crate) struct TokenIssuer {
 
 impl TokenIssuer {
     fn config(&self, allow_loopback_http: bool) -> Result<JwtConfig, ApiError> {
-        let invalid = |m: String| ApiError::bad_request("INVALID_TOKEN_ISSUER", m);
+        let invalid = |m: String| ApiError::bad_request(codes::INVALID_TOKEN_ISSUER, m);
         if self.issuer.is_empty() || self.issuer.len() > 512 {
             return Err(invalid("issuer must be 1 to 512 characters".into()));
         }
@@ -176,7 +177,7 @@ async fn store_issuer(
         if e.is_conflict_on(latchkey_store::constraints::ORG_TOKEN_ISSUER) {
             ApiError::new(
                 StatusCode::CONFLICT,
-                "TOKEN_ISSUER_IN_USE",
+                codes::TOKEN_ISSUER_IN_USE,
                 "another organisation uses this issuer and audience; give this organisation an audience of its own",
             )
         } else {
@@ -280,7 +281,7 @@ pub(crate) struct PolicyMethod {
 /// contract and selector checked as the API checks every felt (`util::felt_json`: the documented syntax, no padding spaces) and
 /// written as hex; the rest is left to [`SponsorshipPolicy::parse`].
 fn canonical_policy_methods(text: &str) -> ApiResult<String> {
-    let invalid = |m: String| ApiError::bad_request("INVALID_SPONSORSHIP_POLICY", m);
+    let invalid = |m: String| ApiError::bad_request(codes::INVALID_SPONSORSHIP_POLICY, m);
     let mut document: serde_json::Value = serde_json::from_str(text)
         .map_err(|e| invalid(format!("invalid sponsorship policy: {e}")))?;
     // Counts are JSON Schema integers, which `3.0` is too.
@@ -330,10 +331,10 @@ pub(crate) async fn put_policy(
 ) -> ApiResult<Json<serde_json::Value>> {
     caller.require_organization()?;
     let text = std::str::from_utf8(&body)
-        .map_err(|_| ApiError::bad_request("INVALID_BODY", "the body must be UTF-8 JSON"))?;
+        .map_err(|_| ApiError::bad_request(codes::INVALID_BODY, "the body must be UTF-8 JSON"))?;
     let text = canonical_policy_methods(text)?;
     let policy = SponsorshipPolicy::parse(&text)
-        .map_err(|e| ApiError::bad_request("INVALID_SPONSORSHIP_POLICY", e.to_string()))?;
+        .map_err(|e| ApiError::bad_request(codes::INVALID_SPONSORSHIP_POLICY, e.to_string()))?;
     let stored = serde_json::to_string(&policy).map_err(ApiError::internal)?;
     state.store.set_sponsorship_policy(&caller.org_id, Some(&stored)).await?;
     state.relayer.forget_policy(&caller.org_id);

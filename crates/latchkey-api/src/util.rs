@@ -4,6 +4,7 @@ use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Query, Request};
 use axum::http::request::Parts;
 use axum::http::StatusCode;
+use latchkey_core::codes;
 use latchkey_core::{parse_felt, to_hex, Felt};
 use latchkey_store::{NewWallet, Wallet};
 use serde::de::DeserializeOwned;
@@ -22,11 +23,11 @@ impl FromRequest<AppState> for RawBody {
             if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
                 ApiError::new(
                     StatusCode::PAYLOAD_TOO_LARGE,
-                    "BODY_TOO_LARGE",
+                    codes::BODY_TOO_LARGE,
                     format!("request body larger than {limit} bytes"),
                 )
             } else {
-                ApiError::bad_request("INVALID_BODY", rejection.body_text())
+                ApiError::bad_request(codes::INVALID_BODY, rejection.body_text())
             }
         })
     }
@@ -42,7 +43,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
         Query::<T>::from_request_parts(parts, state)
             .await
             .map(|Query(value)| ApiQuery(value))
-            .map_err(|rejection| ApiError::bad_request("INVALID_QUERY", rejection.body_text()))
+            .map_err(|rejection| ApiError::bad_request(codes::INVALID_QUERY, rejection.body_text()))
     }
 }
 
@@ -58,8 +59,9 @@ fn serde_path_to_error<'de, T: serde::Deserialize<'de>, D: serde::Deserializer<'
 where
     D::Error: std::fmt::Display,
 {
-    T::deserialize(deserializer)
-        .map_err(|e| ApiError::bad_request("INVALID_REQUEST", format!("invalid request body: {e}")))
+    T::deserialize(deserializer).map_err(|e| {
+        ApiError::bad_request(codes::INVALID_REQUEST, format!("invalid request body: {e}"))
+    })
 }
 
 /// A felt from a request field, strictly: exactly the syntax the OpenAPI document gives
@@ -68,11 +70,12 @@ where
 pub(crate) fn felt(field: &str, value: &str) -> Result<Felt, ApiError> {
     if !is_felt_syntax(value) {
         return Err(ApiError::bad_request(
-            "INVALID_FELT",
+            codes::INVALID_FELT,
             format!("{field}: a felt is 0x and 1 to 64 hex digits, or 1 to 78 decimal digits"),
         ));
     }
-    parse_felt(value).map_err(|e| ApiError::bad_request("INVALID_FELT", format!("{field}: {e}")))
+    parse_felt(value)
+        .map_err(|e| ApiError::bad_request(codes::INVALID_FELT, format!("{field}: {e}")))
 }
 
 /// Whether `value` is `0x` and 1 to 64 hex digits, or 1 to 78 decimal digits.
@@ -88,7 +91,7 @@ pub(crate) fn is_felt_syntax(value: &str) -> bool {
 pub(crate) fn felt_json(field: &str, value: &serde_json::Value) -> Result<Felt, ApiError> {
     let invalid = || {
         ApiError::bad_request(
-            "INVALID_FELT",
+            codes::INVALID_FELT,
             format!(
                 "{field}: a felt is a string (hex or decimal) or an integer from 0 to 2^64 - 1"
             ),
@@ -121,7 +124,7 @@ pub(crate) fn in_range(
         Ok(value)
     } else {
         Err(ApiError::bad_request(
-            "INVALID_QUERY",
+            codes::INVALID_QUERY,
             format!("{name} must be from {} to {}", range.start(), range.end()),
         ))
     }
@@ -145,7 +148,7 @@ pub(crate) async fn accessible_wallet(
             state.limits.check_wallet(&wallet.id)?;
             Ok(wallet)
         }
-        _ => Err(ApiError::not_found("WALLET_NOT_FOUND", "wallet not found")),
+        _ => Err(ApiError::not_found(codes::WALLET_NOT_FOUND, "wallet not found")),
     }
 }
 
@@ -197,7 +200,7 @@ impl KeyFormats {
                 "{field} must be an encrypted key (lk2, lk1 or Chipi format), never a plaintext key"
             ),
         };
-        ApiError::bad_request("INVALID_ENCRYPTED_KEY", message)
+        ApiError::bad_request(codes::INVALID_ENCRYPTED_KEY, message)
     }
 }
 
@@ -230,7 +233,7 @@ pub(crate) async fn create_and_deploy_wallet(
     let stored = state.store.insert_wallet(wallet).await.map_err(|e| match e {
         latchkey_store::StoreError::Conflict { .. } => ApiError::new(
             StatusCode::CONFLICT,
-            "WALLET_EXISTS",
+            codes::WALLET_EXISTS,
             "a wallet already exists for this user or address",
         ),
         other => other.into(),

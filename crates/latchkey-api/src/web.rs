@@ -4,6 +4,7 @@
 //! build it. API paths (`/api/…`, `/v1/…`) never fall through to files: an unknown one
 //! is a JSON 404.
 
+use latchkey_core::codes;
 use std::path::Path;
 
 use axum::extract::{Request, State};
@@ -26,12 +27,12 @@ pub(crate) async fn fallback(State(state): State<AppState>, request: Request) ->
     let is_api = path == "/api" || path.starts_with("/api/") || path.starts_with("/v1/");
     let is_read = request.method() == Method::GET || request.method() == Method::HEAD;
     if is_api || !is_read {
-        return ApiError::not_found("ROUTE_NOT_FOUND", "no such route").into_response();
+        return ApiError::not_found(codes::ROUTE_NOT_FOUND, "no such route").into_response();
     }
     match state.config.web_dir.as_deref().filter(|dir| dir.join("index.html").is_file()) {
         Some(dir) => serve_file(dir, request).await,
         None if path == "/" => not_built(state.config.web_dir.as_deref()),
-        None => ApiError::not_found("ROUTE_NOT_FOUND", "no such route").into_response(),
+        None => ApiError::not_found(codes::ROUTE_NOT_FOUND, "no such route").into_response(),
     }
 }
 

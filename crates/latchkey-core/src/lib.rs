@@ -6,6 +6,7 @@
 //! crate builds for `wasm32-unknown-unknown`.
 
 mod call;
+pub mod codes;
 mod felt;
 mod outside_execution;
 mod policy;

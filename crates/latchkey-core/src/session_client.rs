@@ -9,6 +9,7 @@
 
 use rand_core::CryptoRngCore;
 
+use crate::codes;
 use crate::felt::Felt;
 use crate::keys::{generate_session_key, public_key_hex, KeyKind, SessionKeyData};
 use crate::keystore::hardened::{self, Argon2Params, CURRENT_PARAMS};
@@ -88,24 +89,24 @@ impl SessionErrorCode {
         Self::ALL.into_iter().find(|code| code.value() == value)
     }
 
-    /// The string code, as the SDK's `ChipiSessionError.code`.
+    /// The string code, as the SDK's `ChipiSessionError.code` (from [`crate::codes`]).
     pub const fn as_str(self) -> &'static str {
         match self {
-            Self::SessionExpired => "SESSION_EXPIRED",
-            Self::SessionNotRegistered => "SESSION_NOT_REGISTERED",
-            Self::SessionRevoked => "SESSION_REVOKED",
-            Self::SessionMaxCallsExceeded => "SESSION_MAX_CALLS_EXCEEDED",
-            Self::SessionEntrypointNotAllowed => "SESSION_ENTRYPOINT_NOT_ALLOWED",
-            Self::SessionDecryptionFailed => "SESSION_DECRYPTION_FAILED",
-            Self::SessionCreationFailed => "SESSION_CREATION_FAILED",
-            Self::SessionInvalidResponse => "SESSION_INVALID_RESPONSE",
-            Self::InvalidSpendingPolicy => "INVALID_SPENDING_POLICY",
-            Self::InvalidWalletTypeForSession => "INVALID_WALLET_TYPE_FOR_SESSION",
-            Self::WeakPin => "WEAK_PIN",
-            Self::OwnerKeyDecryptionFailed => "OWNER_KEY_DECRYPTION_FAILED",
-            Self::InvalidTypedData => "INVALID_TYPED_DATA",
-            Self::SigningFailed => "SIGNING_FAILED",
-            Self::InvalidInput => "INVALID_INPUT",
+            Self::SessionExpired => codes::SESSION_EXPIRED,
+            Self::SessionNotRegistered => codes::SESSION_NOT_REGISTERED,
+            Self::SessionRevoked => codes::SESSION_REVOKED,
+            Self::SessionMaxCallsExceeded => codes::SESSION_MAX_CALLS_EXCEEDED,
+            Self::SessionEntrypointNotAllowed => codes::SESSION_ENTRYPOINT_NOT_ALLOWED,
+            Self::SessionDecryptionFailed => codes::SESSION_DECRYPTION_FAILED,
+            Self::SessionCreationFailed => codes::SESSION_CREATION_FAILED,
+            Self::SessionInvalidResponse => codes::SESSION_INVALID_RESPONSE,
+            Self::InvalidSpendingPolicy => codes::INVALID_SPENDING_POLICY,
+            Self::InvalidWalletTypeForSession => codes::INVALID_WALLET_TYPE_FOR_SESSION,
+            Self::WeakPin => codes::WEAK_PIN,
+            Self::OwnerKeyDecryptionFailed => codes::OWNER_KEY_DECRYPTION_FAILED,
+            Self::InvalidTypedData => codes::INVALID_TYPED_DATA,
+            Self::SigningFailed => codes::SIGNING_FAILED,
+            Self::InvalidInput => codes::INVALID_INPUT,
         }
     }
 }

@@ -1,5 +1,6 @@
 //! Why the relayer refuses or fails a request, with stable codes for the wire.
 
+use latchkey_core::codes;
 use latchkey_core::{Felt, PolicyViolation};
 
 /// A refused or failed relay request.
@@ -106,27 +107,27 @@ impl RelayError {
     /// The stable error code of the wire.
     pub fn code(&self) -> &'static str {
         match self {
-            Self::InvalidRequest(_) => "INVALID_REQUEST",
-            Self::WrongChain { .. } => "WRONG_CHAIN",
-            Self::TypedDataMismatch => "TYPED_DATA_MISMATCH",
-            Self::BadWindow(_) => "INVALID_EXECUTION_WINDOW",
-            Self::CallerNotAllowed(_) => "CALLER_NOT_ALLOWED",
-            Self::TooLarge(_) => "BATCH_TOO_LARGE",
-            Self::InvalidSignature => "INVALID_SIGNATURE",
+            Self::InvalidRequest(_) => codes::INVALID_REQUEST,
+            Self::WrongChain { .. } => codes::WRONG_CHAIN,
+            Self::TypedDataMismatch => codes::TYPED_DATA_MISMATCH,
+            Self::BadWindow(_) => codes::INVALID_EXECUTION_WINDOW,
+            Self::CallerNotAllowed(_) => codes::CALLER_NOT_ALLOWED,
+            Self::TooLarge(_) => codes::BATCH_TOO_LARGE,
+            Self::InvalidSignature => codes::INVALID_SIGNATURE,
             Self::Session { code, .. } => code,
-            Self::SpendingLimit(_) => "SPENDING_LIMIT_EXCEEDED",
-            Self::AlreadySubmitted { .. } => "DUPLICATE_EXECUTION",
-            Self::SimulationFailed(_) => "SIMULATION_FAILED",
-            Self::SponsorshipExhausted => "SPONSORSHIP_EXHAUSTED",
-            Self::Rejected(_) => "TRANSACTION_REJECTED",
-            Self::Unavailable(_) => "UPSTREAM_UNAVAILABLE",
-            Self::Conflict => "REQUEST_CONFLICT",
-            Self::NotSponsored(_) => "NOT_SPONSORED",
-            Self::FeeAboveLimit(_) => "MAX_FEE_EXCEEDED",
-            Self::QuotaExhausted { .. } => "DAILY_QUOTA_EXHAUSTED",
-            Self::CoolingDown { .. } => "WALLET_COOLING_DOWN",
-            Self::SimulationBusy => "TOO_MANY_SIMULATIONS",
-            Self::SimulationTimeout => "SIMULATION_TIMEOUT",
+            Self::SpendingLimit(_) => codes::SPENDING_LIMIT_EXCEEDED,
+            Self::AlreadySubmitted { .. } => codes::DUPLICATE_EXECUTION,
+            Self::SimulationFailed(_) => codes::SIMULATION_FAILED,
+            Self::SponsorshipExhausted => codes::SPONSORSHIP_EXHAUSTED,
+            Self::Rejected(_) => codes::TRANSACTION_REJECTED,
+            Self::Unavailable(_) => codes::UPSTREAM_UNAVAILABLE,
+            Self::Conflict => codes::REQUEST_CONFLICT,
+            Self::NotSponsored(_) => codes::NOT_SPONSORED,
+            Self::FeeAboveLimit(_) => codes::MAX_FEE_EXCEEDED,
+            Self::QuotaExhausted { .. } => codes::DAILY_QUOTA_EXHAUSTED,
+            Self::CoolingDown { .. } => codes::WALLET_COOLING_DOWN,
+            Self::SimulationBusy => codes::TOO_MANY_SIMULATIONS,
+            Self::SimulationTimeout => codes::SIMULATION_TIMEOUT,
             Self::SessionGuard { code, .. } => code,
         }
     }
@@ -146,14 +147,14 @@ impl RelayError {
     /// The error a session policy violation maps to.
     pub fn from_policy(violation: PolicyViolation) -> Self {
         let code = match &violation {
-            PolicyViolation::NotYetValid { .. } => "SESSION_NOT_YET_VALID",
-            PolicyViolation::Expired { .. } => "SESSION_EXPIRED",
-            PolicyViolation::SignatureOutlivesSession { .. } => "SESSION_EXPIRED",
-            PolicyViolation::MaxCallsExceeded { .. } => "SESSION_MAX_CALLS_EXCEEDED",
+            PolicyViolation::NotYetValid { .. } => codes::SESSION_NOT_YET_VALID,
+            PolicyViolation::Expired { .. } => codes::SESSION_EXPIRED,
+            PolicyViolation::SignatureOutlivesSession { .. } => codes::SESSION_EXPIRED,
+            PolicyViolation::MaxCallsExceeded { .. } => codes::SESSION_MAX_CALLS_EXCEEDED,
             PolicyViolation::SelfCall { .. } | PolicyViolation::MethodNotAllowed { .. } => {
-                "SESSION_ENTRYPOINT_NOT_ALLOWED"
+                codes::SESSION_ENTRYPOINT_NOT_ALLOWED
             }
-            PolicyViolation::NoCalls => "INVALID_REQUEST",
+            PolicyViolation::NoCalls => codes::INVALID_REQUEST,
         };
         Self::Session { code, message: violation.to_string() }
     }
@@ -161,14 +162,14 @@ impl RelayError {
 
 /// Contract revert messages with a precise code of their own, by prefix.
 const REVERT_CODES: &[(&str, &str)] = &[
-    ("Session: revoked", "SESSION_REVOKED"),
-    ("Session: not registered", "SESSION_NOT_REGISTERED"),
-    ("Session: expired", "SESSION_EXPIRED"),
-    ("Session: valid_until exceeded", "SESSION_EXPIRED"),
-    ("Session: not yet valid", "SESSION_NOT_YET_VALID"),
-    ("Session: max calls reached", "SESSION_MAX_CALLS_EXCEEDED"),
-    ("Session: method not allowed", "SESSION_ENTRYPOINT_NOT_ALLOWED"),
-    ("Session: self call", "SESSION_ENTRYPOINT_NOT_ALLOWED"),
+    ("Session: revoked", codes::SESSION_REVOKED),
+    ("Session: not registered", codes::SESSION_NOT_REGISTERED),
+    ("Session: expired", codes::SESSION_EXPIRED),
+    ("Session: valid_until exceeded", codes::SESSION_EXPIRED),
+    ("Session: not yet valid", codes::SESSION_NOT_YET_VALID),
+    ("Session: max calls reached", codes::SESSION_MAX_CALLS_EXCEEDED),
+    ("Session: method not allowed", codes::SESSION_ENTRYPOINT_NOT_ALLOWED),
+    ("Session: self call", codes::SESSION_ENTRYPOINT_NOT_ALLOWED),
 ];
 
 impl RelayError {

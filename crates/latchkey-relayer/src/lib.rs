@@ -33,6 +33,7 @@ mod pool;
 mod sponsorship;
 mod tenants;
 
+use latchkey_core::codes;
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex as StdMutex, Weak};
 use std::time::{Duration, Instant};
@@ -753,7 +754,7 @@ impl Relayer {
         let view = self.inner.chain.get_session(account, key).await.map_err(unavailable)?;
         if view.registered && view.revoked {
             return Err(RelayError::SessionGuard {
-                code: "SESSION_KEY_REVOKED",
+                code: codes::SESSION_KEY_REVOKED,
                 message: "this session key was revoked; register a new key".into(),
             });
         }
@@ -893,13 +894,13 @@ impl Relayer {
         let view = self.session_view(account, session.session_key).await?;
         if !view.registered {
             return Err(RelayError::Session {
-                code: "SESSION_NOT_REGISTERED",
+                code: codes::SESSION_NOT_REGISTERED,
                 message: "session key is not registered on this account".into(),
             });
         }
         if view.revoked {
             return Err(RelayError::Session {
-                code: "SESSION_REVOKED",
+                code: codes::SESSION_REVOKED,
                 message: "session was revoked".into(),
             });
         }
@@ -1060,7 +1061,7 @@ impl Relayer {
                             &[RequestStatus::Submitting],
                             &RequestUpdate {
                                 status: Some(RequestStatus::Rejected),
-                                error_code: Some("TRANSACTION_REJECTED".into()),
+                                error_code: Some(codes::TRANSACTION_REJECTED.into()),
                                 error_message: Some(reason.clone()),
                                 fee_fri: Some("0".into()),
                                 ..RequestUpdate::default()
@@ -1225,7 +1226,7 @@ impl Relayer {
                     &[RequestStatus::Prepared],
                     &RequestUpdate {
                         status: Some(RequestStatus::Expired),
-                        error_code: Some("TYPED_DATA_EXPIRED".into()),
+                        error_code: Some(codes::TYPED_DATA_EXPIRED.into()),
                         error_message: Some("never submitted before its window closed".into()),
                         ..RequestUpdate::default()
                     },
@@ -1324,7 +1325,7 @@ impl Relayer {
                         &from,
                         &RequestUpdate {
                             status: Some(RequestStatus::Reverted),
-                            error_code: Some("EXECUTION_REVERTED".into()),
+                            error_code: Some(codes::EXECUTION_REVERTED.into()),
                             error_message: Some(reason),
                             fee_fri: Some(fee.to_string()),
                             tx_hash: landed,
@@ -1356,7 +1357,11 @@ impl Relayer {
         };
         let Ok(signed) = serde_json::from_str::<SignedInvoke>(signed_json) else {
             return self
-                .finish_without_tx(request, "CORRUPT_RECORD", "recorded transaction does not parse")
+                .finish_without_tx(
+                    request,
+                    codes::CORRUPT_RECORD,
+                    "recorded transaction does not parse",
+                )
                 .await;
         };
         let Ok(relayer) = latchkey_core::parse_felt(relayer) else { return Ok(()) };
@@ -1413,7 +1418,11 @@ impl Relayer {
         let reserved: u128 = request.fee_fri.as_deref().and_then(|f| f.parse().ok()).unwrap_or(0);
         if request.execute_before <= chain_now + inner.config.min_remaining_seconds as i64 {
             return self
-                .finish_without_tx(request, "EXPIRED", "execution window closed before submission")
+                .finish_without_tx(
+                    request,
+                    codes::EXPIRED,
+                    "execution window closed before submission",
+                )
                 .await;
         }
         let Some(_guard) = self.mark_in_progress(&request.id).ok() else { return Ok(()) };
@@ -1421,7 +1430,7 @@ impl Relayer {
             Ok(typed) => typed,
             Err(_) => {
                 return self
-                    .finish_without_tx(request, "CORRUPT_RECORD", "typed data does not parse")
+                    .finish_without_tx(request, codes::CORRUPT_RECORD, "typed data does not parse")
                     .await
             }
         };
@@ -1429,7 +1438,7 @@ impl Relayer {
             return self
                 .finish_without_tx(
                     request,
-                    "CORRUPT_RECORD",
+                    codes::CORRUPT_RECORD,
                     "typed data is not an outside execution",
                 )
                 .await;
@@ -1438,13 +1447,13 @@ impl Relayer {
             Some(Ok(signature)) => signature,
             _ => {
                 return self
-                    .finish_without_tx(request, "CORRUPT_RECORD", "signature does not parse")
+                    .finish_without_tx(request, codes::CORRUPT_RECORD, "signature does not parse")
                     .await
             }
         };
         let Ok(account) = latchkey_core::parse_felt(&request.account) else {
             return self
-                .finish_without_tx(request, "CORRUPT_RECORD", "account does not parse")
+                .finish_without_tx(request, codes::CORRUPT_RECORD, "account does not parse")
                 .await;
         };
         let required = (oe.caller != ANY_CALLER).then_some(oe.caller);
@@ -1478,7 +1487,11 @@ impl Relayer {
             .map_err(unavailable)?
         {
             return self
-                .finish_without_tx(request, "DUPLICATE_EXECUTION", "nonce already used on chain")
+                .finish_without_tx(
+                    request,
+                    codes::DUPLICATE_EXECUTION,
+                    "nonce already used on chain",
+                )
                 .await;
         }
         let mut slot = inner.pool.acquire(required).await?;
@@ -1517,7 +1530,7 @@ impl Relayer {
                             return self
                                 .finish_without_tx(
                                     request,
-                                    "SPONSORSHIP_EXHAUSTED",
+                                    codes::SPONSORSHIP_EXHAUSTED,
                                     "the fee rose beyond what the organisation's budget covers",
                                 )
                                 .await;
@@ -1529,7 +1542,7 @@ impl Relayer {
             }
             Err(ChainError::Rejected { reason }) => {
                 drop(slot);
-                return self.finish_without_tx(request, "SIMULATION_FAILED", &reason).await;
+                return self.finish_without_tx(request, codes::SIMULATION_FAILED, &reason).await;
             }
             Err(e) => return Err(unavailable(e)),
         };
@@ -1552,7 +1565,7 @@ impl Relayer {
     ) -> Result<(), RelayError> {
         let inner = &self.inner;
         let status =
-            if code == "EXPIRED" { RequestStatus::Expired } else { RequestStatus::Rejected };
+            if code == codes::EXPIRED { RequestStatus::Expired } else { RequestStatus::Rejected };
         let reserved: u128 = request.fee_fri.as_deref().and_then(|f| f.parse().ok()).unwrap_or(0);
         // Only from the status it was read in: a request another process moved on since
         // is that process's to finish, with the reservation it holds now.

@@ -2,6 +2,7 @@
 //! through, and the guardrails every session registration passes on every route.
 
 use latchkey_contracts::account_calls;
+use latchkey_core::codes;
 use latchkey_core::{selector, AllowedMethod, Call, Felt};
 use serde::{Deserialize, Serialize};
 
@@ -199,35 +200,35 @@ impl SessionGuard {
             };
             let policy = registration.map_err(|e| RelayError::InvalidRequest(e.to_string()))?;
             if policy.session_key == Felt::ZERO {
-                return refuse("INVALID_FELT", "a session key must not be zero".into());
+                return refuse(codes::INVALID_FELT, "a session key must not be zero".into());
             }
             if policy.allowed_methods.is_empty() && !self.allow_all_explicit {
                 return refuse(
-                    "ALLOWLIST_REQUIRED",
+                    codes::ALLOWLIST_REQUIRED,
                     "a session registration needs a non-empty allowlist; allow-all must be asked for explicitly (allowAll: true on /api/wallets/{address}/sessions)".into(),
                 );
             }
             if policy.allowed_methods.iter().any(|m| m.contract == account) {
                 return refuse(
-                    "SELF_CALL_NOT_ALLOWED",
+                    codes::SELF_CALL_NOT_ALLOWED,
                     "a session can never call its own wallet".into(),
                 );
             }
             let start = policy.valid_after.max(now);
             if policy.valid_until <= start {
                 return refuse(
-                    "INVALID_SESSION_WINDOW",
+                    codes::INVALID_SESSION_WINDOW,
                     "validUntil must be after validAfter and now".into(),
                 );
             }
             if policy.valid_until - start > self.max_session_seconds {
                 return refuse(
-                    "SESSION_TOO_LONG",
+                    codes::SESSION_TOO_LONG,
                     format!("sessions may last at most {} seconds", self.max_session_seconds),
                 );
             }
             if policy.max_calls == 0 {
-                return refuse("INVALID_REQUEST", "maxCalls must be at least 1".into());
+                return refuse(codes::INVALID_REQUEST, "maxCalls must be at least 1".into());
             }
         }
         Ok(())

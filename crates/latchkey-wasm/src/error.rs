@@ -7,6 +7,7 @@
 //! (300 for any refusal without a code of its own here). A number, once published, never
 //! changes meaning.
 
+use latchkey_core::codes;
 use latchkey_core::{KeyKind, KeystoreError, SessionError, SessionErrorCode};
 use wasm_bindgen::prelude::*;
 
@@ -182,32 +183,32 @@ impl ErrorCode {
             Self::InvalidTypedData => SessionErrorCode::InvalidTypedData.as_str(),
             Self::SigningFailed => SessionErrorCode::SigningFailed.as_str(),
             Self::InvalidInput => SessionErrorCode::InvalidInput.as_str(),
-            Self::InsufficientEntropy => "INSUFFICIENT_ENTROPY",
-            Self::KeyCreationFailed => "KEY_CREATION_FAILED",
-            Self::EncryptionFailed => "ENCRYPTION_FAILED",
-            Self::InvalidEncryptedKey => "INVALID_ENCRYPTED_KEY",
-            Self::NotInitialized => "NOT_INITIALIZED",
-            Self::SessionLocked => "SESSION_LOCKED",
-            Self::UnexpectedTypedData => "UNEXPECTED_TYPED_DATA",
-            Self::OprfRequired => "OPRF_REQUIRED",
-            Self::InvalidOprfElement => "INVALID_OPRF_ELEMENT",
-            Self::ApiError => "API_ERROR",
-            Self::NetworkError => "NETWORK_ERROR",
-            Self::RateLimited => "RATE_LIMITED",
-            Self::DailyQuotaExhausted => "DAILY_QUOTA_EXHAUSTED",
-            Self::WalletCoolingDown => "WALLET_COOLING_DOWN",
-            Self::TooManySimulations => "TOO_MANY_SIMULATIONS",
-            Self::SimulationTimeout => "SIMULATION_TIMEOUT",
-            Self::NotSponsored => "NOT_SPONSORED",
-            Self::MaxFeeExceeded => "MAX_FEE_EXCEEDED",
-            Self::RequestConflict => "REQUEST_CONFLICT",
-            Self::SessionKeyRevoked => "SESSION_KEY_REVOKED",
-            Self::AllowlistRequired => "ALLOWLIST_REQUIRED",
-            Self::SessionTooLong => "SESSION_TOO_LONG",
-            Self::SelfCallNotAllowed => "SELF_CALL_NOT_ALLOWED",
-            Self::InvalidProof => "INVALID_PROOF",
-            Self::PinLocked => "PIN_LOCKED",
-            Self::UnknownOprfKey => "UNKNOWN_OPRF_KEY",
+            Self::InsufficientEntropy => codes::INSUFFICIENT_ENTROPY,
+            Self::KeyCreationFailed => codes::KEY_CREATION_FAILED,
+            Self::EncryptionFailed => codes::ENCRYPTION_FAILED,
+            Self::InvalidEncryptedKey => codes::INVALID_ENCRYPTED_KEY,
+            Self::NotInitialized => codes::NOT_INITIALIZED,
+            Self::SessionLocked => codes::SESSION_LOCKED,
+            Self::UnexpectedTypedData => codes::UNEXPECTED_TYPED_DATA,
+            Self::OprfRequired => codes::OPRF_REQUIRED,
+            Self::InvalidOprfElement => codes::INVALID_OPRF_ELEMENT,
+            Self::ApiError => codes::API_ERROR,
+            Self::NetworkError => codes::NETWORK_ERROR,
+            Self::RateLimited => codes::RATE_LIMITED,
+            Self::DailyQuotaExhausted => codes::DAILY_QUOTA_EXHAUSTED,
+            Self::WalletCoolingDown => codes::WALLET_COOLING_DOWN,
+            Self::TooManySimulations => codes::TOO_MANY_SIMULATIONS,
+            Self::SimulationTimeout => codes::SIMULATION_TIMEOUT,
+            Self::NotSponsored => codes::NOT_SPONSORED,
+            Self::MaxFeeExceeded => codes::MAX_FEE_EXCEEDED,
+            Self::RequestConflict => codes::REQUEST_CONFLICT,
+            Self::SessionKeyRevoked => codes::SESSION_KEY_REVOKED,
+            Self::AllowlistRequired => codes::ALLOWLIST_REQUIRED,
+            Self::SessionTooLong => codes::SESSION_TOO_LONG,
+            Self::SelfCallNotAllowed => codes::SELF_CALL_NOT_ALLOWED,
+            Self::InvalidProof => codes::INVALID_PROOF,
+            Self::PinLocked => codes::PIN_LOCKED,
+            Self::UnknownOprfKey => codes::UNKNOWN_OPRF_KEY,
         }
     }
 
@@ -415,6 +416,16 @@ mod tests {
         }
         assert_eq!(error_code_name(0), None);
         assert_eq!(error_code_name(105), None);
+    }
+
+    #[test]
+    fn the_codes_are_exactly_the_registry_s_numbered_ones() {
+        let numbered: Vec<(u16, &str)> = latchkey_core::codes::ALL
+            .iter()
+            .filter_map(|code| code.number.map(|n| (n, code.name)))
+            .collect();
+        let ours: Vec<(u16, &str)> = ErrorCode::ALL.iter().map(|c| (c.value(), c.name())).collect();
+        assert_eq!(ours, numbered);
     }
 
     #[test]
