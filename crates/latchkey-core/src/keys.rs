@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use zeroize::{Zeroize, Zeroizing};
 
 use crate::felt::{parse_felt, to_hex, Felt, FeltError};
+pub use crate::secret::{private_key_text, KeyKind, SecretString};
 use crate::signature::SigningKey;
 
 /// Default session lifetime in seconds (`SESSION_DEFAULTS.DURATION_SECONDS`: 6 hours).
@@ -32,75 +33,6 @@ pub const OWNER_KEY_ENTROPY_BYTES: usize = 32;
 /// `n - 1` for the STARK curve order `n`, as little-endian 64-bit limbs.
 const ORDER_MINUS_ONE: [u64; 4] =
     [0x1e66_a241_adc6_4d2e, 0xb781_126d_cae7_b232, 0xffff_ffff_ffff_ffff, 0x0800_0000_0000_0010];
-
-/// Secret text (a private key's hex, a passphrase): zeroed on drop, and `Debug` shows only
-/// `SecretString(<redacted>)`. There is no `Display`; read it with [`SecretString::expose`].
-#[derive(Clone, PartialEq, Eq)]
-pub struct SecretString(Zeroizing<String>);
-
-impl SecretString {
-    /// Wraps text.
-    pub fn new(text: String) -> Self {
-        Self(Zeroizing::new(text))
-    }
-
-    /// The text. Keep the borrow short and do not copy it into unzeroized buffers.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-
-    /// Length in bytes.
-    pub fn len(&self) -> usize {
-        self.0.len()
-    }
-
-    /// Whether it is empty.
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-}
-
-impl std::fmt::Debug for SecretString {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("SecretString(<redacted>)")
-    }
-}
-
-/// What a private key is for. It decides the key's text form inside Chipi ciphertexts
-/// and is bound into latchkey envelopes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum KeyKind {
-    /// A session key: zero-padded to 64 hex digits.
-    Session,
-    /// The account owner key: minimal hex.
-    Owner,
-}
-
-impl KeyKind {
-    /// `"session"` or `"owner"`, as written in envelopes.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Session => "session",
-            Self::Owner => "owner",
-        }
-    }
-
-    /// Parses [`KeyKind::as_str`]'s output.
-    pub fn parse(text: &str) -> Option<Self> {
-        match text {
-            "session" => Some(Self::Session),
-            "owner" => Some(Self::Owner),
-            _ => None,
-        }
-    }
-}
-
-impl std::fmt::Display for KeyKind {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
 
 /// Why a key cannot be made from the given bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -163,20 +95,6 @@ pub fn generate_owner_key(rng: &mut impl CryptoRngCore) -> SigningKey {
         rng.fill_bytes(entropy.as_mut());
         if let Ok(key) = owner_key_from_entropy(&entropy) {
             return key;
-        }
-    }
-}
-
-/// The private key as the SDK writes it for `kind`: `0x` + 64 zero-padded hex digits for a
-/// session key, minimal hex for an owner key. Lowercase, in a zeroizing, redacting buffer.
-pub fn private_key_text(key: &SigningKey, kind: KeyKind) -> SecretString {
-    let padded = key.secret_hex();
-    match kind {
-        KeyKind::Session => SecretString(padded),
-        KeyKind::Owner => {
-            let digits = padded[2..].trim_start_matches('0');
-            // A valid key is never zero, so `digits` is never empty.
-            SecretString::new(format!("0x{digits}"))
         }
     }
 }

@@ -18,6 +18,7 @@ mod snip12;
 mod keys;
 pub mod keystore;
 mod lifecycle;
+mod secret;
 mod session_client;
 
 pub use keys::{

@@ -26,7 +26,7 @@ use zeroize::Zeroizing;
 
 use super::{check_public_key, EncryptKey, KeystoreError};
 use crate::felt::{parse_felt, Felt};
-use crate::keys::{private_key_text, KeyKind, SecretString};
+use crate::secret::{private_key_text, KeyKind, SecretString};
 use crate::signature::SigningKey;
 
 /// Every Chipi ciphertext starts with this: the base64 of `Salted__`.

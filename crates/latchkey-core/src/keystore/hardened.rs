@@ -89,7 +89,7 @@ use super::{
     KEY_MATERIAL_BYTES,
 };
 use crate::felt::Felt;
-use crate::keys::KeyKind;
+use crate::secret::KeyKind;
 use crate::signature::SigningKey;
 
 /// The format version without OPRF.

@@ -19,7 +19,7 @@ use rand_core::CryptoRngCore;
 use zeroize::Zeroizing;
 
 use crate::felt::Felt;
-use crate::keys::KeyKind;
+use crate::secret::KeyKind;
 use crate::signature::SigningKey;
 
 pub mod chipi;

@@ -17,7 +17,7 @@
 use rand_core::CryptoRngCore;
 
 use super::{hardened, EncryptKey, KeyBinding, KeystoreError, KEY_MATERIAL_BYTES};
-use crate::keys::SecretString;
+use crate::secret::SecretString;
 use crate::signature::SigningKey;
 
 /// The label the Chipi SDK feeds to the PRF (`eval.first`, as base64url text bytes).
