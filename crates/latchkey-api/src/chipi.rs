@@ -230,10 +230,10 @@ pub(crate) struct CreateWallet {
     request_body(content = CreateWallet, content_type = "application/json"),
     params(("Idempotency-Key" = Option<String>, Header, pattern = "^[!-~]{1,255}$", description = "Makes a retry safe: the first request with a key runs, a repeat with the same body gets its stored answer.")),
     responses((status = 200, body = ChipiWallet, description = "Created and deployed."),
-        (status = 402, body = crate::native::ErrorBody, description = "The organisation's gas budget is spent (`SPONSORSHIP_EXHAUSTED`)."),
-        (status = 403, body = crate::native::ErrorBody, description = "`externalUserId` is not the token's subject, or the deployment is refused."),
-        (status = 409, body = crate::native::ErrorBody, description = "A wallet exists for this user or address (`WALLET_EXISTS`)."),
-        (status = 422, body = crate::native::ErrorBody, description = "The deployment failed to simulate.")))]
+        (status = 402, body = crate::error::ErrorBody, description = "The organisation's gas budget is spent (`SPONSORSHIP_EXHAUSTED`)."),
+        (status = 403, body = crate::error::ErrorBody, description = "`externalUserId` is not the token's subject, or the deployment is refused."),
+        (status = 409, body = crate::error::ErrorBody, description = "A wallet exists for this user or address (`WALLET_EXISTS`)."),
+        (status = 422, body = crate::error::ErrorBody, description = "The deployment failed to simulate.")))]
 pub(crate) async fn create_wallet(
     State(state): State<AppState>,
     caller: Caller,
@@ -399,7 +399,7 @@ pub(crate) struct ByUser {
 #[utoipa::path(get, path = "/v1/chipi-wallets/by-user", tag = "chipi",
     params(("externalUserId" = String, Query, min_length = 1, description = "Your user id.")),
     responses((status = 200, body = ChipiWallet),
-        (status = 404, body = crate::native::ErrorBody, description = "No such wallet for this caller (`WALLET_NOT_FOUND`).")))]
+        (status = 404, body = crate::error::ErrorBody, description = "No such wallet for this caller (`WALLET_NOT_FOUND`).")))]
 pub(crate) async fn wallet_by_user(
     State(state): State<AppState>,
     caller: Caller,
@@ -435,7 +435,7 @@ pub(crate) struct UpdateEncryption {
 #[utoipa::path(patch, path = "/v1/chipi-wallets/update-encryption-details", tag = "chipi",
     request_body(content = UpdateEncryption, content_type = "application/json"),
     responses((status = 200, body = ChipiWallet, description = "Replaced; every previous version is kept."),
-        (status = 404, body = crate::native::ErrorBody, description = "No such wallet for this caller (`WALLET_NOT_FOUND`).")))]
+        (status = 404, body = crate::error::ErrorBody, description = "No such wallet for this caller (`WALLET_NOT_FOUND`).")))]
 pub(crate) async fn update_encryption(
     State(state): State<AppState>,
     caller: Caller,
@@ -550,9 +550,9 @@ pub(crate) struct PrepareTypedDataResponse {
 #[utoipa::path(post, path = "/v1/transactions/prepare-typed-data", tag = "chipi",
     request_body(content = PrepareTypedData, content_type = "application/json"),
     responses((status = 200, body = PrepareTypedDataResponse),
-        (status = 403, body = crate::native::ErrorBody, description = "A call the session or the sponsorship policy does not allow."),
-        (status = 404, body = crate::native::ErrorBody, description = "No such wallet for this caller (`WALLET_NOT_FOUND`)."),
-        (status = 409, body = crate::native::ErrorBody, description = "A session key in the calls was revoked (`SESSION_KEY_REVOKED`).")))]
+        (status = 403, body = crate::error::ErrorBody, description = "A call the session or the sponsorship policy does not allow."),
+        (status = 404, body = crate::error::ErrorBody, description = "No such wallet for this caller (`WALLET_NOT_FOUND`)."),
+        (status = 409, body = crate::error::ErrorBody, description = "A session key in the calls was revoked (`SESSION_KEY_REVOKED`).")))]
 pub(crate) async fn prepare_typed_data(
     State(state): State<AppState>,
     caller: Caller,
@@ -735,11 +735,11 @@ fn parse_user_signature(value: &Value, is_session: bool) -> ApiResult<Vec<Felt>>
     request_body(content = ExecuteSponsored, content_type = "application/json"),
     params(("Idempotency-Key" = Option<String>, Header, pattern = "^[!-~]{1,255}$", description = "Makes a retry safe: the first request with a key runs, a repeat with the same body gets its stored answer.")),
     responses((status = 200, body = TransactionHashResponse, description = "Submitted."),
-        (status = 402, body = crate::native::ErrorBody, description = "The organisation's gas budget is spent (`SPONSORSHIP_EXHAUSTED`)."),
-        (status = 403, body = crate::native::ErrorBody, description = "The session or the sponsorship policy refuses it."),
-        (status = 404, body = crate::native::ErrorBody, description = "No such wallet for this caller (`WALLET_NOT_FOUND`)."),
-        (status = 409, body = crate::native::ErrorBody, description = "Already submitted, another wallet's, or the same `Idempotency-Key` in flight."),
-        (status = 422, body = crate::native::ErrorBody, description = "The simulation failed or the chain rejected it, or the `Idempotency-Key` was used with another request.")))]
+        (status = 402, body = crate::error::ErrorBody, description = "The organisation's gas budget is spent (`SPONSORSHIP_EXHAUSTED`)."),
+        (status = 403, body = crate::error::ErrorBody, description = "The session or the sponsorship policy refuses it."),
+        (status = 404, body = crate::error::ErrorBody, description = "No such wallet for this caller (`WALLET_NOT_FOUND`)."),
+        (status = 409, body = crate::error::ErrorBody, description = "Already submitted, another wallet's, or the same `Idempotency-Key` in flight."),
+        (status = 422, body = crate::error::ErrorBody, description = "The simulation failed or the chain rejected it, or the `Idempotency-Key` was used with another request.")))]
 pub(crate) async fn execute_sponsored(
     State(state): State<AppState>,
     caller: Caller,
@@ -771,7 +771,7 @@ pub(crate) async fn execute_sponsored(
 /// A page of executions.
 #[derive(Serialize, ToSchema)]
 pub(crate) struct TransactionListResponse {
-    data: Vec<crate::native::TransactionResponse>,
+    data: Vec<crate::views::TransactionResponse>,
     page: u32,
     limit: u32,
 }
@@ -789,8 +789,8 @@ pub(crate) struct ListQuery {
         ("limit" = Option<u32>, Query, minimum = 1, maximum = 100, description = "At most this many (default 20)."),
         ("page" = Option<u32>, Query, minimum = 1, maximum = 100000, description = "The page, from 1 (default 1).")),
     responses((status = 200, body = TransactionListResponse),
-        (status = 403, body = crate::native::ErrorBody, description = "An end user must name a wallet (`FORBIDDEN`)."),
-        (status = 404, body = crate::native::ErrorBody, description = "No such wallet for this caller (`WALLET_NOT_FOUND`).")))]
+        (status = 403, body = crate::error::ErrorBody, description = "An end user must name a wallet (`FORBIDDEN`)."),
+        (status = 404, body = crate::error::ErrorBody, description = "No such wallet for this caller (`WALLET_NOT_FOUND`).")))]
 pub(crate) async fn transaction_list(
     State(state): State<AppState>,
     caller: Caller,
@@ -811,7 +811,7 @@ pub(crate) async fn transaction_list(
         .store
         .list_requests(&caller.org_id, wallet_id.as_deref(), limit, (page - 1) * limit)
         .await?;
-    let data = requests.iter().map(crate::native::TransactionResponse::from).collect();
+    let data = requests.iter().map(crate::views::TransactionResponse::from).collect();
     Ok(Json(TransactionListResponse { data, page, limit }))
 }
 
@@ -832,7 +832,7 @@ pub(crate) struct TransactionStatusResponse {
 #[utoipa::path(get, path = "/v1/transactions/{hash}/status", tag = "chipi",
     params(("hash" = crate::openapi::FeltText, Path, description = "The transaction hash.")),
     responses((status = 200, body = TransactionStatusResponse),
-        (status = 404, body = crate::native::ErrorBody, description = "No such transaction for this caller (`TRANSACTION_NOT_FOUND`).")))]
+        (status = 404, body = crate::error::ErrorBody, description = "No such transaction for this caller (`TRANSACTION_NOT_FOUND`).")))]
 pub(crate) async fn transaction_status(
     State(state): State<AppState>,
     caller: Caller,

@@ -209,8 +209,8 @@ pub(crate) struct EncryptedKeyResponse {
 #[utoipa::path(get, path = "/api/wallets/{address}/encrypted-key", tag = "custody",
     params(("address" = crate::openapi::AddressText, Path, description = "The wallet's address."), KeyQuery),
     responses((status = 200, body = EncryptedKeyResponse),
-        (status = 403, body = crate::native::ErrorBody, description = "The backup is for the wallet's own end user only (`END_USER_TOKEN_REQUIRED`)."),
-        (status = 404, body = crate::native::ErrorBody, description = "No such wallet for this caller, or no backup (`WALLET_NOT_FOUND`, `BACKUP_NOT_FOUND`).")))]
+        (status = 403, body = crate::error::ErrorBody, description = "The backup is for the wallet's own end user only (`END_USER_TOKEN_REQUIRED`)."),
+        (status = 404, body = crate::error::ErrorBody, description = "No such wallet for this caller, or no backup (`WALLET_NOT_FOUND`, `BACKUP_NOT_FOUND`).")))]
 pub(crate) async fn get_encrypted_key(
     State(state): State<AppState>,
     caller: Caller,
@@ -279,7 +279,7 @@ pub(crate) struct ReplaceKeyRequest {
 #[utoipa::path(put, path = "/api/wallets/{address}/encrypted-key", tag = "custody",
     params(("address" = crate::openapi::AddressText, Path, description = "The wallet's address.")), request_body(content = ReplaceKeyRequest, content_type = "application/json"),
     responses((status = 200, body = EncryptedKeyResponse, description = "Replaced; the previous blobs are kept."),
-        (status = 403, body = crate::native::ErrorBody, description = "The owner's proof does not verify (`INVALID_PROOF`)."), (status = 404, body = crate::native::ErrorBody, description = "No such wallet for this caller (`WALLET_NOT_FOUND`).")))]
+        (status = 403, body = crate::error::ErrorBody, description = "The owner's proof does not verify (`INVALID_PROOF`)."), (status = 404, body = crate::error::ErrorBody, description = "No such wallet for this caller (`WALLET_NOT_FOUND`).")))]
 pub(crate) async fn put_encrypted_key(
     State(state): State<AppState>,
     caller: Caller,
@@ -347,7 +347,7 @@ pub(crate) struct KeyEventResponse {
 
 #[utoipa::path(get, path = "/api/wallets/{address}/key-history", tag = "custody",
     params(("address" = crate::openapi::AddressText, Path, description = "The wallet's address.")),
-    responses((status = 200, body = [KeyEventResponse]), (status = 404, body = crate::native::ErrorBody, description = "No such wallet for this caller (`WALLET_NOT_FOUND`).")))]
+    responses((status = 200, body = [KeyEventResponse]), (status = 404, body = crate::error::ErrorBody, description = "No such wallet for this caller (`WALLET_NOT_FOUND`).")))]
 pub(crate) async fn key_history(
     State(state): State<AppState>,
     caller: Caller,
@@ -384,8 +384,8 @@ pub(crate) struct RestoreKeyRequest {
     params(("address" = crate::openapi::AddressText, Path, description = "The wallet's address."), ("id" = String, Path, description = "The custody event whose replaced blobs to restore.")),
     request_body(content = RestoreKeyRequest, content_type = "application/json"),
     responses((status = 200, body = EncryptedKeyResponse, description = "Restored."),
-        (status = 403, body = crate::native::ErrorBody, description = "The owner's proof does not verify (`INVALID_PROOF`)."),
-        (status = 404, body = crate::native::ErrorBody, description = "No such wallet or custody event (`WALLET_NOT_FOUND`, `KEY_EVENT_NOT_FOUND`).")))]
+        (status = 403, body = crate::error::ErrorBody, description = "The owner's proof does not verify (`INVALID_PROOF`)."),
+        (status = 404, body = crate::error::ErrorBody, description = "No such wallet or custody event (`WALLET_NOT_FOUND`, `KEY_EVENT_NOT_FOUND`).")))]
 pub(crate) async fn restore_key(
     State(state): State<AppState>,
     caller: Caller,

@@ -31,6 +31,15 @@ struct Body<'a> {
     status: u16,
 }
 
+/// Every error: `{ message, code, status }`. The OpenAPI schema of what [`ApiError`]
+/// serialises (as `Body`, which borrows instead of owning).
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct ErrorBody {
+    message: String,
+    code: String,
+    status: u16,
+}
+
 impl ApiError {
     /// An error with a status, code and message.
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
@@ -184,6 +193,13 @@ mod tests {
             v,
             serde_json::json!({"message": "wallet not found", "code": "WALLET_NOT_FOUND", "status": 404})
         );
+        // The documented schema is the same shape.
+        let documented = ErrorBody {
+            message: e.message.clone(),
+            code: e.code.to_string(),
+            status: e.status.as_u16(),
+        };
+        assert_eq!(serde_json::to_value(documented).unwrap(), v);
     }
 
     #[test]

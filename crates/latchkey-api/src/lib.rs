@@ -25,6 +25,7 @@ mod openapi;
 mod pin;
 mod settings;
 mod util;
+mod views;
 mod web;
 
 use latchkey_core::codes;

@@ -69,8 +69,8 @@ fn subject(caller: &Caller) -> ApiResult<&str> {
 }
 
 #[utoipa::path(get, path = "/api/me/session", tag = "end users",
-    responses((status = 200, body = MeSessionResponse), (status = 403, body = crate::native::ErrorBody, description = "Only end users (a JWT bearer token) have a stored session (`END_USER_TOKEN_REQUIRED`)."),
-        (status = 404, body = crate::native::ErrorBody, description = "Nothing stored (`SESSION_NOT_FOUND`).")))]
+    responses((status = 200, body = MeSessionResponse), (status = 403, body = crate::error::ErrorBody, description = "Only end users (a JWT bearer token) have a stored session (`END_USER_TOKEN_REQUIRED`)."),
+        (status = 404, body = crate::error::ErrorBody, description = "Nothing stored (`SESSION_NOT_FOUND`).")))]
 pub(crate) async fn get_me_session(
     State(state): State<AppState>,
     caller: Caller,
@@ -93,8 +93,8 @@ pub(crate) async fn get_me_session(
 #[utoipa::path(put, path = "/api/me/session", tag = "end users",
     request_body(content = MeSessionRequest, content_type = "application/json"),
     responses((status = 200, body = MeSessionResponse, description = "Stored."),
-        (status = 403, body = crate::native::ErrorBody, description = "Not an end user (`END_USER_TOKEN_REQUIRED`), or the proof does not verify (`INVALID_PROOF`)."),
-        (status = 404, body = crate::native::ErrorBody, description = "No such wallet for this end user (`WALLET_NOT_FOUND`).")))]
+        (status = 403, body = crate::error::ErrorBody, description = "Not an end user (`END_USER_TOKEN_REQUIRED`), or the proof does not verify (`INVALID_PROOF`)."),
+        (status = 404, body = crate::error::ErrorBody, description = "No such wallet for this end user (`WALLET_NOT_FOUND`).")))]
 pub(crate) async fn put_me_session(
     State(state): State<AppState>,
     caller: Caller,
@@ -145,8 +145,8 @@ pub(crate) async fn put_me_session(
 }
 
 #[utoipa::path(delete, path = "/api/me/session", tag = "end users",
-    responses((status = 204, description = "Deleted."), (status = 403, body = crate::native::ErrorBody, description = "Only end users (a JWT bearer token) have a stored session (`END_USER_TOKEN_REQUIRED`)."),
-        (status = 404, body = crate::native::ErrorBody, description = "Nothing stored (`SESSION_NOT_FOUND`).")))]
+    responses((status = 204, description = "Deleted."), (status = 403, body = crate::error::ErrorBody, description = "Only end users (a JWT bearer token) have a stored session (`END_USER_TOKEN_REQUIRED`)."),
+        (status = 404, body = crate::error::ErrorBody, description = "Nothing stored (`SESSION_NOT_FOUND`).")))]
 pub(crate) async fn delete_me_session(
     State(state): State<AppState>,
     caller: Caller,

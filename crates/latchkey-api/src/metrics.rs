@@ -103,7 +103,7 @@ fn escape(label: &str) -> String {
     responses((status = 200, description = "Prometheus text exposition format.", body = String,
             content_type = "text/plain; version=0.0.4"),
         (status = 401, description = "A metrics token is configured and was not presented (`MISSING_BEARER_TOKEN`).",
-            body = crate::native::ErrorBody)))]
+            body = crate::error::ErrorBody)))]
 pub(crate) async fn render(
     State(state): State<AppState>,
     headers: axum::http::HeaderMap,

@@ -15,16 +15,18 @@ use latchkey_core::{
     SessionPolicy, TypedData, U256,
 };
 use latchkey_relayer::Purpose;
-use latchkey_store::{NewSession, NewWallet, Request, SessionState, Wallet};
+use latchkey_store::{NewSession, NewWallet, SessionState, Wallet};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::custody::{check_proof, record_read, ProofInput};
+use crate::error::ErrorBody;
 use crate::util::{
     accessible_wallet, address_text, create_and_deploy_wallet, ensure_encrypted_keys, felt,
     in_range, iso8601, parse_json, wallet_ref, ApiQuery, KeyFormats, RawBody,
 };
+use crate::views::TransactionResponse;
 use crate::{idempotency, ApiError, ApiResult, AppState, Caller, Principal};
 
 pub(crate) fn routes() -> Router<AppState> {
@@ -42,14 +44,6 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/api/sponsorship", get(sponsorship))
 }
 
-/// Every error: `{ message, code, status }`.
-#[derive(Serialize, ToSchema)]
-pub(crate) struct ErrorBody {
-    message: String,
-    code: String,
-    status: u16,
-}
-
 // ---------------------------------------------------------------------------------------
 // Wallets
 
@@ -60,8 +54,8 @@ pub(crate) struct CreateWalletRequest {
     /// Owner public key (a non-zero felt).
     #[schema(value_type = crate::openapi::NonZeroFeltText)]
     owner_public_key: String,
-    /// The owner private key, encrypted on the client: Chipi (`U2FsdGVkX1…`) or latchkey
-    /// (`lk1$…`) format, well-formed in it. Plaintext keys are refused.
+    /// The owner private key, encrypted on the client in a latchkey envelope (`lk2$…`,
+    /// `lk1$…`), well-formed. Plaintext keys and Chipi ciphertexts are refused.
     #[schema(value_type = crate::openapi::HardenedKeyText)]
     encrypted_private_key: String,
     /// An optional second encryption of the same key (e.g. a PIN backup of a passkey).
@@ -843,75 +837,6 @@ pub(crate) async fn revoke_all(
 
 // ---------------------------------------------------------------------------------------
 // Transactions and sponsorship
-
-/// A gasless execution and its state.
-#[derive(Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct TransactionResponse {
-    id: String,
-    account: String,
-    /// `prepared`, `recorded`, `submitting`, `submitted`, `succeeded`, `reverted`,
-    /// `rejected`, `expired`.
-    status: String,
-    transaction_hash: Option<String>,
-    kind: Option<String>,
-    purpose: String,
-    error_code: Option<String>,
-    error_message: Option<String>,
-    fee_fri: Option<String>,
-    /// For a `reverted` execution whose window is still open: until when its signed
-    /// outside execution could still run on chain (unix seconds)…
-    #[serde(skip_serializing_if = "Option::is_none")]
-    executable_until: Option<i64>,
-    /// …and by whom: the address of the relayer account it is bound to (this service's,
-    /// which never sends a final request again), or `anyone` for typed data signed with
-    /// `ANY_CALLER`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    executable_by: Option<String>,
-    created_at: String,
-    updated_at: String,
-}
-
-/// For a reverted request whose window is open: until when, and by whom, its signed
-/// outside execution could still run (R2-07).
-fn still_executable(r: &Request) -> (Option<i64>, Option<String>) {
-    if r.status != latchkey_store::RequestStatus::Reverted
-        || r.execute_before <= crate::util::now_unix()
-    {
-        return (None, None);
-    }
-    let caller = serde_json::from_str::<TypedData>(&r.typed_data_json)
-        .ok()
-        .and_then(|typed| latchkey_core::OutsideExecution::from_typed_data(&typed).ok())
-        .map(|(oe, _)| oe.caller);
-    let by = match caller {
-        Some(caller) if caller == latchkey_core::ANY_CALLER => "anyone".to_string(),
-        Some(caller) => to_hex(&caller),
-        None => return (None, None),
-    };
-    (Some(r.execute_before), Some(by))
-}
-
-impl From<&Request> for TransactionResponse {
-    fn from(r: &Request) -> Self {
-        let (executable_until, executable_by) = still_executable(r);
-        Self {
-            id: r.id.clone(),
-            account: r.account.clone(),
-            status: r.status.as_str().to_string(),
-            transaction_hash: r.tx_hash.clone(),
-            kind: r.kind.clone(),
-            purpose: r.purpose.clone(),
-            error_code: r.error_code.clone(),
-            error_message: r.error_message.clone(),
-            fee_fri: if r.status.is_final() { r.fee_fri.clone() } else { None },
-            executable_until,
-            executable_by,
-            created_at: iso8601(r.created_at),
-            updated_at: iso8601(r.updated_at),
-        }
-    }
-}
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]

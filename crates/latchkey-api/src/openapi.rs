@@ -20,7 +20,7 @@ use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
 use utoipa::openapi::{ContentBuilder, Ref, RefOr};
 use utoipa::{OpenApi, PartialSchema, ToSchema};
 
-use crate::native::ErrorBody;
+use crate::error::ErrorBody;
 use crate::util::KeyFormats;
 
 /// A field element as every route takes it: `0x` and 1 to 64 hex digits (either case), or
@@ -278,7 +278,7 @@ fn felt_schema(description: &str) -> RefOr<Schema> {
         crate::native::ExecuteResponse, crate::native::MethodInput, crate::native::SpendingCapInput,
         crate::native::RegisterSessionRequest, crate::native::SessionResponse,
         crate::native::MethodOutput, crate::native::SpendingCapOutput,
-        crate::native::TransactionResponse, crate::native::SponsorshipResponse,
+        crate::views::TransactionResponse, crate::native::SponsorshipResponse,
         crate::me::MeSessionRequest, crate::me::MeSessionResponse, crate::me::SessionKeyDataDto,
         crate::custody::ChallengeRequest, crate::custody::ChallengeResponse, crate::custody::ProofInput,
         crate::custody::EncryptedKeyResponse, crate::custody::ReplaceKeyRequest,

@@ -278,8 +278,8 @@ fn decode_element(text: &str) -> ApiResult<[u8; ELEMENT_BYTES]> {
     request_body(content = EvaluateRequest, content_type = "application/json"),
     responses(
         (status = 200, body = EvaluateResponse, description = "Counted and evaluated."),
-        (status = 404, body = crate::native::ErrorBody, description = "The wallet belongs to someone else (`WALLET_NOT_FOUND`)."),
-        (status = 423, body = crate::native::ErrorBody, description = "`PIN_LOCKED`: too many unproved attempts; `Retry-After` says when."),
+        (status = 404, body = crate::error::ErrorBody, description = "The wallet belongs to someone else (`WALLET_NOT_FOUND`)."),
+        (status = 423, body = crate::error::ErrorBody, description = "`PIN_LOCKED`: too many unproved attempts; `Retry-After` says when."),
     ))]
 pub(crate) async fn evaluate(
     State(state): State<AppState>,
@@ -327,8 +327,8 @@ pub(crate) async fn evaluate(
     request_body(content = ConfirmRequest, content_type = "application/json"),
     responses(
         (status = 200, body = PinStatus, description = "The counter, reset."),
-        (status = 403, body = crate::native::ErrorBody, description = "The proof does not verify, or its challenge is used or expired, or the key is not the wallet's (`INVALID_PROOF`)."),
-        (status = 404, body = crate::native::ErrorBody, description = "The wallet belongs to someone else, or is not stored (`WALLET_NOT_FOUND`)."),
+        (status = 403, body = crate::error::ErrorBody, description = "The proof does not verify, or its challenge is used or expired, or the key is not the wallet's (`INVALID_PROOF`)."),
+        (status = 404, body = crate::error::ErrorBody, description = "The wallet belongs to someone else, or is not stored (`WALLET_NOT_FOUND`)."),
     ))]
 pub(crate) async fn confirm(
     State(state): State<AppState>,
@@ -374,7 +374,7 @@ pub(crate) async fn confirm(
     params(("address" = crate::openapi::AddressText, Path, description = "The wallet's address."),),
     responses(
         (status = 200, body = PinStatus),
-        (status = 404, body = crate::native::ErrorBody, description = "The wallet belongs to someone else (`WALLET_NOT_FOUND`)."),
+        (status = 404, body = crate::error::ErrorBody, description = "The wallet belongs to someone else (`WALLET_NOT_FOUND`)."),
     ))]
 pub(crate) async fn pin_status(
     State(state): State<AppState>,
@@ -391,8 +391,8 @@ pub(crate) async fn pin_status(
     params(("address" = crate::openapi::AddressText, Path, description = "The wallet's address."),),
     responses(
         (status = 200, body = PinStatus, description = "Reset; recorded in the PIN event log."),
-        (status = 403, body = crate::native::ErrorBody, description = "End users cannot reset (`FORBIDDEN`)."),
-        (status = 404, body = crate::native::ErrorBody, description = "The wallet belongs to someone else, or is not stored (`WALLET_NOT_FOUND`)."),
+        (status = 403, body = crate::error::ErrorBody, description = "End users cannot reset (`FORBIDDEN`)."),
+        (status = 404, body = crate::error::ErrorBody, description = "The wallet belongs to someone else, or is not stored (`WALLET_NOT_FOUND`)."),
     ))]
 pub(crate) async fn reset(
     State(state): State<AppState>,

@@ -190,7 +190,7 @@ async fn store_issuer(
 
 #[utoipa::path(get, path = "/api/organization/token-issuer", tag = "organization",
     responses((status = 200, body = Option<TokenIssuer>, description = "The issuer, or `null` when none is configured (end-user tokens are then refused)."),
-        (status = 403, body = crate::native::ErrorBody, description = "End users may not (`FORBIDDEN`): this route needs the organisation's secret key.")))]
+        (status = 403, body = crate::error::ErrorBody, description = "End users may not (`FORBIDDEN`): this route needs the organisation's secret key.")))]
 pub(crate) async fn get_token_issuer(
     State(state): State<AppState>,
     caller: Caller,
@@ -210,8 +210,8 @@ pub(crate) async fn get_token_issuer(
 
 #[utoipa::path(put, path = "/api/organization/token-issuer", tag = "organization",
     request_body(content = TokenIssuer, content_type = "application/json"),
-    responses((status = 200, body = TokenIssuer, description = "Stored."), (status = 403, body = crate::native::ErrorBody, description = "End users may not (`FORBIDDEN`): this route needs the organisation's secret key."),
-        (status = 409, body = crate::native::ErrorBody, description = "Another organisation uses this issuer and audience (`TOKEN_ISSUER_IN_USE`).")))]
+    responses((status = 200, body = TokenIssuer, description = "Stored."), (status = 403, body = crate::error::ErrorBody, description = "End users may not (`FORBIDDEN`): this route needs the organisation's secret key."),
+        (status = 409, body = crate::error::ErrorBody, description = "Another organisation uses this issuer and audience (`TOKEN_ISSUER_IN_USE`).")))]
 pub(crate) async fn put_token_issuer(
     State(state): State<AppState>,
     caller: Caller,
@@ -224,7 +224,7 @@ pub(crate) async fn put_token_issuer(
 }
 
 #[utoipa::path(delete, path = "/api/organization/token-issuer", tag = "organization",
-    responses((status = 204, description = "Removed (or there was none)."), (status = 403, body = crate::native::ErrorBody, description = "End users may not (`FORBIDDEN`): this route needs the organisation's secret key.")))]
+    responses((status = 204, description = "Removed (or there was none)."), (status = 403, body = crate::error::ErrorBody, description = "End users may not (`FORBIDDEN`): this route needs the organisation's secret key.")))]
 pub(crate) async fn delete_token_issuer(
     State(state): State<AppState>,
     caller: Caller,
@@ -311,7 +311,7 @@ fn canonical_policy_methods(text: &str) -> ApiResult<String> {
 }
 
 #[utoipa::path(get, path = "/api/sponsorship/policy", tag = "sponsorship",
-    responses((status = 200, body = PolicyDocument), (status = 403, body = crate::native::ErrorBody, description = "End users may not (`FORBIDDEN`): this route needs the organisation's secret key.")))]
+    responses((status = 200, body = PolicyDocument), (status = 403, body = crate::error::ErrorBody, description = "End users may not (`FORBIDDEN`): this route needs the organisation's secret key.")))]
 pub(crate) async fn get_policy(
     State(state): State<AppState>,
     caller: Caller,
@@ -323,7 +323,7 @@ pub(crate) async fn get_policy(
 
 #[utoipa::path(put, path = "/api/sponsorship/policy", tag = "sponsorship",
     request_body(content = PolicyDocument, content_type = "application/json"),
-    responses((status = 200, body = PolicyDocument, description = "Stored."), (status = 403, body = crate::native::ErrorBody, description = "End users may not (`FORBIDDEN`): this route needs the organisation's secret key.")))]
+    responses((status = 200, body = PolicyDocument, description = "Stored."), (status = 403, body = crate::error::ErrorBody, description = "End users may not (`FORBIDDEN`): this route needs the organisation's secret key.")))]
 pub(crate) async fn put_policy(
     State(state): State<AppState>,
     caller: Caller,

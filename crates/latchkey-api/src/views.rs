@@ -1,0 +1,98 @@
+//! Presenters shared by the dialects: domain records as the JSON every dialect answers
+//! with, so that no dialect module reaches into another.
+
+use latchkey_core::{to_hex, TypedData};
+use latchkey_store::Request;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::util::iso8601;
+
+/// A gasless execution and its state.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct TransactionResponse {
+    id: String,
+    account: String,
+    /// `prepared`, `recorded`, `submitting`, `submitted`, `succeeded`, `reverted`,
+    /// `rejected`, `expired`.
+    status: String,
+    transaction_hash: Option<String>,
+    kind: Option<String>,
+    purpose: String,
+    error_code: Option<String>,
+    error_message: Option<String>,
+    fee_fri: Option<String>,
+    /// For a `reverted` execution whose window is still open: until when its signed
+    /// outside execution could still run on chain (unix seconds)…
+    #[serde(skip_serializing_if = "Option::is_none")]
+    executable_until: Option<i64>,
+    /// …and by whom: the address of the relayer account it is bound to (this service's,
+    /// which never sends a final request again), or `anyone` for typed data signed with
+    /// `ANY_CALLER`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    executable_by: Option<String>,
+    created_at: String,
+    updated_at: String,
+}
+
+/// For a reverted request whose window is open: until when, and by whom, its signed
+/// outside execution could still run (R2-07).
+fn still_executable(r: &Request) -> (Option<i64>, Option<String>) {
+    if r.status != latchkey_store::RequestStatus::Reverted
+        || r.execute_before <= crate::util::now_unix()
+    {
+        return (None, None);
+    }
+    let caller = serde_json::from_str::<TypedData>(&r.typed_data_json)
+        .ok()
+        .and_then(|typed| latchkey_core::OutsideExecution::from_typed_data(&typed).ok())
+        .map(|(oe, _)| oe.caller);
+    let by = match caller {
+        Some(caller) if caller == latchkey_core::ANY_CALLER => "anyone".to_string(),
+        Some(caller) => to_hex(&caller),
+        None => return (None, None),
+    };
+    (Some(r.execute_before), Some(by))
+}
+
+impl From<&Request> for TransactionResponse {
+    fn from(r: &Request) -> Self {
+        let (executable_until, executable_by) = still_executable(r);
+        Self {
+            id: r.id.clone(),
+            account: r.account.clone(),
+            status: r.status.as_str().to_string(),
+            transaction_hash: r.tx_hash.clone(),
+            kind: r.kind.clone(),
+            purpose: r.purpose.clone(),
+            error_code: r.error_code.clone(),
+            error_message: r.error_message.clone(),
+            fee_fri: if r.status.is_final() { r.fee_fri.clone() } else { None },
+            executable_until,
+            executable_by,
+            created_at: iso8601(r.created_at),
+            updated_at: iso8601(r.updated_at),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// The dialect modules share presenters, errors and helpers through shared modules and
+    /// never name one another, so a dialect can be added or removed alone.
+    #[test]
+    fn dialects_do_not_reach_into_one_another() {
+        let dialects = ["chipi", "native", "me"];
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        for dialect in dialects {
+            let text = std::fs::read_to_string(dir.join(format!("{dialect}.rs"))).unwrap();
+            for other in dialects.iter().filter(|d| **d != dialect) {
+                assert!(
+                    !text.contains(&format!("crate::{other}::")),
+                    "{dialect}.rs names crate::{other}"
+                );
+            }
+        }
+    }
+}
