@@ -997,13 +997,10 @@ impl Relayer {
                     slot.advance(nonce);
                     inner
                         .store
-                        .update_request(
+                        .transition_request(
                             request_id,
                             &[RequestStatus::Submitting],
-                            &RequestUpdate {
-                                status: Some(RequestStatus::Submitted),
-                                ..RequestUpdate::default()
-                            },
+                            RequestStatus::Submitted,
                         )
                         .await?;
                     return Ok(signed.hash);
@@ -1013,13 +1010,10 @@ impl Relayer {
                     slot.forget_nonce();
                     inner
                         .store
-                        .update_request(
+                        .transition_request(
                             request_id,
                             &[RequestStatus::Submitting],
-                            &RequestUpdate {
-                                status: Some(RequestStatus::Recorded),
-                                ..RequestUpdate::default()
-                            },
+                            RequestStatus::Recorded,
                         )
                         .await?;
                     if attempt == inner.config.submit_attempts {
@@ -1375,13 +1369,10 @@ impl Relayer {
                 slot.forget_nonce();
                 inner
                     .store
-                    .update_request(
+                    .transition_request(
                         &request.id,
                         &[RequestStatus::Submitting, RequestStatus::Submitted],
-                        &RequestUpdate {
-                            status: Some(RequestStatus::Submitted),
-                            ..RequestUpdate::default()
-                        },
+                        RequestStatus::Submitted,
                     )
                     .await?;
             }
@@ -1394,13 +1385,10 @@ impl Relayer {
                 }
                 inner
                     .store
-                    .update_request(
+                    .transition_request(
                         &request.id,
                         &[RequestStatus::Submitting, RequestStatus::Submitted],
-                        &RequestUpdate {
-                            status: Some(RequestStatus::Recorded),
-                            ..RequestUpdate::default()
-                        },
+                        RequestStatus::Recorded,
                     )
                     .await?;
             }

@@ -253,6 +253,23 @@ impl Store {
         Ok(done == 1)
     }
 
+    /// Moves a request from one of `from` to `to` and changes nothing else (the status
+    /// bookkeeping of [`update_request`](Self::update_request) aside); returns whether it
+    /// moved.
+    pub async fn transition_request(
+        &self,
+        id: &str,
+        from: &[RequestStatus],
+        to: RequestStatus,
+    ) -> Result<bool> {
+        self.update_request(
+            id,
+            from,
+            &RequestUpdate { status: Some(to), ..RequestUpdate::default() },
+        )
+        .await
+    }
+
     /// [`update_request`](Self::update_request) and a reservation of `fee_fri` from the
     /// organisation's gas budget (and from each daily quota in `options`), in one
     /// transaction: either all happen or none, so a crash can never leave a reservation

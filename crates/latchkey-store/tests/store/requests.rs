@@ -251,3 +251,44 @@ both_backends!(request_listing_and_counts, |db| {
     );
     assert!(store.count_requests_by_status("missing").await.unwrap().is_empty());
 });
+
+both_backends!(transitions_move_only_from_the_expected_statuses, |db| {
+    let store = db.store();
+    let org = org(&store).await;
+    let request = store.insert_request(&new_request(&org.id, None, "0x7")).await.unwrap();
+    let update = RequestUpdate {
+        status: Some(RequestStatus::Submitting),
+        tx_hash: Some("0xt7".into()),
+        ..RequestUpdate::default()
+    };
+    assert!(store.update_request(&request.id, &[RequestStatus::Prepared], &update).await.unwrap());
+    // From a status it is not in: nothing moves.
+    let moved = store
+        .transition_request(&request.id, &[RequestStatus::Recorded], RequestStatus::Submitted)
+        .await
+        .unwrap();
+    assert!(!moved);
+    assert_eq!(
+        store.request(&request.id).await.unwrap().unwrap().status,
+        RequestStatus::Submitting
+    );
+    // From one of the expected ones: the status moves (with its bookkeeping), nothing else.
+    let moved = store
+        .transition_request(
+            &request.id,
+            &[RequestStatus::Recorded, RequestStatus::Submitting],
+            RequestStatus::Submitted,
+        )
+        .await
+        .unwrap();
+    assert!(moved);
+    let after = store.request(&request.id).await.unwrap().unwrap();
+    assert_eq!(after.status, RequestStatus::Submitted);
+    assert_eq!(after.tx_hash.as_deref(), Some("0xt7"));
+    assert!(after.submitted_at.is_some());
+    assert!(!store
+        .transition_request("missing", &[RequestStatus::Submitted], RequestStatus::Succeeded)
+        .await
+        .unwrap());
+    assert!(!store.transition_request(&request.id, &[], RequestStatus::Succeeded).await.unwrap());
+});
