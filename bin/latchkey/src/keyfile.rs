@@ -415,11 +415,9 @@ pub(crate) fn read_pin(prompt: &str, confirm: bool) -> anyhow::Result<EncryptKey
     Ok(EncryptKey::passphrase(pin))
 }
 
+/// Now, as unix seconds (the server crates' clock; a clock before 1970 reads as 0).
 pub(crate) fn now_unix() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or_default()
+    u64::try_from(latchkey_store::now_unix()).unwrap_or_default()
 }
 
 /// A challenge from `POST /api/challenges`, to sign as a proof of key possession.

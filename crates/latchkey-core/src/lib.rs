@@ -13,6 +13,7 @@ mod policy;
 mod proof;
 mod signature;
 mod snip12;
+mod time;
 
 // Key management: key generation, key encryption, lifecycle, session client.
 mod keys;
@@ -58,6 +59,7 @@ pub use signature::{
 pub use snip12::{
     byte_array_hash, merkle_root, starknet_message_prefix, TypeMember, TypedData, TypedDataError,
 };
+pub use time::{iso8601_utc, UtcDateTime};
 
 /// Starknet's contract address formula (`deployer = 0` for UDC deployments with
 /// `unique = false` and for deploy-account transactions).

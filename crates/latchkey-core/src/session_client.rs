@@ -232,27 +232,9 @@ impl SessionError {
     }
 }
 
-/// `new Date(seconds * 1000).toISOString()`: `1970-01-01T00:16:40.000Z`.
+/// `new Date(seconds * 1000).toISOString()`, for an expiry the SDK stores as `u64`.
 fn iso8601_utc(seconds: u64) -> String {
-    let days = seconds / 86_400;
-    let rem = seconds % 86_400;
-    // Civil date from days since 1970-01-01 (proleptic Gregorian).
-    let z = days + 719_468;
-    let era = z / 146_097;
-    let doe = z % 146_097;
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + u64::from(month <= 2);
-    let year_text = if year <= 9999 { format!("{year:04}") } else { format!("+{year:06}") };
-    format!(
-        "{year_text}-{month:02}-{day:02}T{:02}:{:02}:{:02}.000Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
+    crate::time::iso8601_utc(i64::try_from(seconds).unwrap_or(i64::MAX))
 }
 
 /// How a new session key is stored.

@@ -47,8 +47,8 @@ use latchkey_core::{
     SessionPolicy, SessionSignature, Signature, SigningKey, TypedData, ANY_CALLER,
 };
 use latchkey_store::{
-    NewRequest, QuotaCharge, Request, RequestStatus, RequestUpdate, Reservation, ReserveOptions,
-    SessionState, Store,
+    now_unix, NewRequest, QuotaCharge, Request, RequestStatus, RequestUpdate, Reservation,
+    ReserveOptions, SessionState, Store,
 };
 use tokio::task::JoinHandle;
 
@@ -257,13 +257,6 @@ fn hex(felt: &Felt) -> String {
 
 fn unavailable(error: ChainError) -> RelayError {
     RelayError::Unavailable(error.to_string())
-}
-
-fn now_unix() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or_default()
 }
 
 /// In-flight transactions the monitor follows at once.

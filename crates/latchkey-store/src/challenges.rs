@@ -1,7 +1,7 @@
 //! Server-issued challenges a key holder signs to prove possession of a key. Each is
 //! bound to one organisation, one principal and one purpose, expires, and is used once.
 
-use crate::db::{now, with_write_pool, with_write_tx};
+use crate::db::{now_unix, with_write_pool, with_write_tx};
 use crate::error::Result;
 use crate::model::Challenge;
 use crate::Store;
@@ -19,7 +19,7 @@ impl Store {
              (challenge, org_id, purpose, principal, created_at, expires_at) \
              VALUES ($1, $2, $3, $4, $5, $6)";
         with_write_tx!(self, |tx| {
-            sqlx::query(PURGE).bind(now() - RETENTION_SECS).execute(&mut *tx).await?;
+            sqlx::query(PURGE).bind(now_unix() - RETENTION_SECS).execute(&mut *tx).await?;
             sqlx::query(INSERT)
                 .bind(&challenge.challenge)
                 .bind(&challenge.org_id)

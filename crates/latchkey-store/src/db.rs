@@ -218,8 +218,9 @@ pub(crate) fn placeholders(first: usize, count: usize) -> String {
     (first..first + count).map(|n| format!("${n}")).collect::<Vec<_>>().join(", ")
 }
 
-/// Current time in unix seconds.
-pub(crate) fn now() -> i64 {
+/// Current time in unix seconds: the one wall clock of the server's crates (the store
+/// stamps records with it, the relayer and the API compare against it).
+pub fn now_unix() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))

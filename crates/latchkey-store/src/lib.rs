@@ -66,7 +66,7 @@ mod requests;
 mod sessions;
 mod wallets;
 
-pub use db::Store;
+pub use db::{now_unix, Store};
 pub use error::{constraints, Result, StoreError};
 pub use idempotency::IdempotencyScope;
 pub use model::{

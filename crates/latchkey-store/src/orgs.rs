@@ -1,6 +1,6 @@
 //! Organisations, their gas budgets, and API keys.
 
-use crate::db::{new_id, now, with_read_pool, with_write_pool, Cols};
+use crate::db::{new_id, now_unix, with_read_pool, with_write_pool, Cols};
 use crate::error::{Result, StoreError};
 use crate::model::{ApiKey, ApiKeyKind, Organization};
 use crate::Store;
@@ -97,7 +97,7 @@ impl Store {
                 .bind(new_id())
                 .bind(name)
                 .bind(units_down(gas_budget_fri))
-                .bind(now())
+                .bind(now_unix())
                 .fetch_one(pool)
                 .await?;
             org_from_row(&row)
@@ -237,7 +237,7 @@ impl Store {
                 .bind(kind.as_str())
                 .bind(key_hash)
                 .bind(prefix)
-                .bind(now())
+                .bind(now_unix())
                 .fetch_one(pool)
                 .await?;
             api_key_from_row(&row)
@@ -274,7 +274,7 @@ impl Store {
     pub async fn revoke_api_key(&self, id: &str) -> Result<()> {
         const SQL: &str = "UPDATE api_keys SET revoked_at = COALESCE(revoked_at, $1) WHERE id = $2";
         let done = with_write_pool!(self, |pool| {
-            sqlx::query(SQL).bind(now()).bind(id).execute(pool).await?.rows_affected()
+            sqlx::query(SQL).bind(now_unix()).bind(id).execute(pool).await?.rows_affected()
         });
         if done == 0 {
             return Err(StoreError::NotFound);

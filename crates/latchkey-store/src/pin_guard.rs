@@ -8,7 +8,7 @@
 //! values it read (compare and swap), so several server processes on one PostgreSQL
 //! database, or two on one SQLite file, never lose or double an attempt.
 
-use crate::db::{now, with_read_pool, with_write_pool, Cols};
+use crate::db::{now_unix, with_read_pool, with_write_pool, Cols};
 use crate::error::{Result, StoreError};
 use crate::Store;
 
@@ -316,7 +316,7 @@ impl Store {
                 .bind(principal)
                 .bind(before.failures)
                 .bind(locked_until)
-                .bind(now())
+                .bind(now_unix())
                 .execute(pool)
                 .await?;
         });

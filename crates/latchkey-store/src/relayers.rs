@@ -1,6 +1,6 @@
 //! Relayer leases and nonces, and end-user session blobs.
 
-use crate::db::{now, with_read_pool, with_write_pool, Cols};
+use crate::db::{now_unix, with_read_pool, with_write_pool, Cols};
 use crate::error::Result;
 use crate::model::UserSession;
 use crate::Store;
@@ -52,7 +52,7 @@ impl Store {
              updated_at = $1 WHERE address = $2 AND lease_owner = $3";
         with_write_pool!(self, |pool| {
             sqlx::query(SQL)
-                .bind(now())
+                .bind(now_unix())
                 .bind(address)
                 .bind(owner)
                 .execute(pool)
@@ -70,7 +70,7 @@ impl Store {
             sqlx::query(SQL)
                 .bind(address)
                 .bind(nonce)
-                .bind(now())
+                .bind(now_unix())
                 .execute(pool)
                 .await?
                 .rows_affected()
@@ -105,7 +105,7 @@ impl Store {
                 .bind(subject)
                 .bind(wallet_address)
                 .bind(blob)
-                .bind(now())
+                .bind(now_unix())
                 .execute(pool)
                 .await?
                 .rows_affected()

@@ -3,7 +3,8 @@
 use sqlx::AssertSqlSafe;
 
 use crate::db::{
-    bind_all, new_id, now, placeholders, with_read_pool, with_write_pool, with_write_tx, Arg, Cols,
+    bind_all, new_id, now_unix, placeholders, with_read_pool, with_write_pool, with_write_tx, Arg,
+    Cols,
 };
 use crate::error::{Result, StoreError};
 use crate::model::{
@@ -172,7 +173,7 @@ impl Store {
                 .bind(request.execute_before)
                 .bind(&request.purpose)
                 .bind(RequestStatus::Prepared.as_str())
-                .bind(now())
+                .bind(now_unix())
                 .fetch_one(pool)
                 .await?;
             request_from_row(&row)
@@ -246,7 +247,7 @@ impl Store {
         if expected.is_empty() {
             return Ok(false);
         }
-        let (sql, args) = update_sql(id, expected, update, now());
+        let (sql, args) = update_sql(id, expected, update, now_unix());
         let done = with_write_pool!(self, |pool| {
             bind_all!(sqlx::query(AssertSqlSafe(sql)), args).execute(pool).await?.rows_affected()
         });
@@ -294,7 +295,7 @@ impl Store {
                 .map(|_| Reservation::BudgetExhausted)
                 .ok_or(StoreError::NotFound);
         };
-        let (sql, mut args) = update_sql(id, expected, update, now());
+        let (sql, mut args) = update_sql(id, expected, update, now_unix());
         let sql = if options.quotas.is_empty() {
             sql
         } else {
@@ -374,7 +375,7 @@ impl Store {
         if expected.is_empty() {
             return Ok(false);
         }
-        let (sql, args) = update_sql(id, expected, update, now());
+        let (sql, args) = update_sql(id, expected, update, now_unix());
         let reserved = units_up(reserved_fri).unwrap_or(i64::MAX);
         let spent = units_up(spent_fri).unwrap_or(i64::MAX);
         let done = with_write_tx!(self, |tx| {
@@ -443,7 +444,7 @@ impl Store {
         }
         let update =
             RequestUpdate { fee_fri: Some(to_fri.to_string()), ..RequestUpdate::default() };
-        let (sql, args) = update_sql(id, expected, &update, now());
+        let (sql, args) = update_sql(id, expected, &update, now_unix());
         let moved = with_write_tx!(self, |tx| {
             let updated = bind_all!(sqlx::query(AssertSqlSafe(sql)), args)
                 .execute(&mut *tx)

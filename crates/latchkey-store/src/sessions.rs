@@ -1,6 +1,6 @@
 //! Session keys: public key, policy and lifecycle state (never any private material).
 
-use crate::db::{new_id, now, with_read_pool, with_write_pool, Cols};
+use crate::db::{new_id, now_unix, with_read_pool, with_write_pool, Cols};
 use crate::error::{Result, StoreError};
 use crate::model::{NewSession, Session, SessionState};
 use crate::Store;
@@ -63,7 +63,7 @@ impl Store {
                 .bind(session.allow_all)
                 .bind(&session.registration_request_id)
                 .bind(SessionState::Pending.as_str())
-                .bind(now())
+                .bind(now_unix())
                 .fetch_one(pool)
                 .await?;
             session_from_row(&row)
@@ -118,7 +118,7 @@ impl Store {
         let done = with_write_pool!(self, |pool| {
             sqlx::query(SQL)
                 .bind(state.as_str())
-                .bind(now())
+                .bind(now_unix())
                 .bind(wallet_id)
                 .bind(session_public_key)
                 .execute(pool)
@@ -137,7 +137,7 @@ impl Store {
             "UPDATE sessions SET state = 'revoked', updated_at = $1, revoked_at = $1 \
                            WHERE wallet_id = $2 AND state <> 'revoked'";
         let done = with_write_pool!(self, |pool| {
-            sqlx::query(SQL).bind(now()).bind(wallet_id).execute(pool).await?.rows_affected()
+            sqlx::query(SQL).bind(now_unix()).bind(wallet_id).execute(pool).await?.rows_affected()
         });
         Ok(done)
     }

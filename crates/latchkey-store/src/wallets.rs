@@ -1,6 +1,6 @@
 //! Wallets: account address, owner key material (encrypted) and deployment state.
 
-use crate::db::{new_id, now, with_read_pool, with_write_pool, with_write_tx, Cols};
+use crate::db::{new_id, now_unix, with_read_pool, with_write_pool, with_write_tx, Cols};
 use crate::error::{Result, StoreError};
 use crate::model::{KeyEvent, KeyEventKind, NewKeyEvent, NewWallet, Wallet};
 use crate::Store;
@@ -70,7 +70,7 @@ impl Store {
                 .bind(wallet.prf_supported)
                 .bind(&wallet.device_type)
                 .bind(false)
-                .bind(now())
+                .bind(now_unix())
                 .fetch_one(pool)
                 .await?;
             wallet_from_row(&row)
@@ -141,7 +141,7 @@ impl Store {
             sqlx::query(SQL)
                 .bind(true)
                 .bind(tx_hash)
-                .bind(now())
+                .bind(now_unix())
                 .bind(id)
                 .execute(pool)
                 .await?
@@ -170,7 +170,7 @@ impl Store {
             "updated_at = $3 WHERE id = $4 RETURNING ",
             wallet_cols!()
         );
-        let at = now();
+        let at = now_unix();
         let wallet = with_write_tx!(self, |tx| {
             let current = sqlx::query(CURRENT).bind(id).fetch_optional(&mut *tx).await?;
             let current = current.ok_or(StoreError::NotFound)?;
@@ -212,7 +212,7 @@ impl Store {
                 .bind(&event.proof)
                 .bind(None::<String>)
                 .bind(None::<String>)
-                .bind(now())
+                .bind(now_unix())
                 .execute(pool)
                 .await?;
         });
@@ -249,7 +249,7 @@ impl Store {
         let done = with_write_pool!(self, |pool| {
             sqlx::query(SQL)
                 .bind(owner_public_key)
-                .bind(now())
+                .bind(now_unix())
                 .bind(id)
                 .execute(pool)
                 .await?

@@ -80,14 +80,10 @@ pub(crate) fn short_hex(hex: &str) -> String {
 
 /// `2025-11-21 06:12:05 UTC` for a Unix time.
 pub(crate) fn utc(unix: u64) -> String {
-    let days = unix / 86_400;
-    let secs = unix % 86_400;
-    let (year, month, day) = civil_from_days(days);
+    let t = latchkey_core::UtcDateTime::from_unix(i64::try_from(unix).unwrap_or(i64::MAX));
     format!(
-        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02} UTC",
-        secs / 3600,
-        secs / 60 % 60,
-        secs % 60
+        "{:04}-{:02}-{:02} {:02}:{:02}:{:02} UTC",
+        t.year, t.month, t.day, t.hour, t.minute, t.second
     )
 }
 
@@ -120,22 +116,6 @@ pub(crate) fn duration(seconds: u64) -> String {
         s if s < 86_400 => format!("{}h {}m", s / 3600, s / 60 % 60),
         s => format!("{}d {}h", s / 86_400, s / 3600 % 24),
     }
-}
-
-/// Year, month, day of a day count since 1970-01-01 (proleptic Gregorian calendar,
-/// counted in 400-year eras of 146,097 days from 0000-03-01).
-fn civil_from_days(days: u64) -> (u64, u64, u64) {
-    let shifted = days + 719_468;
-    let era = shifted / 146_097;
-    let day_of_era = shifted % 146_097;
-    let year_of_era =
-        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let month_index = (5 * day_of_year + 2) / 153;
-    let day = day_of_year - (153 * month_index + 2) / 5 + 1;
-    let month = if month_index < 10 { month_index + 3 } else { month_index - 9 };
-    let year = year_of_era + era * 400 + u64::from(month <= 2);
-    (year, month, day)
 }
 
 #[cfg(test)]
