@@ -1,14 +1,12 @@
-//! Progress of a wait on standard error: a spinner with the states seen so far on a
-//! terminal, one plain line per state change otherwise (logs, pipes, CI). Standard
+//! Progress of a wait on standard error: a spinner (indicatif) with the states seen so far
+//! on a terminal, one plain line per state change otherwise (logs, pipes, CI). Standard
 //! output stays for the result.
 
-use std::io::{IsTerminal, Write};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
-use std::thread::JoinHandle;
+use std::io::IsTerminal;
 use std::time::{Duration, Instant};
 
-const FRAMES: [char; 10] = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
 const TICK: Duration = Duration::from_millis(100);
 
 /// What a wait shows: a task (`registering session 0x12…`), then the states it passes
@@ -19,7 +17,7 @@ pub(crate) struct Progress {
     states: Vec<String>,
     detail: Option<String>,
     started: Instant,
-    spinner: Option<Spinner>,
+    spinner: Option<ProgressBar>,
 }
 
 impl Progress {
@@ -28,7 +26,7 @@ impl Progress {
         let task = task.into();
         let interactive = std::io::stderr().is_terminal()
             && std::env::var("TERM").map_or(true, |term| term != "dumb");
-        let spinner = interactive.then(|| Spinner::start(task.clone()));
+        let spinner = interactive.then(|| spinner(&task));
         Self { task, states: Vec::new(), detail: None, started: Instant::now(), spinner }
     }
 
@@ -46,7 +44,7 @@ impl Progress {
             self.states.push(state.to_string());
         }
         match &self.spinner {
-            Some(spinner) => spinner.set(self.line()),
+            Some(spinner) => spinner.set_message(self.line()),
             None => eprintln!("{}", plain_line(&self.task, state, detail)),
         }
     }
@@ -55,7 +53,7 @@ impl Progress {
     /// already said everything otherwise).
     pub(crate) fn finish(mut self) {
         if let Some(spinner) = self.spinner.take() {
-            spinner.stop();
+            spinner.finish_and_clear();
             eprintln!("{} ({:.1}s)", self.line(), self.started.elapsed().as_secs_f64());
         }
     }
@@ -63,7 +61,7 @@ impl Progress {
     /// Stops the spinner without a summary (an error follows).
     pub(crate) fn abandon(mut self) {
         if let Some(spinner) = self.spinner.take() {
-            spinner.stop();
+            spinner.finish_and_clear();
         }
     }
 
@@ -84,7 +82,7 @@ impl Progress {
 impl Drop for Progress {
     fn drop(&mut self) {
         if let Some(spinner) = self.spinner.take() {
-            spinner.stop();
+            spinner.finish_and_clear();
         }
     }
 }
@@ -96,67 +94,16 @@ fn plain_line(task: &str, state: &str, detail: Option<&str>) -> String {
     }
 }
 
-/// A spinner redrawn on standard error by its own thread until stopped.
-#[derive(Debug)]
-struct Spinner {
-    message: Arc<Mutex<String>>,
-    stop: Arc<AtomicBool>,
-    thread: Option<JoinHandle<()>>,
-}
-
-impl Spinner {
-    fn start(message: String) -> Self {
-        let message = Arc::new(Mutex::new(message));
-        let stop = Arc::new(AtomicBool::new(false));
-        let thread = {
-            let message = Arc::clone(&message);
-            let stop = Arc::clone(&stop);
-            std::thread::spawn(move || {
-                let started = Instant::now();
-                let mut frame = 0;
-                while !stop.load(Ordering::Relaxed) {
-                    let text = message.lock().unwrap_or_else(PoisonError::into_inner).clone();
-                    let mut err = std::io::stderr().lock();
-                    // Carriage return, clear the line, redraw.
-                    let _ = write!(
-                        err,
-                        "\r\x1b[2K{} {text} {:.0}s",
-                        FRAMES[frame % FRAMES.len()],
-                        started.elapsed().as_secs_f64().floor()
-                    );
-                    let _ = err.flush();
-                    drop(err);
-                    frame += 1;
-                    std::thread::sleep(TICK);
-                }
-                let mut err = std::io::stderr().lock();
-                let _ = write!(err, "\r\x1b[2K");
-                let _ = err.flush();
-            })
-        };
-        Self { message, stop, thread: Some(thread) }
+/// A spinner on standard error, redrawn every tick with the seconds elapsed.
+fn spinner(task: &str) -> ProgressBar {
+    let spinner = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+    // The template is a constant; a bad one would fall back to indicatif's default.
+    if let Ok(style) = ProgressStyle::with_template("{spinner} {msg} {elapsed}") {
+        spinner.set_style(style);
     }
-
-    fn set(&self, text: String) {
-        *self.message.lock().unwrap_or_else(PoisonError::into_inner) = text;
-    }
-
-    fn stop(mut self) {
-        self.halt();
-    }
-
-    fn halt(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
-    }
-}
-
-impl Drop for Spinner {
-    fn drop(&mut self) {
-        self.halt();
-    }
+    spinner.set_message(task.to_string());
+    spinner.enable_steady_tick(TICK);
+    spinner
 }
 
 #[cfg(test)]

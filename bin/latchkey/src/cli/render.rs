@@ -1,42 +1,33 @@
 //! Human output: aligned tables, label/value blocks, short addresses and readable times.
 //! (`--json` output never goes through here: it carries every value in full.)
 
-/// A table with a header row; columns are aligned on their widest cell.
-#[derive(Debug, Default)]
+/// A table with a header row; columns are aligned on their widest cell (comfy-table,
+/// without borders).
+#[derive(Debug)]
 pub(crate) struct Table {
-    headers: Vec<String>,
-    rows: Vec<Vec<String>>,
+    inner: comfy_table::Table,
 }
 
 impl Table {
     pub(crate) fn new(headers: &[&str]) -> Self {
-        Self { headers: headers.iter().map(|h| (*h).to_string()).collect(), rows: Vec::new() }
+        let mut inner = comfy_table::Table::new();
+        inner.load_style(comfy_table::presets::NOTHING);
+        inner.set_header(headers.iter().copied());
+        // Two spaces between columns: no padding on the left, two on the right.
+        for column in inner.column_iter_mut() {
+            column.set_padding((0, 2));
+        }
+        Self { inner }
     }
 
     pub(crate) fn row(&mut self, cells: Vec<String>) {
-        self.rows.push(cells);
+        self.inner.add_row(cells);
     }
 
     /// The table as text: two spaces between columns, no trailing spaces, one line per row.
     pub(crate) fn render(&self) -> String {
-        let columns = self.headers.len();
-        let mut widths: Vec<usize> = self.headers.iter().map(|h| width(h)).collect();
-        for row in &self.rows {
-            for (i, cell) in row.iter().enumerate().take(columns) {
-                widths[i] = widths[i].max(width(cell));
-            }
-        }
         let mut out = String::new();
-        for row in std::iter::once(&self.headers).chain(&self.rows) {
-            let mut line = String::new();
-            for (i, w) in widths.iter().enumerate() {
-                let cell = row.get(i).map(String::as_str).unwrap_or("");
-                if i > 0 {
-                    line.push_str("  ");
-                }
-                line.push_str(cell);
-                line.extend(std::iter::repeat_n(' ', w.saturating_sub(width(cell))));
-            }
+        for line in self.inner.lines() {
             out.push_str(line.trim_end());
             out.push('\n');
         }
