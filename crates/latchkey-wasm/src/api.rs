@@ -167,6 +167,22 @@ fn seal_again(
         .map_err(WasmError::reseal_failed)
 }
 
+/// `key` (of `kind`, for `account`) sealed under a one-time transfer key: what both
+/// signers' `sealForTransfer` return.
+fn seal_held_for_transfer(
+    key: &SigningKey,
+    kind: KeyKind,
+    account: Felt,
+    transfer_key: &[u8],
+    entropy: &[u8],
+) -> Result<String, JsValue> {
+    let binding = KeyBinding { kind, account, public_key: key.public_key() };
+    to_js(
+        rng_from_entropy(entropy)
+            .and_then(|mut rng| keys::seal_for_transfer(key, &binding, transfer_key, &mut rng)),
+    )
+}
+
 /// Parses the public key a transfer names.
 fn transfer_binding(kind: KeyKind, account: &str, public_key: &str) -> WasmResult<KeyBinding> {
     Ok(KeyBinding {
@@ -353,14 +369,7 @@ impl SessionSigner {
         transfer_key: &[u8],
         entropy: &[u8],
     ) -> Result<String, JsValue> {
-        let binding = KeyBinding {
-            kind: KeyKind::Session,
-            account: self.account,
-            public_key: self.key.public_key(),
-        };
-        to_js(rng_from_entropy(entropy).and_then(|mut rng| {
-            keys::seal_for_transfer(&self.key, &binding, transfer_key, &mut rng)
-        }))
+        seal_held_for_transfer(&self.key, KeyKind::Session, self.account, transfer_key, entropy)
     }
 
     /// The signer [`SessionSigner::seal_for_transfer`] sent, checked against `publicKey`
@@ -514,14 +523,7 @@ impl OwnerSigner {
         transfer_key: &[u8],
         entropy: &[u8],
     ) -> Result<String, JsValue> {
-        let binding = KeyBinding {
-            kind: KeyKind::Owner,
-            account: self.account,
-            public_key: self.key.public_key(),
-        };
-        to_js(rng_from_entropy(entropy).and_then(|mut rng| {
-            keys::seal_for_transfer(&self.key, &binding, transfer_key, &mut rng)
-        }))
+        seal_held_for_transfer(&self.key, KeyKind::Owner, self.account, transfer_key, entropy)
     }
 
     /// The signer [`OwnerSigner::seal_for_transfer`] sent, checked against `publicKey`
