@@ -125,6 +125,8 @@ export function Game({ client }: { client: LatchkeyClient }) {
   function startSession() {
     return run('Starting a session', async () => {
       if (!demoGame) throw new Error('this server has no demo game contract');
+      // A restored session reads as 'created' until its status is known; the button waits
+      // for that (isLoadingStatus), so a revoked key is never registered again.
       if (state !== 'created') await session.createSession();
       const execution = await session.registerSession({
         allowedMethods: [
@@ -244,7 +246,7 @@ export function Game({ client }: { client: LatchkeyClient }) {
                   type="button"
                   data-testid="start-session"
                   onClick={startSession}
-                  disabled={isBusy || !wallet || !pin || !demoGame || sessionLive}
+                  disabled={isBusy || !wallet || !pin || !demoGame || sessionLive || session.isLoadingStatus}
                 >
                   {busy === 'Starting a session' ? 'Starting…' : 'Start session'}
                 </button>
