@@ -205,10 +205,20 @@ pub(crate) async fn throughput(seconds: u64, concurrency: usize) -> anyhow::Resu
 
     // A wallet and a game session, through the API.
     let owner = SigningKey::from_felt(Felt::from(0xbe_c4_u64))?;
-    let blob = latchkey_core::keystore::chipi::encrypt_with_salt(
-        &owner.secret_hex(),
-        "bench-pin",
-        [5; 8],
+    // Native routes take hardened envelopes only; the floor parameters keep set-up short.
+    let expected =
+        latchkey_chain::ChainClient::account_address(bench.class_hash, owner.public_key());
+    let binding = latchkey_core::KeyBinding {
+        kind: latchkey_core::KeyKind::Owner,
+        account: expected,
+        public_key: owner.public_key(),
+    };
+    let blob = latchkey_core::keystore::hardened::seal_with_params(
+        &owner,
+        &latchkey_core::EncryptKey::passphrase("bench-pin-7319"),
+        &binding,
+        latchkey_core::keystore::hardened::FLOOR_PARAMS,
+        &mut rand::rngs::OsRng,
     )?;
     let address = bench.create_wallet(&owner, &blob).await?;
     let game = devnet.game().context("game")?;

@@ -137,10 +137,16 @@ impl ChainError {
 
     /// Whether the nonce the transaction used was wrong (stale or ahead).
     pub fn is_nonce_error(&self) -> bool {
-        self.reason().is_some_and(|r| {
-            r.contains("invalid transaction nonce") || r.contains("Invalid transaction nonce")
-        })
+        self.reason().is_some_and(is_nonce_reason)
     }
+}
+
+/// Whether a rejection or simulation reason says the transaction's nonce was wrong. Nodes
+/// word it as "Invalid transaction nonce" (a refused transaction) or "Account transaction
+/// nonce is invalid" (a refused fee estimate).
+pub fn is_nonce_reason(reason: &str) -> bool {
+    let reason = reason.to_ascii_lowercase();
+    reason.contains("invalid transaction nonce") || reason.contains("transaction nonce is invalid")
 }
 
 fn flatten(error: &ContractExecutionError) -> String {
@@ -182,6 +188,17 @@ pub(crate) fn readable_reason(reason: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn both_wordings_of_a_nonce_refusal_are_nonce_errors() {
+        for reason in [
+            "Invalid transaction nonce of contract at address 0x1",
+            "execution failed: Account transaction nonce is invalid.",
+        ] {
+            assert!(ChainError::Rejected { reason: reason.into() }.is_nonce_error(), "{reason}");
+        }
+        assert!(!ChainError::Rejected { reason: "Session: expired".into() }.is_nonce_error());
+    }
 
     #[test]
     fn r2_21_urls_in_node_errors_lose_paths_queries_and_credentials() {

@@ -24,7 +24,7 @@ use starknet_rust_providers::{JsonRpcClient, Provider, ProviderError};
 use url::Url;
 
 pub use account::{FeeBounds, FeeMode, KeyAccount, KeySignError, SignedInvoke, TxSigner};
-pub use error::{redact_urls, ChainError};
+pub use error::{is_nonce_reason, redact_urls, ChainError};
 
 /// The JSON-RPC provider type used throughout.
 pub type RpcProvider = JsonRpcClient<HttpTransport>;

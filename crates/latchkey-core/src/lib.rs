@@ -8,6 +8,7 @@
 mod call;
 pub mod codes;
 mod felt;
+mod grant;
 mod outside_execution;
 mod policy;
 mod proof;
@@ -42,6 +43,10 @@ pub use call::{serialize_calls, Call};
 pub use felt::{
     decode_short_string, felt_from_json, felt_to_u128, felt_to_u32, felt_to_u64, parse_felt,
     parse_u256, selector, serde_hex, short_string, starknet_keccak, to_hex, Felt, FeltError, U256,
+};
+pub use grant::{
+    is_revocation, rotated_owner, AccountChange, CallView, Permission, SessionGrant, SessionRules,
+    Spend,
 };
 pub use outside_execution::{
     OutsideExecution, OutsideExecutionError, ANY_CALLER, CALL_TYPE, CALL_TYPE_HASH, DOMAIN_NAME,

@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::call::Call;
 use crate::felt::{selector, serde_hex, to_hex, Felt, U256};
+use crate::grant::{CallView, Permission, SessionRules, Spend};
 
 /// One allowed method: a contract (or `0` for any contract) and an entrypoint selector.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -37,10 +38,6 @@ impl AllowedMethod {
     /// `entrypoint` on any contract (the Chipi selector-only form).
     pub fn any_contract(entrypoint: &str) -> Self {
         Self::new(Felt::ZERO, entrypoint)
-    }
-
-    fn matches(&self, call: &Call) -> bool {
-        self.selector == call.selector && (self.contract == Felt::ZERO || self.contract == call.to)
     }
 }
 
@@ -121,8 +118,26 @@ pub fn is_live_at(valid_after: u64, valid_until: u64, now: u64) -> bool {
 }
 
 impl SessionPolicy {
+    /// The chain-neutral rules of this policy (contract `0` becomes "any contract").
+    pub fn rules(&self) -> SessionRules {
+        SessionRules {
+            valid_after: self.valid_after,
+            valid_until: self.valid_until,
+            max_calls: self.max_calls,
+            permissions: self
+                .allowed_methods
+                .iter()
+                .map(|m| Permission {
+                    target: (m.contract != Felt::ZERO).then(|| to_hex(&m.contract)),
+                    selector: to_hex(&m.selector),
+                })
+                .collect(),
+        }
+    }
+
     /// Checks a session execution against this policy at time `now`, with `calls_used`
-    /// calls already consumed and the signature's claimed `signed_valid_until`.
+    /// calls already consumed and the signature's claimed `signed_valid_until`
+    /// ([`SessionRules::check`]).
     pub fn check(
         &self,
         account: &Felt,
@@ -131,46 +146,26 @@ impl SessionPolicy {
         calls_used: u32,
         signed_valid_until: u64,
     ) -> Result<(), PolicyViolation> {
-        if signed_valid_until > self.valid_until {
-            return Err(PolicyViolation::SignatureOutlivesSession {
-                signed: signed_valid_until,
-                registered: self.valid_until,
-            });
-        }
-        if now < self.valid_after {
-            return Err(PolicyViolation::NotYetValid { valid_after: self.valid_after, now });
-        }
-        let until = signed_valid_until.min(self.valid_until);
-        if now > until {
-            return Err(PolicyViolation::Expired { valid_until: until, now });
-        }
-        if calls_used >= self.max_calls {
-            return Err(PolicyViolation::MaxCallsExceeded { max_calls: self.max_calls });
-        }
-        self.check_calls(account, calls)
+        self.rules().check(&to_hex(account), &views(calls), now, calls_used, signed_valid_until)
     }
 
     /// Checks only the calls: no self-call, each allowed.
     pub fn check_calls(&self, account: &Felt, calls: &[Call]) -> Result<(), PolicyViolation> {
-        if calls.is_empty() {
-            return Err(PolicyViolation::NoCalls);
-        }
-        for (index, call) in calls.iter().enumerate() {
-            if call.to == *account {
-                return Err(PolicyViolation::SelfCall { index });
-            }
-            let allowed = self.allowed_methods.is_empty()
-                || self.allowed_methods.iter().any(|m| m.matches(call));
-            if !allowed {
-                return Err(PolicyViolation::MethodNotAllowed {
-                    index,
-                    contract: to_hex(&call.to),
-                    selector: to_hex(&call.selector),
-                });
-            }
-        }
-        Ok(())
+        self.rules().check_calls(&to_hex(account), &views(calls))
     }
+}
+
+/// The policy engine's view of Starknet calls (targets and selectors only).
+fn views(calls: &[Call]) -> Vec<CallView> {
+    calls
+        .iter()
+        .map(|c| CallView {
+            target: to_hex(&c.to),
+            selector: to_hex(&c.selector),
+            spend: Spend::None,
+            change: None,
+        })
+        .collect()
 }
 
 /// A per-(session, token) spending cap, as the contract stores it.

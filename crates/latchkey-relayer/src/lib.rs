@@ -802,7 +802,7 @@ impl Relayer {
                 Err(_) => return Err(RelayError::SimulationTimeout),
                 Ok(Ok((bounds, _))) => return Ok(bounds),
                 Ok(Err(ChainError::Rejected { reason })) => {
-                    if attempt == 0 && reason.to_lowercase().contains("invalid transaction nonce") {
+                    if attempt == 0 && latchkey_chain::is_nonce_reason(&reason) {
                         inner.pool.forget_nonce_hint(address);
                         continue;
                     }
