@@ -7,10 +7,10 @@
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use latchkey_chain::{FeeMode, TxOutcome};
-use latchkey_contracts::{account_calls, erc20_calls};
 use latchkey_core::{AllowedMethod, Call, SessionPolicy, SigningKey, U256};
-use latchkey_devnet::Devnet;
+use latchkey_starknet::{FeeMode, TxOutcome};
+use latchkey_starknet_contracts::{account_calls, erc20_calls};
+use latchkey_starknet_devnet::Devnet;
 
 use crate::fixed_felt;
 

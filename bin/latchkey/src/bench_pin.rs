@@ -45,8 +45,8 @@ pub(crate) async fn pin(unlocks: usize) -> anyhow::Result<()> {
 
     // A wallet whose owner key is sealed as lk2, created through the API as the CLI does.
     let owner = generate_owner_key(&mut rand::rngs::OsRng);
-    let class_hash = latchkey_contracts::ACCOUNT.class_hash()?;
-    let account = latchkey_chain::ChainClient::account_address(class_hash, owner.public_key());
+    let class_hash = latchkey_starknet_contracts::ACCOUNT.class_hash()?;
+    let account = latchkey_starknet::ChainClient::account_address(class_hash, owner.public_key());
     let binding = KeyBinding { kind: KeyKind::Owner, account, public_key: owner.public_key() };
     let sealing = server.evaluate(&account, EncryptKey::passphrase(PIN), None).await?;
     let sealed = keystore::seal(&owner, &sealing.pin, &binding, &mut rand::rngs::OsRng)?;

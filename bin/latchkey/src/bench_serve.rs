@@ -12,14 +12,14 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use latchkey_api::{ApiConfig, AppState};
 use latchkey_auth::{generate_api_keys, hash_api_key, KeyEnvironment};
-use latchkey_chain::{
+use latchkey_core::{parse_felt, to_hex, Felt, SessionSignature, SigningKey, TypedData};
+use latchkey_relayer::{Relayer, RelayerConfig};
+use latchkey_starknet::{
     new_outside_execution, outside_execution_call, sign_outside_execution_as_session, FeeMode,
     KeyAccount,
 };
-use latchkey_contracts::{game_calls, ACCOUNT};
-use latchkey_core::{parse_felt, to_hex, Felt, SessionSignature, SigningKey, TypedData};
-use latchkey_devnet::{Devnet, DevnetConfig};
-use latchkey_relayer::{Relayer, RelayerConfig};
+use latchkey_starknet_contracts::{game_calls, ACCOUNT};
+use latchkey_starknet_devnet::{Devnet, DevnetConfig};
 use latchkey_store::{ApiKeyKind, Store};
 use serde_json::{json, Value};
 
@@ -166,7 +166,7 @@ impl BenchServer {
             client.post("/api/challenges", &json!({"purpose": "create-wallet"})).await?;
         anyhow::ensure!(status == 201, "challenge failed: {challenge}");
         let address =
-            latchkey_chain::ChainClient::account_address(self.class_hash, owner.public_key());
+            latchkey_starknet::ChainClient::account_address(self.class_hash, owner.public_key());
         let proof = latchkey_core::sign_proof(
             owner,
             &self.devnet.chain_id(),
@@ -207,7 +207,7 @@ pub(crate) async fn throughput(seconds: u64, concurrency: usize) -> anyhow::Resu
     let owner = SigningKey::from_felt(Felt::from(0xbe_c4_u64))?;
     // Native routes take hardened envelopes only; the floor parameters keep set-up short.
     let expected =
-        latchkey_chain::ChainClient::account_address(bench.class_hash, owner.public_key());
+        latchkey_starknet::ChainClient::account_address(bench.class_hash, owner.public_key());
     let binding = latchkey_core::KeyBinding {
         kind: latchkey_core::KeyKind::Owner,
         account: expected,

@@ -18,14 +18,14 @@ use std::io::{IsTerminal, Read, Write};
 use std::path::Path;
 
 use anyhow::{bail, Context};
-use latchkey_chain::ChainClient;
-use latchkey_contracts::ACCOUNT;
 use latchkey_core::keystore::{self, hardened, EncryptKey, KeyBinding, KeystoreError};
 use latchkey_core::{
     create_session_key, generate_owner_key, is_live_at, parse_felt, payload_hash, public_key_hex,
     sign_proof, to_hex, Felt, KeyKind, OutsideExecution, ProofPurpose, SessionError, SessionPolicy,
     SessionSignature, SigningKey, TypedData,
 };
+use latchkey_starknet::ChainClient;
+use latchkey_starknet_contracts::ACCOUNT;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 

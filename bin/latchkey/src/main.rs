@@ -24,7 +24,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use latchkey_core::{to_hex, Felt};
-use latchkey_devnet::{Devnet, DevnetConfig};
+use latchkey_starknet_devnet::{Devnet, DevnetConfig};
 use pin::PinServer;
 
 #[derive(Debug, Parser)]

@@ -8,11 +8,11 @@ use std::time::Instant;
 use anyhow::{bail, Context};
 use latchkey_api::{ApiConfig, AppState, Rate, RateLimits};
 use latchkey_auth::{generate_api_keys, hash_api_key, KeyEnvironment};
-use latchkey_chain::{ChainClient, KeyAccount};
-use latchkey_contracts::ACCOUNT;
 use latchkey_core::{parse_felt, to_hex, Felt, SigningKey};
-use latchkey_devnet::{Devnet, DevnetConfig};
 use latchkey_relayer::{Relayer, RelayerConfig};
+use latchkey_starknet::{ChainClient, KeyAccount};
+use latchkey_starknet_contracts::ACCOUNT;
+use latchkey_starknet_devnet::{Devnet, DevnetConfig};
 use latchkey_store::{ApiKeyKind, Store};
 use url::Url;
 
@@ -220,7 +220,7 @@ pub(crate) async fn start(args: &ServeArgs) -> anyhow::Result<Server> {
     let (chain, relayer_keys, embedded) = match &args.rpc_url {
         Some(url) => {
             let chain = ChainClient::connect(url.clone()).await.with_context(|| {
-                format!("connecting to {}", latchkey_chain::redact_urls(url.as_str()))
+                format!("connecting to {}", latchkey_starknet::redact_urls(url.as_str()))
             })?;
             if args.relayers.is_empty() {
                 bail!("--rpc-url needs at least one --relayer address:private_key (or LATCHKEY_RELAYERS)");

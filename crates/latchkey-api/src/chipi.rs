@@ -127,7 +127,7 @@ pub(crate) async fn prepare_creation(
     let now = state.relayer.chain().block_timestamp().await?;
     let oe = OutsideExecution {
         caller: ANY_CALLER,
-        nonce: latchkey_chain::random_nonce(),
+        nonce: latchkey_starknet::random_nonce(),
         execute_after: now.saturating_sub(60),
         execute_before: now + CHALLENGE_SECONDS as u64,
         calls: vec![],
@@ -152,7 +152,7 @@ pub(crate) async fn prepare_creation(
 }
 
 fn check_address(state: &AppState, address: Felt, owner: Felt) -> ApiResult<()> {
-    let expected = latchkey_chain::ChainClient::account_address(state.account_class_hash, owner);
+    let expected = latchkey_starknet::ChainClient::account_address(state.account_class_hash, owner);
     if expected != address {
         return Err(ApiError::bad_request(
             codes::ADDRESS_MISMATCH,

@@ -103,7 +103,7 @@ pub(crate) async fn issue(
     caller: &Caller,
     purpose: ProofPurpose,
 ) -> ApiResult<ChallengeResponse> {
-    let challenge = to_hex(&latchkey_chain::random_nonce());
+    let challenge = to_hex(&latchkey_starknet::random_nonce());
     let now = now_unix();
     let expires_at = now + CHALLENGE_SECONDS;
     state

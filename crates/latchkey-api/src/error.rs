@@ -170,8 +170,8 @@ impl From<latchkey_store::StoreError> for ApiError {
     }
 }
 
-impl From<latchkey_chain::ChainError> for ApiError {
-    fn from(error: latchkey_chain::ChainError) -> Self {
+impl From<latchkey_starknet::ChainError> for ApiError {
+    fn from(error: latchkey_starknet::ChainError) -> Self {
         tracing::warn!(%error, "chain error");
         Self::new(
             StatusCode::SERVICE_UNAVAILABLE,

@@ -8,13 +8,13 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use latchkey_contracts::account_calls;
 use latchkey_core::codes;
 use latchkey_core::{
     parse_u256, payload_hash, selector, to_hex, AllowedMethod, Call, Felt, ProofPurpose,
     SessionPolicy, TypedData, U256,
 };
 use latchkey_relayer::Purpose;
+use latchkey_starknet_contracts::account_calls;
 use latchkey_store::{NewSession, NewWallet, SessionState, Wallet};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -150,7 +150,8 @@ pub(crate) async fn create_wallet(
             (Principal::User { subject }, _) => Some(subject.clone()),
             (Principal::Organization, ext) => ext,
         };
-        let address = latchkey_chain::ChainClient::account_address(state.account_class_hash, owner);
+        let address =
+            latchkey_starknet::ChainClient::account_address(state.account_class_hash, owner);
         check_proof(
             &state,
             &caller,

@@ -1,401 +1,366 @@
-//! Starknet JSON-RPC operations for latchkey, on the `starknet-rust` client the embedded
-//! devnet uses: gasless account deployment through the UDC, building, signing and
-//! relaying SNIP-9 v2 outside executions for owner and session signers, direct invokes
-//! signed by a session key over the transaction hash, reads of the account's session
-//! views, and waiting for a transaction with a clear error when it reverts.
+//! latchkey's chain port: what the relayer and the API need from a chain, whatever its
+//! family.
+//!
+//! One [`ChainBackend`] exists per configured chain (a Starknet devnet and Starknet
+//! Sepolia are two), and a [`Chains`] registry finds it by its CAIP-2 id. The relayer and
+//! the API hold `Arc<dyn ChainBackend>` and never name a family's types: addresses,
+//! hashes, nonce keys and keys are text in the family's canonical form, payloads to sign
+//! are JSON, signed transactions are opaque text stored for a byte-identical re-broadcast.
+//!
+//! A backend plays three roles:
+//! - [`Chain`]: identity and clock, address rules, the counterfactual account address,
+//!   *preparing* a payload for a user to sign and *opening* a signed one (who signed it,
+//!   and neutral [`CallView`]s for the policy engine in `latchkey-core`);
+//! - [`SessionCodec`]: the account contract's session calls, and the on-chain session
+//!   record;
+//! - [`Relay`]: the paymaster role: simulate to a [`Quote`] or a [`Refusal`], sign from a
+//!   relayer account, send, follow receipts, check a nonce key on chain.
+//!
+//! The `testing` feature adds [`fake::FakeChain`], an in-memory chain for unit tests of
+//! everything built on the port.
 
-mod account;
-mod error;
+mod chain_ref;
+mod registry;
 
-use std::sync::Arc;
-use std::time::Duration;
+#[cfg(feature = "testing")]
+pub mod fake;
 
-use latchkey_contracts::{parse_spending_policy, SessionData, SessionView};
-use latchkey_core::{
-    selector, Call, Felt, OutsideExecution, SessionSignature, SigningKey, SpendingPolicy,
-    ANY_CALLER, U256,
+use async_trait::async_trait;
+use serde_json::Value;
+
+pub use chain_ref::{ChainRef, ChainRefError, Family};
+pub use latchkey_core::{
+    is_revocation, rotated_owner, AccountChange, Call, CallView, Permission, SessionGrant,
+    SessionRules, Spend, SpendingPolicy,
 };
-use starknet_rust_core::types::{
-    BlockId, BlockTag, ExecutionResult, FunctionCall, MaybePreConfirmedBlockWithTxHashes,
-    StarknetError, TransactionReceipt,
-};
-use starknet_rust_providers::jsonrpc::HttpTransport;
-use starknet_rust_providers::{JsonRpcClient, Provider, ProviderError};
-use url::Url;
+pub use registry::Chains;
 
-pub use account::{FeeBounds, FeeMode, KeyAccount, KeySignError, SignedInvoke, TxSigner};
-pub use error::{is_nonce_reason, redact_urls, ChainError};
-
-/// The JSON-RPC provider type used throughout.
-pub type RpcProvider = JsonRpcClient<HttpTransport>;
-
-/// Result alias of this crate.
-pub type Result<T, E = ChainError> = std::result::Result<T, E>;
-
-/// The Universal Deployer Contract (the same address on mainnet, Sepolia and devnet).
-pub const UDC_ADDRESS: Felt =
-    Felt::from_hex_unchecked("0x02ceed65a4bd731034c01113685c831b01c15d7d432f71afb1cf1634b53a2125");
-/// The STRK token (fee token of v3 transactions).
-pub const STRK_ADDRESS: Felt =
-    Felt::from_hex_unchecked("0x04718f5a0fc34cc1af16a1cdee98ffb20c31f5cd61d6ab07201858f4287c938d");
-/// The ETH token.
-pub const ETH_ADDRESS: Felt =
-    Felt::from_hex_unchecked("0x049d36570d4e46f48e99674bd3fcc84644ddd6b96f7c741b1562b82f9e004dc7");
-
-/// A connection to a Starknet node.
-#[derive(Debug, Clone)]
-pub struct ChainClient {
-    provider: Arc<RpcProvider>,
-    chain_id: Felt,
-    url: Url,
-    poll_interval: Duration,
-    timeout: Duration,
+/// A batch of calls, in the form its family writes them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Calls {
+    /// Starknet calls: contract, selector, calldata felts.
+    Starknet(Vec<Call>),
 }
 
-/// What a confirmed transaction cost.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TxOutcome {
-    /// The transaction hash.
-    pub hash: Felt,
-    /// The block it landed in.
-    pub block_number: u64,
-    /// The fee charged, in the fee unit of the transaction (FRI for v3).
-    pub fee: Felt,
-    /// L2 gas consumed.
-    pub l2_gas: u64,
-    /// L1 gas consumed.
-    pub l1_gas: u64,
-    /// L1 data gas consumed.
-    pub l1_data_gas: u64,
+impl Calls {
+    /// Calls in the batch.
+    pub fn len(&self) -> usize {
+        match self {
+            Self::Starknet(calls) => calls.len(),
+        }
+    }
+
+    /// Whether the batch is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Words the batch takes on the wire (each call's calldata and its own header), for
+    /// size limits.
+    pub fn words(&self) -> usize {
+        match self {
+            Self::Starknet(calls) => calls.iter().map(|c| c.calldata.len() + 3).sum(),
+        }
+    }
 }
 
-/// A transaction's final outcome as its receipt tells it.
+/// A payload issued for a user to sign.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Signable {
+    /// The single-use nonce key: the payload can execute at most once.
+    pub nonce_key: String,
+    /// What the signer signs, as JSON (SNIP-12 typed data, a packed user operation, …).
+    pub payload: Value,
+    /// The digest the key signs.
+    pub hash: String,
+    /// Last second (exclusive) the payload may execute.
+    pub execute_before: u64,
+}
+
+/// What a signed payload says, read without checking its signature.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Receipt {
-    /// Executed successfully.
-    Succeeded(TxOutcome),
-    /// Included but reverted (the fee was still charged).
-    Reverted {
-        /// Fee and resources.
-        outcome: TxOutcome,
-        /// The revert reason, with Cairo short strings decoded.
-        reason: String,
+pub struct Inspected {
+    /// The single-use nonce key.
+    pub nonce_key: String,
+    /// The digest its signer signed; equal digests mean equal payloads.
+    pub hash: String,
+    /// The payload may execute only after this second.
+    pub execute_after: u64,
+    /// The payload may execute only before this second.
+    pub execute_before: u64,
+    /// The only relayer account that may submit it, or `None` for anyone.
+    pub caller: Option<String>,
+    /// Its calls, as the policy engine sees them.
+    pub calls: Vec<CallView>,
+    /// Words its calls take, for size limits.
+    pub words: usize,
+}
+
+/// Who signed a payload.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Signer {
+    /// The account's owner key.
+    Owner,
+    /// A session key, with the expiry its signature claims.
+    Session {
+        /// The session public key.
+        key: String,
+        /// The `valid_until` the signature commits to.
+        valid_until: u64,
     },
 }
 
-/// A deployed (or already present) user account.
+/// A payload whose signature verified.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DeployedAccount {
-    /// The account address.
-    pub address: Felt,
-    /// The deployment transaction, `None` when the account already existed.
-    pub transaction_hash: Option<Felt>,
+pub struct Authorized {
+    /// What it says.
+    pub inspected: Inspected,
+    /// Who signed it.
+    pub by: Signer,
 }
 
-impl ChainClient {
-    /// Connects to a node and reads its chain id.
-    pub async fn connect(url: Url) -> Result<Self> {
-        let provider = Arc::new(JsonRpcClient::new(HttpTransport::new(url.clone())));
-        let chain_id = provider.chain_id().await.map_err(ChainError::from_provider)?;
-        Ok(Self {
-            provider,
-            chain_id,
-            url,
-            poll_interval: Duration::from_millis(50),
-            timeout: Duration::from_secs(120),
-        })
-    }
+/// Why a chain refuses something, with a code from `latchkey_core::codes`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct Refusal {
+    /// The stable code.
+    pub code: &'static str,
+    /// What a person needs to know.
+    pub message: String,
+}
 
-    /// Sets how often and how long [`ChainClient::wait_for_transaction`] polls.
-    pub fn with_polling(mut self, interval: Duration, timeout: Duration) -> Self {
-        self.poll_interval = interval;
-        self.timeout = timeout;
-        self
+impl Refusal {
+    /// A refusal with `code`.
+    pub fn new(code: &'static str, message: impl Into<String>) -> Self {
+        Self { code, message: message.into() }
     }
+}
 
-    /// The node's URL.
-    pub fn url(&self) -> &Url {
-        &self.url
-    }
+/// The chain could not be reached, or answered something unreadable. The text names no
+/// node URL, path or credential.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct Unavailable(pub String);
 
-    /// The chain id (a short string such as `SN_SEPOLIA`).
-    pub fn chain_id(&self) -> Felt {
-        self.chain_id
-    }
+/// A transaction the relayer pays for.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Job {
+    /// Executes a signed payload on `account`.
+    Execute {
+        /// The account.
+        account: String,
+        /// The signed payload.
+        payload: Value,
+        /// Its signature, as the family writes it.
+        signature: Vec<String>,
+    },
+    /// Deploys the account of an owner key at its counterfactual address.
+    Deploy {
+        /// The owner public key.
+        owner_public_key: String,
+    },
+}
 
-    /// The underlying provider.
-    pub fn provider(&self) -> &Arc<RpcProvider> {
-        &self.provider
-    }
+/// What a simulated transaction may cost.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Quote {
+    /// The most it may cost, in `unit`.
+    pub max_fee: u128,
+    /// The fee's unit (`FRI`, `WEI`).
+    pub unit: &'static str,
+    /// The family's fee limits to sign with, opaque to the relayer.
+    pub limits: Value,
+}
 
-    /// Calls a view at the pre-confirmed block.
-    pub async fn call(&self, to: Felt, entrypoint: &str, calldata: Vec<Felt>) -> Result<Vec<Felt>> {
-        self.provider
-            .call(
-                FunctionCall {
-                    contract_address: to,
-                    entry_point_selector: selector(entrypoint),
-                    calldata,
-                },
-                BlockId::Tag(BlockTag::PreConfirmed),
-            )
-            .await
-            .map_err(ChainError::from_provider)
-    }
+/// A transaction signed by a relayer account and not yet sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignedTx {
+    /// Its hash, known before it is sent.
+    pub hash: String,
+    /// Everything needed to send it again, byte for byte.
+    pub raw: String,
+}
 
-    /// `get_session_data(key)`: the Chipi-compatible status.
-    pub async fn get_session_data(&self, account: Felt, session_key: Felt) -> Result<SessionData> {
-        let data = self.call(account, "get_session_data", vec![session_key]).await?;
-        Ok(SessionData::from_felts(&data)?)
-    }
+/// A transaction's final result.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    /// `Some(reason)` when it reverted.
+    pub reverted: Option<String>,
+    /// The fee it paid, in the chain's fee unit.
+    pub fee: u128,
+}
 
-    /// `get_session(key)`: the full view.
-    pub async fn get_session(&self, account: Felt, session_key: Felt) -> Result<SessionView> {
-        let data = self.call(account, "get_session", vec![session_key]).await?;
-        Ok(SessionView::from_felts(&data)?)
-    }
+/// Why a simulation did not produce a quote.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SimulationError {
+    /// The relayer nonce it used is stale.
+    #[error("relayer nonce is stale")]
+    Nonce,
+    /// The transaction would fail; the code says why.
+    #[error("{0}")]
+    Refused(Refusal),
+    /// The chain did not answer.
+    #[error("{0}")]
+    Unavailable(Unavailable),
+}
 
-    /// `get_spending_policy(key, token)`.
-    pub async fn get_spending_policy(
+/// Why a signed transaction was not accepted.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SendError {
+    /// The node refused its relayer nonce.
+    #[error("nonce refused: {0}")]
+    Nonce(String),
+    /// The node refused it for another reason; it will never execute.
+    #[error("rejected: {0}")]
+    Rejected(String),
+    /// The node may or may not have it.
+    #[error("outcome unknown: {0}")]
+    Unknown(String),
+}
+
+/// A session as the account contract records it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionRecord {
+    /// Ever registered.
+    pub registered: bool,
+    /// Revoked, by itself, by revoke-all or by an owner rotation.
+    pub revoked: bool,
+    /// Its limits.
+    pub rules: SessionRules,
+    /// Calls it has made.
+    pub calls_used: u32,
+}
+
+/// Identity, addresses, and the payloads users sign.
+#[async_trait]
+pub trait Chain: Send + Sync + std::fmt::Debug {
+    /// The chain's CAIP-2 id.
+    fn id(&self) -> &ChainRef;
+
+    /// The unit fees are paid and budgeted in (`FRI`, `WEI`).
+    fn fee_unit(&self) -> &'static str;
+
+    /// The chain's clock, in seconds.
+    async fn now(&self) -> Result<u64, Unavailable>;
+
+    /// An address in canonical form, or why it is not one on this family.
+    fn parse_address(&self, text: &str) -> Result<String, Refusal>;
+
+    /// The counterfactual address of the account of `owner_public_key`.
+    fn account_address(&self, owner_public_key: &str) -> Result<String, Refusal>;
+
+    /// Whether a contract is deployed at `address`.
+    async fn is_deployed(&self, address: &str) -> Result<bool, Unavailable>;
+
+    /// The owner key `account` holds on chain, if it is deployed.
+    async fn owner_key(&self, account: &str) -> Result<Option<String>, Unavailable>;
+
+    /// A payload for `account` to sign that executes `calls` once, submitted by `caller`
+    /// (a relayer account) within `window_seconds` from `now`.
+    fn prepare(
         &self,
-        account: Felt,
-        session_key: Felt,
-        token: Felt,
-    ) -> Result<SpendingPolicy> {
-        let data = self.call(account, "get_spending_policy", vec![session_key, token]).await?;
-        Ok(parse_spending_policy(&data)?)
-    }
+        account: &str,
+        calls: Calls,
+        caller: &str,
+        now: u64,
+        window_seconds: u64,
+    ) -> Result<Signable, Refusal>;
 
-    /// `is_valid_outside_execution_nonce(nonce)`.
-    pub async fn is_valid_outside_execution_nonce(
+    /// The policy engine's view of `calls` on `account` (before anything is signed).
+    fn views(&self, account: &str, calls: &Calls) -> Result<Vec<CallView>, Refusal>;
+
+    /// Reads a payload for `account` without checking a signature: it must be well
+    /// formed and for this chain.
+    fn inspect(&self, account: &str, payload: &Value) -> Result<Inspected, Refusal>;
+
+    /// Reads a signed payload for `account` and verifies its signature: by the owner key
+    /// `owner_key`, or by the session key the signature names (whose registration the
+    /// caller checks).
+    fn open(
         &self,
-        account: Felt,
-        nonce: Felt,
-    ) -> Result<bool> {
-        let data = self.call(account, "is_valid_outside_execution_nonce", vec![nonce]).await?;
-        Ok(data.first() == Some(&Felt::ONE))
-    }
+        account: &str,
+        owner_key: &str,
+        payload: &Value,
+        signature: &[String],
+    ) -> Result<Authorized, Refusal>;
+}
 
-    /// An ERC-20 balance.
-    pub async fn erc20_balance(&self, token: Felt, owner: Felt) -> Result<U256> {
-        let data = self.call(token, "balance_of", vec![owner]).await?;
-        match data.as_slice() {
-            [low, high] => U256::from_felts(low, high)
-                .map_err(|e| ChainError::UnexpectedResponse(format!("balance_of: {e}"))),
-            other => Err(ChainError::UnexpectedResponse(format!(
-                "balance_of returned {} felts",
-                other.len()
-            ))),
-        }
-    }
+/// The account contract's session API.
+#[async_trait]
+pub trait SessionCodec: Send + Sync {
+    /// The calls on `account` that make `change`.
+    fn session_calls(&self, account: &str, change: &AccountChange) -> Result<Calls, Refusal>;
 
-    /// The account nonce at the pre-confirmed block.
-    pub async fn nonce(&self, address: Felt) -> Result<Felt> {
-        self.provider
-            .get_nonce(BlockId::Tag(BlockTag::PreConfirmed), address)
-            .await
-            .map_err(ChainError::from_provider)
-    }
+    /// The session record of `key` on `account` (unregistered when there is none).
+    async fn session(&self, account: &str, key: &str) -> Result<SessionRecord, Unavailable>;
 
-    /// The class hash deployed at `address`, or `None` when nothing is deployed there.
-    pub async fn class_hash_at(&self, address: Felt) -> Result<Option<Felt>> {
-        match self.provider.get_class_hash_at(BlockId::Tag(BlockTag::PreConfirmed), address).await {
-            Ok(hash) => Ok(Some(hash)),
-            Err(ProviderError::StarknetError(StarknetError::ContractNotFound)) => Ok(None),
-            Err(e) => Err(ChainError::from_provider(e)),
-        }
-    }
-
-    /// Whether a class is declared.
-    pub async fn is_declared(&self, class_hash: Felt) -> Result<bool> {
-        match self.provider.get_class(BlockId::Tag(BlockTag::PreConfirmed), class_hash).await {
-            Ok(_) => Ok(true),
-            Err(ProviderError::StarknetError(StarknetError::ClassHashNotFound)) => Ok(false),
-            Err(e) => Err(ChainError::from_provider(e)),
-        }
-    }
-
-    /// Timestamp of the latest block (the pre-confirmed one when the node has one).
-    pub async fn block_timestamp(&self) -> Result<u64> {
-        let block = self
-            .provider
-            .get_block_with_tx_hashes(BlockId::Tag(BlockTag::PreConfirmed))
-            .await
-            .map_err(ChainError::from_provider)?;
-        Ok(match block {
-            MaybePreConfirmedBlockWithTxHashes::Block(b) => b.timestamp,
-            MaybePreConfirmedBlockWithTxHashes::PreConfirmedBlock(b) => b.timestamp,
-        })
-    }
-
-    /// Timestamp of a given block.
-    pub async fn block_timestamp_of(&self, block_number: u64) -> Result<u64> {
-        let block = self
-            .provider
-            .get_block_with_tx_hashes(BlockId::Number(block_number))
-            .await
-            .map_err(ChainError::from_provider)?;
-        Ok(match block {
-            MaybePreConfirmedBlockWithTxHashes::Block(b) => b.timestamp,
-            MaybePreConfirmedBlockWithTxHashes::PreConfirmedBlock(b) => b.timestamp,
-        })
-    }
-
-    /// The receipt of a transaction, `None` while the node does not know it.
-    pub async fn receipt(&self, hash: Felt) -> Result<Option<Receipt>> {
-        let with_block = match self.provider.get_transaction_receipt(hash).await {
-            Ok(with_block) => with_block,
-            Err(ProviderError::StarknetError(StarknetError::TransactionHashNotFound)) => {
-                return Ok(None)
-            }
-            Err(e) => return Err(ChainError::from_provider(e)),
-        };
-        let block_number = with_block.block.block_number();
-        let receipt = with_block.receipt;
-        let (fee, resources) = match &receipt {
-            TransactionReceipt::Invoke(r) => (r.actual_fee.amount, r.execution_resources.clone()),
-            TransactionReceipt::Declare(r) => (r.actual_fee.amount, r.execution_resources.clone()),
-            TransactionReceipt::DeployAccount(r) => {
-                (r.actual_fee.amount, r.execution_resources.clone())
-            }
-            TransactionReceipt::Deploy(r) => (r.actual_fee.amount, r.execution_resources.clone()),
-            TransactionReceipt::L1Handler(r) => {
-                (r.actual_fee.amount, r.execution_resources.clone())
-            }
-        };
-        let outcome = TxOutcome {
-            hash,
-            block_number,
-            fee,
-            l2_gas: resources.l2_gas,
-            l1_gas: resources.l1_gas,
-            l1_data_gas: resources.l1_data_gas,
-        };
-        Ok(Some(match receipt.execution_result() {
-            ExecutionResult::Succeeded => Receipt::Succeeded(outcome),
-            ExecutionResult::Reverted { reason } => {
-                Receipt::Reverted { outcome, reason: error::readable_reason(reason) }
-            }
-        }))
-    }
-
-    /// Polls until the transaction has a receipt. A reverted transaction is an error
-    /// carrying the revert reason.
-    pub async fn wait_for_transaction(&self, hash: Felt) -> Result<TxOutcome> {
-        let deadline = tokio::time::Instant::now() + self.timeout;
-        loop {
-            match self.receipt(hash).await? {
-                Some(Receipt::Succeeded(outcome)) => return Ok(outcome),
-                Some(Receipt::Reverted { reason, .. }) => {
-                    return Err(ChainError::Reverted { hash, reason })
-                }
-                None => {}
-            }
-            if tokio::time::Instant::now() >= deadline {
-                return Err(ChainError::Timeout { hash });
-            }
-            tokio::time::sleep(self.poll_interval).await;
-        }
-    }
-
-    /// The address a latchkey account of `class_hash` for `owner_public_key` has: the rule
-    /// the Chipi SDK uses (salt = owner key, calldata = `[owner key]`, deployer = 0).
-    pub fn account_address(class_hash: Felt, owner_public_key: Felt) -> Felt {
-        latchkey_core::contract_address(
-            &owner_public_key,
-            &class_hash,
-            &[owner_public_key],
-            &Felt::ZERO,
-        )
-    }
-
-    /// Deploys a user account gaslessly: `relayer` calls the UDC with `unique = false`.
-    /// Does nothing when the account already exists.
-    pub async fn deploy_account(
+    /// The spending cap of session `key` on `account` for `token` (window `0`: none).
+    async fn spending_cap(
         &self,
-        relayer: &KeyAccount,
-        class_hash: Felt,
-        owner_public_key: Felt,
-    ) -> Result<DeployedAccount> {
-        let address = Self::account_address(class_hash, owner_public_key);
-        if self.class_hash_at(address).await?.is_some() {
-            return Ok(DeployedAccount { address, transaction_hash: None });
-        }
-        let call = udc_deploy_call(class_hash, owner_public_key, &[owner_public_key]);
-        let hash = relayer.send(&[call], FeeMode::Estimate).await?;
-        self.wait_for_transaction(hash).await?;
-        Ok(DeployedAccount { address, transaction_hash: Some(hash) })
-    }
+        account: &str,
+        key: &str,
+        token: &str,
+    ) -> Result<SpendingPolicy, Unavailable>;
+}
 
-    /// Relays a signed outside execution: `relayer` invokes
-    /// `account.execute_from_outside_v2(outside_execution, signature)`.
-    pub async fn relay_outside_execution(
+/// The paymaster role: relayer accounts paying for users' transactions.
+#[async_trait]
+pub trait Relay: Send + Sync {
+    /// The relayer accounts this backend signs for.
+    fn relayer_accounts(&self) -> Vec<String>;
+
+    /// The next nonce of a relayer account, as the chain knows it.
+    async fn relayer_nonce(&self, relayer: &str) -> Result<u64, Unavailable>;
+
+    /// Simulates `job` from `relayer` at `nonce` (without the relayer's own signature).
+    async fn simulate(
         &self,
-        relayer: &KeyAccount,
-        account: Felt,
-        outside_execution: &OutsideExecution,
-        signature: &[Felt],
-        fees: FeeMode,
-    ) -> Result<Felt> {
-        relayer.send(&[outside_execution_call(account, outside_execution, signature)], fees).await
+        relayer: &str,
+        nonce: u64,
+        job: &Job,
+    ) -> Result<Quote, SimulationError>;
+
+    /// Signs `job` from `relayer` at `nonce` within `quote`'s limits, without sending it.
+    async fn sign(
+        &self,
+        relayer: &str,
+        nonce: u64,
+        job: &Job,
+        quote: &Quote,
+    ) -> Result<SignedTx, Unavailable>;
+
+    /// Sends a signed transaction (again: the same bytes, so it executes at most once).
+    async fn send(&self, raw: &str) -> Result<(), SendError>;
+
+    /// The final result of a transaction, `None` while the chain does not know it or it
+    /// is pending.
+    async fn receipt(&self, tx_hash: &str) -> Result<Option<Outcome>, Unavailable>;
+
+    /// Whether `nonce_key` is spent on `account` (its payload ran, or can never run).
+    async fn is_spent(&self, account: &str, nonce_key: &str) -> Result<bool, Unavailable>;
+}
+
+/// Everything a configured chain does for latchkey.
+pub trait ChainBackend: Chain + SessionCodec + Relay {}
+
+impl<T: Chain + SessionCodec + Relay> ChainBackend for T {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Fails to compile when the port stops being object safe.
+    #[allow(dead_code)]
+    fn backends_are_objects(backend: Box<dyn ChainBackend>) -> std::sync::Arc<dyn ChainBackend> {
+        std::sync::Arc::from(backend)
     }
-}
 
-/// The UDC call deploying `class_hash` with `salt` from address zero (`unique = false`).
-pub fn udc_deploy_call(class_hash: Felt, salt: Felt, constructor_calldata: &[Felt]) -> Call {
-    let mut calldata =
-        vec![class_hash, salt, Felt::ZERO, Felt::from(constructor_calldata.len() as u64)];
-    calldata.extend_from_slice(constructor_calldata);
-    Call::new(UDC_ADDRESS, "deployContract", calldata)
-}
-
-/// The call a relayer makes to execute an outside execution on `account`.
-pub fn outside_execution_call(
-    account: Felt,
-    outside_execution: &OutsideExecution,
-    signature: &[Felt],
-) -> Call {
-    Call::new(account, "execute_from_outside_v2", outside_execution.to_calldata(signature))
-}
-
-/// A fresh outside execution: random 251-bit nonce, caller `ANY_CALLER`, valid from
-/// `now - 60` to `now + window_seconds`.
-pub fn new_outside_execution(calls: Vec<Call>, now: u64, window_seconds: u64) -> OutsideExecution {
-    OutsideExecution {
-        caller: ANY_CALLER,
-        nonce: random_nonce(),
-        execute_after: now.saturating_sub(60),
-        execute_before: now.saturating_add(window_seconds),
-        calls,
+    #[test]
+    fn batch_words_count_each_calls_header() {
+        let call = Call::new(1u8.into(), "transfer", vec![2u8.into(), 3u8.into()]);
+        let calls = Calls::Starknet(vec![call.clone(), call]);
+        assert_eq!((calls.len(), calls.words()), (2, 10));
+        assert!(Calls::Starknet(Vec::new()).is_empty());
     }
-}
-
-/// A uniformly random felt below 2^251, for outside-execution nonces.
-pub fn random_nonce() -> Felt {
-    let mut bytes: [u8; 32] = rand::random();
-    bytes[0] &= 0x07;
-    Felt::from_bytes_be(&bytes)
-}
-
-/// Owner signature `[r, s]` of an outside execution for `account` on `chain_id`.
-pub fn sign_outside_execution_as_owner(
-    owner: &SigningKey,
-    outside_execution: &OutsideExecution,
-    chain_id: Felt,
-    account: Felt,
-) -> Result<Vec<Felt>> {
-    let hash = outside_execution.message_hash(&chain_id, &account);
-    Ok(owner.sign(&hash)?.to_owner_felts())
-}
-
-/// Session signature `[key, r, s, valid_until]` of an outside execution.
-pub fn sign_outside_execution_as_session(
-    session: &SigningKey,
-    valid_until: u64,
-    outside_execution: &OutsideExecution,
-    chain_id: Felt,
-    account: Felt,
-) -> Result<Vec<Felt>> {
-    let hash = outside_execution.message_hash(&chain_id, &account);
-    Ok(SessionSignature::sign(session, &hash, valid_until)?.to_felts())
 }

@@ -38,14 +38,14 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex as StdMutex, Weak};
 use std::time::{Duration, Instant};
 
-use latchkey_chain::{
-    outside_execution_call, ChainClient, ChainError, FeeBounds, Receipt, SignedInvoke,
-};
-use latchkey_contracts::SessionView;
 use latchkey_core::{
     felt_from_json, to_hex, tracked_amount, verify_signature, Call, Felt, OutsideExecution,
     SessionPolicy, SessionSignature, Signature, SigningKey, TypedData, ANY_CALLER,
 };
+use latchkey_starknet::{
+    outside_execution_call, ChainClient, ChainError, FeeBounds, Receipt, SignedInvoke,
+};
+use latchkey_starknet_contracts::SessionView;
 use latchkey_store::{
     now_unix, NewRequest, QuotaCharge, Request, RequestStatus, RequestUpdate, Reservation,
     ReserveOptions, SessionState, Store,
@@ -437,7 +437,7 @@ impl Relayer {
             self.check_registrations(wallet.address, &calls, now, false).await?;
         }
         let mut outside_execution =
-            latchkey_chain::new_outside_execution(calls, now, self.inner.config.window_seconds);
+            latchkey_starknet::new_outside_execution(calls, now, self.inner.config.window_seconds);
         outside_execution.caller = self.inner.pool.next_address()?;
         let typed_data = outside_execution.to_typed_data(&self.inner.chain.chain_id());
         let request = self
@@ -802,7 +802,7 @@ impl Relayer {
                 Err(_) => return Err(RelayError::SimulationTimeout),
                 Ok(Ok((bounds, _))) => return Ok(bounds),
                 Ok(Err(ChainError::Rejected { reason })) => {
-                    if attempt == 0 && latchkey_chain::is_nonce_reason(&reason) {
+                    if attempt == 0 && latchkey_starknet::is_nonce_reason(&reason) {
                         inner.pool.forget_nonce_hint(address);
                         continue;
                     }
@@ -1086,7 +1086,7 @@ impl Relayer {
             return Ok(Deployment { address, transaction_hash: None });
         }
         let call =
-            latchkey_chain::udc_deploy_call(class_hash, owner_public_key, &[owner_public_key]);
+            latchkey_starknet::udc_deploy_call(class_hash, owner_public_key, &[owner_public_key]);
         let mut slot = inner.pool.acquire(None).await?;
         let mut nonce = slot.nonce(&inner.chain).await?;
         for attempt in 1..=inner.config.submit_attempts {

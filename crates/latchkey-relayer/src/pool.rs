@@ -5,8 +5,8 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex as StdMutex};
 
-use latchkey_chain::{ChainClient, KeyAccount};
 use latchkey_core::{Felt, SigningKey};
+use latchkey_starknet::{ChainClient, KeyAccount};
 use tokio::sync::{Mutex, OwnedMutexGuard, OwnedSemaphorePermit, Semaphore};
 
 use crate::RelayError;

@@ -1,9 +1,9 @@
 //! What an organisation pays for: its sponsorship policy, the revocations that always get
 //! through, and the guardrails every session registration passes on every route.
 
-use latchkey_contracts::account_calls;
 use latchkey_core::codes;
 use latchkey_core::{selector, AllowedMethod, Call, Felt};
+use latchkey_starknet_contracts::account_calls;
 use serde::{Deserialize, Serialize};
 
 use crate::RelayError;

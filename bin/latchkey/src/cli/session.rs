@@ -3,8 +3,8 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use latchkey_contracts::account_calls;
 use latchkey_core::{parse_felt, selector, to_hex, Felt, DEFAULT_SESSION_MAX_CALLS};
+use latchkey_starknet_contracts::account_calls;
 use serde::Deserialize;
 use serde_json::json;
 

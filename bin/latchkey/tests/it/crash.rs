@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use latchkey_core::{parse_felt, to_hex, Felt, SigningKey, TypedData};
-use latchkey_devnet::Devnet;
+use latchkey_starknet_devnet::Devnet;
 use serde_json::json;
 
 use crate::support::{serve_with_env, Api, TempDir};
@@ -37,8 +37,8 @@ async fn killed_mid_burst_every_accepted_request_finishes_exactly_once() {
         .await
         .unwrap();
     assert_eq!(status, 201, "{challenge}");
-    let class = latchkey_contracts::ACCOUNT.class_hash().unwrap();
-    let expected = latchkey_chain::ChainClient::account_address(class, owner.public_key());
+    let class = latchkey_starknet_contracts::ACCOUNT.class_hash().unwrap();
+    let expected = latchkey_starknet::ChainClient::account_address(class, owner.public_key());
     // Sealed under a passkey PRF output: an envelope the native routes store.
     let binding = latchkey_core::KeyBinding {
         kind: latchkey_core::KeyKind::Owner,

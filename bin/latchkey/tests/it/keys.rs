@@ -4,8 +4,8 @@
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
 
-use latchkey_chain::new_outside_execution;
 use latchkey_core::{short_string, Call, Felt};
+use latchkey_starknet::new_outside_execution;
 
 use crate::support::TempDir;
 

@@ -7,9 +7,9 @@ use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
-use latchkey_chain::new_outside_execution;
 use latchkey_core::{short_string, to_hex, Call, Felt};
-use latchkey_devnet::{Devnet, DevnetConfig};
+use latchkey_starknet::new_outside_execution;
+use latchkey_starknet_devnet::{Devnet, DevnetConfig};
 use latchkey_testkit::TestDatabase;
 use serde_json::Value;
 

@@ -7,11 +7,11 @@ use std::sync::Arc;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine as _;
 use latchkey_api::{ApiConfig, OprfKeyRing, PinSettings, Rate, RateLimits};
-use latchkey_contracts::ACCOUNT;
 use latchkey_core::keystore::hardened::{seal_with_params, FLOOR_PARAMS};
 use latchkey_core::keystore::oprf::{blind_pin, OprfOutput, PinBlind, WalletOprfKey};
 use latchkey_core::keystore::{self, EncryptKey, KeyBinding, KeystoreError};
 use latchkey_core::{parse_felt, payload_hash, to_hex, Felt, KeyKind, ProofPurpose, SigningKey};
+use latchkey_starknet_contracts::ACCOUNT;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha512};
 
@@ -82,7 +82,7 @@ fn challenge_of(answer: &Value) -> Felt {
 /// flow: OPRF, seal, create with a proof, confirm): owner, address, envelope.
 async fn lk2_wallet(app: &App) -> (SigningKey, Felt, String) {
     let owner = fresh_key();
-    let address = latchkey_chain::ChainClient::account_address(
+    let address = latchkey_starknet::ChainClient::account_address(
         ACCOUNT.class_hash().unwrap(),
         owner.public_key(),
     );

@@ -84,7 +84,7 @@ async fn signed_and_recorded_but_not_broadcast_is_broadcast_once_after_restart()
     let relayer = app.devnet.relayer_account(index).unwrap();
     let nonce = app.devnet.client().nonce(app.devnet.relayers()[index].address).await.unwrap();
     let bounds = relayer.generous_fee_bounds().await.unwrap();
-    let call = latchkey_chain::outside_execution_call(wallet, &oe, &felts);
+    let call = latchkey_starknet::outside_execution_call(wallet, &oe, &felts);
     let signed = relayer.sign_invoke(&[call], nonce, bounds).await.unwrap();
     let update = RequestUpdate {
         status: Some(RequestStatus::Submitting),

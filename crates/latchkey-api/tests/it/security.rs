@@ -3,11 +3,11 @@
 //! stored blobs, records, chain state.
 
 use latchkey_api::{ApiConfig, Rate, RateLimits};
-use latchkey_contracts::account_calls;
 use latchkey_core::{
     parse_felt, payload_hash, selector, to_hex, AllowedMethod, Felt, OutsideExecution,
     ProofPurpose, SessionPolicy, SigningKey, TypedData,
 };
+use latchkey_starknet_contracts::account_calls;
 use latchkey_testkit::AUDIENCE;
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -140,8 +140,8 @@ async fn r2_02_k4_encrypted_keys_are_never_returned_in_bulk_nor_backups_like_the
     let (app, issuer) = App::with_issuer(Backend::Sqlite).await.unwrap();
     let owner = fresh_key();
     let mut body = app.wallet_body(&owner, "alice").await;
-    let address = latchkey_chain::ChainClient::account_address(
-        latchkey_contracts::ACCOUNT.class_hash().unwrap(),
+    let address = latchkey_starknet::ChainClient::account_address(
+        latchkey_starknet_contracts::ACCOUNT.class_hash().unwrap(),
         owner.public_key(),
     );
     let backup = sealed(&owner, latchkey_core::KeyKind::Owner, address, 9);
@@ -392,7 +392,7 @@ async fn r2_07_a_prepared_execution_can_only_be_submitted_by_its_relayer() {
     let other = (pinned + 1) % relayers.len();
     let err = app
         .devnet
-        .relay(other, wallet, &oe, &signature, latchkey_chain::FeeMode::Unchecked)
+        .relay(other, wallet, &oe, &signature, latchkey_starknet::FeeMode::Unchecked)
         .await
         .expect_err("another caller");
     assert!(err.reason().unwrap().contains("SRC9: invalid caller"), "{err}");
@@ -449,7 +449,7 @@ async fn r2_08_the_store_follows_an_owner_rotation() {
     // A rotation made outside latchkey: the next owner signature is checked against the
     // chain, and the store follows.
     let newer = fresh_key();
-    let user = latchkey_devnet::User { address: wallet, owner: new.clone() };
+    let user = latchkey_starknet_devnet::User { address: wallet, owner: new.clone() };
     app.devnet
         .owner_execute(&user, vec![account_calls::set_public_key(wallet, newer.public_key())])
         .await
@@ -667,7 +667,7 @@ async fn r2_11_c30_session_guardrails_hold_on_every_route() {
         .is_empty());
     // Typed data made by the client (never prepared here) passes the same rules at
     // execution, and a refusal leaves no record (R2-14).
-    let oe = latchkey_chain::new_outside_execution(vec![register(vec![], now + 600)], now, 300);
+    let oe = latchkey_starknet::new_outside_execution(vec![register(vec![], now + 600)], now, 300);
     let typed = oe.to_typed_data(&app.devnet.chain_id());
     let hash = typed.message_hash(&wallet).unwrap();
     let sig = owner.sign(&hash).unwrap();
@@ -694,7 +694,7 @@ async fn r2_14_refused_foreign_typed_data_leaves_no_record() {
     let calls = vec![latchkey_core::Call::new(app.game(), "make_move", vec![Felt::ONE])];
     let records = app.store.list_requests(&app.org.org_id, None, 200, 0).await.unwrap().len();
     for _ in 0..5 {
-        let oe = latchkey_chain::new_outside_execution(calls.clone(), now, 300);
+        let oe = latchkey_starknet::new_outside_execution(calls.clone(), now, 300);
         let typed = oe.to_typed_data(&app.devnet.chain_id());
         let (status, body) = app
             .call(
@@ -788,8 +788,8 @@ async fn r2_13_wallet_creation_proves_the_owner_key() {
     let mut body = app.wallet_body(&owner, "alice").await;
     // The proof of another key, or one issued to another organisation: refused, nothing
     // stored.
-    let address = latchkey_chain::ChainClient::account_address(
-        latchkey_contracts::ACCOUNT.class_hash().unwrap(),
+    let address = latchkey_starknet::ChainClient::account_address(
+        latchkey_starknet_contracts::ACCOUNT.class_hash().unwrap(),
         owner.public_key(),
     );
     let payload = payload_hash(body["encryptedPrivateKey"].as_str().unwrap().as_bytes());
@@ -814,8 +814,8 @@ async fn r2_13_wallet_creation_proves_the_owner_key() {
     // The Chipi route: creation typed data must come from this organisation's
     // prepare-creation, once.
     let chipi_owner = fresh_key();
-    let chipi_address = latchkey_chain::ChainClient::account_address(
-        latchkey_contracts::ACCOUNT.class_hash().unwrap(),
+    let chipi_address = latchkey_starknet::ChainClient::account_address(
+        latchkey_starknet_contracts::ACCOUNT.class_hash().unwrap(),
         chipi_owner.public_key(),
     );
     let prepare = json!({"publicKey": to_hex(&chipi_address), "starkKeyPubAX": to_hex(&chipi_owner.public_key())});
@@ -825,13 +825,13 @@ async fn r2_13_wallet_creation_proves_the_owner_key() {
         json!({"externalUserId": "chipi-user", "publicKey": to_hex(&chipi_address),
             "userSignature": {"r": to_hex(&sig.r), "s": to_hex(&sig.s)}, "typedData": typed,
             "encryptedPrivateKey": "U2FsdGVkX18BAgMEBQYHCKGUsHUkL0wRBA6EiGSL1TU=",
-            "deploymentData": {"class_hash": to_hex(&latchkey_contracts::ACCOUNT.class_hash().unwrap()),
+            "deploymentData": {"class_hash": to_hex(&latchkey_starknet_contracts::ACCOUNT.class_hash().unwrap()),
                 "salt": to_hex(&chipi_owner.public_key()), "unique": "0x0", "calldata": [to_hex(&chipi_owner.public_key())]}})
     };
     let (_, foreign) =
         send(app.req_as(&other, Method::POST, "/v1/chipi-wallets/prepare-creation").json(&prepare))
             .await;
-    let homemade = latchkey_chain::new_outside_execution(vec![], app.now().await, 300)
+    let homemade = latchkey_starknet::new_outside_execution(vec![], app.now().await, 300)
         .to_typed_data(&app.devnet.chain_id());
     for typed in [foreign["typedData"].clone(), serde_json::to_value(&homemade).unwrap()] {
         let (status, answer) =

@@ -7,13 +7,13 @@ use std::time::Duration;
 
 use latchkey_api::{ApiConfig, AppState};
 use latchkey_auth::{generate_api_keys, hash_api_key, KeyEnvironment};
-use latchkey_contracts::ACCOUNT;
 use latchkey_core::{
     parse_felt, payload_hash, sign_proof, to_hex, Felt, ProofPurpose, SessionSignature, SigningKey,
     TypedData,
 };
-use latchkey_devnet::Devnet;
 use latchkey_relayer::{Relayer, RelayerConfig};
+use latchkey_starknet_contracts::ACCOUNT;
+use latchkey_starknet_devnet::Devnet;
 use latchkey_store::{ApiKeyKind, Store};
 use latchkey_testkit::TestDatabase;
 use serde_json::{json, Value};
@@ -253,7 +253,7 @@ impl App {
         owner: &SigningKey,
         external_user_id: &str,
     ) -> Value {
-        let address = latchkey_chain::ChainClient::account_address(
+        let address = latchkey_starknet::ChainClient::account_address(
             ACCOUNT.class_hash().unwrap(),
             owner.public_key(),
         );

@@ -4,8 +4,8 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use latchkey_contracts::Artifact;
 use latchkey_core::{Call, Felt, SigningKey};
+use latchkey_starknet_contracts::Artifact;
 use starknet_rust_accounts::{
     Account, AccountError, ConnectedAccount, ExecutionEncoder, RawDeclarationV3, RawExecutionV3,
 };
@@ -196,12 +196,7 @@ impl KeyAccount {
 
     /// Submits a signed invoke; returns its hash.
     pub async fn submit(&self, signed: &SignedInvoke) -> Result<Felt> {
-        let result = self
-            .provider
-            .add_invoke_transaction(signed.request.clone())
-            .await
-            .map_err(ChainError::from_provider)?;
-        Ok(result.transaction_hash)
+        broadcast(&self.provider, signed).await
     }
 
     /// Estimates `calls` at `nonce` and returns fee bounds with a safety margin (amounts
@@ -422,4 +417,13 @@ impl ConnectedAccount for KeyAccount {
     fn block_id(&self) -> BlockId {
         BlockId::Tag(BlockTag::PreConfirmed)
     }
+}
+
+/// Broadcasts a signed invoke; returns its hash.
+pub(crate) async fn broadcast(provider: &RpcProvider, signed: &SignedInvoke) -> Result<Felt> {
+    let result = provider
+        .add_invoke_transaction(signed.request.clone())
+        .await
+        .map_err(ChainError::from_provider)?;
+    Ok(result.transaction_hash)
 }

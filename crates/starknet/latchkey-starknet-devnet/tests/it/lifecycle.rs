@@ -1,8 +1,8 @@
 //! The whole session lifecycle, gasless, on a real chain.
 
-use latchkey_chain::ChainError;
-use latchkey_contracts::account_calls;
 use latchkey_core::{selector, Felt, U256};
+use latchkey_starknet::ChainError;
+use latchkey_starknet_contracts::account_calls;
 
 use crate::support::{Env, Path, Rejection, Session};
 
@@ -20,7 +20,7 @@ async fn lifecycle_register_play_transfer_revoke() {
             env.make_move(1),
             env.make_move(2),
             env.make_move(3),
-            latchkey_contracts::game_calls::claim_reward(env.game()),
+            latchkey_starknet_contracts::game_calls::claim_reward(env.game()),
             env.transfer_strk(500),
         ],
     )
@@ -100,14 +100,17 @@ async fn lifecycle_through_the_chipi_entrypoints() {
         .await
         .unwrap();
     // Selector-only entries match any contract: ETH transfer is allowed too.
-    let eth =
-        latchkey_contracts::erc20_calls::transfer(env.eth(), env.recipient, U256::from_u128(1));
+    let eth = latchkey_starknet_contracts::erc20_calls::transfer(
+        env.eth(),
+        env.recipient,
+        U256::from_u128(1),
+    );
     env.session_exec(Path::Outside, &session, vec![eth]).await.unwrap();
     // claim_reward is not in the list.
     env.assert_rejected(
         Path::Outside,
         &session,
-        vec![latchkey_contracts::game_calls::claim_reward(env.game())],
+        vec![latchkey_starknet_contracts::game_calls::claim_reward(env.game())],
         Rejection::Policy("Session: method not allowed"),
     )
     .await;
@@ -192,8 +195,11 @@ async fn relayer_estimate_refuses_what_would_revert() {
     let session = env.game_session(5).await;
     let relayer = env.devnet.relayers()[0].address;
     let before = env.client().erc20_balance(env.strk(), relayer).await.unwrap();
-    let call =
-        latchkey_contracts::erc20_calls::transfer(env.eth(), env.recipient, U256::from_u128(1));
+    let call = latchkey_starknet_contracts::erc20_calls::transfer(
+        env.eth(),
+        env.recipient,
+        U256::from_u128(1),
+    );
     let err =
         env.session_exec(Path::Outside, &session, vec![call]).await.expect_err("ETH not allowed");
     assert!(matches!(err, ChainError::Rejected { .. }), "{err:?}");
@@ -212,7 +218,7 @@ async fn unvalidated_relayer_estimate_covers_the_transaction() {
     let relayer = env.devnet.relayer_account(0).unwrap();
     let nonce = env.client().nonce(env.devnet.relayers()[0].address).await.unwrap();
     let oe = env.devnet.outside_execution(vec![env.make_move(7)]).await.unwrap();
-    let signature = latchkey_chain::sign_outside_execution_as_session(
+    let signature = latchkey_starknet::sign_outside_execution_as_session(
         &session.key,
         session.valid_until,
         &oe,
@@ -220,7 +226,7 @@ async fn unvalidated_relayer_estimate_covers_the_transaction() {
         env.account(),
     )
     .unwrap();
-    let call = latchkey_chain::outside_execution_call(env.account(), &oe, &signature);
+    let call = latchkey_starknet::outside_execution_call(env.account(), &oe, &signature);
     let calls = [call];
 
     let (full, full_fee) = relayer.estimate_bounds(&calls, nonce).await.unwrap();
@@ -256,6 +262,6 @@ async fn unvalidated_relayer_estimate_covers_the_transaction() {
 }
 
 /// The L2 gas an estimate found, from bounds that are 1.5 times it.
-fn fee_gas(bounds: &latchkey_chain::FeeBounds) -> u64 {
+fn fee_gas(bounds: &latchkey_starknet::FeeBounds) -> u64 {
     bounds.l2_gas * 2 / 3
 }

@@ -105,9 +105,9 @@ macro_rules! artifact {
     ($name:literal) => {
         Artifact::new(
             $name,
-            include_str!(concat!("../../../contracts/build/", $name, ".contract_class.json")),
+            include_str!(concat!("../../../../contracts/build/", $name, ".contract_class.json")),
             include_str!(concat!(
-                "../../../contracts/build/",
+                "../../../../contracts/build/",
                 $name,
                 ".compiled_contract_class.json"
             )),
@@ -128,7 +128,7 @@ pub fn all_artifacts() -> [&'static Artifact; 3] {
 }
 
 /// The build manifest written next to the artifacts.
-pub const MANIFEST_JSON: &str = include_str!("../../../contracts/build/manifest.json");
+pub const MANIFEST_JSON: &str = include_str!("../../../../contracts/build/manifest.json");
 
 /// SRC-5 interface ids the account reports.
 pub mod interface_ids {

@@ -2,11 +2,11 @@
 //! owner- or session-signed outside executions through a relayer. The CLI's benchmarks
 //! and the integration tests use them.
 
-use latchkey_chain::{
+use latchkey_core::{Call, Felt, OutsideExecution, SigningKey};
+use latchkey_starknet::{
     new_outside_execution, sign_outside_execution_as_owner, sign_outside_execution_as_session,
     ChainError, FeeMode, TxOutcome,
 };
-use latchkey_core::{Call, Felt, OutsideExecution, SigningKey};
 
 use crate::{Devnet, DevnetError};
 

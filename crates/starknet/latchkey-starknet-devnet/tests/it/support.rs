@@ -3,12 +3,12 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use latchkey_chain::{
+use latchkey_core::{AllowedMethod, Call, Felt, OutsideExecution, SessionPolicy, SigningKey, U256};
+use latchkey_starknet::{
     sign_outside_execution_as_session, ChainClient, ChainError, FeeMode, KeyAccount, TxOutcome,
 };
-use latchkey_contracts::{account_calls, erc20_calls, game_calls, SessionView};
-use latchkey_core::{AllowedMethod, Call, Felt, OutsideExecution, SessionPolicy, SigningKey, U256};
-use latchkey_devnet::{Devnet, DevnetConfig, User};
+use latchkey_starknet_contracts::{account_calls, erc20_calls, game_calls, SessionView};
+use latchkey_starknet_devnet::{Devnet, DevnetConfig, User};
 
 /// Distinct keys across the whole test binary.
 static NEXT_KEY: AtomicU64 = AtomicU64::new(1);
@@ -156,7 +156,7 @@ impl Env {
         let relayer = self.devnet.relayer_account(1).expect("relayer");
         let class = self.devnet.classes().call_forwarder;
         let salt = Felt::from(salt);
-        let deploy = latchkey_chain::udc_deploy_call(class, salt, &[]);
+        let deploy = latchkey_starknet::udc_deploy_call(class, salt, &[]);
         let hash = relayer.send(&[deploy], FeeMode::Estimate).await.expect("deploy forwarder");
         self.client().wait_for_transaction(hash).await.expect("forwarder deployed");
         latchkey_core::contract_address(&salt, &class, &[], &Felt::ZERO)

@@ -5,11 +5,11 @@
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::Instant;
 
-use latchkey_chain::{
+use latchkey_core::{short_string, Felt, SigningKey};
+use latchkey_starknet::{
     ChainClient, ChainError, FeeMode, KeyAccount, ETH_ADDRESS, STRK_ADDRESS, UDC_ADDRESS,
 };
-use latchkey_contracts::{ACCOUNT, CALL_FORWARDER, GAME};
-use latchkey_core::{short_string, Felt, SigningKey};
+use latchkey_starknet_contracts::{ACCOUNT, CALL_FORWARDER, GAME};
 use starknet_devnet_core::starknet::starknet_config::{BlockGenerationOn, StarknetConfig};
 use starknet_devnet_core::starknet::Starknet;
 use starknet_devnet_server::api::{Api, JsonRpcHandler};
@@ -34,7 +34,7 @@ pub enum DevnetError {
     Chain(#[from] ChainError),
     /// An artifact could not be read.
     #[error(transparent)]
-    Contracts(#[from] latchkey_contracts::ContractsError),
+    Contracts(#[from] latchkey_starknet_contracts::ContractsError),
 }
 
 /// How to start the chain.
@@ -143,10 +143,10 @@ impl Devnet {
         // not hold up the worker threads of whoever embeds the chain.
         let (shutdown, stopped) = oneshot::channel::<()>();
         let (ready, started_up) = oneshot::channel::<std::io::Result<()>>();
-        std::thread::Builder::new().name("latchkey-devnet".into()).spawn(move || {
+        std::thread::Builder::new().name("latchkey-starknet-devnet".into()).spawn(move || {
             let runtime = match tokio::runtime::Builder::new_multi_thread()
                 .worker_threads(1)
-                .thread_name("latchkey-devnet")
+                .thread_name("latchkey-starknet-devnet")
                 .enable_all()
                 .build()
             {
@@ -207,7 +207,7 @@ impl Devnet {
         if deploy_game {
             let salt =
                 short_string("latchkey-game").map_err(|e| DevnetError::Devnet(e.to_string()))?;
-            let call = latchkey_chain::udc_deploy_call(self.classes.game, salt, &[]);
+            let call = latchkey_starknet::udc_deploy_call(self.classes.game, salt, &[]);
             let hash = deployer.send(&[call], FeeMode::Estimate).await?;
             self.client.wait_for_transaction(hash).await?;
             self.game =

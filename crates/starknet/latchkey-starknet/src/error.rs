@@ -41,7 +41,7 @@ pub enum ChainError {
     Signing(#[from] SignatureError),
     /// A contract view returned an unexpected layout.
     #[error(transparent)]
-    Contracts(#[from] latchkey_contracts::ContractsError),
+    Contracts(#[from] latchkey_starknet_contracts::ContractsError),
     /// The operation is not possible for this kind of signer.
     #[error("unsupported: {0}")]
     Unsupported(&'static str),

@@ -3,16 +3,16 @@
 //! outside path refuses with the rule's own message; the invoke path refuses every
 //! session transaction at validation (a session never pays a fee, R2-01).
 
-use latchkey_chain::{
-    new_outside_execution, sign_outside_execution_as_owner, sign_outside_execution_as_session,
-    FeeMode, KeyAccount,
-};
-use latchkey_contracts::{account_calls, admin_selectors, erc20_calls, interface_ids};
 use latchkey_core::{
     is_live_at, selector, short_string, AllowedMethod, Call, Felt, OutsideExecution, SessionPolicy,
     SessionSignature, TypedData, EC_ORDER, U256,
 };
-use latchkey_devnet::DevnetConfig;
+use latchkey_starknet::{
+    new_outside_execution, sign_outside_execution_as_owner, sign_outside_execution_as_session,
+    FeeMode, KeyAccount,
+};
+use latchkey_starknet_contracts::{account_calls, admin_selectors, erc20_calls, interface_ids};
+use latchkey_starknet_devnet::DevnetConfig;
 use rand::{Rng, SeedableRng};
 use starknet_rust_accounts::ConnectedAccount;
 
@@ -120,7 +120,7 @@ async fn c04_nested_outside_execution_is_rejected() {
         env.account(),
     )
     .unwrap();
-    let call = latchkey_chain::outside_execution_call(env.account(), &nested_oe, &nested_sig);
+    let call = latchkey_starknet::outside_execution_call(env.account(), &nested_oe, &nested_sig);
     for path in BOTH_PATHS {
         env.assert_rejected(
             path,
@@ -914,7 +914,7 @@ async fn r2_01_session_tip_cannot_drain_fee_token() {
     for (tip, l2_price) in
         [(0, bounds.l2_gas_price), (drain_tip, bounds.l2_gas_price), (0, bounds.l2_gas_price * 10)]
     {
-        let chosen = latchkey_chain::FeeBounds { tip, l2_gas_price: l2_price, ..bounds };
+        let chosen = latchkey_starknet::FeeBounds { tip, l2_gas_price: l2_price, ..bounds };
         let signed = account.sign_invoke(&[env.make_move(1)], nonce, chosen).await.unwrap();
         let err = account.submit(&signed).await.expect_err("a session never pays a fee");
         assert!(err.reason().unwrap().contains("alidat"), "tip {tip}: {err}");

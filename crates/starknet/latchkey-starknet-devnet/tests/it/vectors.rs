@@ -1,7 +1,7 @@
 //! The Cairo account and latchkey-core agree on hashes and signatures.
 
-use latchkey_chain::{new_outside_execution, sign_outside_execution_as_owner};
 use latchkey_core::{short_string, Call, Felt, OutsideExecution, ANY_CALLER};
+use latchkey_starknet::{new_outside_execution, sign_outside_execution_as_owner};
 
 use crate::support::Env;
 
