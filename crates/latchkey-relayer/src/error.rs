@@ -160,68 +160,23 @@ impl RelayError {
     }
 }
 
-/// Contract revert messages with a precise code of their own, by prefix.
-const REVERT_CODES: &[(&str, &str)] = &[
-    ("Session: revoked", codes::SESSION_REVOKED),
-    ("Session: not registered", codes::SESSION_NOT_REGISTERED),
-    ("Session: expired", codes::SESSION_EXPIRED),
-    ("Session: valid_until exceeded", codes::SESSION_EXPIRED),
-    ("Session: not yet valid", codes::SESSION_NOT_YET_VALID),
-    ("Session: max calls reached", codes::SESSION_MAX_CALLS_EXCEEDED),
-    ("Session: method not allowed", codes::SESSION_ENTRYPOINT_NOT_ALLOWED),
-    ("Session: self call", codes::SESSION_ENTRYPOINT_NOT_ALLOWED),
-];
-
 impl RelayError {
     /// The error for a failed simulation of request `request_id`: the account contract's
     /// own refusals (spent nonce, bad signature, closed window, session rules, spending
-    /// caps) keep the codes the off-chain checks use; anything else is
-    /// `SIMULATION_FAILED` with the chain's reason.
+    /// caps) keep the codes the off-chain checks use (the Starknet family's revert table);
+    /// anything else is `SIMULATION_FAILED` with the chain's reason.
     pub fn from_simulation(trace: String, request_id: &str) -> Self {
-        let reason = revert_reason(&trace);
-        if trace.contains("SRC9: duplicated nonce") {
-            return Self::AlreadySubmitted {
-                request_id: Some(request_id.to_string()),
-                tx_hash: None,
-            };
-        }
-        if trace.contains("SRC9: invalid signature") {
-            return Self::InvalidSignature;
-        }
-        if trace.contains("SRC9: now <= execute_after")
-            || trace.contains("SRC9: now >= execute_before")
-        {
-            return Self::BadWindow(format!("the chain refused the execution window: {reason}"));
-        }
-        if ["Spending: per-call cap", "Spending: window cap", "Spending: bad amount"]
-            .iter()
-            .any(|m| trace.contains(m))
-        {
-            return Self::SpendingLimit(reason);
-        }
-        match REVERT_CODES.iter().find(|(message, _)| trace.contains(message)) {
-            Some((_, code)) => Self::Session { code, message: reason },
-            None => Self::SimulationFailed(reason),
-        }
-    }
-}
-
-/// The innermost revert reason of a simulation trace: the chain nests one "in contract
-/// …" frame per call level and ends with the failing contract's decoded message
-/// (`0x… ('Game: nothing to claim')`). That message, when present, is what a person needs;
-/// otherwise the trace, cut to a readable length.
-fn revert_reason(trace: &str) -> String {
-    const LIMIT: usize = 600;
-    let decoded = trace.rfind("('").and_then(|start| {
-        let rest = &trace[start + 2..];
-        rest.find("')").map(|end| &rest[..end])
-    });
-    match decoded {
-        Some(message) if !message.is_empty() => format!("the call reverted: {message}"),
-        _ if trace.len() <= LIMIT => trace.to_string(),
-        _ => {
-            let cut = (0..=LIMIT).rev().find(|i| trace.is_char_boundary(*i)).unwrap_or(0);
-            format!("{}…", &trace[..cut])
+        let refusal = latchkey_starknet::refusal_of(&trace);
+        let message = refusal.message;
+        match refusal.code {
+            codes::DUPLICATE_EXECUTION => {
+                Self::AlreadySubmitted { request_id: Some(request_id.to_string()), tx_hash: None }
+            }
+            codes::INVALID_SIGNATURE => Self::InvalidSignature,
+            codes::INVALID_EXECUTION_WINDOW => Self::BadWindow(message),
+            codes::SPENDING_LIMIT_EXCEEDED => Self::SpendingLimit(message),
+            codes::SIMULATION_FAILED => Self::SimulationFailed(message),
+            code => Self::Session { code, message },
         }
     }
 }

@@ -286,13 +286,7 @@ fn quota_charges(policy: &SponsorshipPolicy, wallet: &WalletRef) -> Vec<QuotaCha
     quotas
 }
 
-/// The largest fee `bounds` allow, in FRI.
-fn max_fee(bounds: &FeeBounds) -> u128 {
-    u128::from(bounds.l1_gas)
-        .saturating_mul(bounds.l1_gas_price)
-        .saturating_add(u128::from(bounds.l2_gas).saturating_mul(bounds.l2_gas_price))
-        .saturating_add(u128::from(bounds.l1_data_gas).saturating_mul(bounds.l1_data_gas_price))
-}
+use latchkey_starknet::max_fee;
 
 impl Relayer {
     /// Starts the relayer: leases its accounts and starts the monitor, whose first pass
@@ -1698,20 +1692,6 @@ mod tests {
             assert_eq!(Purpose::decode(&purpose.encode()), purpose);
         }
         assert_eq!(Purpose::decode("register_session:nonsense"), Purpose::User);
-    }
-
-    #[test]
-    fn max_fee_sums_every_resource() {
-        let bounds = FeeBounds {
-            l1_gas: 1,
-            l1_gas_price: 10,
-            l2_gas: 100,
-            l2_gas_price: 2,
-            l1_data_gas: 3,
-            l1_data_gas_price: 5,
-            tip: 0,
-        };
-        assert_eq!(max_fee(&bounds), 10 + 200 + 15);
     }
 
     #[test]
