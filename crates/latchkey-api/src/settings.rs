@@ -58,6 +58,13 @@ impl TokenIssuer {
         if self.audience.is_empty() || self.audience.len() > 512 {
             return Err(invalid("audience must be 1 to 512 characters".into()));
         }
+        // The documented alphabet: a JWKS address needs no query, escapes or sub-delimiters.
+        if !self.jwks_url.bytes().all(|b| b.is_ascii_alphanumeric() || b"._~:/-".contains(&b)) {
+            return Err(invalid(
+                "jwksUrl may hold only letters, digits and . _ ~ : / - (no query or escapes)"
+                    .into(),
+            ));
+        }
         let url = Url::parse(&self.jwks_url)
             .map_err(|e| invalid(format!("jwksUrl is not a URL: {e}")))?;
         if url.scheme() != "https" && !allow_loopback_http {
