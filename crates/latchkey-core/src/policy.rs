@@ -39,6 +39,14 @@ impl AllowedMethod {
     pub fn any_contract(entrypoint: &str) -> Self {
         Self::new(Felt::ZERO, entrypoint)
     }
+
+    /// The chain-neutral permission (contract `0` becomes "any contract").
+    pub fn permission(&self) -> Permission {
+        Permission {
+            target: (self.contract != Felt::ZERO).then(|| to_hex(&self.contract)),
+            selector: to_hex(&self.selector),
+        }
+    }
 }
 
 /// A session as registered on chain.
@@ -118,20 +126,13 @@ pub fn is_live_at(valid_after: u64, valid_until: u64, now: u64) -> bool {
 }
 
 impl SessionPolicy {
-    /// The chain-neutral rules of this policy (contract `0` becomes "any contract").
+    /// The chain-neutral rules of this policy.
     pub fn rules(&self) -> SessionRules {
         SessionRules {
             valid_after: self.valid_after,
             valid_until: self.valid_until,
             max_calls: self.max_calls,
-            permissions: self
-                .allowed_methods
-                .iter()
-                .map(|m| Permission {
-                    target: (m.contract != Felt::ZERO).then(|| to_hex(&m.contract)),
-                    selector: to_hex(&m.selector),
-                })
-                .collect(),
+            permissions: self.allowed_methods.iter().map(AllowedMethod::permission).collect(),
         }
     }
 

@@ -6,9 +6,9 @@ use std::collections::HashMap;
 
 use async_trait::async_trait;
 use latchkey_chain::{
-    AccountChange, Authorized, CallView, Calls, Chain, ChainRef, Inspected, Job, Outcome,
-    Permission, Quote, Refusal, Relay, SendError, SessionCodec, SessionGrant, SessionRecord,
-    SessionRules, Signable, SignedTx, Signer, SimulationError, Spend, SpendingPolicy, Unavailable,
+    AccountChange, Authorized, CallView, Calls, Chain, ChainRef, Inspected, Job, Outcome, Quote,
+    Refusal, Relay, SendError, SessionCodec, SessionGrant, SessionRecord, SessionRules, Signable,
+    SignedTx, Signer, SimulationError, Spend, SpendingPolicy, Unavailable,
 };
 use latchkey_core::{
     codes, decode_short_string, parse_felt, selector, to_hex, tracked_amount, verify_signature,
@@ -395,14 +395,7 @@ impl SessionCodec for StarknetBackend {
                 valid_after: view.valid_after,
                 valid_until: view.valid_until,
                 max_calls: view.max_calls,
-                permissions: view
-                    .allowed_methods
-                    .iter()
-                    .map(|m| Permission {
-                        target: (m.contract != Felt::ZERO).then(|| to_hex(&m.contract)),
-                        selector: to_hex(&m.selector),
-                    })
-                    .collect(),
+                permissions: view.allowed_methods.iter().map(AllowedMethod::permission).collect(),
             },
         })
     }
@@ -512,6 +505,8 @@ impl Relay for StarknetBackend {
 
 #[cfg(test)]
 mod tests {
+    use latchkey_chain::Permission;
+
     use super::*;
 
     #[test]
