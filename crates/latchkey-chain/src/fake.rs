@@ -19,9 +19,10 @@ use latchkey_core::{codes, selector, to_hex, Felt};
 use serde_json::{json, Value};
 
 use crate::{
-    AccountChange, Authorized, Call, CallView, Calls, Chain, ChainRef, Inspected, Job, Outcome,
-    Permission, Quote, Refusal, Relay, SendError, SessionCodec, SessionGrant, SessionRecord,
-    SessionRules, Signable, SignedTx, Signer, SimulationError, Spend, SpendingPolicy, Unavailable,
+    calldata_words, AccountChange, Authorized, Call, CallView, Calls, Chain, ChainRef, Inspected,
+    Job, Outcome, Permission, Quote, Refusal, Relay, SendError, SessionCodec, SessionGrant,
+    SessionRecord, SessionRules, Signable, SignedTx, Signer, SimulationError, Spend,
+    SpendingPolicy, Unavailable,
 };
 
 /// What the next broadcast does instead of being accepted.
@@ -413,7 +414,7 @@ impl Chain for FakeChain {
             execute_after: int("executeAfter")?,
             execute_before: int("executeBefore")?,
             caller: (caller != "ANY_CALLER").then_some(caller),
-            words: Calls::Starknet(calls.clone()).words(),
+            words: calldata_words(&calls),
             calls: calls.iter().map(|c| view(account, c)).collect(),
         })
     }

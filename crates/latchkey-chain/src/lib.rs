@@ -60,9 +60,15 @@ impl Calls {
     /// size limits.
     pub fn words(&self) -> usize {
         match self {
-            Self::Starknet(calls) => calls.iter().map(|c| c.calldata.len() + 3).sum(),
+            Self::Starknet(calls) => calldata_words(calls),
         }
     }
+}
+
+/// Words Starknet calls take on the wire: each call's calldata and its three-word header
+/// (contract, selector, calldata length).
+pub fn calldata_words(calls: &[Call]) -> usize {
+    calls.iter().map(|c| c.calldata.len() + 3).sum()
 }
 
 /// A payload issued for a user to sign.

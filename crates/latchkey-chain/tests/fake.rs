@@ -117,3 +117,45 @@ async fn session_calls_decode_back_to_their_changes_and_land_on_the_account() {
     assert!(record.registered && !record.revoked);
     assert!(!chain.session(&account, "0x77").await.unwrap().registered);
 }
+
+#[tokio::test]
+async fn pending_transactions_reverts_refusals_and_the_clock_are_under_the_tests_control() {
+    let fake = Arc::new(FakeChain::new(1));
+    let chain: Arc<dyn ChainBackend> = fake.clone();
+    let account = fake.deploy(OWNER);
+    let relayer = chain.relayer_accounts()[0].clone();
+    let before = chain.now().await.unwrap();
+    fake.advance(30);
+    assert_eq!(chain.now().await.unwrap(), before + 30);
+
+    // A session signature names its key and expiry.
+    let signable = chain.prepare(&account, game_move(), &relayer, before, 600).unwrap();
+    let signature = FakeChain::sign_session("0x5e55", &signable.hash, before + 99);
+    let opened = chain.open(&account, OWNER, &signable.payload, &signature).unwrap();
+    assert_eq!(opened.by, Signer::Session { key: "0x5e55".into(), valid_until: before + 99 });
+
+    // Held until mined; then it reverts as scripted, and pays the fee set.
+    fake.set_auto_mine(false);
+    fake.set_fees(5_000, 4_000);
+    fake.revert_on_chain(&signable.nonce_key);
+    let job = Job::Execute { account: account.clone(), payload: signable.payload, signature };
+    let quote = chain.simulate(&relayer, 0, &job).await.unwrap();
+    assert_eq!(quote.max_fee, 5_000);
+    let signed = chain.sign(&relayer, 0, &job, &quote).await.unwrap();
+    chain.send(&signed.raw).await.unwrap();
+    assert_eq!(fake.broadcasts(), 1);
+    assert!(chain.receipt(&signed.hash).await.unwrap().is_none());
+    fake.mine();
+    let outcome = chain.receipt(&signed.hash).await.unwrap().unwrap();
+    assert_eq!((outcome.reverted.is_some(), outcome.fee), (true, 4_000));
+    assert!(fake.spent(&account, &signable.nonce_key));
+    assert_eq!(fake.landed(), (1, 1));
+    assert!(fake.session_of(&account, "0x5e55").is_none());
+
+    // A scripted refusal comes back once, with its code.
+    fake.refuse_simulation(latchkey_chain::Refusal::new(codes::SESSION_EXPIRED, "expired"));
+    let deploy = Job::Deploy { owner_public_key: "0x456".into() };
+    let refused = chain.simulate(&relayer, 1, &deploy).await.unwrap_err();
+    assert!(matches!(refused, SimulationError::Refused(r) if r.code == codes::SESSION_EXPIRED));
+    assert!(chain.simulate(&relayer, 1, &deploy).await.is_ok());
+}

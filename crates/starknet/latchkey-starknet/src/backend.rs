@@ -2,13 +2,11 @@
 //! users sign, latchkey's Cairo account as the session contract, and relayer accounts
 //! paying in FRI through v3 invoke transactions.
 
-use std::collections::HashMap;
-
 use async_trait::async_trait;
 use latchkey_chain::{
-    AccountChange, Authorized, CallView, Calls, Chain, ChainRef, Inspected, Job, Outcome, Quote,
-    Refusal, Relay, SendError, SessionCodec, SessionGrant, SessionRecord, SessionRules, Signable,
-    SignedTx, Signer, SimulationError, Spend, SpendingPolicy, Unavailable,
+    calldata_words, AccountChange, Authorized, CallView, Calls, Chain, ChainRef, Inspected, Job,
+    Outcome, Quote, Refusal, Relay, SendError, SessionCodec, SessionGrant, SessionRecord,
+    SessionRules, Signable, SignedTx, Signer, SimulationError, Spend, SpendingPolicy, Unavailable,
 };
 use latchkey_core::{
     codes, decode_short_string, parse_felt, selector, to_hex, tracked_amount, verify_signature,
@@ -30,8 +28,8 @@ pub struct StarknetBackend {
     id: ChainRef,
     client: ChainClient,
     class_hash: Felt,
-    relayers: HashMap<Felt, KeyAccount>,
-    order: Vec<Felt>,
+    /// Relayer accounts in the order they were configured.
+    relayers: Vec<(Felt, KeyAccount)>,
 }
 
 fn unavailable(error: ChainError) -> Unavailable {
@@ -62,12 +60,11 @@ impl StarknetBackend {
             .ok_or_else(|| Unavailable("the node's chain id is not a short string".into()))?;
         let id = ChainRef::starknet(&name)
             .map_err(|e| Unavailable(format!("chain id {name:?}: {e}")))?;
-        let order: Vec<Felt> = relayers.iter().map(|(address, _)| *address).collect();
         let relayers = relayers
             .into_iter()
             .map(|(address, key)| (address, KeyAccount::owner(&client, address, key)))
             .collect();
-        Ok(Self { id, client, class_hash, relayers, order })
+        Ok(Self { id, client, class_hash, relayers })
     }
 
     /// The node connection.
@@ -83,8 +80,38 @@ impl StarknetBackend {
     fn relayer(&self, address: &str) -> Result<&KeyAccount, Unavailable> {
         parse_felt(address)
             .ok()
-            .and_then(|a| self.relayers.get(&a))
+            .and_then(|a| self.relayers.iter().find(|(address, _)| *address == a))
+            .map(|(_, account)| account)
             .ok_or_else(|| Unavailable(format!("{address} is not a relayer account of this chain")))
+    }
+
+    /// [`Chain::inspect`], with the digest as a felt for checking a signature.
+    fn read(&self, account: &str, payload: &Value) -> Result<(Inspected, Felt), Refusal> {
+        let account = felt(account)?;
+        let (oe, chain_id) = outside_execution(payload)?;
+        let ours = self.client.chain_id();
+        if chain_id != ours {
+            let name = |id: &Felt| decode_short_string(id).unwrap_or_else(|| to_hex(id));
+            return Err(Refusal::new(
+                codes::WRONG_CHAIN,
+                format!(
+                    "typed data is for chain {}, this relayer serves {}",
+                    name(&chain_id),
+                    decode_short_string(&ours).unwrap_or_default()
+                ),
+            ));
+        }
+        let hash = oe.message_hash(&chain_id, &account);
+        let inspected = Inspected {
+            nonce_key: to_hex(&oe.nonce),
+            hash: to_hex(&hash),
+            execute_after: oe.execute_after,
+            execute_before: oe.execute_before,
+            caller: (oe.caller != ANY_CALLER).then(|| to_hex(&oe.caller)),
+            words: calldata_words(&oe.calls),
+            calls: oe.calls.iter().map(|c| view(&account, c)).collect(),
+        };
+        Ok((inspected, hash))
     }
 
     /// The relayer's invoke for `job`.
@@ -311,29 +338,7 @@ impl Chain for StarknetBackend {
     }
 
     fn inspect(&self, account: &str, payload: &Value) -> Result<Inspected, Refusal> {
-        let account = felt(account)?;
-        let (oe, chain_id) = outside_execution(payload)?;
-        let ours = self.client.chain_id();
-        if chain_id != ours {
-            let name = |id: &Felt| decode_short_string(id).unwrap_or_else(|| to_hex(id));
-            return Err(Refusal::new(
-                codes::WRONG_CHAIN,
-                format!(
-                    "typed data is for chain {}, this relayer serves {}",
-                    name(&chain_id),
-                    decode_short_string(&ours).unwrap_or_default()
-                ),
-            ));
-        }
-        Ok(Inspected {
-            nonce_key: to_hex(&oe.nonce),
-            hash: to_hex(&oe.message_hash(&chain_id, &account)),
-            execute_after: oe.execute_after,
-            execute_before: oe.execute_before,
-            caller: (oe.caller != ANY_CALLER).then(|| to_hex(&oe.caller)),
-            words: Calls::Starknet(oe.calls.clone()).words(),
-            calls: oe.calls.iter().map(|c| view(&account, c)).collect(),
-        })
+        self.read(account, payload).map(|(inspected, _)| inspected)
     }
 
     fn open(
@@ -343,14 +348,13 @@ impl Chain for StarknetBackend {
         payload: &Value,
         signature: &[String],
     ) -> Result<Authorized, Refusal> {
-        let inspected = self.inspect(account, payload)?;
+        let (inspected, hash) = self.read(account, payload)?;
         let invalid = || {
             Refusal::new(
                 codes::INVALID_SIGNATURE,
                 "signature does not verify for this account and typed data",
             )
         };
-        let hash = felt(&inspected.hash)?;
         let words = signature.iter().map(|s| parse_felt(s)).collect::<Result<Vec<_>, _>>();
         let words = words.map_err(|_| invalid())?;
         let by = match words.as_slice() {
@@ -417,7 +421,7 @@ impl SessionCodec for StarknetBackend {
 #[async_trait]
 impl Relay for StarknetBackend {
     fn relayer_accounts(&self) -> Vec<String> {
-        self.order.iter().map(to_hex).collect()
+        self.relayers.iter().map(|(address, _)| to_hex(address)).collect()
     }
 
     async fn relayer_nonce(&self, relayer: &str) -> Result<u64, Unavailable> {
