@@ -3,6 +3,7 @@
 // Test code: a failed expectation is a test failure.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod backend;
 mod lifecycle;
 mod support;
 mod threats;
