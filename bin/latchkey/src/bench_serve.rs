@@ -12,11 +12,12 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use latchkey_api::{ApiConfig, AppState};
 use latchkey_auth::{generate_api_keys, hash_api_key, KeyEnvironment};
+use latchkey_chain::ChainBackend;
 use latchkey_core::{parse_felt, to_hex, Felt, SessionSignature, SigningKey, TypedData};
 use latchkey_relayer::{Relayer, RelayerConfig};
 use latchkey_starknet::{
     new_outside_execution, outside_execution_call, sign_outside_execution_as_session, FeeMode,
-    KeyAccount,
+    KeyAccount, StarknetBackend,
 };
 use latchkey_starknet_contracts::{game_calls, ACCOUNT};
 use latchkey_starknet_devnet::{Devnet, DevnetConfig};
@@ -97,13 +98,12 @@ impl BenchServer {
         let store = Store::connect(&format!("sqlite://{}/bench.db", dir.display())).await?;
         let relayer_keys =
             devnet.relayers()[..relayers].iter().map(|r| (r.address, r.key.clone())).collect();
-        let relayer = Relayer::start(
-            devnet.client().clone(),
-            store.clone(),
-            relayer_keys,
-            RelayerConfig::default(),
-        )
-        .await?;
+        let class_hash = ACCOUNT.class_hash()?;
+        let backend = StarknetBackend::new(devnet.client().clone(), class_hash, relayer_keys)
+            .map_err(|e| anyhow::anyhow!("the chain: {}", e.0))?;
+        let backend: Arc<dyn ChainBackend> = Arc::new(backend);
+        let relayer =
+            Relayer::start(backend.clone(), store.clone(), RelayerConfig::default()).await?;
         let org = store.create_organization("bench", 10u128.pow(24)).await?;
         let keys = generate_api_keys(KeyEnvironment::Dev, &mut rand::rngs::OsRng);
         let secret = keys.secret_key.expose().to_string();
@@ -118,7 +118,6 @@ impl BenchServer {
         store
             .insert_api_key(&org.id, ApiKeyKind::Secret, &hash_api_key(&secret, None), "sk")
             .await?;
-        let class_hash = ACCOUNT.class_hash()?;
         let unlimited = latchkey_api::Rate::new(1_000_000, 1_000_000);
         let config = ApiConfig {
             rate_limits: latchkey_api::RateLimits {
@@ -129,7 +128,7 @@ impl BenchServer {
             },
             ..ApiConfig::default()
         };
-        let state = AppState::new(store.clone(), relayer, class_hash, config);
+        let state = AppState::new(store.clone(), backend, relayer, class_hash, config);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let url = format!("http://{}", listener.local_addr()?);
         let app = latchkey_api::router(state);

@@ -3,14 +3,16 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::{bail, Context};
 use latchkey_api::{ApiConfig, AppState, Rate, RateLimits};
 use latchkey_auth::{generate_api_keys, hash_api_key, KeyEnvironment};
+use latchkey_chain::ChainBackend;
 use latchkey_core::{parse_felt, to_hex, Felt, SigningKey};
 use latchkey_relayer::{Relayer, RelayerConfig};
-use latchkey_starknet::{ChainClient, KeyAccount};
+use latchkey_starknet::{ChainClient, KeyAccount, StarknetBackend};
 use latchkey_starknet_contracts::ACCOUNT;
 use latchkey_starknet_devnet::{Devnet, DevnetConfig};
 use latchkey_store::{ApiKeyKind, Store};
@@ -252,7 +254,10 @@ pub(crate) async fn start(args: &ServeArgs) -> anyhow::Result<Server> {
         ensure_dev_organization(&store, &args.data_dir, args.dev_gas_budget_strk).await?;
     let instance = instance_id(&args.data_dir)?;
     let config = RelayerConfig { lease_owner: instance.clone(), ..RelayerConfig::default() };
-    let relayer = Relayer::start(chain.clone(), store.clone(), relayer_keys, config).await?;
+    let backend = StarknetBackend::new(chain.clone(), account_class_hash, relayer_keys)
+        .map_err(|e| anyhow::anyhow!("the chain: {}", e.0))?;
+    let backend: Arc<dyn ChainBackend> = Arc::new(backend);
+    let relayer = Relayer::start(backend.clone(), store.clone(), config).await?;
     if embedded.is_some() {
         redeploy_wallets(&store, &relayer, account_class_hash).await?;
     }
@@ -278,7 +283,7 @@ pub(crate) async fn start(args: &ServeArgs) -> anyhow::Result<Server> {
         instance,
         ..ApiConfig::default()
     };
-    let state = AppState::new(store.clone(), relayer, account_class_hash, config);
+    let state = AppState::new(store.clone(), backend, relayer, account_class_hash, config);
     let released = state.release_orphaned_claims().await?;
     if released > 0 {
         tracing::info!(released, "released idempotency keys this instance left in flight");
@@ -427,10 +432,8 @@ async fn redeploy_wallets(
             return Ok(());
         }
         for wallet in &page {
-            let owner = parse_felt(&wallet.owner_public_key)?;
-            let class = parse_felt(&wallet.class_hash)?;
-            if class == class_hash {
-                relayer.deploy_account(&org.id, class, owner).await?;
+            if parse_felt(&wallet.class_hash)? == class_hash {
+                relayer.deploy_account(&org.id, &wallet.owner_public_key).await?;
             }
         }
         offset += page.len() as u32;

@@ -13,6 +13,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use latchkey_chain::{AccountChange, CallView, Calls};
 use latchkey_core::codes;
 use latchkey_core::{
     parse_felt, selector, to_hex, verify_signature, Call, Felt, OutsideExecution, Signature,
@@ -26,8 +27,9 @@ use utoipa::ToSchema;
 
 use crate::custody::{record_read, CHALLENGE_SECONDS};
 use crate::util::{
-    accessible_wallet, address_text, create_and_deploy_wallet, ensure_encrypted_keys, felt,
-    felt_json, in_range, iso8601, now_unix, parse_json, wallet_ref, ApiQuery, KeyFormats, RawBody,
+    accessible_wallet, address_text, create_and_deploy_wallet, domain_chain_id,
+    ensure_encrypted_keys, felt, felt_json, in_range, iso8601, now_unix, parse_json,
+    random_challenge, wallet_ref, ApiQuery, KeyFormats, RawBody,
 };
 
 /// The challenge purpose of the creation typed data this server issues.
@@ -124,10 +126,10 @@ pub(crate) async fn prepare_creation(
     let owner = felt("starkKeyPubAX", &req.stark_key_pub_a_x)?;
     let address = felt("publicKey", &req.public_key)?;
     check_address(&state, address, owner)?;
-    let now = state.relayer.chain().block_timestamp().await?;
+    let now = state.chain.now().await?;
     let oe = OutsideExecution {
         caller: ANY_CALLER,
-        nonce: latchkey_starknet::random_nonce(),
+        nonce: random_challenge(),
         execute_after: now.saturating_sub(60),
         execute_before: now + CHALLENGE_SECONDS as u64,
         calls: vec![],
@@ -144,7 +146,7 @@ pub(crate) async fn prepare_creation(
             expires_at: wall + CHALLENGE_SECONDS,
         })
         .await?;
-    let typed_data = oe.to_typed_data(&state.relayer.chain().chain_id());
+    let typed_data = oe.to_typed_data(&domain_chain_id(&state)?);
     Ok(Json(PrepareCreationResponse {
         typed_data: serde_json::to_value(&typed_data).map_err(ApiError::internal)?,
         account_class_hash: to_hex(&state.account_class_hash),
@@ -152,15 +154,15 @@ pub(crate) async fn prepare_creation(
 }
 
 fn check_address(state: &AppState, address: Felt, owner: Felt) -> ApiResult<()> {
-    let expected = latchkey_starknet::ChainClient::account_address(state.account_class_hash, owner);
-    if expected != address {
+    let expected = state.chain.account_address(&to_hex(&owner)).map_err(ApiError::from_refusal)?;
+    if expected != to_hex(&address) {
         return Err(ApiError::bad_request(
             codes::ADDRESS_MISMATCH,
             format!(
                 "publicKey {} is not the address of this key with class {} (expected {}); pass classHash to createWallet",
                 to_hex(&address),
                 to_hex(&state.account_class_hash),
-                to_hex(&expected)
+                expected
             ),
         ));
     }
@@ -283,7 +285,7 @@ pub(crate) async fn create_wallet(
         // Proof of key possession: the owner signed the creation typed data for this address.
         let (oe, chain_id) = OutsideExecution::from_typed_data(&req.typed_data)
             .map_err(|e| ApiError::bad_request(codes::INVALID_TYPED_DATA, e.to_string()))?;
-        if chain_id != state.relayer.chain().chain_id() || !oe.calls.is_empty() {
+        if chain_id != domain_chain_id(&state)? || !oe.calls.is_empty() {
             return Err(ApiError::bad_request(
                 codes::INVALID_TYPED_DATA,
                 "typedData is not this server's creation typed data",
@@ -566,85 +568,66 @@ pub(crate) async fn prepare_typed_data(
         req.calls.iter().enumerate().map(|(i, c)| c.to_call(i)).collect::<Result<_, _>>()?;
     // The registration guardrails, before anything is mirrored: this route cannot ask for
     // allow-all explicitly, so an empty allowlist is refused (R2-11).
-    let now = state.relayer.chain().block_timestamp().await?;
-    state.relayer.check_registrations(address, &calls, now, false).await?;
-    let purpose = mirror_session_calls(&state, &wallet, address, &calls).await?;
+    let account = to_hex(&address);
+    let calls = Calls::Starknet(calls);
+    let views = state.chain.views(&account, &calls).map_err(ApiError::from_refusal)?;
+    let now = state.chain.now().await?;
+    state.relayer.check_registrations(&account, &views, now, false).await?;
+    let purpose = mirror_session_calls(&state, &wallet, &views).await?;
     let prepared = state.relayer.prepare(&wallet_ref(&wallet)?, calls, purpose).await?;
     Ok(Json(PrepareTypedDataResponse {
-        typed_data: serde_json::to_value(&prepared.typed_data).map_err(ApiError::internal)?,
+        typed_data: prepared.signable.payload,
         wallet_type: CHIPI.into(),
     }))
 }
 
 /// Records the public data of a session the owner registers (so the dashboard and the
-/// native API can list it) and names what the execution is for.
+/// native API can list it) and names what the execution is for: a single call to the
+/// account that registers or revokes sessions (the chain decodes it).
 async fn mirror_session_calls(
     state: &AppState,
     wallet: &Wallet,
-    address: Felt,
-    calls: &[Call],
+    views: &[CallView],
 ) -> ApiResult<Purpose> {
-    let [call] = calls else { return Ok(Purpose::User) };
-    if call.to != address {
-        return Ok(Purpose::User);
-    }
-    let data = &call.calldata;
-    if call.selector == selector("add_or_update_session_key") {
-        let (Some(key), Some(until), Some(max_calls), Some(n)) =
-            (data.first(), data.get(1), data.get(2), data.get(3))
-        else {
-            return Err(ApiError::bad_request(
-                codes::INVALID_REQUEST,
-                "add_or_update_session_key calldata is too short",
-            ));
-        };
-        let n = latchkey_core::felt_to_u32(n)
-            .map_err(|e| ApiError::bad_request(codes::INVALID_FELT, e.to_string()))?
-            as usize;
-        let selectors = data.get(4..4 + n).ok_or_else(|| {
-            ApiError::bad_request(
-                codes::INVALID_REQUEST,
-                "add_or_update_session_key calldata is too short",
-            )
-        })?;
-        let methods: Vec<latchkey_core::AllowedMethod> = selectors
-            .iter()
-            .map(|s| latchkey_core::AllowedMethod { contract: Felt::ZERO, selector: *s })
-            .collect();
-        state
-            .store
-            .upsert_session(&NewSession {
-                wallet_id: wallet.id.clone(),
-                session_public_key: to_hex(key),
-                valid_after: 0,
-                valid_until: i64::try_from(
-                    latchkey_core::felt_to_u64(until)
-                        .map_err(|e| ApiError::bad_request(codes::INVALID_FELT, e.to_string()))?,
-                )
-                .unwrap_or(i64::MAX),
-                max_calls: i64::from(
-                    latchkey_core::felt_to_u32(max_calls)
-                        .map_err(|e| ApiError::bad_request(codes::INVALID_FELT, e.to_string()))?,
-                ),
-                allowed_methods_json: serde_json::to_string(&methods)
-                    .map_err(ApiError::internal)?,
-                allow_all: methods.is_empty(),
-                registration_request_id: None,
-            })
-            .await?;
-        return Ok(Purpose::RegisterSession(*key));
-    }
-    if call.selector == selector("revoke_session_key") {
-        if let Some(key) = data.first() {
-            return Ok(Purpose::RevokeSession(*key));
+    let [CallView { change: Some(change), .. }] = views else { return Ok(Purpose::User) };
+    match change {
+        AccountChange::RegisterSession(grant) => {
+            let rules = &grant.rules;
+            let methods = rules
+                .permissions
+                .iter()
+                .map(|p| {
+                    Ok(latchkey_core::AllowedMethod {
+                        contract: p.target.as_deref().map_or(Ok(Felt::ZERO), |t| felt("to", t))?,
+                        selector: felt("selector", &p.selector)?,
+                    })
+                })
+                .collect::<ApiResult<Vec<_>>>()?;
+            state
+                .store
+                .upsert_session(&NewSession {
+                    wallet_id: wallet.id.clone(),
+                    session_public_key: grant.session_key.clone(),
+                    valid_after: i64::try_from(rules.valid_after).unwrap_or(i64::MAX),
+                    valid_until: i64::try_from(rules.valid_until).unwrap_or(i64::MAX),
+                    max_calls: i64::from(rules.max_calls),
+                    allowed_methods_json: serde_json::to_string(&methods)
+                        .map_err(ApiError::internal)?,
+                    allow_all: methods.is_empty(),
+                    registration_request_id: None,
+                })
+                .await?;
+            Ok(Purpose::RegisterSession(grant.session_key.clone()))
         }
+        AccountChange::MalformedRegistration(why) => {
+            Err(ApiError::bad_request(codes::INVALID_REQUEST, why.clone()))
+        }
+        AccountChange::RevokeSession(key) => Ok(Purpose::RevokeSession(key.clone())),
+        AccountChange::RevokeAllSessions | AccountChange::SetOwner(_) => {
+            Ok(Purpose::RevokeAllSessions)
+        }
+        _ => Ok(Purpose::User),
     }
-    if call.selector == selector("revoke_all_sessions")
-        || call.selector == selector("set_public_key")
-    {
-        return Ok(Purpose::RevokeAllSessions);
-    }
-    Ok(Purpose::User)
 }
 
 /// What `executeSponsoredTransaction` sends.
@@ -755,14 +738,15 @@ pub(crate) async fn execute_sponsored(
         let wallet = accessible_wallet(&state, &caller, &address).await?;
         let signature =
             parse_user_signature(&req.user_signature, req.is_session_signature.unwrap_or(false))?;
+        let signature: Vec<String> = signature.iter().map(to_hex).collect();
+        let typed_data = serde_json::to_value(&req.typed_data).map_err(ApiError::internal)?;
         let outcome = state
             .relayer
-            .execute(&wallet_ref(&wallet)?, &req.typed_data, &signature, key.as_deref())
+            .execute(&wallet_ref(&wallet)?, &typed_data, &signature, key.as_deref())
             .await;
         let submitted =
             idempotency::resume(&state, &caller.org_id, key.as_deref(), outcome).await?;
-        let answer =
-            TransactionHashResponse { transaction_hash: to_hex(&submitted.transaction_hash) };
+        let answer = TransactionHashResponse { transaction_hash: submitted.transaction_hash };
         Ok((StatusCode::OK, json!(answer)))
     })
     .await

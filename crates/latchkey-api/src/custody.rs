@@ -22,8 +22,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::util::{
-    accessible_wallet, ensure_encrypted_keys, felt, iso8601, now_unix, parse_json, ApiQuery,
-    KeyFormats, RawBody,
+    accessible_wallet, domain_chain_id, ensure_encrypted_keys, felt, iso8601, now_unix, parse_json,
+    random_challenge, ApiQuery, KeyFormats, RawBody,
 };
 use crate::{ApiError, ApiResult, AppState, Caller};
 
@@ -103,7 +103,7 @@ pub(crate) async fn issue(
     caller: &Caller,
     purpose: ProofPurpose,
 ) -> ApiResult<ChallengeResponse> {
-    let challenge = to_hex(&latchkey_starknet::random_nonce());
+    let challenge = to_hex(&random_challenge());
     let now = now_unix();
     let expires_at = now + CHALLENGE_SECONDS;
     state
@@ -120,7 +120,7 @@ pub(crate) async fn issue(
     Ok(ChallengeResponse {
         challenge,
         purpose: purpose.as_str().into(),
-        chain_id: to_hex(&state.relayer.chain().chain_id()),
+        chain_id: to_hex(&domain_chain_id(state)?),
         expires_at,
     })
 }
@@ -147,7 +147,7 @@ pub(crate) async fn check_proof(
         ));
     };
     let signature = Signature { r: felt("proof.signature", r)?, s: felt("proof.signature", s)? };
-    let chain_id = state.relayer.chain().chain_id();
+    let chain_id = domain_chain_id(state)?;
     if !verify_proof(&key, &chain_id, &account, purpose, &challenge, &payload, &signature) {
         return Err(invalid("the proof does not verify for this key"));
     }

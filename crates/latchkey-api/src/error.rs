@@ -103,6 +103,7 @@ impl From<RelayError> for ApiError {
         let status = match &error {
             RelayError::InvalidRequest(_)
             | RelayError::WrongChain { .. }
+            | RelayError::Invalid { .. }
             | RelayError::TypedDataMismatch
             | RelayError::BadWindow(_)
             | RelayError::CallerNotAllowed(_)
@@ -135,7 +136,7 @@ impl From<RelayError> for ApiError {
         };
         let message = match &error {
             RelayError::AlreadySubmitted { tx_hash: Some(hash), .. } => {
-                format!("outside execution already submitted in transaction {hash:#x}")
+                format!("outside execution already submitted in transaction {hash}")
             }
             other => other.to_string(),
         };
@@ -170,14 +171,22 @@ impl From<latchkey_store::StoreError> for ApiError {
     }
 }
 
-impl From<latchkey_starknet::ChainError> for ApiError {
-    fn from(error: latchkey_starknet::ChainError) -> Self {
-        tracing::warn!(%error, "chain error");
+impl From<latchkey_chain::Unavailable> for ApiError {
+    fn from(error: latchkey_chain::Unavailable) -> Self {
+        tracing::warn!(detail = %error.0, "chain unavailable");
         Self::new(
             StatusCode::SERVICE_UNAVAILABLE,
             codes::UPSTREAM_UNAVAILABLE,
             "the chain is unavailable",
         )
+    }
+}
+
+impl ApiError {
+    /// The error for the chain's refusal of what a request names (an address, a key, a
+    /// payload): the same code and status the relayer gives it.
+    pub fn from_refusal(refusal: latchkey_chain::Refusal) -> Self {
+        RelayError::from_refusal(refusal, None).into()
     }
 }
 

@@ -138,14 +138,7 @@ pub(crate) async fn resume(
                 Some(request)
                     if request.org_id == org_id && request.idempotency_key.as_deref() == key =>
                 {
-                    let hash = tx_hash
-                        .or_else(|| {
-                            request
-                                .tx_hash
-                                .as_deref()
-                                .and_then(|h| latchkey_core::parse_felt(h).ok())
-                        })
-                        .unwrap_or_default();
+                    let hash = tx_hash.or(request.tx_hash).unwrap_or_default();
                     Ok(latchkey_relayer::Submitted { request_id: id, transaction_hash: hash })
                 }
                 _ => Err(latchkey_relayer::RelayError::AlreadySubmitted {

@@ -39,6 +39,7 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
+use latchkey_chain::ChainBackend;
 use latchkey_core::Felt;
 use latchkey_relayer::Relayer;
 use latchkey_store::Store;
@@ -129,7 +130,9 @@ pub struct AppState(Arc<AppInner>);
 pub struct AppInner {
     /// Persistence.
     pub store: Store,
-    /// The relayer / paymaster.
+    /// The chain, behind the port.
+    pub chain: Arc<dyn ChainBackend>,
+    /// The relayer / paymaster of that chain.
     pub relayer: Relayer,
     /// Class hash of latchkey's account on this chain.
     pub account_class_hash: Felt,
@@ -159,6 +162,7 @@ impl std::fmt::Debug for AppState {
 impl std::fmt::Debug for AppInner {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AppState")
+            .field("chain", &self.chain.id())
             .field("account_class_hash", &self.account_class_hash)
             .field("config", &self.config)
             .finish_non_exhaustive()
@@ -169,12 +173,14 @@ impl AppState {
     /// Builds the state.
     pub fn new(
         store: Store,
+        chain: Arc<dyn ChainBackend>,
         relayer: Relayer,
         account_class_hash: Felt,
         config: ApiConfig,
     ) -> Self {
         Self(Arc::new(AppInner {
             store,
+            chain,
             relayer,
             account_class_hash,
             issuers: settings::IssuerCache::default(),
@@ -262,13 +268,13 @@ pub(crate) struct HealthResponse {
         (status = 503, body = HealthResponse, description = "The database or the chain does not answer.")))]
 pub(crate) async fn health(State(state): State<AppState>) -> Response {
     let db = state.store.health().await;
-    let chain = state.relayer.chain().block_timestamp().await;
+    let chain = state.chain.now().await;
     let ok = db.is_ok() && chain.is_ok();
     let body = HealthResponse {
         status: if ok { "ok" } else { "degraded" },
         database: if db.is_ok() { "ok" } else { "unavailable" },
         chain: if chain.is_ok() { "ok" } else { "unavailable" },
-        chain_id: latchkey_core::decode_short_string(&state.relayer.chain().chain_id()),
+        chain_id: Some(state.chain.id().reference().to_string()),
         account_class_hash: latchkey_core::to_hex(&state.account_class_hash),
     };
     let status = if ok { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
@@ -290,9 +296,8 @@ pub(crate) struct PublicConfig {
 /// What a client needs to know about this deployment; public, no credentials.
 #[utoipa::path(get, path = "/api/config", tag = "service", responses((status = 200, body = PublicConfig)))]
 pub(crate) async fn public_config(State(state): State<AppState>) -> Json<PublicConfig> {
-    let chain = state.relayer.chain().chain_id();
     Json(PublicConfig {
-        chain_id: latchkey_core::decode_short_string(&chain),
+        chain_id: Some(state.chain.id().reference().to_string()),
         account_class_hash: latchkey_core::to_hex(&state.account_class_hash),
         demo_game: state.config.demo_game.as_ref().map(latchkey_core::to_hex),
     })

@@ -8,13 +8,13 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use latchkey_chain::{AccountChange, Calls, SessionGrant, SpendingCap};
 use latchkey_core::codes;
 use latchkey_core::{
     parse_u256, payload_hash, selector, to_hex, AllowedMethod, Call, Felt, ProofPurpose,
     SessionPolicy, TypedData, U256,
 };
 use latchkey_relayer::Purpose;
-use latchkey_starknet_contracts::account_calls;
 use latchkey_store::{NewSession, NewWallet, SessionState, Wallet};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -24,7 +24,7 @@ use crate::custody::{check_proof, record_read, ProofInput};
 use crate::error::ErrorBody;
 use crate::util::{
     accessible_wallet, address_text, create_and_deploy_wallet, ensure_encrypted_keys, felt,
-    in_range, iso8601, parse_json, wallet_ref, ApiQuery, KeyFormats, RawBody,
+    in_range, iso8601, parse_json, signature_words, wallet_ref, ApiQuery, KeyFormats, RawBody,
 };
 use crate::views::TransactionResponse;
 use crate::{idempotency, ApiError, ApiResult, AppState, Caller, Principal};
@@ -151,7 +151,8 @@ pub(crate) async fn create_wallet(
             (Principal::Organization, ext) => ext,
         };
         let address =
-            latchkey_starknet::ChainClient::account_address(state.account_class_hash, owner);
+            state.chain.account_address(&to_hex(&owner)).map_err(ApiError::from_refusal)?;
+        let address = latchkey_core::parse_felt(&address).map_err(ApiError::internal)?;
         check_proof(
             &state,
             &caller,
@@ -308,19 +309,16 @@ pub(crate) struct PreparedResponse {
 async fn prepared_response(
     state: &AppState,
     wallet: &Wallet,
-    calls: Vec<Call>,
+    calls: Calls,
     purpose: Purpose,
 ) -> ApiResult<PreparedResponse> {
-    let wallet_ref = wallet_ref(wallet)?;
-    let prepared = state.relayer.prepare(&wallet_ref, calls, purpose).await?;
-    let hash = prepared
-        .outside_execution
-        .message_hash(&state.relayer.chain().chain_id(), &wallet_ref.address);
+    let prepared = state.relayer.prepare(&wallet_ref(wallet)?, calls, purpose).await?;
+    let signable = prepared.signable;
     Ok(PreparedResponse {
         request_id: prepared.request_id,
-        typed_data: serde_json::to_value(&prepared.typed_data).map_err(ApiError::internal)?,
-        message_hash: to_hex(&hash),
-        expires_at: prepared.outside_execution.execute_before,
+        typed_data: signable.payload,
+        message_hash: signable.hash,
+        expires_at: signable.execute_before,
     })
 }
 
@@ -340,7 +338,7 @@ pub(crate) async fn prepare(
     let req: PrepareRequest = parse_json(&body)?;
     let calls =
         req.calls.iter().enumerate().map(|(i, c)| c.to_call(i)).collect::<Result<Vec<_>, _>>()?;
-    Ok(Json(prepared_response(&state, &wallet, calls, Purpose::User).await?))
+    Ok(Json(prepared_response(&state, &wallet, Calls::Starknet(calls), Purpose::User).await?))
 }
 
 /// A signed outside execution.
@@ -407,11 +405,11 @@ pub(crate) async fn execute(
     idempotency::run(&state, &caller, &headers, &route, &body, async {
         let wallet = accessible_wallet(&state, &caller, &path_address(&address)?).await?;
         let req: ExecuteRequest = parse_json(&body)?;
-        let signature =
-            req.signature.iter().map(|s| felt("signature", s)).collect::<Result<Vec<_>, _>>()?;
+        let signature = signature_words(&req.signature)?;
+        let typed_data = serde_json::to_value(&req.typed_data).map_err(ApiError::internal)?;
         let outcome = state
             .relayer
-            .execute(&wallet_ref(&wallet)?, &req.typed_data, &signature, key.as_deref())
+            .execute(&wallet_ref(&wallet)?, &typed_data, &signature, key.as_deref())
             .await;
         let submitted =
             idempotency::resume(&state, &caller.org_id, key.as_deref(), outcome).await?;
@@ -429,7 +427,7 @@ pub(crate) async fn execute(
             if done { StatusCode::OK } else { StatusCode::ACCEPTED },
             json!(ExecuteResponse {
                 request_id: submitted.request_id,
-                transaction_hash: to_hex(&submitted.transaction_hash),
+                transaction_hash: submitted.transaction_hash,
                 status: request
                     .map_or_else(|| "submitted".into(), |r| r.status.as_str().to_string()),
                 error_code: code,
@@ -540,7 +538,7 @@ pub(crate) async fn register_session(
             "sessionPublicKey must not be zero",
         ));
     }
-    state.relayer.check_not_revoked(account, key).await?;
+    state.relayer.check_not_revoked(&to_hex(&account), &to_hex(&key)).await?;
     if req.allowed_methods.is_empty() && !req.allow_all {
         return Err(ApiError::bad_request(
             codes::ALLOWLIST_REQUIRED,
@@ -556,7 +554,7 @@ pub(crate) async fn register_session(
     if req.max_calls == 0 {
         return Err(ApiError::bad_request(codes::INVALID_REQUEST, "maxCalls must be at least 1"));
     }
-    let now = state.relayer.chain().block_timestamp().await?;
+    let now = state.chain.now().await?;
     let start = req.valid_after.max(now);
     if req.valid_until <= start {
         return Err(ApiError::bad_request(
@@ -596,7 +594,10 @@ pub(crate) async fn register_session(
         max_calls: req.max_calls,
         allowed_methods: methods.clone(),
     };
-    let mut calls = vec![account_calls::register_session(account, &policy)];
+    let mut changes = vec![AccountChange::RegisterSession(SessionGrant {
+        session_key: to_hex(&key),
+        rules: policy.rules(),
+    })];
     let mut spending_tokens = Vec::new();
     for (i, cap) in req.spending_caps.iter().enumerate() {
         let token = felt(&format!("spendingCaps[{i}].token"), &cap.token)?;
@@ -611,17 +612,19 @@ pub(crate) async fn register_session(
                 ),
             ));
         }
-        calls.push(account_calls::set_spending_policy(
-            account,
-            key,
-            token,
-            per_call,
-            per_window,
-            cap.window_seconds,
-        ));
+        changes.push(AccountChange::SetSpendingCap(SpendingCap {
+            session_key: to_hex(&key),
+            token: to_hex(&token),
+            max_per_call: per_call,
+            max_per_window: per_window,
+            window_seconds: cap.window_seconds,
+        }));
         spending_tokens.push(to_hex(&token));
     }
-    let prepared = prepared_response(&state, &wallet, calls, Purpose::RegisterSession(key)).await?;
+    let calls =
+        state.chain.session_calls(&to_hex(&account), &changes).map_err(ApiError::from_refusal)?;
+    let purpose = Purpose::RegisterSession(to_hex(&key));
+    let prepared = prepared_response(&state, &wallet, calls, purpose).await?;
     state
         .store
         .upsert_session(&NewSession {
@@ -692,12 +695,14 @@ async fn session_response(
     session: &latchkey_store::Session,
 ) -> ApiResult<SessionResponse> {
     let key = felt("sessionPublicKey", &session.session_public_key)?;
-    let chain = state.relayer.chain();
-    let view = chain.get_session(account, key).await?;
+    let chain = &state.chain;
+    let (account, key_text) = (to_hex(&account), to_hex(&key));
+    let view = chain.session(&account, &key_text).await?;
+    let rules = &view.rules;
     let stored = stored_policy(&session.allowed_methods_json);
-    let now = chain.block_timestamp().await?;
+    let now = chain.now().await?;
     let registered_here =
-        view.registered && u64::try_from(session.valid_until).ok() == Some(view.valid_until);
+        view.registered && u64::try_from(session.valid_until).ok() == Some(rules.valid_until);
     let state_name = if view.revoked || session.state == SessionState::Revoked {
         "revoked"
     } else if !registered_here {
@@ -705,22 +710,22 @@ async fn session_response(
             SessionState::Failed => "failed",
             _ => "pending",
         }
-    } else if now < view.valid_after {
+    } else if now < rules.valid_after {
         "scheduled"
-    } else if now > view.valid_until {
+    } else if now > rules.valid_until {
         "expired"
-    } else if view.calls_used >= view.max_calls {
+    } else if view.calls_used >= rules.max_calls {
         "exhausted"
     } else {
         "active"
     };
     let mut caps = Vec::new();
     for token in &stored.spending_tokens {
-        let token = felt("token", token)?;
-        let cap = chain.get_spending_policy(account, key, token).await?;
+        let token = to_hex(&felt("token", token)?);
+        let cap = chain.spending_cap(&account, &key_text, &token).await?;
         if cap.window_seconds != 0 {
             caps.push(SpendingCapOutput {
-                token: to_hex(&token),
+                token,
                 max_per_call: cap.max_per_call.to_string(),
                 max_per_window: cap.max_per_window.to_string(),
                 window_seconds: cap.window_seconds,
@@ -731,12 +736,12 @@ async fn session_response(
     }
     let (valid_after, valid_until, max_calls, calls_used, allow_all, methods) = if registered_here {
         (
-            view.valid_after,
-            view.valid_until,
-            view.max_calls,
+            rules.valid_after,
+            rules.valid_until,
+            rules.max_calls,
             view.calls_used,
-            view.allow_all,
-            view.allowed_methods,
+            rules.permissions.is_empty(),
+            rules.permissions.clone(),
         )
     } else {
         (
@@ -745,11 +750,11 @@ async fn session_response(
             u32::try_from(session.max_calls).unwrap_or(0),
             0,
             session.allow_all,
-            stored.methods,
+            stored.methods.iter().map(AllowedMethod::permission).collect(),
         )
     };
     Ok(SessionResponse {
-        session_public_key: to_hex(&key),
+        session_public_key: key_text,
         state: state_name.into(),
         is_active: state_name == "active",
         valid_after,
@@ -759,8 +764,11 @@ async fn session_response(
         remaining_calls: max_calls.saturating_sub(calls_used),
         allow_all,
         allowed_methods: methods
-            .iter()
-            .map(|m| MethodOutput { contract: to_hex(&m.contract), selector: to_hex(&m.selector) })
+            .into_iter()
+            .map(|p| MethodOutput {
+                contract: p.target.unwrap_or_else(|| to_hex(&Felt::ZERO)),
+                selector: p.selector,
+            })
             .collect(),
         spending_caps: caps,
     })
@@ -810,15 +818,17 @@ pub(crate) async fn revoke_session(
 ) -> ApiResult<Json<PreparedResponse>> {
     let account = path_address(&address)?;
     let wallet = accessible_wallet(&state, &caller, &account).await?;
-    let key = felt("key", &key)?;
-    let view = state.relayer.chain().get_session(account, key).await?;
+    let key = to_hex(&felt("key", &key)?);
+    let account = to_hex(&account);
+    let view = state.chain.session(&account, &key).await?;
     if !view.registered || view.revoked {
         return Err(ApiError::not_found(
             codes::SESSION_NOT_FOUND,
             "no active registration of this session key",
         ));
     }
-    let calls = vec![account_calls::revoke_session_key(account, key)];
+    let change = AccountChange::RevokeSession(key.clone());
+    let calls = state.chain.session_calls(&account, &[change]).map_err(ApiError::from_refusal)?;
     Ok(Json(prepared_response(&state, &wallet, calls, Purpose::RevokeSession(key)).await?))
 }
 
@@ -832,7 +842,10 @@ pub(crate) async fn revoke_all(
 ) -> ApiResult<Json<PreparedResponse>> {
     let account = path_address(&address)?;
     let wallet = accessible_wallet(&state, &caller, &account).await?;
-    let calls = vec![account_calls::revoke_all_sessions(account)];
+    let calls = state
+        .chain
+        .session_calls(&to_hex(&account), &[AccountChange::RevokeAllSessions])
+        .map_err(ApiError::from_refusal)?;
     Ok(Json(prepared_response(&state, &wallet, calls, Purpose::RevokeAllSessions).await?))
 }
 

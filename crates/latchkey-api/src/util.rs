@@ -135,6 +135,31 @@ pub(crate) fn address_text(address: &Felt) -> String {
     to_hex(address)
 }
 
+/// The chain id the Starknet signing domains name: the chain's CAIP-2 reference
+/// (`SN_SEPOLIA`) as a short string. The Chipi dialect and the custody proofs are
+/// Starknet's; on another family they refuse with `WRONG_CHAIN`.
+pub(crate) fn domain_chain_id(state: &AppState) -> Result<Felt, ApiError> {
+    let id = state.chain.id();
+    if id.family() != latchkey_chain::Family::Starknet {
+        return Err(ApiError::bad_request(
+            codes::WRONG_CHAIN,
+            format!("this route signs for Starknet; the server's chain is {id}"),
+        ));
+    }
+    latchkey_core::short_string(id.reference()).map_err(ApiError::internal)
+}
+
+/// A signature as the relayer takes it: each word checked as a felt (`400 INVALID_FELT`
+/// naming `signature` otherwise) and written in canonical hex.
+pub(crate) fn signature_words(words: &[String]) -> Result<Vec<String>, ApiError> {
+    words.iter().map(|w| felt("signature", w).map(|f| to_hex(&f))).collect()
+}
+
+/// A fresh single-use challenge or nonce: a random felt below 2^251.
+pub(crate) fn random_challenge() -> Felt {
+    latchkey_core::random_felt(&mut rand::rngs::OsRng)
+}
+
 /// The wallet at `address` if the caller may see it; 404 otherwise (also when it exists
 /// for someone else, so existence does not leak). Counts against the wallet's rate limit.
 pub(crate) async fn accessible_wallet(
@@ -157,8 +182,8 @@ pub(crate) fn wallet_ref(wallet: &Wallet) -> Result<latchkey_relayer::WalletRef,
     Ok(latchkey_relayer::WalletRef {
         id: wallet.id.clone(),
         org_id: wallet.org_id.clone(),
-        address: parse_felt(&wallet.address).map_err(ApiError::internal)?,
-        owner_public_key: parse_felt(&wallet.owner_public_key).map_err(ApiError::internal)?,
+        address: wallet.address.clone(),
+        owner_public_key: wallet.owner_public_key.clone(),
         external_user_id: wallet.external_user_id.clone(),
         cooldown_until: wallet.cooldown_until,
     })
@@ -238,9 +263,8 @@ pub(crate) async fn create_and_deploy_wallet(
         ),
         other => other.into(),
     })?;
-    let deployment =
-        state.relayer.deploy_account(&wallet.org_id, state.account_class_hash, owner).await?;
-    let tx = deployment.transaction_hash.map(|h| to_hex(&h)).unwrap_or_default();
+    let deployment = state.relayer.deploy_account(&wallet.org_id, &to_hex(&owner)).await?;
+    let tx = deployment.transaction_hash.unwrap_or_default();
     state.store.set_wallet_deployed(&stored.id, &tx).await?;
     Ok(state.store.wallet(&stored.id).await?.unwrap_or(stored))
 }

@@ -21,7 +21,7 @@ use serde_json::{json, Value};
 use crate::{
     calldata_words, AccountChange, Authorized, Call, CallView, Calls, Chain, ChainRef, Inspected,
     Job, Outcome, Permission, Quote, Refusal, Relay, SendError, SessionCodec, SessionGrant,
-    SessionRecord, SessionRules, Signable, SignedTx, Signer, SimulationError, Spend,
+    SessionRecord, SessionRules, Signable, SignedTx, Signer, SimulationError, Spend, SpendingCap,
     SpendingPolicy, Unavailable,
 };
 
@@ -63,6 +63,8 @@ struct State {
     simulations: VecDeque<Refusal>,
     reverts: BTreeSet<String>,
     broadcasts: u64,
+    /// Spending caps by (account, session key, token).
+    caps: BTreeMap<(String, String, String), SpendingPolicy>,
 }
 
 /// The in-memory chain.
@@ -253,6 +255,19 @@ fn apply(state: &mut State, account: &str, change: &Option<AccountChange>) {
                 },
             );
         }
+        Some(AccountChange::SetSpendingCap(cap)) => {
+            let zero = latchkey_core::U256::ZERO;
+            state.caps.insert(
+                (account.to_string(), cap.session_key.clone(), cap.token.clone()),
+                SpendingPolicy {
+                    max_per_call: cap.max_per_call,
+                    max_per_window: cap.max_per_window,
+                    window_seconds: cap.window_seconds,
+                    spent_in_window: zero,
+                    window_start: 0,
+                },
+            );
+        }
         Some(AccountChange::RevokeSession(key)) => {
             if let Some(record) = state.sessions.get_mut(&(account.to_string(), key.clone())) {
                 record.revoked = true;
@@ -295,6 +310,19 @@ fn decode_change(call: &Call) -> AccountChange {
     }
     if call.selector == selector("set_public_key") {
         return AccountChange::SetOwner(hex_at(0));
+    }
+    if call.selector == selector("set_spending_policy") {
+        let cap = (|| {
+            let [key, token, a, b, c, d, seconds] = data.as_slice() else { return None };
+            Some(SpendingCap {
+                session_key: to_hex(key),
+                token: to_hex(token),
+                max_per_call: latchkey_core::U256::from_felts(a, b).ok()?,
+                max_per_window: latchkey_core::U256::from_felts(c, d).ok()?,
+                window_seconds: latchkey_core::felt_to_u64(seconds).ok()?,
+            })
+        })();
+        return cap.map_or(AccountChange::Other, AccountChange::SetSpendingCap);
     }
     if call.selector != selector("register_session") {
         return AccountChange::Other;
@@ -442,36 +470,49 @@ impl Chain for FakeChain {
 
 #[async_trait]
 impl SessionCodec for FakeChain {
-    fn session_calls(&self, account: &str, change: &AccountChange) -> Result<Calls, Refusal> {
+    fn session_calls(&self, account: &str, changes: &[AccountChange]) -> Result<Calls, Refusal> {
         let felt = |text: &str| {
             latchkey_core::parse_felt(text)
                 .map_err(|e| Refusal::new(codes::INVALID_FELT, e.to_string()))
         };
         let to = felt(account)?;
-        let call = match change {
-            AccountChange::RegisterSession(grant) => {
-                let rules = &grant.rules;
-                let mut data = vec![
-                    felt(&grant.session_key)?,
-                    rules.valid_after.into(),
-                    rules.valid_until.into(),
-                    rules.max_calls.into(),
-                    (rules.permissions.len() as u64).into(),
-                ];
-                for p in &rules.permissions {
-                    data.push(p.target.as_deref().map_or(Ok(Felt::ZERO), felt)?);
-                    data.push(felt(&p.selector)?);
+        let mut calls = Vec::with_capacity(changes.len());
+        for change in changes {
+            let call = match change {
+                AccountChange::RegisterSession(grant) => {
+                    let rules = &grant.rules;
+                    let mut data = vec![
+                        felt(&grant.session_key)?,
+                        rules.valid_after.into(),
+                        rules.valid_until.into(),
+                        rules.max_calls.into(),
+                        (rules.permissions.len() as u64).into(),
+                    ];
+                    for p in &rules.permissions {
+                        data.push(p.target.as_deref().map_or(Ok(Felt::ZERO), felt)?);
+                        data.push(felt(&p.selector)?);
+                    }
+                    Call::new(to, "register_session", data)
                 }
-                Call::new(to, "register_session", data)
-            }
-            AccountChange::RevokeSession(key) => {
-                Call::new(to, "revoke_session_key", vec![felt(key)?])
-            }
-            AccountChange::RevokeAllSessions => Call::new(to, "revoke_all_sessions", vec![]),
-            AccountChange::SetOwner(Some(key)) => Call::new(to, "set_public_key", vec![felt(key)?]),
-            _ => return Err(Refusal::new(codes::INVALID_REQUEST, "no call makes this change")),
-        };
-        Ok(Calls::Starknet(vec![call]))
+                AccountChange::RevokeSession(key) => {
+                    Call::new(to, "revoke_session_key", vec![felt(key)?])
+                }
+                AccountChange::RevokeAllSessions => Call::new(to, "revoke_all_sessions", vec![]),
+                AccountChange::SetOwner(Some(key)) => {
+                    Call::new(to, "set_public_key", vec![felt(key)?])
+                }
+                AccountChange::SetSpendingCap(cap) => {
+                    let mut data = vec![felt(&cap.session_key)?, felt(&cap.token)?];
+                    data.extend(cap.max_per_call.to_felts());
+                    data.extend(cap.max_per_window.to_felts());
+                    data.push(cap.window_seconds.into());
+                    Call::new(to, "set_spending_policy", data)
+                }
+                _ => return Err(Refusal::new(codes::INVALID_REQUEST, "no call makes this change")),
+            };
+            calls.push(call);
+        }
+        Ok(Calls::Starknet(calls))
     }
 
     async fn session(&self, account: &str, key: &str) -> Result<SessionRecord, Unavailable> {
@@ -496,10 +537,14 @@ impl SessionCodec for FakeChain {
 
     async fn spending_cap(
         &self,
-        _account: &str,
-        _key: &str,
-        _token: &str,
+        account: &str,
+        key: &str,
+        token: &str,
     ) -> Result<SpendingPolicy, Unavailable> {
+        let id = (account.to_string(), key.to_string(), token.to_string());
+        if let Some(cap) = self.state().caps.get(&id) {
+            return Ok(*cap);
+        }
         let zero = latchkey_core::U256::ZERO;
         Ok(SpendingPolicy {
             max_per_call: zero,

@@ -31,7 +31,7 @@ use serde_json::Value;
 pub use chain_ref::{ChainRef, ChainRefError, Family};
 pub use latchkey_core::{
     is_revocation, rotated_owner, AccountChange, Call, CallView, Permission, SessionGrant,
-    SessionRules, Spend, SpendingPolicy,
+    SessionRules, Spend, SpendingCap, SpendingPolicy,
 };
 pub use registry::Chains;
 
@@ -295,8 +295,8 @@ pub trait Chain: Send + Sync + std::fmt::Debug {
 /// The account contract's session API.
 #[async_trait]
 pub trait SessionCodec: Send + Sync {
-    /// The calls on `account` that make `change`.
-    fn session_calls(&self, account: &str, change: &AccountChange) -> Result<Calls, Refusal>;
+    /// The calls on `account` that make `changes`, in order, as one batch.
+    fn session_calls(&self, account: &str, changes: &[AccountChange]) -> Result<Calls, Refusal>;
 
     /// The session record of `key` on `account` (unregistered when there is none).
     async fn session(&self, account: &str, key: &str) -> Result<SessionRecord, Unavailable>;

@@ -10,9 +10,9 @@ use std::sync::Arc;
 use latchkey_chain::fake::{FakeChain, SendScript};
 use latchkey_chain::{
     AccountChange, Call, Calls, ChainBackend, Chains, Job, SendError, SessionGrant, SessionRules,
-    Signer, SimulationError,
+    Signer, SimulationError, SpendingCap,
 };
-use latchkey_core::{codes, selector, to_hex, Felt};
+use latchkey_core::{codes, selector, to_hex, Felt, U256};
 
 const OWNER: &str = "0x123";
 
@@ -102,9 +102,19 @@ async fn session_calls_decode_back_to_their_changes_and_land_on_the_account() {
             permissions: vec![],
         },
     };
-    let change = AccountChange::RegisterSession(grant);
-    let calls = chain.session_calls(&account, &change).unwrap();
-    assert_eq!(chain.views(&account, &calls).unwrap()[0].change, Some(change));
+    let cap = SpendingCap {
+        session_key: "0x5e55".into(),
+        token: "0x70".into(),
+        max_per_call: U256::from_u128(5),
+        max_per_window: U256::from_u128(50),
+        window_seconds: 3600,
+    };
+    let changes =
+        [AccountChange::RegisterSession(grant), AccountChange::SetSpendingCap(cap.clone())];
+    let calls = chain.session_calls(&account, &changes).unwrap();
+    let seen: Vec<_> =
+        chain.views(&account, &calls).unwrap().into_iter().map(|v| v.change).collect();
+    assert_eq!(seen, changes.iter().cloned().map(Some).collect::<Vec<_>>());
 
     let relayer = chain.relayer_accounts()[0].clone();
     let signable = chain.prepare(&account, calls, &relayer, 1_000_000, 600).unwrap();
@@ -116,6 +126,8 @@ async fn session_calls_decode_back_to_their_changes_and_land_on_the_account() {
     let record = chain.session(&account, "0x5e55").await.unwrap();
     assert!(record.registered && !record.revoked);
     assert!(!chain.session(&account, "0x77").await.unwrap().registered);
+    let stored = chain.spending_cap(&account, "0x5e55", "0x70").await.unwrap();
+    assert_eq!((stored.max_per_call, stored.window_seconds), (cap.max_per_call, 3600));
 }
 
 #[tokio::test]

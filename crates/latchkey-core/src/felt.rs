@@ -71,6 +71,15 @@ pub fn to_hex(value: &Felt) -> String {
     format!("{value:#x}")
 }
 
+/// A uniformly random felt below 2^251 drawn from `rng`: single-use nonces and
+/// challenges.
+pub fn random_felt(rng: &mut impl rand_core::CryptoRngCore) -> Felt {
+    let mut bytes = [0u8; 32];
+    rng.fill_bytes(&mut bytes);
+    bytes[0] &= 0x07;
+    Felt::from_bytes_be(&bytes)
+}
+
 /// Encodes an ASCII string of at most 31 characters as a Cairo short string.
 pub fn short_string(s: &str) -> Result<Felt, FeltError> {
     if s.len() > 31 || !s.is_ascii() {

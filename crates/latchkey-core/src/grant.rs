@@ -69,6 +69,22 @@ pub struct SessionGrant {
     pub rules: SessionRules,
 }
 
+/// A spending cap a session gets on one token: what a cap registration asks the account
+/// to store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SpendingCap {
+    /// The session public key.
+    pub session_key: String,
+    /// The token contract.
+    pub token: String,
+    /// Largest amount one call may move.
+    pub max_per_call: U256,
+    /// Largest total per window.
+    pub max_per_window: U256,
+    /// Window length in seconds.
+    pub window_seconds: u64,
+}
+
 /// A change a call makes to the account itself.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AccountChange {
@@ -76,13 +92,15 @@ pub enum AccountChange {
     RegisterSession(SessionGrant),
     /// A session registration whose arguments do not decode; the account refuses it.
     MalformedRegistration(String),
+    /// Sets a session's spending cap on one token.
+    SetSpendingCap(SpendingCap),
     /// Revokes one session.
     RevokeSession(String),
     /// Revokes every session.
     RevokeAllSessions,
     /// Rotates the owner key (`None` when the call names no key).
     SetOwner(Option<String>),
-    /// Any other call to the account (spending caps, upgrades, …).
+    /// Any other call to the account (cap removals, upgrades, …).
     Other,
 }
 

@@ -42,11 +42,12 @@ pub use session_client::{
 pub use call::{serialize_calls, Call};
 pub use felt::{
     decode_short_string, felt_from_json, felt_to_u128, felt_to_u32, felt_to_u64, parse_felt,
-    parse_u256, selector, serde_hex, short_string, starknet_keccak, to_hex, Felt, FeltError, U256,
+    parse_u256, random_felt, selector, serde_hex, short_string, starknet_keccak, to_hex, Felt,
+    FeltError, U256,
 };
 pub use grant::{
     is_revocation, rotated_owner, AccountChange, CallView, Permission, SessionGrant, SessionRules,
-    Spend,
+    Spend, SpendingCap,
 };
 pub use outside_execution::{
     OutsideExecution, OutsideExecutionError, ANY_CALLER, CALL_TYPE, CALL_TYPE_HASH, DOMAIN_NAME,

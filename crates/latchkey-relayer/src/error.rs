@@ -1,7 +1,8 @@
 //! Why the relayer refuses or fails a request, with stable codes for the wire.
 
+use latchkey_chain::Refusal;
 use latchkey_core::codes;
-use latchkey_core::{Felt, PolicyViolation};
+use latchkey_core::PolicyViolation;
 
 /// A refused or failed relay request.
 #[derive(Debug, thiserror::Error)]
@@ -9,13 +10,16 @@ pub enum RelayError {
     /// The request is malformed.
     #[error("{0}")]
     InvalidRequest(String),
-    /// The typed data names another chain.
-    #[error("typed data is for chain {got}, this relayer serves {expected}")]
-    WrongChain {
-        /// Our chain id (short string).
-        expected: String,
-        /// The chain id in the typed data.
-        got: String,
+    /// The payload names another chain.
+    #[error("{0}")]
+    WrongChain(String),
+    /// The payload is malformed for its chain; the code says how.
+    #[error("{message}")]
+    Invalid {
+        /// `INVALID_FELT`, `INVALID_TYPED_DATA`, …
+        code: &'static str,
+        /// Explanation.
+        message: String,
     },
     /// The typed data differs from the one this relayer issued for that nonce.
     #[error("typed data differs from the one issued for this nonce")]
@@ -49,7 +53,7 @@ pub enum RelayError {
         /// The existing request, if it is one of ours.
         request_id: Option<String>,
         /// Its transaction, if known.
-        tx_hash: Option<Felt>,
+        tx_hash: Option<String>,
     },
     /// The chain's simulation says the transaction would fail.
     #[error("simulation failed: {0}")]
@@ -108,7 +112,8 @@ impl RelayError {
     pub fn code(&self) -> &'static str {
         match self {
             Self::InvalidRequest(_) => codes::INVALID_REQUEST,
-            Self::WrongChain { .. } => codes::WRONG_CHAIN,
+            Self::WrongChain(_) => codes::WRONG_CHAIN,
+            Self::Invalid { code, .. } => code,
             Self::TypedDataMismatch => codes::TYPED_DATA_MISMATCH,
             Self::BadWindow(_) => codes::INVALID_EXECUTION_WINDOW,
             Self::CallerNotAllowed(_) => codes::CALLER_NOT_ALLOWED,
@@ -161,22 +166,22 @@ impl RelayError {
 }
 
 impl RelayError {
-    /// The error for a failed simulation of request `request_id`: the account contract's
-    /// own refusals (spent nonce, bad signature, closed window, session rules, spending
-    /// caps) keep the codes the off-chain checks use (the Starknet family's revert table);
-    /// anything else is `SIMULATION_FAILED` with the chain's reason.
-    pub fn from_simulation(trace: String, request_id: &str) -> Self {
-        let refusal = latchkey_starknet::refusal_of(&trace);
-        let message = refusal.message;
-        match refusal.code {
+    /// The error for a chain's refusal of request `request_id` (its simulation, or its
+    /// payload): the account contract's own refusals (spent nonce, bad signature, closed
+    /// window, session rules, spending caps) keep the codes the off-chain checks use.
+    pub fn from_refusal(refusal: Refusal, request_id: Option<&str>) -> Self {
+        let Refusal { code, message } = refusal;
+        match code {
             codes::DUPLICATE_EXECUTION => {
-                Self::AlreadySubmitted { request_id: Some(request_id.to_string()), tx_hash: None }
+                Self::AlreadySubmitted { request_id: request_id.map(str::to_string), tx_hash: None }
             }
             codes::INVALID_SIGNATURE => Self::InvalidSignature,
             codes::INVALID_EXECUTION_WINDOW => Self::BadWindow(message),
             codes::SPENDING_LIMIT_EXCEEDED => Self::SpendingLimit(message),
             codes::SIMULATION_FAILED => Self::SimulationFailed(message),
-            code => Self::Session { code, message },
+            codes::WRONG_CHAIN => Self::WrongChain(message),
+            code if code.starts_with("SESSION_") => Self::Session { code, message },
+            code => Self::Invalid { code, message },
         }
     }
 }
@@ -192,37 +197,23 @@ mod tests {
     use super::*;
 
     #[test]
-    fn simulation_reverts_keep_precise_codes() {
-        let cases = [
-            ("execution failed: 0x…('SRC9: duplicated nonce')", "DUPLICATE_EXECUTION"),
-            ("in contract 0x1: 'SRC9: invalid signature'", "INVALID_SIGNATURE"),
-            ("'SRC9: now >= execute_before'", "INVALID_EXECUTION_WINDOW"),
-            ("'Session: revoked'", "SESSION_REVOKED"),
-            ("'Session: not registered'", "SESSION_NOT_REGISTERED"),
-            ("'Session: expired'", "SESSION_EXPIRED"),
-            ("'Session: not yet valid'", "SESSION_NOT_YET_VALID"),
-            ("'Session: max calls reached'", "SESSION_MAX_CALLS_EXCEEDED"),
-            ("'Session: method not allowed'", "SESSION_ENTRYPOINT_NOT_ALLOWED"),
-            ("'Session: self call'", "SESSION_ENTRYPOINT_NOT_ALLOWED"),
-            ("'Spending: window cap'", "SPENDING_LIMIT_EXCEEDED"),
-            ("'Game: invalid move'", "SIMULATION_FAILED"),
-        ];
-        for (reason, code) in cases {
-            assert_eq!(RelayError::from_simulation(reason.into(), "r1").code(), code, "{reason}");
+    fn refusals_keep_their_codes() {
+        for code in [
+            "DUPLICATE_EXECUTION",
+            "INVALID_SIGNATURE",
+            "INVALID_EXECUTION_WINDOW",
+            "SPENDING_LIMIT_EXCEEDED",
+            "SIMULATION_FAILED",
+            "WRONG_CHAIN",
+            "SESSION_REVOKED",
+            "SESSION_EXPIRED",
+            "INVALID_FELT",
+        ] {
+            let code = codes::ALL.iter().find(|c| c.name == code).map_or("missing", |c| c.name);
+            let error = RelayError::from_refusal(Refusal::new(code, "why"), Some("r1"));
+            assert_eq!(error.code(), code);
         }
-        let nested = "in contract 0x1 (selector 0x2): Transaction execution has failed:\n\
-            Error in contract (contract address: 0x07a4):\n\
-            0x47616d653a206e6f7468696e6720746f20636c61696d ('Game: nothing to claim').\n \
-            [\"0x47616d653a206e6f7468696e6720746f20636c61696d\"]";
-        let error = RelayError::from_simulation(nested.into(), "r1");
-        assert_eq!(error.code(), "SIMULATION_FAILED");
-        assert_eq!(
-            error.to_string(),
-            "simulation failed: the call reverted: Game: nothing to claim"
-        );
-        let long = "x".repeat(5000);
-        assert!(RelayError::from_simulation(long, "r1").to_string().len() < 700);
-        match RelayError::from_simulation("'SRC9: duplicated nonce'".into(), "r1") {
+        match RelayError::from_refusal(Refusal::new(codes::DUPLICATE_EXECUTION, "x"), Some("r1")) {
             RelayError::AlreadySubmitted { request_id, .. } => {
                 assert_eq!(request_id.as_deref(), Some("r1"))
             }

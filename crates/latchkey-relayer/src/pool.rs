@@ -5,57 +5,58 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex as StdMutex};
 
-use latchkey_core::{Felt, SigningKey};
-use latchkey_starknet::{ChainClient, KeyAccount};
+use latchkey_chain::ChainBackend;
 use tokio::sync::{Mutex, OwnedMutexGuard, OwnedSemaphorePermit, Semaphore};
 
 use crate::RelayError;
 
 /// One relayer account.
 #[derive(Debug)]
-pub(crate) struct Slot {
-    pub(crate) address: Felt,
-    pub(crate) account: KeyAccount,
+struct Slot {
+    address: String,
     state: Arc<Mutex<SlotState>>,
     /// The nonce the slot would use next as last known, readable without taking the slot
     /// (fee estimates run before a slot is taken).
-    hint: Arc<StdMutex<Option<Felt>>>,
+    hint: Arc<StdMutex<Option<u64>>>,
 }
 
 /// What a slot remembers between transactions.
 #[derive(Debug, Default)]
 pub(crate) struct SlotState {
     /// The next nonce to use; `None` means "ask the chain".
-    nonce: Option<Felt>,
+    nonce: Option<u64>,
 }
 
 /// Exclusive use of one slot.
 #[derive(Debug)]
 pub(crate) struct SlotGuard {
-    pub(crate) address: Felt,
-    pub(crate) account: KeyAccount,
+    pub(crate) address: String,
     state: OwnedMutexGuard<SlotState>,
-    hint: Arc<StdMutex<Option<Felt>>>,
+    hint: Arc<StdMutex<Option<u64>>>,
     _permit: OwnedSemaphorePermit,
+}
+
+async fn chain_nonce(chain: &dyn ChainBackend, address: &str) -> Result<u64, RelayError> {
+    chain
+        .relayer_nonce(address)
+        .await
+        .map_err(|e| RelayError::Unavailable(format!("relayer nonce: {e}")))
 }
 
 impl SlotGuard {
     /// The nonce to use next, fetched from the chain when unknown.
-    pub(crate) async fn nonce(&mut self, chain: &ChainClient) -> Result<Felt, RelayError> {
+    pub(crate) async fn nonce(&mut self, chain: &dyn ChainBackend) -> Result<u64, RelayError> {
         match self.state.nonce {
             Some(nonce) => Ok(nonce),
             None => {
-                let nonce = chain
-                    .nonce(self.address)
-                    .await
-                    .map_err(|e| RelayError::Unavailable(format!("relayer nonce: {e}")))?;
+                let nonce = chain_nonce(chain, &self.address).await?;
                 self.set(Some(nonce));
                 Ok(nonce)
             }
         }
     }
 
-    fn set(&mut self, nonce: Option<Felt>) {
+    fn set(&mut self, nonce: Option<u64>) {
         self.state.nonce = nonce;
         if let Ok(mut hint) = self.hint.lock() {
             *hint = nonce;
@@ -63,8 +64,8 @@ impl SlotGuard {
     }
 
     /// The transaction with `used` was accepted: the next one uses `used + 1`.
-    pub(crate) fn advance(&mut self, used: Felt) {
-        self.set(Some(used + Felt::ONE));
+    pub(crate) fn advance(&mut self, used: u64) {
+        self.set(Some(used.saturating_add(1)));
     }
 
     /// The node disagreed about the nonce (or the outcome is unknown): re-read it.
@@ -83,12 +84,11 @@ pub(crate) struct Pool {
 }
 
 impl Pool {
-    pub(crate) fn new(chain: &ChainClient, accounts: Vec<(Felt, SigningKey)>) -> Self {
-        let slots: Vec<Slot> = accounts
+    pub(crate) fn new(addresses: Vec<String>) -> Self {
+        let slots: Vec<Slot> = addresses
             .into_iter()
-            .map(|(address, key)| Slot {
+            .map(|address| Slot {
                 address,
-                account: KeyAccount::owner(chain, address, key),
                 state: Arc::new(Mutex::new(SlotState::default())),
                 hint: Arc::new(StdMutex::new(None)),
             })
@@ -98,12 +98,21 @@ impl Pool {
     }
 
     /// The relayer account the next prepared execution is bound to (round robin).
-    pub(crate) fn next_address(&self) -> Result<Felt, RelayError> {
+    pub(crate) fn next_address(&self) -> Result<String, RelayError> {
         if self.slots.is_empty() {
             return Err(RelayError::Unavailable("no relayer account".into()));
         }
         let index = self.next.fetch_add(1, Ordering::Relaxed) % self.slots.len();
-        Ok(self.slots[index].address)
+        Ok(self.slots[index].address.clone())
+    }
+
+    fn slot(&self, address: &str) -> Option<&Slot> {
+        self.slots.iter().find(|s| s.address == address)
+    }
+
+    /// Whether this pool holds `address`.
+    pub(crate) fn holds(&self, address: &str) -> bool {
+        self.slot(address).is_some()
     }
 
     /// An account to estimate a transaction from, without taking its slot: the slot of
@@ -111,16 +120,14 @@ impl Pool {
     /// next (read from the chain when unknown).
     pub(crate) async fn estimating_account(
         &self,
-        preferred: Option<Felt>,
-        chain: &ChainClient,
-    ) -> Result<(Felt, KeyAccount, Felt), RelayError> {
-        let slot = match preferred.and_then(|a| self.slots.iter().find(|s| s.address == a)) {
+        preferred: Option<&str>,
+        chain: &dyn ChainBackend,
+    ) -> Result<(String, u64), RelayError> {
+        let slot = match preferred.and_then(|a| self.slot(a)) {
             Some(slot) => slot,
             None => {
                 let address = self.next_address()?;
-                self.slots
-                    .iter()
-                    .find(|s| s.address == address)
+                self.slot(&address)
                     .ok_or_else(|| RelayError::Unavailable("no relayer account".into()))?
             }
         };
@@ -128,35 +135,40 @@ impl Pool {
         let nonce = match hint {
             Some(nonce) => nonce,
             None => {
-                let nonce = chain
-                    .nonce(slot.address)
-                    .await
-                    .map_err(|e| RelayError::Unavailable(format!("relayer nonce: {e}")))?;
+                let nonce = chain_nonce(chain, &slot.address).await?;
                 if let Ok(mut hint) = slot.hint.lock() {
                     hint.get_or_insert(nonce);
                 }
                 nonce
             }
         };
-        Ok((slot.address, slot.account.clone(), nonce))
+        Ok((slot.address.clone(), nonce))
     }
 
     /// Forgets the nonce hint of `address` (an estimate found it stale).
-    pub(crate) fn forget_nonce_hint(&self, address: Felt) {
-        if let Some(slot) = self.slots.iter().find(|s| s.address == address) {
+    pub(crate) fn forget_nonce_hint(&self, address: &str) {
+        if let Some(slot) = self.slot(address) {
             if let Ok(mut hint) = slot.hint.lock() {
                 *hint = None;
             }
         }
     }
 
-    pub(crate) fn addresses(&self) -> Vec<Felt> {
-        self.slots.iter().map(|s| s.address).collect()
+    pub(crate) fn addresses(&self) -> Vec<String> {
+        self.slots.iter().map(|s| s.address.clone()).collect()
     }
 
-    /// Takes a free slot (waiting for one), or the slot of `required` when the outside
-    /// execution names a specific relayer as its caller.
-    pub(crate) async fn acquire(&self, required: Option<Felt>) -> Result<SlotGuard, RelayError> {
+    fn guard(
+        slot: &Slot,
+        state: OwnedMutexGuard<SlotState>,
+        permit: OwnedSemaphorePermit,
+    ) -> SlotGuard {
+        SlotGuard { address: slot.address.clone(), state, hint: slot.hint.clone(), _permit: permit }
+    }
+
+    /// Takes a free slot (waiting for one), or the slot of `required` when the payload
+    /// names a specific relayer account as the one to submit it.
+    pub(crate) async fn acquire(&self, required: Option<&str>) -> Result<SlotGuard, RelayError> {
         let permit = self
             .permits
             .clone()
@@ -164,31 +176,16 @@ impl Pool {
             .await
             .map_err(|_| RelayError::Unavailable("relayer pool closed".into()))?;
         if let Some(address) = required {
-            let slot = self
-                .slots
-                .iter()
-                .find(|s| s.address == address)
-                .ok_or_else(|| RelayError::CallerNotAllowed(format!("{address:#x}")))?;
+            let slot =
+                self.slot(address).ok_or_else(|| RelayError::CallerNotAllowed(address.into()))?;
             let state = slot.state.clone().lock_owned().await;
-            return Ok(SlotGuard {
-                address,
-                account: slot.account.clone(),
-                state,
-                hint: slot.hint.clone(),
-                _permit: permit,
-            });
+            return Ok(Self::guard(slot, state, permit));
         }
         // A permit guarantees a slot that no other permit holder has; a caller waiting
         // for a specific slot may briefly hold one, so fall back to waiting on the first.
         for slot in &self.slots {
             if let Ok(state) = slot.state.clone().try_lock_owned() {
-                return Ok(SlotGuard {
-                    address: slot.address,
-                    account: slot.account.clone(),
-                    state,
-                    hint: slot.hint.clone(),
-                    _permit: permit,
-                });
+                return Ok(Self::guard(slot, state, permit));
             }
         }
         let slot = self
@@ -196,17 +193,6 @@ impl Pool {
             .first()
             .ok_or_else(|| RelayError::Unavailable("no relayer account".into()))?;
         let state = slot.state.clone().lock_owned().await;
-        Ok(SlotGuard {
-            address: slot.address,
-            account: slot.account.clone(),
-            state,
-            hint: slot.hint.clone(),
-            _permit: permit,
-        })
-    }
-
-    /// The slot for a relayer address, to re-broadcast a transaction it signed.
-    pub(crate) async fn acquire_address(&self, address: Felt) -> Result<SlotGuard, RelayError> {
-        self.acquire(Some(address)).await
+        Ok(Self::guard(slot, state, permit))
     }
 }

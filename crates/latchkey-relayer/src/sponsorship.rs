@@ -1,9 +1,9 @@
 //! What an organisation pays for: its sponsorship policy, the revocations that always get
 //! through, and the guardrails every session registration passes on every route.
 
+use latchkey_chain::{AccountChange, CallView};
 use latchkey_core::codes;
-use latchkey_core::{selector, AllowedMethod, Call, Felt};
-use latchkey_starknet_contracts::account_calls;
+use latchkey_core::{to_hex, AllowedMethod, Felt};
 use serde::{Deserialize, Serialize};
 
 use crate::RelayError;
@@ -98,21 +98,26 @@ impl SponsorshipPolicy {
     }
 
     /// Refuses calls the organisation does not pay for.
-    pub fn check_calls(&self, account: Felt, calls: &[Call]) -> Result<(), RelayError> {
+    pub fn check_calls(&self, account: &str, calls: &[CallView]) -> Result<(), RelayError> {
         if self.allowed_methods.is_empty() {
             return Ok(());
         }
+        let allowed: Vec<(Option<String>, String)> = self
+            .allowed_methods
+            .iter()
+            .map(|m| ((m.contract != Felt::ZERO).then(|| to_hex(&m.contract)), to_hex(&m.selector)))
+            .collect();
         for (i, call) in calls.iter().enumerate() {
-            if call.to == account {
+            if call.target == account {
                 continue;
             }
-            let sponsored = self.allowed_methods.iter().any(|m| {
-                m.selector == call.selector && (m.contract == Felt::ZERO || m.contract == call.to)
+            let sponsored = allowed.iter().any(|(contract, selector)| {
+                *selector == call.selector && contract.as_ref().is_none_or(|c| *c == call.target)
             });
             if !sponsored {
                 return Err(RelayError::NotSponsored(format!(
-                    "calls[{i}] ({:#x} on {:#x}) is not in the organisation's sponsorship policy",
-                    call.selector, call.to
+                    "calls[{i}] ({} on {}) is not in the organisation's sponsorship policy",
+                    call.selector, call.target
                 )));
             }
         }
@@ -153,31 +158,6 @@ mod amount {
     }
 }
 
-/// Whether every call of a batch is an emergency action on the wallet itself (revoking a
-/// session, revoking every session, rotating the owner key). Such a batch always gets
-/// through: no budget, quota, cool-down or sponsorship policy may keep an owner from
-/// killing a leaked key. (Sessions can never call the wallet, so only the owner can send
-/// one.)
-pub fn is_revocation(account: Felt, calls: &[Call]) -> bool {
-    let emergency = [
-        selector("revoke_session_key"),
-        selector("revoke_all_sessions"),
-        selector("set_public_key"),
-        selector("setPublicKey"),
-    ];
-    !calls.is_empty() && calls.iter().all(|c| c.to == account && emergency.contains(&c.selector))
-}
-
-/// The new owner key a batch rotates the wallet to, if it does.
-pub fn rotated_owner(account: Felt, calls: &[Call]) -> Option<Felt> {
-    let rotations = [selector("set_public_key"), selector("setPublicKey")];
-    calls
-        .iter()
-        .filter(|c| c.to == account && rotations.contains(&c.selector))
-        .filter_map(|c| c.calldata.first().copied())
-        .next_back()
-}
-
 /// The rules a session registration follows on every route (C30, R2-11): an explicit
 /// choice for allow-all, a bounded duration, never the wallet itself.
 #[derive(Debug, Clone, Copy)]
@@ -191,43 +171,47 @@ pub struct SessionGuard {
 
 impl SessionGuard {
     /// Checks every session registration in `calls` against the rules at time `now`.
-    pub fn check(&self, account: Felt, calls: &[Call], now: u64) -> Result<(), RelayError> {
+    pub fn check(&self, account: &str, calls: &[CallView], now: u64) -> Result<(), RelayError> {
         let refuse =
             |code: &'static str, message: String| Err(RelayError::SessionGuard { code, message });
         for call in calls {
-            let Some(registration) = account_calls::decode_registration(account, call) else {
-                continue;
+            let grant = match &call.change {
+                Some(AccountChange::RegisterSession(grant)) => grant,
+                Some(AccountChange::MalformedRegistration(reason)) => {
+                    return Err(RelayError::InvalidRequest(reason.clone()))
+                }
+                _ => continue,
             };
-            let policy = registration.map_err(|e| RelayError::InvalidRequest(e.to_string()))?;
-            if policy.session_key == Felt::ZERO {
+            let rules = &grant.rules;
+            if grant.session_key.trim_start_matches("0x").trim_start_matches('0').is_empty() {
                 return refuse(codes::INVALID_FELT, "a session key must not be zero".into());
             }
-            if policy.allowed_methods.is_empty() && !self.allow_all_explicit {
+            if rules.permissions.is_empty() && !self.allow_all_explicit {
                 return refuse(
                     codes::ALLOWLIST_REQUIRED,
                     "a session registration needs a non-empty allowlist; allow-all must be asked for explicitly (allowAll: true on /api/wallets/{address}/sessions)".into(),
                 );
             }
-            if policy.allowed_methods.iter().any(|m| m.contract == account) {
+            if rules.permissions.iter().any(|p| p.target.as_deref() == Some(account)) {
                 return refuse(
                     codes::SELF_CALL_NOT_ALLOWED,
                     "a session can never call its own wallet".into(),
                 );
             }
-            let start = policy.valid_after.max(now);
-            if policy.valid_until <= start {
+            let start = rules.valid_after.max(now);
+            if rules.valid_until <= start {
                 return refuse(
                     codes::INVALID_SESSION_WINDOW,
                     "validUntil must be after validAfter and now".into(),
                 );
             }
-            if policy.valid_until - start > self.max_session_seconds {
+            if rules.valid_until - start > self.max_session_seconds {
                 return refuse(
                     codes::SESSION_TOO_LONG,
                     format!("sessions may last at most {} seconds", self.max_session_seconds),
                 );
             }
-            if policy.max_calls == 0 {
+            if rules.max_calls == 0 {
                 return refuse(codes::INVALID_REQUEST, "maxCalls must be at least 1".into());
             }
         }
@@ -235,77 +219,76 @@ impl SessionGuard {
     }
 }
 
-/// The session keys a batch registers on `account`.
-pub fn registered_keys(account: Felt, calls: &[Call]) -> Vec<Felt> {
+/// The session keys a batch registers.
+pub fn registered_keys(calls: &[CallView]) -> Vec<String> {
     calls
         .iter()
-        .filter_map(|c| account_calls::decode_registration(account, c))
-        .filter_map(Result::ok)
-        .map(|p| p.session_key)
+        .filter_map(|c| match &c.change {
+            Some(AccountChange::RegisterSession(grant)) => Some(grant.session_key.clone()),
+            _ => None,
+        })
         .collect()
 }
 
 #[cfg(test)]
 mod tests {
-    use latchkey_core::SessionPolicy;
+    use latchkey_chain::{Permission, SessionGrant, SessionRules, Spend};
 
     use super::*;
 
-    const ACCOUNT: Felt = Felt::from_hex_unchecked("0xacc");
-    const GAME: Felt = Felt::from_hex_unchecked("0x6a3e");
+    const ACCOUNT: &str = "0xacc";
+    const GAME: &str = "0x6a3e";
 
-    fn registration(methods: Vec<AllowedMethod>, valid_until: u64) -> Call {
-        account_calls::register_session(
-            ACCOUNT,
-            &SessionPolicy {
-                session_key: Felt::from(7u8),
-                valid_after: 0,
-                valid_until,
-                max_calls: 10,
-                allowed_methods: methods,
-            },
-        )
+    fn call(target: &str, selector: &str) -> CallView {
+        CallView {
+            target: target.into(),
+            selector: selector.into(),
+            spend: Spend::None,
+            change: None,
+        }
+    }
+
+    fn registration(permissions: Vec<Permission>, valid_until: u64) -> CallView {
+        let grant = SessionGrant {
+            session_key: "0x7".into(),
+            rules: SessionRules { valid_after: 0, valid_until, max_calls: 10, permissions },
+        };
+        CallView { change: Some(AccountChange::RegisterSession(grant)), ..call(ACCOUNT, "0x99") }
+    }
+
+    fn on(target: &str) -> Vec<Permission> {
+        vec![Permission { target: Some(target.into()), selector: "0x1".into() }]
     }
 
     #[test]
     fn c30_session_guard_applies_to_every_registration_in_a_batch() {
         let guard = SessionGuard { max_session_seconds: 3600, allow_all_explicit: false };
         let now = 1_000_000;
-        let ok = registration(vec![AllowedMethod::new(GAME, "make_move")], now + 600);
+        let ok = registration(on(GAME), now + 600);
         assert!(guard.check(ACCOUNT, std::slice::from_ref(&ok), now).is_ok());
-        let code = |calls: &[Call], guard: SessionGuard| match guard.check(ACCOUNT, calls, now) {
+        let code = |calls: &[CallView], guard: SessionGuard| match guard.check(ACCOUNT, calls, now)
+        {
             Err(RelayError::SessionGuard { code, .. }) => code,
             other => panic!("{other:?}"),
         };
         let empty = registration(vec![], now + 600);
         assert_eq!(code(&[ok.clone(), empty.clone()], guard), "ALLOWLIST_REQUIRED");
-        let chipi_empty =
-            account_calls::add_or_update_session_key(ACCOUNT, Felt::ONE, now + 60, 5, &[]);
-        assert_eq!(code(&[chipi_empty], guard), "ALLOWLIST_REQUIRED");
         let explicit = SessionGuard { allow_all_explicit: true, ..guard };
-        assert!(explicit.check(ACCOUNT, &[empty], now).is_ok());
-        let long =
-            registration(vec![AllowedMethod::new(GAME, "make_move")], now + 10 * 365 * 86_400);
-        assert_eq!(code(&[long], guard), "SESSION_TOO_LONG");
-        let selfish = registration(vec![AllowedMethod::new(ACCOUNT, "upgrade")], now + 60);
-        assert_eq!(code(&[selfish], guard), "SELF_CALL_NOT_ALLOWED");
-        // Calls to other contracts are not registrations, whatever their selector.
-        let elsewhere = Call { to: GAME, ..ok };
-        assert!(guard.check(ACCOUNT, &[elsewhere], now).is_ok());
-    }
-
-    #[test]
-    fn revocations_are_recognised_exactly() {
-        let revoke = account_calls::revoke_session_key(ACCOUNT, Felt::ONE);
-        let all = account_calls::revoke_all_sessions(ACCOUNT);
-        let rotate = account_calls::set_public_key(ACCOUNT, Felt::TWO);
-        assert!(is_revocation(ACCOUNT, &[revoke.clone(), all.clone(), rotate.clone()]));
-        assert!(!is_revocation(ACCOUNT, &[]));
-        let game = Call::new(GAME, "make_move", vec![Felt::ONE]);
-        assert!(!is_revocation(ACCOUNT, &[revoke.clone(), game]));
-        let elsewhere = Call { to: GAME, ..revoke };
-        assert!(!is_revocation(ACCOUNT, &[elsewhere]));
-        assert_eq!(rotated_owner(ACCOUNT, &[all, rotate]), Some(Felt::TWO));
+        assert!(explicit.check(ACCOUNT, std::slice::from_ref(&empty), now).is_ok());
+        assert_eq!(
+            code(&[registration(on(GAME), now + 10 * 365 * 86_400)], guard),
+            "SESSION_TOO_LONG"
+        );
+        assert_eq!(code(&[registration(on(ACCOUNT), now + 60)], guard), "SELF_CALL_NOT_ALLOWED");
+        assert_eq!(code(&[registration(on(GAME), now)], guard), "INVALID_SESSION_WINDOW");
+        let malformed = CallView {
+            change: Some(AccountChange::MalformedRegistration("bad".into())),
+            ..call(ACCOUNT, "0x99")
+        };
+        assert_eq!(guard.check(ACCOUNT, &[malformed], now).unwrap_err().code(), "INVALID_REQUEST");
+        // Calls that change nothing on the account are not registrations.
+        assert!(guard.check(ACCOUNT, &[call(GAME, "0x99")], now).is_ok());
+        assert_eq!(registered_keys(&[ok, call(GAME, "0x1"), empty]), vec!["0x7", "0x7"]);
     }
 
     #[test]
@@ -316,9 +299,9 @@ mod tests {
         .unwrap();
         assert_eq!(policy.max_fee_per_tx_fri, Some(1000));
         assert_eq!(policy.revert_cooldown_after, 3);
-        let allowed = Call { to: GAME, selector: Felt::ONE, calldata: vec![] };
-        let other = Call { to: GAME, selector: Felt::TWO, calldata: vec![] };
-        let own = Call { to: ACCOUNT, selector: Felt::TWO, calldata: vec![] };
+        let allowed = call(GAME, "0x1");
+        let other = call(GAME, "0x2");
+        let own = call(ACCOUNT, "0x2");
         assert!(policy.check_calls(ACCOUNT, &[allowed.clone(), own]).is_ok());
         assert_eq!(
             policy.check_calls(ACCOUNT, &[allowed, other]).unwrap_err().code(),

@@ -3,6 +3,7 @@
 //! ephemeral port, driven over real HTTP.
 
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use latchkey_api::{ApiConfig, AppState};
@@ -11,7 +12,9 @@ use latchkey_core::{
     parse_felt, payload_hash, sign_proof, to_hex, Felt, ProofPurpose, SessionSignature, SigningKey,
     TypedData,
 };
+use latchkey_chain::ChainBackend;
 use latchkey_relayer::{Relayer, RelayerConfig};
+use latchkey_starknet::StarknetBackend;
 use latchkey_starknet_contracts::ACCOUNT;
 use latchkey_starknet_devnet::Devnet;
 use latchkey_store::{ApiKeyKind, Store};
@@ -128,16 +131,19 @@ impl App {
         let store = database.store();
         let devnet = Devnet::start().await.expect("devnet");
         let keys = devnet.relayers().iter().map(|r| (r.address, r.key.clone())).collect();
+        let class_hash = ACCOUNT.class_hash().unwrap();
+        let backend: Arc<dyn ChainBackend> = Arc::new(
+            StarknetBackend::new(devnet.client().clone(), class_hash, keys).expect("backend"),
+        );
         let relayer = Relayer::start(
-            devnet.client().clone(),
+            backend.clone(),
             store.clone(),
-            keys,
             RelayerConfig { poll_interval: Duration::from_millis(20), ..RelayerConfig::default() },
         )
         .await
         .expect("relayer");
         let org = create_org(&store, 10u128.pow(21)).await;
-        let state = AppState::new(store.clone(), relayer, ACCOUNT.class_hash().unwrap(), config);
+        let state = AppState::new(store.clone(), backend, relayer, class_hash, config);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let url = format!("http://{}", listener.local_addr().unwrap());
         let app = latchkey_api::router(state);

@@ -6,12 +6,13 @@ use async_trait::async_trait;
 use latchkey_chain::{
     calldata_words, AccountChange, Authorized, CallView, Calls, Chain, ChainRef, Inspected, Job,
     Outcome, Quote, Refusal, Relay, SendError, SessionCodec, SessionGrant, SessionRecord,
-    SessionRules, Signable, SignedTx, Signer, SimulationError, Spend, SpendingPolicy, Unavailable,
+    SessionRules, Signable, SignedTx, Signer, SimulationError, Spend, SpendingCap, SpendingPolicy,
+    Unavailable,
 };
 use latchkey_core::{
-    codes, decode_short_string, parse_felt, selector, to_hex, tracked_amount, verify_signature,
-    AllowedMethod, Call, Felt, OutsideExecution, SessionPolicy, SessionSignature, Signature,
-    SigningKey, TypedData, ANY_CALLER,
+    codes, decode_short_string, felt_to_u64, parse_felt, selector, to_hex, tracked_amount,
+    verify_signature, AllowedMethod, Call, Felt, OutsideExecution, SessionPolicy, SessionSignature,
+    Signature, SigningKey, TypedData, ANY_CALLER, U256,
 };
 use latchkey_starknet_contracts::account_calls;
 use serde_json::Value;
@@ -153,6 +154,21 @@ fn grant_of(policy: &SessionPolicy) -> SessionGrant {
     SessionGrant { session_key: to_hex(&policy.session_key), rules: policy.rules() }
 }
 
+/// The cap a `set_spending_policy(key, token, per_call: u256, per_window: u256, window)`
+/// call sets, when its calldata decodes.
+fn spending_cap_of(data: &[Felt]) -> Option<SpendingCap> {
+    let [key, token, call_low, call_high, window_low, window_high, seconds] = data else {
+        return None;
+    };
+    Some(SpendingCap {
+        session_key: to_hex(key),
+        token: to_hex(token),
+        max_per_call: U256::from_felts(call_low, call_high).ok()?,
+        max_per_window: U256::from_felts(window_low, window_high).ok()?,
+        window_seconds: felt_to_u64(seconds).ok()?,
+    })
+}
+
 /// What a call to the account itself changes (the inverse of [`account_calls`]).
 fn change_of(account: &Felt, call: &Call) -> AccountChange {
     if let Some(registration) = account_calls::decode_registration(*account, call) {
@@ -168,16 +184,25 @@ fn change_of(account: &Felt, call: &Call) -> AccountChange {
     if call.selector == selector("revoke_all_sessions") {
         return AccountChange::RevokeAllSessions;
     }
+    if call.selector == selector("set_spending_policy") {
+        return spending_cap_of(&call.calldata)
+            .map_or(AccountChange::Other, AccountChange::SetSpendingCap);
+    }
     if call.selector == selector("set_public_key") || call.selector == selector("setPublicKey") {
         return AccountChange::SetOwner(first());
     }
     AccountChange::Other
 }
 
-/// The calls on `account` that make `change` (the inverse of [`change_of`]).
-pub fn session_calls(account: &Felt, change: &AccountChange) -> Result<Calls, Refusal> {
-    let account = *account;
-    let call = match change {
+/// The calls on `account` that make `changes` (the inverse of [`change_of`]).
+pub fn session_calls(account: &Felt, changes: &[AccountChange]) -> Result<Calls, Refusal> {
+    let calls = changes.iter().map(|change| change_call(*account, change));
+    Ok(Calls::Starknet(calls.collect::<Result<_, _>>()?))
+}
+
+/// The call on `account` that makes `change`.
+fn change_call(account: Felt, change: &AccountChange) -> Result<Call, Refusal> {
+    Ok(match change {
         AccountChange::RegisterSession(grant) => {
             let rules = &grant.rules;
             let allowed_methods = rules
@@ -201,12 +226,19 @@ pub fn session_calls(account: &Felt, change: &AccountChange) -> Result<Calls, Re
                 },
             )
         }
+        AccountChange::SetSpendingCap(cap) => account_calls::set_spending_policy(
+            account,
+            felt(&cap.session_key)?,
+            felt(&cap.token)?,
+            cap.max_per_call,
+            cap.max_per_window,
+            cap.window_seconds,
+        ),
         AccountChange::RevokeSession(key) => account_calls::revoke_session_key(account, felt(key)?),
         AccountChange::RevokeAllSessions => account_calls::revoke_all_sessions(account),
         AccountChange::SetOwner(Some(key)) => account_calls::set_public_key(account, felt(key)?),
         _ => return Err(Refusal::new(codes::INVALID_REQUEST, "no account call makes this change")),
-    };
-    Ok(Calls::Starknet(vec![call]))
+    })
 }
 
 /// Contract revert messages with a precise code of their own, by prefix.
@@ -383,8 +415,8 @@ impl Chain for StarknetBackend {
 
 #[async_trait]
 impl SessionCodec for StarknetBackend {
-    fn session_calls(&self, account: &str, change: &AccountChange) -> Result<Calls, Refusal> {
-        session_calls(&felt(account)?, change)
+    fn session_calls(&self, account: &str, changes: &[AccountChange]) -> Result<Calls, Refusal> {
+        session_calls(&felt(account)?, changes)
     }
 
     async fn session(&self, account: &str, key: &str) -> Result<SessionRecord, Unavailable> {
@@ -579,6 +611,13 @@ mod tests {
             AccountChange::RevokeSession("0x5e55".into()),
             AccountChange::RevokeAllSessions,
             AccountChange::SetOwner(Some("0x77".into())),
+            AccountChange::SetSpendingCap(SpendingCap {
+                session_key: "0x5e55".into(),
+                token: "0x70".into(),
+                max_per_call: latchkey_core::U256::from_u128(5),
+                max_per_window: latchkey_core::U256::from_u128(1 << 100),
+                window_seconds: 3600,
+            }),
         ] {
             let call = account_calls_for(&account, &change);
             assert_eq!(view(&account, &call).change, Some(change));
@@ -595,7 +634,7 @@ mod tests {
     }
 
     fn account_calls_for(account: &Felt, change: &AccountChange) -> Call {
-        match session_calls(account, change) {
+        match session_calls(account, std::slice::from_ref(change)) {
             Ok(Calls::Starknet(mut calls)) => calls.remove(0),
             other => panic!("{other:?}"),
         }

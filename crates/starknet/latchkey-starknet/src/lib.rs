@@ -379,9 +379,7 @@ pub fn new_outside_execution(calls: Vec<Call>, now: u64, window_seconds: u64) ->
 
 /// A uniformly random felt below 2^251, for outside-execution nonces.
 pub fn random_nonce() -> Felt {
-    let mut bytes: [u8; 32] = rand::random();
-    bytes[0] &= 0x07;
-    Felt::from_bytes_be(&bytes)
+    latchkey_core::random_felt(&mut rand::rngs::OsRng)
 }
 
 /// Owner signature `[r, s]` of an outside execution for `account` on `chain_id`.

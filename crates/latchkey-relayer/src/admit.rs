@@ -1,0 +1,546 @@
+//! Admission: preparing payloads, and checking a signed one (signature, session policy,
+//! spending caps, sponsorship, simulation, budget) before anything is signed or paid.
+
+use std::time::{Duration, Instant};
+
+use latchkey_chain::{
+    is_revocation, Authorized, CallView, Calls, Job, Quote, Refusal, SessionRecord, Signer,
+    SimulationError, Spend, SpendingPolicy,
+};
+use latchkey_core::codes;
+use latchkey_store::{
+    now_unix, NewRequest, QuotaCharge, RequestStatus, RequestUpdate, Reservation, ReserveOptions,
+};
+use serde_json::Value;
+
+use crate::sponsorship::registered_keys;
+use crate::{
+    unavailable, Prepared, Purpose, RelayError, Relayer, SessionGuard, SponsorshipPolicy,
+    Submitted, WalletRef,
+};
+
+/// Seconds until the next UTC day, when daily quotas renew.
+pub(crate) fn until_next_day() -> u64 {
+    let now = now_unix().max(0) as u64;
+    86_400 - now % 86_400
+}
+
+/// The daily quotas of `policy` a reservation for `wallet` is charged to.
+fn quota_charges(policy: &SponsorshipPolicy, wallet: &WalletRef) -> Vec<QuotaCharge> {
+    let day = now_unix().div_euclid(86_400);
+    let mut quotas = Vec::new();
+    if let Some(limit) = policy.daily_gas_per_wallet_fri {
+        quotas.push(QuotaCharge {
+            scope: "wallet".into(),
+            key: wallet.id.clone(),
+            day,
+            limit_fri: limit,
+        });
+    }
+    if let (Some(limit), Some(user)) = (policy.daily_gas_per_user_fri, &wallet.external_user_id) {
+        quotas.push(QuotaCharge { scope: "user".into(), key: user.clone(), day, limit_fri: limit });
+    }
+    quotas
+}
+
+/// The calls of a request as stored: what the policy engine saw.
+pub(crate) fn calls_json(calls: &[CallView]) -> String {
+    let views: Vec<Value> = calls
+        .iter()
+        .map(|c| serde_json::json!({ "target": c.target, "selector": c.selector }))
+        .collect();
+    Value::Array(views).to_string()
+}
+
+impl Relayer {
+    fn check_limits(&self, calls: usize, words: usize) -> Result<(), RelayError> {
+        let config = &self.inner.config;
+        if calls == 0 {
+            return Err(RelayError::InvalidRequest("no calls".into()));
+        }
+        if calls > config.max_calls {
+            return Err(RelayError::TooLarge(format!(
+                "{calls} calls; at most {}",
+                config.max_calls
+            )));
+        }
+        if words > config.max_calldata_felts {
+            return Err(RelayError::TooLarge(format!(
+                "{words} calldata felts; at most {}",
+                config.max_calldata_felts
+            )));
+        }
+        Ok(())
+    }
+
+    /// Builds and records a payload for `wallet` to execute `calls`. Its submitter is the
+    /// relayer account that will send it. Session registrations among `calls` follow the
+    /// guardrails of every route, except for [`Purpose::RegisterSession`], whose caller
+    /// (the native sessions route) checked them with the explicit allow-all choice.
+    pub async fn prepare(
+        &self,
+        wallet: &WalletRef,
+        calls: Calls,
+        purpose: Purpose,
+    ) -> Result<Prepared, RelayError> {
+        let chain = &self.inner.chain;
+        self.check_limits(calls.len(), calls.words())?;
+        let views =
+            chain.views(&wallet.address, &calls).map_err(|r| RelayError::from_refusal(r, None))?;
+        let now = self.chain_now_recent().await?;
+        if !matches!(purpose, Purpose::RegisterSession(_)) {
+            self.check_registrations(&wallet.address, &views, now, false).await?;
+        }
+        let caller = self.inner.pool.next_address()?;
+        let signable = chain
+            .prepare(&wallet.address, calls, &caller, now, self.inner.config.window_seconds)
+            .map_err(|r| RelayError::from_refusal(r, None))?;
+        let request = self
+            .inner
+            .store
+            .insert_request(&NewRequest {
+                org_id: wallet.org_id.clone(),
+                wallet_id: Some(wallet.id.clone()),
+                account: wallet.address.clone(),
+                oe_nonce: signable.nonce_key.clone(),
+                typed_data_json: signable.payload.to_string(),
+                calls_json: calls_json(&views),
+                execute_before: signable.execute_before as i64,
+                purpose: purpose.encode(),
+            })
+            .await?;
+        Ok(Prepared { request_id: request.id, signable })
+    }
+
+    /// Opens `payload` with the wallet's owner key; when an owner signature fails, with
+    /// the key the account has on chain (the owner may have rotated it through another
+    /// route), which the store then follows (R2-08).
+    async fn open(
+        &self,
+        wallet: &WalletRef,
+        payload: &Value,
+        signature: &[String],
+    ) -> Result<Authorized, RelayError> {
+        let chain = &self.inner.chain;
+        let refused =
+            match chain.open(&wallet.address, &wallet.owner_public_key, payload, signature) {
+                Ok(authorized) => return Ok(authorized),
+                Err(refusal) if refusal.code == codes::INVALID_SIGNATURE => refusal,
+                Err(refusal) => return Err(RelayError::from_refusal(refusal, None)),
+            };
+        let on_chain = chain.owner_key(&wallet.address).await.ok().flatten();
+        match on_chain {
+            Some(key) if key != wallet.owner_public_key => {
+                let authorized = chain
+                    .open(&wallet.address, &key, payload, signature)
+                    .map_err(|r| RelayError::from_refusal(r, None))?;
+                self.inner.store.set_owner_public_key(&wallet.id, &key).await?;
+                Ok(authorized)
+            }
+            _ => Err(RelayError::from_refusal(refused, None)),
+        }
+    }
+
+    /// Checks, records and submits a signed payload for `wallet`.
+    pub async fn execute(
+        &self,
+        wallet: &WalletRef,
+        payload: &Value,
+        signature: &[String],
+        idempotency_key: Option<&str>,
+    ) -> Result<Submitted, RelayError> {
+        let inner = &self.inner;
+        let chain = &inner.chain;
+        let inspected = chain
+            .inspect(&wallet.address, payload)
+            .map_err(|r| RelayError::from_refusal(r, None))?;
+        self.check_limits(inspected.calls.len(), inspected.words)?;
+        let account = wallet.address.as_str();
+        let now = self.chain_now_recent().await?;
+
+        // The request record: issued by us for this very wallet, or none yet. A record of
+        // another wallet or organisation is a conflict that names nothing of theirs (R2-03).
+        let issued = match inner.store.request_by_oe(account, &inspected.nonce_key).await? {
+            Some(existing)
+                if existing.org_id != wallet.org_id
+                    || existing.wallet_id.as_deref() != Some(wallet.id.as_str()) =>
+            {
+                return Err(RelayError::Conflict)
+            }
+            Some(existing) if existing.status == RequestStatus::Prepared => {
+                let issued: Value = serde_json::from_str(&existing.typed_data_json)
+                    .map_err(|_| RelayError::TypedDataMismatch)?;
+                let issued =
+                    chain.inspect(account, &issued).map_err(|_| RelayError::TypedDataMismatch)?;
+                if issued.hash != inspected.hash {
+                    return Err(RelayError::TypedDataMismatch);
+                }
+                Some(existing)
+            }
+            Some(existing) => {
+                return Err(RelayError::AlreadySubmitted {
+                    request_id: Some(existing.id),
+                    tx_hash: existing.tx_hash,
+                })
+            }
+            None => {
+                if inspected.execute_before.saturating_sub(now) > inner.config.max_window_seconds {
+                    return Err(RelayError::BadWindow(format!(
+                        "execution window longer than {} s",
+                        inner.config.max_window_seconds
+                    )));
+                }
+                None
+            }
+        };
+
+        if inspected.execute_after >= now {
+            return Err(RelayError::BadWindow(format!(
+                "execution window opens after {}",
+                inspected.execute_after
+            )));
+        }
+        if inspected.execute_before <= now + inner.config.min_remaining_seconds {
+            return Err(RelayError::BadWindow("execution window has closed".into()));
+        }
+        let required_relayer = match &inspected.caller {
+            None => None,
+            Some(caller) if inner.pool.holds(caller) || inner.store.is_relayer(caller).await? => {
+                Some(caller.clone())
+            }
+            Some(caller) => return Err(RelayError::CallerNotAllowed(caller.clone())),
+        };
+
+        // Signature, off-chain.
+        let authorized = self.open(wallet, payload, signature).await?;
+        let session = match &authorized.by {
+            Signer::Owner => None,
+            Signer::Session { key, valid_until } => Some((key.clone(), *valid_until)),
+        };
+        let calls = &authorized.inspected.calls;
+
+        // Policy, off-chain, against the account's on-chain state. A spent nonce is
+        // caught by the simulation below.
+        if let Some((key, valid_until)) = &session {
+            self.check_session(account, key, *valid_until, calls, now).await?;
+        }
+        if issued.is_none() {
+            // Foreign payloads pass the registration guardrails here; ours passed them
+            // when they were prepared.
+            self.check_registrations(account, calls, now, false).await?;
+        }
+
+        // Sponsorship: revocations always get through; everything else follows the
+        // organisation's policy.
+        let revocation = is_revocation(calls);
+        let policy = self.policy(&wallet.org_id).await?;
+        if !revocation {
+            if let Some(until) = wallet.cooldown_until {
+                let now_wall = now_unix();
+                if until > now_wall {
+                    return Err(RelayError::CoolingDown { retry_after: (until - now_wall) as u64 });
+                }
+            }
+            policy.check_calls(account, calls)?;
+        }
+
+        // Only now, with everything verified, is a record of a foreign payload written
+        // (R2-14): refused submissions leave nothing behind.
+        let request = match issued {
+            Some(request) => request,
+            None => {
+                let inserted = inner
+                    .store
+                    .insert_request(&NewRequest {
+                        org_id: wallet.org_id.clone(),
+                        wallet_id: Some(wallet.id.clone()),
+                        account: account.to_string(),
+                        oe_nonce: inspected.nonce_key.clone(),
+                        typed_data_json: payload.to_string(),
+                        calls_json: calls_json(calls),
+                        execute_before: inspected.execute_before as i64,
+                        purpose: Purpose::User.encode(),
+                    })
+                    .await;
+                match inserted {
+                    Ok(request) => request,
+                    Err(latchkey_store::StoreError::Conflict { .. }) => {
+                        return Err(RelayError::AlreadySubmitted {
+                            request_id: None,
+                            tx_hash: None,
+                        })
+                    }
+                    Err(e) => return Err(e.into()),
+                }
+            }
+        };
+        let _guard = self.mark_in_progress(&request.id)?;
+
+        // Simulate before any relayer account is taken, under a timeout and the
+        // organisation's concurrency cap.
+        let job = Job::Execute {
+            account: account.to_string(),
+            payload: payload.clone(),
+            signature: signature.to_vec(),
+        };
+        let quote = match self.simulate(&wallet.org_id, &job, required_relayer.as_deref()).await? {
+            Ok(quote) => quote,
+            Err(refusal) => {
+                if let Some((key, _)) = &session {
+                    self.forget_session(account, Some(key));
+                }
+                return Err(RelayError::from_refusal(refusal, Some(&request.id)));
+            }
+        };
+        let reserved = quote.max_fee;
+        if !revocation {
+            policy.check_fee(reserved)?;
+        }
+        let options = ReserveOptions {
+            bypass_budget: revocation,
+            quotas: if revocation { Vec::new() } else { quota_charges(&policy, wallet) },
+        };
+        let recorded = inner
+            .store
+            .update_request_reserving(
+                &request.id,
+                &[RequestStatus::Prepared],
+                &RequestUpdate {
+                    status: Some(RequestStatus::Recorded),
+                    kind: Some(if session.is_some() { "session" } else { "owner" }.to_string()),
+                    session_public_key: session.as_ref().map(|(key, _)| key.clone()),
+                    signature_json: Some(serde_json::Value::from(signature.to_vec()).to_string()),
+                    idempotency_key: idempotency_key.map(str::to_string),
+                    fee_fri: Some(reserved.to_string()),
+                    ..RequestUpdate::default()
+                },
+                &wallet.org_id,
+                reserved,
+                &options,
+            )
+            .await?;
+        match recorded {
+            Reservation::Recorded => {}
+            Reservation::BudgetExhausted => return Err(RelayError::SponsorshipExhausted),
+            Reservation::QuotaExhausted(scope) => {
+                return Err(RelayError::QuotaExhausted { scope, retry_after: until_next_day() })
+            }
+            Reservation::StatusChanged => {
+                return Err(RelayError::AlreadySubmitted {
+                    request_id: Some(request.id),
+                    tx_hash: None,
+                })
+            }
+        }
+
+        // Bound to a relayer account another instance holds: that instance's monitor
+        // signs and sends it; wait for its hash.
+        if let Some(relayer) = &required_relayer {
+            if !inner.pool.holds(relayer) {
+                drop(_guard);
+                let hash = self.wait_for_hash(&request.id).await?;
+                return Ok(Submitted { request_id: request.id, transaction_hash: hash });
+            }
+        }
+        let mut slot = inner.pool.acquire(required_relayer.as_deref()).await?;
+        let nonce = slot.nonce(inner.chain.as_ref()).await?;
+        let hash = self
+            .submit(&mut slot, &request.id, &wallet.org_id, &job, quote, nonce, reserved)
+            .await?;
+        Ok(Submitted { request_id: request.id, transaction_hash: hash })
+    }
+
+    /// The registration guardrails (C30, R2-11, R2-19) for every session `calls`
+    /// register on `account`: an explicit allow-all, a bounded duration, never the
+    /// account itself, and never a key whose registration was revoked.
+    pub async fn check_registrations(
+        &self,
+        account: &str,
+        calls: &[CallView],
+        now: u64,
+        allow_all_explicit: bool,
+    ) -> Result<(), RelayError> {
+        let guard = SessionGuard {
+            max_session_seconds: self.inner.config.max_session_seconds,
+            allow_all_explicit,
+        };
+        guard.check(account, calls, now)?;
+        for key in registered_keys(calls) {
+            self.check_not_revoked(account, &key).await?;
+        }
+        Ok(())
+    }
+
+    /// Refuses to register `key` again on `account` once a registration of it was revoked:
+    /// the account refuses it too, and nothing signed for the old registration may come
+    /// back to life (R2-19).
+    pub async fn check_not_revoked(&self, account: &str, key: &str) -> Result<(), RelayError> {
+        let view = self.inner.chain.session(account, key).await.map_err(unavailable)?;
+        if view.registered && view.revoked {
+            return Err(RelayError::SessionGuard {
+                code: codes::SESSION_KEY_REVOKED,
+                message: "this session key was revoked; register a new key".into(),
+            });
+        }
+        Ok(())
+    }
+
+    /// The organisation's sponsorship policy, read from the store at most once a second.
+    pub async fn policy(&self, org_id: &str) -> Result<SponsorshipPolicy, RelayError> {
+        const TTL: Duration = Duration::from_secs(1);
+        if let Ok(cache) = self.inner.policies.lock() {
+            if let Some((read, policy)) = cache.get(org_id) {
+                if read.elapsed() < TTL {
+                    return Ok(policy.clone());
+                }
+            }
+        }
+        let org = self.inner.store.organization(org_id).await?;
+        let policy = SponsorshipPolicy::from_stored(
+            org.as_ref().and_then(|o| o.sponsorship_policy_json.as_deref()),
+        );
+        if let Ok(mut cache) = self.inner.policies.lock() {
+            cache.insert(org_id.to_string(), (Instant::now(), policy.clone()));
+        }
+        Ok(policy)
+    }
+
+    /// Drops the cached policy of `org_id` (it was just changed).
+    pub fn forget_policy(&self, org_id: &str) {
+        if let Ok(mut cache) = self.inner.policies.lock() {
+            cache.remove(org_id);
+        }
+    }
+
+    /// Simulates `job` from a relayer account without holding it, under the simulation
+    /// timeout and the organisation's concurrency cap: the quote, or the chain's refusal.
+    pub(crate) async fn simulate(
+        &self,
+        org_id: &str,
+        job: &Job,
+        required: Option<&str>,
+    ) -> Result<Result<Quote, Refusal>, RelayError> {
+        let inner = &self.inner;
+        let deadline = tokio::time::Instant::now() + inner.config.simulation_timeout;
+        let _permit = inner.simulations.acquire(org_id, deadline).await?;
+        // A stale nonce hint (another transaction of the relayer landed meanwhile) is
+        // re-read from the chain; under load it can go stale again, so a few times.
+        for _ in 0..inner.config.submit_attempts.max(3) {
+            let (address, nonce) =
+                inner.pool.estimating_account(required, inner.chain.as_ref()).await?;
+            let estimate = inner.chain.simulate(&address, nonce, job);
+            match tokio::time::timeout_at(deadline, estimate).await {
+                Err(_) => return Err(RelayError::SimulationTimeout),
+                Ok(Ok(quote)) => return Ok(Ok(quote)),
+                Ok(Err(SimulationError::Nonce)) => inner.pool.forget_nonce_hint(&address),
+                Ok(Err(SimulationError::Refused(refusal))) => return Ok(Err(refusal)),
+                Ok(Err(SimulationError::Unavailable(e))) => return Err(unavailable(e)),
+            }
+        }
+        Err(RelayError::Unavailable("relayer nonce kept changing during the estimate".into()))
+    }
+
+    /// Waits until another instance signs request `id` (it holds the relayer account
+    /// the request is bound to), and returns the transaction hash.
+    async fn wait_for_hash(&self, id: &str) -> Result<String, RelayError> {
+        let deadline = tokio::time::Instant::now() + self.inner.config.handover_wait;
+        loop {
+            let request = self.inner.store.request(id).await?;
+            if let Some(hash) = request.as_ref().and_then(|r| r.tx_hash.clone()) {
+                return Ok(hash);
+            }
+            if request.is_some_and(|r| r.status.is_final())
+                || tokio::time::Instant::now() >= deadline
+            {
+                return Err(RelayError::Unavailable(
+                    "the relayer account this execution is bound to did not sign it in time; it stays recorded and is sent when that relayer runs".into(),
+                ));
+            }
+            tokio::time::sleep(self.inner.config.poll_interval).await;
+        }
+    }
+
+    /// The on-chain session record, reused for `session_cache`.
+    async fn session_view(&self, account: &str, key: &str) -> Result<SessionRecord, RelayError> {
+        let ttl = self.inner.config.session_cache;
+        let id = (account.to_string(), key.to_string());
+        if let Ok(cache) = self.inner.sessions.lock() {
+            if let Some((read, view)) = cache.get(&id) {
+                if read.elapsed() < ttl {
+                    return Ok(view.clone());
+                }
+            }
+        }
+        let view = self.inner.chain.session(account, key).await.map_err(unavailable)?;
+        if let Ok(mut cache) = self.inner.sessions.lock() {
+            cache.retain(|_, (read, _)| read.elapsed() < ttl);
+            cache.insert(id, (Instant::now(), view.clone()));
+        }
+        Ok(view)
+    }
+
+    /// Drops cached session records of `account`: one key, or all of them.
+    pub(crate) fn forget_session(&self, account: &str, key: Option<&str>) {
+        if let Ok(mut cache) = self.inner.sessions.lock() {
+            cache.retain(|(a, k), _| a != account || key.is_some_and(|key| key != k));
+        }
+    }
+
+    async fn check_session(
+        &self,
+        account: &str,
+        key: &str,
+        signed_valid_until: u64,
+        calls: &[CallView],
+        now: u64,
+    ) -> Result<(), RelayError> {
+        let view = self.session_view(account, key).await?;
+        if !view.registered {
+            return Err(RelayError::Session {
+                code: codes::SESSION_NOT_REGISTERED,
+                message: "session key is not registered on this account".into(),
+            });
+        }
+        if view.revoked {
+            return Err(RelayError::Session {
+                code: codes::SESSION_REVOKED,
+                message: "session was revoked".into(),
+            });
+        }
+        view.rules
+            .check(account, calls, now, view.calls_used, signed_valid_until)
+            .map_err(RelayError::from_policy)?;
+
+        // Spending caps, applied call by call as the contract will.
+        let mut caps: Vec<(&str, SpendingPolicy)> = Vec::new();
+        for call in calls {
+            let amount = match call.spend {
+                Spend::None => continue,
+                Spend::Amount(amount) => amount,
+                Spend::Malformed => {
+                    return Err(RelayError::SpendingLimit(
+                        "token call without a valid u256 amount".into(),
+                    ))
+                }
+            };
+            let index = match caps.iter().position(|(token, _)| *token == call.target) {
+                Some(index) => index,
+                None => {
+                    let cap = self
+                        .inner
+                        .chain
+                        .spending_cap(account, key, &call.target)
+                        .await
+                        .map_err(unavailable)?;
+                    caps.push((&call.target, cap));
+                    caps.len() - 1
+                }
+            };
+            let cap = &mut caps[index].1;
+            if cap.window_seconds != 0 {
+                cap.apply(amount, now).map_err(|e| RelayError::SpendingLimit(e.to_string()))?;
+            }
+        }
+        Ok(())
+    }
+}

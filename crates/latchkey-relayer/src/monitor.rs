@@ -1,0 +1,393 @@
+//! Monitoring: following every transaction to its end, re-broadcasting what the node
+//! lost, re-sending what a crash or a nonce race left recorded, expiring what was never
+//! submitted, and keeping the relayer-account leases.
+
+use std::collections::HashSet;
+use std::time::{Duration, Instant};
+
+use latchkey_chain::{is_revocation, Job, SendError, SimulationError};
+use latchkey_core::codes;
+use latchkey_store::{now_unix, Request, RequestStatus, RequestUpdate, Reservation};
+use serde_json::Value;
+
+use crate::{unavailable, Purpose, RelayError, Relayer};
+
+/// In-flight transactions the monitor follows at once.
+const FOLLOWERS: usize = 8;
+
+impl Relayer {
+    /// One pass over everything in flight: receipts, re-broadcasts, resubmissions,
+    /// expiries, lease renewal. The monitor runs it continuously; it is also the restart
+    /// reconciliation.
+    pub async fn reconcile(&self) {
+        if let Err(error) = self.reconcile_once().await {
+            tracing::warn!(%error, "reconciliation pass failed; retrying at the next poll");
+        }
+    }
+
+    async fn reconcile_once(&self) -> Result<(), RelayError> {
+        let inner = &self.inner;
+        self.renew_leases().await?;
+        let busy: HashSet<String> = inner.in_progress.lock().map(|s| s.clone()).unwrap_or_default();
+
+        let in_flight = inner
+            .store
+            .requests_with_status(&[RequestStatus::Submitting, RequestStatus::Submitted], 200)
+            .await?;
+        // Followed concurrently, so receipts waiting at a busy node do not hold up the
+        // rest and the monitor keeps pace with the submissions.
+        let mut following = tokio::task::JoinSet::new();
+        let mut failure = None;
+        for request in in_flight.into_iter().filter(|r| !busy.contains(&r.id)) {
+            if following.len() >= FOLLOWERS {
+                if let Some(Ok(Err(error))) = following.join_next().await {
+                    failure.get_or_insert(error);
+                }
+            }
+            let relayer = self.clone();
+            following.spawn(async move { relayer.follow(&request).await });
+        }
+        while let Some(done) = following.join_next().await {
+            if let Ok(Err(error)) = done {
+                failure.get_or_insert(error);
+            }
+        }
+        if let Some(error) = failure {
+            return Err(error);
+        }
+
+        let chain_now = self.chain_now().await? as i64;
+        let recorded = inner.store.requests_with_status(&[RequestStatus::Recorded], 50).await?;
+        for request in recorded.into_iter().filter(|r| !busy.contains(&r.id)) {
+            self.resubmit(&request, chain_now).await?;
+        }
+
+        let prepared = inner.store.requests_with_status(&[RequestStatus::Prepared], 200).await?;
+        for request in
+            prepared.into_iter().filter(|r| r.execute_before < chain_now && !busy.contains(&r.id))
+        {
+            self.finish_unsent(
+                &request,
+                &[RequestStatus::Prepared],
+                RequestStatus::Expired,
+                codes::TYPED_DATA_EXPIRED,
+                "never submitted before its window closed",
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// Renews the relayer-account leases once a third of their length has passed.
+    async fn renew_leases(&self) -> Result<(), RelayError> {
+        let inner = &self.inner;
+        let every = Duration::from_secs((inner.config.lease_seconds.max(0) / 3) as u64);
+        let due = inner
+            .leases_renewed
+            .lock()
+            .map(|last| last.is_none_or(|at| at.elapsed() >= every))
+            .unwrap_or(true);
+        if !due {
+            return Ok(());
+        }
+        let now_wall = now_unix();
+        for address in inner.pool.addresses() {
+            inner
+                .store
+                .lease_relayer(
+                    &address,
+                    &inner.config.lease_owner,
+                    now_wall,
+                    inner.config.lease_seconds,
+                )
+                .await?;
+        }
+        if let Ok(mut last) = inner.leases_renewed.lock() {
+            *last = Some(Instant::now());
+        }
+        Ok(())
+    }
+
+    /// Looks a submitted transaction up; finalises it, or re-broadcasts it if the node
+    /// does not know it.
+    async fn follow(&self, request: &Request) -> Result<(), RelayError> {
+        let inner = &self.inner;
+        let chain = inner.chain.as_ref();
+        let Some(hash) = request.tx_hash.clone() else { return Ok(()) };
+        let reserved: u128 = request.fee_fri.as_deref().and_then(|f| f.parse().ok()).unwrap_or(0);
+        let from = [RequestStatus::Submitting, RequestStatus::Submitted];
+        let mut receipt = chain.receipt(&hash).await.map_err(unavailable)?;
+        let mut landed = None;
+        if receipt.is_none() {
+            // A hash signed earlier for this request may be the one that landed.
+            for earlier in request.tx_hashes().iter().rev().skip(1) {
+                if let Some(found) = chain.receipt(earlier).await.map_err(unavailable)? {
+                    receipt = Some(found);
+                    landed = Some(earlier.clone());
+                    break;
+                }
+            }
+        }
+        let Some(outcome) = receipt else { return self.rebroadcast(request).await };
+        let fee = outcome.fee;
+        let reverted = outcome.reverted.is_some();
+        // The mirror first (it is idempotent), so that whoever sees the request finished
+        // also sees what it changed.
+        if reverted {
+            self.mirror_failure(request).await?;
+        } else {
+            self.mirror_success(request).await?;
+        }
+        let update = match outcome.reverted {
+            None => RequestUpdate {
+                status: Some(RequestStatus::Succeeded),
+                fee_fri: Some(fee.to_string()),
+                tx_hash: landed,
+                ..RequestUpdate::default()
+            },
+            Some(reason) => RequestUpdate {
+                status: Some(RequestStatus::Reverted),
+                error_code: Some(codes::EXECUTION_REVERTED.into()),
+                error_message: Some(reason),
+                fee_fri: Some(fee.to_string()),
+                tx_hash: landed,
+                ..RequestUpdate::default()
+            },
+        };
+        let done = inner
+            .store
+            .update_request_settling(&request.id, &from, &update, &request.org_id, reserved, fee)
+            .await?;
+        if done {
+            self.record_outcome(request, reverted).await?;
+        }
+        Ok(())
+    }
+
+    /// Sends the recorded signed transaction again (same hash, so it can execute at most
+    /// once). If its nonce was taken meanwhile, the request goes back to `recorded` to be
+    /// signed again, unless the payload already ran or its window closed.
+    async fn rebroadcast(&self, request: &Request) -> Result<(), RelayError> {
+        let inner = &self.inner;
+        let chain = inner.chain.as_ref();
+        let (Some(raw), Some(relayer), Some(hash)) =
+            (&request.signed_tx_json, &request.relayer_address, &request.tx_hash)
+        else {
+            return Ok(());
+        };
+        if !inner.pool.holds(relayer) {
+            // Signed by an account this process does not hold: its owner follows it.
+            return Ok(());
+        }
+        let mut slot = inner.pool.acquire(Some(relayer)).await?;
+        match chain.send(raw).await {
+            Ok(()) => {
+                slot.forget_nonce();
+                inner
+                    .store
+                    .transition_request(
+                        &request.id,
+                        &[RequestStatus::Submitting, RequestStatus::Submitted],
+                        RequestStatus::Submitted,
+                    )
+                    .await?;
+            }
+            Err(SendError::Nonce(_)) => {
+                slot.forget_nonce();
+                drop(slot);
+                // Let a pending transaction land before deciding.
+                if chain.receipt(hash).await.map_err(unavailable)?.is_some() {
+                    return Ok(());
+                }
+                inner
+                    .store
+                    .transition_request(
+                        &request.id,
+                        &[RequestStatus::Submitting, RequestStatus::Submitted],
+                        RequestStatus::Recorded,
+                    )
+                    .await?;
+            }
+            Err(SendError::Rejected(reason)) if reason.contains("does not parse") => {
+                drop(slot);
+                self.finish_without_tx(request, codes::CORRUPT_RECORD, &reason).await?;
+            }
+            Err(error) => {
+                tracing::warn!(%error, request = %request.id, "re-broadcast failed; will retry");
+            }
+        }
+        Ok(())
+    }
+
+    /// The job of a stored request, or why it cannot be read back.
+    fn job_of(&self, request: &Request) -> Result<(Job, Option<String>, bool), &'static str> {
+        if let Purpose::Deploy(owner) = Purpose::decode(&request.purpose) {
+            return Ok((Job::Deploy { owner_public_key: owner }, None, false));
+        }
+        let payload: Value = serde_json::from_str(&request.typed_data_json)
+            .map_err(|_| "typed data does not parse")?;
+        let inspected = self
+            .inner
+            .chain
+            .inspect(&request.account, &payload)
+            .map_err(|_| "typed data is not an executable payload of this chain")?;
+        let signature: Vec<String> = request
+            .signature_json
+            .as_deref()
+            .and_then(|json| serde_json::from_str(json).ok())
+            .ok_or("signature does not parse")?;
+        let revocation = is_revocation(&inspected.calls);
+        let job = Job::Execute { account: request.account.clone(), payload, signature };
+        Ok((job, inspected.caller, revocation))
+    }
+
+    /// Submits a `recorded` request again (after a crash, or after its relayer nonce was
+    /// taken), or expires it if its window has closed.
+    async fn resubmit(&self, request: &Request, chain_now: i64) -> Result<(), RelayError> {
+        let inner = &self.inner;
+        let chain = inner.chain.as_ref();
+        let reserved: u128 = request.fee_fri.as_deref().and_then(|f| f.parse().ok()).unwrap_or(0);
+        if request.execute_before <= chain_now + inner.config.min_remaining_seconds as i64 {
+            return self
+                .finish_without_tx(
+                    request,
+                    codes::EXPIRED,
+                    "execution window closed before submission",
+                )
+                .await;
+        }
+        let Some(_guard) = self.mark_in_progress(&request.id).ok() else { return Ok(()) };
+        let (job, required, revocation) = match self.job_of(request) {
+            Ok(read) => read,
+            Err(why) => return self.finish_without_tx(request, codes::CORRUPT_RECORD, why).await,
+        };
+        if required.as_deref().is_some_and(|relayer| !inner.pool.holds(relayer)) {
+            // Bound to a relayer account another instance holds: that instance sends it.
+            return Ok(());
+        }
+        // A transaction signed for it earlier may have landed after all: follow that one.
+        for earlier in request.tx_hashes() {
+            if chain.receipt(&earlier).await.map_err(unavailable)?.is_some() {
+                inner
+                    .store
+                    .update_request(
+                        &request.id,
+                        &[RequestStatus::Recorded],
+                        &RequestUpdate {
+                            status: Some(RequestStatus::Submitted),
+                            tx_hash: Some(earlier),
+                            ..RequestUpdate::default()
+                        },
+                    )
+                    .await?;
+                return Ok(());
+            }
+        }
+        if let Job::Execute { account, .. } = &job {
+            if chain.is_spent(account, &request.oe_nonce).await.map_err(unavailable)? {
+                return self
+                    .finish_without_tx(
+                        request,
+                        codes::DUPLICATE_EXECUTION,
+                        "nonce already used on chain",
+                    )
+                    .await;
+            }
+        }
+        let mut slot = inner.pool.acquire(required.as_deref()).await?;
+        let nonce = slot.nonce(chain).await?;
+        let quote = match chain.simulate(&slot.address, nonce, &job).await {
+            Ok(quote) => quote,
+            Err(SimulationError::Nonce) => {
+                // Read again at the next pass.
+                slot.forget_nonce();
+                return Ok(());
+            }
+            Err(SimulationError::Refused(refusal)) => {
+                drop(slot);
+                return self
+                    .finish_without_tx(request, codes::SIMULATION_FAILED, &refusal.message)
+                    .await;
+            }
+            Err(SimulationError::Unavailable(e)) => return Err(unavailable(e)),
+        };
+        let needed = quote.max_fee;
+        if needed > reserved {
+            match inner
+                .store
+                .adjust_reservation(
+                    &request.id,
+                    &[RequestStatus::Recorded],
+                    &request.org_id,
+                    reserved,
+                    needed,
+                    revocation,
+                )
+                .await?
+            {
+                Reservation::Recorded => {}
+                // Another process (or this one's monitor) moved the request on since it
+                // was read: that one carries it, and the budget is not at fault.
+                Reservation::StatusChanged => return Ok(()),
+                Reservation::BudgetExhausted | Reservation::QuotaExhausted(_) => {
+                    drop(slot);
+                    return self
+                        .finish_without_tx(
+                            request,
+                            codes::SPONSORSHIP_EXHAUSTED,
+                            "the fee rose beyond what the organisation's budget covers",
+                        )
+                        .await;
+                }
+            }
+        }
+        let reserved = reserved.max(needed);
+        match self
+            .submit(&mut slot, &request.id, &request.org_id, &job, quote, nonce, reserved)
+            .await
+        {
+            Ok(_) | Err(RelayError::Rejected(_)) | Err(RelayError::AlreadySubmitted { .. }) => {
+                Ok(())
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Finishes a request without a transaction, only from the status it was read in: a
+    /// request another process moved on since is that process's to finish, with the
+    /// reservation it holds now.
+    async fn finish_without_tx(
+        &self,
+        request: &Request,
+        code: &str,
+        message: &str,
+    ) -> Result<(), RelayError> {
+        let status =
+            if code == codes::EXPIRED { RequestStatus::Expired } else { RequestStatus::Rejected };
+        if self.finish_unsent(request, &[request.status], status, code, message).await? {
+            self.mirror_failure(request).await?;
+        }
+        Ok(())
+    }
+
+    /// Counts a sponsored transaction's outcome towards its wallet's revert streak, which
+    /// starts a cool-down once the organisation's threshold is reached.
+    async fn record_outcome(&self, request: &Request, reverted: bool) -> Result<(), RelayError> {
+        let Some(wallet_id) = &request.wallet_id else { return Ok(()) };
+        let policy = self.policy(&request.org_id).await?;
+        if policy.revert_cooldown_after == 0 {
+            return Ok(());
+        }
+        self.inner
+            .store
+            .record_wallet_outcome(
+                wallet_id,
+                reverted,
+                i64::from(policy.revert_cooldown_after),
+                policy.revert_cooldown_seconds as i64,
+                now_unix(),
+            )
+            .await?;
+        Ok(())
+    }
+}

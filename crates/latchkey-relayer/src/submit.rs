@@ -1,0 +1,318 @@
+//! Submission: sign from a relayer account, record the hash, broadcast; and account
+//! deployments, which are recorded before they are signed like every other request.
+
+use latchkey_chain::{Job, Quote, SendError};
+use latchkey_core::codes;
+use latchkey_store::{
+    NewRequest, Request, RequestStatus, RequestUpdate, Reservation, ReserveOptions,
+};
+
+use crate::admit::until_next_day;
+use crate::pool::SlotGuard;
+use crate::{unavailable, Deployment, Purpose, RelayError, Relayer};
+
+impl Relayer {
+    /// Signs, records the hash, broadcasts. Retries with a fresh nonce on nonce errors.
+    /// Every hash a request signs stays on record (a lookup by any of them finds it, and
+    /// the monitor checks them all for a receipt). A re-estimated fee may grow only as far
+    /// as the organisation's budget covers the difference (R2-15). A nonce error on the
+    /// last attempt leaves the request `recorded`, for the monitor to send (R2-16).
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn submit(
+        &self,
+        slot: &mut SlotGuard,
+        request_id: &str,
+        org_id: &str,
+        job: &Job,
+        mut quote: Quote,
+        mut nonce: u64,
+        mut reserved: u128,
+    ) -> Result<String, RelayError> {
+        let inner = &self.inner;
+        let chain = inner.chain.as_ref();
+        let mut earlier: Vec<String> = match inner.store.request(request_id).await? {
+            Some(request) => request.tx_hashes(),
+            None => Vec::new(),
+        };
+        for attempt in 1..=inner.config.submit_attempts {
+            let signed =
+                chain.sign(&slot.address, nonce, job, &quote).await.map_err(unavailable)?;
+            let written = inner
+                .store
+                .update_request(
+                    request_id,
+                    &[RequestStatus::Recorded],
+                    &RequestUpdate {
+                        status: Some(RequestStatus::Submitting),
+                        tx_hash: Some(signed.hash.clone()),
+                        relayer_address: Some(slot.address.clone()),
+                        relayer_nonce: Some(nonce.to_string()),
+                        signed_tx_json: Some(signed.raw.clone()),
+                        previous_tx_hashes_json: (!earlier.is_empty())
+                            .then(|| serde_json::Value::from(earlier.clone()).to_string()),
+                        ..RequestUpdate::default()
+                    },
+                )
+                .await?;
+            if !written {
+                return Err(RelayError::AlreadySubmitted {
+                    request_id: Some(request_id.to_string()),
+                    tx_hash: None,
+                });
+            }
+            earlier.push(signed.hash.clone());
+            match chain.send(&signed.raw).await {
+                Ok(()) => {
+                    slot.advance(nonce);
+                    inner
+                        .store
+                        .transition_request(
+                            request_id,
+                            &[RequestStatus::Submitting],
+                            RequestStatus::Submitted,
+                        )
+                        .await?;
+                    return Ok(signed.hash);
+                }
+                Err(SendError::Nonce(error)) => {
+                    tracing::info!(relayer = %slot.address, %error, "nonce refused; re-reading it");
+                    slot.forget_nonce();
+                    inner
+                        .store
+                        .transition_request(
+                            request_id,
+                            &[RequestStatus::Submitting],
+                            RequestStatus::Recorded,
+                        )
+                        .await?;
+                    if attempt == inner.config.submit_attempts {
+                        // Accepted and recorded: the monitor signs it again with a fresh
+                        // nonce; its request id and every hash so far find it.
+                        tracing::warn!(request = %request_id, "relayer nonce kept changing; left to the monitor");
+                        return Ok(signed.hash);
+                    }
+                    nonce = slot.nonce(chain).await?;
+                    if let Ok(fresh) = chain.simulate(&slot.address, nonce, job).await {
+                        let needed = fresh.max_fee;
+                        if needed <= reserved
+                            || inner
+                                .store
+                                .adjust_reservation(
+                                    request_id,
+                                    &[RequestStatus::Recorded],
+                                    org_id,
+                                    reserved,
+                                    needed,
+                                    false,
+                                )
+                                .await?
+                                == Reservation::Recorded
+                        {
+                            quote = fresh;
+                            reserved = reserved.max(needed);
+                        }
+                    }
+                }
+                Err(SendError::Rejected(reason)) => {
+                    slot.forget_nonce();
+                    inner
+                        .store
+                        .update_request_settling(
+                            request_id,
+                            &[RequestStatus::Submitting],
+                            &RequestUpdate {
+                                status: Some(RequestStatus::Rejected),
+                                error_code: Some(codes::TRANSACTION_REJECTED.into()),
+                                error_message: Some(reason.clone()),
+                                fee_fri: Some("0".into()),
+                                ..RequestUpdate::default()
+                            },
+                            org_id,
+                            reserved,
+                            0,
+                        )
+                        .await?;
+                    return Err(RelayError::Rejected(reason));
+                }
+                Err(SendError::Unknown(error)) => {
+                    // The node may or may not have the transaction: the monitor finds out
+                    // by hash and re-broadcasts the same transaction if needed.
+                    tracing::warn!(%error, tx = %signed.hash, "broadcast outcome unknown");
+                    slot.forget_nonce();
+                    return Ok(signed.hash);
+                }
+            }
+        }
+        Err(RelayError::Unavailable("relayer nonce kept changing".into()))
+    }
+
+    /// Deploys the account of `owner_public_key` at its counterfactual address from a
+    /// relayer account, charged to `org_id`. Does nothing when it exists. The deployment
+    /// is a request like any other: recorded with its fee reserved before it is signed,
+    /// followed to its end by the monitor, reconciled after a crash.
+    pub async fn deploy_account(
+        &self,
+        org_id: &str,
+        owner_public_key: &str,
+    ) -> Result<Deployment, RelayError> {
+        let inner = &self.inner;
+        let chain = &inner.chain;
+        let address = chain
+            .account_address(owner_public_key)
+            .map_err(|r| RelayError::from_refusal(r, None))?;
+        if chain.is_deployed(&address).await.map_err(unavailable)? {
+            return Ok(Deployment { address, transaction_hash: None });
+        }
+        let now = self.chain_now_recent().await?;
+        let owner = owner_public_key.to_string();
+        let request = inner
+            .store
+            .insert_request(&NewRequest {
+                org_id: org_id.to_string(),
+                wallet_id: None,
+                account: address.clone(),
+                oe_nonce: format!("deploy-{}", deploy_nonce()),
+                typed_data_json: serde_json::json!({ "deploy": { "ownerPublicKey": owner } })
+                    .to_string(),
+                calls_json: "[]".into(),
+                execute_before: (now + inner.config.window_seconds) as i64,
+                purpose: Purpose::Deploy(owner.clone()).encode(),
+            })
+            .await?;
+        let guard = self.mark_in_progress(&request.id)?;
+        let job = Job::Deploy { owner_public_key: owner };
+        let quote = match self.simulate(org_id, &job, None).await? {
+            Ok(quote) => quote,
+            Err(refusal) => {
+                let error = RelayError::from_refusal(refusal, Some(&request.id));
+                self.finish_unsent(
+                    &request,
+                    &[RequestStatus::Prepared],
+                    RequestStatus::Rejected,
+                    error.code(),
+                    &error.to_string(),
+                )
+                .await?;
+                return Err(error);
+            }
+        };
+        let reserved = quote.max_fee;
+        let options = ReserveOptions { bypass_budget: false, quotas: Vec::new() };
+        let recorded = inner
+            .store
+            .update_request_reserving(
+                &request.id,
+                &[RequestStatus::Prepared],
+                &RequestUpdate {
+                    status: Some(RequestStatus::Recorded),
+                    kind: Some("deploy".into()),
+                    fee_fri: Some(reserved.to_string()),
+                    ..RequestUpdate::default()
+                },
+                org_id,
+                reserved,
+                &options,
+            )
+            .await?;
+        let refused = match recorded {
+            Reservation::Recorded => None,
+            Reservation::BudgetExhausted => Some(RelayError::SponsorshipExhausted),
+            Reservation::QuotaExhausted(scope) => {
+                Some(RelayError::QuotaExhausted { scope, retry_after: until_next_day() })
+            }
+            Reservation::StatusChanged => Some(RelayError::AlreadySubmitted {
+                request_id: Some(request.id.clone()),
+                tx_hash: None,
+            }),
+        };
+        if let Some(error) = refused {
+            self.finish_unsent(
+                &request,
+                &[RequestStatus::Prepared],
+                RequestStatus::Rejected,
+                error.code(),
+                &error.to_string(),
+            )
+            .await?;
+            return Err(error);
+        }
+        let mut slot = inner.pool.acquire(None).await?;
+        let nonce = slot.nonce(chain.as_ref()).await?;
+        let submitted =
+            self.submit(&mut slot, &request.id, org_id, &job, quote, nonce, reserved).await;
+        drop(slot);
+        drop(guard);
+        submitted?;
+        let done = self.wait_final(&request.id, inner.config.deploy_timeout).await?;
+        match done.status {
+            RequestStatus::Succeeded => Ok(Deployment { address, transaction_hash: done.tx_hash }),
+            _ if chain.is_deployed(&address).await.map_err(unavailable)? => {
+                // Deployed meanwhile by another request for the same owner.
+                Ok(Deployment { address, transaction_hash: None })
+            }
+            status => Err(RelayError::Rejected(
+                done.error_message
+                    .unwrap_or_else(|| format!("the deployment ended {}", status.as_str())),
+            )),
+        }
+    }
+
+    /// Moves a request that never got a transaction from one of `from` to `status`, and
+    /// releases its reservation.
+    pub(crate) async fn finish_unsent(
+        &self,
+        request: &Request,
+        from: &[RequestStatus],
+        status: RequestStatus,
+        code: &str,
+        message: &str,
+    ) -> Result<bool, RelayError> {
+        let reserved: u128 = request.fee_fri.as_deref().and_then(|f| f.parse().ok()).unwrap_or(0);
+        Ok(self
+            .inner
+            .store
+            .update_request_settling(
+                &request.id,
+                from,
+                &RequestUpdate {
+                    status: Some(status),
+                    error_code: Some(code.to_string()),
+                    error_message: Some(message.to_string()),
+                    fee_fri: Some("0".into()),
+                    ..RequestUpdate::default()
+                },
+                &request.org_id,
+                reserved,
+                0,
+            )
+            .await?)
+    }
+
+    /// Waits until a request reaches a final status (or `timeout` passes) and returns it.
+    pub async fn wait_final(
+        &self,
+        request_id: &str,
+        timeout: std::time::Duration,
+    ) -> Result<Request, RelayError> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let request = self.inner.store.request(request_id).await?.ok_or_else(|| {
+                RelayError::InvalidRequest(format!("unknown request {request_id}"))
+            })?;
+            if request.status.is_final() || tokio::time::Instant::now() >= deadline {
+                return Ok(request);
+            }
+            tokio::time::sleep(self.inner.config.poll_interval).await;
+        }
+    }
+}
+
+/// A nonce key for a deployment request: unique per process and call.
+fn deploy_nonce() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    format!("{nanos:x}-{:x}-{:x}", std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed))
+}
