@@ -295,7 +295,12 @@ fn calls_of(payload: &Value) -> Option<Vec<Call>> {
 fn view(account: &str, call: &Call) -> CallView {
     let target = to_hex(&call.to);
     let change = (target == account).then(|| decode_change(call));
-    CallView { target, selector: to_hex(&call.selector), spend: Spend::None, change }
+    let spend = match latchkey_core::tracked_amount(call) {
+        Ok(Some(amount)) => Spend::Amount(amount),
+        Ok(None) => Spend::None,
+        Err(_) => Spend::Malformed,
+    };
+    CallView { target, selector: to_hex(&call.selector), spend, change }
 }
 
 fn decode_change(call: &Call) -> AccountChange {

@@ -215,7 +215,8 @@ impl Relayer {
         });
         let relayer = Self { inner };
         relayer.reconcile().await;
-        let handle = tokio::spawn(run_monitor(Arc::downgrade(&relayer.inner)));
+        let interval = relayer.inner.config.poll_interval;
+        let handle = tokio::spawn(run_monitor(Arc::downgrade(&relayer.inner), interval));
         if let Ok(mut slot) = relayer.inner.monitor.lock() {
             *slot = Some(handle);
         }
@@ -265,17 +266,15 @@ impl Relayer {
     }
 }
 
-async fn run_monitor(relayer: Weak<Inner>) {
+/// The monitor: a reconciliation pass every `interval` (the start ran the first one),
+/// until the last handle on the relayer is dropped.
+async fn run_monitor(relayer: Weak<Inner>, interval: Duration) {
     loop {
-        let interval = match relayer.upgrade() {
-            Some(inner) => {
-                let interval = inner.config.poll_interval;
-                Relayer { inner }.reconcile().await;
-                interval
-            }
-            None => return,
-        };
         tokio::time::sleep(interval).await;
+        match relayer.upgrade() {
+            Some(inner) => Relayer { inner }.reconcile().await,
+            None => return,
+        }
     }
 }
 

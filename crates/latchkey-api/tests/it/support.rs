@@ -8,11 +8,11 @@ use std::time::Duration;
 
 use latchkey_api::{ApiConfig, AppState};
 use latchkey_auth::{generate_api_keys, hash_api_key, KeyEnvironment};
+use latchkey_chain::ChainBackend;
 use latchkey_core::{
     parse_felt, payload_hash, sign_proof, to_hex, Felt, ProofPurpose, SessionSignature, SigningKey,
     TypedData,
 };
-use latchkey_chain::ChainBackend;
 use latchkey_relayer::{Relayer, RelayerConfig};
 use latchkey_starknet::StarknetBackend;
 use latchkey_starknet_contracts::ACCOUNT;
