@@ -16,7 +16,7 @@
 //! - [`Relay`]: the paymaster role: simulate to a [`Quote`] or a [`Refusal`], sign from a
 //!   relayer account, send, follow receipts, check a nonce key on chain.
 //!
-//! The `testing` feature adds [`fake::FakeChain`], an in-memory chain for unit tests of
+//! The `testing` feature adds `fake::FakeChain`, an in-memory chain for unit tests of
 //! everything built on the port.
 
 mod chain_ref;

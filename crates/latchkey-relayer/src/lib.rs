@@ -4,7 +4,7 @@
 //! 1. **prepares** a payload for an account and its calls (a random single-use nonce key,
 //!    a short window, and as the only submitter the relayer account that will send it, so
 //!    that an execution that reverts can never be replayed by anyone else) and records it
-//!    as `prepared` ([`admit`]);
+//!    as `prepared` (`admit.rs`);
 //! 2. on submission **checks** that the payload is the one it issued for this wallet (or
 //!    is otherwise well-formed for this account and chain), verifies the owner or session
 //!    signature off-chain, evaluates the session policy and spending caps off-chain
@@ -16,13 +16,13 @@
 //!    always get through, whatever the budget;
 //! 3. **records** the request durably (`recorded`) before anything is signed, then signs
 //!    the relayer transaction, records its hash (`submitting`) and only then broadcasts
-//!    it (`submitted`) ([`submit`]);
+//!    it (`submitted`) (`submit.rs`);
 //! 4. **follows** every transaction to a final state (`succeeded`, `reverted`,
 //!    `rejected`, `expired`), settles the actual fee against the budget, and on restart
 //!    reconciles every request that was in flight: a `recorded` request is submitted, a
 //!    `submitting` one is looked up by its hash and re-broadcast (the very same signed
-//!    transaction) if the node never saw it ([`monitor`]); what a request changed on the
-//!    account is mirrored into the store ([`mirror`]).
+//!    transaction) if the node never saw it (`monitor.rs`); what a request changed on the
+//!    account is mirrored into the store (`mirror.rs`).
 //!
 //! Account deployments take the same path: a `deploy` request is recorded before its
 //! transaction is signed, so a crash never loses one or its fee reservation.

@@ -194,7 +194,8 @@ fn change_of(account: &Felt, call: &Call) -> AccountChange {
     AccountChange::Other
 }
 
-/// The calls on `account` that make `changes` (the inverse of [`change_of`]).
+/// The calls on `account` that make `changes`: the inverse of reading a call's account
+/// change.
 pub fn session_calls(account: &Felt, changes: &[AccountChange]) -> Result<Calls, Refusal> {
     let calls = changes.iter().map(|change| change_call(*account, change));
     Ok(Calls::Starknet(calls.collect::<Result<_, _>>()?))
