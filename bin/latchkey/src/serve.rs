@@ -257,6 +257,10 @@ pub(crate) async fn start(args: &ServeArgs) -> anyhow::Result<Server> {
     let backend = StarknetBackend::new(chain.clone(), account_class_hash, relayer_keys)
         .map_err(|e| anyhow::anyhow!("the chain: {}", e.0))?;
     let backend: Arc<dyn ChainBackend> = Arc::new(backend);
+    let adopted = store.adopt_legacy_chain(backend.id().as_str()).await?;
+    if adopted > 0 {
+        tracing::info!(adopted, chain = %backend.id(), "rows written before chains were named now name this chain");
+    }
     let relayer = Relayer::start(backend.clone(), store.clone(), config).await?;
     if embedded.is_some() {
         redeploy_wallets(&store, &relayer, account_class_hash).await?;

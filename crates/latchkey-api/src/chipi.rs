@@ -326,7 +326,7 @@ pub(crate) async fn create_wallet(
             encrypted_private_key: req.encrypted_private_key,
             encrypted_private_key_backup: req.encrypted_private_key_backup,
             wallet_type: CHIPI.into(),
-            chain: "STARKNET".into(),
+            chain: state.chain.id().to_string(),
             class_hash: to_hex(&state.account_class_hash),
             auth_method: req.auth_method,
             credential_id: req.credential_id,
@@ -368,6 +368,15 @@ pub(crate) struct ChipiWallet {
     device_type: Option<String>,
 }
 
+/// Chipi's name of a chain family: `STARKNET` for every Starknet chain (its SDK knows no
+/// other); any other chain by its CAIP-2 id.
+fn chipi_chain(chain: &str) -> String {
+    match latchkey_chain::ChainRef::parse(chain) {
+        Ok(id) if id.family() == latchkey_chain::Family::Starknet => "STARKNET".into(),
+        _ => chain.to_string(),
+    }
+}
+
 fn wallet_json(wallet: &Wallet, caller: &Caller) -> Value {
     let normalized_public_key = parse_felt(&wallet.address)
         .map(|a| format!("0x{}", hex::encode(a.to_bytes_be())))
@@ -384,7 +393,7 @@ fn wallet_json(wallet: &Wallet, caller: &Caller) -> Value {
         created_at: iso8601(wallet.created_at),
         updated_at: iso8601(wallet.updated_at),
         wallet_type: wallet.wallet_type.clone(),
-        chain: wallet.chain.clone(),
+        chain: chipi_chain(&wallet.chain),
         auth_method: wallet.auth_method.clone(),
         credential_id: wallet.credential_id.clone(),
         prf_supported: wallet.prf_supported,
@@ -410,7 +419,10 @@ pub(crate) async fn wallet_by_user(
     let external = query.external_user_id.filter(|e| !e.is_empty()).ok_or_else(|| {
         ApiError::bad_request(codes::INVALID_REQUEST, "externalUserId is required")
     })?;
-    let wallet = state.store.wallet_by_external_user(&caller.org_id, &external).await?;
+    let wallet = state
+        .store
+        .wallet_by_external_user(&caller.org_id, state.chain.id().as_str(), &external)
+        .await?;
     match wallet {
         Some(wallet) if caller.can_access(&wallet) => {
             state.limits.check_wallet(&wallet.id)?;
@@ -451,7 +463,7 @@ pub(crate) async fn update_encryption(
     }
     let wallet = state
         .store
-        .wallet_by_external_user(&caller.org_id, &req.external_user_id)
+        .wallet_by_external_user(&caller.org_id, state.chain.id().as_str(), &req.external_user_id)
         .await?
         .filter(|w| caller.can_access(w))
         .ok_or_else(|| ApiError::not_found(codes::WALLET_NOT_FOUND, "wallet not found"))?;

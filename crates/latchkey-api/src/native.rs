@@ -171,7 +171,7 @@ pub(crate) async fn create_wallet(
             encrypted_private_key: req.encrypted_private_key,
             encrypted_private_key_backup: req.encrypted_private_key_backup,
             wallet_type: "CHIPI".into(),
-            chain: "STARKNET".into(),
+            chain: state.chain.id().to_string(),
             class_hash: to_hex(&state.account_class_hash),
             auth_method: None,
             credential_id: None,
@@ -202,7 +202,7 @@ pub(crate) async fn list_wallets(
     let wallets = match caller.subject() {
         Some(subject) => state
             .store
-            .wallet_by_external_user(&caller.org_id, subject)
+            .wallet_by_external_user(&caller.org_id, state.chain.id().as_str(), subject)
             .await?
             .into_iter()
             .collect(),
@@ -875,7 +875,11 @@ pub(crate) async fn list_transactions(
             Some(accessible_wallet(&state, &caller, &felt("walletAddress", address)?).await?.id)
         }
         (None, Some(subject)) => {
-            match state.store.wallet_by_external_user(&caller.org_id, subject).await? {
+            match state
+                .store
+                .wallet_by_external_user(&caller.org_id, state.chain.id().as_str(), subject)
+                .await?
+            {
                 Some(wallet) => Some(wallet.id),
                 None => return Ok(Json(vec![])),
             }

@@ -234,7 +234,11 @@ fn status_of(state: &AppState, address: &Felt, guard: &PinGuard) -> PinStatus {
 /// stored there yet (a wallet being created seals its key first); 404 when it is
 /// someone else's.
 async fn wallet_at(state: &AppState, caller: &Caller, address: &Felt) -> ApiResult<Option<Wallet>> {
-    match state.store.wallet_by_address(&caller.org_id, &address_text(address)).await? {
+    match state
+        .store
+        .wallet_by_address(&caller.org_id, state.chain.id().as_str(), &address_text(address))
+        .await?
+    {
         Some(wallet) if caller.can_access(&wallet) => Ok(Some(wallet)),
         Some(_) => Err(ApiError::not_found(codes::WALLET_NOT_FOUND, "wallet not found")),
         None => Ok(None),

@@ -167,7 +167,10 @@ pub(crate) async fn accessible_wallet(
     caller: &Caller,
     address: &Felt,
 ) -> Result<Wallet, ApiError> {
-    let wallet = state.store.wallet_by_address(&caller.org_id, &address_text(address)).await?;
+    let wallet = state
+        .store
+        .wallet_by_address(&caller.org_id, state.chain.id().as_str(), &address_text(address))
+        .await?;
     match wallet {
         Some(wallet) if caller.can_access(&wallet) => {
             state.limits.check_wallet(&wallet.id)?;

@@ -13,6 +13,8 @@ use crate::util::iso8601;
 #[serde(rename_all = "camelCase")]
 pub(crate) struct TransactionResponse {
     id: String,
+    /// The chain (CAIP-2 id).
+    chain: String,
     account: String,
     /// `prepared`, `recorded`, `submitting`, `submitted`, `succeeded`, `reverted`,
     /// `rejected`, `expired`.
@@ -22,6 +24,12 @@ pub(crate) struct TransactionResponse {
     purpose: String,
     error_code: Option<String>,
     error_message: Option<String>,
+    /// The fee paid, once final, in `feeUnit` (decimal).
+    fee: Option<String>,
+    /// `FRI` on Starknet, `WEI` on EVM chains.
+    fee_unit: String,
+    /// The fee in FRI, on Starknet rows (kept for clients of earlier releases).
+    #[serde(skip_serializing_if = "Option::is_none")]
     fee_fri: Option<String>,
     /// For a `reverted` execution whose window is still open: until when its signed
     /// outside execution could still run on chain (unix seconds)…
@@ -59,8 +67,10 @@ fn still_executable(r: &Request) -> (Option<i64>, Option<String>) {
 impl From<&Request> for TransactionResponse {
     fn from(r: &Request) -> Self {
         let (executable_until, executable_by) = still_executable(r);
+        let fee = if r.status.is_final() { r.fee.clone() } else { None };
         Self {
             id: r.id.clone(),
+            chain: r.chain.clone(),
             account: r.account.clone(),
             status: r.status.as_str().to_string(),
             transaction_hash: r.tx_hash.clone(),
@@ -68,7 +78,9 @@ impl From<&Request> for TransactionResponse {
             purpose: r.purpose.clone(),
             error_code: r.error_code.clone(),
             error_message: r.error_message.clone(),
-            fee_fri: if r.status.is_final() { r.fee_fri.clone() } else { None },
+            fee: fee.clone(),
+            fee_unit: r.fee_unit.clone(),
+            fee_fri: if r.fee_unit == "FRI" { fee } else { None },
             executable_until,
             executable_by,
             created_at: iso8601(r.created_at),

@@ -101,12 +101,14 @@ impl Relayer {
             .insert_request(&NewRequest {
                 org_id: wallet.org_id.clone(),
                 wallet_id: Some(wallet.id.clone()),
+                chain: chain.id().to_string(),
                 account: wallet.address.clone(),
                 oe_nonce: signable.nonce_key.clone(),
                 typed_data_json: signable.payload.to_string(),
                 calls_json: calls_json(&views),
                 execute_before: signable.execute_before as i64,
                 purpose: purpose.encode(),
+                fee_unit: chain.fee_unit().to_string(),
             })
             .await?;
         Ok(Prepared { request_id: request.id, signable })
@@ -160,7 +162,11 @@ impl Relayer {
 
         // The request record: issued by us for this very wallet, or none yet. A record of
         // another wallet or organisation is a conflict that names nothing of theirs (R2-03).
-        let issued = match inner.store.request_by_oe(account, &inspected.nonce_key).await? {
+        let issued = match inner
+            .store
+            .request_by_oe(chain.id().as_str(), account, &inspected.nonce_key)
+            .await?
+        {
             Some(existing)
                 if existing.org_id != wallet.org_id
                     || existing.wallet_id.as_deref() != Some(wallet.id.as_str()) =>
@@ -205,7 +211,10 @@ impl Relayer {
         }
         let required_relayer = match &inspected.caller {
             None => None,
-            Some(caller) if inner.pool.holds(caller) || inner.store.is_relayer(caller).await? => {
+            Some(caller)
+                if inner.pool.holds(caller)
+                    || inner.store.is_relayer(chain.id().as_str(), caller).await? =>
+            {
                 Some(caller.clone())
             }
             Some(caller) => return Err(RelayError::CallerNotAllowed(caller.clone())),
@@ -254,12 +263,14 @@ impl Relayer {
                     .insert_request(&NewRequest {
                         org_id: wallet.org_id.clone(),
                         wallet_id: Some(wallet.id.clone()),
+                        chain: chain.id().to_string(),
                         account: account.to_string(),
                         oe_nonce: inspected.nonce_key.clone(),
                         typed_data_json: payload.to_string(),
                         calls_json: calls_json(calls),
                         execute_before: inspected.execute_before as i64,
                         purpose: Purpose::User.encode(),
+                        fee_unit: chain.fee_unit().to_string(),
                     })
                     .await;
                 match inserted {
@@ -311,7 +322,7 @@ impl Relayer {
                     session_public_key: session.as_ref().map(|(key, _)| key.clone()),
                     signature_json: Some(serde_json::Value::from(signature.to_vec()).to_string()),
                     idempotency_key: idempotency_key.map(str::to_string),
-                    fee_fri: Some(reserved.to_string()),
+                    fee: Some(reserved.to_string()),
                     ..RequestUpdate::default()
                 },
                 &wallet.org_id,

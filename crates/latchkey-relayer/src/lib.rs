@@ -177,7 +177,11 @@ impl Relayer {
             let mut leased = Vec::new();
             for address in &accounts {
                 let owner = &config.lease_owner;
-                if store.lease_relayer(address, owner, now_unix(), config.lease_seconds).await? {
+                let chain_id = chain.id().as_str();
+                if store
+                    .lease_relayer(chain_id, address, owner, now_unix(), config.lease_seconds)
+                    .await?
+                {
                     leased.push(address.clone());
                 }
             }

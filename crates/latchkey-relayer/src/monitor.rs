@@ -95,6 +95,7 @@ impl Relayer {
             inner
                 .store
                 .lease_relayer(
+                    inner.chain.id().as_str(),
                     &address,
                     &inner.config.lease_owner,
                     now_wall,
@@ -114,7 +115,7 @@ impl Relayer {
         let inner = &self.inner;
         let chain = inner.chain.as_ref();
         let Some(hash) = request.tx_hash.clone() else { return Ok(()) };
-        let reserved: u128 = request.fee_fri.as_deref().and_then(|f| f.parse().ok()).unwrap_or(0);
+        let reserved: u128 = request.fee.as_deref().and_then(|f| f.parse().ok()).unwrap_or(0);
         let from = [RequestStatus::Submitting, RequestStatus::Submitted];
         let mut receipt = chain.receipt(&hash).await.map_err(unavailable)?;
         let mut landed = None;
@@ -141,7 +142,7 @@ impl Relayer {
         let update = match outcome.reverted {
             None => RequestUpdate {
                 status: Some(RequestStatus::Succeeded),
-                fee_fri: Some(fee.to_string()),
+                fee: Some(fee.to_string()),
                 tx_hash: landed,
                 ..RequestUpdate::default()
             },
@@ -149,7 +150,7 @@ impl Relayer {
                 status: Some(RequestStatus::Reverted),
                 error_code: Some(codes::EXECUTION_REVERTED.into()),
                 error_message: Some(reason),
-                fee_fri: Some(fee.to_string()),
+                fee: Some(fee.to_string()),
                 tx_hash: landed,
                 ..RequestUpdate::default()
             },
@@ -246,7 +247,7 @@ impl Relayer {
     async fn resubmit(&self, request: &Request, chain_now: i64) -> Result<(), RelayError> {
         let inner = &self.inner;
         let chain = inner.chain.as_ref();
-        let reserved: u128 = request.fee_fri.as_deref().and_then(|f| f.parse().ok()).unwrap_or(0);
+        let reserved: u128 = request.fee.as_deref().and_then(|f| f.parse().ok()).unwrap_or(0);
         if request.execute_before <= chain_now + inner.config.min_remaining_seconds as i64 {
             return self
                 .finish_without_tx(

@@ -124,7 +124,7 @@ impl Relayer {
                                 status: Some(RequestStatus::Rejected),
                                 error_code: Some(codes::TRANSACTION_REJECTED.into()),
                                 error_message: Some(reason.clone()),
-                                fee_fri: Some("0".into()),
+                                fee: Some("0".into()),
                                 ..RequestUpdate::default()
                             },
                             org_id,
@@ -170,6 +170,7 @@ impl Relayer {
             .insert_request(&NewRequest {
                 org_id: org_id.to_string(),
                 wallet_id: None,
+                chain: chain.id().to_string(),
                 account: address.clone(),
                 oe_nonce: format!("deploy-{}", deploy_nonce()),
                 typed_data_json: serde_json::json!({ "deploy": { "ownerPublicKey": owner } })
@@ -177,6 +178,7 @@ impl Relayer {
                 calls_json: "[]".into(),
                 execute_before: (now + inner.config.window_seconds) as i64,
                 purpose: Purpose::Deploy(owner.clone()).encode(),
+                fee_unit: chain.fee_unit().to_string(),
             })
             .await?;
         let guard = self.mark_in_progress(&request.id)?;
@@ -206,7 +208,7 @@ impl Relayer {
                 &RequestUpdate {
                     status: Some(RequestStatus::Recorded),
                     kind: Some("deploy".into()),
-                    fee_fri: Some(reserved.to_string()),
+                    fee: Some(reserved.to_string()),
                     ..RequestUpdate::default()
                 },
                 org_id,
@@ -267,7 +269,7 @@ impl Relayer {
         code: &str,
         message: &str,
     ) -> Result<bool, RelayError> {
-        let reserved: u128 = request.fee_fri.as_deref().and_then(|f| f.parse().ok()).unwrap_or(0);
+        let reserved: u128 = request.fee.as_deref().and_then(|f| f.parse().ok()).unwrap_or(0);
         Ok(self
             .inner
             .store
@@ -278,7 +280,7 @@ impl Relayer {
                     status: Some(status),
                     error_code: Some(code.to_string()),
                     error_message: Some(message.to_string()),
-                    fee_fri: Some("0".into()),
+                    fee: Some("0".into()),
                     ..RequestUpdate::default()
                 },
                 &request.org_id,

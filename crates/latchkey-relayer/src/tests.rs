@@ -68,7 +68,7 @@ async fn bench_configured(relayers: usize, budget: u128, config: RelayerConfig) 
             encrypted_private_key: "lk2.sealed".into(),
             encrypted_private_key_backup: None,
             wallet_type: "READY".into(),
-            chain: "FAKE".into(),
+            chain: "eip155:1337".into(),
             class_hash: "0x1".into(),
             auth_method: None,
             credential_id: None,
@@ -162,7 +162,7 @@ async fn an_owner_execution_goes_prepared_recorded_submitted_succeeded_and_pays_
     b.relayer.reconcile().await;
     let request = b.request(&id).await;
     assert_eq!(request.status, RequestStatus::Succeeded);
-    assert_eq!(request.fee_fri.as_deref(), Some(FEE.to_string().as_str()));
+    assert_eq!(request.fee.as_deref(), Some(FEE.to_string().as_str()));
     assert_eq!(b.budget().await, (FEE, 0), "the actual fee is charged, the reservation released");
     assert_eq!(b.fake.landed(), (1, 0));
 }

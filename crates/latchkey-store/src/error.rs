@@ -9,14 +9,14 @@ use sqlx::error::ErrorKind;
 pub mod constraints {
     /// `api_keys (key_hash)`.
     pub const API_KEY_HASH: &str = "api_keys_key_hash_key";
-    /// `wallets (org_id, address)`.
-    pub const WALLET_ORG_ADDRESS: &str = "wallets_org_address_key";
-    /// `wallets (org_id, external_user_id)`.
-    pub const WALLET_ORG_EXTERNAL_USER: &str = "wallets_org_external_user_key";
+    /// `wallets (org_id, chain, address)`.
+    pub const WALLET_ORG_ADDRESS: &str = "wallets_org_chain_address_key";
+    /// `wallets (org_id, chain, external_user_id)`: one account per user per chain.
+    pub const WALLET_ORG_EXTERNAL_USER: &str = "wallets_org_chain_external_user_key";
     /// `sessions (wallet_id, session_public_key)`.
     pub const SESSION_WALLET_KEY: &str = "sessions_wallet_key_key";
-    /// `requests (account, oe_nonce)`: one record per outside execution.
-    pub const REQUEST_ACCOUNT_OE_NONCE: &str = "requests_account_oe_nonce_key";
+    /// `requests (chain, account, oe_nonce)`: one record per signed payload.
+    pub const REQUEST_ACCOUNT_OE_NONCE: &str = "requests_chain_account_nonce_key";
     /// `idempotency_keys (org_id, principal, idempotency_key)`.
     pub const IDEMPOTENCY_ORG_KEY: &str = "idempotency_keys_pkey";
     /// `organizations (token_issuer_key)`: one organisation per (issuer, audience).
@@ -29,10 +29,10 @@ pub mod constraints {
     pub(crate) fn from_sqlite_columns(columns: &str) -> Option<&'static str> {
         Some(match columns {
             "api_keys.key_hash" => API_KEY_HASH,
-            "wallets.org_id, wallets.address" => WALLET_ORG_ADDRESS,
-            "wallets.org_id, wallets.external_user_id" => WALLET_ORG_EXTERNAL_USER,
+            "wallets.org_id, wallets.chain, wallets.address" => WALLET_ORG_ADDRESS,
+            "wallets.org_id, wallets.chain, wallets.external_user_id" => WALLET_ORG_EXTERNAL_USER,
             "sessions.wallet_id, sessions.session_public_key" => SESSION_WALLET_KEY,
-            "requests.account, requests.oe_nonce" => REQUEST_ACCOUNT_OE_NONCE,
+            "requests.chain, requests.account, requests.oe_nonce" => REQUEST_ACCOUNT_OE_NONCE,
             "idempotency_keys.org_id, idempotency_keys.principal, idempotency_keys.idempotency_key" => {
                 IDEMPOTENCY_ORG_KEY
             }
@@ -47,7 +47,7 @@ pub mod constraints {
             "wallets.id" => "wallets_id_key",
             "sessions.id" => "sessions_id_key",
             "requests.id" => "requests_id_key",
-            "relayers.address" => "relayers_pkey",
+            "relayers.chain, relayers.address" => "relayers_pkey",
             "user_sessions.org_id, user_sessions.subject" => "user_sessions_pkey",
             _ => return None,
         })

@@ -379,9 +379,11 @@ pub struct NewRequest {
     pub org_id: String,
     /// The latchkey wallet, when the account is one.
     pub wallet_id: Option<String>,
-    /// Account address executing the calls (felt hex).
+    /// The chain (CAIP-2 id).
+    pub chain: String,
+    /// Account address executing the calls, in the chain's canonical form.
     pub account: String,
-    /// SNIP-9 nonce (felt hex); `(account, oe_nonce)` is unique.
+    /// The payload's single-use nonce key; `(chain, account, oe_nonce)` is unique.
     pub oe_nonce: String,
     /// The SNIP-12 typed data as JSON.
     pub typed_data_json: String,
@@ -391,6 +393,8 @@ pub struct NewRequest {
     pub execute_before: i64,
     /// Why the request exists (e.g. `execute`, `register_session`, `deploy`).
     pub purpose: String,
+    /// The unit its fees are counted in (`FRI`, `WEI`).
+    pub fee_unit: String,
 }
 
 /// A write-ahead record of a gasless execution.
@@ -402,9 +406,11 @@ pub struct Request {
     pub org_id: String,
     /// The latchkey wallet, if any.
     pub wallet_id: Option<String>,
-    /// Account address (felt hex).
+    /// The chain (CAIP-2 id; the legacy `STARKNET` until the server adopts the row).
+    pub chain: String,
+    /// Account address.
     pub account: String,
-    /// SNIP-9 nonce (felt hex).
+    /// The payload's single-use nonce key.
     pub oe_nonce: String,
     /// Typed data as JSON.
     pub typed_data_json: String,
@@ -430,8 +436,10 @@ pub struct Request {
     pub relayer_nonce: Option<String>,
     /// The signed relayer transaction as JSON, kept for resubmission.
     pub signed_tx_json: Option<String>,
-    /// Actual fee in FRI (decimal or hex text).
-    pub fee_fri: Option<String>,
+    /// The fee, in `fee_unit` (decimal text): reserved while in flight, actual once final.
+    pub fee: Option<String>,
+    /// The unit of `fee` (`FRI`, `WEI`).
+    pub fee_unit: String,
     /// Machine-readable failure code.
     pub error_code: Option<String>,
     /// Human-readable failure message.
@@ -493,8 +501,8 @@ pub struct RequestUpdate {
     pub relayer_nonce: Option<String>,
     /// Signed transaction JSON.
     pub signed_tx_json: Option<String>,
-    /// Actual fee in FRI.
-    pub fee_fri: Option<String>,
+    /// Fee, in the request's unit.
+    pub fee: Option<String>,
     /// Failure code.
     pub error_code: Option<String>,
     /// Failure message.

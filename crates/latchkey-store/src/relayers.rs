@@ -6,25 +6,28 @@ use crate::model::UserSession;
 use crate::Store;
 
 impl Store {
-    /// Leases the relayer account at `address` to `owner` until `now + ttl_secs`, iff it is
-    /// free, its lease expired, or `owner` already holds it (which renews the lease).
-    /// One atomic upsert, so two processes can never both hold the same relayer.
+    /// Leases the relayer account at `address` on `chain` to `owner` until
+    /// `now + ttl_secs`, iff it is free, its lease expired, or `owner` already holds it
+    /// (which renews the lease). One atomic upsert, so two processes can never both hold
+    /// the same relayer.
     pub async fn lease_relayer(
         &self,
+        chain: &str,
         address: &str,
         owner: &str,
         now: i64,
         ttl_secs: i64,
     ) -> Result<bool> {
-        const SQL: &str = "INSERT INTO relayers (address, lease_owner, lease_expires_at, updated_at) \
-             VALUES ($1, $2, $3, $4) \
-             ON CONFLICT (address) DO UPDATE SET lease_owner = excluded.lease_owner, \
+        const SQL: &str = "INSERT INTO relayers (chain, address, lease_owner, lease_expires_at, \
+             updated_at) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (chain, address) DO UPDATE SET lease_owner = excluded.lease_owner, \
              lease_expires_at = excluded.lease_expires_at, updated_at = excluded.updated_at \
              WHERE relayers.lease_owner IS NULL OR relayers.lease_owner = excluded.lease_owner \
              OR relayers.lease_expires_at IS NULL OR relayers.lease_expires_at <= excluded.updated_at";
         let expires_at = now.saturating_add(ttl_secs.max(0));
         let done = with_write_pool!(self, |pool| {
             sqlx::query(SQL)
+                .bind(chain)
                 .bind(address)
                 .bind(owner)
                 .bind(expires_at)
@@ -36,23 +39,24 @@ impl Store {
         Ok(done == 1)
     }
 
-    /// Whether `address` is a relayer account of this deployment (any instance has leased
-    /// it at some point).
-    pub async fn is_relayer(&self, address: &str) -> Result<bool> {
-        const SQL: &str = "SELECT COUNT(*) FROM relayers WHERE address = $1";
+    /// Whether `address` is a relayer account of this deployment on `chain` (any instance
+    /// has leased it at some point).
+    pub async fn is_relayer(&self, chain: &str, address: &str) -> Result<bool> {
+        const SQL: &str = "SELECT COUNT(*) FROM relayers WHERE chain = $1 AND address = $2";
         let count: i64 = with_read_pool!(self, |pool| {
-            sqlx::query_scalar(SQL).bind(address).fetch_one(pool).await?
+            sqlx::query_scalar(SQL).bind(chain).bind(address).fetch_one(pool).await?
         });
         Ok(count > 0)
     }
 
     /// Gives up `owner`'s lease on the relayer; does nothing if someone else holds it.
-    pub async fn release_relayer(&self, address: &str, owner: &str) -> Result<()> {
+    pub async fn release_relayer(&self, chain: &str, address: &str, owner: &str) -> Result<()> {
         const SQL: &str = "UPDATE relayers SET lease_owner = NULL, lease_expires_at = NULL, \
-             updated_at = $1 WHERE address = $2 AND lease_owner = $3";
+             updated_at = $1 WHERE chain = $2 AND address = $3 AND lease_owner = $4";
         with_write_pool!(self, |pool| {
             sqlx::query(SQL)
                 .bind(now_unix())
+                .bind(chain)
                 .bind(address)
                 .bind(owner)
                 .execute(pool)
@@ -63,11 +67,18 @@ impl Store {
     }
 
     /// Records the next nonce to use for the relayer account.
-    pub async fn record_relayer_nonce(&self, address: &str, nonce: &str) -> Result<()> {
-        const SQL: &str = "INSERT INTO relayers (address, nonce, updated_at) VALUES ($1, $2, $3) \
-             ON CONFLICT (address) DO UPDATE SET nonce = excluded.nonce, updated_at = excluded.updated_at";
+    pub async fn record_relayer_nonce(
+        &self,
+        chain: &str,
+        address: &str,
+        nonce: &str,
+    ) -> Result<()> {
+        const SQL: &str = "INSERT INTO relayers (chain, address, nonce, updated_at) \
+             VALUES ($1, $2, $3, $4) ON CONFLICT (chain, address) DO UPDATE \
+             SET nonce = excluded.nonce, updated_at = excluded.updated_at";
         with_write_pool!(self, |pool| {
             sqlx::query(SQL)
+                .bind(chain)
                 .bind(address)
                 .bind(nonce)
                 .bind(now_unix())
@@ -79,10 +90,10 @@ impl Store {
     }
 
     /// The recorded nonce of the relayer account.
-    pub async fn relayer_nonce(&self, address: &str) -> Result<Option<String>> {
-        const SQL: &str = "SELECT nonce FROM relayers WHERE address = $1";
+    pub async fn relayer_nonce(&self, chain: &str, address: &str) -> Result<Option<String>> {
+        const SQL: &str = "SELECT nonce FROM relayers WHERE chain = $1 AND address = $2";
         let nonce: Option<Option<String>> = with_read_pool!(self, |pool| {
-            sqlx::query_scalar(SQL).bind(address).fetch_optional(pool).await?
+            sqlx::query_scalar(SQL).bind(chain).bind(address).fetch_optional(pool).await?
         });
         Ok(nonce.flatten())
     }

@@ -15,9 +15,10 @@ use crate::Store;
 
 macro_rules! request_cols {
     () => {
-        "id, org_id, wallet_id, account, oe_nonce, typed_data_json, calls_json, execute_before, \
-         purpose, status, kind, session_public_key, signature_json, tx_hash, relayer_address, \
-         relayer_nonce, signed_tx_json, fee_fri, error_code, error_message, idempotency_key, \
+        "id, org_id, wallet_id, chain, account, oe_nonce, typed_data_json, calls_json, \
+         execute_before, purpose, status, kind, session_public_key, signature_json, tx_hash, \
+         relayer_address, relayer_nonce, signed_tx_json, fee, fee_unit, error_code, \
+         error_message, idempotency_key, \
          created_at, updated_at, submitted_at, finalized_at, previous_tx_hashes_json, quota_json"
     };
 }
@@ -30,6 +31,7 @@ fn request_from_row(row: &impl Cols) -> Result<Request> {
         id: row.text("id")?,
         org_id: row.text("org_id")?,
         wallet_id: row.opt_text("wallet_id")?,
+        chain: row.text("chain")?,
         account: row.text("account")?,
         oe_nonce: row.text("oe_nonce")?,
         typed_data_json: row.text("typed_data_json")?,
@@ -44,7 +46,8 @@ fn request_from_row(row: &impl Cols) -> Result<Request> {
         relayer_address: row.opt_text("relayer_address")?,
         relayer_nonce: row.opt_text("relayer_nonce")?,
         signed_tx_json: row.opt_text("signed_tx_json")?,
-        fee_fri: row.opt_text("fee_fri")?,
+        fee: row.opt_text("fee")?,
+        fee_unit: row.text("fee_unit")?,
         error_code: row.opt_text("error_code")?,
         error_message: row.opt_text("error_message")?,
         idempotency_key: row.opt_text("idempotency_key")?,
@@ -123,7 +126,7 @@ fn update_sql(
         ("relayer_address", &update.relayer_address),
         ("relayer_nonce", &update.relayer_nonce),
         ("signed_tx_json", &update.signed_tx_json),
-        ("fee_fri", &update.fee_fri),
+        ("fee", &update.fee),
         ("error_code", &update.error_code),
         ("error_message", &update.error_message),
         ("idempotency_key", &update.idempotency_key),
@@ -156,9 +159,10 @@ impl Store {
     /// executed — twice.
     pub async fn insert_request(&self, request: &NewRequest) -> Result<Request> {
         const SQL: &str = concat!(
-            "INSERT INTO requests (id, org_id, wallet_id, account, oe_nonce, typed_data_json, ",
-            "calls_json, execute_before, purpose, status, created_at, updated_at) ",
-            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11) RETURNING ",
+            "INSERT INTO requests (id, org_id, wallet_id, chain, account, oe_nonce, ",
+            "typed_data_json, calls_json, execute_before, purpose, status, fee_unit, created_at, ",
+            "updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13) ",
+            "RETURNING ",
             request_cols!()
         );
         with_write_pool!(self, |pool| {
@@ -166,6 +170,7 @@ impl Store {
                 .bind(new_id())
                 .bind(&request.org_id)
                 .bind(&request.wallet_id)
+                .bind(&request.chain)
                 .bind(&request.account)
                 .bind(&request.oe_nonce)
                 .bind(&request.typed_data_json)
@@ -173,6 +178,7 @@ impl Store {
                 .bind(request.execute_before)
                 .bind(&request.purpose)
                 .bind(RequestStatus::Prepared.as_str())
+                .bind(&request.fee_unit)
                 .bind(now_unix())
                 .fetch_one(pool)
                 .await?;
@@ -189,15 +195,21 @@ impl Store {
         })
     }
 
-    /// The request for this account and SNIP-9 nonce.
-    pub async fn request_by_oe(&self, account: &str, oe_nonce: &str) -> Result<Option<Request>> {
+    /// The request for this account and nonce key on `chain`.
+    pub async fn request_by_oe(
+        &self,
+        chain: &str,
+        account: &str,
+        oe_nonce: &str,
+    ) -> Result<Option<Request>> {
         const SQL: &str = concat!(
             "SELECT ",
             request_cols!(),
-            " FROM requests WHERE account = $1 AND oe_nonce = $2"
+            " FROM requests WHERE chain = $1 AND account = $2 AND oe_nonce = $3"
         );
         with_read_pool!(self, |pool| {
-            let row = sqlx::query(SQL).bind(account).bind(oe_nonce).fetch_optional(pool).await?;
+            let query = sqlx::query(SQL).bind(chain).bind(account).bind(oe_nonce);
+            let row = query.fetch_optional(pool).await?;
             row.as_ref().map(request_from_row).transpose()
         })
     }
@@ -442,8 +454,7 @@ impl Store {
         if from == to {
             return Ok(Reservation::Recorded);
         }
-        let update =
-            RequestUpdate { fee_fri: Some(to_fri.to_string()), ..RequestUpdate::default() };
+        let update = RequestUpdate { fee: Some(to_fri.to_string()), ..RequestUpdate::default() };
         let (sql, args) = update_sql(id, expected, &update, now_unix());
         let moved = with_write_tx!(self, |tx| {
             let updated = bind_all!(sqlx::query(AssertSqlSafe(sql)), args)

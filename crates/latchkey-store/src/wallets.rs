@@ -86,32 +86,62 @@ impl Store {
         })
     }
 
-    /// The organisation's wallet at this account address.
-    pub async fn wallet_by_address(&self, org_id: &str, address: &str) -> Result<Option<Wallet>> {
-        const SQL: &str =
-            concat!("SELECT ", wallet_cols!(), " FROM wallets WHERE org_id = $1 AND address = $2");
+    /// The organisation's wallet at this account address on `chain`.
+    pub async fn wallet_by_address(
+        &self,
+        org_id: &str,
+        chain: &str,
+        address: &str,
+    ) -> Result<Option<Wallet>> {
+        const SQL: &str = concat!(
+            "SELECT ",
+            wallet_cols!(),
+            " FROM wallets WHERE org_id = $1 AND chain = $2 AND address = $3"
+        );
         with_read_pool!(self, |pool| {
-            let row = sqlx::query(SQL).bind(org_id).bind(address).fetch_optional(pool).await?;
+            let query = sqlx::query(SQL).bind(org_id).bind(chain).bind(address);
+            let row = query.fetch_optional(pool).await?;
             row.as_ref().map(wallet_from_row).transpose()
         })
     }
 
-    /// The organisation's wallet for this external user id.
+    /// The organisation's wallet for this external user id on `chain` (a user has one
+    /// account per chain).
     pub async fn wallet_by_external_user(
         &self,
         org_id: &str,
+        chain: &str,
         external_user_id: &str,
     ) -> Result<Option<Wallet>> {
         const SQL: &str = concat!(
             "SELECT ",
             wallet_cols!(),
-            " FROM wallets WHERE org_id = $1 AND external_user_id = $2"
+            " FROM wallets WHERE org_id = $1 AND chain = $2 AND external_user_id = $3"
         );
         with_read_pool!(self, |pool| {
-            let row =
-                sqlx::query(SQL).bind(org_id).bind(external_user_id).fetch_optional(pool).await?;
+            let query = sqlx::query(SQL).bind(org_id).bind(chain).bind(external_user_id);
+            let row = query.fetch_optional(pool).await?;
             row.as_ref().map(wallet_from_row).transpose()
         })
+    }
+
+    /// Assigns `chain` (a CAIP-2 id) to every wallet, request and relayer account written
+    /// before rows named their chain: such rows carry a legacy name without a `:`
+    /// (`STARKNET`), and were written by a server running the one chain it runs now. Returns
+    /// the rows changed; call once at start, before anything reads them.
+    pub async fn adopt_legacy_chain(&self, chain: &str) -> Result<u64> {
+        const TABLES: [&str; 3] = [
+            "UPDATE wallets SET chain = $1 WHERE chain NOT LIKE '%:%'",
+            "UPDATE requests SET chain = $1 WHERE chain NOT LIKE '%:%'",
+            "UPDATE relayers SET chain = $1 WHERE chain NOT LIKE '%:%'",
+        ];
+        Ok(with_write_tx!(self, |tx| {
+            let mut changed = 0;
+            for sql in TABLES {
+                changed += sqlx::query(sql).bind(chain).execute(&mut *tx).await?.rows_affected();
+            }
+            changed
+        }))
     }
 
     /// A page of the organisation's wallets, oldest first (so pages stay stable while new

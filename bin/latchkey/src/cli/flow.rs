@@ -49,7 +49,9 @@ pub(super) struct Transaction {
     #[serde(default)]
     pub(super) error_message: Option<String>,
     #[serde(default)]
-    pub(super) fee_fri: Option<String>,
+    pub(super) fee: Option<String>,
+    #[serde(default)]
+    pub(super) fee_unit: Option<String>,
     #[serde(default)]
     pub(super) updated_at: Option<String>,
 }
@@ -187,8 +189,9 @@ pub(super) fn conclude(
             ("Transaction", transaction.transaction_hash.clone().unwrap_or_else(|| "-".into())),
             ("Request", transaction.id.clone()),
         ];
-        if let Some(fee) = &transaction.fee_fri {
-            pairs.push(("Fee", format!("{fee} FRI (paid by the relayer)")));
+        if let Some(fee) = &transaction.fee {
+            let unit = transaction.fee_unit.as_deref().unwrap_or("FRI");
+            pairs.push(("Fee", format!("{fee} {unit} (paid by the relayer)")));
         }
         if let Some(at) = &transaction.updated_at {
             pairs.push(("Final at", iso_time(at)));
@@ -246,7 +249,8 @@ mod tests {
             transaction_hash: None,
             error_code: None,
             error_message: None,
-            fee_fri: None,
+            fee: None,
+            fee_unit: None,
             updated_at: None,
         };
         for status in ["succeeded", "reverted", "rejected", "expired"] {

@@ -47,7 +47,7 @@ async fn recorded_but_never_submitted_is_submitted_once_after_restart() {
                 status: Some(RequestStatus::Recorded),
                 kind: Some("owner".into()),
                 signature_json: Some(signature),
-                fee_fri: Some(reserved.to_string()),
+                fee: Some(reserved.to_string()),
                 ..RequestUpdate::default()
             },
         )
@@ -94,7 +94,7 @@ async fn signed_and_recorded_but_not_broadcast_is_broadcast_once_after_restart()
         relayer_address: Some(to_hex(&app.devnet.relayers()[index].address)),
         relayer_nonce: Some(to_hex(&nonce)),
         signed_tx_json: Some(serde_json::to_string(&signed).unwrap()),
-        fee_fri: Some("0".into()),
+        fee: Some("0".into()),
         ..RequestUpdate::default()
     };
     assert!(app.store.update_request(&id, &[RequestStatus::Prepared], &update).await.unwrap());

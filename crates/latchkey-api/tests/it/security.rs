@@ -533,7 +533,8 @@ async fn r2_04_sponsorship_policy_quotas_cooldown_and_revocations_that_always_ge
         Some(json!({"revertCooldownAfter": 2, "revertCooldownSeconds": 300})),
     )
     .await;
-    let wallet_id = app.store.wallet_by_address(&app.org.org_id, &w).await.unwrap().unwrap().id;
+    let wallet_id =
+        app.store.wallet_by_address(&app.org.org_id, &app.chain, &w).await.unwrap().unwrap().id;
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs()
         as i64;
     for _ in 0..2 {
@@ -656,7 +657,7 @@ async fn r2_11_c30_session_guardrails_hold_on_every_route() {
         .store
         .sessions_for_wallet(
             &app.store
-                .wallet_by_address(&app.org.org_id, &to_hex(&wallet))
+                .wallet_by_address(&app.org.org_id, &app.chain, &to_hex(&wallet))
                 .await
                 .unwrap()
                 .unwrap()
@@ -803,7 +804,7 @@ async fn r2_13_wallet_creation_proves_the_owner_key() {
     }
     assert!(app
         .store
-        .wallet_by_address(&app.org.org_id, &to_hex(&address))
+        .wallet_by_address(&app.org.org_id, &app.chain, &to_hex(&address))
         .await
         .unwrap()
         .is_none());

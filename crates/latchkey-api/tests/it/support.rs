@@ -61,6 +61,8 @@ pub(crate) struct OrgKeys {
 pub(crate) struct App {
     pub(crate) devnet: Devnet,
     pub(crate) store: Store,
+    /// The chain's CAIP-2 id.
+    pub(crate) chain: String,
     pub(crate) url: String,
     pub(crate) org: OrgKeys,
     pub(crate) http: reqwest::Client,
@@ -143,6 +145,7 @@ impl App {
         .await
         .expect("relayer");
         let org = create_org(&store, 10u128.pow(21)).await;
+        let chain = backend.id().to_string();
         let state = AppState::new(store.clone(), backend, relayer, class_hash, config);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let url = format!("http://{}", listener.local_addr().unwrap());
@@ -151,6 +154,7 @@ impl App {
             let _ = axum::serve(listener, app).await;
         });
         Some(Self {
+            chain,
             devnet,
             store,
             url,

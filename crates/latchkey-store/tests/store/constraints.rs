@@ -2,7 +2,7 @@
 
 use latchkey_store::{constraints, ApiKeyKind, IdempotencyClaim, IdempotencyScope, StoreError};
 
-use crate::support::{new_request, new_session, new_wallet, org, raw_count, raw_execute};
+use crate::support::{new_request, new_session, new_wallet, org, raw_count, raw_execute, CHAIN};
 
 both_backends!(every_unique_constraint_is_enforced, |db| {
     let store = db.store();
@@ -82,8 +82,8 @@ both_backends!(every_unique_constraint_is_enforced, |db| {
     );
 
     // relayers (address): one row per relayer.
-    store.record_relayer_nonce("0xr", "0x1").await.unwrap();
-    store.record_relayer_nonce("0xr", "0x2").await.unwrap();
-    assert!(store.lease_relayer("0xr", "me", 1, 60).await.unwrap());
+    store.record_relayer_nonce(CHAIN, "0xr", "0x1").await.unwrap();
+    store.record_relayer_nonce(CHAIN, "0xr", "0x2").await.unwrap();
+    assert!(store.lease_relayer(CHAIN, "0xr", "me", 1, 60).await.unwrap());
     assert_eq!(raw_count(db, "SELECT COUNT(*) FROM relayers").await, 1);
 });

@@ -12,6 +12,7 @@ mod concurrency;
 mod constraints;
 mod durability;
 mod idempotency;
+mod migration;
 mod orgs;
 mod pin_guard;
 mod relayers;

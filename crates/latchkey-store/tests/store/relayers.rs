@@ -1,44 +1,44 @@
 //! Relayer leases and nonces; end-user session blobs.
 
-use crate::support::org;
+use crate::support::{org, CHAIN};
 
 const T0: i64 = 1_800_000_000;
 
 both_backends!(relayer_leases, |db| {
     let store = db.store();
-    assert!(store.lease_relayer("0xr1", "a", T0, 60).await.unwrap());
-    assert!(!store.lease_relayer("0xr1", "b", T0 + 1, 60).await.unwrap());
+    assert!(store.lease_relayer(CHAIN, "0xr1", "a", T0, 60).await.unwrap());
+    assert!(!store.lease_relayer(CHAIN, "0xr1", "b", T0 + 1, 60).await.unwrap());
     // The holder renews.
-    assert!(store.lease_relayer("0xr1", "a", T0 + 30, 60).await.unwrap());
+    assert!(store.lease_relayer(CHAIN, "0xr1", "a", T0 + 30, 60).await.unwrap());
     // Still held at T0+89 (renewed until T0+90), free from T0+90.
-    assert!(!store.lease_relayer("0xr1", "b", T0 + 89, 60).await.unwrap());
-    assert!(store.lease_relayer("0xr1", "b", T0 + 90, 60).await.unwrap());
+    assert!(!store.lease_relayer(CHAIN, "0xr1", "b", T0 + 89, 60).await.unwrap());
+    assert!(store.lease_relayer(CHAIN, "0xr1", "b", T0 + 90, 60).await.unwrap());
     // Only the holder can release.
-    store.release_relayer("0xr1", "a").await.unwrap();
-    assert!(!store.lease_relayer("0xr1", "a", T0 + 91, 60).await.unwrap());
-    store.release_relayer("0xr1", "b").await.unwrap();
-    assert!(store.lease_relayer("0xr1", "a", T0 + 92, 60).await.unwrap());
+    store.release_relayer(CHAIN, "0xr1", "a").await.unwrap();
+    assert!(!store.lease_relayer(CHAIN, "0xr1", "a", T0 + 91, 60).await.unwrap());
+    store.release_relayer(CHAIN, "0xr1", "b").await.unwrap();
+    assert!(store.lease_relayer(CHAIN, "0xr1", "a", T0 + 92, 60).await.unwrap());
     // Leases are per relayer.
-    assert!(store.lease_relayer("0xr2", "b", T0 + 92, 60).await.unwrap());
+    assert!(store.lease_relayer(CHAIN, "0xr2", "b", T0 + 92, 60).await.unwrap());
 });
 
 both_backends!(relayer_nonces, |db| {
     let store = db.store();
-    assert_eq!(store.relayer_nonce("0xr1").await.unwrap(), None);
+    assert_eq!(store.relayer_nonce(CHAIN, "0xr1").await.unwrap(), None);
     // A leased relayer without a recorded nonce.
-    assert!(store.lease_relayer("0xr1", "a", T0, 60).await.unwrap());
-    assert_eq!(store.relayer_nonce("0xr1").await.unwrap(), None);
-    store.record_relayer_nonce("0xr1", "0x5").await.unwrap();
-    assert_eq!(store.relayer_nonce("0xr1").await.unwrap().as_deref(), Some("0x5"));
-    store.record_relayer_nonce("0xr1", "0x6").await.unwrap();
-    assert_eq!(store.relayer_nonce("0xr1").await.unwrap().as_deref(), Some("0x6"));
+    assert!(store.lease_relayer(CHAIN, "0xr1", "a", T0, 60).await.unwrap());
+    assert_eq!(store.relayer_nonce(CHAIN, "0xr1").await.unwrap(), None);
+    store.record_relayer_nonce(CHAIN, "0xr1", "0x5").await.unwrap();
+    assert_eq!(store.relayer_nonce(CHAIN, "0xr1").await.unwrap().as_deref(), Some("0x5"));
+    store.record_relayer_nonce(CHAIN, "0xr1", "0x6").await.unwrap();
+    assert_eq!(store.relayer_nonce(CHAIN, "0xr1").await.unwrap().as_deref(), Some("0x6"));
     // Recording a nonce does not disturb the lease.
-    assert!(!store.lease_relayer("0xr1", "b", T0 + 1, 60).await.unwrap());
+    assert!(!store.lease_relayer(CHAIN, "0xr1", "b", T0 + 1, 60).await.unwrap());
     // A nonce for a relayer never leased.
-    store.record_relayer_nonce("0xr9", "0x0").await.unwrap();
-    assert_eq!(store.relayer_nonce("0xr9").await.unwrap().as_deref(), Some("0x0"));
-    assert!(store.lease_relayer("0xr9", "b", T0, 60).await.unwrap());
-    assert_eq!(store.relayer_nonce("0xr9").await.unwrap().as_deref(), Some("0x0"));
+    store.record_relayer_nonce(CHAIN, "0xr9", "0x0").await.unwrap();
+    assert_eq!(store.relayer_nonce(CHAIN, "0xr9").await.unwrap().as_deref(), Some("0x0"));
+    assert!(store.lease_relayer(CHAIN, "0xr9", "b", T0, 60).await.unwrap());
+    assert_eq!(store.relayer_nonce(CHAIN, "0xr9").await.unwrap().as_deref(), Some("0x0"));
 });
 
 both_backends!(concurrent_leases_have_one_winner, |db| {
@@ -48,7 +48,7 @@ both_backends!(concurrent_leases_have_one_winner, |db| {
     for i in 0..20 {
         let store = if i % 2 == 0 { store.clone() } else { other_process.clone() };
         tasks.push(tokio::spawn(async move {
-            store.lease_relayer("0xr1", &format!("owner-{i}"), T0, 60).await.unwrap()
+            store.lease_relayer(CHAIN, "0xr1", &format!("owner-{i}"), T0, 60).await.unwrap()
         }));
     }
     let mut winners = 0;

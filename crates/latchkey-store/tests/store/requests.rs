@@ -2,7 +2,7 @@
 
 use latchkey_store::{constraints, RequestStatus, RequestUpdate, StoreError};
 
-use crate::support::{new_request, new_wallet, org};
+use crate::support::{new_request, new_wallet, org, CHAIN};
 
 both_backends!(requests_round_trip, |db| {
     let store = db.store();
@@ -24,9 +24,9 @@ both_backends!(requests_round_trip, |db| {
 
     assert_eq!(store.request(&request.id).await.unwrap(), Some(request.clone()));
     assert_eq!(store.request("missing").await.unwrap(), None);
-    assert_eq!(store.request_by_oe("0xacc", "0x1").await.unwrap(), Some(request.clone()));
-    assert_eq!(store.request_by_oe("0xacc", "0x2").await.unwrap(), None);
-    assert_eq!(store.request_by_oe("0xother", "0x1").await.unwrap(), None);
+    assert_eq!(store.request_by_oe(CHAIN, "0xacc", "0x1").await.unwrap(), Some(request.clone()));
+    assert_eq!(store.request_by_oe(CHAIN, "0xacc", "0x2").await.unwrap(), None);
+    assert_eq!(store.request_by_oe(CHAIN, "0xother", "0x1").await.unwrap(), None);
 
     // Recorded with every optional field set.
     let recorded = RequestUpdate {
@@ -38,7 +38,7 @@ both_backends!(requests_round_trip, |db| {
         relayer_address: Some("0xrelayer".into()),
         relayer_nonce: Some("0x7".into()),
         signed_tx_json: Some("{}".into()),
-        fee_fri: Some("12345".into()),
+        fee: Some("12345".into()),
         error_code: Some("none".into()),
         error_message: Some("nothing".into()),
         idempotency_key: Some("idem-1".into()),
@@ -57,7 +57,7 @@ both_backends!(requests_round_trip, |db| {
     assert_eq!(r.relayer_address.as_deref(), Some("0xrelayer"));
     assert_eq!(r.relayer_nonce.as_deref(), Some("0x7"));
     assert_eq!(r.signed_tx_json.as_deref(), Some("{}"));
-    assert_eq!(r.fee_fri.as_deref(), Some("12345"));
+    assert_eq!(r.fee.as_deref(), Some("12345"));
     assert_eq!(r.error_code.as_deref(), Some("none"));
     assert_eq!(r.error_message.as_deref(), Some("nothing"));
     assert_eq!(r.idempotency_key.as_deref(), Some("idem-1"));
@@ -93,14 +93,14 @@ both_backends!(requests_round_trip, |db| {
     // Entering a final status stamps finalized_at.
     let done = RequestUpdate {
         status: Some(RequestStatus::Succeeded),
-        fee_fri: Some("999".into()),
+        fee: Some("999".into()),
         ..Default::default()
     };
     assert!(store.update_request(&request.id, &[RequestStatus::Submitted], &done).await.unwrap());
     let f = store.request(&request.id).await.unwrap().unwrap();
     assert_eq!(f.status, RequestStatus::Succeeded);
     assert!(f.status.is_final());
-    assert_eq!(f.fee_fri.as_deref(), Some("999"));
+    assert_eq!(f.fee.as_deref(), Some("999"));
     assert_eq!(f.submitted_at, s.submitted_at);
     assert!(f.finalized_at.is_some());
 
@@ -132,7 +132,7 @@ both_backends!(same_outside_execution_is_recorded_once, |db| {
     let mut other_account = new_request(&org.id, None, "0x42");
     other_account.account = "0xbeef".into();
     store.insert_request(&other_account).await.unwrap();
-    assert_eq!(store.request_by_oe("0xacc", "0x42").await.unwrap().unwrap().id, first.id);
+    assert_eq!(store.request_by_oe(CHAIN, "0xacc", "0x42").await.unwrap().unwrap().id, first.id);
     // Unknown organisation or wallet: refused by the foreign keys.
     assert_eq!(
         store.insert_request(&new_request("missing", None, "0x43")).await,

@@ -148,7 +148,7 @@ both_backends!(r2_15_daily_quotas_and_grown_reservations_stay_within_the_budget,
     let reloaded = store.organization(&org.id).await.unwrap().unwrap();
     assert_eq!((reloaded.gas_reserved_fri, reloaded.gas_spent_fri), (8 * GFRI, 2 * GFRI));
     assert_eq!(
-        store.request(&second.id).await.unwrap().unwrap().fee_fri.as_deref(),
+        store.request(&second.id).await.unwrap().unwrap().fee.as_deref(),
         Some("8000000000")
     );
     // Bypassing the budget (revocations) reserves even with nothing left.

@@ -4,6 +4,9 @@ use latchkey_store::{Backend, NewRequest, NewSession, NewWallet, Organization, S
 use latchkey_testkit::TestDatabase;
 use sqlx::{Connection as _, PgConnection, SqliteConnection};
 
+/// The chain the fixtures are written for.
+pub(crate) const CHAIN: &str = "starknet:SN_SEPOLIA";
+
 /// Defines `mod $name { sqlite(), postgres() }`, each running `$body` with `$db` bound to a
 /// fresh `&TestDatabase` of that backend.
 macro_rules! both_backends {
@@ -44,7 +47,7 @@ pub(crate) fn new_wallet(org_id: &str, n: u32) -> NewWallet {
         encrypted_private_key: format!("enc-{n}"),
         encrypted_private_key_backup: None,
         wallet_type: "ready".into(),
-        chain: "SN_SEPOLIA".into(),
+        chain: CHAIN.into(),
         class_hash: "0x1234".into(),
         auth_method: Some("pin".into()),
         credential_id: None,
@@ -70,12 +73,14 @@ pub(crate) fn new_request(org_id: &str, wallet_id: Option<&str>, nonce: &str) ->
     NewRequest {
         org_id: org_id.to_owned(),
         wallet_id: wallet_id.map(str::to_owned),
+        chain: CHAIN.into(),
         account: "0xacc".into(),
         oe_nonce: nonce.to_owned(),
         typed_data_json: r#"{"domain":{}}"#.into(),
         calls_json: "[]".into(),
         execute_before: 1_900_000_000,
         purpose: "execute".into(),
+        fee_unit: "FRI".into(),
     }
 }
 

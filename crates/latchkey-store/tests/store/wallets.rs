@@ -2,7 +2,7 @@
 
 use latchkey_store::{constraints, KeyEventKind, NewKeyEvent, StoreError};
 
-use crate::support::{new_wallet, org};
+use crate::support::{new_wallet, org, CHAIN};
 
 both_backends!(wallets_round_trip, |db| {
     let store = db.store();
@@ -44,15 +44,15 @@ both_backends!(wallets_round_trip, |db| {
     assert_eq!(store.wallet(&wallet.id).await.unwrap(), Some(wallet.clone()));
     assert_eq!(store.wallet("missing").await.unwrap(), None);
     assert_eq!(
-        store.wallet_by_address(&org.id, &full.address).await.unwrap(),
+        store.wallet_by_address(&org.id, CHAIN, &full.address).await.unwrap(),
         Some(wallet.clone())
     );
-    assert_eq!(store.wallet_by_address("other-org", &full.address).await.unwrap(), None);
+    assert_eq!(store.wallet_by_address("other-org", CHAIN, &full.address).await.unwrap(), None);
     assert_eq!(
-        store.wallet_by_external_user(&org.id, "user-1").await.unwrap(),
+        store.wallet_by_external_user(&org.id, CHAIN, "user-1").await.unwrap(),
         Some(wallet.clone())
     );
-    assert_eq!(store.wallet_by_external_user(&org.id, "user-2").await.unwrap(), None);
+    assert_eq!(store.wallet_by_external_user(&org.id, CHAIN, "user-2").await.unwrap(), None);
 
     store.set_wallet_deployed(&wallet.id, "0xdeadbeef").await.unwrap();
     let deployed = store.wallet(&wallet.id).await.unwrap().unwrap();
