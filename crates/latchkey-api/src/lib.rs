@@ -13,14 +13,12 @@
 //! with a stable code.
 
 mod auth;
-mod chipi;
 mod custody;
+mod dialect;
 mod error;
 mod idempotency;
 mod limits;
-mod me;
 mod metrics;
-mod native;
 mod openapi;
 mod pin;
 mod settings;
@@ -201,9 +199,8 @@ impl AppState {
 pub fn router(state: AppState) -> Router {
     let max_body = state.config.max_body_bytes;
     Router::new()
-        .merge(chipi::routes())
-        .merge(native::routes())
-        .merge(me::routes())
+        .merge(dialect::chipi::routes())
+        .merge(dialect::native::routes())
         .merge(custody::routes())
         .merge(settings::routes())
         .merge(pin::routes())
