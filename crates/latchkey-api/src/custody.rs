@@ -21,9 +21,10 @@ use latchkey_store::{Challenge, KeyEventKind, NewKeyEvent, Wallet};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use crate::service::{accessible_wallet, domain_chain_id};
 use crate::util::{
-    accessible_wallet, domain_chain_id, ensure_encrypted_keys, felt, iso8601, now_unix, parse_json,
-    random_challenge, ApiQuery, KeyFormats, RawBody,
+    ensure_encrypted_keys, felt, iso8601, now_unix, parse_json, random_challenge, ApiQuery,
+    KeyFormats, RawBody,
 };
 use crate::{ApiError, ApiResult, AppState, Caller};
 

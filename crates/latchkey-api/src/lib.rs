@@ -21,6 +21,7 @@ mod limits;
 mod metrics;
 mod openapi;
 mod pin;
+mod service;
 mod settings;
 mod util;
 mod views;

@@ -1,4 +1,4 @@
-//! Small shared pieces of the handlers: request bodies, felts, wallet access, dates.
+//! Small shared pieces of the handlers: request bodies, felts, key blobs, dates.
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Query, Request};
@@ -6,10 +6,9 @@ use axum::http::request::Parts;
 use axum::http::StatusCode;
 use latchkey_core::codes;
 use latchkey_core::{parse_felt, to_hex, Felt};
-use latchkey_store::{NewWallet, Wallet};
 use serde::de::DeserializeOwned;
 
-use crate::{ApiError, AppState, Caller};
+use crate::{ApiError, AppState};
 
 /// The raw request body, with a JSON error when it is too large.
 pub(crate) struct RawBody(pub(crate) Bytes);
@@ -135,20 +134,6 @@ pub(crate) fn address_text(address: &Felt) -> String {
     to_hex(address)
 }
 
-/// The chain id the Starknet signing domains name: the chain's CAIP-2 reference
-/// (`SN_SEPOLIA`) as a short string. The Chipi dialect and the custody proofs are
-/// Starknet's; on another family they refuse with `WRONG_CHAIN`.
-pub(crate) fn domain_chain_id(state: &AppState) -> Result<Felt, ApiError> {
-    let id = state.chain.id();
-    if id.family() != latchkey_chain::Family::Starknet {
-        return Err(ApiError::bad_request(
-            codes::WRONG_CHAIN,
-            format!("this route signs for Starknet; the server's chain is {id}"),
-        ));
-    }
-    latchkey_core::short_string(id.reference()).map_err(ApiError::internal)
-}
-
 /// A signature as the relayer takes it: each word checked as a felt (`400 INVALID_FELT`
 /// naming `signature` otherwise) and written in canonical hex.
 pub(crate) fn signature_words(words: &[String]) -> Result<Vec<String>, ApiError> {
@@ -158,38 +143,6 @@ pub(crate) fn signature_words(words: &[String]) -> Result<Vec<String>, ApiError>
 /// A fresh single-use challenge or nonce: a random felt below 2^251.
 pub(crate) fn random_challenge() -> Felt {
     latchkey_core::random_felt(&mut rand::rngs::OsRng)
-}
-
-/// The wallet at `address` if the caller may see it; 404 otherwise (also when it exists
-/// for someone else, so existence does not leak). Counts against the wallet's rate limit.
-pub(crate) async fn accessible_wallet(
-    state: &AppState,
-    caller: &Caller,
-    address: &Felt,
-) -> Result<Wallet, ApiError> {
-    let wallet = state
-        .store
-        .wallet_by_address(&caller.org_id, state.chain.id().as_str(), &address_text(address))
-        .await?;
-    match wallet {
-        Some(wallet) if caller.can_access(&wallet) => {
-            state.limits.check_wallet(&wallet.id)?;
-            Ok(wallet)
-        }
-        _ => Err(ApiError::not_found(codes::WALLET_NOT_FOUND, "wallet not found")),
-    }
-}
-
-/// The relayer's view of a stored wallet.
-pub(crate) fn wallet_ref(wallet: &Wallet) -> Result<latchkey_relayer::WalletRef, ApiError> {
-    Ok(latchkey_relayer::WalletRef {
-        id: wallet.id.clone(),
-        org_id: wallet.org_id.clone(),
-        address: wallet.address.clone(),
-        owner_public_key: wallet.owner_public_key.clone(),
-        external_user_id: wallet.external_user_id.clone(),
-        cooldown_until: wallet.cooldown_until,
-    })
 }
 
 /// Which encrypted formats a route stores.
@@ -248,28 +201,6 @@ pub(crate) fn ensure_encrypted_keys(
         }
         _ => Ok(()),
     }
-}
-
-/// Records a new wallet, deploys its account gaslessly (or finds it deployed) and
-/// returns the stored wallet, marked deployed. A second wallet for the same user or
-/// address is `409 WALLET_EXISTS`.
-pub(crate) async fn create_and_deploy_wallet(
-    state: &AppState,
-    wallet: &NewWallet,
-    owner: Felt,
-) -> Result<Wallet, ApiError> {
-    let stored = state.store.insert_wallet(wallet).await.map_err(|e| match e {
-        latchkey_store::StoreError::Conflict { .. } => ApiError::new(
-            StatusCode::CONFLICT,
-            codes::WALLET_EXISTS,
-            "a wallet already exists for this user or address",
-        ),
-        other => other.into(),
-    })?;
-    let deployment = state.relayer.deploy_account(&wallet.org_id, &to_hex(&owner)).await?;
-    let tx = deployment.transaction_hash.unwrap_or_default();
-    state.store.set_wallet_deployed(&stored.id, &tx).await?;
-    Ok(state.store.wallet(&stored.id).await?.unwrap_or(stored))
 }
 
 /// Unix seconds as an RFC 3339 UTC timestamp (`2026-11-21T05:22:00.000Z`).

@@ -88,23 +88,3 @@ impl From<&Request> for TransactionResponse {
         }
     }
 }
-
-#[cfg(test)]
-mod tests {
-    /// The dialect modules share presenters, errors and helpers through shared modules and
-    /// never name one another, so a dialect can be added or removed alone.
-    #[test]
-    fn dialects_do_not_reach_into_one_another() {
-        let dialects = ["chipi", "native", "me"];
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
-        for dialect in dialects {
-            let text = std::fs::read_to_string(dir.join(format!("{dialect}.rs"))).unwrap();
-            for other in dialects.iter().filter(|d| **d != dialect) {
-                assert!(
-                    !text.contains(&format!("crate::{other}::")),
-                    "{dialect}.rs names crate::{other}"
-                );
-            }
-        }
-    }
-}

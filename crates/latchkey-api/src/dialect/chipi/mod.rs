@@ -17,10 +17,10 @@ use latchkey_core::codes;
 use latchkey_core::to_hex;
 
 use crate::util::felt;
+use crate::{ApiError, ApiResult, AppState};
 
 /// The challenge purpose of the creation typed data this server issues.
 const CREATION_PURPOSE: &str = "chipi-create-wallet";
-use crate::{ApiError, ApiResult, AppState};
 
 pub(crate) use transactions::*;
 pub(crate) use wallets::*;

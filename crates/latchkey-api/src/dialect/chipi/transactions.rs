@@ -1,8 +1,7 @@
 //! The Chipi dialect: transactions (typed data to sign, sponsored execution, lists and statuses).
 
-use crate::util::{
-    accessible_wallet, felt, felt_json, in_range, parse_json, wallet_ref, ApiQuery, RawBody,
-};
+use crate::service::{accessible_wallet, execute_signed, wallet_ref};
+use crate::util::{felt, felt_json, in_range, parse_json, ApiQuery, RawBody};
 use crate::{idempotency, ApiError, ApiResult, AppState, Caller};
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -272,13 +271,9 @@ pub(crate) async fn execute_sponsored(
         let signature =
             parse_user_signature(&req.user_signature, req.is_session_signature.unwrap_or(false))?;
         let signature: Vec<String> = signature.iter().map(to_hex).collect();
-        let typed_data = serde_json::to_value(&req.typed_data).map_err(ApiError::internal)?;
-        let outcome = state
-            .relayer
-            .execute(&wallet_ref(&wallet)?, &typed_data, &signature, key.as_deref())
-            .await;
         let submitted =
-            idempotency::resume(&state, &caller.org_id, key.as_deref(), outcome).await?;
+            execute_signed(&state, &caller, &wallet, &req.typed_data, &signature, key.as_deref())
+                .await?;
         let answer = TransactionHashResponse { transaction_hash: submitted.transaction_hash };
         Ok((StatusCode::OK, json!(answer)))
     })

@@ -1,9 +1,10 @@
 //! The Chipi dialect: wallets (creation in two steps, lookup, key replacement).
 
 use crate::custody::{record_read, CHALLENGE_SECONDS};
+use crate::service::{create_and_deploy_wallet, domain_chain_id};
 use crate::util::{
-    address_text, create_and_deploy_wallet, domain_chain_id, ensure_encrypted_keys, felt, iso8601,
-    now_unix, parse_json, random_challenge, ApiQuery, KeyFormats, RawBody,
+    address_text, ensure_encrypted_keys, felt, iso8601, now_unix, parse_json, random_challenge,
+    ApiQuery, KeyFormats, RawBody,
 };
 use crate::{idempotency, ApiError, ApiResult, AppState, Caller};
 use axum::extract::State;

@@ -14,9 +14,8 @@ use serde_json::{json, Value};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::error::ErrorBody;
-use crate::util::{
-    accessible_wallet, felt, parse_json, signature_words, wallet_ref, ApiQuery, RawBody,
-};
+use crate::service::{accessible_wallet, execute_signed, wallet_ref};
+use crate::util::{felt, parse_json, signature_words, ApiQuery, RawBody};
 use crate::{idempotency, ApiError, ApiResult, AppState, Caller};
 
 use super::wallets::path_address;
@@ -192,13 +191,9 @@ pub(crate) async fn execute(
         let wallet = accessible_wallet(&state, &caller, &path_address(&address)?).await?;
         let req: ExecuteRequest = parse_json(&body)?;
         let signature = signature_words(&req.signature)?;
-        let typed_data = serde_json::to_value(&req.typed_data).map_err(ApiError::internal)?;
-        let outcome = state
-            .relayer
-            .execute(&wallet_ref(&wallet)?, &typed_data, &signature, key.as_deref())
-            .await;
         let submitted =
-            idempotency::resume(&state, &caller.org_id, key.as_deref(), outcome).await?;
+            execute_signed(&state, &caller, &wallet, &req.typed_data, &signature, key.as_deref())
+                .await?;
         let request = if options.wait {
             Some(state.relayer.wait_final(&submitted.request_id, EXECUTE_WAIT).await?)
         } else {

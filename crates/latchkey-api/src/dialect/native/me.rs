@@ -15,7 +15,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::custody::{check_proof, ProofInput};
-use crate::util::{accessible_wallet, felt, iso8601, parse_json, KeyFormats, RawBody};
+use crate::service::accessible_wallet;
+use crate::util::{felt, iso8601, parse_json, KeyFormats, RawBody};
 use crate::{ApiError, ApiResult, AppState, Caller};
 
 pub(crate) fn routes() -> Router<AppState> {

@@ -13,7 +13,8 @@ use serde_json::Value;
 use utoipa::ToSchema;
 
 use crate::error::ErrorBody;
-use crate::util::{accessible_wallet, felt, parse_json, RawBody};
+use crate::service::accessible_wallet;
+use crate::util::{felt, parse_json, RawBody};
 use crate::{ApiError, ApiResult, AppState, Caller};
 
 use super::executions::{entry_selector, prepared_response, PreparedResponse};

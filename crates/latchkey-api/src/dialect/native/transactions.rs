@@ -7,7 +7,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::error::ErrorBody;
-use crate::util::{accessible_wallet, felt, in_range, ApiQuery};
+use crate::service::accessible_wallet;
+use crate::util::{felt, in_range, ApiQuery};
 use crate::views::TransactionResponse;
 use crate::{ApiError, ApiResult, AppState, Caller};
 

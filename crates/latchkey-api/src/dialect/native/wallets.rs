@@ -13,9 +13,10 @@ use utoipa::ToSchema;
 
 use crate::custody::{check_proof, record_read, ProofInput};
 use crate::error::ErrorBody;
+use crate::service::{accessible_wallet, create_and_deploy_wallet};
 use crate::util::{
-    accessible_wallet, address_text, create_and_deploy_wallet, ensure_encrypted_keys, felt,
-    in_range, iso8601, parse_json, ApiQuery, KeyFormats, RawBody,
+    address_text, ensure_encrypted_keys, felt, in_range, iso8601, parse_json, ApiQuery, KeyFormats,
+    RawBody,
 };
 use crate::{idempotency, ApiError, ApiResult, AppState, Caller, Principal};
 

@@ -1,0 +1,10 @@
+//! What the dialects share beyond parsing: the operations on wallets and executions that
+//! every dialect performs the same way, each written once.
+
+mod executions;
+mod wallets;
+
+pub(crate) use executions::execute_signed;
+pub(crate) use wallets::{
+    accessible_wallet, create_and_deploy_wallet, domain_chain_id, wallet_ref,
+};
