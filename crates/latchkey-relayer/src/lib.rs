@@ -27,8 +27,8 @@
 //! Account deployments take the same path: a `deploy` request is recorded before its
 //! transaction is signed, so a crash never loses one or its fee reservation.
 //!
-//! A payload can run at most once: the store keeps one request per (account, nonce
-//! key), and the account contract refuses a spent nonce. Nonces of the relayer accounts
+//! A payload can run at most once: the store keeps one request per (chain, account,
+//! nonce key), and the account contract refuses a spent nonce. Nonces of the relayer accounts
 //! are cached per account and re-read from the chain on a nonce error, with a bounded
 //! number of retries, so a stale nonce never jams the pool.
 

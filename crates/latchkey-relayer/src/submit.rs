@@ -187,15 +187,7 @@ impl Relayer {
             Ok(quote) => quote,
             Err(refusal) => {
                 let error = RelayError::from_refusal(refusal, Some(&request.id));
-                self.finish_unsent(
-                    &request,
-                    &[RequestStatus::Prepared],
-                    RequestStatus::Rejected,
-                    error.code(),
-                    &error.to_string(),
-                )
-                .await?;
-                return Err(error);
+                return Err(self.refuse_unsent(&request, error).await);
             }
         };
         let reserved = quote.max_fee;
@@ -228,15 +220,7 @@ impl Relayer {
             }),
         };
         if let Some(error) = refused {
-            self.finish_unsent(
-                &request,
-                &[RequestStatus::Prepared],
-                RequestStatus::Rejected,
-                error.code(),
-                &error.to_string(),
-            )
-            .await?;
-            return Err(error);
+            return Err(self.refuse_unsent(&request, error).await);
         }
         let mut slot = inner.pool.acquire(None).await?;
         let nonce = slot.nonce(chain.as_ref()).await?;
@@ -256,6 +240,17 @@ impl Relayer {
                 done.error_message
                     .unwrap_or_else(|| format!("the deployment ended {}", status.as_str())),
             )),
+        }
+    }
+
+    /// Ends a `prepared` request refused before anything was signed (`rejected`, with the
+    /// refusal's code) and returns the refusal, or the store's error if it could not.
+    async fn refuse_unsent(&self, request: &Request, error: RelayError) -> RelayError {
+        let (code, message) = (error.code(), error.to_string());
+        let from = [RequestStatus::Prepared];
+        match self.finish_unsent(request, &from, RequestStatus::Rejected, code, &message).await {
+            Ok(_) => error,
+            Err(store) => store,
         }
     }
 

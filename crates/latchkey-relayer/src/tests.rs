@@ -121,6 +121,18 @@ impl Bench {
         self.relayer.execute(&self.wallet, payload, signature, None).await
     }
 
+    /// An owner-signed execution left `recorded` (its fee reserved): the node refused the
+    /// relayer nonce at every attempt.
+    async fn left_recorded(&self) -> (String, serde_json::Value, Vec<String>) {
+        let (id, payload, signature) = self.owner_signed(vec![game_call()]).await;
+        for _ in 0..config().submit_attempts {
+            self.fake.script_send(SendScript::Nonce);
+        }
+        self.execute(&payload, &signature).await.unwrap();
+        assert_eq!(self.status(&id).await, RequestStatus::Recorded);
+        (id, payload, signature)
+    }
+
     async fn request(&self, id: &str) -> Request {
         self.store.request(id).await.unwrap().unwrap()
     }
@@ -255,12 +267,7 @@ async fn one_stale_nonce_is_read_again_and_the_execution_goes_through() {
 #[tokio::test]
 async fn nonce_errors_on_every_attempt_leave_it_recorded_for_the_monitor_to_send() {
     let b = bench_with(1, 1_000 * MAX_FEE).await;
-    let (id, payload, signature) = b.owner_signed(vec![game_call()]).await;
-    for _ in 0..config().submit_attempts {
-        b.fake.script_send(SendScript::Nonce);
-    }
-    b.execute(&payload, &signature).await.unwrap();
-    assert_eq!(b.status(&id).await, RequestStatus::Recorded);
+    let (id, _, _) = b.left_recorded().await;
     assert_eq!(b.budget().await, (0, MAX_FEE), "the reservation is kept");
     b.relayer.reconcile().await; // signs and sends it again
     b.relayer.reconcile().await; // finds its receipt
@@ -321,12 +328,7 @@ async fn a_prepared_payload_never_submitted_expires_when_its_window_closes() {
 #[tokio::test]
 async fn a_recorded_request_whose_window_closed_expires_and_releases_its_reservation() {
     let b = bench_with(1, 1_000 * MAX_FEE).await;
-    let (id, payload, signature) = b.owner_signed(vec![game_call()]).await;
-    for _ in 0..config().submit_attempts {
-        b.fake.script_send(SendScript::Nonce);
-    }
-    b.execute(&payload, &signature).await.unwrap();
-    assert_eq!(b.status(&id).await, RequestStatus::Recorded);
+    let (id, _, _) = b.left_recorded().await;
     b.fake.advance(config().window_seconds);
     b.relayer.reconcile().await;
     let request = b.request(&id).await;
@@ -343,13 +345,8 @@ async fn a_restart_sends_what_was_recorded_and_follows_what_was_in_flight() {
     // fee reserved) that the old process never got to send.
     let (in_flight, payload, signature) = b.owner_signed(vec![game_call()]).await;
     b.execute(&payload, &signature).await.unwrap();
-    let (recorded, payload, signature) = b.owner_signed(vec![game_call()]).await;
-    for _ in 0..config().submit_attempts {
-        b.fake.script_send(SendScript::Nonce);
-    }
-    b.execute(&payload, &signature).await.unwrap();
+    let (recorded, _, _) = b.left_recorded().await;
     assert_eq!(b.status(&in_flight).await, RequestStatus::Submitted);
-    assert_eq!(b.status(&recorded).await, RequestStatus::Recorded);
     assert_eq!(b.budget().await, (0, 2 * MAX_FEE));
 
     // The process goes away; a new one starts on the same database and chain, and its
@@ -375,12 +372,7 @@ async fn a_restart_sends_what_was_recorded_and_follows_what_was_in_flight() {
 #[tokio::test]
 async fn a_recorded_request_whose_nonce_was_spent_meanwhile_is_rejected_as_a_duplicate() {
     let b = bench_with(1, 1_000 * MAX_FEE).await;
-    let (id, payload, signature) = b.owner_signed(vec![game_call()]).await;
-    for _ in 0..config().submit_attempts {
-        b.fake.script_send(SendScript::Nonce);
-    }
-    b.execute(&payload, &signature).await.unwrap();
-    assert_eq!(b.status(&id).await, RequestStatus::Recorded);
+    let (id, payload, signature) = b.left_recorded().await;
     // The very same payload ran meanwhile in another transaction (another nonce, so
     // another hash than any the relayer signed).
     let relayer = b.chain.relayer_accounts()[0].clone();
@@ -405,11 +397,7 @@ async fn a_recorded_request_whose_nonce_was_spent_meanwhile_is_rejected_as_a_dup
 #[tokio::test]
 async fn a_fee_that_rises_beyond_the_budget_before_a_resend_ends_the_request() {
     let b = bench_with(1, 2 * MAX_FEE).await;
-    let (id, payload, signature) = b.owner_signed(vec![game_call()]).await;
-    for _ in 0..config().submit_attempts {
-        b.fake.script_send(SendScript::Nonce);
-    }
-    b.execute(&payload, &signature).await.unwrap();
+    let (id, _, _) = b.left_recorded().await;
     assert_eq!(b.budget().await, (0, MAX_FEE));
     b.fake.set_fees(10 * MAX_FEE, FEE);
     b.relayer.reconcile().await;
