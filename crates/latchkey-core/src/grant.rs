@@ -273,4 +273,60 @@ mod tests {
         assert!(!is_revocation(&[]));
         assert_eq!(rotated_owner(&[revoke, rotate]), Some("0x7".into()));
     }
+
+    mod properties {
+        use proptest::prelude::*;
+
+        use super::*;
+
+        const ACCOUNT: &str = "0xacc";
+
+        /// Target 4 is the account itself; selectors and other targets come from a small
+        /// alphabet so that matches and near-misses both occur.
+        fn target(index: u8) -> String {
+            if index == 4 {
+                ACCOUNT.to_string()
+            } else {
+                format!("0x{index:x}")
+            }
+        }
+
+        fn allowed_by_spec(permissions: &[Permission], call: &CallView) -> bool {
+            permissions.is_empty()
+                || permissions.iter().any(|p| {
+                    p.selector == call.selector
+                        && p.target.as_ref().is_none_or(|t| *t == call.target)
+                })
+        }
+
+        proptest! {
+            /// P1: a session batch is accepted exactly when no call targets the account and
+            /// every call is a (contract, selector) the grant allows, a contract-less entry
+            /// allowing its selector on any other contract.
+            #[test]
+            fn p1_a_batch_is_accepted_exactly_when_every_call_is_allowed(
+                grants in prop::collection::vec((prop::option::of(0u8..4), 0u8..3), 0..4),
+                calls in prop::collection::vec((0u8..5, 0u8..3), 1..5),
+            ) {
+                let permissions: Vec<Permission> = grants
+                    .iter()
+                    .map(|(t, s)| Permission { target: t.map(target), selector: format!("0x5{s}") })
+                    .collect();
+                let rules = SessionRules {
+                    valid_after: 0,
+                    valid_until: 100,
+                    max_calls: 10,
+                    permissions: permissions.clone(),
+                };
+                let views: Vec<CallView> = calls
+                    .iter()
+                    .map(|(t, s)| call(&target(*t), &format!("0x5{s}")))
+                    .collect();
+                let expected = views
+                    .iter()
+                    .all(|c| c.target != ACCOUNT && allowed_by_spec(&permissions, c));
+                prop_assert_eq!(rules.check(ACCOUNT, &views, 50, 0, 100).is_ok(), expected);
+            }
+        }
+    }
 }
