@@ -43,6 +43,25 @@ fn quota_charges(policy: &SponsorshipPolicy, wallet: &WalletRef) -> Vec<QuotaCha
     quotas
 }
 
+/// Why a reservation for request `request_id` was refused, or `None` when it was
+/// recorded.
+pub(crate) fn reservation_refusal(
+    reservation: Reservation,
+    request_id: &str,
+) -> Option<RelayError> {
+    match reservation {
+        Reservation::Recorded => None,
+        Reservation::BudgetExhausted => Some(RelayError::SponsorshipExhausted),
+        Reservation::QuotaExhausted(scope) => {
+            Some(RelayError::QuotaExhausted { scope, retry_after: until_next_day() })
+        }
+        Reservation::StatusChanged => Some(RelayError::AlreadySubmitted {
+            request_id: Some(request_id.to_string()),
+            tx_hash: None,
+        }),
+    }
+}
+
 /// The calls of a request as stored: what the policy engine saw.
 pub(crate) fn calls_json(calls: &[CallView]) -> String {
     let views: Vec<Value> = calls
@@ -330,18 +349,8 @@ impl Relayer {
                 &options,
             )
             .await?;
-        match recorded {
-            Reservation::Recorded => {}
-            Reservation::BudgetExhausted => return Err(RelayError::SponsorshipExhausted),
-            Reservation::QuotaExhausted(scope) => {
-                return Err(RelayError::QuotaExhausted { scope, retry_after: until_next_day() })
-            }
-            Reservation::StatusChanged => {
-                return Err(RelayError::AlreadySubmitted {
-                    request_id: Some(request.id),
-                    tx_hash: None,
-                })
-            }
+        if let Some(refusal) = reservation_refusal(recorded, &request.id) {
+            return Err(refusal);
         }
 
         // Bound to a relayer account another instance holds: that instance's monitor

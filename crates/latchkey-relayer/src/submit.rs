@@ -7,7 +7,7 @@ use latchkey_store::{
     NewRequest, Request, RequestStatus, RequestUpdate, Reservation, ReserveOptions,
 };
 
-use crate::admit::until_next_day;
+use crate::admit::reservation_refusal;
 use crate::pool::SlotGuard;
 use crate::{unavailable, Deployment, Purpose, RelayError, Relayer};
 
@@ -208,18 +208,7 @@ impl Relayer {
                 &options,
             )
             .await?;
-        let refused = match recorded {
-            Reservation::Recorded => None,
-            Reservation::BudgetExhausted => Some(RelayError::SponsorshipExhausted),
-            Reservation::QuotaExhausted(scope) => {
-                Some(RelayError::QuotaExhausted { scope, retry_after: until_next_day() })
-            }
-            Reservation::StatusChanged => Some(RelayError::AlreadySubmitted {
-                request_id: Some(request.id.clone()),
-                tx_hash: None,
-            }),
-        };
-        if let Some(error) = refused {
+        if let Some(error) = reservation_refusal(recorded, &request.id) {
             return Err(self.refuse_unsent(&request, error).await);
         }
         let mut slot = inner.pool.acquire(None).await?;
