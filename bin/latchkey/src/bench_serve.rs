@@ -21,7 +21,7 @@ use latchkey_starknet::{
 };
 use latchkey_starknet_contracts::{game_calls, ACCOUNT};
 use latchkey_starknet_devnet::{Devnet, DevnetConfig};
-use latchkey_store::{ApiKeyKind, Store};
+use latchkey_store::{ApiKeyKind, BudgetKey, Store};
 use serde_json::{json, Value};
 
 struct Client {
@@ -104,7 +104,10 @@ impl BenchServer {
         let backend: Arc<dyn ChainBackend> = Arc::new(backend);
         let relayer =
             Relayer::start(backend.clone(), store.clone(), RelayerConfig::default()).await?;
-        let org = store.create_organization("bench", 10u128.pow(24)).await?;
+        let org = store.create_organization("bench").await?;
+        let budget =
+            BudgetKey { org_id: &org.id, chain: backend.id().as_str(), unit: backend.fee_unit() };
+        store.set_gas_budget(budget, 10u128.pow(24)).await?;
         let keys = generate_api_keys(KeyEnvironment::Dev, &mut rand::rngs::OsRng);
         let secret = keys.secret_key.expose().to_string();
         store

@@ -15,7 +15,7 @@ use latchkey_relayer::{Relayer, RelayerConfig};
 use latchkey_starknet::{ChainClient, KeyAccount, StarknetBackend};
 use latchkey_starknet_contracts::ACCOUNT;
 use latchkey_starknet_devnet::{Devnet, DevnetConfig};
-use latchkey_store::{ApiKeyKind, Store};
+use latchkey_store::{ApiKeyKind, BudgetKey, Store};
 use url::Url;
 
 /// Options of `latchkey serve`; every one is also an environment variable.
@@ -250,8 +250,6 @@ pub(crate) async fn start(args: &ServeArgs) -> anyhow::Result<Server> {
         }
     };
 
-    let dev_keys =
-        ensure_dev_organization(&store, &args.data_dir, args.dev_gas_budget_strk).await?;
     let instance = instance_id(&args.data_dir)?;
     let config = RelayerConfig { lease_owner: instance.clone(), ..RelayerConfig::default() };
     let backend = StarknetBackend::new(chain.clone(), account_class_hash, relayer_keys)
@@ -261,6 +259,9 @@ pub(crate) async fn start(args: &ServeArgs) -> anyhow::Result<Server> {
     if adopted > 0 {
         tracing::info!(adopted, chain = %backend.id(), "rows written before chains were named now name this chain");
     }
+    let dev_keys =
+        ensure_dev_organization(&store, &args.data_dir, backend.as_ref(), args.dev_gas_budget_strk)
+            .await?;
     let relayer = Relayer::start(backend.clone(), store.clone(), config).await?;
     if embedded.is_some() {
         redeploy_wallets(&store, &relayer, account_class_hash).await?;
@@ -388,6 +389,7 @@ fn instance_id(data_dir: &Path) -> anyhow::Result<String> {
 async fn ensure_dev_organization(
     store: &Store,
     data_dir: &Path,
+    chain: &dyn ChainBackend,
     budget_strk: u64,
 ) -> anyhow::Result<DevKeys> {
     let key_file = data_dir.join(DEV_KEY_FILE);
@@ -396,7 +398,9 @@ async fn ensure_dev_organization(
         return Ok(DevKeys { public, secret_shown_once: None });
     }
     let budget = u128::from(budget_strk) * 10u128.pow(18);
-    let org = store.create_organization("development", budget).await?;
+    let org = store.create_organization("development").await?;
+    let key = BudgetKey { org_id: &org.id, chain: chain.id().as_str(), unit: chain.fee_unit() };
+    store.set_gas_budget(key, budget).await?;
     let keys = generate_api_keys(KeyEnvironment::Dev, &mut rand::rngs::OsRng);
     store
         .insert_api_key(

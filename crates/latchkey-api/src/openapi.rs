@@ -278,7 +278,7 @@ fn felt_schema(description: &str) -> RefOr<Schema> {
         crate::dialect::native::ExecuteResponse, crate::dialect::native::MethodInput, crate::dialect::native::SpendingCapInput,
         crate::dialect::native::RegisterSessionRequest, crate::dialect::native::SessionResponse,
         crate::dialect::native::MethodOutput, crate::dialect::native::SpendingCapOutput,
-        crate::views::TransactionResponse, crate::dialect::native::SponsorshipResponse,
+        crate::views::TransactionResponse, crate::dialect::native::SponsorshipResponse, crate::dialect::native::BudgetView,
         crate::dialect::native::MeSessionRequest, crate::dialect::native::MeSessionResponse, crate::dialect::native::SessionKeyDataDto,
         crate::custody::ChallengeRequest, crate::custody::ChallengeResponse, crate::custody::ProofInput,
         crate::custody::EncryptedKeyResponse, crate::custody::ReplaceKeyRequest,

@@ -344,7 +344,7 @@ impl Relayer {
                     fee: Some(reserved.to_string()),
                     ..RequestUpdate::default()
                 },
-                &wallet.org_id,
+                request.budget(),
                 reserved,
                 &options,
             )
@@ -364,9 +364,7 @@ impl Relayer {
         }
         let mut slot = inner.pool.acquire(required_relayer.as_deref()).await?;
         let nonce = slot.nonce(inner.chain.as_ref()).await?;
-        let hash = self
-            .submit(&mut slot, &request.id, &wallet.org_id, &job, quote, nonce, reserved)
-            .await?;
+        let hash = self.submit(&mut slot, &request, &job, quote, nonce, reserved).await?;
         Ok(Submitted { request_id: request.id, transaction_hash: hash })
     }
 

@@ -157,7 +157,7 @@ impl Relayer {
         };
         let done = inner
             .store
-            .update_request_settling(&request.id, &from, &update, &request.org_id, reserved, fee)
+            .update_request_settling(&request.id, &from, &update, request.budget(), reserved, fee)
             .await?;
         if done {
             self.record_outcome(request, reverted).await?;
@@ -319,7 +319,7 @@ impl Relayer {
                 .adjust_reservation(
                     &request.id,
                     &[RequestStatus::Recorded],
-                    &request.org_id,
+                    request.budget(),
                     reserved,
                     needed,
                     revocation,
@@ -343,10 +343,7 @@ impl Relayer {
             }
         }
         let reserved = reserved.max(needed);
-        match self
-            .submit(&mut slot, &request.id, &request.org_id, &job, quote, nonce, reserved)
-            .await
-        {
+        match self.submit(&mut slot, &request, &job, quote, nonce, reserved).await {
             Ok(_) | Err(RelayError::Rejected(_)) | Err(RelayError::AlreadySubmitted { .. }) => {
                 Ok(())
             }

@@ -21,8 +21,7 @@ impl Relayer {
     pub(crate) async fn submit(
         &self,
         slot: &mut SlotGuard,
-        request_id: &str,
-        org_id: &str,
+        request: &Request,
         job: &Job,
         mut quote: Quote,
         mut nonce: u64,
@@ -30,6 +29,7 @@ impl Relayer {
     ) -> Result<String, RelayError> {
         let inner = &self.inner;
         let chain = inner.chain.as_ref();
+        let (request_id, budget) = (request.id.as_str(), request.budget());
         let mut earlier: Vec<String> = match inner.store.request(request_id).await? {
             Some(request) => request.tx_hashes(),
             None => Vec::new(),
@@ -100,7 +100,7 @@ impl Relayer {
                                 .adjust_reservation(
                                     request_id,
                                     &[RequestStatus::Recorded],
-                                    org_id,
+                                    budget,
                                     reserved,
                                     needed,
                                     false,
@@ -127,7 +127,7 @@ impl Relayer {
                                 fee: Some("0".into()),
                                 ..RequestUpdate::default()
                             },
-                            org_id,
+                            budget,
                             reserved,
                             0,
                         )
@@ -203,7 +203,7 @@ impl Relayer {
                     fee: Some(reserved.to_string()),
                     ..RequestUpdate::default()
                 },
-                org_id,
+                request.budget(),
                 reserved,
                 &options,
             )
@@ -213,8 +213,7 @@ impl Relayer {
         }
         let mut slot = inner.pool.acquire(None).await?;
         let nonce = slot.nonce(chain.as_ref()).await?;
-        let submitted =
-            self.submit(&mut slot, &request.id, org_id, &job, quote, nonce, reserved).await;
+        let submitted = self.submit(&mut slot, &request, &job, quote, nonce, reserved).await;
         drop(slot);
         drop(guard);
         submitted?;
@@ -267,7 +266,7 @@ impl Relayer {
                     fee: Some("0".into()),
                     ..RequestUpdate::default()
                 },
-                &request.org_id,
+                request.budget(),
                 reserved,
                 0,
             )

@@ -7,11 +7,13 @@ use std::time::Duration;
 
 use latchkey_chain::fake::{FakeChain, SendScript};
 use latchkey_chain::{
-    AccountChange, Call, Calls, ChainBackend, Permission, Refusal, SessionGrant, SessionRules,
-    SpendingCap,
+    AccountChange, Call, Calls, Chain as _, ChainBackend, Permission, Refusal, SessionGrant,
+    SessionRules, SpendingCap,
 };
 use latchkey_core::{codes, selector, to_hex, Felt, U256};
-use latchkey_store::{NewSession, NewWallet, Organization, Request, RequestStatus, Store};
+use latchkey_store::{
+    BudgetKey, NewSession, NewWallet, Request, RequestStatus, Store, StoredGrant,
+};
 use latchkey_testkit::TestDatabase;
 
 use crate::{Purpose, RelayError, Relayer, RelayerConfig, WalletRef};
@@ -57,7 +59,9 @@ async fn bench_configured(relayers: usize, budget: u128, config: RelayerConfig) 
     let fake = Arc::new(FakeChain::new(relayers));
     fake.set_fees(MAX_FEE, FEE);
     let chain: Arc<dyn ChainBackend> = fake.clone();
-    let org = store.create_organization("tests", budget).await.unwrap().id;
+    let org = store.create_organization("tests").await.unwrap().id;
+    let key = BudgetKey { org_id: &org, chain: chain.id().as_str(), unit: chain.fee_unit() };
+    store.set_gas_budget(key, budget).await.unwrap();
     let address = fake.deploy(OWNER);
     let stored = store
         .insert_wallet(&NewWallet {
@@ -141,14 +145,12 @@ impl Bench {
         self.request(id).await.status
     }
 
-    async fn org(&self) -> Organization {
-        self.store.organization(&self.org).await.unwrap().unwrap()
-    }
-
-    /// (spent, reserved) of the organisation's budget, in FRI.
+    /// (spent, reserved) of the organisation's budget on the chain.
     async fn budget(&self) -> (u128, u128) {
-        let org = self.org().await;
-        (org.gas_spent_fri, org.gas_reserved_fri)
+        let chain = self.chain.id().as_str();
+        let key = BudgetKey { org_id: &self.org, chain, unit: self.chain.fee_unit() };
+        let budget = self.store.gas_budget(key).await.unwrap();
+        (budget.spent, budget.reserved)
     }
 }
 
@@ -365,8 +367,9 @@ async fn a_restart_sends_what_was_recorded_and_follows_what_was_in_flight() {
     assert_eq!(status(&in_flight).await, RequestStatus::Succeeded);
     assert_eq!(status(&recorded).await, RequestStatus::Succeeded);
     assert_eq!(fake.landed(), (2, 0));
-    let org = store.organization(&org).await.unwrap().unwrap();
-    assert_eq!((org.gas_spent_fri, org.gas_reserved_fri), (2 * FEE, 0));
+    let key = BudgetKey { org_id: &org, chain: fake.id().as_str(), unit: fake.fee_unit() };
+    let budget = store.gas_budget(key).await.unwrap();
+    assert_eq!((budget.spent, budget.reserved), (2 * FEE, 0));
 }
 
 #[tokio::test]
@@ -468,7 +471,7 @@ async fn register(b: &Bench, changes: &[AccountChange], key: &str) -> String {
             valid_after: 0,
             valid_until: 1_003_600,
             max_calls: 5,
-            allowed_methods_json: "[]".into(),
+            grant: StoredGrant::default(),
             allow_all: false,
             registration_request_id: None,
         })

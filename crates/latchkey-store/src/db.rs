@@ -47,6 +47,12 @@ const MIGRATIONS: &[MigrationSource] = &[
         include_str!("../migrations/sqlite/0004_chains.sql"),
         include_str!("../migrations/postgres/0004_chains.sql"),
     ),
+    (
+        5,
+        "budgets and grants",
+        include_str!("../migrations/sqlite/0005_budgets_grants.sql"),
+        include_str!("../migrations/postgres/0005_budgets_grants.sql"),
+    ),
 ];
 
 /// SQLite migrations that manage their own transaction: they rebuild tables other tables
@@ -510,6 +516,6 @@ mod tests {
             assert!(sqlite.starts_with(&format!("{header}SQLite)")), "{version}");
             assert!(postgres.starts_with(&format!("{header}PostgreSQL)")), "{version}");
         }
-        assert_eq!(known_schema_version(), 4);
+        assert_eq!(known_schema_version(), 5);
     }
 }

@@ -70,9 +70,10 @@ pub use db::{now_unix, Store};
 pub use error::{constraints, Result, StoreError};
 pub use idempotency::IdempotencyScope;
 pub use model::{
-    ApiKey, ApiKeyKind, Backend, Challenge, IdempotencyClaim, KeyEvent, KeyEventKind, NewKeyEvent,
-    NewRequest, NewSession, NewWallet, Organization, QuotaCharge, Request, RequestStatus,
-    RequestUpdate, Reservation, ReserveOptions, Session, SessionState, UserSession, Wallet,
+    ApiKey, ApiKeyKind, Backend, BudgetKey, Challenge, GasBudget, IdempotencyClaim, KeyEvent,
+    KeyEventKind, NewKeyEvent, NewRequest, NewSession, NewWallet, Organization, QuotaCharge,
+    Request, RequestStatus, RequestUpdate, Reservation, ReserveOptions, Session, SessionState,
+    StoredGrant, UserSession, Wallet,
 };
 pub use pin_guard::{PinAttempt, PinEvent, PinEventKind, PinGuard, PinPolicy};
 

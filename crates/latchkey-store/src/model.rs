@@ -3,6 +3,7 @@
 use std::fmt;
 use std::str::FromStr;
 
+use latchkey_core::Permission;
 use serde::{Deserialize, Serialize};
 
 use crate::error::StoreError;
@@ -107,22 +108,51 @@ impl RequestStatus {
     }
 }
 
-/// An organisation (tenant) and its sponsorship gas budget.
+/// Whose gas budget pays a fee: an organisation's, on one chain (CAIP-2 id), in one fee
+/// unit (`FRI`, `WEI`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BudgetKey<'a> {
+    /// The organisation.
+    pub org_id: &'a str,
+    /// The chain.
+    pub chain: &'a str,
+    /// The fee unit.
+    pub unit: &'a str,
+}
+
+/// An organisation's sponsorship budget on one chain, in one fee unit.
 ///
-/// Amounts are in FRI; the database keeps them in units of 10^9 FRI, so the values read
-/// back are multiples of 10^9 (budgets rounded down, reservations and spends rounded up).
+/// The database keeps amounts in units of 10^9 of the fee unit (gFRI, gwei), so the
+/// values read back are multiples of 10^9 (budgets rounded down, reservations and spends
+/// rounded up).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GasBudget {
+    /// The chain (CAIP-2 id).
+    pub chain: String,
+    /// The fee unit.
+    pub unit: String,
+    /// Total sponsorship allowance.
+    pub budget: u128,
+    /// Fees actually paid so far.
+    pub spent: u128,
+    /// Fees reserved by executions in flight.
+    pub reserved: u128,
+}
+
+impl GasBudget {
+    /// What is left to reserve.
+    pub fn remaining(&self) -> u128 {
+        self.budget.saturating_sub(self.spent).saturating_sub(self.reserved)
+    }
+}
+
+/// An organisation (tenant). Its gas budgets are [`GasBudget`]s, one per chain and unit.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Organization {
     /// UUID v4.
     pub id: String,
     /// Display name.
     pub name: String,
-    /// Total sponsorship allowance.
-    pub gas_budget_fri: u128,
-    /// Fees actually paid so far.
-    pub gas_spent_fri: u128,
-    /// Fees reserved by executions in flight.
-    pub gas_reserved_fri: u128,
     /// The end-user token issuer (`{jwksUrl, issuer, audience}` JSON), if configured.
     pub token_issuer_json: Option<String>,
     /// The sponsorship policy (JSON), if configured.
@@ -320,6 +350,16 @@ pub struct ReserveOptions {
     pub quotas: Vec<QuotaCharge>,
 }
 
+/// What a session may do, as stored: one shape for every dialect and chain family.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct StoredGrant {
+    /// Allowed methods (`target` `None`: any contract); empty when every method is allowed.
+    pub permissions: Vec<Permission>,
+    /// Tokens the session has spending caps on (the caps themselves live on chain).
+    pub spending_tokens: Vec<String>,
+}
+
 /// Public data of a session key at registration.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NewSession {
@@ -333,8 +373,8 @@ pub struct NewSession {
     pub valid_until: i64,
     /// Maximum number of calls the session may make.
     pub max_calls: i64,
-    /// The allowed `(contract, selector)` list as JSON.
-    pub allowed_methods_json: String,
+    /// What the session may do.
+    pub grant: StoredGrant,
     /// Whether every method is allowed.
     pub allow_all: bool,
     /// The request that registers the session on chain, if any.
@@ -356,8 +396,8 @@ pub struct Session {
     pub valid_until: i64,
     /// Maximum number of calls.
     pub max_calls: i64,
-    /// Allowed methods as JSON.
-    pub allowed_methods_json: String,
+    /// What the session may do.
+    pub grant: StoredGrant,
     /// Whether every method is allowed.
     pub allow_all: bool,
     /// The registering request, if any.
@@ -461,6 +501,11 @@ pub struct Request {
 }
 
 impl Request {
+    /// The budget its fee is reserved from and charged to.
+    pub fn budget(&self) -> BudgetKey<'_> {
+        BudgetKey { org_id: &self.org_id, chain: &self.chain, unit: &self.fee_unit }
+    }
+
     /// Every transaction hash this request has signed, the current one last.
     pub fn tx_hashes(&self) -> Vec<String> {
         let mut hashes: Vec<String> = self

@@ -2,51 +2,54 @@
 
 use crate::db::{new_id, now_unix, with_read_pool, with_write_pool, Cols};
 use crate::error::{Result, StoreError};
-use crate::model::{ApiKey, ApiKeyKind, Organization};
+use crate::model::{ApiKey, ApiKeyKind, BudgetKey, GasBudget, Organization};
 use crate::Store;
 
-/// FRI per stored gas unit.
-const FRI_PER_UNIT: u128 = 1_000_000_000;
+/// Fee units (FRI, wei) per stored budget unit.
+const PER_UNIT: u128 = 1_000_000_000;
 
 /// Units for an amount that is charged (reservations, spends): rounded up. `None` when
 /// the amount does not fit the column.
-pub(crate) fn units_up(fri: u128) -> Option<i64> {
-    i64::try_from(fri.div_ceil(FRI_PER_UNIT)).ok()
+pub(crate) fn units_up(amount: u128) -> Option<i64> {
+    i64::try_from(amount.div_ceil(PER_UNIT)).ok()
 }
 
 /// Units for a budget: rounded down, saturating (a budget that large is unlimited).
-fn units_down(fri: u128) -> i64 {
-    i64::try_from(fri / FRI_PER_UNIT).unwrap_or(i64::MAX)
+fn units_down(amount: u128) -> i64 {
+    i64::try_from(amount / PER_UNIT).unwrap_or(i64::MAX)
 }
 
-fn units_to_fri(units: i64) -> Result<u128> {
+fn units_to_amount(units: i64) -> Result<u128> {
     u128::try_from(units)
-        .map(|u| u * FRI_PER_UNIT)
+        .map(|u| u * PER_UNIT)
         .map_err(|_| StoreError::corrupt(format_args!("negative gas amount {units}")))
 }
 
-/// Reserves `$1` units for organisation `$2` iff the budget covers them.
-pub(crate) const RESERVE_SQL: &str =
-    "UPDATE organizations SET gas_reserved_gfri = gas_reserved_gfri + $1 \
-     WHERE id = $2 AND $1 <= gas_budget_gfri - gas_spent_gfri - gas_reserved_gfri";
+/// Reserves `$1` units from budget (`$2` organisation, `$3` chain, `$4` unit) iff it
+/// covers them.
+pub(crate) const RESERVE_SQL: &str = "UPDATE gas_budgets SET reserved_giga = reserved_giga + $1 \
+     WHERE org_id = $2 AND chain = $3 AND unit = $4 \
+     AND $1 <= budget_giga - spent_giga - reserved_giga";
 
-/// Reserves `$1` units for organisation `$2` whatever the budget says: revocations
-/// always get through, an empty budget must never keep a user from killing a leaked key.
+/// Reserves `$1` units from budget (`$2`, `$3`, `$4`) whatever it says, creating it
+/// empty if need be: revocations always get through, an empty budget must never keep a
+/// user from killing a leaked key.
 pub(crate) const RESERVE_UNBUDGETED_SQL: &str =
-    "UPDATE organizations SET gas_reserved_gfri = gas_reserved_gfri + $1 WHERE id = $2";
+    "INSERT INTO gas_budgets (reserved_giga, org_id, chain, unit) VALUES ($1, $2, $3, $4) \
+     ON CONFLICT (org_id, chain, unit) \
+     DO UPDATE SET reserved_giga = gas_budgets.reserved_giga + excluded.reserved_giga";
 
 /// Releases `$1` reserved units (never below zero) and adds `$2` spent units
-/// (saturating) for organisation `$3`.
-pub(crate) const SETTLE_SQL: &str = "UPDATE organizations SET \
-     gas_reserved_gfri = CASE WHEN gas_reserved_gfri > $1 THEN gas_reserved_gfri - $1 ELSE 0 END, \
-     gas_spent_gfri = CASE WHEN gas_spent_gfri > 9223372036854775807 - $2 \
-                           THEN 9223372036854775807 ELSE gas_spent_gfri + $2 END \
-     WHERE id = $3";
+/// (saturating) in budget (`$3` organisation, `$4` chain, `$5` unit).
+pub(crate) const SETTLE_SQL: &str = "UPDATE gas_budgets SET \
+     reserved_giga = CASE WHEN reserved_giga > $1 THEN reserved_giga - $1 ELSE 0 END, \
+     spent_giga = CASE WHEN spent_giga > 9223372036854775807 - $2 \
+                       THEN 9223372036854775807 ELSE spent_giga + $2 END \
+     WHERE org_id = $3 AND chain = $4 AND unit = $5";
 
 macro_rules! org_cols {
     () => {
-        "id, name, gas_budget_gfri, gas_spent_gfri, gas_reserved_gfri, token_issuer_json, \
-         sponsorship_policy_json, created_at"
+        "id, name, token_issuer_json, sponsorship_policy_json, created_at"
     };
 }
 
@@ -60,12 +63,25 @@ fn org_from_row(row: &impl Cols) -> Result<Organization> {
     Ok(Organization {
         id: row.text("id")?,
         name: row.text("name")?,
-        gas_budget_fri: units_to_fri(row.int("gas_budget_gfri")?)?,
-        gas_spent_fri: units_to_fri(row.int("gas_spent_gfri")?)?,
-        gas_reserved_fri: units_to_fri(row.int("gas_reserved_gfri")?)?,
         token_issuer_json: row.opt_text("token_issuer_json")?,
         sponsorship_policy_json: row.opt_text("sponsorship_policy_json")?,
         created_at: row.int("created_at")?,
+    })
+}
+
+macro_rules! budget_cols {
+    () => {
+        "chain, unit, budget_giga, spent_giga, reserved_giga"
+    };
+}
+
+fn budget_from_row(row: &impl Cols) -> Result<GasBudget> {
+    Ok(GasBudget {
+        chain: row.text("chain")?,
+        unit: row.text("unit")?,
+        budget: units_to_amount(row.int("budget_giga")?)?,
+        spent: units_to_amount(row.int("spent_giga")?)?,
+        reserved: units_to_amount(row.int("reserved_giga")?)?,
     })
 }
 
@@ -81,25 +97,15 @@ fn api_key_from_row(row: &impl Cols) -> Result<ApiKey> {
 }
 
 impl Store {
-    /// Creates an organisation with a gas budget (rounded down to a multiple of 10^9 FRI).
-    pub async fn create_organization(
-        &self,
-        name: &str,
-        gas_budget_fri: u128,
-    ) -> Result<Organization> {
+    /// Creates an organisation, with no gas budget on any chain.
+    pub async fn create_organization(&self, name: &str) -> Result<Organization> {
         const SQL: &str = concat!(
-            "INSERT INTO organizations (id, name, gas_budget_gfri, created_at) ",
-            "VALUES ($1, $2, $3, $4) RETURNING ",
+            "INSERT INTO organizations (id, name, created_at) VALUES ($1, $2, $3) RETURNING ",
             org_cols!()
         );
         with_write_pool!(self, |pool| {
-            let row = sqlx::query(SQL)
-                .bind(new_id())
-                .bind(name)
-                .bind(units_down(gas_budget_fri))
-                .bind(now_unix())
-                .fetch_one(pool)
-                .await?;
+            let row =
+                sqlx::query(SQL).bind(new_id()).bind(name).bind(now_unix()).fetch_one(pool).await?;
             org_from_row(&row)
         })
     }
@@ -123,60 +129,101 @@ impl Store {
         })
     }
 
-    /// Replaces the gas budget (rounded down to a multiple of 10^9 FRI).
-    pub async fn set_gas_budget(&self, org_id: &str, gas_budget_fri: u128) -> Result<()> {
-        const SQL: &str = "UPDATE organizations SET gas_budget_gfri = $1 WHERE id = $2";
-        let done = with_write_pool!(self, |pool| {
-            sqlx::query(SQL)
-                .bind(units_down(gas_budget_fri))
-                .bind(org_id)
-                .execute(pool)
-                .await?
-                .rows_affected()
-        });
-        if done == 0 {
+    /// Sets the organisation's budget on a chain, in a unit (rounded down to a multiple of
+    /// 10^9 of the unit), keeping what it spent and has reserved there.
+    pub async fn set_gas_budget(&self, key: BudgetKey<'_>, budget: u128) -> Result<()> {
+        const SQL: &str = "INSERT INTO gas_budgets (budget_giga, org_id, chain, unit) \
+             VALUES ($1, $2, $3, $4) ON CONFLICT (org_id, chain, unit) \
+             DO UPDATE SET budget_giga = excluded.budget_giga";
+        if self.organization(key.org_id).await?.is_none() {
             return Err(StoreError::NotFound);
         }
+        with_write_pool!(self, |pool| {
+            sqlx::query(SQL)
+                .bind(units_down(budget))
+                .bind(key.org_id)
+                .bind(key.chain)
+                .bind(key.unit)
+                .execute(pool)
+                .await?;
+        });
         Ok(())
     }
 
-    /// Reserves `fri` (rounded up to a multiple of 10^9) of the organisation's budget, iff
-    /// spent + reserved + amount stays within the budget. The check and the increment are
-    /// one conditional `UPDATE`, so concurrent reservations can never overshoot.
-    pub async fn reserve_gas(&self, org_id: &str, fri: u128) -> Result<bool> {
-        const SQL: &str = RESERVE_SQL;
-        let Some(units) = units_up(fri) else {
-            // Larger than any budget can be.
-            return self.organization(org_id).await?.map(|_| false).ok_or(StoreError::NotFound);
-        };
-        let done = with_write_pool!(self, |pool| {
-            sqlx::query(SQL).bind(units).bind(org_id).execute(pool).await?.rows_affected()
+    /// The organisation's budget on a chain, in a unit (all zero when none was set).
+    pub async fn gas_budget(&self, key: BudgetKey<'_>) -> Result<GasBudget> {
+        const SQL: &str = concat!(
+            "SELECT ",
+            budget_cols!(),
+            " FROM gas_budgets WHERE org_id = $1 AND chain = $2 AND unit = $3"
+        );
+        let row = with_read_pool!(self, |pool| {
+            let row = sqlx::query(SQL)
+                .bind(key.org_id)
+                .bind(key.chain)
+                .bind(key.unit)
+                .fetch_optional(pool)
+                .await?;
+            row.as_ref().map(budget_from_row).transpose()?
         });
-        if done == 1 {
-            return Ok(true);
-        }
-        match self.organization(org_id).await? {
-            Some(_) => Ok(false),
-            None => Err(StoreError::NotFound),
-        }
+        Ok(row.unwrap_or_else(|| GasBudget {
+            chain: key.chain.to_string(),
+            unit: key.unit.to_string(),
+            budget: 0,
+            spent: 0,
+            reserved: 0,
+        }))
     }
 
-    /// Settles a reservation: releases `reserved_fri` (never below zero) and records
-    /// `actual_fri` as spent (both rounded up to multiples of 10^9 FRI), in one statement.
-    pub async fn settle_gas(
-        &self,
-        org_id: &str,
-        reserved_fri: u128,
-        actual_fri: u128,
-    ) -> Result<()> {
-        const SQL: &str = SETTLE_SQL;
-        let reserved = units_up(reserved_fri).unwrap_or(i64::MAX);
-        let actual = units_up(actual_fri).unwrap_or(i64::MAX);
+    /// Every budget of the organisation, by chain and unit.
+    pub async fn gas_budgets(&self, org_id: &str) -> Result<Vec<GasBudget>> {
+        const SQL: &str = concat!(
+            "SELECT ",
+            budget_cols!(),
+            " FROM gas_budgets WHERE org_id = $1 ORDER BY chain, unit"
+        );
+        with_read_pool!(self, |pool| {
+            let rows = sqlx::query(SQL).bind(org_id).fetch_all(pool).await?;
+            rows.iter().map(budget_from_row).collect()
+        })
+    }
+
+    /// Reserves `amount` from a budget iff spent + reserved + amount stays within it
+    /// (rounded up to a whole 10^9 of the unit). The check and the increment are one
+    /// conditional `UPDATE`, so concurrent reservations can never overshoot. `false` when
+    /// it does not fit; [`StoreError::NotFound`] without that organisation.
+    pub async fn reserve_gas(&self, key: BudgetKey<'_>, amount: u128) -> Result<bool> {
+        let done = match units_up(amount) {
+            None => 0,
+            Some(units) => with_write_pool!(self, |pool| {
+                sqlx::query(RESERVE_SQL)
+                    .bind(units)
+                    .bind(key.org_id)
+                    .bind(key.chain)
+                    .bind(key.unit)
+                    .execute(pool)
+                    .await?
+                    .rows_affected()
+            }),
+        };
+        if done == 0 && self.organization(key.org_id).await?.is_none() {
+            return Err(StoreError::NotFound);
+        }
+        Ok(done == 1)
+    }
+
+    /// Releases `reserved` and charges `actual` on a budget (both rounded up to a whole
+    /// 10^9 of the unit; the reservation never drops below zero).
+    pub async fn settle_gas(&self, key: BudgetKey<'_>, reserved: u128, actual: u128) -> Result<()> {
+        let reserved = units_up(reserved).unwrap_or(i64::MAX);
+        let actual = units_up(actual).unwrap_or(i64::MAX);
         let done = with_write_pool!(self, |pool| {
-            sqlx::query(SQL)
+            sqlx::query(SETTLE_SQL)
                 .bind(reserved)
                 .bind(actual)
-                .bind(org_id)
+                .bind(key.org_id)
+                .bind(key.chain)
+                .bind(key.unit)
                 .execute(pool)
                 .await?
                 .rows_affected()
@@ -296,7 +343,7 @@ mod tests {
         assert_eq!(units_up(u128::MAX), None);
         assert_eq!(units_down(1_999_999_999), 1);
         assert_eq!(units_down(u128::MAX), i64::MAX);
-        assert_eq!(units_to_fri(3).unwrap(), 3_000_000_000);
-        assert!(units_to_fri(-1).is_err());
+        assert_eq!(units_to_amount(3).unwrap(), 3_000_000_000);
+        assert!(units_to_amount(-1).is_err());
     }
 }

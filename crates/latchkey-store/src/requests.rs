@@ -8,7 +8,8 @@ use crate::db::{
 };
 use crate::error::{Result, StoreError};
 use crate::model::{
-    NewRequest, QuotaCharge, Request, RequestStatus, RequestUpdate, Reservation, ReserveOptions,
+    BudgetKey, NewRequest, QuotaCharge, Request, RequestStatus, RequestUpdate, Reservation,
+    ReserveOptions,
 };
 use crate::orgs::{units_up, RESERVE_SQL, RESERVE_UNBUDGETED_SQL, SETTLE_SQL};
 use crate::Store;
@@ -283,8 +284,9 @@ impl Store {
         .await
     }
 
-    /// [`update_request`](Self::update_request) and a reservation of `fee_fri` from the
-    /// organisation's gas budget (and from each daily quota in `options`), in one
+    /// [`update_request`](Self::update_request) and a reservation of `fee` from the
+    /// organisation's gas budget on the request's chain, in its fee unit (and from each
+    /// daily quota in `options`), in one
     /// transaction: either all happen or none, so a crash can never leave a reservation
     /// without the request that holds it. The request records the quotas it was charged
     /// to, so its settlement releases them.
@@ -293,14 +295,15 @@ impl Store {
         id: &str,
         expected: &[RequestStatus],
         update: &RequestUpdate,
-        org_id: &str,
-        fee_fri: u128,
+        budget: BudgetKey<'_>,
+        fee: u128,
         options: &ReserveOptions,
     ) -> Result<Reservation> {
         if expected.is_empty() {
             return Ok(Reservation::StatusChanged);
         }
-        let Some(units) = units_up(fee_fri) else {
+        let org_id = budget.org_id;
+        let Some(units) = units_up(fee) else {
             return self
                 .organization(org_id)
                 .await?
@@ -347,6 +350,8 @@ impl Store {
             let reserved = sqlx::query(reserve_sql)
                 .bind(units)
                 .bind(org_id)
+                .bind(budget.chain)
+                .bind(budget.unit)
                 .execute(&mut *tx)
                 .await?
                 .rows_affected();
@@ -371,7 +376,7 @@ impl Store {
     }
 
     /// [`update_request`](Self::update_request) and the settlement of its reservation
-    /// (`reserved_fri` released, `spent_fri` spent, in the organisation's budget and in
+    /// (`reserved` released, `spent` spent, in the organisation's budget and in
     /// every daily quota the request was charged to), in one transaction; nothing is
     /// settled unless the update applies, so a request is settled exactly once.
     #[allow(clippy::too_many_arguments)]
@@ -380,16 +385,17 @@ impl Store {
         id: &str,
         expected: &[RequestStatus],
         update: &RequestUpdate,
-        org_id: &str,
-        reserved_fri: u128,
-        spent_fri: u128,
+        budget: BudgetKey<'_>,
+        reserved: u128,
+        spent: u128,
     ) -> Result<bool> {
         if expected.is_empty() {
             return Ok(false);
         }
+        let org_id = budget.org_id;
         let (sql, args) = update_sql(id, expected, update, now_unix());
-        let reserved = units_up(reserved_fri).unwrap_or(i64::MAX);
-        let spent = units_up(spent_fri).unwrap_or(i64::MAX);
+        let reserved = units_up(reserved).unwrap_or(i64::MAX);
+        let spent = units_up(spent).unwrap_or(i64::MAX);
         let done = with_write_tx!(self, |tx| {
             let updated = bind_all!(sqlx::query(AssertSqlSafe(sql)), args)
                 .execute(&mut *tx)
@@ -402,6 +408,8 @@ impl Store {
                 .bind(reserved)
                 .bind(spent)
                 .bind(org_id)
+                .bind(budget.chain)
+                .bind(budget.unit)
                 .execute(&mut *tx)
                 .await?
                 .rows_affected();
@@ -432,7 +440,7 @@ impl Store {
         Ok(done)
     }
 
-    /// Moves a request's reservation from `from_fri` to `to_fri` (its fee bounds were
+    /// Moves a request's reservation from `from` to `to` (its fee bounds were
     /// re-estimated), in its organisation's budget and its daily quotas, and records the
     /// new reservation on the request — in one transaction, and only while the request is
     /// in one of `expected`. A larger reservation needs the budget to cover the difference
@@ -443,18 +451,19 @@ impl Store {
         &self,
         id: &str,
         expected: &[RequestStatus],
-        org_id: &str,
-        from_fri: u128,
-        to_fri: u128,
+        budget: BudgetKey<'_>,
+        from_amount: u128,
+        to_amount: u128,
         bypass_budget: bool,
     ) -> Result<Reservation> {
-        let (Some(from), Some(to)) = (units_up(from_fri), units_up(to_fri)) else {
+        let (Some(from), Some(to)) = (units_up(from_amount), units_up(to_amount)) else {
             return Ok(Reservation::BudgetExhausted);
         };
         if from == to {
             return Ok(Reservation::Recorded);
         }
-        let update = RequestUpdate { fee: Some(to_fri.to_string()), ..RequestUpdate::default() };
+        let org_id = budget.org_id;
+        let update = RequestUpdate { fee: Some(to_amount.to_string()), ..RequestUpdate::default() };
         let (sql, args) = update_sql(id, expected, &update, now_unix());
         let moved = with_write_tx!(self, |tx| {
             let updated = bind_all!(sqlx::query(AssertSqlSafe(sql)), args)
@@ -466,12 +475,20 @@ impl Store {
             }
             let applied = if to > from {
                 let sql = if bypass_budget { RESERVE_UNBUDGETED_SQL } else { RESERVE_SQL };
-                sqlx::query(sql).bind(to - from).bind(org_id).execute(&mut *tx).await?
+                sqlx::query(sql)
+                    .bind(to - from)
+                    .bind(org_id)
+                    .bind(budget.chain)
+                    .bind(budget.unit)
+                    .execute(&mut *tx)
+                    .await?
             } else {
                 sqlx::query(SETTLE_SQL)
                     .bind(from - to)
                     .bind(0i64)
                     .bind(org_id)
+                    .bind(budget.chain)
+                    .bind(budget.unit)
                     .execute(&mut *tx)
                     .await?
             }

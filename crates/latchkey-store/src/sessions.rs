@@ -8,7 +8,7 @@ use crate::Store;
 macro_rules! session_cols {
     () => {
         "id, wallet_id, session_public_key, valid_after, valid_until, max_calls, \
-         allowed_methods_json, allow_all, registration_request_id, state, created_at, \
+         grant_json, allow_all, registration_request_id, state, created_at, \
          updated_at, revoked_at"
     };
 }
@@ -21,7 +21,8 @@ fn session_from_row(row: &impl Cols) -> Result<Session> {
         valid_after: row.int("valid_after")?,
         valid_until: row.int("valid_until")?,
         max_calls: row.int("max_calls")?,
-        allowed_methods_json: row.text("allowed_methods_json")?,
+        grant: serde_json::from_str(&row.text("grant_json")?)
+            .map_err(|e| StoreError::corrupt(format_args!("session grant: {e}")))?,
         allow_all: row.flag("allow_all")?,
         registration_request_id: row.opt_text("registration_request_id")?,
         state: row.text("state")?.parse()?,
@@ -39,18 +40,20 @@ impl Store {
     pub async fn upsert_session(&self, session: &NewSession) -> Result<Session> {
         const SQL: &str = concat!(
             "INSERT INTO sessions (id, wallet_id, session_public_key, valid_after, valid_until, ",
-            "max_calls, allowed_methods_json, allow_all, registration_request_id, state, ",
+            "max_calls, grant_json, allow_all, registration_request_id, state, ",
             "created_at, updated_at) ",
             "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11) ",
             "ON CONFLICT (wallet_id, session_public_key) DO UPDATE SET ",
             "valid_after = excluded.valid_after, valid_until = excluded.valid_until, ",
-            "max_calls = excluded.max_calls, allowed_methods_json = excluded.allowed_methods_json, ",
+            "max_calls = excluded.max_calls, grant_json = excluded.grant_json, ",
             "allow_all = excluded.allow_all, ",
             "registration_request_id = excluded.registration_request_id, ",
             "state = excluded.state, updated_at = excluded.updated_at, revoked_at = NULL ",
             "RETURNING ",
             session_cols!()
         );
+        let grant = serde_json::to_string(&session.grant)
+            .map_err(|e| StoreError::Database(format!("session grant: {e}")))?;
         with_write_pool!(self, |pool| {
             let row = sqlx::query(SQL)
                 .bind(new_id())
@@ -59,7 +62,7 @@ impl Store {
                 .bind(session.valid_after)
                 .bind(session.valid_until)
                 .bind(session.max_calls)
-                .bind(&session.allowed_methods_json)
+                .bind(&grant)
                 .bind(session.allow_all)
                 .bind(&session.registration_request_id)
                 .bind(SessionState::Pending.as_str())

@@ -125,15 +125,16 @@ impl Store {
         })
     }
 
-    /// Assigns `chain` (a CAIP-2 id) to every wallet, request and relayer account written
-    /// before rows named their chain: such rows carry a legacy name without a `:`
-    /// (`STARKNET`), and were written by a server running the one chain it runs now. Returns
-    /// the rows changed; call once at start, before anything reads them.
+    /// Assigns `chain` (a CAIP-2 id) to every wallet, request, relayer account and gas
+    /// budget written before rows named their chain: such rows carry a legacy name without
+    /// a `:` (`STARKNET`), and were written by a server running the one chain it runs now.
+    /// Returns the rows changed; call once at start, before anything reads them.
     pub async fn adopt_legacy_chain(&self, chain: &str) -> Result<u64> {
-        const TABLES: [&str; 3] = [
+        const TABLES: [&str; 4] = [
             "UPDATE wallets SET chain = $1 WHERE chain NOT LIKE '%:%'",
             "UPDATE requests SET chain = $1 WHERE chain NOT LIKE '%:%'",
             "UPDATE relayers SET chain = $1 WHERE chain NOT LIKE '%:%'",
+            "UPDATE gas_budgets SET chain = $1 WHERE chain NOT LIKE '%:%'",
         ];
         Ok(with_write_tx!(self, |tx| {
             let mut changed = 0;

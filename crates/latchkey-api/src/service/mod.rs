@@ -1,7 +1,9 @@
-//! What the dialects share beyond parsing: the operations on wallets and executions that
+//! What the dialects share beyond parsing: the operations on wallets, sessions and
+//! executions that
 //! every dialect performs the same way, each written once.
 
 mod executions;
+pub(crate) mod sessions;
 mod wallets;
 
 pub(crate) use executions::execute_signed;

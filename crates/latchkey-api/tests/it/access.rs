@@ -105,7 +105,7 @@ async fn j8_another_organisation_reaches_nothing() {
     let request_id = done["id"].as_str().unwrap().to_string();
     let tx_hash = done["transactionHash"].as_str().unwrap().to_string();
 
-    let other = create_org(&app.store, 10u128.pow(20)).await;
+    let other = create_org(&app.store, &app.chain, 10u128.pow(20)).await;
     for (method, path, body) in
         resource_routes(&w, &to_hex(&session.public_key()), &request_id, &tx_hash, "alice")
     {
@@ -158,7 +158,7 @@ async fn credentials_are_checked_with_stable_codes() {
         assert!(!body.to_string().contains(&app.org.secret), "a secret was echoed");
     }
     // A secret key of another organisation does not pair with this public key.
-    let other = create_org(&app.store, 1).await;
+    let other = create_org(&app.store, &app.chain, 1).await;
     let (status, body) = send(
         app.http
             .get(&url)

@@ -142,6 +142,15 @@ async fn lifecycle(app: App) {
     let (_, sponsorship) = app.call(Method::GET, "/api/sponsorship", None).await;
     assert_ne!(sponsorship["spentFri"], "0", "{sponsorship}");
     assert_eq!(sponsorship["reservedFri"], "0", "{sponsorship}");
+    // The same budget in the list by chain and unit, the only one this organisation has.
+    let budgets = sponsorship["budgets"].as_array().expect("budgets");
+    assert_eq!(budgets.len(), 1, "{sponsorship}");
+    assert_eq!(
+        (budgets[0]["chain"].as_str(), budgets[0]["unit"].as_str()),
+        (Some(app.chain.as_str()), Some("FRI"))
+    );
+    assert_eq!(budgets[0]["spent"], sponsorship["spentFri"]);
+    assert_eq!(budgets[0]["remaining"], sponsorship["remainingFri"]);
 }
 
 crate::both_backends!(native_lifecycle, |app: App| lifecycle(app));

@@ -37,7 +37,7 @@ async fn recorded_but_never_submitted_is_submitted_once_after_restart() {
     // What the stopped process left: the durable record, the budget reservation, nothing
     // on chain.
     let reserved = 10u128.pow(17);
-    assert!(app.store.reserve_gas(&app.org.org_id, reserved).await.unwrap());
+    assert!(app.store.reserve_gas(app.budget_key(&app.org.org_id), reserved).await.unwrap());
     let applied = app
         .store
         .update_request(
@@ -58,8 +58,8 @@ async fn recorded_but_never_submitted_is_submitted_once_after_restart() {
     let done = app.wait_final(&id).await;
     assert_eq!(done["status"], "succeeded", "{done}");
     assert_eq!(moves(&app, wallet).await, Felt::ONE, "executed exactly once");
-    let org = app.store.organization(&app.org.org_id).await.unwrap().unwrap();
-    assert_eq!(org.gas_reserved_fri, 0, "the reservation was settled");
+    let budget = app.store.gas_budget(app.budget_key(&app.org.org_id)).await.unwrap();
+    assert_eq!(budget.reserved, 0, "the reservation was settled");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

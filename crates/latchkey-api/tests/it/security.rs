@@ -15,10 +15,10 @@ use serde_json::{json, Value};
 use crate::support::{create_org, fresh_key, sealed, send, App, Backend, OrgKeys};
 use crate::users::{as_user, user_proof};
 
-/// The organisation's gas accounting, in FRI.
+/// The organisation's gas accounting on the chain, in FRI: (reserved, spent).
 async fn budget(app: &App, org: &OrgKeys) -> (u128, u128) {
-    let org = app.store.organization(&org.org_id).await.unwrap().unwrap();
-    (org.gas_reserved_fri, org.gas_spent_fri)
+    let budget = app.store.gas_budget(app.budget_key(&org.org_id)).await.unwrap();
+    (budget.reserved, budget.spent)
 }
 
 fn owner_signature(owner: &SigningKey, wallet: Felt, prepared: &Value) -> Vec<String> {
@@ -54,7 +54,7 @@ async fn register_game_session(app: &App, wallet: Felt, owner: &SigningKey) -> S
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn r2_03_an_execution_prepared_in_one_organisation_cannot_run_in_another() {
     let app = App::start(Backend::Sqlite).await.unwrap();
-    let other = create_org(&app.store, 10u128.pow(21)).await;
+    let other = create_org(&app.store, &app.chain, 10u128.pow(21)).await;
     let owner = fresh_key();
     let wallet = app.create_wallet(&owner, "alice").await;
     // The same account is a wallet of the other organisation too (the owner proves its
@@ -86,7 +86,7 @@ async fn r2_03_an_execution_prepared_in_one_organisation_cannot_run_in_another()
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn r2_05_end_user_tokens_are_bound_to_their_organisation() {
     let (app, issuer) = App::with_issuer(Backend::Sqlite).await.unwrap();
-    let other = create_org(&app.store, 10u128.pow(21)).await;
+    let other = create_org(&app.store, &app.chain, 10u128.pow(21)).await;
     let alice = app.create_wallet(&fresh_key(), "alice").await;
     let token = issuer.token("alice");
     let foreign = |path: &str| {
@@ -545,7 +545,7 @@ async fn r2_04_sponsorship_policy_quotas_cooldown_and_revocations_that_always_ge
     assert_eq!((status, body["code"].as_str()), (429, Some("WALLET_COOLING_DOWN")), "{body}");
 
     // With the budget empty too, a revocation still gets through.
-    app.store.set_gas_budget(&app.org.org_id, 0).await.unwrap();
+    app.store.set_gas_budget(app.budget_key(&app.org.org_id), 0).await.unwrap();
     let prepared = app.prepare(wallet, make_move(&app, 6)).await;
     let (status, _) = execute(&prepared, owner_signature(&owner, wallet, &prepared)).await;
     assert_eq!(status, 429);
@@ -783,7 +783,7 @@ async fn r2_12_i3_idempotency_keys_are_per_principal_and_survive_a_crash() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn r2_13_wallet_creation_proves_the_owner_key() {
     let app = App::start(Backend::Sqlite).await.unwrap();
-    let other = create_org(&app.store, 10u128.pow(21)).await;
+    let other = create_org(&app.store, &app.chain, 10u128.pow(21)).await;
     let owner = fresh_key();
     let squatter = fresh_key();
     let mut body = app.wallet_body(&owner, "alice").await;

@@ -17,7 +17,7 @@ use latchkey_relayer::{Relayer, RelayerConfig};
 use latchkey_starknet::StarknetBackend;
 use latchkey_starknet_contracts::ACCOUNT;
 use latchkey_starknet_devnet::Devnet;
-use latchkey_store::{ApiKeyKind, Store};
+use latchkey_store::{ApiKeyKind, BudgetKey, Store};
 use latchkey_testkit::TestDatabase;
 use serde_json::{json, Value};
 
@@ -76,8 +76,11 @@ impl Drop for App {
     }
 }
 
-pub(crate) async fn create_org(store: &Store, budget_fri: u128) -> OrgKeys {
-    let org = store.create_organization("test", budget_fri).await.expect("org");
+/// A new organisation with a budget of `budget_fri` on `chain`, and its keys.
+pub(crate) async fn create_org(store: &Store, chain: &str, budget_fri: u128) -> OrgKeys {
+    let org = store.create_organization("test").await.expect("org");
+    let key = BudgetKey { org_id: &org.id, chain, unit: "FRI" };
+    store.set_gas_budget(key, budget_fri).await.expect("budget");
     let keys = generate_api_keys(KeyEnvironment::Dev, &mut rand::rngs::OsRng);
     let secret = keys.secret_key.expose().to_string();
     store
@@ -144,8 +147,8 @@ impl App {
         )
         .await
         .expect("relayer");
-        let org = create_org(&store, 10u128.pow(21)).await;
         let chain = backend.id().to_string();
+        let org = create_org(&store, &chain, 10u128.pow(21)).await;
         let state = AppState::new(store.clone(), backend, relayer, class_hash, config);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let url = format!("http://{}", listener.local_addr().unwrap());
@@ -163,6 +166,11 @@ impl App {
             _database: database,
             server,
         })
+    }
+
+    /// The organisation's budget on the chain, in FRI.
+    pub(crate) fn budget_key<'a>(&'a self, org_id: &'a str) -> BudgetKey<'a> {
+        BudgetKey { org_id, chain: &self.chain, unit: "FRI" }
     }
 
     /// The test database's URL.

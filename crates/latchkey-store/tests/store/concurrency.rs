@@ -4,7 +4,9 @@ use latchkey_store::{
     IdempotencyClaim, RequestStatus, RequestUpdate, Reservation, ReserveOptions, StoreError,
 };
 
-use crate::support::{new_request, new_wallet, org, second_store};
+use crate::support::{
+    budget, budget_key, new_request, new_wallet, org, org_with_budget, second_store,
+};
 
 const GFRI: u128 = 1_000_000_000;
 
@@ -14,7 +16,7 @@ const GFRI: u128 = 1_000_000_000;
 both_backends!(many_concurrent_writers_all_succeed, |db| {
     let store = db.store();
     let other_process = second_store(db).await;
-    let org = store.create_organization("o", 1_000_000 * GFRI).await.unwrap();
+    let org = org_with_budget(&store, "o", 1_000_000 * GFRI).await;
     let mut tasks = Vec::new();
     for writer in 0..64u32 {
         let store = if writer % 2 == 0 { store.clone() } else { other_process.clone() };
@@ -41,7 +43,7 @@ both_backends!(many_concurrent_writers_all_succeed, |db| {
                         .update_request(&request.id, &[RequestStatus::Prepared], &recorded)
                         .await?
                 );
-                assert!(store.reserve_gas(&org_id, GFRI).await?);
+                assert!(store.reserve_gas(budget_key(&org_id), GFRI).await?);
                 store.complete_idempotency(scope, 200, "{}").await?;
             }
             Ok::<_, latchkey_store::StoreError>(())
@@ -54,8 +56,7 @@ both_backends!(many_concurrent_writers_all_succeed, |db| {
         }
     }
     assert!(failures.is_empty(), "{} writers failed: {failures:?}", failures.len());
-    let org = store.organization(&org.id).await.unwrap().unwrap();
-    assert_eq!(org.gas_reserved_fri, 320 * GFRI);
+    assert_eq!(budget(&store, &org.id).await.reserved, 320 * GFRI);
     assert_eq!(store.list_wallets(&org.id, 1000, 0).await.unwrap().len(), 320);
     assert_eq!(
         store.requests_with_status(&[RequestStatus::Recorded], 1000).await.unwrap().len(),
@@ -67,24 +68,26 @@ both_backends!(many_concurrent_writers_all_succeed, |db| {
 both_backends!(concurrent_reservations_never_exceed_the_budget, |db| {
     let store = db.store();
     let other_process = second_store(db).await;
-    let org = store.create_organization("o", 10 * GFRI).await.unwrap();
+    let org = org_with_budget(&store, "o", 10 * GFRI).await;
     // One unit already spent: room for 9 reservations of one unit.
-    assert!(store.reserve_gas(&org.id, GFRI).await.unwrap());
-    store.settle_gas(&org.id, GFRI, GFRI).await.unwrap();
+    assert!(store.reserve_gas(budget_key(&org.id), GFRI).await.unwrap());
+    store.settle_gas(budget_key(&org.id), GFRI, GFRI).await.unwrap();
     let mut tasks = Vec::new();
     for i in 0..50 {
         let store = if i % 2 == 0 { store.clone() } else { other_process.clone() };
         let org_id = org.id.clone();
-        tasks.push(tokio::spawn(async move { store.reserve_gas(&org_id, GFRI).await.unwrap() }));
+        tasks.push(tokio::spawn(async move {
+            store.reserve_gas(budget_key(&org_id), GFRI).await.unwrap()
+        }));
     }
     let mut granted = 0;
     for task in tasks {
         granted += usize::from(task.await.unwrap());
     }
     assert_eq!(granted, 9);
-    let org = store.organization(&org.id).await.unwrap().unwrap();
-    assert_eq!(org.gas_reserved_fri, 9 * GFRI);
-    assert!(org.gas_spent_fri + org.gas_reserved_fri <= org.gas_budget_fri);
+    let org = budget(&store, &org.id).await;
+    assert_eq!(org.reserved, 9 * GFRI);
+    assert!(org.spent + org.reserved <= org.budget);
 });
 
 // 20 workers race to move one Recorded request to Submitting; exactly one wins, and the
@@ -138,7 +141,7 @@ fn to(status: RequestStatus) -> RequestUpdate {
 // request is settled exactly once however many finishers race.
 both_backends!(reservation_and_settlement_go_with_the_request, |db| {
     let store = db.store();
-    let org = store.create_organization("o", 3 * GFRI).await.unwrap();
+    let org = org_with_budget(&store, "o", 3 * GFRI).await;
     let first = store.insert_request(&new_request(&org.id, None, "0x1")).await.unwrap();
     let second = store.insert_request(&new_request(&org.id, None, "0x2")).await.unwrap();
     let prepared = [RequestStatus::Prepared];
@@ -150,7 +153,7 @@ both_backends!(reservation_and_settlement_go_with_the_request, |db| {
             &first.id,
             &prepared,
             &recorded,
-            &org.id,
+            budget_key(&org.id),
             4 * GFRI,
             &ReserveOptions::default(),
         )
@@ -158,14 +161,14 @@ both_backends!(reservation_and_settlement_go_with_the_request, |db| {
         .unwrap();
     assert_eq!(outcome, Reservation::BudgetExhausted);
     assert_eq!(store.request(&first.id).await.unwrap().unwrap().status, RequestStatus::Prepared);
-    assert_eq!(store.organization(&org.id).await.unwrap().unwrap().gas_reserved_fri, 0);
+    assert_eq!(budget(&store, &org.id).await.reserved, 0);
 
     let outcome = store
         .update_request_reserving(
             &first.id,
             &prepared,
             &recorded,
-            &org.id,
+            budget_key(&org.id),
             2 * GFRI,
             &ReserveOptions::default(),
         )
@@ -173,7 +176,7 @@ both_backends!(reservation_and_settlement_go_with_the_request, |db| {
         .unwrap();
     assert_eq!(outcome, Reservation::Recorded);
     assert_eq!(store.request(&first.id).await.unwrap().unwrap().status, RequestStatus::Recorded);
-    assert_eq!(store.organization(&org.id).await.unwrap().unwrap().gas_reserved_fri, 2 * GFRI);
+    assert_eq!(budget(&store, &org.id).await.reserved, 2 * GFRI);
 
     // The same request again: its status moved on, so the reservation is rolled back.
     let outcome = store
@@ -181,14 +184,14 @@ both_backends!(reservation_and_settlement_go_with_the_request, |db| {
             &first.id,
             &prepared,
             &recorded,
-            &org.id,
+            budget_key(&org.id),
             GFRI,
             &ReserveOptions::default(),
         )
         .await
         .unwrap();
     assert_eq!(outcome, Reservation::StatusChanged);
-    assert_eq!(store.organization(&org.id).await.unwrap().unwrap().gas_reserved_fri, 2 * GFRI);
+    assert_eq!(budget(&store, &org.id).await.reserved, 2 * GFRI);
 
     // Unknown organisation.
     assert!(matches!(
@@ -197,7 +200,7 @@ both_backends!(reservation_and_settlement_go_with_the_request, |db| {
                 &second.id,
                 &prepared,
                 &recorded,
-                "missing",
+                budget_key("missing"),
                 GFRI,
                 &ReserveOptions::default()
             )
@@ -217,7 +220,7 @@ both_backends!(reservation_and_settlement_go_with_the_request, |db| {
                     &id,
                     &[RequestStatus::Recorded],
                     &to(RequestStatus::Succeeded),
-                    &org_id,
+                    budget_key(&org_id),
                     2 * GFRI,
                     GFRI,
                 )
@@ -230,7 +233,7 @@ both_backends!(reservation_and_settlement_go_with_the_request, |db| {
         settled += usize::from(task.await.unwrap());
     }
     assert_eq!(settled, 1);
-    let org = store.organization(&org.id).await.unwrap().unwrap();
-    assert_eq!((org.gas_reserved_fri, org.gas_spent_fri), (0, GFRI));
+    let org = budget(&store, &org.id).await;
+    assert_eq!((org.reserved, org.spent), (0, GFRI));
     assert_eq!(store.request(&first.id).await.unwrap().unwrap().status, RequestStatus::Succeeded);
 });

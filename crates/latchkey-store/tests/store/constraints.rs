@@ -40,8 +40,9 @@ both_backends!(every_unique_constraint_is_enforced, |db| {
     let dup = raw_execute(
         db,
         "INSERT INTO sessions (id, wallet_id, session_public_key, valid_after, valid_until, \
-         max_calls, allowed_methods_json, allow_all, state, created_at, updated_at) \
-         SELECT 'dup', wallet_id, session_public_key, 0, 0, 0, '[]', allow_all, 'pending', 0, 0 \
+         max_calls, grant_json, allow_all, state, created_at, updated_at) \
+         SELECT 'dup', wallet_id, session_public_key, 0, 0, 0, grant_json, allow_all, 'pending', \
+         0, 0 \
          FROM sessions",
     )
     .await;

@@ -64,7 +64,7 @@ fn sqlite_acknowledged_writes_survive_sigkill() {
     let url = format!("sqlite://{}", path.display());
     let org_id = runtime.block_on(async {
         let store = Store::connect(&url).await.unwrap();
-        let org = store.create_organization("durable", 0).await.unwrap();
+        let org = store.create_organization("durable").await.unwrap();
         store.close().await;
         org.id
     });

@@ -17,7 +17,7 @@ fn scope<'a>(org_id: &'a str, key: &'a str) -> IdempotencyScope<'a> {
 both_backends!(idempotency_semantics, |db| {
     let store = db.store();
     let org = org(&store).await;
-    let other = store.create_organization("other", 0).await.unwrap();
+    let other = store.create_organization("other").await.unwrap();
     let claim = |org_id: String, key: &'static str, hash: &'static str, now: i64| {
         let store = store.clone();
         async move {

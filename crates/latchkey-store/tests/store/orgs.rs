@@ -1,69 +1,97 @@
 //! Organisations, gas budgets and API keys.
 
-use latchkey_store::{constraints, ApiKeyKind, Backend, StoreError};
+use latchkey_store::{constraints, ApiKeyKind, Backend, BudgetKey, StoreError};
 use sha2::{Digest, Sha256};
 
-use crate::support::{org, raw_texts};
+use crate::support::{budget, budget_key, org, org_with_budget, raw_texts, CHAIN};
 
 const GFRI: u128 = 1_000_000_000;
 
 both_backends!(organizations_round_trip, |db| {
     let store = db.store();
     assert_eq!(store.first_organization().await.unwrap(), None);
-    let first = store.create_organization("first", 5 * GFRI + 7).await.unwrap();
-    let second = store.create_organization("second", 0).await.unwrap();
+    let first = org_with_budget(&store, "first", 5 * GFRI + 7).await;
+    let second = store.create_organization("second").await.unwrap();
     assert_eq!(first.name, "first");
-    // Budgets are kept in whole 10^9 FRI, rounded down.
-    assert_eq!(first.gas_budget_fri, 5 * GFRI);
-    assert_eq!((first.gas_spent_fri, first.gas_reserved_fri), (0, 0));
     assert_eq!(store.organization(&first.id).await.unwrap(), Some(first.clone()));
     assert_eq!(store.organization(&second.id).await.unwrap(), Some(second.clone()));
     assert_eq!(store.organization("missing").await.unwrap(), None);
     // Both were created within the same second: insertion order decides.
     assert_eq!(store.first_organization().await.unwrap(), Some(first.clone()));
-
-    store.set_gas_budget(&second.id, 42 * GFRI).await.unwrap();
-    assert_eq!(store.organization(&second.id).await.unwrap().unwrap().gas_budget_fri, 42 * GFRI);
-    assert_eq!(store.set_gas_budget("missing", 1).await, Err(StoreError::NotFound));
-    // A budget beyond the column saturates instead of failing.
-    store.set_gas_budget(&second.id, u128::MAX).await.unwrap();
-    assert_eq!(
-        store.organization(&second.id).await.unwrap().unwrap().gas_budget_fri,
-        i64::MAX as u128 * GFRI
-    );
     store.health().await.unwrap();
+});
+
+both_backends!(budgets_are_per_organisation_chain_and_unit, |db| {
+    let store = db.store();
+    let first = org_with_budget(&store, "first", 5 * GFRI + 7).await;
+    let second = store.create_organization("second").await.unwrap();
+    // Budgets are kept in whole 10^9 of the unit, rounded down.
+    let kept = budget(&store, &first.id).await;
+    assert_eq!((kept.budget, kept.spent, kept.reserved), (5 * GFRI, 0, 0));
+    assert_eq!((kept.chain.as_str(), kept.unit.as_str()), (CHAIN, "FRI"));
+    // None set: zero, and nothing can be reserved from it.
+    assert_eq!(budget(&store, &second.id).await.budget, 0);
+    assert!(!store.reserve_gas(budget_key(&second.id), 1).await.unwrap());
+
+    store.set_gas_budget(budget_key(&second.id), 42 * GFRI).await.unwrap();
+    assert_eq!(budget(&store, &second.id).await.budget, 42 * GFRI);
+    assert_eq!(store.set_gas_budget(budget_key("missing"), 1).await, Err(StoreError::NotFound));
+    // A budget beyond the column saturates instead of failing.
+    store.set_gas_budget(budget_key(&second.id), u128::MAX).await.unwrap();
+    assert_eq!(budget(&store, &second.id).await.budget, i64::MAX as u128 * GFRI);
+
+    // Another chain, or another unit, is another budget: spending on one leaves the others.
+    let evm = BudgetKey { org_id: &first.id, chain: "eip155:31337", unit: "WEI" };
+    store.set_gas_budget(evm, 3 * GFRI).await.unwrap();
+    assert!(store.reserve_gas(evm, 3 * GFRI).await.unwrap());
+    assert!(!store.reserve_gas(evm, 1).await.unwrap());
+    assert!(store.reserve_gas(budget_key(&first.id), 5 * GFRI).await.unwrap());
+    store.settle_gas(evm, 3 * GFRI, GFRI).await.unwrap();
+    let on_evm = store.gas_budget(evm).await.unwrap();
+    assert_eq!((on_evm.budget, on_evm.spent, on_evm.reserved), (3 * GFRI, GFRI, 0));
+    assert_eq!(on_evm.remaining(), 2 * GFRI);
+    let all = store.gas_budgets(&first.id).await.unwrap();
+    let names: Vec<_> = all.iter().map(|b| (b.chain.as_str(), b.unit.as_str())).collect();
+    assert_eq!(names, [("eip155:31337", "WEI"), (CHAIN, "FRI")]);
+    assert_eq!(all[1].reserved, 5 * GFRI);
+    // Setting a budget keeps what was spent and reserved under it.
+    store.set_gas_budget(evm, 10 * GFRI).await.unwrap();
+    assert_eq!(store.gas_budget(evm).await.unwrap().spent, GFRI);
 });
 
 both_backends!(gas_reservations_and_settlement, |db| {
     let store = db.store();
-    let org = store.create_organization("o", 10 * GFRI).await.unwrap();
+    let org = org_with_budget(&store, "o", 10 * GFRI).await;
     // 1 FRI reserves a whole unit (rounded up).
-    assert!(store.reserve_gas(&org.id, 1).await.unwrap());
-    assert!(store.reserve_gas(&org.id, 4 * GFRI).await.unwrap());
-    let now = store.organization(&org.id).await.unwrap().unwrap();
-    assert_eq!(now.gas_reserved_fri, 5 * GFRI);
+    assert!(store.reserve_gas(budget_key(&org.id), 1).await.unwrap());
+    assert!(store.reserve_gas(budget_key(&org.id), 4 * GFRI).await.unwrap());
+    let now = budget(&store, &org.id).await;
+    assert_eq!(now.reserved, 5 * GFRI);
     // 5 reserved of 10: 6 does not fit, 5 does.
-    assert!(!store.reserve_gas(&org.id, 6 * GFRI).await.unwrap());
-    assert!(!store.reserve_gas(&org.id, u128::MAX).await.unwrap());
-    assert!(store.reserve_gas(&org.id, 5 * GFRI).await.unwrap());
-    assert!(!store.reserve_gas(&org.id, 1).await.unwrap());
+    assert!(!store.reserve_gas(budget_key(&org.id), 6 * GFRI).await.unwrap());
+    assert!(!store.reserve_gas(budget_key(&org.id), u128::MAX).await.unwrap());
+    assert!(store.reserve_gas(budget_key(&org.id), 5 * GFRI).await.unwrap());
+    assert!(!store.reserve_gas(budget_key(&org.id), 1).await.unwrap());
 
     // Settle 4 reserved with an actual fee of 2.5 (charged as 3).
-    store.settle_gas(&org.id, 4 * GFRI, 2 * GFRI + GFRI / 2).await.unwrap();
-    let now = store.organization(&org.id).await.unwrap().unwrap();
-    assert_eq!(now.gas_reserved_fri, 6 * GFRI);
-    assert_eq!(now.gas_spent_fri, 3 * GFRI);
+    store.settle_gas(budget_key(&org.id), 4 * GFRI, 2 * GFRI + GFRI / 2).await.unwrap();
+    let now = budget(&store, &org.id).await;
+    assert_eq!(now.reserved, 6 * GFRI);
+    assert_eq!(now.spent, 3 * GFRI);
     // 3 spent + 6 reserved of 10: one unit left.
-    assert!(store.reserve_gas(&org.id, GFRI).await.unwrap());
-    assert!(!store.reserve_gas(&org.id, 1).await.unwrap());
+    assert!(store.reserve_gas(budget_key(&org.id), GFRI).await.unwrap());
+    assert!(!store.reserve_gas(budget_key(&org.id), 1).await.unwrap());
     // Releasing more than is reserved stops at zero.
-    store.settle_gas(&org.id, 100 * GFRI, 0).await.unwrap();
-    let now = store.organization(&org.id).await.unwrap().unwrap();
-    assert_eq!((now.gas_reserved_fri, now.gas_spent_fri), (0, 3 * GFRI));
+    store.settle_gas(budget_key(&org.id), 100 * GFRI, 0).await.unwrap();
+    let now = budget(&store, &org.id).await;
+    assert_eq!((now.reserved, now.spent), (0, 3 * GFRI));
 
-    assert_eq!(store.reserve_gas("missing", 1).await, Err(StoreError::NotFound));
-    assert_eq!(store.reserve_gas("missing", u128::MAX).await, Err(StoreError::NotFound));
-    assert_eq!(store.settle_gas("missing", 1, 1).await, Err(StoreError::NotFound));
+    assert_eq!(store.reserve_gas(budget_key("missing"), 1).await, Err(StoreError::NotFound));
+    assert_eq!(
+        store.reserve_gas(budget_key("missing"), u128::MAX).await,
+        Err(StoreError::NotFound)
+    );
+    assert_eq!(store.settle_gas(budget_key("missing"), 1, 1).await, Err(StoreError::NotFound));
 });
 
 both_backends!(api_keys_round_trip, |db| {

@@ -42,7 +42,7 @@ both_backends!(k3_attempts_lock_after_ten_and_the_lock_doubles, |db| {
     assert!(events.iter().all(|e| e.kind == PinEventKind::Locked));
     // Another address, and the same address in another organisation, are apart.
     assert_eq!(store.pin_guard(&org.id, "0xabd").await.unwrap().failures, 0);
-    let other = store.create_organization("other", 0).await.unwrap();
+    let other = store.create_organization("other").await.unwrap();
     assert_eq!(store.pin_guard(&other.id, ADDRESS).await.unwrap().failures, 0);
 });
 

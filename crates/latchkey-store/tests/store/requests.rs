@@ -193,7 +193,7 @@ both_backends!(requests_with_status_is_oldest_first, |db| {
 both_backends!(request_listing_and_counts, |db| {
     let store = db.store();
     let org = org(&store).await;
-    let other = store.create_organization("other", 0).await.unwrap();
+    let other = store.create_organization("other").await.unwrap();
     let wallet = store.insert_wallet(&new_wallet(&org.id, 1)).await.unwrap();
     let mut all = Vec::new();
     let mut of_wallet = Vec::new();

@@ -4,14 +4,14 @@ use latchkey_store::{
     Challenge, QuotaCharge, RequestStatus, RequestUpdate, Reservation, ReserveOptions,
 };
 
-use crate::support::{new_request, new_wallet, org};
+use crate::support::{budget, budget_key, new_request, new_wallet, org, org_with_budget};
 
 const GFRI: u128 = 1_000_000_000;
 
 both_backends!(challenges_are_used_once_by_whom_they_were_issued_to, |db| {
     let store = db.store();
     let org = org(&store).await;
-    let other = store.create_organization("other", 0).await.unwrap();
+    let other = store.create_organization("other").await.unwrap();
     let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs()
         as i64;
     let challenge = Challenge {
@@ -50,7 +50,7 @@ both_backends!(challenges_are_used_once_by_whom_they_were_issued_to, |db| {
 
 both_backends!(r2_15_daily_quotas_and_grown_reservations_stay_within_the_budget, |db| {
     let store = db.store();
-    let org = store.create_organization("quota", 1_000 * GFRI).await.unwrap();
+    let org = org_with_budget(&store, "quota", 1_000 * GFRI).await;
     let wallet = store.insert_wallet(&new_wallet(&org.id, 1)).await.unwrap();
     let quota = |limit: u128| QuotaCharge {
         scope: "wallet".into(),
@@ -66,7 +66,14 @@ both_backends!(r2_15_daily_quotas_and_grown_reservations_stay_within_the_budget,
         store.insert_request(&new_request(&org.id, Some(&wallet.id), "0x2")).await.unwrap();
     assert_eq!(
         store
-            .update_request_reserving(&first.id, &prepared, &recorded, &org.id, 6 * GFRI, &options)
+            .update_request_reserving(
+                &first.id,
+                &prepared,
+                &recorded,
+                budget_key(&org.id),
+                6 * GFRI,
+                &options
+            )
             .await
             .unwrap(),
         Reservation::Recorded
@@ -74,13 +81,20 @@ both_backends!(r2_15_daily_quotas_and_grown_reservations_stay_within_the_budget,
     // 6 + 6 > 10: refused, and nothing of it written (neither the org nor the request).
     assert_eq!(
         store
-            .update_request_reserving(&second.id, &prepared, &recorded, &org.id, 6 * GFRI, &options)
+            .update_request_reserving(
+                &second.id,
+                &prepared,
+                &recorded,
+                budget_key(&org.id),
+                6 * GFRI,
+                &options
+            )
             .await
             .unwrap(),
         Reservation::QuotaExhausted("wallet")
     );
     assert_eq!(store.request(&second.id).await.unwrap().unwrap().status, RequestStatus::Prepared);
-    assert_eq!(store.organization(&org.id).await.unwrap().unwrap().gas_reserved_fri, 6 * GFRI);
+    assert_eq!(budget(&store, &org.id).await.reserved, 6 * GFRI);
     // Settling the first (actual fee 2) frees 4 of the quota: 2 + 6 <= 10.
     let done = RequestUpdate { status: Some(RequestStatus::Succeeded), ..Default::default() };
     assert!(store
@@ -88,7 +102,7 @@ both_backends!(r2_15_daily_quotas_and_grown_reservations_stay_within_the_budget,
             &first.id,
             &[RequestStatus::Recorded],
             &done,
-            &org.id,
+            budget_key(&org.id),
             6 * GFRI,
             2 * GFRI
         )
@@ -96,7 +110,14 @@ both_backends!(r2_15_daily_quotas_and_grown_reservations_stay_within_the_budget,
         .unwrap());
     assert_eq!(
         store
-            .update_request_reserving(&second.id, &prepared, &recorded, &org.id, 6 * GFRI, &options)
+            .update_request_reserving(
+                &second.id,
+                &prepared,
+                &recorded,
+                budget_key(&org.id),
+                6 * GFRI,
+                &options
+            )
             .await
             .unwrap(),
         Reservation::Recorded
@@ -108,7 +129,7 @@ both_backends!(r2_15_daily_quotas_and_grown_reservations_stay_within_the_budget,
             .adjust_reservation(
                 &second.id,
                 &[RequestStatus::Recorded],
-                &org.id,
+                budget_key(&org.id),
                 6 * GFRI,
                 8 * GFRI,
                 false
@@ -122,7 +143,7 @@ both_backends!(r2_15_daily_quotas_and_grown_reservations_stay_within_the_budget,
             .adjust_reservation(
                 &second.id,
                 &[RequestStatus::Recorded],
-                &org.id,
+                budget_key(&org.id),
                 8 * GFRI,
                 10_000 * GFRI,
                 false
@@ -136,7 +157,7 @@ both_backends!(r2_15_daily_quotas_and_grown_reservations_stay_within_the_budget,
             .adjust_reservation(
                 &second.id,
                 &[RequestStatus::Submitting],
-                &org.id,
+                budget_key(&org.id),
                 8 * GFRI,
                 9 * GFRI,
                 false
@@ -145,14 +166,14 @@ both_backends!(r2_15_daily_quotas_and_grown_reservations_stay_within_the_budget,
             .unwrap(),
         Reservation::StatusChanged
     );
-    let reloaded = store.organization(&org.id).await.unwrap().unwrap();
-    assert_eq!((reloaded.gas_reserved_fri, reloaded.gas_spent_fri), (8 * GFRI, 2 * GFRI));
+    let reloaded = budget(&store, &org.id).await;
+    assert_eq!((reloaded.reserved, reloaded.spent), (8 * GFRI, 2 * GFRI));
     assert_eq!(
         store.request(&second.id).await.unwrap().unwrap().fee.as_deref(),
         Some("8000000000")
     );
     // Bypassing the budget (revocations) reserves even with nothing left.
-    store.set_gas_budget(&org.id, 0).await.unwrap();
+    store.set_gas_budget(budget_key(&org.id), 0).await.unwrap();
     let third = store.insert_request(&new_request(&org.id, Some(&wallet.id), "0x3")).await.unwrap();
     let revoke = ReserveOptions { bypass_budget: true, quotas: vec![] };
     assert_eq!(
@@ -161,7 +182,7 @@ both_backends!(r2_15_daily_quotas_and_grown_reservations_stay_within_the_budget,
                 &third.id,
                 &prepared,
                 &recorded,
-                &org.id,
+                budget_key(&org.id),
                 GFRI,
                 &ReserveOptions::default()
             )
@@ -171,7 +192,14 @@ both_backends!(r2_15_daily_quotas_and_grown_reservations_stay_within_the_budget,
     );
     assert_eq!(
         store
-            .update_request_reserving(&third.id, &prepared, &recorded, &org.id, GFRI, &revoke)
+            .update_request_reserving(
+                &third.id,
+                &prepared,
+                &recorded,
+                budget_key(&org.id),
+                GFRI,
+                &revoke
+            )
             .await
             .unwrap(),
         Reservation::Recorded
@@ -181,7 +209,7 @@ both_backends!(r2_15_daily_quotas_and_grown_reservations_stay_within_the_budget,
 both_backends!(organisations_keep_their_issuer_and_policy, |db| {
     let store = db.store();
     let a = org(&store).await;
-    let b = store.create_organization("b", 0).await.unwrap();
+    let b = store.create_organization("b").await.unwrap();
     store.set_token_issuer(&a.id, Some(("{\"issuer\":\"x\"}", "x\naud"))).await.unwrap();
     let conflict = store.set_token_issuer(&b.id, Some(("{}", "x\naud"))).await.unwrap_err();
     assert!(conflict.is_conflict_on(latchkey_store::constraints::ORG_TOKEN_ISSUER), "{conflict}");

@@ -1,6 +1,6 @@
 //! Session keys.
 
-use latchkey_store::{SessionState, StoreError};
+use latchkey_store::{SessionState, StoreError, StoredGrant};
 
 use crate::support::{new_session, new_wallet, org};
 
@@ -16,7 +16,7 @@ both_backends!(sessions_round_trip, |db| {
     assert_eq!(session.wallet_id, wallet.id);
     assert_eq!(session.session_public_key, "0x5e55");
     assert_eq!((session.valid_after, session.valid_until, session.max_calls), (100, 200, 10));
-    assert_eq!(session.allowed_methods_json, input.allowed_methods_json);
+    assert_eq!(session.grant, input.grant);
     assert!(!session.allow_all);
     assert_eq!(session.registration_request_id.as_deref(), Some("req-1"));
     assert_eq!(session.state, SessionState::Pending);
@@ -35,12 +35,12 @@ both_backends!(sessions_round_trip, |db| {
     changed.valid_until = 999;
     changed.max_calls = 3;
     changed.allow_all = true;
-    changed.allowed_methods_json = "[]".into();
+    changed.grant = StoredGrant::default();
     let updated = store.upsert_session(&changed).await.unwrap();
     assert_eq!(updated.id, session.id);
     assert_eq!(updated.created_at, session.created_at);
     assert_eq!((updated.valid_until, updated.max_calls, updated.allow_all), (999, 3, true));
-    assert_eq!(updated.allowed_methods_json, "[]");
+    assert_eq!(updated.grant, StoredGrant::default());
     assert_eq!(updated.registration_request_id, None);
     assert_eq!(updated.state, SessionState::Pending);
     assert_eq!(store.sessions_for_wallet(&wallet.id).await.unwrap(), vec![updated.clone()]);

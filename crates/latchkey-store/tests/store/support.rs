@@ -1,6 +1,10 @@
 //! Fixtures and raw database access shared by the tests.
 
-use latchkey_store::{Backend, NewRequest, NewSession, NewWallet, Organization, Store};
+use latchkey_core::Permission;
+use latchkey_store::{
+    Backend, BudgetKey, GasBudget, NewRequest, NewSession, NewWallet, Organization, Store,
+    StoredGrant,
+};
 use latchkey_testkit::TestDatabase;
 use sqlx::{Connection as _, PgConnection, SqliteConnection};
 
@@ -35,7 +39,24 @@ macro_rules! both_backends {
 }
 
 pub(crate) async fn org(store: &Store) -> Organization {
-    store.create_organization("acme", 1_000_000_000_000).await.unwrap()
+    org_with_budget(store, "acme", 1_000_000_000_000).await
+}
+
+/// The organisation's budget on [`CHAIN`], in FRI (the unit of the fixtures' requests).
+pub(crate) fn budget_key(org_id: &str) -> BudgetKey<'_> {
+    BudgetKey { org_id, chain: CHAIN, unit: "FRI" }
+}
+
+/// A new organisation with `budget` FRI on [`CHAIN`].
+pub(crate) async fn org_with_budget(store: &Store, name: &str, budget: u128) -> Organization {
+    let org = store.create_organization(name).await.unwrap();
+    store.set_gas_budget(budget_key(&org.id), budget).await.unwrap();
+    org
+}
+
+/// Its budget on [`CHAIN`] as stored now.
+pub(crate) async fn budget(store: &Store, org_id: &str) -> GasBudget {
+    store.gas_budget(budget_key(org_id)).await.unwrap()
 }
 
 pub(crate) fn new_wallet(org_id: &str, n: u32) -> NewWallet {
@@ -63,7 +84,10 @@ pub(crate) fn new_session(wallet_id: &str, key: &str) -> NewSession {
         valid_after: 100,
         valid_until: 200,
         max_calls: 10,
-        allowed_methods_json: r#"[{"contract":"0x1","selector":"0x2"}]"#.into(),
+        grant: StoredGrant {
+            permissions: vec![Permission { target: Some("0x1".into()), selector: "0x2".into() }],
+            spending_tokens: vec!["0x3".into()],
+        },
         allow_all: false,
         registration_request_id: None,
     }

@@ -100,7 +100,7 @@ both_backends!(wallets_round_trip, |db| {
 both_backends!(wallet_uniqueness, |db| {
     let store = db.store();
     let org = org(&store).await;
-    let other_org = store.create_organization("other", 0).await.unwrap();
+    let other_org = store.create_organization("other").await.unwrap();
     store.insert_wallet(&new_wallet(&org.id, 1)).await.unwrap();
 
     let mut same_address = new_wallet(&org.id, 2);
@@ -129,7 +129,7 @@ both_backends!(wallet_uniqueness, |db| {
 both_backends!(wallet_listing_pages_in_creation_order, |db| {
     let store = db.store();
     let org = org(&store).await;
-    let other = store.create_organization("other", 0).await.unwrap();
+    let other = store.create_organization("other").await.unwrap();
     let mut ids = Vec::new();
     for n in 0..7 {
         ids.push(store.insert_wallet(&new_wallet(&org.id, n)).await.unwrap().id);

@@ -1,6 +1,6 @@
 //! The Chipi dialect: transactions (typed data to sign, sponsored execution, lists and statuses).
 
-use crate::service::{accessible_wallet, execute_signed, wallet_ref};
+use crate::service::{accessible_wallet, execute_signed, sessions, wallet_ref};
 use crate::util::{felt, felt_json, in_range, parse_json, ApiQuery, RawBody};
 use crate::{idempotency, ApiError, ApiResult, AppState, Caller};
 use axum::extract::{Path, State};
@@ -11,7 +11,7 @@ use latchkey_chain::{AccountChange, CallView, Calls};
 use latchkey_core::codes;
 use latchkey_core::{selector, to_hex, Call, Felt, TypedData};
 use latchkey_relayer::Purpose;
-use latchkey_store::{NewSession, Wallet};
+use latchkey_store::Wallet;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use utoipa::ToSchema;
@@ -124,31 +124,7 @@ async fn mirror_session_calls(
     let [CallView { change: Some(change), .. }] = views else { return Ok(Purpose::User) };
     match change {
         AccountChange::RegisterSession(grant) => {
-            let rules = &grant.rules;
-            let methods = rules
-                .permissions
-                .iter()
-                .map(|p| {
-                    Ok(latchkey_core::AllowedMethod {
-                        contract: p.target.as_deref().map_or(Ok(Felt::ZERO), |t| felt("to", t))?,
-                        selector: felt("selector", &p.selector)?,
-                    })
-                })
-                .collect::<ApiResult<Vec<_>>>()?;
-            state
-                .store
-                .upsert_session(&NewSession {
-                    wallet_id: wallet.id.clone(),
-                    session_public_key: grant.session_key.clone(),
-                    valid_after: i64::try_from(rules.valid_after).unwrap_or(i64::MAX),
-                    valid_until: i64::try_from(rules.valid_until).unwrap_or(i64::MAX),
-                    max_calls: i64::from(rules.max_calls),
-                    allowed_methods_json: serde_json::to_string(&methods)
-                        .map_err(ApiError::internal)?,
-                    allow_all: methods.is_empty(),
-                    registration_request_id: None,
-                })
-                .await?;
+            sessions::mirror_registration(state, wallet, grant).await?;
             Ok(Purpose::RegisterSession(grant.session_key.clone()))
         }
         AccountChange::MalformedRegistration(why) => {

@@ -7,7 +7,7 @@ use axum::Json;
 use latchkey_chain::Calls;
 use latchkey_core::codes;
 use latchkey_core::{selector, Call, Felt, TypedData};
-use latchkey_relayer::Purpose;
+use latchkey_relayer::{Prepared, Purpose};
 use latchkey_store::Wallet;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -97,14 +97,19 @@ pub(super) async fn prepared_response(
     calls: Calls,
     purpose: Purpose,
 ) -> ApiResult<PreparedResponse> {
-    let prepared = state.relayer.prepare(&wallet_ref(wallet)?, calls, purpose).await?;
-    let signable = prepared.signable;
-    Ok(PreparedResponse {
-        request_id: prepared.request_id,
-        typed_data: signable.payload,
-        message_hash: signable.hash,
-        expires_at: signable.execute_before,
-    })
+    Ok(state.relayer.prepare(&wallet_ref(wallet)?, calls, purpose).await?.into())
+}
+
+impl From<Prepared> for PreparedResponse {
+    fn from(prepared: Prepared) -> Self {
+        let signable = prepared.signable;
+        Self {
+            request_id: prepared.request_id,
+            typed_data: signable.payload,
+            message_hash: signable.hash,
+            expires_at: signable.execute_before,
+        }
+    }
 }
 
 #[utoipa::path(post, path = "/api/wallets/{address}/prepare", tag = "executions", params(("address" = crate::openapi::AddressText, Path, description = "The wallet's address.")),

@@ -3,6 +3,7 @@
 use axum::extract::{Path, State};
 use axum::Json;
 use latchkey_core::codes;
+use latchkey_store::BudgetKey;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -87,7 +88,8 @@ pub(crate) async fn get_transaction(
     Ok(Json(TransactionResponse::from(&request)))
 }
 
-/// The organisation's gas budget, in FRI.
+/// The organisation's gas budgets: the one on this server's chain in its fee unit (the
+/// `…Fri` fields, for Starknet), and every budget by chain and unit.
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct SponsorshipResponse {
@@ -95,6 +97,21 @@ pub(crate) struct SponsorshipResponse {
     spent_fri: String,
     reserved_fri: String,
     remaining_fri: String,
+    budgets: Vec<BudgetView>,
+}
+
+/// A gas budget on one chain, in one fee unit (decimal strings).
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct BudgetView {
+    /// CAIP-2 chain id.
+    chain: String,
+    /// `FRI` or `WEI`.
+    unit: String,
+    budget: String,
+    spent: String,
+    reserved: String,
+    remaining: String,
 }
 
 #[utoipa::path(get, path = "/api/sponsorship", tag = "sponsorship",
@@ -104,17 +121,25 @@ pub(crate) async fn sponsorship(
     caller: Caller,
 ) -> ApiResult<Json<SponsorshipResponse>> {
     caller.require_organization()?;
-    let org = state
-        .store
-        .organization(&caller.org_id)
-        .await?
-        .ok_or_else(|| ApiError::internal("organisation of a valid key is missing"))?;
-    let remaining =
-        org.gas_budget_fri.saturating_sub(org.gas_spent_fri).saturating_sub(org.gas_reserved_fri);
+    let chain = state.chain.id().to_string();
+    let key = BudgetKey { org_id: &caller.org_id, chain: &chain, unit: state.chain.fee_unit() };
+    let here = state.store.gas_budget(key).await?;
+    let budgets = state.store.gas_budgets(&caller.org_id).await?;
     Ok(Json(SponsorshipResponse {
-        budget_fri: org.gas_budget_fri.to_string(),
-        spent_fri: org.gas_spent_fri.to_string(),
-        reserved_fri: org.gas_reserved_fri.to_string(),
-        remaining_fri: remaining.to_string(),
+        budget_fri: here.budget.to_string(),
+        spent_fri: here.spent.to_string(),
+        reserved_fri: here.reserved.to_string(),
+        remaining_fri: here.remaining().to_string(),
+        budgets: budgets
+            .into_iter()
+            .map(|b| BudgetView {
+                remaining: b.remaining().to_string(),
+                chain: b.chain,
+                unit: b.unit,
+                budget: b.budget.to_string(),
+                spent: b.spent.to_string(),
+                reserved: b.reserved.to_string(),
+            })
+            .collect(),
     }))
 }

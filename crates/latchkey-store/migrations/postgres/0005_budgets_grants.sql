@@ -1,0 +1,47 @@
+-- latchkey schema, version 5 (PostgreSQL): gas budgets per (organisation, chain, fee unit),
+-- and one stored shape for what a session may do.
+--
+-- Budgets move from three columns of `organizations` (FRI on the one Starknet chain) to
+-- `gas_budgets`, one row per organisation, chain (CAIP-2 id) and unit (`FRI`, `WEI`);
+-- amounts stay in units of 10^9 of the fee unit (gFRI, gwei). Existing budgets keep the
+-- legacy chain name until the server adopts them (`Store::adopt_legacy_chain`).
+--
+-- Sessions stored their methods in two shapes (`{methods, spendingTokens}` from the
+-- native API, a bare method list mirrored from Chipi calls), contract `0x0` meaning any.
+-- `grant_json` replaces both with one: `{"permissions": [{"target", "selector"}],
+-- "spendingTokens": [...]}`, `target` null for any contract.
+
+CREATE TABLE gas_budgets (
+    org_id        TEXT    NOT NULL REFERENCES organizations (id),
+    chain         TEXT    NOT NULL,
+    unit          TEXT    NOT NULL,
+    budget_giga   BIGINT  NOT NULL DEFAULT 0 CHECK (budget_giga >= 0),
+    spent_giga    BIGINT  NOT NULL DEFAULT 0 CHECK (spent_giga >= 0),
+    reserved_giga BIGINT  NOT NULL DEFAULT 0 CHECK (reserved_giga >= 0),
+    CONSTRAINT gas_budgets_pkey PRIMARY KEY (org_id, chain, unit)
+);
+INSERT INTO gas_budgets (org_id, chain, unit, budget_giga, spent_giga, reserved_giga)
+    SELECT id, 'STARKNET', 'FRI', gas_budget_gfri, gas_spent_gfri, gas_reserved_gfri
+    FROM organizations;
+ALTER TABLE organizations DROP COLUMN gas_budget_gfri;
+ALTER TABLE organizations DROP COLUMN gas_spent_gfri;
+ALTER TABLE organizations DROP COLUMN gas_reserved_gfri;
+
+ALTER TABLE sessions ADD COLUMN grant_json TEXT NOT NULL
+    DEFAULT '{"permissions":[],"spendingTokens":[]}';
+UPDATE sessions SET grant_json = jsonb_build_object(
+    'permissions', COALESCE((
+        SELECT jsonb_agg(jsonb_build_object(
+                   'target', CASE WHEN m.value ->> 'contract' = '0x0' THEN NULL
+                                  ELSE m.value ->> 'contract' END,
+                   'selector', m.value ->> 'selector') ORDER BY m.ordinality)
+        FROM jsonb_array_elements(
+            CASE WHEN jsonb_typeof(allowed_methods_json::jsonb) = 'array'
+                 THEN allowed_methods_json::jsonb
+                 ELSE COALESCE(allowed_methods_json::jsonb -> 'methods', '[]'::jsonb) END)
+            WITH ORDINALITY AS m), '[]'::jsonb),
+    'spendingTokens', COALESCE(
+        CASE WHEN jsonb_typeof(allowed_methods_json::jsonb) = 'object'
+             THEN allowed_methods_json::jsonb -> 'spendingTokens' END,
+        '[]'::jsonb))::text;
+ALTER TABLE sessions DROP COLUMN allowed_methods_json;
