@@ -19,10 +19,10 @@ use latchkey_core::{codes, selector, to_hex, Felt};
 use serde_json::{json, Value};
 
 use crate::{
-    calldata_words, AccountChange, Authorized, Call, CallView, Calls, Chain, ChainRef, Inspected,
-    Job, Outcome, Permission, Quote, Refusal, Relay, SendError, SessionCodec, SessionGrant,
-    SessionRecord, SessionRules, Signable, SignedTx, Signer, SimulationError, Spend, SpendingCap,
-    SpendingPolicy, Unavailable,
+    calldata_words, AccountChange, Call, CallView, Calls, Chain, ChainRef, Inspected, Job, Outcome,
+    Permission, Quote, Refusal, Relay, SendError, SessionCodec, SessionGrant, SessionRecord,
+    SessionRules, Signable, SignedTx, Signer, SimulationError, Spend, SpendingCap, SpendingPolicy,
+    Unavailable,
 };
 
 /// What the next broadcast does instead of being accepted.
@@ -452,24 +452,21 @@ impl Chain for FakeChain {
         })
     }
 
-    fn open(
+    fn verify(
         &self,
-        account: &str,
+        inspected: &Inspected,
         owner_key: &str,
-        payload: &Value,
         signature: &[String],
-    ) -> Result<Authorized, Refusal> {
-        let inspected = self.inspect(account, payload)?;
+    ) -> Result<Signer, Refusal> {
         let refuse = || Refusal::new(codes::INVALID_SIGNATURE, "signature does not verify");
-        let by = match signature {
-            [key, hash] if *hash == inspected.hash && key == owner_key => Signer::Owner,
-            [key, hash, until] if *hash == inspected.hash => Signer::Session {
+        match signature {
+            [key, hash] if *hash == inspected.hash && key == owner_key => Ok(Signer::Owner),
+            [key, hash, until] if *hash == inspected.hash => Ok(Signer::Session {
                 key: key.clone(),
                 valid_until: until.parse().map_err(|_| refuse())?,
-            },
-            _ => return Err(refuse()),
-        };
-        Ok(Authorized { inspected, by })
+            }),
+            _ => Err(refuse()),
+        }
     }
 }
 

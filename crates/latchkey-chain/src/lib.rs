@@ -280,16 +280,30 @@ pub trait Chain: Send + Sync + std::fmt::Debug {
     /// formed and for this chain.
     fn inspect(&self, account: &str, payload: &Value) -> Result<Inspected, Refusal>;
 
-    /// Reads a signed payload for `account` and verifies its signature: by the owner key
-    /// `owner_key`, or by the session key the signature names (whose registration the
-    /// caller checks).
+    /// Verifies `signature` over an inspected payload: by the owner key `owner_key`, or by
+    /// the session key the signature names (whose registration the caller checks). Only
+    /// the payload's digest is needed, so a payload is read once however often it is
+    /// verified.
+    fn verify(
+        &self,
+        inspected: &Inspected,
+        owner_key: &str,
+        signature: &[String],
+    ) -> Result<Signer, Refusal>;
+
+    /// Reads a signed payload for `account` and verifies its signature
+    /// ([`inspect`](Self::inspect), then [`verify`](Self::verify)).
     fn open(
         &self,
         account: &str,
         owner_key: &str,
         payload: &Value,
         signature: &[String],
-    ) -> Result<Authorized, Refusal>;
+    ) -> Result<Authorized, Refusal> {
+        let inspected = self.inspect(account, payload)?;
+        let by = self.verify(&inspected, owner_key, signature)?;
+        Ok(Authorized { inspected, by })
+    }
 }
 
 /// The account contract's session API.

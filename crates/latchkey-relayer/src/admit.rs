@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 
 use latchkey_chain::{
-    is_revocation, Authorized, CallView, Calls, Job, Quote, Refusal, SessionRecord, Signer,
+    is_revocation, CallView, Calls, Inspected, Job, Quote, Refusal, SessionRecord, Signer,
     SimulationError, Spend, SpendingPolicy,
 };
 use latchkey_core::codes;
@@ -128,35 +128,35 @@ impl Relayer {
                 execute_before: signable.execute_before as i64,
                 purpose: purpose.encode(),
                 fee_unit: chain.fee_unit().to_string(),
+                payload_hash: Some(signable.hash.clone()),
             })
             .await?;
         Ok(Prepared { request_id: request.id, signable })
     }
 
-    /// Opens `payload` with the wallet's owner key; when an owner signature fails, with
-    /// the key the account has on chain (the owner may have rotated it through another
-    /// route), which the store then follows (R2-08).
-    async fn open(
+    /// Verifies the signature over an inspected payload with the wallet's owner key; when
+    /// an owner signature fails, with the key the account has on chain (the owner may have
+    /// rotated it through another route), which the store then follows (R2-08).
+    async fn verify(
         &self,
         wallet: &WalletRef,
-        payload: &Value,
+        inspected: &Inspected,
         signature: &[String],
-    ) -> Result<Authorized, RelayError> {
+    ) -> Result<Signer, RelayError> {
         let chain = &self.inner.chain;
-        let refused =
-            match chain.open(&wallet.address, &wallet.owner_public_key, payload, signature) {
-                Ok(authorized) => return Ok(authorized),
-                Err(refusal) if refusal.code == codes::INVALID_SIGNATURE => refusal,
-                Err(refusal) => return Err(RelayError::from_refusal(refusal, None)),
-            };
+        let refused = match chain.verify(inspected, &wallet.owner_public_key, signature) {
+            Ok(signer) => return Ok(signer),
+            Err(refusal) if refusal.code == codes::INVALID_SIGNATURE => refusal,
+            Err(refusal) => return Err(RelayError::from_refusal(refusal, None)),
+        };
         let on_chain = chain.owner_key(&wallet.address).await.ok().flatten();
         match on_chain {
             Some(key) if key != wallet.owner_public_key => {
-                let authorized = chain
-                    .open(&wallet.address, &key, payload, signature)
+                let signer = chain
+                    .verify(inspected, &key, signature)
                     .map_err(|r| RelayError::from_refusal(r, None))?;
                 self.inner.store.set_owner_public_key(&wallet.id, &key).await?;
-                Ok(authorized)
+                Ok(signer)
             }
             _ => Err(RelayError::from_refusal(refused, None)),
         }
@@ -193,11 +193,19 @@ impl Relayer {
                 return Err(RelayError::Conflict)
             }
             Some(existing) if existing.status == RequestStatus::Prepared => {
-                let issued: Value = serde_json::from_str(&existing.typed_data_json)
-                    .map_err(|_| RelayError::TypedDataMismatch)?;
-                let issued =
-                    chain.inspect(account, &issued).map_err(|_| RelayError::TypedDataMismatch)?;
-                if issued.hash != inspected.hash {
+                let issued_hash = match &existing.payload_hash {
+                    Some(hash) => hash.clone(),
+                    // Issued before requests kept their digest: read the payload again.
+                    None => {
+                        let issued: Value = serde_json::from_str(&existing.typed_data_json)
+                            .map_err(|_| RelayError::TypedDataMismatch)?;
+                        chain
+                            .inspect(account, &issued)
+                            .map_err(|_| RelayError::TypedDataMismatch)?
+                            .hash
+                    }
+                };
+                if issued_hash != inspected.hash {
                     return Err(RelayError::TypedDataMismatch);
                 }
                 Some(existing)
@@ -240,12 +248,11 @@ impl Relayer {
         };
 
         // Signature, off-chain.
-        let authorized = self.open(wallet, payload, signature).await?;
-        let session = match &authorized.by {
+        let session = match self.verify(wallet, &inspected, signature).await? {
             Signer::Owner => None,
-            Signer::Session { key, valid_until } => Some((key.clone(), *valid_until)),
+            Signer::Session { key, valid_until } => Some((key, valid_until)),
         };
-        let calls = &authorized.inspected.calls;
+        let calls = &inspected.calls;
 
         // Policy, off-chain, against the account's on-chain state. A spent nonce is
         // caught by the simulation below.
@@ -290,6 +297,7 @@ impl Relayer {
                         execute_before: inspected.execute_before as i64,
                         purpose: Purpose::User.encode(),
                         fee_unit: chain.fee_unit().to_string(),
+                        payload_hash: Some(inspected.hash.clone()),
                     })
                     .await;
                 match inserted {

@@ -179,6 +179,7 @@ impl Relayer {
                 execute_before: (now + inner.config.window_seconds) as i64,
                 purpose: Purpose::Deploy(owner.clone()).encode(),
                 fee_unit: chain.fee_unit().to_string(),
+                payload_hash: None,
             })
             .await?;
         let guard = self.mark_in_progress(&request.id)?;

@@ -12,7 +12,7 @@ use latchkey_chain::{
 };
 use latchkey_core::{codes, selector, to_hex, Felt, U256};
 use latchkey_store::{
-    BudgetKey, NewSession, NewWallet, Request, RequestStatus, Store, StoredGrant,
+    BudgetKey, NewRequest, NewSession, NewWallet, Request, RequestStatus, Store, StoredGrant,
 };
 use latchkey_testkit::TestDatabase;
 
@@ -250,6 +250,42 @@ async fn a_bad_signature_or_another_payload_is_refused_off_chain() {
     );
     assert_eq!(b.status(&id).await, RequestStatus::Prepared);
     assert_eq!(b.fake.broadcasts(), 0);
+}
+
+#[tokio::test]
+async fn a_payload_issued_before_digests_were_kept_is_matched_by_reading_it() {
+    let b = bench().await;
+    // What a server before schema 5 recorded: the issued payload, no digest.
+    let now = b.fake.now().await.unwrap();
+    let calls = Calls::Starknet(vec![game_call()]);
+    let caller = b.chain.relayer_accounts()[0].clone();
+    let signable = b.chain.prepare(&b.wallet.address, calls, &caller, now, 300).unwrap();
+    let request = b
+        .store
+        .insert_request(&NewRequest {
+            org_id: b.org.clone(),
+            wallet_id: Some(b.wallet.id.clone()),
+            chain: b.chain.id().to_string(),
+            account: b.wallet.address.clone(),
+            oe_nonce: signable.nonce_key.clone(),
+            typed_data_json: signable.payload.to_string(),
+            calls_json: "[]".into(),
+            execute_before: signable.execute_before as i64,
+            purpose: Purpose::User.encode(),
+            fee_unit: b.chain.fee_unit().into(),
+            payload_hash: None,
+        })
+        .await
+        .unwrap();
+    let mut altered = signable.payload.clone();
+    altered["executeBefore"] = (signable.execute_before + 1).into();
+    let altered_hash = b.chain.inspect(&b.wallet.address, &altered).unwrap().hash;
+    let refused = b.execute(&altered, &FakeChain::sign_owner(OWNER, &altered_hash)).await;
+    assert_eq!(refused.unwrap_err().code(), codes::TYPED_DATA_MISMATCH);
+    let signature = FakeChain::sign_owner(OWNER, &signable.hash);
+    b.execute(&signable.payload, &signature).await.unwrap();
+    b.relayer.reconcile().await;
+    assert_eq!(b.status(&request.id).await, RequestStatus::Succeeded);
 }
 
 #[tokio::test]

@@ -435,6 +435,8 @@ pub struct NewRequest {
     pub purpose: String,
     /// The unit its fees are counted in (`FRI`, `WEI`).
     pub fee_unit: String,
+    /// The digest its signer signs (none for a deployment, which has no signer).
+    pub payload_hash: Option<String>,
 }
 
 /// A write-ahead record of a gasless execution.
@@ -480,6 +482,8 @@ pub struct Request {
     pub fee: Option<String>,
     /// The unit of `fee` (`FRI`, `WEI`).
     pub fee_unit: String,
+    /// The digest its signer signs (none for deployments and requests from before schema 5).
+    pub payload_hash: Option<String>,
     /// Machine-readable failure code.
     pub error_code: Option<String>,
     /// Human-readable failure message.

@@ -18,7 +18,7 @@ macro_rules! request_cols {
     () => {
         "id, org_id, wallet_id, chain, account, oe_nonce, typed_data_json, calls_json, \
          execute_before, purpose, status, kind, session_public_key, signature_json, tx_hash, \
-         relayer_address, relayer_nonce, signed_tx_json, fee, fee_unit, error_code, \
+         relayer_address, relayer_nonce, signed_tx_json, fee, fee_unit, payload_hash, error_code, \
          error_message, idempotency_key, \
          created_at, updated_at, submitted_at, finalized_at, previous_tx_hashes_json, quota_json"
     };
@@ -49,6 +49,7 @@ fn request_from_row(row: &impl Cols) -> Result<Request> {
         signed_tx_json: row.opt_text("signed_tx_json")?,
         fee: row.opt_text("fee")?,
         fee_unit: row.text("fee_unit")?,
+        payload_hash: row.opt_text("payload_hash")?,
         error_code: row.opt_text("error_code")?,
         error_message: row.opt_text("error_message")?,
         idempotency_key: row.opt_text("idempotency_key")?,
@@ -161,8 +162,9 @@ impl Store {
     pub async fn insert_request(&self, request: &NewRequest) -> Result<Request> {
         const SQL: &str = concat!(
             "INSERT INTO requests (id, org_id, wallet_id, chain, account, oe_nonce, ",
-            "typed_data_json, calls_json, execute_before, purpose, status, fee_unit, created_at, ",
-            "updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13) ",
+            "typed_data_json, calls_json, execute_before, purpose, status, fee_unit, ",
+            "payload_hash, created_at, updated_at) ",
+            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14) ",
             "RETURNING ",
             request_cols!()
         );
@@ -180,6 +182,7 @@ impl Store {
                 .bind(&request.purpose)
                 .bind(RequestStatus::Prepared.as_str())
                 .bind(&request.fee_unit)
+                .bind(&request.payload_hash)
                 .bind(now_unix())
                 .fetch_one(pool)
                 .await?;

@@ -10,6 +10,10 @@
 -- native API, a bare method list mirrored from Chipi calls), contract `0x0` meaning any.
 -- `grant_json` replaces both with one: `{"permissions": [{"target", "selector"}],
 -- "spendingTokens": [...]}`, `target` null for any contract.
+--
+-- A request records the digest of the payload it signs (`payload_hash`), so a signed
+-- payload is matched to the one issued by digest, without reading the issued one again.
+-- Requests written before have none and are matched by reading their payload.
 
 CREATE TABLE gas_budgets (
     org_id        TEXT    NOT NULL REFERENCES organizations (id),
@@ -45,3 +49,5 @@ UPDATE sessions SET grant_json = jsonb_build_object(
              THEN allowed_methods_json::jsonb -> 'spendingTokens' END,
         '[]'::jsonb))::text;
 ALTER TABLE sessions DROP COLUMN allowed_methods_json;
+
+ALTER TABLE requests ADD COLUMN payload_hash TEXT;

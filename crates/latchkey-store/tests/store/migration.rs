@@ -110,6 +110,7 @@ both_backends!(a_database_of_the_previous_release_is_migrated_and_adopted, |db| 
         ("STARKNET", Some("123000000000"), "FRI")
     );
     assert_eq!(request.tx_hash.as_deref(), Some("0xdead"));
+    assert_eq!(request.payload_hash, None, "that release kept no digest");
     assert_eq!(store.relayer_nonce("STARKNET", "0xe1").await.unwrap().as_deref(), Some("7"));
     assert_eq!(store.organization("o1").await.unwrap().unwrap().name, "acme");
     let legacy = BudgetKey { org_id: "o1", chain: "STARKNET", unit: "FRI" };

@@ -105,6 +105,7 @@ pub(crate) fn new_request(org_id: &str, wallet_id: Option<&str>, nonce: &str) ->
         execute_before: 1_900_000_000,
         purpose: "execute".into(),
         fee_unit: "FRI".into(),
+        payload_hash: Some(format!("0xd{nonce}")),
     }
 }
 

@@ -4,10 +4,9 @@
 
 use async_trait::async_trait;
 use latchkey_chain::{
-    calldata_words, AccountChange, Authorized, CallView, Calls, Chain, ChainRef, Inspected, Job,
-    Outcome, Quote, Refusal, Relay, SendError, SessionCodec, SessionGrant, SessionRecord,
-    SessionRules, Signable, SignedTx, Signer, SimulationError, Spend, SpendingCap, SpendingPolicy,
-    Unavailable,
+    calldata_words, AccountChange, CallView, Calls, Chain, ChainRef, Inspected, Job, Outcome,
+    Quote, Refusal, Relay, SendError, SessionCodec, SessionGrant, SessionRecord, SessionRules,
+    Signable, SignedTx, Signer, SimulationError, Spend, SpendingCap, SpendingPolicy, Unavailable,
 };
 use latchkey_core::{
     codes, decode_short_string, felt_to_u64, parse_felt, selector, to_hex, tracked_amount,
@@ -84,35 +83,6 @@ impl StarknetBackend {
             .and_then(|a| self.relayers.iter().find(|(address, _)| *address == a))
             .map(|(_, account)| account)
             .ok_or_else(|| Unavailable(format!("{address} is not a relayer account of this chain")))
-    }
-
-    /// [`Chain::inspect`], with the digest as a felt for checking a signature.
-    fn read(&self, account: &str, payload: &Value) -> Result<(Inspected, Felt), Refusal> {
-        let account = felt(account)?;
-        let (oe, chain_id) = outside_execution(payload)?;
-        let ours = self.client.chain_id();
-        if chain_id != ours {
-            let name = |id: &Felt| decode_short_string(id).unwrap_or_else(|| to_hex(id));
-            return Err(Refusal::new(
-                codes::WRONG_CHAIN,
-                format!(
-                    "typed data is for chain {}, this relayer serves {}",
-                    name(&chain_id),
-                    decode_short_string(&ours).unwrap_or_default()
-                ),
-            ));
-        }
-        let hash = oe.message_hash(&chain_id, &account);
-        let inspected = Inspected {
-            nonce_key: to_hex(&oe.nonce),
-            hash: to_hex(&hash),
-            execute_after: oe.execute_after,
-            execute_before: oe.execute_before,
-            caller: (oe.caller != ANY_CALLER).then(|| to_hex(&oe.caller)),
-            words: calldata_words(&oe.calls),
-            calls: oe.calls.iter().map(|c| view(&account, c)).collect(),
-        };
-        Ok((inspected, hash))
     }
 
     /// The relayer's invoke for `job`.
@@ -371,46 +341,67 @@ impl Chain for StarknetBackend {
     }
 
     fn inspect(&self, account: &str, payload: &Value) -> Result<Inspected, Refusal> {
-        self.read(account, payload).map(|(inspected, _)| inspected)
+        let account = felt(account)?;
+        let (oe, chain_id) = outside_execution(payload)?;
+        let ours = self.client.chain_id();
+        if chain_id != ours {
+            let name = |id: &Felt| decode_short_string(id).unwrap_or_else(|| to_hex(id));
+            return Err(Refusal::new(
+                codes::WRONG_CHAIN,
+                format!(
+                    "typed data is for chain {}, this relayer serves {}",
+                    name(&chain_id),
+                    decode_short_string(&ours).unwrap_or_default()
+                ),
+            ));
+        }
+        let hash = oe.message_hash(&chain_id, &account);
+        Ok(Inspected {
+            nonce_key: to_hex(&oe.nonce),
+            hash: to_hex(&hash),
+            execute_after: oe.execute_after,
+            execute_before: oe.execute_before,
+            caller: (oe.caller != ANY_CALLER).then(|| to_hex(&oe.caller)),
+            words: calldata_words(&oe.calls),
+            calls: oe.calls.iter().map(|c| view(&account, c)).collect(),
+        })
     }
 
-    fn open(
+    fn verify(
         &self,
-        account: &str,
+        inspected: &Inspected,
         owner_key: &str,
-        payload: &Value,
         signature: &[String],
-    ) -> Result<Authorized, Refusal> {
-        let (inspected, hash) = self.read(account, payload)?;
+    ) -> Result<Signer, Refusal> {
         let invalid = || {
             Refusal::new(
                 codes::INVALID_SIGNATURE,
                 "signature does not verify for this account and typed data",
             )
         };
+        let hash = felt(&inspected.hash)?;
         let words = signature.iter().map(|s| parse_felt(s)).collect::<Result<Vec<_>, _>>();
         let words = words.map_err(|_| invalid())?;
-        let by = match words.as_slice() {
+        match words.as_slice() {
             [r, s] => {
                 let owner = felt(owner_key)?;
                 if !verify_signature(&owner, &hash, &Signature { r: *r, s: *s }) {
                     return Err(invalid());
                 }
-                Signer::Owner
+                Ok(Signer::Owner)
             }
             [_, _, _, _] => {
                 let session = SessionSignature::from_felts(&words).ok_or_else(invalid)?;
                 if !session.verify(&hash) {
                     return Err(invalid());
                 }
-                Signer::Session {
+                Ok(Signer::Session {
                     key: to_hex(&session.session_key),
                     valid_until: session.valid_until,
-                }
+                })
             }
-            _ => return Err(invalid()),
-        };
-        Ok(Authorized { inspected, by })
+            _ => Err(invalid()),
+        }
     }
 }
 
