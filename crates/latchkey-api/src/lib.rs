@@ -22,7 +22,6 @@ mod metrics;
 mod openapi;
 mod pin;
 mod service;
-mod settings;
 mod util;
 mod views;
 mod web;
@@ -49,7 +48,7 @@ pub use limits::{Rate, RateLimits};
 pub use metrics::Metrics;
 pub use openapi::ApiDoc;
 pub use pin::{OprfKeyRing, PinSettings};
-pub use settings::set_token_issuer;
+pub use service::organizations::set_token_issuer;
 
 /// API settings.
 #[derive(Clone)]
@@ -136,7 +135,7 @@ pub struct AppInner {
     /// Class hash of latchkey's account on this chain.
     pub account_class_hash: Felt,
     /// End-user token verifiers, one per organisation.
-    pub issuers: settings::IssuerCache,
+    pub issuers: service::organizations::IssuerCache,
     /// Rate limiters.
     pub limits: limits::Limiters,
     /// Counters for `/metrics`.
@@ -182,7 +181,7 @@ impl AppState {
             chain,
             relayer,
             account_class_hash,
-            issuers: settings::IssuerCache::default(),
+            issuers: service::organizations::IssuerCache::default(),
             limits: limits::Limiters::new(config.rate_limits),
             metrics: Metrics::default(),
             config,
@@ -203,7 +202,6 @@ pub fn router(state: AppState) -> Router {
         .merge(dialect::chipi::routes())
         .merge(dialect::native::routes())
         .merge(custody::routes())
-        .merge(settings::routes())
         .merge(pin::routes())
         .route("/health", get(health))
         .route("/metrics", get(metrics::render))

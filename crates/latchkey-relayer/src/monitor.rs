@@ -343,7 +343,7 @@ impl Relayer {
             }
         }
         let reserved = reserved.max(needed);
-        match self.submit(&mut slot, &request, &job, quote, nonce, reserved).await {
+        match self.submit(&mut slot, request, &job, quote, nonce, reserved).await {
             Ok(_) | Err(RelayError::Rejected(_)) | Err(RelayError::AlreadySubmitted { .. }) => {
                 Ok(())
             }

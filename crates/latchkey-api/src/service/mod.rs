@@ -3,6 +3,7 @@
 //! every dialect performs the same way, each written once.
 
 mod executions;
+pub(crate) mod organizations;
 pub(crate) mod sessions;
 mod wallets;
 

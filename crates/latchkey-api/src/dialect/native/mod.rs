@@ -6,6 +6,7 @@
 mod executions;
 mod me;
 mod sessions;
+pub(crate) mod settings;
 mod transactions;
 mod wallets;
 
@@ -23,6 +24,7 @@ use crate::AppState;
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
         .merge(me::routes())
+        .merge(settings::routes())
         .route("/api/wallets", post(create_wallet).get(list_wallets))
         .route("/api/wallets/{address}", get(get_wallet))
         .route("/api/wallets/{address}/prepare", post(prepare))
