@@ -145,7 +145,7 @@ pub(crate) fn sign(millis: u64) -> anyhow::Result<()> {
     let native = iterations as f64 / started.elapsed().as_secs_f64();
 
     // starknet.js on the same inputs.
-    let dir = crate::node::install().map_err(anyhow::Error::msg)?;
+    let dir = latchkey_node::CONFORMANCE.install().map_err(anyhow::Error::msg)?;
     let input =
         std::env::temp_dir().join(format!("latchkey-bench-sign-{}.json", std::process::id()));
     std::fs::write(&input, &typed_json)?;
@@ -171,7 +171,7 @@ pub(crate) fn sign(millis: u64) -> anyhow::Result<()> {
     println!("Session-execution signing (SNIP-12 rev 1 hash of the typed data + RFC 6979 ECDSA),");
     println!("same typed data, account and key on both sides; identical signatures checked.");
     println!();
-    let js_name = format!("starknet.js (Node {})", crate::node::node_major_version());
+    let js_name = format!("starknet.js (Node {})", latchkey_node::node_major_version());
     println!("| {:<24} | signatures/s |", "implementation");
     println!("|{:-<26}|--------------|", "");
     println!("| {:<24} | {native:>12.0} |", "latchkey-core (native)");

@@ -15,8 +15,6 @@ mod bench_serve;
 mod cli;
 mod client;
 mod keyfile;
-#[path = "../../../conformance/node.rs"]
-mod node;
 mod pin;
 mod serve;
 

@@ -13,15 +13,12 @@
 
 use std::process::Command;
 
-#[path = "../../../conformance/node.rs"]
-mod node;
-
 use latchkey_core::{parse_felt, TypedData};
 use serde_json::Value;
 
 #[test]
 fn snip12_rev1_hashes_match_starknet_js() {
-    let Some(dir) = node::for_test("compare with starknet.js") else { return };
+    let Some(dir) = latchkey_node::CONFORMANCE.for_test("compare with starknet.js") else { return };
     let seed: u32 = std::env::var("LATCHKEY_SNIP12_SEED")
         .ok()
         .and_then(|s| s.parse().ok())

@@ -21,7 +21,7 @@ fn missing() -> Option<String> {
     if !Path::new(&chromium).is_file() {
         return Some(format!("no Chromium at {chromium} (apt-get install chromium)"));
     }
-    if !crate::node::has_node() {
+    if !latchkey_node::has_node() {
         return Some("no Node.js".into());
     }
     None

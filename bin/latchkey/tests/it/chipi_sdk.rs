@@ -2,12 +2,11 @@
 
 use std::process::Command;
 
-use crate::node;
 use crate::support::{serve, TempDir};
 
 #[test]
 fn the_real_chipi_sdk_runs_unchanged_against_latchkey_serve() {
-    let Some(dir) = node::for_test("run the Chipi SDK test") else { return };
+    let Some(dir) = latchkey_node::CONFORMANCE.for_test("run the Chipi SDK test") else { return };
     let data = TempDir::new("chipi-sdk");
     let server = serve(&data.0, &[]);
     let output = Command::new("node")

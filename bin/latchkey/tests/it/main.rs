@@ -8,9 +8,8 @@ mod browser;
 mod chipi_sdk;
 mod cli;
 mod crash;
+mod evm_contracts;
 mod keys;
-#[path = "../../../../conformance/node.rs"]
-mod node;
 mod pin;
 mod sdk_ts;
 mod support;

@@ -4,7 +4,6 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::node;
 use crate::support::{build_once, readme_block, serve, TempDir};
 
 fn sdk_dir() -> PathBuf {
@@ -13,7 +12,7 @@ fn sdk_dir() -> PathBuf {
 
 /// Whether the test can run: Node.js present (or required), and the package built.
 fn ready(what: &str) -> bool {
-    if !node::available_for(what) {
+    if !latchkey_node::available_for(what) {
         return false;
     }
     build_once("sdk/ts/build.sh").unwrap_or_else(|e| panic!("{e}"));
