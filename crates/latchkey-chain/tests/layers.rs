@@ -119,7 +119,9 @@ fn dependencies_point_down_the_layers_and_only_the_binary_names_a_family() {
     {
         assert!(manifests.iter().any(|m| m.name == expected), "{expected} not found");
     }
-    assert!(manifests.iter().any(|m| m.family.as_deref() == Some("starknet")));
+    for family in FAMILIES {
+        assert!(manifests.iter().any(|m| m.family.as_deref() == Some(*family)), "{family}");
+    }
     assert_eq!(violations(&manifests), Vec::<String>::new());
 }
 
