@@ -408,7 +408,9 @@ impl Chain for FakeChain {
         now: u64,
         window_seconds: u64,
     ) -> Result<Signable, Refusal> {
-        let Calls::Starknet(calls) = calls;
+        let Calls::Starknet(calls) = calls else {
+            return Err(Refusal::new(codes::WRONG_CHAIN, "the fake chain takes Starknet calls"));
+        };
         let nonce_key = {
             let mut state = self.state();
             state.next_nonce_key += 1;
@@ -425,7 +427,9 @@ impl Chain for FakeChain {
     }
 
     fn views(&self, account: &str, calls: &Calls) -> Result<Vec<CallView>, Refusal> {
-        let Calls::Starknet(calls) = calls;
+        let Calls::Starknet(calls) = calls else {
+            return Err(Refusal::new(codes::WRONG_CHAIN, "the fake chain takes Starknet calls"));
+        };
         Ok(calls.iter().map(|c| view(account, c)).collect())
     }
 

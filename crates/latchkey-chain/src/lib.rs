@@ -31,7 +31,7 @@ use serde_json::Value;
 pub use chain_ref::{ChainRef, ChainRefError, Family};
 pub use latchkey_core::{
     is_revocation, rotated_owner, AccountChange, Call, CallView, Permission, SessionGrant,
-    SessionRules, Spend, SpendingCap, SpendingPolicy,
+    SessionRules, Spend, SpendingCap, SpendingPolicy, U256,
 };
 pub use registry::Chains;
 
@@ -41,6 +41,19 @@ pub use registry::Chains;
 pub enum Calls {
     /// Starknet calls: contract, selector, calldata felts.
     Starknet(Vec<Call>),
+    /// EVM calls: address, wei, calldata.
+    Evm(Vec<EvmCall>),
+}
+
+/// One EVM call, as an account's `executeBatch` makes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EvmCall {
+    /// The contract (or account) called, `0x` and 40 hex digits.
+    pub to: String,
+    /// Wei sent with the call.
+    pub value: U256,
+    /// The calldata: a 4-byte selector and its ABI-encoded arguments.
+    pub data: Vec<u8>,
 }
 
 impl Calls {
@@ -48,6 +61,7 @@ impl Calls {
     pub fn len(&self) -> usize {
         match self {
             Self::Starknet(calls) => calls.len(),
+            Self::Evm(calls) => calls.len(),
         }
     }
 
@@ -61,6 +75,9 @@ impl Calls {
     pub fn words(&self) -> usize {
         match self {
             Self::Starknet(calls) => calldata_words(calls),
+            // Each call's calldata in 32-byte words, and its three-word header (address,
+            // value, data length).
+            Self::Evm(calls) => calls.iter().map(|c| c.data.len().div_ceil(32) + 3).sum(),
         }
     }
 }
