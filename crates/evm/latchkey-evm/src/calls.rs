@@ -10,7 +10,7 @@ use latchkey_chain::{
 use latchkey_core::codes;
 use latchkey_evm_contracts::abi::{self, AllowedMethod, LatchkeyAccount};
 
-use crate::text::{address_text, parse_address, selector_text, to_core_u256};
+use crate::text::{address_text, from_core_u256, parse_address, selector_text, to_core_u256};
 
 /// One EVM call: what `executeBatch` takes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -76,10 +76,6 @@ pub fn decode_calls(calls: &Calls) -> Result<Vec<EvmCall>, Refusal> {
             })
         })
         .collect()
-}
-
-fn from_core_u256(value: latchkey_core::U256) -> U256 {
-    (U256::from(value.high) << 128) | U256::from(value.low)
 }
 
 const TRANSFER: [u8; 4] = [0xa9, 0x05, 0x9c, 0xbb];

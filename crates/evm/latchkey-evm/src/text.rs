@@ -86,6 +86,11 @@ pub(crate) fn to_core_u256(value: U256) -> latchkey_core::U256 {
     }
 }
 
+/// From the core's 256-bit integer (the inverse of [`to_core_u256`]).
+pub(crate) fn from_core_u256(value: latchkey_core::U256) -> U256 {
+    (U256::from(value.high) << 128) | U256::from(value.low)
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -117,6 +122,9 @@ mod tests {
     fn u256_converts_both_limbs() {
         let value = (U256::from(3u8) << 128) | U256::from(5u8);
         assert_eq!(to_core_u256(value), latchkey_core::U256 { high: 3, low: 5 });
+        for value in [U256::ZERO, value, U256::MAX, U256::from(u128::MAX)] {
+            assert_eq!(from_core_u256(to_core_u256(value)), value);
+        }
         assert_eq!(parse_u256("0x10"), Some(U256::from(16u8)));
         assert_eq!(parse_u256("16"), Some(U256::from(16u8)));
         assert_eq!(parse_u256("0x"), None);
