@@ -61,7 +61,7 @@ trap cleanup EXIT
 # A fresh server on free ports, its data in the temporary directory; the dashboard is not
 # part of the API, so no web directory.
 log="$work/server.log"
-"$binary" serve --listen 127.0.0.1:0 --devnet-port 0 --data-dir "$work/data" \
+"$binary" serve --listen 127.0.0.1:0 --devnet-port 0 --anvil-port 0 --data-dir "$work/data" \
     --web-dir "$work/no-web" >"$log" 2>&1 &
 server=$!
 banner() { sed -n "s/^  $1 *\([^ ]*\).*/\1/p" "$log" | head -1; }

@@ -131,7 +131,14 @@ impl BenchServer {
             },
             ..ApiConfig::default()
         };
-        let state = AppState::new(store.clone(), backend, relayer, class_hash, config);
+        let primary = latchkey_api::ChainSlot {
+            chain: backend,
+            relayer,
+            account_class: latchkey_core::to_hex(&class_hash),
+            demo_game: None,
+            contracts: Default::default(),
+        };
+        let state = AppState::new(store.clone(), primary, vec![], config);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let url = format!("http://{}", listener.local_addr()?);
         let app = latchkey_api::router(state);
@@ -427,7 +434,8 @@ pub(crate) async fn startup(runs: usize) -> anyhow::Result<()> {
             std::env::temp_dir().join(format!("latchkey-startup-{}-{run}", std::process::id()));
         let started = Instant::now();
         let mut child = Command::new(&exe)
-            .args(["serve", "--listen", "127.0.0.1:0", "--devnet-port", "0", "--data-dir"])
+            .args(["serve", "--listen", "127.0.0.1:0", "--devnet-port", "0", "--anvil-port", "0"])
+            .arg("--data-dir")
             .arg(&dir)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())

@@ -17,6 +17,7 @@ mod client;
 mod keyfile;
 mod pin;
 mod serve;
+mod serve_evm;
 
 use std::process::ExitCode;
 

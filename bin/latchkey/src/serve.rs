@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::{bail, Context};
-use latchkey_api::{ApiConfig, AppState, Rate, RateLimits};
+use latchkey_api::{ApiConfig, AppState, ChainSlot, Rate, RateLimits};
 use latchkey_auth::{generate_api_keys, hash_api_key, KeyEnvironment};
 use latchkey_chain::ChainBackend;
 use latchkey_core::{parse_felt, to_hex, Felt, SigningKey};
@@ -17,6 +17,8 @@ use latchkey_starknet_contracts::ACCOUNT;
 use latchkey_starknet_devnet::{Devnet, DevnetConfig};
 use latchkey_store::{ApiKeyKind, BudgetKey, Store};
 use url::Url;
+
+use crate::serve_evm::{Absent, EvmArgs, EvmChain};
 
 /// Options of `latchkey serve`; every one is also an environment variable.
 #[derive(Debug, clap::Args)]
@@ -98,6 +100,9 @@ pub(crate) struct ServeArgs {
     /// of the source tree this binary was built from.
     #[arg(long, env = "LATCHKEY_WEB_DIR")]
     pub(crate) web_dir: Option<PathBuf>,
+    /// The EVM chain.
+    #[command(flatten)]
+    pub(crate) evm: EvmArgs,
 }
 
 /// A rate limit on the command line: `per_second[/burst]`.
@@ -168,6 +173,8 @@ pub(crate) struct Server {
     pub(crate) database: String,
     pub(crate) dev_keys: DevKeys,
     pub(crate) embedded_chain: Option<Devnet>,
+    /// The EVM chain, or why it is not served.
+    pub(crate) evm: Result<EvmChain, Absent>,
     /// The dashboard's directory, when it is built.
     pub(crate) dashboard: Option<PathBuf>,
     serve: tokio::task::JoinHandle<std::io::Result<()>>,
@@ -259,12 +266,26 @@ pub(crate) async fn start(args: &ServeArgs) -> anyhow::Result<Server> {
     if adopted > 0 {
         tracing::info!(adopted, chain = %backend.id(), "rows written before chains were named now name this chain");
     }
-    let dev_keys =
-        ensure_dev_organization(&store, &args.data_dir, backend.as_ref(), args.dev_gas_budget_strk)
-            .await?;
-    let relayer = Relayer::start(backend.clone(), store.clone(), config).await?;
+    let evm = crate::serve_evm::start(&args.evm, &args.data_dir).await?;
+    let mut budgets = vec![(backend.clone(), u128::from(args.dev_gas_budget_strk))];
+    if let Ok(evm) = &evm {
+        budgets.push((evm.backend.clone(), u128::from(args.evm.dev_gas_budget_eth)));
+    }
+    let dev_keys = ensure_dev_organization(&store, &args.data_dir, &budgets).await?;
+    let relayer = Relayer::start(backend.clone(), store.clone(), config.clone()).await?;
     if embedded.is_some() {
-        redeploy_wallets(&store, &relayer, account_class_hash).await?;
+        redeploy_wallets(&store, backend.id().as_str(), &relayer, account_class_hash).await?;
+    }
+    let mut others = Vec::new();
+    if let Ok(evm) = &evm {
+        let relayer = Relayer::start(evm.backend.clone(), store.clone(), config).await?;
+        others.push(ChainSlot {
+            chain: evm.backend.clone(),
+            relayer,
+            account_class: latchkey_evm::address_text(evm.deployment.account_implementation),
+            demo_game: Some(latchkey_evm::address_text(evm.deployment.game)),
+            contracts: evm.contracts(),
+        });
     }
 
     let oprf_keys = load_oprf_keys(args)?;
@@ -272,7 +293,6 @@ pub(crate) async fn start(args: &ServeArgs) -> anyhow::Result<Server> {
     let dashboard = web_dir.join("index.html").is_file().then(|| web_dir.clone());
     let config = ApiConfig {
         web_dir: Some(web_dir),
-        demo_game: embedded.as_ref().and_then(Devnet::game),
         rate_limits: RateLimits {
             per_api_key: args.rate_limit_per_key.0,
             per_user: args.rate_limit_per_user.0,
@@ -288,7 +308,14 @@ pub(crate) async fn start(args: &ServeArgs) -> anyhow::Result<Server> {
         instance,
         ..ApiConfig::default()
     };
-    let state = AppState::new(store.clone(), backend, relayer, account_class_hash, config);
+    let primary = ChainSlot {
+        chain: backend,
+        relayer,
+        account_class: to_hex(&account_class_hash),
+        demo_game: embedded.as_ref().and_then(Devnet::game).map(|game| to_hex(&game)),
+        contracts: Default::default(),
+    };
+    let state = AppState::new(store.clone(), primary, others, config);
     let released = state.release_orphaned_claims().await?;
     if released > 0 {
         tracing::info!(released, "released idempotency keys this instance left in flight");
@@ -322,6 +349,7 @@ pub(crate) async fn start(args: &ServeArgs) -> anyhow::Result<Server> {
         database: redact_url(&database),
         dev_keys,
         embedded_chain: embedded,
+        evm,
         dashboard,
         serve,
         shutdown: Some(shutdown),
@@ -357,7 +385,7 @@ fn load_oprf_keys(args: &ServeArgs) -> anyhow::Result<latchkey_api::OprfKeyRing>
 
 /// Creates `path` with `bytes`, readable and writable by this user only; fails if it
 /// exists.
-fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+pub(crate) fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     use std::io::Write as _;
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
@@ -386,21 +414,32 @@ fn instance_id(data_dir: &Path) -> anyhow::Result<String> {
     Ok(id)
 }
 
+/// The development organisation, created with its API keys at first start, and its gas
+/// budget on each chain (`budgets`: the chain and whole units of its fee token, STRK or
+/// ETH), given on the first start that serves that chain.
 async fn ensure_dev_organization(
     store: &Store,
     data_dir: &Path,
-    chain: &dyn ChainBackend,
-    budget_strk: u64,
+    budgets: &[(Arc<dyn ChainBackend>, u128)],
 ) -> anyhow::Result<DevKeys> {
     let key_file = data_dir.join(DEV_KEY_FILE);
-    if store.first_organization().await?.is_some() {
+    if let Some(org) = store.first_organization().await? {
+        for (chain, whole) in budgets {
+            let key =
+                BudgetKey { org_id: &org.id, chain: chain.id().as_str(), unit: chain.fee_unit() };
+            let current = store.gas_budget(key).await?;
+            if current.budget == 0 && current.spent == 0 {
+                store.set_gas_budget(key, whole * 10u128.pow(18)).await?;
+            }
+        }
         let public = std::fs::read_to_string(&key_file).ok().map(|s| s.trim().to_string());
         return Ok(DevKeys { public, secret_shown_once: None });
     }
-    let budget = u128::from(budget_strk) * 10u128.pow(18);
     let org = store.create_organization("development").await?;
-    let key = BudgetKey { org_id: &org.id, chain: chain.id().as_str(), unit: chain.fee_unit() };
-    store.set_gas_budget(key, budget).await?;
+    for (chain, whole) in budgets {
+        let key = BudgetKey { org_id: &org.id, chain: chain.id().as_str(), unit: chain.fee_unit() };
+        store.set_gas_budget(key, whole * 10u128.pow(18)).await?;
+    }
     let keys = generate_api_keys(KeyEnvironment::Dev, &mut rand::rngs::OsRng);
     store
         .insert_api_key(
@@ -429,6 +468,7 @@ async fn ensure_dev_organization(
 /// again.
 async fn redeploy_wallets(
     store: &Store,
+    chain: &str,
     relayer: &Relayer,
     class_hash: Felt,
 ) -> anyhow::Result<()> {
@@ -440,7 +480,7 @@ async fn redeploy_wallets(
             return Ok(());
         }
         for wallet in &page {
-            if parse_felt(&wallet.class_hash)? == class_hash {
+            if wallet.chain == chain && parse_felt(&wallet.class_hash)? == class_hash {
                 relayer.deploy_account(&org.id, &wallet.owner_public_key).await?;
             }
         }
@@ -482,6 +522,25 @@ fn print_banner(server: &Server, elapsed: std::time::Duration) {
     if let Some(game) = server.embedded_chain.as_ref().and_then(|d| d.game()) {
         println!("  Demo game      {}", to_hex(&game));
     }
+    match &server.evm {
+        Ok(evm) => {
+            let kind = if evm.anvil.is_some() { "embedded anvil" } else { "external node" };
+            let d = &evm.deployment;
+            let id = evm.backend.id();
+            println!("  EVM RPC        {}   ({kind}, {id})", evm.rpc_url);
+            println!("  EntryPoint     {}   (v0.8)", latchkey_evm::address_text(d.entry_point));
+            println!(
+                "  EVM account    {}   (implementation; factory {})",
+                latchkey_evm::address_text(d.account_implementation),
+                latchkey_evm::address_text(d.factory)
+            );
+            println!("  EVM game       {}", latchkey_evm::address_text(d.game));
+        }
+        Err(Absent::Disabled) => println!("  EVM            off (--no-evm)"),
+        Err(Absent::NoNode) => println!(
+            "  EVM            off: install Node.js and npm and restart to add eip155:31337 (anvil)"
+        ),
+    }
     println!("  Database       {}", server.database);
     match (&server.dev_keys.public, &server.dev_keys.secret_shown_once) {
         (Some(public), Some(secret)) => {
@@ -512,6 +571,9 @@ fn print_banner(server: &Server, elapsed: std::time::Duration) {
     println!("  export LATCHKEY_SECRET_KEY={secret}");
     if let Some(game) = server.embedded_chain.as_ref().and_then(|d| d.game()) {
         println!("  export GAME={}", to_hex(&game));
+    }
+    if let Ok(evm) = &server.evm {
+        println!("  export EVM_GAME={}", latchkey_evm::address_text(evm.deployment.game));
     }
     println!("  curl -s $LATCHKEY_URL/health");
     println!();

@@ -13,20 +13,19 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use latchkey_chain::ProofClaim;
 use latchkey_core::codes;
-use latchkey_core::{
-    parse_felt, payload_hash, to_hex, verify_proof, Felt, ProofPurpose, Signature,
-};
+use latchkey_core::{payload_hash, to_hex, Felt, ProofPurpose};
 use latchkey_store::{Challenge, KeyEventKind, NewKeyEvent, Wallet};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::service::{accessible_wallet, domain_chain_id};
+use crate::service::{domain_chain_id, wallet_at};
 use crate::util::{
     ensure_encrypted_keys, felt, iso8601, now_unix, parse_json, random_challenge, ApiQuery,
     KeyFormats, RawBody,
 };
-use crate::{ApiError, ApiResult, AppState, Caller};
+use crate::{ApiError, ApiResult, AppState, Caller, ChainSlot};
 
 /// How long a challenge may be used.
 pub(crate) const CHALLENGE_SECONDS: i64 = 300;
@@ -54,15 +53,18 @@ pub(crate) struct ChallengeRequest {
     purpose: String,
 }
 
-/// A challenge to sign: `poseidon('latchkey.proof.v1', chainId, account, purpose,
-/// challenge, payload)` with the key whose possession is proved.
+/// A challenge to sign with the key whose possession is proved. On Starknet the proof is
+/// a Stark signature of `poseidon('latchkey.proof.v1', chainId, account, purpose,
+/// challenge, payload)`; on EVM the `personal_sign` of `keccak256(abi.encode(
+/// keccak256("latchkey.proof"), chainId, account, keccak256(purpose), challenge,
+/// payload))`, with the chain's numeric id.
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct ChallengeResponse {
     #[schema(pattern = "^0x[0-9a-f]{1,64}$")]
     challenge: String,
     purpose: String,
-    /// The chain id the proof hash uses (felt hex).
+    /// The default (Starknet) chain's id, which its proof hash uses (felt hex).
     chain_id: String,
     /// Unix seconds; the challenge is refused from then on.
     expires_at: i64,
@@ -75,8 +77,9 @@ pub(crate) struct ProofInput {
     /// The challenge from `POST /api/challenges`.
     #[schema(value_type = crate::openapi::FeltText)]
     challenge: String,
-    /// `[r, s]` over the proof hash, hex.
-    #[schema(value_type = Vec<crate::openapi::FeltText>, min_items = 2, max_items = 2)]
+    /// Starknet: `[r, s]` over the proof hash, hex. EVM: one `0x` string of 65 bytes
+    /// (`r ‖ s ‖ v`), the `personal_sign` of the proof hash.
+    #[schema(min_items = 1, max_items = 2, max_length = 140)]
     signature: Vec<String>,
 }
 
@@ -121,41 +124,55 @@ pub(crate) async fn issue(
     Ok(ChallengeResponse {
         challenge,
         purpose: purpose.as_str().into(),
-        chain_id: to_hex(&domain_chain_id(state)?),
+        chain_id: to_hex(&domain_chain_id(state.primary())?),
         expires_at,
     })
 }
 
-/// Checks a proof by `key` for `purpose` on `account` over `payload`, and uses up its
-/// challenge (issued to this caller in this organisation, for this purpose, unexpired,
-/// never used). `403 INVALID_PROOF` otherwise.
+/// What a proof must bind: the key proving possession, on which chain and account, for
+/// which action, over which payload hash.
+pub(crate) struct Possession<'a> {
+    /// The chain whose proof scheme applies.
+    pub slot: &'a ChainSlot,
+    pub purpose: ProofPurpose,
+    /// The account, canonical text.
+    pub account: &'a str,
+    /// The key, canonical text.
+    pub key: &'a str,
+    pub payload: Felt,
+}
+
+/// Checks a proof of `possession` in its chain's scheme, and uses up its challenge
+/// (issued to this caller in this organisation, for this purpose, unexpired, never
+/// used). `403 INVALID_PROOF` otherwise.
 pub(crate) async fn check_proof(
     state: &AppState,
     caller: &Caller,
-    purpose: ProofPurpose,
-    account: Felt,
-    payload: Felt,
-    key: Felt,
+    possession: &Possession<'_>,
     proof: &ProofInput,
 ) -> ApiResult<()> {
     let invalid =
         |m: &str| ApiError::new(StatusCode::FORBIDDEN, codes::INVALID_PROOF, m.to_string());
-    let challenge = felt("proof.challenge", &proof.challenge)?;
-    let [r, s] = proof.signature.as_slice() else {
-        return Err(ApiError::bad_request(
-            codes::INVALID_SIGNATURE,
-            "proof.signature must be [r, s]",
-        ));
+    let challenge = to_hex(&felt("proof.challenge", &proof.challenge)?);
+    let purpose = possession.purpose;
+    let claim = ProofClaim {
+        key: possession.key,
+        account: possession.account,
+        purpose,
+        challenge: &challenge,
+        payload: &to_hex(&possession.payload),
     };
-    let signature = Signature { r: felt("proof.signature", r)?, s: felt("proof.signature", s)? };
-    let chain_id = domain_chain_id(state)?;
-    if !verify_proof(&key, &chain_id, &account, purpose, &challenge, &payload, &signature) {
-        return Err(invalid("the proof does not verify for this key"));
-    }
+    possession.slot.chain.verify_proof(&claim, &proof.signature).map_err(|refusal| {
+        if refusal.code == codes::INVALID_PROOF {
+            invalid(&refusal.message)
+        } else {
+            ApiError::bad_request(refusal.code, format!("proof.signature: {}", refusal.message))
+        }
+    })?;
     let used = state
         .store
         .consume_challenge(
-            &to_hex(&challenge),
+            &challenge,
             &caller.org_id,
             &caller.principal.key(),
             purpose.as_str(),
@@ -178,12 +195,20 @@ pub(crate) fn key_blobs_payload(primary: &str, backup: Option<&str>) -> Felt {
     payload_hash(&bytes)
 }
 
-fn owner_key(wallet: &Wallet) -> ApiResult<Felt> {
-    parse_felt(&wallet.owner_public_key).map_err(ApiError::internal)
-}
-
-fn wallet_address(wallet: &Wallet) -> ApiResult<Felt> {
-    parse_felt(&wallet.address).map_err(ApiError::internal)
+/// The owner's proof on `wallet` for `purpose` over `payload`.
+fn owner_possession<'a>(
+    state: &'a AppState,
+    wallet: &'a Wallet,
+    purpose: ProofPurpose,
+    payload: Felt,
+) -> ApiResult<Possession<'a>> {
+    Ok(Possession {
+        slot: state.chain_of(wallet)?,
+        purpose,
+        account: &wallet.address,
+        key: &wallet.owner_public_key,
+        payload,
+    })
 }
 
 /// Options of a key read.
@@ -218,7 +243,7 @@ pub(crate) async fn get_encrypted_key(
     Path(address): Path<String>,
     ApiQuery(query): ApiQuery<KeyQuery>,
 ) -> ApiResult<Json<EncryptedKeyResponse>> {
-    let wallet = accessible_wallet(&state, &caller, &felt("address", &address)?).await?;
+    let wallet = wallet_at(&state, &caller, "address", &address).await?;
     let blob = if query.backup {
         if !caller.is_end_user_of(&wallet) {
             return Err(ApiError::new(
@@ -230,6 +255,11 @@ pub(crate) async fn get_encrypted_key(
         wallet.encrypted_private_key_backup.clone().ok_or_else(|| {
             ApiError::not_found(codes::BACKUP_NOT_FOUND, "this wallet has no backup key")
         })?
+    } else if wallet.encrypted_private_key.is_empty() {
+        return Err(ApiError::not_found(
+            codes::KEY_NOT_STORED,
+            "this wallet's owner is external: no key is stored",
+        ));
     } else {
         record_read(&state, &caller, &wallet, "GET /api/wallets/{address}/encrypted-key").await?;
         wallet.encrypted_private_key.clone()
@@ -287,7 +317,7 @@ pub(crate) async fn put_encrypted_key(
     Path(address): Path<String>,
     RawBody(body): RawBody,
 ) -> ApiResult<Json<EncryptedKeyResponse>> {
-    let wallet = accessible_wallet(&state, &caller, &felt("address", &address)?).await?;
+    let wallet = wallet_at(&state, &caller, "address", &address).await?;
     let req: ReplaceKeyRequest = parse_json(&body)?;
     ensure_encrypted_keys(
         KeyFormats::Hardened,
@@ -296,16 +326,8 @@ pub(crate) async fn put_encrypted_key(
     )?;
     let payload =
         key_blobs_payload(&req.encrypted_private_key, req.encrypted_private_key_backup.as_deref());
-    check_proof(
-        &state,
-        &caller,
-        ProofPurpose::ReplaceKey,
-        wallet_address(&wallet)?,
-        payload,
-        owner_key(&wallet)?,
-        &req.proof,
-    )
-    .await?;
+    let possession = owner_possession(&state, &wallet, ProofPurpose::ReplaceKey, payload)?;
+    check_proof(&state, &caller, &possession, &req.proof).await?;
     let event = NewKeyEvent {
         kind: KeyEventKind::Replaced,
         principal: caller.principal.key(),
@@ -354,7 +376,7 @@ pub(crate) async fn key_history(
     caller: Caller,
     Path(address): Path<String>,
 ) -> ApiResult<Json<Vec<KeyEventResponse>>> {
-    let wallet = accessible_wallet(&state, &caller, &felt("address", &address)?).await?;
+    let wallet = wallet_at(&state, &caller, "address", &address).await?;
     let events = state.store.key_events(&wallet.id).await?;
     Ok(Json(
         events
@@ -393,7 +415,7 @@ pub(crate) async fn restore_key(
     Path((address, id)): Path<(String, String)>,
     RawBody(body): RawBody,
 ) -> ApiResult<Json<EncryptedKeyResponse>> {
-    let wallet = accessible_wallet(&state, &caller, &felt("address", &address)?).await?;
+    let wallet = wallet_at(&state, &caller, "address", &address).await?;
     let req: RestoreKeyRequest = parse_json(&body)?;
     let events = state.store.key_events(&wallet.id).await?;
     let event = events.into_iter().find(|e| e.id == id).ok_or_else(|| {
@@ -402,16 +424,9 @@ pub(crate) async fn restore_key(
     let Some(previous_key) = event.previous_key else {
         return Err(ApiError::bad_request(codes::NOT_RESTORABLE, "this event replaced nothing"));
     };
-    check_proof(
-        &state,
-        &caller,
-        ProofPurpose::RestoreKey,
-        wallet_address(&wallet)?,
-        payload_hash(event.id.as_bytes()),
-        owner_key(&wallet)?,
-        &req.proof,
-    )
-    .await?;
+    let payload = payload_hash(event.id.as_bytes());
+    let possession = owner_possession(&state, &wallet, ProofPurpose::RestoreKey, payload)?;
+    check_proof(&state, &caller, &possession, &req.proof).await?;
     let record = NewKeyEvent {
         kind: KeyEventKind::Restored,
         principal: caller.principal.key(),

@@ -63,8 +63,6 @@ pub struct ApiConfig {
     pub idempotency_ttl_seconds: i64,
     /// The built dashboard (`web/dist`), served for every non-API path.
     pub web_dir: Option<PathBuf>,
-    /// The demo game contract, when the chain has one (the embedded chain does).
-    pub demo_game: Option<Felt>,
     /// Rate limits per API key, end user and wallet.
     pub rate_limits: RateLimits,
     /// Whether organisations may name a token issuer whose JWKS is served over plain
@@ -91,7 +89,6 @@ impl std::fmt::Debug for ApiConfig {
             .field("api_key_pepper", &self.api_key_pepper.as_ref().map(|_| "<set>"))
             .field("idempotency_ttl_seconds", &self.idempotency_ttl_seconds)
             .field("web_dir", &self.web_dir)
-            .field("demo_game", &self.demo_game)
             .field("rate_limits", &self.rate_limits)
             .field("allow_loopback_issuers", &self.allow_loopback_issuers)
             .field("metrics_token", &self.metrics_token.as_ref().map(|_| "<set>"))
@@ -109,7 +106,6 @@ impl Default for ApiConfig {
             api_key_pepper: None,
             idempotency_ttl_seconds: 86_400,
             web_dir: None,
-            demo_game: None,
             rate_limits: RateLimits::default(),
             allow_loopback_issuers: false,
             metrics_token: None,
@@ -124,16 +120,41 @@ impl Default for ApiConfig {
 #[derive(Clone)]
 pub struct AppState(Arc<AppInner>);
 
+/// One chain the API serves: its backend, its relayer, and latchkey's account there.
+#[derive(Clone)]
+pub struct ChainSlot {
+    /// The chain, behind the port.
+    pub chain: Arc<dyn ChainBackend>,
+    /// The relayer / paymaster / bundler of that chain.
+    pub relayer: Relayer,
+    /// latchkey's account code there: the account class hash (Starknet), the
+    /// implementation every account proxies to (EVM).
+    pub account_class: String,
+    /// The demo game contract, when the chain has one.
+    pub demo_game: Option<String>,
+    /// Contracts clients need, by name (`entryPoint`, `factory`, `paymaster`, demo
+    /// contracts), published in `/api/config`.
+    pub contracts: std::collections::BTreeMap<String, String>,
+}
+
+impl std::fmt::Debug for ChainSlot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ChainSlot")
+            .field("chain", &self.chain.id())
+            .field("account_class", &self.account_class)
+            .finish_non_exhaustive()
+    }
+}
+
 /// The contents of [`AppState`].
 pub struct AppInner {
     /// Persistence.
     pub store: Store,
-    /// The chain, behind the port.
-    pub chain: Arc<dyn ChainBackend>,
-    /// The relayer / paymaster of that chain.
-    pub relayer: Relayer,
-    /// Class hash of latchkey's account on this chain.
-    pub account_class_hash: Felt,
+    /// The default chain: requests that name none go to it, and the Chipi dialect (a
+    /// Starknet API) serves it.
+    primary: ChainSlot,
+    /// The other chains, by CAIP-2 id.
+    others: Vec<ChainSlot>,
     /// End-user token verifiers, one per organisation.
     pub issuers: service::organizations::IssuerCache,
     /// Rate limiters.
@@ -142,6 +163,55 @@ pub struct AppInner {
     pub metrics: Metrics,
     /// Settings.
     pub config: ApiConfig,
+}
+
+impl AppInner {
+    /// The default chain.
+    pub fn primary(&self) -> &ChainSlot {
+        &self.primary
+    }
+
+    /// Every chain served, the default first.
+    pub fn chains(&self) -> impl Iterator<Item = &ChainSlot> {
+        std::iter::once(&self.primary).chain(&self.others)
+    }
+
+    /// The chain of CAIP-2 id `id`, if it is served.
+    pub fn chain_slot(&self, id: &str) -> Option<&ChainSlot> {
+        self.chains().find(|slot| slot.chain.id().as_str() == id)
+    }
+
+    /// The chain `id` names (`400 UNKNOWN_CHAIN` when it is not served), or the default.
+    pub(crate) fn requested_chain(&self, id: Option<&str>) -> ApiResult<&ChainSlot> {
+        match id {
+            None => Ok(&self.primary),
+            Some(id) => self.chain_slot(id).ok_or_else(|| {
+                let served: Vec<&str> = self.chains().map(|s| s.chain.id().as_str()).collect();
+                ApiError::bad_request(
+                    codes::UNKNOWN_CHAIN,
+                    format!("this server serves {}", served.join(", ")),
+                )
+            }),
+        }
+    }
+
+    /// The chain a stored wallet lives on.
+    pub(crate) fn chain_of(&self, wallet: &latchkey_store::Wallet) -> ApiResult<&ChainSlot> {
+        self.chain_slot(&wallet.chain).ok_or_else(|| {
+            ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                codes::UPSTREAM_UNAVAILABLE,
+                format!("this wallet's chain, {}, is not served now", wallet.chain),
+            )
+        })
+    }
+
+    /// The default chain's account class hash, which the Starknet-only routes (the Chipi
+    /// dialect) name.
+    pub(crate) fn starknet_class_hash(&self) -> ApiResult<Felt> {
+        service::domain_chain_id(&self.primary)?;
+        latchkey_core::parse_felt(&self.primary.account_class).map_err(ApiError::internal)
+    }
 }
 
 impl std::ops::Deref for AppState {
@@ -160,27 +230,26 @@ impl std::fmt::Debug for AppState {
 impl std::fmt::Debug for AppInner {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AppState")
-            .field("chain", &self.chain.id())
-            .field("account_class_hash", &self.account_class_hash)
+            .field("primary", &self.primary)
+            .field("others", &self.others)
             .field("config", &self.config)
             .finish_non_exhaustive()
     }
 }
 
 impl AppState {
-    /// Builds the state.
+    /// Builds the state: `primary` is the default chain, `others` the rest (one per
+    /// CAIP-2 id).
     pub fn new(
         store: Store,
-        chain: Arc<dyn ChainBackend>,
-        relayer: Relayer,
-        account_class_hash: Felt,
+        primary: ChainSlot,
+        others: Vec<ChainSlot>,
         config: ApiConfig,
     ) -> Self {
         Self(Arc::new(AppInner {
             store,
-            chain,
-            relayer,
-            account_class_hash,
+            primary,
+            others,
             issuers: service::organizations::IssuerCache::default(),
             limits: limits::Limiters::new(config.rate_limits),
             metrics: Metrics::default(),
@@ -244,34 +313,62 @@ async fn observe(State(state): State<AppState>, request: Request, next: Next) ->
 #[derive(serde::Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct HealthResponse {
-    /// `ok`, or `degraded` (with status 503) when the database or the chain is unavailable.
+    /// `ok`, or `degraded` (with status 503) when the database or a chain is unavailable.
     #[schema(pattern = "^(ok|degraded)$")]
     status: &'static str,
     /// `ok` or `unavailable`.
     #[schema(pattern = "^(ok|unavailable)$")]
     database: &'static str,
-    /// `ok` or `unavailable`.
+    /// The default chain: `ok` or `unavailable`.
     #[schema(pattern = "^(ok|unavailable)$")]
     chain: &'static str,
-    /// The chain id as a short string (`SN_SEPOLIA`), when it is one.
+    /// The default chain's id as a short string (`SN_SEPOLIA`), when it is one.
     chain_id: Option<String>,
-    /// Class hash of latchkey's account on this chain.
+    /// Class hash of latchkey's account on the default chain.
     account_class_hash: String,
+    /// Every chain served, the default first.
+    chains: Vec<ChainHealth>,
+}
+
+/// One chain's health.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct ChainHealth {
+    /// CAIP-2 id (`starknet:SN_SEPOLIA`, `eip155:31337`).
+    id: String,
+    /// `ok` or `unavailable`.
+    #[schema(pattern = "^(ok|unavailable)$")]
+    status: &'static str,
+}
+
+fn up(ok: bool) -> &'static str {
+    if ok {
+        "ok"
+    } else {
+        "unavailable"
+    }
 }
 
 #[utoipa::path(get, path = "/health", tag = "service",
-    responses((status = 200, body = HealthResponse, description = "The database and the chain answer."),
-        (status = 503, body = HealthResponse, description = "The database or the chain does not answer.")))]
+    responses((status = 200, body = HealthResponse, description = "The database and every chain answer."),
+        (status = 503, body = HealthResponse, description = "The database or a chain does not answer.")))]
 pub(crate) async fn health(State(state): State<AppState>) -> Response {
     let db = state.store.health().await;
-    let chain = state.chain.now().await;
-    let ok = db.is_ok() && chain.is_ok();
+    let mut chains = Vec::new();
+    for slot in state.chains() {
+        let ok = slot.chain.now().await.is_ok();
+        chains.push(ChainHealth { id: slot.chain.id().to_string(), status: up(ok) });
+    }
+    let chains_ok = chains.iter().all(|c| c.status == "ok");
+    let ok = db.is_ok() && chains_ok;
+    let primary = state.primary();
     let body = HealthResponse {
         status: if ok { "ok" } else { "degraded" },
-        database: if db.is_ok() { "ok" } else { "unavailable" },
-        chain: if chain.is_ok() { "ok" } else { "unavailable" },
-        chain_id: Some(state.chain.id().reference().to_string()),
-        account_class_hash: latchkey_core::to_hex(&state.account_class_hash),
+        database: up(db.is_ok()),
+        chain: chains.first().map_or("unavailable", |c| c.status),
+        chain_id: Some(primary.chain.id().reference().to_string()),
+        account_class_hash: primary.account_class.clone(),
+        chains,
     };
     let status = if ok { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
     (status, Json(body)).into_response()
@@ -281,21 +378,56 @@ pub(crate) async fn health(State(state): State<AppState>) -> Response {
 #[derive(serde::Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct PublicConfig {
-    /// The chain id as a short string (`SN_SEPOLIA`), when it is one.
+    /// The default chain's id as a short string (`SN_SEPOLIA`), when it is one.
     chain_id: Option<String>,
-    /// Class hash of latchkey's account on this chain.
+    /// Class hash of latchkey's account on the default chain.
     account_class_hash: String,
+    /// The demo game contract on the default chain, when it has one.
+    demo_game: Option<String>,
+    /// Every chain served, the default first.
+    chains: Vec<ChainConfig>,
+}
+
+/// One chain served.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct ChainConfig {
+    /// CAIP-2 id (`starknet:SN_SEPOLIA`, `eip155:31337`): what requests name in `chain`.
+    id: String,
+    /// `starknet` or `evm`.
+    #[schema(pattern = "^(starknet|evm)$")]
+    family: &'static str,
+    /// The unit fees are paid and budgeted in (`FRI`, `WEI`).
+    fee_unit: &'static str,
+    /// latchkey's account: its class hash (Starknet), the implementation every account
+    /// proxies to (EVM).
+    account_class: String,
     /// The demo game contract, when the chain has one.
     demo_game: Option<String>,
+    /// Contracts clients need, by name (on EVM: `entryPoint`, `factory`, `paymaster`,
+    /// `game`, `token`, `nft`).
+    contracts: std::collections::BTreeMap<String, String>,
 }
 
 /// What a client needs to know about this deployment; public, no credentials.
 #[utoipa::path(get, path = "/api/config", tag = "service", responses((status = 200, body = PublicConfig)))]
 pub(crate) async fn public_config(State(state): State<AppState>) -> Json<PublicConfig> {
+    let primary = state.primary();
     Json(PublicConfig {
-        chain_id: Some(state.chain.id().reference().to_string()),
-        account_class_hash: latchkey_core::to_hex(&state.account_class_hash),
-        demo_game: state.config.demo_game.as_ref().map(latchkey_core::to_hex),
+        chain_id: Some(primary.chain.id().reference().to_string()),
+        account_class_hash: primary.account_class.clone(),
+        demo_game: primary.demo_game.clone(),
+        chains: state
+            .chains()
+            .map(|slot| ChainConfig {
+                id: slot.chain.id().to_string(),
+                family: slot.chain.id().family().as_str(),
+                fee_unit: slot.chain.fee_unit(),
+                account_class: slot.account_class.clone(),
+                demo_game: slot.demo_game.clone(),
+                contracts: slot.contracts.clone(),
+            })
+            .collect(),
     })
 }
 
@@ -303,7 +435,7 @@ pub(crate) async fn public_config(State(state): State<AppState>) -> Json<PublicC
 #[utoipa::path(get, path = "/api/openapi.json", tag = "service",
     responses((status = 200, description = "The OpenAPI document of every dialect.", body = Object, content_type = "application/json")))]
 pub(crate) async fn openapi_json(State(state): State<AppState>) -> Response {
-    match openapi::served_document(&state.account_class_hash).to_json() {
+    match openapi::served_document(&state.primary().account_class).to_json() {
         Ok(json) => ([(header::CONTENT_TYPE, "application/json")], json).into_response(),
         Err(e) => ApiError::internal(e).into_response(),
     }

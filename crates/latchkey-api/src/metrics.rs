@@ -127,7 +127,8 @@ pub(crate) async fn render(
     let mut text = state.metrics.render_text();
     text.push_str("# HELP latchkey_relayer_accounts Relayer accounts in use by this process.\n");
     text.push_str("# TYPE latchkey_relayer_accounts gauge\n");
-    let _ = writeln!(text, "latchkey_relayer_accounts {}", state.relayer.relayer_addresses().len());
+    let relayers: usize = state.chains().map(|s| s.relayer.relayer_addresses().len()).sum();
+    let _ = writeln!(text, "latchkey_relayer_accounts {relayers}");
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
 }
 

@@ -315,12 +315,10 @@ pub struct ApiDoc;
 
 /// The document as this server serves it: [`ApiDoc`] with the values of this deployment
 /// where a field must equal one (the account class hash the Chipi creation routes check).
-pub(crate) fn served_document(
-    account_class_hash: &latchkey_core::Felt,
-) -> utoipa::openapi::OpenApi {
+pub(crate) fn served_document(account_class_hash: &str) -> utoipa::openapi::OpenApi {
     use utoipa::openapi::schema::SchemaType;
     let mut doc = ApiDoc::openapi();
-    let hash = latchkey_core::to_hex(account_class_hash);
+    let hash = account_class_hash;
     let pinned = |nullable: bool| {
         let (types, values) = if nullable {
             (

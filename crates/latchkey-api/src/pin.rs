@@ -32,7 +32,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use zeroize::Zeroizing;
 
-use crate::custody::{check_proof, issue, ChallengeResponse, ProofInput};
+use crate::custody::{check_proof, issue, ChallengeResponse, Possession, ProofInput};
 use crate::util::{address_text, felt, now_unix, parse_json, RawBody};
 use crate::{ApiError, ApiResult, AppState, Caller};
 
@@ -236,7 +236,11 @@ fn status_of(state: &AppState, address: &Felt, guard: &PinGuard) -> PinStatus {
 async fn wallet_at(state: &AppState, caller: &Caller, address: &Felt) -> ApiResult<Option<Wallet>> {
     match state
         .store
-        .wallet_by_address(&caller.org_id, state.chain.id().as_str(), &address_text(address))
+        .wallet_by_address(
+            &caller.org_id,
+            state.primary().chain.id().as_str(),
+            &address_text(address),
+        )
         .await?
     {
         Some(wallet) if caller.can_access(&wallet) => Ok(Some(wallet)),
@@ -359,7 +363,15 @@ pub(crate) async fn confirm(
             key
         }
     };
-    check_proof(&state, &caller, ProofPurpose::PinUnlock, address, key, key, &req.proof).await?;
+    let (account, key_text) = (address_text(&address), to_hex(&key));
+    let possession = Possession {
+        slot: state.primary(),
+        purpose: ProofPurpose::PinUnlock,
+        account: &account,
+        key: &key_text,
+        payload: key,
+    };
+    check_proof(&state, &caller, &possession, &req.proof).await?;
     let address_key = address_text(&address);
     state
         .store

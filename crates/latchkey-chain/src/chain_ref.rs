@@ -15,6 +15,16 @@ pub enum Family {
     Evm,
 }
 
+impl Family {
+    /// `starknet` or `evm`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Starknet => "starknet",
+            Self::Evm => "evm",
+        }
+    }
+}
+
 /// A CAIP-2 chain id of a family latchkey speaks.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ChainRef {

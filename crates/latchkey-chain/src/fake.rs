@@ -19,10 +19,10 @@ use latchkey_core::{codes, selector, to_hex, Felt};
 use serde_json::{json, Value};
 
 use crate::{
-    calldata_words, AccountChange, Call, CallView, Calls, Chain, ChainRef, Inspected, Job, Outcome,
-    Permission, Quote, Refusal, Relay, SendError, SessionCodec, SessionGrant, SessionRecord,
-    SessionRules, Signable, SignedTx, Signer, SimulationError, Spend, SpendingCap, SpendingPolicy,
-    Unavailable,
+    calldata_words, AccountChange, Call, CallView, Calls, Chain, ChainRef, Inspected, Job, Method,
+    Outcome, Permission, ProofClaim, Quote, Refusal, Relay, SendError, SessionCodec, SessionGrant,
+    SessionRecord, SessionRules, Signable, SignedTx, Signer, Signing, SimulationError, Spend,
+    SpendingCap, SpendingPolicy, Unavailable,
 };
 
 /// What the next broadcast does instead of being accepted.
@@ -65,6 +65,8 @@ struct State {
     broadcasts: u64,
     /// Spending caps by (account, session key, token).
     caps: BTreeMap<(String, String, String), SpendingPolicy>,
+    /// The sponsor's commitment in every prepared payload, if it commits at prepare.
+    commitment: Option<u128>,
 }
 
 /// The in-memory chain.
@@ -86,6 +88,12 @@ fn unavailable() -> Unavailable {
 }
 
 impl FakeChain {
+    /// The digest a fake proof of `claim` carries.
+    pub fn proof_digest(claim: &ProofClaim<'_>) -> String {
+        let ProofClaim { key, account, purpose, challenge, payload } = claim;
+        digest(&(key, account, purpose.as_str(), challenge, payload))
+    }
+
     /// A chain at time 1,000,000 with relayer accounts `0xe1`, `0xe2`…, every transaction
     /// quoted at 1,000 and charged 600, and transactions landing as they are sent.
     pub fn new(relayers: usize) -> Self {
@@ -173,6 +181,17 @@ impl FakeChain {
         let mut state = self.state();
         state.max_fee = max_fee;
         state.fee = fee;
+    }
+
+    /// Makes every prepared payload carry the sponsor's commitment of `max_cost` (as an
+    /// EVM paymaster signature does), or none.
+    pub fn commit_at_prepare(&self, max_cost: Option<u128>) {
+        self.state().commitment = max_cost;
+    }
+
+    /// Spends `nonce_key` of `account` as a transaction sent by someone else would.
+    pub fn spend_elsewhere(&self, account: &str, nonce_key: &str) {
+        self.state().spent.insert((account.to_string(), nonce_key.to_string()));
     }
 
     /// Broadcasts accepted so far (re-broadcasts included).
@@ -384,6 +403,22 @@ impl Chain for FakeChain {
             .map_err(|e| Refusal::new(codes::INVALID_FELT, e.to_string()))
     }
 
+    fn parse_key(&self, text: &str) -> Result<String, Refusal> {
+        match latchkey_core::parse_felt(text) {
+            Ok(key) if key != latchkey_core::Felt::ZERO => Ok(latchkey_core::to_hex(&key)),
+            _ => Err(Refusal::new(codes::INVALID_FELT, "a key is a non-zero felt")),
+        }
+    }
+
+    fn selector(&self, method: Method<'_>) -> Result<String, Refusal> {
+        match method {
+            Method::Name(name) => Ok(latchkey_core::to_hex(&latchkey_core::selector(name))),
+            Method::Selector(text) => latchkey_core::parse_felt(text)
+                .map(|f| latchkey_core::to_hex(&f))
+                .map_err(|e| Refusal::new(codes::INVALID_FELT, e.to_string())),
+        }
+    }
+
     fn account_address(&self, owner_public_key: &str) -> Result<String, Refusal> {
         Ok(self.address_of(owner_public_key))
     }
@@ -400,10 +435,11 @@ impl Chain for FakeChain {
         Ok(self.state().owners.get(account).cloned())
     }
 
-    fn prepare(
+    async fn prepare(
         &self,
         account: &str,
         calls: Calls,
+        _signing: &Signing,
         caller: &str,
         now: u64,
         window_seconds: u64,
@@ -423,7 +459,8 @@ impl Chain for FakeChain {
             "caller": caller, "calls": calls,
         });
         let hash = digest(&payload.to_string());
-        Ok(Signable { nonce_key, payload, hash, execute_before })
+        let max_cost = self.state().commitment;
+        Ok(Signable { nonce_key, payload, hash, execute_before, max_cost })
     }
 
     fn views(&self, account: &str, calls: &Calls) -> Result<Vec<CallView>, Refusal> {
@@ -454,6 +491,15 @@ impl Chain for FakeChain {
             words: calldata_words(&calls),
             calls: calls.iter().map(|c| view(account, c)).collect(),
         })
+    }
+
+    /// A proof is `[key, digest]` with the digest of [`FakeChain::proof_digest`].
+    fn verify_proof(&self, claim: &ProofClaim<'_>, signature: &[String]) -> Result<(), Refusal> {
+        match signature {
+            [key, digest] if key == claim.key && *digest == Self::proof_digest(claim) => Ok(()),
+            [_, _] => Err(Refusal::new(codes::INVALID_PROOF, "the proof does not verify")),
+            _ => Err(Refusal::new(codes::INVALID_SIGNATURE, "a fake proof is [key, digest]")),
+        }
     }
 
     fn verify(

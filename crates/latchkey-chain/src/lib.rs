@@ -30,8 +30,8 @@ use serde_json::Value;
 
 pub use chain_ref::{ChainRef, ChainRefError, Family};
 pub use latchkey_core::{
-    is_revocation, rotated_owner, AccountChange, Call, CallView, Permission, SessionGrant,
-    SessionRules, Spend, SpendingCap, SpendingPolicy, U256,
+    is_revocation, rotated_owner, AccountChange, Call, CallView, Permission, ProofPurpose,
+    SessionGrant, SessionRules, Spend, SpendingCap, SpendingPolicy, U256,
 };
 pub use registry::Chains;
 
@@ -88,6 +88,40 @@ pub fn calldata_words(calls: &[Call]) -> usize {
     calls.iter().map(|c| c.calldata.len() + 3).sum()
 }
 
+/// What a custody proof binds: the key proving possession, the account it is for, the
+/// action, a single-use challenge the server issued and a hash of what is being stored.
+#[derive(Debug, Clone, Copy)]
+pub struct ProofClaim<'a> {
+    /// The key that signs (a public key or address, canonical text).
+    pub key: &'a str,
+    /// The account, canonical text.
+    pub account: &'a str,
+    /// The action.
+    pub purpose: ProofPurpose,
+    /// The challenge, hex.
+    pub challenge: &'a str,
+    /// The payload hash, hex.
+    pub payload: &'a str,
+}
+
+/// A method, as a request names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method<'a> {
+    /// Its name (or, on EVM, its signature).
+    Name(&'a str),
+    /// Its selector.
+    Selector(&'a str),
+}
+
+/// Who will sign a payload being prepared.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Signing {
+    /// The account's owner key.
+    Owner,
+    /// A session key (its public key or address, in the chain's canonical text).
+    Session(String),
+}
+
 /// A payload issued for a user to sign.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Signable {
@@ -99,6 +133,11 @@ pub struct Signable {
     pub hash: String,
     /// Last second (exclusive) the payload may execute.
     pub execute_before: u64,
+    /// When the payload already carries the sponsor's commitment (an EVM paymaster's
+    /// signature: anyone may then submit it, through any bundler), the most it can cost
+    /// the sponsor, in the fee unit; the relayer reserves it at once. `None` when the
+    /// sponsor commits only when its relayer signs and sends (Starknet).
+    pub max_cost: Option<u128>,
 }
 
 /// What a signed payload says, read without checking its signature.
@@ -270,6 +309,14 @@ pub trait Chain: Send + Sync + std::fmt::Debug {
     /// An address in canonical form, or why it is not one on this family.
     fn parse_address(&self, text: &str) -> Result<String, Refusal>;
 
+    /// A signing key's public identity (a Stark public key, an EVM address) in canonical
+    /// form; zero and anything else are refused.
+    fn parse_key(&self, text: &str) -> Result<String, Refusal>;
+
+    /// A method's selector in canonical text, from its name (a Starknet entrypoint name;
+    /// on EVM a Solidity signature such as `transfer(address,uint256)`) or its selector.
+    fn selector(&self, method: Method<'_>) -> Result<String, Refusal>;
+
     /// The counterfactual address of the account of `owner_public_key`.
     fn account_address(&self, owner_public_key: &str) -> Result<String, Refusal>;
 
@@ -279,12 +326,15 @@ pub trait Chain: Send + Sync + std::fmt::Debug {
     /// The owner key `account` holds on chain, if it is deployed.
     async fn owner_key(&self, account: &str) -> Result<Option<String>, Unavailable>;
 
-    /// A payload for `account` to sign that executes `calls` once, submitted by `caller`
-    /// (a relayer account) within `window_seconds` from `now`.
-    fn prepare(
+    /// A payload for `account` to sign that executes `calls` once, signed as `signing`
+    /// says, submitted by `caller` (a relayer account) within `window_seconds` from `now`.
+    /// A family whose payload depends on the signer (an EVM session signs its own nonce
+    /// key and call form) reads what it needs from the chain here.
+    async fn prepare(
         &self,
         account: &str,
         calls: Calls,
+        signing: &Signing,
         caller: &str,
         now: u64,
         window_seconds: u64,
@@ -307,6 +357,11 @@ pub trait Chain: Send + Sync + std::fmt::Debug {
         owner_key: &str,
         signature: &[String],
     ) -> Result<Signer, Refusal>;
+
+    /// Checks a custody proof: `signature` is the holder of `claim.key`'s proof of
+    /// possession for `claim` in this family's scheme (`INVALID_PROOF` otherwise, or
+    /// `INVALID_SIGNATURE` for a signature of the wrong shape).
+    fn verify_proof(&self, claim: &ProofClaim<'_>, signature: &[String]) -> Result<(), Refusal>;
 
     /// Reads a signed payload for `account` and verifies its signature
     /// ([`inspect`](Self::inspect), then [`verify`](Self::verify)).

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use latchkey_chain::fake::{FakeChain, SendScript};
 use latchkey_chain::{
     AccountChange, Call, Calls, ChainBackend, Chains, Job, SendError, SessionGrant, SessionRules,
-    Signer, SimulationError, SpendingCap,
+    Signer, Signing, SimulationError, SpendingCap,
 };
 use latchkey_core::{codes, selector, to_hex, Felt, U256};
 
@@ -27,7 +27,8 @@ async fn a_signed_payload_runs_once_and_pays_its_fee() {
     let account = fake.deploy(OWNER);
     let relayer = &chain.relayer_accounts()[0];
     let now = chain.now().await.unwrap();
-    let signable = chain.prepare(&account, game_move(), relayer, now, 600).unwrap();
+    let signable =
+        chain.prepare(&account, game_move(), &Signing::Owner, relayer, now, 600).await.unwrap();
     let signature = FakeChain::sign_owner(OWNER, &signable.hash);
     let opened = chain.open(&account, OWNER, &signable.payload, &signature).unwrap();
     assert_eq!(opened.by, Signer::Owner);
@@ -117,7 +118,8 @@ async fn session_calls_decode_back_to_their_changes_and_land_on_the_account() {
     assert_eq!(seen, changes.iter().cloned().map(Some).collect::<Vec<_>>());
 
     let relayer = chain.relayer_accounts()[0].clone();
-    let signable = chain.prepare(&account, calls, &relayer, 1_000_000, 600).unwrap();
+    let signable =
+        chain.prepare(&account, calls, &Signing::Owner, &relayer, 1_000_000, 600).await.unwrap();
     let signature = FakeChain::sign_owner(OWNER, &signable.hash);
     let job = Job::Execute { account: account.clone(), payload: signable.payload, signature };
     let quote = chain.simulate(&relayer, 0, &job).await.unwrap();
@@ -141,7 +143,8 @@ async fn pending_transactions_reverts_refusals_and_the_clock_are_under_the_tests
     assert_eq!(chain.now().await.unwrap(), before + 30);
 
     // A session signature names its key and expiry.
-    let signable = chain.prepare(&account, game_move(), &relayer, before, 600).unwrap();
+    let signable =
+        chain.prepare(&account, game_move(), &Signing::Owner, &relayer, before, 600).await.unwrap();
     let signature = FakeChain::sign_session("0x5e55", &signable.hash, before + 99);
     let opened = chain.open(&account, OWNER, &signable.payload, &signature).unwrap();
     assert_eq!(opened.by, Signer::Session { key: "0x5e55".into(), valid_until: before + 99 });

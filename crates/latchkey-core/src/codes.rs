@@ -182,6 +182,8 @@ registry! {
     JWKS_UNAVAILABLE = None;
     /// No such event in the wallet's key history.
     KEY_EVENT_NOT_FOUND = None;
+    /// The wallet's owner is external: the server stores no key for it.
+    KEY_NOT_STORED = None;
     /// No API key was sent.
     MISSING_API_KEY = None;
     /// The route needs a bearer token.
@@ -218,6 +220,10 @@ registry! {
     TYPED_DATA_EXPIRED = None;
     /// The typed data is not the one prepared for this request.
     TYPED_DATA_MISMATCH = None;
+    /// A sponsored payload was executed by a transaction latchkey did not send (another bundler); its sponsorship is charged at its maximum.
+    SUBMITTED_ELSEWHERE = None;
+    /// The request names a chain this server does not serve.
+    UNKNOWN_CHAIN = None;
     /// The account class is not the one this server deploys.
     UNSUPPORTED_CLASS_HASH = None;
     /// The chain node could not be reached.

@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 
 use latchkey_chain::{
-    is_revocation, CallView, Calls, Inspected, Job, Quote, Refusal, SessionRecord, Signer,
+    is_revocation, CallView, Calls, Inspected, Job, Quote, Refusal, SessionRecord, Signer, Signing,
     SimulationError, Spend, SpendingPolicy,
 };
 use latchkey_core::codes;
@@ -92,8 +92,8 @@ impl Relayer {
         Ok(())
     }
 
-    /// Builds and records a payload for `wallet` to execute `calls`. Its submitter is the
-    /// relayer account that will send it. Session registrations among `calls` follow the
+    /// Builds and records a payload for `wallet` to execute `calls`, to be signed as
+    /// `signing` says. Its submitter is the relayer account that will send it. Session registrations among `calls` follow the
     /// guardrails of every route, except for [`Purpose::RegisterSession`], whose caller
     /// (the native sessions route) checked them with the explicit allow-all choice.
     pub async fn prepare(
@@ -101,6 +101,7 @@ impl Relayer {
         wallet: &WalletRef,
         calls: Calls,
         purpose: Purpose,
+        signing: &Signing,
     ) -> Result<Prepared, RelayError> {
         let chain = &self.inner.chain;
         self.check_limits(calls.len(), calls.words())?;
@@ -112,7 +113,15 @@ impl Relayer {
         }
         let caller = self.inner.pool.next_address()?;
         let signable = chain
-            .prepare(&wallet.address, calls, &caller, now, self.inner.config.window_seconds)
+            .prepare(
+                &wallet.address,
+                calls,
+                signing,
+                &caller,
+                now,
+                self.inner.config.window_seconds,
+            )
+            .await
             .map_err(|r| RelayError::from_refusal(r, None))?;
         let request = self
             .inner
@@ -131,7 +140,68 @@ impl Relayer {
                 payload_hash: Some(signable.hash.clone()),
             })
             .await?;
+        if let Some(max_cost) = signable.max_cost {
+            self.reserve_commitment(wallet, &request, &views, max_cost).await?;
+        }
         Ok(Prepared { request_id: request.id, signable })
+    }
+
+    /// Reserves a prepared payload's sponsorship at once when the payload already commits
+    /// the sponsor (anyone may submit a userOp that carries our paymaster's signature,
+    /// through any bundler): the policy's fee limit and quotas apply now, and the
+    /// reservation is released when the window lapses unused, or charged in full when the
+    /// payload was spent by someone else (the monitor). A refusal leaves the request
+    /// expired, with nothing reserved.
+    async fn reserve_commitment(
+        &self,
+        wallet: &WalletRef,
+        request: &latchkey_store::Request,
+        views: &[CallView],
+        max_cost: u128,
+    ) -> Result<(), RelayError> {
+        let revocation = is_revocation(views);
+        let policy = self.policy(&wallet.org_id).await?;
+        let checked = if revocation { Ok(()) } else { policy.check_fee(max_cost) };
+        let options = ReserveOptions {
+            bypass_budget: revocation,
+            quotas: if revocation { Vec::new() } else { quota_charges(&policy, wallet) },
+        };
+        let refusal = match checked {
+            Err(refusal) => Some(refusal),
+            Ok(()) => {
+                let update =
+                    RequestUpdate { fee: Some(max_cost.to_string()), ..RequestUpdate::default() };
+                let recorded = self
+                    .inner
+                    .store
+                    .update_request_reserving(
+                        &request.id,
+                        &[RequestStatus::Prepared],
+                        &update,
+                        request.budget(),
+                        max_cost,
+                        &options,
+                    )
+                    .await?;
+                reservation_refusal(recorded, &request.id)
+            }
+        };
+        match refusal {
+            None => Ok(()),
+            Some(refusal) => {
+                let update = RequestUpdate {
+                    status: Some(RequestStatus::Expired),
+                    error_code: Some(refusal.code().to_string()),
+                    error_message: Some("its sponsorship could not be reserved".into()),
+                    ..RequestUpdate::default()
+                };
+                self.inner
+                    .store
+                    .update_request(&request.id, &[RequestStatus::Prepared], &update)
+                    .await?;
+                Err(refusal)
+            }
+        }
     }
 
     /// Verifies the signature over an inspected payload with the wallet's owner key; when
@@ -334,29 +404,59 @@ impl Relayer {
         if !revocation {
             policy.check_fee(reserved)?;
         }
-        let options = ReserveOptions {
-            bypass_budget: revocation,
-            quotas: if revocation { Vec::new() } else { quota_charges(&policy, wallet) },
+        let update = RequestUpdate {
+            status: Some(RequestStatus::Recorded),
+            kind: Some(if session.is_some() { "session" } else { "owner" }.to_string()),
+            session_public_key: session.as_ref().map(|(key, _)| key.clone()),
+            signature_json: Some(serde_json::Value::from(signature.to_vec()).to_string()),
+            idempotency_key: idempotency_key.map(str::to_string),
+            fee: Some(reserved.to_string()),
+            ..RequestUpdate::default()
         };
-        let recorded = inner
-            .store
-            .update_request_reserving(
-                &request.id,
-                &[RequestStatus::Prepared],
-                &RequestUpdate {
-                    status: Some(RequestStatus::Recorded),
-                    kind: Some(if session.is_some() { "session" } else { "owner" }.to_string()),
-                    session_public_key: session.as_ref().map(|(key, _)| key.clone()),
-                    signature_json: Some(serde_json::Value::from(signature.to_vec()).to_string()),
-                    idempotency_key: idempotency_key.map(str::to_string),
-                    fee: Some(reserved.to_string()),
-                    ..RequestUpdate::default()
-                },
-                request.budget(),
-                reserved,
-                &options,
-            )
-            .await?;
+        let committed: Option<u128> = request.fee.as_deref().and_then(|f| f.parse().ok());
+        let recorded = match committed {
+            // Reserved when it was prepared: move the reservation to the quote, then record.
+            Some(committed) => {
+                let adjusted = inner
+                    .store
+                    .adjust_reservation(
+                        &request.id,
+                        &[RequestStatus::Prepared],
+                        request.budget(),
+                        committed,
+                        reserved,
+                        revocation,
+                    )
+                    .await?;
+                if adjusted == Reservation::Recorded
+                    && !inner
+                        .store
+                        .update_request(&request.id, &[RequestStatus::Prepared], &update)
+                        .await?
+                {
+                    Reservation::StatusChanged
+                } else {
+                    adjusted
+                }
+            }
+            None => {
+                let options = ReserveOptions {
+                    bypass_budget: revocation,
+                    quotas: if revocation { Vec::new() } else { quota_charges(&policy, wallet) },
+                };
+                inner
+                    .store
+                    .update_request_reserving(
+                        &request.id,
+                        &[RequestStatus::Prepared],
+                        &update,
+                        request.budget(),
+                        reserved,
+                        &options,
+                    )
+                    .await?
+            }
+        };
         if let Some(refusal) = reservation_refusal(recorded, &request.id) {
             return Err(refusal);
         }

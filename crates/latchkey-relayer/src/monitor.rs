@@ -66,6 +66,9 @@ impl Relayer {
         for request in
             prepared.into_iter().filter(|r| r.execute_before < chain_now && !busy.contains(&r.id))
         {
+            if self.spent_elsewhere(&request).await? {
+                continue;
+            }
             self.finish_unsent(
                 &request,
                 &[RequestStatus::Prepared],
@@ -76,6 +79,46 @@ impl Relayer {
             .await?;
         }
         Ok(())
+    }
+
+    /// A prepared payload that committed the sponsor (its reservation is its fee) and
+    /// whose nonce someone else's transaction spent: the sponsor paid for it, so its
+    /// reservation is charged in full, and it is finished as expired with
+    /// `SUBMITTED_ELSEWHERE`. Called once its window has closed, when no one can submit it
+    /// any more.
+    async fn spent_elsewhere(&self, request: &Request) -> Result<bool, RelayError> {
+        let inner = &self.inner;
+        let committed: u128 = request.fee.as_deref().and_then(|f| f.parse().ok()).unwrap_or(0);
+        if committed == 0
+            || !inner
+                .chain
+                .is_spent(&request.account, &request.oe_nonce)
+                .await
+                .map_err(unavailable)?
+        {
+            return Ok(false);
+        }
+        tracing::warn!(request = %request.id, "a sponsored payload was executed by someone else's transaction");
+        inner
+            .store
+            .update_request_settling(
+                &request.id,
+                &[RequestStatus::Prepared],
+                &RequestUpdate {
+                    status: Some(RequestStatus::Expired),
+                    error_code: Some(codes::SUBMITTED_ELSEWHERE.to_string()),
+                    error_message: Some(
+                        "a transaction latchkey did not send executed it; its sponsorship is charged at its maximum"
+                            .into(),
+                    ),
+                    ..RequestUpdate::default()
+                },
+                request.budget(),
+                committed,
+                committed,
+            )
+            .await?;
+        Ok(true)
     }
 
     /// Renews the relayer-account leases once a third of their length has passed.

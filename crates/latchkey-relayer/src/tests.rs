@@ -8,7 +8,7 @@ use std::time::Duration;
 use latchkey_chain::fake::{FakeChain, SendScript};
 use latchkey_chain::{
     AccountChange, Call, Calls, Chain as _, ChainBackend, Permission, Refusal, SessionGrant,
-    SessionRules, SpendingCap,
+    SessionRules, Signing, SpendingCap,
 };
 use latchkey_core::{codes, selector, to_hex, Felt, U256};
 use latchkey_store::{
@@ -112,7 +112,8 @@ impl Bench {
         calls: Calls,
         purpose: Purpose,
     ) -> (String, serde_json::Value, Vec<String>) {
-        let prepared = self.relayer.prepare(&self.wallet, calls, purpose).await.unwrap();
+        let prepared =
+            self.relayer.prepare(&self.wallet, calls, purpose, &Signing::Owner).await.unwrap();
         let signature = FakeChain::sign_owner(OWNER, &prepared.signable.hash);
         (prepared.request_id, prepared.signable.payload, signature)
     }
@@ -259,7 +260,11 @@ async fn a_payload_issued_before_digests_were_kept_is_matched_by_reading_it() {
     let now = b.fake.now().await.unwrap();
     let calls = Calls::Starknet(vec![game_call()]);
     let caller = b.chain.relayer_accounts()[0].clone();
-    let signable = b.chain.prepare(&b.wallet.address, calls, &caller, now, 300).unwrap();
+    let signable = b
+        .chain
+        .prepare(&b.wallet.address, calls, &Signing::Owner, &caller, now, 300)
+        .await
+        .unwrap();
     let request = b
         .store
         .insert_request(&NewRequest {
@@ -360,6 +365,73 @@ async fn a_prepared_payload_never_submitted_expires_when_its_window_closes() {
     let request = b.request(&id).await;
     assert_eq!(request.status, RequestStatus::Expired);
     assert_eq!(request.error_code.as_deref(), Some(codes::TYPED_DATA_EXPIRED));
+    assert_eq!(b.budget().await, (0, 0));
+}
+
+/// A payload that commits the sponsor when it is prepared (an EVM paymaster signature),
+/// for 7 stored units: more than the quote, so every step shows which amount is held.
+const COMMITTED: u128 = 7_000_000_000;
+
+#[tokio::test]
+async fn a_sponsorship_committed_at_prepare_is_reserved_then_released_when_unused() {
+    let b = bench().await;
+    b.fake.commit_at_prepare(Some(COMMITTED));
+    let (id, _, _) = b.owner_signed(vec![game_call()]).await;
+    assert_eq!(b.budget().await, (0, COMMITTED), "reserved as soon as the paymaster signs");
+    assert_eq!(b.request(&id).await.fee.as_deref(), Some(COMMITTED.to_string().as_str()));
+    b.fake.advance(config().window_seconds + 1);
+    b.relayer.reconcile().await;
+    let request = b.request(&id).await;
+    assert_eq!(request.status, RequestStatus::Expired);
+    assert_eq!(request.error_code.as_deref(), Some(codes::TYPED_DATA_EXPIRED));
+    assert_eq!(b.budget().await, (0, 0), "released when the window lapsed unused");
+}
+
+#[tokio::test]
+async fn a_committed_payload_someone_else_submitted_is_charged_in_full() {
+    let b = bench().await;
+    b.fake.commit_at_prepare(Some(COMMITTED));
+    let prepared = b
+        .relayer
+        .prepare(&b.wallet, Calls::Starknet(vec![game_call()]), Purpose::User, &Signing::Owner)
+        .await
+        .unwrap();
+    // Another bundler sends the signed payload: latchkey never sees the transaction.
+    b.fake.spend_elsewhere(&b.wallet.address, &prepared.signable.nonce_key);
+    b.relayer.reconcile().await;
+    assert_eq!(b.budget().await, (0, COMMITTED), "still open while its window is");
+    b.fake.advance(config().window_seconds + 1);
+    b.relayer.reconcile().await;
+    let request = b.request(&prepared.request_id).await;
+    assert_eq!(request.status, RequestStatus::Expired);
+    assert_eq!(request.error_code.as_deref(), Some(codes::SUBMITTED_ELSEWHERE));
+    assert_eq!(b.budget().await, (COMMITTED, 0), "the sponsor paid: charged at the maximum");
+}
+
+#[tokio::test]
+async fn a_committed_payload_executed_here_holds_one_reservation_and_pays_the_actual_fee() {
+    let b = bench().await;
+    b.fake.commit_at_prepare(Some(COMMITTED));
+    b.fake.set_auto_mine(false);
+    let (id, payload, signature) = b.owner_signed(vec![game_call()]).await;
+    b.execute(&payload, &signature).await.unwrap();
+    assert_eq!(b.budget().await, (0, MAX_FEE), "moved to the quote, never reserved twice");
+    b.fake.mine();
+    b.relayer.reconcile().await;
+    assert_eq!(b.status(&id).await, RequestStatus::Succeeded);
+    assert_eq!(b.budget().await, (FEE, 0));
+}
+
+#[tokio::test]
+async fn a_commitment_beyond_the_budget_is_refused_at_prepare_and_holds_nothing() {
+    let b = bench_with(2, COMMITTED - 1_000_000_000).await;
+    b.fake.commit_at_prepare(Some(COMMITTED));
+    let error = b
+        .relayer
+        .prepare(&b.wallet, Calls::Starknet(vec![game_call()]), Purpose::User, &Signing::Owner)
+        .await
+        .unwrap_err();
+    assert_eq!(error.code(), codes::SPONSORSHIP_EXHAUSTED);
     assert_eq!(b.budget().await, (0, 0));
 }
 
@@ -522,8 +594,11 @@ async fn register(b: &Bench, changes: &[AccountChange], key: &str) -> String {
 }
 
 async fn session_execute(b: &Bench, key: &str, calls: Vec<Call>) -> Result<String, RelayError> {
-    let prepared =
-        b.relayer.prepare(&b.wallet, Calls::Starknet(calls), Purpose::User).await.unwrap();
+    let prepared = b
+        .relayer
+        .prepare(&b.wallet, Calls::Starknet(calls), Purpose::User, &Signing::Owner)
+        .await
+        .unwrap();
     let signature = FakeChain::sign_session(key, &prepared.signable.hash, 1_003_600);
     b.execute(&prepared.signable.payload, &signature).await?;
     Ok(prepared.request_id)
@@ -572,7 +647,8 @@ async fn c07_a_session_runs_its_allowed_methods_only_and_not_after_revocation() 
             &[AccountChange::RegisterSession(grant("0x5e55", vec![game.clone()]))],
         )
         .unwrap();
-    let error = b.relayer.prepare(&b.wallet, again, Purpose::User).await.unwrap_err();
+    let error =
+        b.relayer.prepare(&b.wallet, again, Purpose::User, &Signing::Owner).await.unwrap_err();
     assert_eq!(error.code(), codes::SESSION_KEY_REVOKED);
 }
 

@@ -96,7 +96,8 @@ text_enum! {
         Reverted => "reverted",
         /// Refused before inclusion (validation, policy or node rejection).
         Rejected => "rejected",
-        /// `execute_before` passed without a successful execution.
+        /// `execute_before` passed without a successful execution by latchkey (code
+        /// `SUBMITTED_ELSEWHERE` when someone else's transaction spent its nonce).
         Expired => "expired",
     }
 }

@@ -8,6 +8,7 @@ mod browser;
 mod chipi_sdk;
 mod cli;
 mod crash;
+mod evm;
 mod evm_contracts;
 mod keys;
 mod pin;

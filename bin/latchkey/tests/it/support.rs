@@ -41,7 +41,8 @@ pub(crate) fn serve_with_env(data_dir: &Path, args: &[&str], env: &[(&str, &str)
     let mut command = Command::new(env!("CARGO_BIN_EXE_latchkey"));
     command
         .arg("serve")
-        .args(["--listen", "127.0.0.1:0", "--devnet-port", "0", "--data-dir"])
+        .args(["--listen", "127.0.0.1:0", "--devnet-port", "0", "--anvil-port", "0"])
+        .arg("--data-dir")
         .arg(data_dir)
         .args(args)
         .env("RUST_LOG", "warn");

@@ -17,9 +17,14 @@ struct Ran {
 }
 
 /// Runs the README block `marker` with bash (`set -e -o pipefail`) against a fresh
-/// `latchkey serve`, with the environment its banner tells people to export; `None`
-/// when bash or curl is missing (and not required).
+/// `latchkey serve`, with the environment its banner tells people to export, in a fresh
+/// directory; `None` when bash or curl is missing (and not required).
 fn run_block(marker: &str) -> Option<Ran> {
+    run_block_in(marker, None)
+}
+
+/// [`run_block`] in `cwd` (the repository, for blocks that say to run there).
+fn run_block_in(marker: &str, cwd: Option<&Path>) -> Option<Ran> {
     if !has("curl") || !has("bash") {
         assert!(
             std::env::var_os("LATCHKEY_REQUIRE_CURL").is_none(),
@@ -37,12 +42,13 @@ fn run_block(marker: &str) -> Option<Ran> {
     let output = Command::new("bash")
         .arg("-c")
         .arg(format!("set -e -o pipefail\n{script}"))
-        .current_dir(&work.0)
+        .current_dir(cwd.unwrap_or(&work.0))
         .env("PATH", path)
         .env("LATCHKEY_URL", server.get("API"))
         .env("LATCHKEY_PUBLIC_KEY", server.get("Public key"))
         .env("LATCHKEY_SECRET_KEY", server.get("Secret key"))
         .env("GAME", server.get("Demo game"))
+        .env("EVM_GAME", server.banner.get("EVM game").map_or("", String::as_str))
         .env_remove("LATCHKEY_PIN")
         .output()
         .expect("run bash");
@@ -111,4 +117,21 @@ fn the_readme_pin_walkthrough_runs_as_written() {
     assert!(stdout.contains(r#""failures":0,"attemptsRemaining":10"#), "{all}");
     assert!(stderr.contains("re-sealed"), "{all}");
     assert!(!stderr.contains("not confirmed"), "every unlock was proved: {all}");
+}
+
+#[test]
+fn the_readme_evm_walkthrough_runs_as_written() {
+    if !latchkey_node::available_for("run the README's EVM walkthrough") {
+        return;
+    }
+    let repository = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let Some(Ran { stdout, stderr }) = run_block_in("walkthrough-evm", Some(&repository)) else {
+        return;
+    };
+    let all = format!("{stdout}\n{stderr}");
+    assert!(stdout.contains("deployed: true external owner: true"), "{all}");
+    // The registration, two moves and the revocation, each final on chain.
+    assert_eq!(stdout.matches("succeeded 0x").count(), 4, "{all}");
+    assert!(stdout.contains("session active 2 of 10 used"), "{all}");
+    assert!(stdout.contains("refused SESSION_REVOKED"), "{all}");
 }

@@ -20,6 +20,7 @@ mod address;
 mod artifacts;
 mod calls;
 mod paymaster;
+mod proof;
 mod quantity;
 mod signature;
 mod userop;
@@ -39,6 +40,7 @@ pub use paymaster::{
     paymaster_and_data, paymaster_hash, PaymasterData, PAYMASTER_AND_DATA_LENGTH,
     PAYMASTER_DATA_OFFSET,
 };
+pub use proof::{proof_hash, recover_proof, PROOF_TAG};
 pub use signature::{
     address_of, eip191_digest, sign_digest, RawSignature, SignatureKind, UserOpSignature,
     USER_OP_SIGNATURE_LENGTH,

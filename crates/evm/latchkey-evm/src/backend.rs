@@ -13,9 +13,9 @@ use alloy_signer_local::PrivateKeySigner;
 use alloy_sol_types::{SolCall, SolEvent};
 use async_trait::async_trait;
 use latchkey_chain::{
-    AccountChange, CallView, Calls, Chain, ChainRef, Inspected, Job, Outcome, Quote, Refusal,
-    Relay, SendError, SessionCodec, SessionRecord, SessionRules, Signable, SignedTx, Signer,
-    SimulationError, SpendingPolicy, Unavailable,
+    AccountChange, CallView, Calls, Chain, ChainRef, Inspected, Job, Method, Outcome, ProofClaim,
+    Quote, Refusal, Relay, SendError, SessionCodec, SessionRecord, SessionRules, Signable,
+    SignedTx, Signer, Signing, SimulationError, SpendingPolicy, Unavailable,
 };
 use latchkey_core::codes;
 use latchkey_evm_contracts::abi::{EntryPoint, LatchkeyAccount, LatchkeyAccountFactory};
@@ -85,20 +85,9 @@ impl std::fmt::Debug for EvmConfig {
     }
 }
 
-/// Who will sign a prepared userOp: its nonce depends on it (see
-/// [`EvmBackend::prepare_as`]).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SignerRole {
-    /// The owner: a fresh random 192-bit nonce key, sequence 0.
-    Owner,
-    /// The session key (an address): the session's nonce key, its next sequence.
-    Session(String),
-}
-
-/// What the backend learnt from the chain and uses in the synchronous `prepare`.
+/// What the backend learnt from the chain.
 #[derive(Debug, Default)]
 struct Cache {
-    base_fee: Option<u128>,
     deployed: HashSet<Address>,
     undeployed: HashSet<Address>,
     owners: HashMap<Address, Address>,
@@ -239,7 +228,7 @@ impl EvmBackend {
         })
     }
 
-    /// The latest block's timestamp and base fee (cached for `prepare`).
+    /// The latest block's timestamp and base fee.
     async fn latest(&self) -> Result<(u64, u128), Unavailable> {
         let block = self
             .provider
@@ -248,11 +237,11 @@ impl EvmBackend {
             .map_err(unavailable)?
             .ok_or_else(|| Unavailable("the EVM node has no latest block".into()))?;
         let base_fee = u128::from(block.header.base_fee_per_gas.unwrap_or(0));
-        self.cache().base_fee = Some(base_fee);
         Ok((block.header.timestamp, base_fee))
     }
 
-    /// Builds, sponsors and describes a userOp of `account` running `calls`.
+    /// Builds, sponsors and describes a userOp of `account` running `calls`, paying at
+    /// most twice `base_fee` and our priority fee per gas.
     #[allow(clippy::too_many_arguments)]
     fn build(
         &self,
@@ -262,13 +251,8 @@ impl EvmBackend {
         session: bool,
         factory_owner: Option<Address>,
         valid_until: u64,
+        base_fee: u128,
     ) -> Result<Signable, Refusal> {
-        let base_fee = self.cache().base_fee.ok_or_else(|| {
-            Refusal::new(
-                codes::UPSTREAM_UNAVAILABLE,
-                "the EVM backend has not read the chain's fees yet (read its clock first)",
-            )
-        })?;
         let abi_calls = calls.iter().map(EvmCall::to_abi).collect();
         let call_data = if session { execute_user_op(abi_calls) } else { execute_batch(abi_calls) };
         let extra = if factory_owner.is_some() { DEPLOY_VERIFICATION_GAS } else { 0 };
@@ -297,6 +281,7 @@ impl EvmBackend {
         op.paymaster_data = Bytes::copy_from_slice(
             &PaymasterData { valid_until, valid_after: 0, signature }.to_bytes(),
         );
+        let max_cost = user_op_max_cost(&op);
         let payload = Payload {
             chain_id: self.chain_id,
             entry_point: self.contracts.entry_point,
@@ -307,6 +292,7 @@ impl EvmBackend {
             hash: hash_text(payload.hash()),
             execute_before: valid_until + 1,
             payload: payload.to_json()?,
+            max_cost: Some(max_cost),
         })
     }
 
@@ -331,39 +317,20 @@ impl EvmBackend {
         Ok(end)
     }
 
-    /// [`Chain::prepare`] with I/O and for a given signer: the port's `prepare` is
-    /// synchronous and cannot say who signs, so it always makes an owner userOp from what
-    /// the backend last read. This reads the chain first: the account's deployment (the
-    /// factory fields), the fees, and for a session its nonce key (`key << 32 |
-    /// registration`) and next sequence (`callsUsed + 1`); a session userOp uses the
-    /// `executeUserOp` form (so spending caps apply) and its window ends no later than the
-    /// session's `validUntil`.
-    pub async fn prepare_as(
+    /// A session userOp: the session's nonce key (`key << 32 | registration`) and next
+    /// sequence (`callsUsed + 1`) read from the account, the `executeUserOp` form (so
+    /// spending caps apply), a window ending no later than the session's `validUntil`.
+    /// A session the account would refuse is refused here, before anything is signed.
+    async fn session_op(
         &self,
-        account: &str,
-        calls: Calls,
-        role: &SignerRole,
+        address: Address,
+        calls: &[EvmCall],
+        key: &str,
         now: u64,
         window_seconds: u64,
+        base_fee: u128,
     ) -> Result<Signable, Refusal> {
-        let address = parse_address(account)?;
-        let calls = calls::decode_calls(&calls)?;
-        self.latest().await.map_err(unavailable_refusal)?;
-        let key = match role {
-            SignerRole::Owner => {
-                self.is_deployed(account).await.map_err(unavailable_refusal)?;
-                let end = Self::window_end(now, window_seconds)?;
-                return self.build(
-                    address,
-                    &calls,
-                    random_nonce(),
-                    false,
-                    self.factory_owner(address),
-                    end,
-                );
-            }
-            SignerRole::Session(key) => parse_address(key)?,
-        };
+        let key = parse_address(key)?;
         let view = self
             .eth_call(address, &LatchkeyAccount::getSessionCall { key })
             .await
@@ -389,7 +356,7 @@ impl EvmBackend {
         }
         let end = Self::window_end(now, window_seconds)?.min(valid_until);
         let op_nonce = nonce(U256::from(view.nonceKey), view.callsUsed + 1);
-        self.build(address, &calls, op_nonce, true, None, end)
+        self.build(address, calls, op_nonce, true, None, end, base_fee)
     }
 
     /// Reads a payload for `account`: this chain and EntryPoint, this account, sponsored
@@ -608,6 +575,37 @@ impl Chain for EvmBackend {
         parse_address(text).map(address_text)
     }
 
+    fn parse_key(&self, text: &str) -> Result<String, Refusal> {
+        match parse_address(text)? {
+            Address::ZERO => {
+                Err(Refusal::new(codes::INVALID_INPUT, "a key is not the zero address"))
+            }
+            key => Ok(address_text(key)),
+        }
+    }
+
+    /// A name must be a Solidity signature (`name(type,…)`, no spaces): its selector is
+    /// the first 4 bytes of its keccak-256.
+    fn selector(&self, method: Method<'_>) -> Result<String, Refusal> {
+        match method {
+            Method::Name(signature) => {
+                let well_formed = signature
+                    .split_once('(')
+                    .is_some_and(|(name, _)| !name.is_empty() && signature.ends_with(')'))
+                    && !signature.contains(char::is_whitespace);
+                if !well_formed {
+                    return Err(Refusal::new(
+                        codes::INVALID_INPUT,
+                        "on EVM a method is named by its signature, e.g. transfer(address,uint256)",
+                    ));
+                }
+                let hash = alloy_primitives::keccak256(signature.as_bytes());
+                Ok(crate::text::selector_text([hash[0], hash[1], hash[2], hash[3]]))
+            }
+            Method::Selector(text) => calls::selector_of_text(text).map(crate::text::selector_text),
+        }
+    }
+
     fn account_address(&self, owner_public_key: &str) -> Result<String, Refusal> {
         let owner = parse_address(owner_public_key)?;
         let account = account_address(
@@ -643,24 +641,36 @@ impl Chain for EvmBackend {
         Ok(Some(address_text(owner)))
     }
 
-    /// An owner userOp (a fresh random nonce key), sponsored until `now + window - 1`,
-    /// with factory fields when the account was last seen undeployed by
-    /// [`is_deployed`](Chain::is_deployed) and its owner is known from
-    /// [`account_address`](Chain::account_address). Gas limits are fixed bounds (the
-    /// constants of this crate), fees come from the last block read. `caller` is not
-    /// bound: any bundler may submit a userOp, and the paymaster window limits it.
-    fn prepare(
+    /// A userOp paying at most twice the latest base fee (and our priority fee) per gas,
+    /// with fixed gas bounds (the constants of this crate), sponsored until
+    /// `now + window - 1`. The owner's has a fresh random nonce key, and factory fields
+    /// when the account is not deployed yet (its owner known from
+    /// [`account_address`](Chain::account_address)); a session's is described at
+    /// [`session_op`](Self::session_op). `caller` is not bound: any bundler may submit a
+    /// userOp, and the paymaster window limits it.
+    async fn prepare(
         &self,
         account: &str,
         calls: Calls,
+        signing: &Signing,
         _caller: &str,
         now: u64,
         window_seconds: u64,
     ) -> Result<Signable, Refusal> {
         let address = parse_address(account)?;
         let calls = calls::decode_calls(&calls)?;
-        let end = Self::window_end(now, window_seconds)?;
-        self.build(address, &calls, random_nonce(), false, self.factory_owner(address), end)
+        let (_, base_fee) = self.latest().await.map_err(unavailable_refusal)?;
+        match signing {
+            Signing::Owner => {
+                self.is_deployed(account).await.map_err(unavailable_refusal)?;
+                let end = Self::window_end(now, window_seconds)?;
+                let factory_owner = self.factory_owner(address);
+                self.build(address, &calls, random_nonce(), false, factory_owner, end, base_fee)
+            }
+            Signing::Session(key) => {
+                self.session_op(address, &calls, key, now, window_seconds, base_fee).await
+            }
+        }
     }
 
     fn views(&self, account: &str, calls: &Calls) -> Result<Vec<CallView>, Refusal> {
@@ -689,6 +699,40 @@ impl Chain for EvmBackend {
     /// its `valid_until` is the sponsorship's last second: the userOp hash the session
     /// signs commits to the paymaster window, which the EntryPoint enforces together with
     /// the session's own (prepared session userOps end no later than the session).
+    /// `personal_sign` of [`latchkey_evm_contracts::proof_hash`] by the key's address:
+    /// one `0x` string of 65 bytes `r ‖ s ‖ v`.
+    fn verify_proof(&self, claim: &ProofClaim<'_>, signature: &[String]) -> Result<(), Refusal> {
+        let malformed = || {
+            invalid_signature("an EVM proof is one 0x string of 65 bytes (r, s, v), with a low s")
+        };
+        let [hex] = signature else { return Err(malformed()) };
+        let bytes = parse_hex(hex).ok_or_else(malformed)?;
+        let word = |name: &str, text: &str| {
+            parse_u256(text).map(|v| B256::from(v.to_be_bytes::<32>())).ok_or_else(|| {
+                Refusal::new(
+                    codes::INVALID_INPUT,
+                    format!("the proof's {name} is not a 256-bit number"),
+                )
+            })
+        };
+        let hash = latchkey_evm_contracts::proof_hash(
+            self.chain_id,
+            parse_address(claim.account)?,
+            claim.purpose.as_str(),
+            word("challenge", claim.challenge)?,
+            word("payload", claim.payload)?,
+        );
+        let signer =
+            latchkey_evm_contracts::recover_proof(&bytes, hash).map_err(|_| malformed())?;
+        if signer != parse_address(claim.key)? {
+            return Err(Refusal::new(
+                codes::INVALID_PROOF,
+                "the proof does not verify for this key",
+            ));
+        }
+        Ok(())
+    }
+
     fn verify(
         &self,
         inspected: &Inspected,
@@ -1040,16 +1084,14 @@ mod tests {
             paymaster: Address::repeat_byte(0x9a),
             account_implementation: Address::repeat_byte(0x1a),
         };
-        let backend = EvmBackend::new(EvmConfig {
+        EvmBackend::new(EvmConfig {
             rpc_url: "http://127.0.0.1:9".into(),
             chain_id,
             contracts,
             paymaster_signer: PAYMASTER_KEY,
             relayers: vec![B256::repeat_byte(0x11)],
         })
-        .unwrap();
-        backend.cache().base_fee = Some(1_000_000_000);
-        backend
+        .unwrap()
     }
 
     #[test]
@@ -1076,6 +1118,18 @@ mod tests {
         vec![UserOpSignature::sign(kind, key, hash).unwrap().encode().to_string()]
     }
 
+    /// What `prepare` makes for the owner at time 1 000 with a 300 s window, without
+    /// reading a chain (a base fee of 1 gwei).
+    fn owner_op(backend: &EvmBackend, account: &str, calls: Calls) -> Signable {
+        let address = parse_address(account).unwrap();
+        let calls = calls::decode_calls(&calls).unwrap();
+        let end = EvmBackend::window_end(1_000, 300).unwrap();
+        let factory_owner = backend.factory_owner(address);
+        backend
+            .build(address, &calls, random_nonce(), false, factory_owner, end, 1_000_000_000)
+            .unwrap()
+    }
+
     #[test]
     fn a_prepared_payload_inspects_to_itself_and_verifies() {
         use latchkey_evm_contracts::SignatureKind;
@@ -1086,7 +1140,7 @@ mod tests {
         let calls =
             calls::encode_calls(&[EvmCall::new(Address::repeat_byte(0x6a), vec![1, 2, 3, 4, 5])])
                 .unwrap();
-        let signable = backend.prepare(&account, calls.clone(), "0x00", 1_000, 300).unwrap();
+        let signable = owner_op(&backend, &account, calls.clone());
         assert_eq!(signable.execute_before, 1_300);
 
         // The JSON round-trips and says the same thing.
@@ -1102,7 +1156,7 @@ mod tests {
         assert!(back["userOperation"]["factory"].is_null());
 
         // Each prepared userOp has its own nonce key.
-        let again = backend.prepare(&account, calls, "0x00", 1_000, 300).unwrap();
+        let again = owner_op(&backend, &account, calls);
         assert_ne!(again.nonce_key, signable.nonce_key);
 
         // Owner signatures of both kinds verify; a session signature needs its nonce key.
@@ -1167,7 +1221,7 @@ mod tests {
         backend.cache().undeployed.insert(parse_address(&account).unwrap());
         let calls =
             calls::encode_calls(&[EvmCall::new(Address::repeat_byte(0x6a), vec![1])]).unwrap();
-        let signable = backend.prepare(&account, calls, "0x00", 1_000, 300).unwrap();
+        let signable = owner_op(&backend, &account, calls);
         let op = Payload::from_json(&signable.payload).unwrap().user_operation;
         assert_eq!(op.factory, Some(Address::repeat_byte(0xfa)));
         assert_eq!(op.factory_data, create_account_data(owner, U256::ZERO));

@@ -164,7 +164,7 @@ fn u128_of(value: &latchkey_core::U256, what: &str) -> Result<u128, Refusal> {
     Ok(value.low)
 }
 
-fn selector_of_text(text: &str) -> Result<[u8; 4], Refusal> {
+pub(crate) fn selector_of_text(text: &str) -> Result<[u8; 4], Refusal> {
     let bad = || {
         Refusal::new(
             codes::INVALID_INPUT,

@@ -14,9 +14,9 @@
 //! - **signatures** ([`signature`]): the account's 66 bytes `kind ‖ r ‖ s ‖ v`, as one
 //!   hex string or as six felt-sized words; a session signature's `valid_until` is the
 //!   sponsorship's last second (the userOp hash commits to it);
-//! - **who signs**: the port's `prepare` cannot say, so it makes owner userOps (a fresh
-//!   random 192-bit nonce key); [`EvmBackend::prepare_as`] makes session userOps (the
-//!   session's nonce key `key << 32 | registration`, its next sequence);
+//! - **who signs** (the port's `Signing`): an owner userOp has a fresh random 192-bit
+//!   nonce key; a session userOp the session's nonce key `key << 32 | registration` and
+//!   its next sequence, read from the account at prepare;
 //! - **calls** ([`calls`]): EVM calls travel as the port's `Calls::Evm` (see
 //!   [`calls::encode_calls`]); session changes are calls of the account on itself;
 //! - **relay**: `handleOps([op], relayer)` simulated with `eth_estimateGas` (and the
@@ -36,9 +36,8 @@ pub mod signature;
 mod text;
 
 pub use backend::{
-    EvmBackend, EvmConfig, EvmContracts, SignerRole, CALL_GAS_BASE, CALL_GAS_PER_CALL,
-    DEPLOY_VERIFICATION_GAS, PAYMASTER_VERIFICATION_GAS, PRE_VERIFICATION_GAS, PRIORITY_FEE,
-    VERIFICATION_GAS,
+    EvmBackend, EvmConfig, EvmContracts, CALL_GAS_BASE, CALL_GAS_PER_CALL, DEPLOY_VERIFICATION_GAS,
+    PAYMASTER_VERIFICATION_GAS, PRE_VERIFICATION_GAS, PRIORITY_FEE, VERIFICATION_GAS,
 };
 pub use calls::{decode_calls, encode_calls, EvmCall};
 pub use payload::Payload;

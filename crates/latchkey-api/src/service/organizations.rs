@@ -197,10 +197,10 @@ pub(crate) async fn token_issuer(state: &AppState, org_id: &str) -> ApiResult<Op
 
 /// The organisation's sponsorship policy (the default when none is set).
 pub(crate) async fn policy(state: &AppState, org_id: &str) -> ApiResult<SponsorshipPolicy> {
-    Ok(state.relayer.policy(org_id).await?)
+    Ok(state.primary().relayer.policy(org_id).await?)
 }
 
-/// Replaces the organisation's sponsorship policy; the relayer reads it again.
+/// Replaces the organisation's sponsorship policy; every chain's relayer reads it again.
 pub(crate) async fn set_policy(
     state: &AppState,
     org_id: &str,
@@ -208,6 +208,8 @@ pub(crate) async fn set_policy(
 ) -> ApiResult<()> {
     let stored = serde_json::to_string(policy).map_err(ApiError::internal)?;
     state.store.set_sponsorship_policy(org_id, Some(&stored)).await?;
-    state.relayer.forget_policy(org_id);
+    for slot in state.chains() {
+        slot.relayer.forget_policy(org_id);
+    }
     Ok(())
 }

@@ -3,7 +3,7 @@
 //! all. Dialects parse their own shapes into these and render the answers back.
 
 use latchkey_chain::{
-    AccountChange, Permission, SessionGrant, SessionRules, SpendingCap, SpendingPolicy,
+    AccountChange, Permission, SessionGrant, SessionRules, Signing, SpendingCap, SpendingPolicy,
 };
 use latchkey_core::{codes, U256};
 use latchkey_relayer::{Prepared, Purpose};
@@ -41,7 +41,8 @@ pub(crate) async fn register(
     req: SessionRequest,
 ) -> ApiResult<Prepared> {
     let account = &wallet.address;
-    state.relayer.check_not_revoked(account, &req.key).await?;
+    let slot = state.chain_of(wallet)?;
+    slot.relayer.check_not_revoked(account, &req.key).await?;
     if req.permissions.is_empty() && !req.allow_all {
         return Err(ApiError::bad_request(
             codes::ALLOWLIST_REQUIRED,
@@ -57,7 +58,7 @@ pub(crate) async fn register(
     if req.max_calls == 0 {
         return Err(ApiError::bad_request(codes::INVALID_REQUEST, "maxCalls must be at least 1"));
     }
-    let now = state.chain.now().await?;
+    let now = slot.chain.now().await?;
     let start = req.valid_after.max(now);
     if req.valid_until <= start {
         return Err(ApiError::bad_request(
@@ -107,9 +108,10 @@ pub(crate) async fn register(
     };
     let mut changes = vec![AccountChange::RegisterSession(grant)];
     changes.extend(req.caps.iter().cloned().map(AccountChange::SetSpendingCap));
-    let calls = state.chain.session_calls(account, &changes).map_err(ApiError::from_refusal)?;
+    let calls = slot.chain.session_calls(account, &changes).map_err(ApiError::from_refusal)?;
     let purpose = Purpose::RegisterSession(req.key.clone());
-    let prepared = state.relayer.prepare(&wallet_ref(wallet)?, calls, purpose).await?;
+    let prepared =
+        slot.relayer.prepare(&wallet_ref(wallet)?, calls, purpose, &Signing::Owner).await?;
     state
         .store
         .upsert_session(&NewSession {
@@ -202,13 +204,14 @@ pub(crate) struct SessionStatus {
     pub caps: Vec<(String, SpendingPolicy)>,
 }
 
-/// The status of a stored session of the wallet at `account`.
+/// The status of a stored session of `wallet`.
 pub(crate) async fn status(
     state: &AppState,
-    account: &str,
+    wallet: &Wallet,
     session: &Session,
 ) -> ApiResult<SessionStatus> {
-    let chain = &state.chain;
+    let account = wallet.address.as_str();
+    let chain = &state.chain_of(wallet)?.chain;
     let key = &session.session_public_key;
     let view = chain.session(account, key).await?;
     let now = chain.now().await?;
@@ -266,7 +269,7 @@ pub(crate) async fn status(
 
 /// Prepares the revocation of one session key, which must be registered and live on chain.
 pub(crate) async fn revoke(state: &AppState, wallet: &Wallet, key: &str) -> ApiResult<Prepared> {
-    let view = state.chain.session(&wallet.address, key).await?;
+    let view = state.chain_of(wallet)?.chain.session(&wallet.address, key).await?;
     if !view.registered || view.revoked {
         return Err(ApiError::not_found(
             codes::SESSION_NOT_FOUND,
@@ -289,7 +292,8 @@ async fn prepare_change(
     change: AccountChange,
     purpose: Purpose,
 ) -> ApiResult<Prepared> {
+    let slot = state.chain_of(wallet)?;
     let calls =
-        state.chain.session_calls(&wallet.address, &[change]).map_err(ApiError::from_refusal)?;
-    Ok(state.relayer.prepare(&wallet_ref(wallet)?, calls, purpose).await?)
+        slot.chain.session_calls(&wallet.address, &[change]).map_err(ApiError::from_refusal)?;
+    Ok(slot.relayer.prepare(&wallet_ref(wallet)?, calls, purpose, &Signing::Owner).await?)
 }

@@ -3,17 +3,17 @@
 
 use axum::http::StatusCode;
 use latchkey_core::codes;
-use latchkey_core::{to_hex, Felt};
+use latchkey_core::Felt;
 use latchkey_store::{NewWallet, Wallet};
 
 use crate::util::address_text;
-use crate::{ApiError, AppState, Caller};
+use crate::{ApiError, AppState, Caller, ChainSlot};
 
 /// The chain id the Starknet signing domains name: the chain's CAIP-2 reference
-/// (`SN_SEPOLIA`) as a short string. The Chipi dialect and the custody proofs are
-/// Starknet's; on another family they refuse with `WRONG_CHAIN`.
-pub(crate) fn domain_chain_id(state: &AppState) -> Result<Felt, ApiError> {
-    let id = state.chain.id();
+/// (`SN_SEPOLIA`) as a short string. The Chipi dialect is Starknet's; on another family
+/// it refuses with `WRONG_CHAIN`.
+pub(crate) fn domain_chain_id(slot: &ChainSlot) -> Result<Felt, ApiError> {
+    let id = slot.chain.id();
     if id.family() != latchkey_chain::Family::Starknet {
         return Err(ApiError::bad_request(
             codes::WRONG_CHAIN,
@@ -23,17 +23,54 @@ pub(crate) fn domain_chain_id(state: &AppState) -> Result<Felt, ApiError> {
     latchkey_core::short_string(id.reference()).map_err(ApiError::internal)
 }
 
-/// The wallet at `address` if the caller may see it; 404 otherwise (also when it exists
-/// for someone else, so existence does not leak). Counts against the wallet's rate limit.
+/// The wallet at `address` on the default chain if the caller may see it; 404
+/// otherwise (also when it exists for someone else, so existence does not leak). Counts
+/// against the wallet's rate limit.
 pub(crate) async fn accessible_wallet(
     state: &AppState,
     caller: &Caller,
     address: &Felt,
 ) -> Result<Wallet, ApiError> {
-    let wallet = state
-        .store
-        .wallet_by_address(&caller.org_id, state.chain.id().as_str(), &address_text(address))
-        .await?;
+    let chain = state.primary().chain.id().as_str();
+    let wallet =
+        state.store.wallet_by_address(&caller.org_id, chain, &address_text(address)).await?;
+    visible(state, caller, wallet)
+}
+
+/// The wallet at `address` on whichever served chain's address rules it follows, if the
+/// caller may see it; 404 otherwise. `field` names the address in a `400` when no served
+/// family reads it as an address.
+pub(crate) async fn wallet_at(
+    state: &AppState,
+    caller: &Caller,
+    field: &str,
+    address: &str,
+) -> Result<Wallet, ApiError> {
+    let mut refusal = None;
+    let mut read = false;
+    for slot in state.chains() {
+        let canonical = match slot.chain.parse_address(address) {
+            Ok(canonical) => canonical,
+            Err(r) => {
+                refusal.get_or_insert(r);
+                continue;
+            }
+        };
+        read = true;
+        let chain = slot.chain.id().as_str();
+        if let Some(wallet) =
+            state.store.wallet_by_address(&caller.org_id, chain, &canonical).await?
+        {
+            return visible(state, caller, Some(wallet));
+        }
+    }
+    match refusal {
+        Some(r) if !read => Err(ApiError::bad_request(r.code, format!("{field}: {}", r.message))),
+        _ => visible(state, caller, None),
+    }
+}
+
+fn visible(state: &AppState, caller: &Caller, wallet: Option<Wallet>) -> Result<Wallet, ApiError> {
     match wallet {
         Some(wallet) if caller.can_access(&wallet) => {
             state.limits.check_wallet(&wallet.id)?;
@@ -61,7 +98,7 @@ pub(crate) fn wallet_ref(wallet: &Wallet) -> Result<latchkey_relayer::WalletRef,
 pub(crate) async fn create_and_deploy_wallet(
     state: &AppState,
     wallet: &NewWallet,
-    owner: Felt,
+    owner: &str,
 ) -> Result<Wallet, ApiError> {
     let stored = state.store.insert_wallet(wallet).await.map_err(|e| match e {
         latchkey_store::StoreError::Conflict { .. } => ApiError::new(
@@ -71,7 +108,8 @@ pub(crate) async fn create_and_deploy_wallet(
         ),
         other => other.into(),
     })?;
-    let deployment = state.relayer.deploy_account(&wallet.org_id, &to_hex(&owner)).await?;
+    let slot = state.chain_of(&stored)?;
+    let deployment = slot.relayer.deploy_account(&wallet.org_id, owner).await?;
     let tx = deployment.transaction_hash.unwrap_or_default();
     state.store.set_wallet_deployed(&stored.id, &tx).await?;
     Ok(state.store.wallet(&stored.id).await?.unwrap_or(stored))

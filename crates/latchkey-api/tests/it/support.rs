@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use latchkey_api::{ApiConfig, AppState};
+use latchkey_api::{ApiConfig, AppState, ChainSlot};
 use latchkey_auth::{generate_api_keys, hash_api_key, KeyEnvironment};
 use latchkey_chain::ChainBackend;
 use latchkey_core::{
@@ -149,7 +149,14 @@ impl App {
         .expect("relayer");
         let chain = backend.id().to_string();
         let org = create_org(&store, &chain, 10u128.pow(21)).await;
-        let state = AppState::new(store.clone(), backend, relayer, class_hash, config);
+        let primary = ChainSlot {
+            chain: backend,
+            relayer,
+            account_class: latchkey_core::to_hex(&class_hash),
+            demo_game: None,
+            contracts: Default::default(),
+        };
+        let state = AppState::new(store.clone(), primary, vec![], config);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let url = format!("http://{}", listener.local_addr().unwrap());
         let app = latchkey_api::router(state);

@@ -4,9 +4,10 @@
 
 use async_trait::async_trait;
 use latchkey_chain::{
-    calldata_words, AccountChange, CallView, Calls, Chain, ChainRef, Inspected, Job, Outcome,
-    Quote, Refusal, Relay, SendError, SessionCodec, SessionGrant, SessionRecord, SessionRules,
-    Signable, SignedTx, Signer, SimulationError, Spend, SpendingCap, SpendingPolicy, Unavailable,
+    calldata_words, AccountChange, CallView, Calls, Chain, ChainRef, Inspected, Job, Method,
+    Outcome, ProofClaim, Quote, Refusal, Relay, SendError, SessionCodec, SessionGrant,
+    SessionRecord, SessionRules, Signable, SignedTx, Signer, Signing, SimulationError, Spend,
+    SpendingCap, SpendingPolicy, Unavailable,
 };
 use latchkey_core::{
     codes, decode_short_string, felt_to_u64, parse_felt, selector, to_hex, tracked_amount,
@@ -287,6 +288,20 @@ impl Chain for StarknetBackend {
         felt(text).map(|f| to_hex(&f))
     }
 
+    fn parse_key(&self, text: &str) -> Result<String, Refusal> {
+        match felt(text)? {
+            key if key == Felt::ZERO => Err(Refusal::new(codes::INVALID_FELT, "a key is not zero")),
+            key => Ok(to_hex(&key)),
+        }
+    }
+
+    fn selector(&self, method: Method<'_>) -> Result<String, Refusal> {
+        match method {
+            Method::Name(name) => Ok(to_hex(&selector(name))),
+            Method::Selector(text) => felt(text).map(|f| to_hex(&f)),
+        }
+    }
+
     fn account_address(&self, owner_public_key: &str) -> Result<String, Refusal> {
         let owner = felt(owner_public_key)?;
         Ok(to_hex(&ChainClient::account_address(self.class_hash, owner)))
@@ -307,10 +322,11 @@ impl Chain for StarknetBackend {
             .and_then(|key| key.first().map(to_hex)))
     }
 
-    fn prepare(
+    async fn prepare(
         &self,
         account: &str,
         calls: Calls,
+        _signing: &Signing,
         caller: &str,
         now: u64,
         window_seconds: u64,
@@ -329,6 +345,7 @@ impl Chain for StarknetBackend {
             hash: to_hex(&oe.message_hash(&chain_id, &account)),
             execute_before: oe.execute_before,
             payload,
+            max_cost: None,
         })
     }
 
@@ -365,6 +382,31 @@ impl Chain for StarknetBackend {
             words: calldata_words(&oe.calls),
             calls: oe.calls.iter().map(|c| view(&account, c)).collect(),
         })
+    }
+
+    /// A Stark signature `[r, s]` over the core's proof hash, whose domain names this
+    /// chain's id.
+    fn verify_proof(&self, claim: &ProofClaim<'_>, signature: &[String]) -> Result<(), Refusal> {
+        let [r, s] = signature else {
+            return Err(Refusal::new(codes::INVALID_SIGNATURE, "proof.signature must be [r, s]"));
+        };
+        let signature = Signature { r: felt(r)?, s: felt(s)? };
+        let verified = latchkey_core::verify_proof(
+            &felt(claim.key)?,
+            &self.client.chain_id(),
+            &felt(claim.account)?,
+            claim.purpose,
+            &felt(claim.challenge)?,
+            &felt(claim.payload)?,
+            &signature,
+        );
+        if !verified {
+            return Err(Refusal::new(
+                codes::INVALID_PROOF,
+                "the proof does not verify for this key",
+            ));
+        }
+        Ok(())
     }
 
     fn verify(

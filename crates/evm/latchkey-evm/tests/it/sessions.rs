@@ -6,10 +6,10 @@ use alloy_primitives::U256;
 use alloy_sol_types::SolCall;
 use latchkey_chain::{
     AccountChange, Chain, Job, Permission, Relay, SessionCodec, SessionGrant, SessionRules, Signer,
-    SimulationError,
+    Signing, SimulationError,
 };
 use latchkey_core::codes;
-use latchkey_evm::{address_text, encode_calls, EvmCall, Payload, SignerRole};
+use latchkey_evm::{address_text, encode_calls, EvmCall, Payload};
 use latchkey_evm_contracts::abi::{DemoToken, EntryPoint, Game};
 use latchkey_evm_contracts::{nonce, session_nonce_key, SignatureKind};
 
@@ -56,9 +56,11 @@ async fn a_registered_session_signs_user_ops_on_its_nonce_key_until_revoked() {
 
     // A session userOp: the session's nonce key (registration 1), sequence 1.
     let now = backend.now().await.unwrap();
-    let role = SignerRole::Session(key.clone());
-    let signable =
-        backend.prepare_as(&account, make_move(&deployment, 3), &role, now, 300).await.unwrap();
+    let role = Signing::Session(key.clone());
+    let signable = backend
+        .prepare(&account, make_move(&deployment, 3), &role, "0x00", now, 300)
+        .await
+        .unwrap();
     let op = Payload::from_json(&signable.payload).unwrap().user_operation;
     assert_eq!(op.nonce, nonce(session_nonce_key(key.parse().unwrap(), 1), 1));
     assert_eq!(signable.nonce_key, format!("{:#x}", op.nonce));
@@ -84,7 +86,7 @@ async fn a_registered_session_signs_user_ops_on_its_nonce_key_until_revoked() {
     let mint =
         DemoToken::mintCall { to: account.parse().unwrap(), amount: U256::from(5u8) }.abi_encode();
     let calls = encode_calls(&[EvmCall::new(deployment.token, mint)]).unwrap();
-    let refused = backend.prepare_as(&account, calls, &role, now, 300).await.unwrap();
+    let refused = backend.prepare(&account, calls, &role, "0x00", now, 300).await.unwrap();
     let job =
         execute(&account, &refused, sign(&refused, SignatureKind::SessionEip191, &session_key));
     let relayer = backend.relayer_accounts()[0].clone();
@@ -115,7 +117,7 @@ async fn a_registered_session_signs_user_ops_on_its_nonce_key_until_revoked() {
     let (_, outcome) = run(&backend, &execute(&account, &revocation, signature)).await;
     assert_eq!(outcome.reverted, None);
     assert!(backend.session(&account, &key).await.unwrap().revoked);
-    let again = backend.prepare_as(&account, make_move(&deployment, 4), &role, now, 300).await;
+    let again = backend.prepare(&account, make_move(&deployment, 4), &role, "0x00", now, 300).await;
     assert_eq!(again.unwrap_err().code, codes::SESSION_REVOKED);
     // And an op it signed before the revocation is refused with the session's reason.
     match backend.simulate(&relayer, relayer_nonce(&backend).await, &job).await {
@@ -179,9 +181,9 @@ async fn a_session_spending_cap_is_enforced_on_chain_and_its_receipt_says_so() {
         let data = DemoToken::transferCall { to: recipient_address, value: U256::from(amount) };
         encode_calls(&[EvmCall::new(deployment.token, data.abi_encode())]).unwrap()
     };
-    let role = SignerRole::Session(key.clone());
+    let role = Signing::Session(key.clone());
     let now = backend.now().await.unwrap();
-    let over = backend.prepare_as(&account, transfer(50), &role, now, 300).await.unwrap();
+    let over = backend.prepare(&account, transfer(50), &role, "0x00", now, 300).await.unwrap();
     let inspected = backend.inspect(&account, &over.payload).unwrap();
     assert_eq!(
         inspected.calls[0].spend,
@@ -195,7 +197,7 @@ async fn a_session_spending_cap_is_enforced_on_chain_and_its_receipt_says_so() {
     assert_eq!(backend.session(&account, &key).await.unwrap().calls_used, 1);
 
     // Within the cap: it runs, and the window counts it.
-    let within = backend.prepare_as(&account, transfer(10), &role, now, 300).await.unwrap();
+    let within = backend.prepare(&account, transfer(10), &role, "0x00", now, 300).await.unwrap();
     let signature = sign(&within, SignatureKind::SessionRaw, &session_key);
     assert_eq!(run(&backend, &execute(&account, &within, signature)).await.1.reverted, None);
     let balance =

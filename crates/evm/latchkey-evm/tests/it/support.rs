@@ -4,7 +4,7 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use alloy_primitives::{Address, B256, U256};
-use latchkey_chain::{Chain, Job, Outcome, Quote, Relay, Signable};
+use latchkey_chain::{Chain, Job, Outcome, Quote, Relay, Signable, Signing};
 use latchkey_evm::{address_text, EvmBackend, EvmConfig, EvmContracts};
 use latchkey_evm_anvil::{deploy_on_anvil, relayer_keys, Anvil, AnvilConfig, Deployment};
 use latchkey_evm_contracts::{address_of, SignatureKind, UserOpSignature};
@@ -103,7 +103,7 @@ pub(crate) async fn prepare(
 ) -> Signable {
     let now = backend.now().await.unwrap();
     let caller = backend.relayer_accounts()[0].clone();
-    backend.prepare(account, calls, &caller, now, 300).unwrap()
+    backend.prepare(account, calls, &Signing::Owner, &caller, now, 300).await.unwrap()
 }
 
 /// `eth_call` of a `sol!` call on the anvil.

@@ -55,10 +55,11 @@ fn check_wallet_type(wallet_type: Option<&str>) -> ApiResult<()> {
 
 fn check_class_hash(state: &AppState, class_hash: Option<&str>) -> ApiResult<()> {
     if let Some(text) = class_hash {
-        if felt("classHash", text)? != state.account_class_hash {
+        let deployed = state.starknet_class_hash()?;
+        if felt("classHash", text)? != deployed {
             return Err(ApiError::bad_request(
                 codes::UNSUPPORTED_CLASS_HASH,
-                format!("this server deploys account class {}", to_hex(&state.account_class_hash)),
+                format!("this server deploys account class {}", to_hex(&deployed)),
             ));
         }
     }

@@ -7,7 +7,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::Json;
-use latchkey_chain::{AccountChange, CallView, Calls};
+use latchkey_chain::{AccountChange, CallView, Calls, Signing};
 use latchkey_core::codes;
 use latchkey_core::{selector, to_hex, Call, Felt, TypedData};
 use latchkey_relayer::Purpose;
@@ -102,11 +102,15 @@ pub(crate) async fn prepare_typed_data(
     // allow-all explicitly, so an empty allowlist is refused (R2-11).
     let account = to_hex(&address);
     let calls = Calls::Starknet(calls);
-    let views = state.chain.views(&account, &calls).map_err(ApiError::from_refusal)?;
-    let now = state.chain.now().await?;
-    state.relayer.check_registrations(&account, &views, now, false).await?;
+    let views = state.primary().chain.views(&account, &calls).map_err(ApiError::from_refusal)?;
+    let now = state.primary().chain.now().await?;
+    state.primary().relayer.check_registrations(&account, &views, now, false).await?;
     let purpose = mirror_session_calls(&state, &wallet, &views).await?;
-    let prepared = state.relayer.prepare(&wallet_ref(&wallet)?, calls, purpose).await?;
+    let prepared = state
+        .primary()
+        .relayer
+        .prepare(&wallet_ref(&wallet)?, calls, purpose, &Signing::Owner)
+        .await?;
     Ok(Json(PrepareTypedDataResponse {
         typed_data: prepared.signable.payload,
         wallet_type: CHIPI.into(),
@@ -247,9 +251,9 @@ pub(crate) async fn execute_sponsored(
         let signature =
             parse_user_signature(&req.user_signature, req.is_session_signature.unwrap_or(false))?;
         let signature: Vec<String> = signature.iter().map(to_hex).collect();
+        let payload = serde_json::to_value(&req.typed_data).map_err(ApiError::internal)?;
         let submitted =
-            execute_signed(&state, &caller, &wallet, &req.typed_data, &signature, key.as_deref())
-                .await?;
+            execute_signed(&state, &caller, &wallet, &payload, &signature, key.as_deref()).await?;
         let answer = TransactionHashResponse { transaction_hash: submitted.transaction_hash };
         Ok((StatusCode::OK, json!(answer)))
     })

@@ -72,7 +72,7 @@ pub(crate) async fn prepare_creation(
     let owner = felt("starkKeyPubAX", &req.stark_key_pub_a_x)?;
     let address = felt("publicKey", &req.public_key)?;
     check_address(&state, address, owner)?;
-    let now = state.chain.now().await?;
+    let now = state.primary().chain.now().await?;
     let oe = OutsideExecution {
         caller: ANY_CALLER,
         nonce: random_challenge(),
@@ -92,22 +92,23 @@ pub(crate) async fn prepare_creation(
             expires_at: wall + CHALLENGE_SECONDS,
         })
         .await?;
-    let typed_data = oe.to_typed_data(&domain_chain_id(&state)?);
+    let typed_data = oe.to_typed_data(&domain_chain_id(state.primary())?);
     Ok(Json(PrepareCreationResponse {
         typed_data: serde_json::to_value(&typed_data).map_err(ApiError::internal)?,
-        account_class_hash: to_hex(&state.account_class_hash),
+        account_class_hash: to_hex(&state.starknet_class_hash()?),
     }))
 }
 
 fn check_address(state: &AppState, address: Felt, owner: Felt) -> ApiResult<()> {
-    let expected = state.chain.account_address(&to_hex(&owner)).map_err(ApiError::from_refusal)?;
+    let expected =
+        state.primary().chain.account_address(&to_hex(&owner)).map_err(ApiError::from_refusal)?;
     if expected != to_hex(&address) {
         return Err(ApiError::bad_request(
             codes::ADDRESS_MISMATCH,
             format!(
                 "publicKey {} is not the address of this key with class {} (expected {}); pass classHash to createWallet",
                 to_hex(&address),
-                to_hex(&state.account_class_hash),
+                to_hex(&state.starknet_class_hash()?),
                 expected
             ),
         ));
@@ -231,7 +232,7 @@ pub(crate) async fn create_wallet(
         // Proof of key possession: the owner signed the creation typed data for this address.
         let (oe, chain_id) = OutsideExecution::from_typed_data(&req.typed_data)
             .map_err(|e| ApiError::bad_request(codes::INVALID_TYPED_DATA, e.to_string()))?;
-        if chain_id != domain_chain_id(&state)? || !oe.calls.is_empty() {
+        if chain_id != domain_chain_id(state.primary())? || !oe.calls.is_empty() {
             return Err(ApiError::bad_request(
                 codes::INVALID_TYPED_DATA,
                 "typedData is not this server's creation typed data",
@@ -272,14 +273,14 @@ pub(crate) async fn create_wallet(
             encrypted_private_key: req.encrypted_private_key,
             encrypted_private_key_backup: req.encrypted_private_key_backup,
             wallet_type: CHIPI.into(),
-            chain: state.chain.id().to_string(),
-            class_hash: to_hex(&state.account_class_hash),
+            chain: state.primary().chain.id().to_string(),
+            class_hash: to_hex(&state.starknet_class_hash()?),
             auth_method: req.auth_method,
             credential_id: req.credential_id,
             prf_supported: req.prf_supported,
             device_type: req.device_type,
         };
-        let wallet = create_and_deploy_wallet(&state, &new_wallet, owner).await?;
+        let wallet = create_and_deploy_wallet(&state, &new_wallet, &to_hex(&owner)).await?;
         Ok((StatusCode::OK, wallet_json(&wallet, &caller)))
     })
     .await
@@ -367,7 +368,7 @@ pub(crate) async fn wallet_by_user(
     })?;
     let wallet = state
         .store
-        .wallet_by_external_user(&caller.org_id, state.chain.id().as_str(), &external)
+        .wallet_by_external_user(&caller.org_id, state.primary().chain.id().as_str(), &external)
         .await?;
     match wallet {
         Some(wallet) if caller.can_access(&wallet) => {
@@ -409,7 +410,11 @@ pub(crate) async fn update_encryption(
     }
     let wallet = state
         .store
-        .wallet_by_external_user(&caller.org_id, state.chain.id().as_str(), &req.external_user_id)
+        .wallet_by_external_user(
+            &caller.org_id,
+            state.primary().chain.id().as_str(),
+            &req.external_user_id,
+        )
         .await?
         .filter(|w| caller.can_access(w))
         .ok_or_else(|| ApiError::not_found(codes::WALLET_NOT_FOUND, "wallet not found"))?;

@@ -4,9 +4,9 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::Json;
-use latchkey_chain::Calls;
+use latchkey_chain::{Calls, EvmCall, Family, Method, Refusal, Signing};
 use latchkey_core::codes;
-use latchkey_core::{selector, Call, Felt, TypedData};
+use latchkey_core::{parse_u256, selector, Call, Felt, TypedData, U256};
 use latchkey_relayer::{Prepared, Purpose};
 use latchkey_store::Wallet;
 use serde::{Deserialize, Serialize};
@@ -14,29 +14,130 @@ use serde_json::{json, Value};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::error::ErrorBody;
-use crate::service::{accessible_wallet, execute_signed, wallet_ref};
+use crate::service::{execute_signed, wallet_at, wallet_ref};
 use crate::util::{felt, parse_json, signature_words, ApiQuery, RawBody};
-use crate::{idempotency, ApiError, ApiResult, AppState, Caller};
+use crate::{idempotency, ApiError, ApiResult, AppState, Caller, ChainSlot};
 
-use super::wallets::path_address;
-
-/// One call: the target and either an entrypoint name or a selector.
+/// One call. On Starknet: the target, an entrypoint name or a selector, and calldata
+/// felts. On EVM: the target, `data` (the calldata, hex) and optionally `value` (wei).
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub(crate) struct CallInput {
     #[schema(value_type = crate::openapi::AddressText)]
     to: String,
-    /// The entrypoint's name (1 to 256 bytes); or give `selector`.
+    /// Starknet: the entrypoint's name (1 to 256 bytes); or give `selector`.
     #[schema(min_length = 1, max_length = 256)]
     entrypoint: Option<String>,
-    /// The entrypoint's selector; or give `entrypoint`.
+    /// Starknet: the entrypoint's selector; or give `entrypoint`.
     #[schema(value_type = Option<crate::openapi::FeltText>)]
     selector: Option<String>,
+    /// Starknet: the calldata.
     #[schema(value_type = Vec<crate::openapi::FeltText>)]
     #[serde(default)]
     calldata: Vec<String>,
+    /// EVM: the calldata, `0x` hex (a 4-byte selector and its ABI-encoded arguments).
+    #[schema(pattern = "^0x([0-9a-fA-F]{2})*$")]
+    data: Option<String>,
+    /// EVM: wei sent with the call, decimal or `0x` hex (default 0).
+    #[schema(pattern = "^(0x[0-9a-fA-F]{1,64}|[0-9]{1,78})$")]
+    value: Option<String>,
 }
 
+/// The selector of a method named by `entrypoint` or given as `selector` (exactly one),
+/// in the chain's canonical text.
+pub(super) fn method_selector(
+    slot: &ChainSlot,
+    field: &str,
+    entrypoint: Option<&str>,
+    sel: Option<&str>,
+) -> ApiResult<String> {
+    let method = match (entrypoint, sel) {
+        (Some(name), None) if !name.is_empty() && name.len() <= 256 => Method::Name(name),
+        (None, Some(sel)) => Method::Selector(sel),
+        _ => {
+            return Err(ApiError::bad_request(
+                codes::INVALID_REQUEST,
+                format!("{field}: give exactly one of entrypoint or selector"),
+            ))
+        }
+    };
+    slot.chain.selector(method).map_err(|r| field_refusal(field, r))
+}
+
+/// A refusal of the chain about a request field, as a `400` naming the field.
+pub(super) fn field_refusal(field: &str, refusal: Refusal) -> ApiError {
+    ApiError::bad_request(refusal.code, format!("{field}: {}", refusal.message))
+}
+
+impl CallInput {
+    fn starknet(&self, i: usize) -> ApiResult<Call> {
+        if self.data.is_some() || self.value.is_some() {
+            return Err(ApiError::bad_request(
+                codes::INVALID_REQUEST,
+                format!("calls[{i}]: data and value are EVM fields; give entrypoint and calldata"),
+            ));
+        }
+        let sel = entry_selector(
+            &format!("calls[{i}]"),
+            self.entrypoint.as_deref(),
+            self.selector.as_deref(),
+        )?;
+        Ok(Call {
+            to: felt(&format!("calls[{i}].to"), &self.to)?,
+            selector: sel,
+            calldata: self
+                .calldata
+                .iter()
+                .map(|c| felt(&format!("calls[{i}].calldata"), c))
+                .collect::<Result<_, _>>()?,
+        })
+    }
+
+    fn evm(&self, slot: &ChainSlot, i: usize) -> ApiResult<EvmCall> {
+        if self.entrypoint.is_some() || self.selector.is_some() || !self.calldata.is_empty() {
+            return Err(ApiError::bad_request(
+                codes::INVALID_REQUEST,
+                format!("calls[{i}]: on EVM a call is to, data and value"),
+            ));
+        }
+        let to = slot
+            .chain
+            .parse_address(&self.to)
+            .map_err(|r| field_refusal(&format!("calls[{i}].to"), r))?;
+        let data = self.data.as_deref().unwrap_or("0x");
+        let data =
+            data.strip_prefix("0x").and_then(|hex| hex::decode(hex).ok()).ok_or_else(|| {
+                ApiError::bad_request(
+                    codes::INVALID_REQUEST,
+                    format!("calls[{i}].data must be 0x and hex bytes"),
+                )
+            })?;
+        let value = match &self.value {
+            None => U256::ZERO,
+            Some(text) => parse_u256(&Value::String(text.clone())).ok_or_else(|| {
+                ApiError::bad_request(
+                    codes::INVALID_AMOUNT,
+                    format!("calls[{i}].value must be a u256"),
+                )
+            })?,
+        };
+        Ok(EvmCall { to, value, data })
+    }
+}
+
+/// Calls in the form of `slot`'s family.
+pub(super) fn calls_for(slot: &ChainSlot, calls: &[CallInput]) -> ApiResult<Calls> {
+    Ok(match slot.chain.id().family() {
+        Family::Starknet => Calls::Starknet(
+            calls.iter().enumerate().map(|(i, c)| c.starknet(i)).collect::<Result<_, _>>()?,
+        ),
+        Family::Evm => Calls::Evm(
+            calls.iter().enumerate().map(|(i, c)| c.evm(slot, i)).collect::<Result<_, _>>()?,
+        ),
+    })
+}
+
+/// The Starknet selector of a method named by `entrypoint` or given as `selector`.
 pub(super) fn entry_selector(
     field: &str,
     entrypoint: Option<&str>,
@@ -52,41 +153,37 @@ pub(super) fn entry_selector(
     }
 }
 
-impl CallInput {
-    fn to_call(&self, i: usize) -> ApiResult<Call> {
-        Ok(Call {
-            to: felt(&format!("calls[{i}].to"), &self.to)?,
-            selector: entry_selector(
-                &format!("calls[{i}]"),
-                self.entrypoint.as_deref(),
-                self.selector.as_deref(),
-            )?,
-            calldata: self
-                .calldata
-                .iter()
-                .map(|c| felt(&format!("calls[{i}].calldata"), c))
-                .collect::<Result<_, _>>()?,
-        })
-    }
-}
-
 /// Calls to prepare for signing.
 #[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub(crate) struct PrepareRequest {
     calls: Vec<CallInput>,
+    /// The session key that will sign (its public key, or its address on EVM); the owner
+    /// when absent. On EVM a session signs its own nonce and call form, so say it here;
+    /// on Starknet the payload is the same for both.
+    session_key: Option<String>,
 }
 
-/// Typed data to sign, then submit to `execute`.
+/// A payload to sign, then submit to `execute`.
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct PreparedResponse {
     pub(super) request_id: String,
-    /// SNIP-12 revision 1 typed data of a SNIP-9 v2 outside execution.
-    #[schema(value_type = Object)]
-    typed_data: Value,
-    /// Its message hash for this wallet.
-    message_hash: String,
+    /// Starknet: SNIP-12 revision 1 typed data of a SNIP-9 v2 outside execution.
+    #[schema(value_type = Option<Object>)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    typed_data: Option<Value>,
+    /// Starknet: its message hash for this wallet.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    message_hash: Option<String>,
+    /// EVM: `{chainId, entryPoint, userOperation}`, the ERC-4337 v0.8 user operation
+    /// (sponsored by latchkey's paymaster) and where it runs.
+    #[schema(value_type = Option<Object>)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    payload: Option<Value>,
+    /// EVM: its `userOpHash`, which the owner or session key signs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    user_op_hash: Option<String>,
     /// Unix time after which it can no longer execute.
     expires_at: u64,
 }
@@ -96,17 +193,29 @@ pub(super) async fn prepared_response(
     wallet: &Wallet,
     calls: Calls,
     purpose: Purpose,
+    signing: &Signing,
 ) -> ApiResult<PreparedResponse> {
-    Ok(state.relayer.prepare(&wallet_ref(wallet)?, calls, purpose).await?.into())
+    let slot = state.chain_of(wallet)?;
+    let prepared = slot.relayer.prepare(&wallet_ref(wallet)?, calls, purpose, signing).await?;
+    Ok(PreparedResponse::new(slot, prepared))
 }
 
-impl From<Prepared> for PreparedResponse {
-    fn from(prepared: Prepared) -> Self {
+impl PreparedResponse {
+    /// The answer for a payload prepared on `slot`'s chain.
+    pub(crate) fn new(slot: &ChainSlot, prepared: Prepared) -> Self {
         let signable = prepared.signable;
+        let starknet = slot.chain.id().family() == Family::Starknet;
+        let (typed_data, message_hash, payload, user_op_hash) = if starknet {
+            (Some(signable.payload), Some(signable.hash), None, None)
+        } else {
+            (None, None, Some(signable.payload), Some(signable.hash))
+        };
         Self {
             request_id: prepared.request_id,
-            typed_data: signable.payload,
-            message_hash: signable.hash,
+            typed_data,
+            message_hash,
+            payload,
+            user_op_hash,
             expires_at: signable.execute_before,
         }
     }
@@ -124,22 +233,62 @@ pub(crate) async fn prepare(
     Path(address): Path<String>,
     RawBody(body): RawBody,
 ) -> ApiResult<Json<PreparedResponse>> {
-    let wallet = accessible_wallet(&state, &caller, &path_address(&address)?).await?;
+    let wallet = wallet_at(&state, &caller, "address", &address).await?;
     let req: PrepareRequest = parse_json(&body)?;
-    let calls =
-        req.calls.iter().enumerate().map(|(i, c)| c.to_call(i)).collect::<Result<Vec<_>, _>>()?;
-    Ok(Json(prepared_response(&state, &wallet, Calls::Starknet(calls), Purpose::User).await?))
+    let slot = state.chain_of(&wallet)?;
+    let calls = calls_for(slot, &req.calls)?;
+    let signing = match &req.session_key {
+        None => Signing::Owner,
+        Some(key) => {
+            Signing::Session(slot.chain.parse_key(key).map_err(|r| field_refusal("sessionKey", r))?)
+        }
+    };
+    Ok(Json(prepared_response(&state, &wallet, calls, Purpose::User, &signing).await?))
 }
 
-/// A signed outside execution.
+/// A signed payload.
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub(crate) struct ExecuteRequest {
-    #[schema(value_type = crate::openapi::TypedDataSchema)]
-    typed_data: TypedData,
-    /// Owner `[r, s]` or session `[sessionPublicKey, r, s, validUntil]`, hex.
-    #[schema(value_type = Vec<crate::openapi::FeltText>)]
+    /// Starknet: the typed data from `prepare`.
+    #[schema(value_type = Option<crate::openapi::TypedDataSchema>)]
+    typed_data: Option<TypedData>,
+    /// EVM: the payload from `prepare`.
+    #[schema(value_type = Option<Object>)]
+    payload: Option<Value>,
+    /// Starknet: owner `[r, s]` or session `[sessionPublicKey, r, s, validUntil]`, hex.
+    /// EVM: one `0x` string, the account's 66 bytes `kind ‖ r ‖ s ‖ v`.
+    #[schema(max_items = 8)]
     signature: Vec<String>,
+}
+
+impl ExecuteRequest {
+    /// The payload and signature, in the form of `slot`'s family.
+    fn signed(self, slot: &ChainSlot) -> ApiResult<(Value, Vec<String>)> {
+        match (slot.chain.id().family(), self.typed_data, self.payload) {
+            (Family::Starknet, Some(typed_data), None) => Ok((
+                serde_json::to_value(typed_data).map_err(ApiError::internal)?,
+                signature_words(&self.signature)?,
+            )),
+            (Family::Evm, None, Some(payload)) => {
+                if self.signature.len() > 8 || self.signature.iter().any(|w| w.len() > 200) {
+                    return Err(ApiError::bad_request(
+                        codes::INVALID_SIGNATURE,
+                        "signature: one 0x string of 66 bytes",
+                    ));
+                }
+                Ok((payload, self.signature))
+            }
+            (Family::Starknet, ..) => Err(ApiError::bad_request(
+                codes::INVALID_REQUEST,
+                "a Starknet wallet executes typedData (and no payload)",
+            )),
+            (Family::Evm, ..) => Err(ApiError::bad_request(
+                codes::INVALID_REQUEST,
+                "an EVM wallet executes a payload (and no typedData)",
+            )),
+        }
+    }
 }
 
 /// An accepted execution.
@@ -193,14 +342,14 @@ pub(crate) async fn execute(
     let route = format!("POST /api/wallets/{address}/execute");
     let key = headers.get("idempotency-key").and_then(|v| v.to_str().ok()).map(str::to_string);
     idempotency::run(&state, &caller, &headers, &route, &body, async {
-        let wallet = accessible_wallet(&state, &caller, &path_address(&address)?).await?;
+        let wallet = wallet_at(&state, &caller, "address", &address).await?;
         let req: ExecuteRequest = parse_json(&body)?;
-        let signature = signature_words(&req.signature)?;
+        let slot = state.chain_of(&wallet)?;
+        let (payload, signature) = req.signed(slot)?;
         let submitted =
-            execute_signed(&state, &caller, &wallet, &req.typed_data, &signature, key.as_deref())
-                .await?;
+            execute_signed(&state, &caller, &wallet, &payload, &signature, key.as_deref()).await?;
         let request = if options.wait {
-            Some(state.relayer.wait_final(&submitted.request_id, EXECUTE_WAIT).await?)
+            Some(slot.relayer.wait_final(&submitted.request_id, EXECUTE_WAIT).await?)
         } else {
             state.store.request(&submitted.request_id).await?
         };

@@ -14,7 +14,7 @@ use latchkey_core::codes;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::custody::{check_proof, ProofInput};
+use crate::custody::{check_proof, Possession, ProofInput};
 use crate::service::accessible_wallet;
 use crate::util::{felt, iso8601, parse_json, KeyFormats, RawBody};
 use crate::{ApiError, ApiResult, AppState, Caller};
@@ -126,16 +126,15 @@ pub(crate) async fn put_me_session(
         Some(address) => felt("walletAddress", address)?,
         None => latchkey_core::Felt::ZERO,
     };
-    check_proof(
-        &state,
-        &caller,
-        latchkey_core::ProofPurpose::StoreSession,
-        account,
-        latchkey_core::payload_hash(req.session.encrypted_private_key.as_bytes()),
-        session_key,
-        &req.proof,
-    )
-    .await?;
+    let (account, key) = (latchkey_core::to_hex(&account), latchkey_core::to_hex(&session_key));
+    let possession = Possession {
+        slot: state.primary(),
+        purpose: latchkey_core::ProofPurpose::StoreSession,
+        account: &account,
+        key: &key,
+        payload: latchkey_core::payload_hash(req.session.encrypted_private_key.as_bytes()),
+    };
+    check_proof(&state, &caller, &possession, &req.proof).await?;
     let blob = serde_json::to_string(&req.session).map_err(ApiError::internal)?;
     state.store.put_user_session(&caller.org_id, &subject, wallet_address.clone(), &blob).await?;
     Ok(Json(MeSessionResponse {

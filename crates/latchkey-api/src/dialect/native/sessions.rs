@@ -3,24 +3,24 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
-use latchkey_chain::SpendingCap;
+use latchkey_chain::{Permission, SpendingCap};
 use latchkey_core::codes;
-use latchkey_core::{parse_u256, to_hex, AllowedMethod, Felt, U256};
+use latchkey_core::{parse_u256, U256};
 use latchkey_store::Wallet;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
 
 use crate::error::ErrorBody;
-use crate::service::accessible_wallet;
 use crate::service::sessions::{self, SessionRequest, Standing};
-use crate::util::{felt, parse_json, RawBody};
-use crate::{ApiError, ApiResult, AppState, Caller};
+use crate::service::wallet_at;
+use crate::util::{parse_json, RawBody};
+use crate::{ApiError, ApiResult, AppState, Caller, ChainSlot};
 
-use super::executions::{entry_selector, PreparedResponse};
-use super::wallets::path_address;
+use super::executions::{field_refusal, method_selector, PreparedResponse};
 
-/// One allowed method: a contract (`0x0` = any contract) and an entrypoint or selector.
+/// One allowed method: a contract (`0x0` = any contract) and an entrypoint or selector
+/// (on EVM, a Solidity signature such as `makeMove(uint64)`, or a 4-byte selector).
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub(crate) struct MethodInput {
@@ -55,8 +55,8 @@ pub(crate) struct SpendingCapInput {
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub(crate) struct RegisterSessionRequest {
-    /// The session's public key (a non-zero felt).
-    #[schema(value_type = crate::openapi::NonZeroFeltText)]
+    /// The session's key: a non-zero felt public key on Starknet, its address on EVM.
+    #[schema(max_length = 66)]
     session_public_key: String,
     /// Unix time the session starts (default: now).
     #[serde(default)]
@@ -88,32 +88,30 @@ pub(crate) async fn register_session(
     Path(address): Path<String>,
     RawBody(body): RawBody,
 ) -> ApiResult<(StatusCode, Json<PreparedResponse>)> {
-    let account = path_address(&address)?;
-    let wallet = accessible_wallet(&state, &caller, &account).await?;
+    let wallet = wallet_at(&state, &caller, "address", &address).await?;
     let req: RegisterSessionRequest = parse_json(&body)?;
-    let key = felt("sessionPublicKey", &req.session_public_key)?;
-    if key == Felt::ZERO {
-        return Err(ApiError::bad_request(
-            codes::INVALID_FELT,
-            "sessionPublicKey must not be zero",
-        ));
-    }
-    let key = to_hex(&key);
+    let slot = state.chain_of(&wallet)?;
+    let key = slot
+        .chain
+        .parse_key(&req.session_public_key)
+        .map_err(|r| field_refusal("sessionPublicKey", r))?;
     let mut permissions = Vec::with_capacity(req.allowed_methods.len());
     for (i, m) in req.allowed_methods.iter().enumerate() {
-        let contract = felt(&format!("allowedMethods[{i}].contract"), &m.contract)?;
-        let selector = entry_selector(
-            &format!("allowedMethods[{i}]"),
-            m.entrypoint.as_deref(),
-            m.selector.as_deref(),
-        )?;
-        permissions.push(AllowedMethod { contract, selector }.permission());
+        let field = format!("allowedMethods[{i}]");
+        let target = contract(slot, &format!("{field}.contract"), &m.contract)?;
+        let selector =
+            method_selector(slot, &field, m.entrypoint.as_deref(), m.selector.as_deref())?;
+        permissions.push(Permission { target, selector });
     }
     let mut caps = Vec::with_capacity(req.spending_caps.len());
     for (i, cap) in req.spending_caps.iter().enumerate() {
+        let token = slot
+            .chain
+            .parse_address(&cap.token)
+            .map_err(|r| field_refusal(&format!("spendingCaps[{i}].token"), r))?;
         caps.push(SpendingCap {
             session_key: key.clone(),
-            token: to_hex(&felt(&format!("spendingCaps[{i}].token"), &cap.token)?),
+            token,
             max_per_call: u256_field(&format!("spendingCaps[{i}].maxPerCall"), &cap.max_per_call)?,
             max_per_window: u256_field(
                 &format!("spendingCaps[{i}].maxPerWindow"),
@@ -136,7 +134,21 @@ pub(crate) async fn register_session(
         },
     )
     .await?;
-    Ok((StatusCode::CREATED, Json(PreparedResponse::from(prepared))))
+    Ok((StatusCode::CREATED, Json(PreparedResponse::new(slot, prepared))))
+}
+
+/// A contract an allowed method names: `None` for any contract (`0x0`, or the zero
+/// address on EVM).
+fn contract(slot: &ChainSlot, field: &str, text: &str) -> ApiResult<Option<String>> {
+    let zero = |t: &str| {
+        let digits = t.strip_prefix("0x").unwrap_or(t);
+        !digits.is_empty() && digits.bytes().all(|b| b == b'0')
+    };
+    if text.starts_with("0x") && zero(text) {
+        return Ok(None);
+    }
+    let address = slot.chain.parse_address(text).map_err(|r| field_refusal(field, r))?;
+    Ok((!zero(&address)).then_some(address))
 }
 
 fn u256_field(field: &str, value: &str) -> ApiResult<U256> {
@@ -191,7 +203,7 @@ async fn session_response(
     wallet: &Wallet,
     session: &latchkey_store::Session,
 ) -> ApiResult<SessionResponse> {
-    let status = sessions::status(state, &wallet.address, session).await?;
+    let status = sessions::status(state, wallet, session).await?;
     let rules = status.rules;
     Ok(SessionResponse {
         session_public_key: status.key,
@@ -207,7 +219,7 @@ async fn session_response(
             .permissions
             .into_iter()
             .map(|p| MethodOutput {
-                contract: p.target.unwrap_or_else(|| to_hex(&Felt::ZERO)),
+                contract: p.target.unwrap_or_else(|| "0x0".into()),
                 selector: p.selector,
             })
             .collect(),
@@ -233,8 +245,7 @@ pub(crate) async fn list_sessions(
     caller: Caller,
     Path(address): Path<String>,
 ) -> ApiResult<Json<Vec<SessionResponse>>> {
-    let account = path_address(&address)?;
-    let wallet = accessible_wallet(&state, &caller, &account).await?;
+    let wallet = wallet_at(&state, &caller, "address", &address).await?;
     let mut out = Vec::new();
     for session in state.store.sessions_for_wallet(&wallet.id).await? {
         out.push(session_response(&state, &wallet, &session).await?);
@@ -249,12 +260,12 @@ pub(crate) async fn get_session(
     caller: Caller,
     Path((address, key)): Path<(String, String)>,
 ) -> ApiResult<Json<SessionResponse>> {
-    let account = path_address(&address)?;
-    let wallet = accessible_wallet(&state, &caller, &account).await?;
-    let key = felt("key", &key)?;
+    let wallet = wallet_at(&state, &caller, "address", &address).await?;
+    let key =
+        state.chain_of(&wallet)?.chain.parse_key(&key).map_err(|r| field_refusal("key", r))?;
     let session = state
         .store
-        .session(&wallet.id, &to_hex(&key))
+        .session(&wallet.id, &key)
         .await?
         .ok_or_else(|| ApiError::not_found(codes::SESSION_NOT_FOUND, "session not found"))?;
     Ok(Json(session_response(&state, &wallet, &session).await?))
@@ -268,10 +279,10 @@ pub(crate) async fn revoke_session(
     caller: Caller,
     Path((address, key)): Path<(String, String)>,
 ) -> ApiResult<Json<PreparedResponse>> {
-    let account = path_address(&address)?;
-    let wallet = accessible_wallet(&state, &caller, &account).await?;
-    let key = to_hex(&felt("key", &key)?);
-    Ok(Json(sessions::revoke(&state, &wallet, &key).await?.into()))
+    let wallet = wallet_at(&state, &caller, "address", &address).await?;
+    let slot = state.chain_of(&wallet)?;
+    let key = slot.chain.parse_key(&key).map_err(|r| field_refusal("key", r))?;
+    Ok(Json(PreparedResponse::new(slot, sessions::revoke(&state, &wallet, &key).await?)))
 }
 
 #[utoipa::path(post, path = "/api/wallets/{address}/sessions/revoke-all", tag = "sessions", params(("address" = crate::openapi::AddressText, Path, description = "The wallet's address.")),
@@ -282,7 +293,7 @@ pub(crate) async fn revoke_all(
     caller: Caller,
     Path(address): Path<String>,
 ) -> ApiResult<Json<PreparedResponse>> {
-    let account = path_address(&address)?;
-    let wallet = accessible_wallet(&state, &caller, &account).await?;
-    Ok(Json(sessions::revoke_all(&state, &wallet).await?.into()))
+    let wallet = wallet_at(&state, &caller, "address", &address).await?;
+    let slot = state.chain_of(&wallet)?;
+    Ok(Json(PreparedResponse::new(slot, sessions::revoke_all(&state, &wallet).await?)))
 }

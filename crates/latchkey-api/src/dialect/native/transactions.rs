@@ -8,8 +8,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::error::ErrorBody;
-use crate::service::accessible_wallet;
-use crate::util::{felt, in_range, ApiQuery};
+use crate::service::wallet_at;
+use crate::util::{in_range, ApiQuery};
 use crate::views::TransactionResponse;
 use crate::{ApiError, ApiResult, AppState, Caller};
 
@@ -32,13 +32,15 @@ pub(crate) async fn list_transactions(
     ApiQuery(q): ApiQuery<TransactionsQuery>,
 ) -> ApiResult<Json<Vec<TransactionResponse>>> {
     let wallet_id = match (&q.wallet_address, caller.subject()) {
-        (Some(address), _) => {
-            Some(accessible_wallet(&state, &caller, &felt("walletAddress", address)?).await?.id)
-        }
+        (Some(address), _) => Some(wallet_at(&state, &caller, "walletAddress", address).await?.id),
         (None, Some(subject)) => {
             match state
                 .store
-                .wallet_by_external_user(&caller.org_id, state.chain.id().as_str(), subject)
+                .wallet_by_external_user(
+                    &caller.org_id,
+                    state.primary().chain.id().as_str(),
+                    subject,
+                )
                 .await?
             {
                 Some(wallet) => Some(wallet.id),
@@ -121,8 +123,9 @@ pub(crate) async fn sponsorship(
     caller: Caller,
 ) -> ApiResult<Json<SponsorshipResponse>> {
     caller.require_organization()?;
-    let chain = state.chain.id().to_string();
-    let key = BudgetKey { org_id: &caller.org_id, chain: &chain, unit: state.chain.fee_unit() };
+    let primary = &state.primary().chain;
+    let chain = primary.id().to_string();
+    let key = BudgetKey { org_id: &caller.org_id, chain: &chain, unit: primary.fee_unit() };
     let here = state.store.gas_budget(key).await?;
     let budgets = state.store.gas_budgets(&caller.org_id).await?;
     Ok(Json(SponsorshipResponse {

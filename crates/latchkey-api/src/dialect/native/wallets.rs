@@ -4,19 +4,19 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::Json;
+use latchkey_chain::Family;
 use latchkey_core::codes;
-use latchkey_core::{payload_hash, to_hex, Felt, ProofPurpose};
+use latchkey_core::{payload_hash, ProofPurpose};
 use latchkey_store::{NewWallet, Wallet};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::ToSchema;
 
-use crate::custody::{check_proof, record_read, ProofInput};
+use crate::custody::{check_proof, record_read, Possession, ProofInput};
 use crate::error::ErrorBody;
-use crate::service::{accessible_wallet, create_and_deploy_wallet};
+use crate::service::{create_and_deploy_wallet, wallet_at};
 use crate::util::{
-    address_text, ensure_encrypted_keys, felt, in_range, iso8601, parse_json, ApiQuery, KeyFormats,
-    RawBody,
+    ensure_encrypted_keys, in_range, iso8601, parse_json, ApiQuery, KeyFormats, RawBody,
 };
 use crate::{idempotency, ApiError, ApiResult, AppState, Caller, Principal};
 
@@ -24,20 +24,27 @@ use crate::{idempotency, ApiError, ApiResult, AppState, Caller, Principal};
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub(crate) struct CreateWalletRequest {
-    /// Owner public key (a non-zero felt).
-    #[schema(value_type = crate::openapi::NonZeroFeltText)]
+    /// The chain, a CAIP-2 id from `GET /api/config` (`eip155:31337`); the default chain
+    /// when absent.
+    #[schema(example = "eip155:31337", max_length = 64)]
+    chain: Option<String>,
+    /// The owner key: a non-zero felt public key on Starknet, the owner's address on EVM.
+    #[schema(max_length = 66)]
     owner_public_key: String,
     /// The owner private key, encrypted on the client in a latchkey envelope (`lk2$…`,
-    /// `lk1$…`), well-formed. Plaintext keys and Chipi ciphertexts are refused.
-    #[schema(value_type = crate::openapi::HardenedKeyText)]
-    encrypted_private_key: String,
+    /// `lk1$…`), well-formed. Plaintext keys and Chipi ciphertexts are refused. Required
+    /// on Starknet; on EVM leave it out for an external owner (a browser or hardware
+    /// wallet) whose key never reaches the server.
+    #[schema(value_type = Option<crate::openapi::HardenedKeyText>)]
+    encrypted_private_key: Option<String>,
     /// An optional second encryption of the same key (e.g. a PIN backup of a passkey).
     #[schema(value_type = Option<crate::openapi::HardenedKeyText>)]
     encrypted_private_key_backup: Option<String>,
     /// Your user id; with an end-user token it must be the token's subject.
     external_user_id: Option<String>,
     /// Proof of possession of the owner key: purpose `create-wallet`, account = the
-    /// wallet's address, payload = `sn_keccak(encryptedPrivateKey)`.
+    /// wallet's address, payload = `sn_keccak(encryptedPrivateKey)` (of the empty string
+    /// for an external owner), on every chain.
     proof: ProofInput,
 }
 
@@ -45,6 +52,8 @@ pub(crate) struct CreateWalletRequest {
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct WalletResponse {
+    /// The chain, CAIP-2.
+    chain: String,
     address: String,
     owner_public_key: String,
     external_user_id: Option<String>,
@@ -58,19 +67,24 @@ pub(crate) struct WalletResponse {
     encrypted_private_key: Option<String>,
     /// Whether a backup blob is stored.
     has_backup: bool,
+    /// The owner key never reached the server (an EVM wallet with an external owner): no
+    /// encrypted key is stored.
+    external_owner: bool,
     created_at: String,
 }
 
 impl WalletResponse {
     /// The wallet with its encrypted owner key (answers about this one wallet).
     fn with_key(w: &Wallet) -> Self {
-        Self { encrypted_private_key: Some(w.encrypted_private_key.clone()), ..Self::from(w) }
+        let stored = Some(w.encrypted_private_key.clone()).filter(|key| !key.is_empty());
+        Self { encrypted_private_key: stored, ..Self::from(w) }
     }
 }
 
 impl From<&Wallet> for WalletResponse {
     fn from(w: &Wallet) -> Self {
         Self {
+            chain: w.chain.clone(),
             address: w.address.clone(),
             owner_public_key: w.owner_public_key.clone(),
             external_user_id: w.external_user_id.clone(),
@@ -80,6 +94,7 @@ impl From<&Wallet> for WalletResponse {
             deploy_transaction_hash: w.deploy_tx_hash.clone().filter(|h| !h.is_empty()),
             encrypted_private_key: None,
             has_backup: w.encrypted_private_key_backup.is_some(),
+            external_owner: w.encrypted_private_key.is_empty(),
             created_at: iso8601(w.created_at),
         }
     }
@@ -100,18 +115,34 @@ pub(crate) async fn create_wallet(
 ) -> Response {
     idempotency::run(&state, &caller, &headers, "POST /api/wallets", &body, async {
         let req: CreateWalletRequest = parse_json(&body)?;
-        let owner = felt("ownerPublicKey", &req.owner_public_key)?;
-        if owner == Felt::ZERO {
-            return Err(ApiError::bad_request(
-                codes::INVALID_FELT,
-                "ownerPublicKey must not be zero",
-            ));
-        }
-        ensure_encrypted_keys(
-            KeyFormats::Hardened,
-            &req.encrypted_private_key,
-            req.encrypted_private_key_backup.as_deref(),
-        )?;
+        let slot = state.requested_chain(req.chain.as_deref())?;
+        let owner = slot
+            .chain
+            .parse_key(&req.owner_public_key)
+            .map_err(|r| ApiError::bad_request(r.code, format!("ownerPublicKey: {}", r.message)))?;
+        let encrypted_private_key = match (&req.encrypted_private_key, slot.chain.id().family()) {
+            (Some(key), _) => {
+                ensure_encrypted_keys(
+                    KeyFormats::Hardened,
+                    key,
+                    req.encrypted_private_key_backup.as_deref(),
+                )?;
+                key.clone()
+            }
+            (None, Family::Evm) if req.encrypted_private_key_backup.is_none() => String::new(),
+            (None, Family::Evm) => {
+                return Err(ApiError::bad_request(
+                    codes::INVALID_REQUEST,
+                    "a backup needs encryptedPrivateKey",
+                ))
+            }
+            (None, Family::Starknet) => {
+                return Err(ApiError::bad_request(
+                    codes::INVALID_REQUEST,
+                    "encryptedPrivateKey is required on Starknet",
+                ))
+            }
+        };
         let external_user_id = match (&caller.principal, req.external_user_id) {
             (Principal::User { subject }, Some(ext)) if &ext != subject => {
                 return Err(ApiError::new(
@@ -123,35 +154,35 @@ pub(crate) async fn create_wallet(
             (Principal::User { subject }, _) => Some(subject.clone()),
             (Principal::Organization, ext) => ext,
         };
-        let address =
-            state.chain.account_address(&to_hex(&owner)).map_err(ApiError::from_refusal)?;
-        let address = latchkey_core::parse_felt(&address).map_err(ApiError::internal)?;
-        check_proof(
-            &state,
-            &caller,
-            ProofPurpose::CreateWallet,
-            address,
-            payload_hash(req.encrypted_private_key.as_bytes()),
-            owner,
-            &req.proof,
-        )
-        .await?;
+        let address = slot.chain.account_address(&owner).map_err(ApiError::from_refusal)?;
+        let possession = Possession {
+            slot,
+            purpose: ProofPurpose::CreateWallet,
+            account: &address,
+            key: &owner,
+            payload: payload_hash(encrypted_private_key.as_bytes()),
+        };
+        check_proof(&state, &caller, &possession, &req.proof).await?;
         let new_wallet = NewWallet {
             org_id: caller.org_id.clone(),
             external_user_id,
-            address: address_text(&address),
-            owner_public_key: to_hex(&owner),
-            encrypted_private_key: req.encrypted_private_key,
+            address,
+            owner_public_key: owner.clone(),
+            encrypted_private_key,
             encrypted_private_key_backup: req.encrypted_private_key_backup,
-            wallet_type: "CHIPI".into(),
-            chain: state.chain.id().to_string(),
-            class_hash: to_hex(&state.account_class_hash),
+            wallet_type: match slot.chain.id().family() {
+                Family::Starknet => "CHIPI",
+                Family::Evm => "ERC4337",
+            }
+            .into(),
+            chain: slot.chain.id().to_string(),
+            class_hash: slot.account_class.clone(),
             auth_method: None,
             credential_id: None,
             prf_supported: None,
             device_type: None,
         };
-        let wallet = create_and_deploy_wallet(&state, &new_wallet, owner).await?;
+        let wallet = create_and_deploy_wallet(&state, &new_wallet, &owner).await?;
         Ok((StatusCode::CREATED, json!(WalletResponse::with_key(&wallet))))
     })
     .await
@@ -173,12 +204,16 @@ pub(crate) async fn list_wallets(
     ApiQuery(page): ApiQuery<Page>,
 ) -> ApiResult<Json<Vec<WalletResponse>>> {
     let wallets = match caller.subject() {
-        Some(subject) => state
-            .store
-            .wallet_by_external_user(&caller.org_id, state.chain.id().as_str(), subject)
-            .await?
-            .into_iter()
-            .collect(),
+        Some(subject) => {
+            let mut wallets = Vec::new();
+            for slot in state.chains() {
+                let chain = slot.chain.id().as_str();
+                wallets.extend(
+                    state.store.wallet_by_external_user(&caller.org_id, chain, subject).await?,
+                );
+            }
+            wallets
+        }
         None => {
             state
                 .store
@@ -193,10 +228,6 @@ pub(crate) async fn list_wallets(
     Ok(Json(wallets.iter().map(WalletResponse::from).collect()))
 }
 
-pub(super) fn path_address(address: &str) -> ApiResult<Felt> {
-    felt("address", address)
-}
-
 #[utoipa::path(get, path = "/api/wallets/{address}", tag = "wallets", params(("address" = crate::openapi::AddressText, Path, description = "The wallet's address.")),
     responses((status = 200, body = WalletResponse), (status = 404, body = ErrorBody, description = "No such wallet for this caller (`WALLET_NOT_FOUND`).")))]
 pub(crate) async fn get_wallet(
@@ -204,7 +235,7 @@ pub(crate) async fn get_wallet(
     caller: Caller,
     Path(address): Path<String>,
 ) -> ApiResult<Json<WalletResponse>> {
-    let wallet = accessible_wallet(&state, &caller, &path_address(&address)?).await?;
+    let wallet = wallet_at(&state, &caller, "address", &address).await?;
     record_read(&state, &caller, &wallet, "GET /api/wallets/{address}").await?;
     Ok(Json(WalletResponse::with_key(&wallet)))
 }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use latchkey_chain::{
-    Calls, ChainBackend, Family, Job, Outcome, SendError, Signer, SimulationError,
+    Calls, ChainBackend, Family, Job, Outcome, SendError, Signer, Signing, SimulationError,
 };
 use latchkey_core::{codes, decode_short_string, parse_felt, to_hex, Felt, SigningKey};
 use latchkey_starknet::StarknetBackend;
@@ -60,7 +60,8 @@ async fn the_starknet_backend_deploys_relays_and_refuses_through_the_port() {
     let game = devnet.game().unwrap();
     let calls = Calls::Starknet(vec![game_calls::make_move(game, 1)]);
     let now = chain.now().await.unwrap();
-    let signable = chain.prepare(&account, calls, &relayer, now, 600).unwrap();
+    let signable =
+        chain.prepare(&account, calls, &Signing::Owner, &relayer, now, 600).await.unwrap();
     let signed = owner.sign(&parse_felt(&signable.hash).unwrap()).unwrap();
     let signature = vec![to_hex(&signed.r), to_hex(&signed.s)];
     let opened = chain.open(&account, &owner_key, &signable.payload, &signature).unwrap();
