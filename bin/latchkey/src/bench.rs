@@ -112,6 +112,51 @@ pub(crate) async fn gas(rounds: u32) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `latchkey bench gas --chain evm`: one sponsored `Game.makeMove` userOp owner-signed and
+/// session-signed on latchkey's account, and owner-signed on the npm SimpleAccount, on one
+/// fresh anvil with EntryPoint v0.8 (`contracts/evm/gas.mjs`, which builds and measures
+/// the userOps with viem: `actualGasUsed` of each `UserOperationEvent`).
+pub(crate) fn gas_evm() -> anyhow::Result<()> {
+    use anyhow::Context;
+    eprintln!("starting anvil and measuring (contracts/evm/gas.mjs)…");
+    let dir = latchkey_node::EVM_CONTRACTS.install().map_err(anyhow::Error::msg)?;
+    let output = Command::new("node")
+        .args(["gas.mjs", "--json"])
+        .current_dir(&dir)
+        .output()
+        .context("running node")?;
+    anyhow::ensure!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let result: serde_json::Value = serde_json::from_slice(&output.stdout)?;
+    let gas = |row: &str, field: &str| result[row][field].as_u64().unwrap_or_default();
+    println!("Gas of one sponsored Game.makeMove userOp on anvil (EntryPoint v0.8), one run:");
+    println!();
+    println!("| {:<40} | {:>13} | {:>16} |", "userOp", "actualGasUsed", "handleOps tx gas");
+    println!("|{:-<42}|{:->15}|{:->18}|", "", "", "");
+    for (name, row) in [
+        ("owner, LatchkeyAccount", "ownerOp"),
+        ("session, LatchkeyAccount", "sessionOp"),
+        ("owner, npm SimpleAccount", "simpleAccountOwnerOp"),
+        ("first userOp of a session", "firstSessionOp"),
+    ] {
+        println!(
+            "| {name:<40} | {:>13} | {:>16} |",
+            gas(row, "actualGasUsed"),
+            gas(row, "handleOpsTxGas")
+        );
+    }
+    let ratio = |name: &str| result[name].as_f64().unwrap_or(f64::NAN);
+    println!();
+    println!(
+        "session ÷ owner (LatchkeyAccount):      {:.3}  (target ≤ 1.10)",
+        ratio("sessionOverOwner")
+    );
+    println!(
+        "session ÷ SimpleAccount owner:          {:.3}  (target ≤ 1.25)",
+        ratio("sessionOverSimpleAccount")
+    );
+    Ok(())
+}
+
 /// The captured Chipi SDK run: the signing vector's typed data, account and session key
 /// are the benchmark's inputs on both sides.
 const CAPTURE: &str = include_str!("../../../test-vectors/chipi-sdk-14.4.0-capture.json");

@@ -24,15 +24,16 @@ use latchkey_starknet_devnet::{Devnet, DevnetConfig};
 use latchkey_store::{ApiKeyKind, BudgetKey, Store};
 use serde_json::{json, Value};
 
-struct Client {
-    http: reqwest::Client,
-    url: String,
-    public: String,
-    secret: String,
+/// An API client with an organisation's keys.
+pub(crate) struct Client {
+    pub(crate) http: reqwest::Client,
+    pub(crate) url: String,
+    pub(crate) public: String,
+    pub(crate) secret: String,
 }
 
 impl Client {
-    async fn post(&self, path: &str, body: &Value) -> anyhow::Result<(u16, Value)> {
+    pub(crate) async fn post(&self, path: &str, body: &Value) -> anyhow::Result<(u16, Value)> {
         let response = self
             .http
             .post(format!("{}{path}", self.url))
@@ -44,7 +45,7 @@ impl Client {
         Ok((response.status().as_u16(), response.json().await?))
     }
 
-    async fn get(&self, path: &str) -> anyhow::Result<(u16, Value)> {
+    pub(crate) async fn get(&self, path: &str) -> anyhow::Result<(u16, Value)> {
         let response = self
             .http
             .get(format!("{}{path}", self.url))
@@ -358,11 +359,11 @@ pub(crate) async fn throughput(seconds: u64, concurrency: usize) -> anyhow::Resu
     Ok(())
 }
 
-fn ms(d: Duration) -> f64 {
+pub(crate) fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
 
-async fn relayer_wait(client: &Client, id: &str) -> anyhow::Result<String> {
+pub(crate) async fn relayer_wait(client: &Client, id: &str) -> anyhow::Result<String> {
     for _ in 0..2_000 {
         let (status, tx) = client.get(&format!("/api/transactions/{id}")).await?;
         anyhow::ensure!(status == 200, "transaction {id}: {tx}");

@@ -10,6 +10,7 @@
 //! ([`cli::exit`]).
 
 mod bench;
+mod bench_evm;
 mod bench_pin;
 mod bench_serve;
 mod cli;
@@ -143,10 +144,16 @@ struct DevnetArgs {
 
 #[derive(Debug, Subcommand)]
 enum BenchCommand {
-    /// L2 gas of owner and session transfers (SNIP-9) against a plain
-    /// transfer from devnet's predeployed OpenZeppelin account.
+    /// Gas of owner and session executions: on Starknet, L2 gas of SNIP-9 transfers
+    /// against a plain transfer from devnet's predeployed OpenZeppelin account; on EVM,
+    /// sponsored userOps on latchkey's account against the npm SimpleAccount.
     Gas {
-        /// Measured repetitions of each transaction kind.
+        /// The chain family: `starknet` (the embedded devnet) or `evm` (anvil; the owner
+        /// and session userOps on latchkey's account against the npm SimpleAccount, needs
+        /// Node.js and npm).
+        #[arg(long, default_value = "starknet", value_parser = ["starknet", "evm"])]
+        chain: String,
+        /// Measured repetitions of each transaction kind (Starknet).
         #[arg(long, default_value_t = 3)]
         rounds: u32,
     },
@@ -160,6 +167,9 @@ enum BenchCommand {
     /// Session executions per second through the API and relayer, against the chain's
     /// own throughput for the same transactions (P3).
     Throughput {
+        /// The chain family: `starknet` (the embedded devnet) or `evm` (an embedded anvil).
+        #[arg(long, default_value = "starknet", value_parser = ["starknet", "evm"])]
+        chain: String,
         /// Seconds per phase.
         #[arg(long, default_value_t = 10)]
         seconds: u64,
@@ -214,10 +224,20 @@ fn main() -> ExitCode {
                     keyfile::sign(&key_file, keyfile::PinCheck::Offline).await
                 }
             }
-            Command::Bench(BenchCommand::Gas { rounds }) => bench::gas(rounds).await,
+            Command::Bench(BenchCommand::Gas { chain, rounds }) => {
+                if chain == "evm" {
+                    bench::gas_evm()
+                } else {
+                    bench::gas(rounds).await
+                }
+            }
             Command::Bench(BenchCommand::Sign { millis }) => bench::sign(millis),
-            Command::Bench(BenchCommand::Throughput { seconds, concurrency }) => {
-                bench_serve::throughput(seconds, concurrency).await
+            Command::Bench(BenchCommand::Throughput { chain, seconds, concurrency }) => {
+                if chain == "evm" {
+                    bench_evm::throughput(seconds, concurrency).await
+                } else {
+                    bench_serve::throughput(seconds, concurrency).await
+                }
             }
             Command::Bench(BenchCommand::Startup { runs }) => bench_serve::startup(runs).await,
             Command::Bench(BenchCommand::Pin { unlocks }) => bench_pin::pin(unlocks).await,

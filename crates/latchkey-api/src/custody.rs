@@ -64,7 +64,8 @@ pub(crate) struct ChallengeResponse {
     #[schema(pattern = "^0x[0-9a-f]{1,64}$")]
     challenge: String,
     purpose: String,
-    /// The default (Starknet) chain's id, which its proof hash uses (felt hex).
+    /// The default chain's id, which its proof hash binds, hex: a Starknet short string,
+    /// or an EVM chain's number.
     chain_id: String,
     /// Unix seconds; the challenge is refused from then on.
     expires_at: i64,
@@ -124,9 +125,21 @@ pub(crate) async fn issue(
     Ok(ChallengeResponse {
         challenge,
         purpose: purpose.as_str().into(),
-        chain_id: to_hex(&domain_chain_id(state.primary())?),
+        chain_id: proof_chain_id(state.primary())?,
         expires_at,
     })
+}
+
+/// The chain id a proof on `slot`'s chain binds, as hex: the Starknet short string, or
+/// the EVM chain's number.
+fn proof_chain_id(slot: &ChainSlot) -> ApiResult<String> {
+    match slot.chain.id().family() {
+        latchkey_chain::Family::Starknet => Ok(to_hex(&domain_chain_id(slot)?)),
+        latchkey_chain::Family::Evm => {
+            let number: u64 = slot.chain.id().reference().parse().map_err(ApiError::internal)?;
+            Ok(format!("{number:#x}"))
+        }
+    }
 }
 
 /// What a proof must bind: the key proving possession, on which chain and account, for

@@ -67,6 +67,8 @@ struct State {
     caps: BTreeMap<(String, String, String), SpendingPolicy>,
     /// The sponsor's commitment in every prepared payload, if it commits at prepare.
     commitment: Option<u128>,
+    /// Receipt lookups still to answer "none" although the transaction landed.
+    hidden_receipts: u32,
 }
 
 /// The in-memory chain.
@@ -187,6 +189,12 @@ impl FakeChain {
     /// EVM paymaster signature does), or none.
     pub fn commit_at_prepare(&self, max_cost: Option<u128>) {
         self.state().commitment = max_cost;
+    }
+
+    /// Answers the next `lookups` receipt lookups with "none" even for landed transactions,
+    /// as a node that serves a transaction's state before its receipt does.
+    pub fn hide_receipts(&self, lookups: u32) {
+        self.state().hidden_receipts = lookups;
     }
 
     /// Spends `nonce_key` of `account` as a transaction sent by someone else would.
@@ -690,12 +698,16 @@ impl Relay for FakeChain {
         if let Some(SendScript::Rejected(reason)) = script {
             return Err(SendError::Rejected(reason));
         }
-        if state.txs.contains_key(&hash) {
+        if let Some(known) = state.txs.get(&hash) {
+            let landed = known.landed.is_some();
             state.broadcasts += 1;
-            return if script == Some(SendScript::UnknownButAccepted) {
-                Err(SendError::Unknown("connection reset".into()))
-            } else {
-                Ok(())
+            return match script {
+                Some(SendScript::UnknownButAccepted) => {
+                    Err(SendError::Unknown("connection reset".into()))
+                }
+                // A node refuses a mined transaction's nonce, and knows a pending one.
+                _ if landed => Err(SendError::Nonce("nonce too low".into())),
+                _ => Ok(()),
             };
         }
         let relayer = parsed["relayer"].as_str().unwrap_or_default().to_string();
@@ -726,9 +738,13 @@ impl Relay for FakeChain {
     }
 
     async fn receipt(&self, tx_hash: &str) -> Result<Option<Outcome>, Unavailable> {
-        let state = self.state();
+        let mut state = self.state();
         if state.down {
             return Err(unavailable());
+        }
+        if state.hidden_receipts > 0 {
+            state.hidden_receipts -= 1;
+            return Ok(None);
         }
         Ok(state.txs.get(tx_hash).and_then(|tx| tx.landed.clone()))
     }

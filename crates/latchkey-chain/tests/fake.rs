@@ -47,8 +47,9 @@ async fn a_signed_payload_runs_once_and_pays_its_fee() {
     let outcome = chain.receipt(&signed.hash).await.unwrap().unwrap();
     assert!(outcome.reverted.is_none() && outcome.fee <= quote.max_fee);
     assert!(chain.is_spent(&account, &signable.nonce_key).await.unwrap());
-    // The same bytes again change nothing; the spent payload cannot be simulated again.
-    chain.send(&signed.raw).await.unwrap();
+    // The same bytes again change nothing (a node refuses the mined transaction's nonce);
+    // the spent payload cannot be simulated again.
+    assert!(matches!(chain.send(&signed.raw).await, Err(SendError::Nonce(_))));
     assert_eq!(fake.landed(), (1, 0));
     let again = chain.simulate(relayer, nonce + 1, &job).await.unwrap_err();
     assert!(matches!(again, SimulationError::Refused(r) if r.code == codes::DUPLICATE_EXECUTION));

@@ -12,6 +12,11 @@ use serde_json::Value;
 
 use crate::{unavailable, Purpose, RelayError, Relayer};
 
+/// How long a receipt gets to show up once a transaction's nonce is seen used: this many
+/// lookups, this far apart.
+const LANDING_CHECKS: u32 = 20;
+const LANDING_PAUSE: Duration = Duration::from_millis(50);
+
 /// In-flight transactions the monitor follows at once.
 const FOLLOWERS: usize = 8;
 
@@ -154,7 +159,7 @@ impl Relayer {
 
     /// Looks a submitted transaction up; finalises it, or re-broadcasts it if the node
     /// does not know it.
-    async fn follow(&self, request: &Request) -> Result<(), RelayError> {
+    pub(crate) async fn follow(&self, request: &Request) -> Result<(), RelayError> {
         let inner = &self.inner;
         let chain = inner.chain.as_ref();
         let Some(hash) = request.tx_hash.clone() else { return Ok(()) };
@@ -208,6 +213,24 @@ impl Relayer {
         Ok(())
     }
 
+    /// The first of `hashes` with a receipt, looked up for up to a second (a node may
+    /// serve a transaction's state before its receipt).
+    async fn landed(&self, hashes: &[String]) -> Result<Option<String>, RelayError> {
+        if hashes.is_empty() {
+            return Ok(None);
+        }
+        let chain = self.inner.chain.as_ref();
+        for _ in 0..LANDING_CHECKS {
+            for hash in hashes {
+                if chain.receipt(hash).await.map_err(unavailable)?.is_some() {
+                    return Ok(Some(hash.clone()));
+                }
+            }
+            tokio::time::sleep(LANDING_PAUSE).await;
+        }
+        Ok(None)
+    }
+
     /// Sends the recorded signed transaction again (same hash, so it can execute at most
     /// once). If its nonce was taken meanwhile, the request goes back to `recorded` to be
     /// signed again, unless the payload already ran or its window closed.
@@ -239,8 +262,10 @@ impl Relayer {
             Err(SendError::Nonce(_)) => {
                 slot.forget_nonce();
                 drop(slot);
-                // Let a pending transaction land before deciding.
-                if chain.receipt(hash).await.map_err(unavailable)?.is_some() {
+                // The nonce is used: most often by this very transaction, whose receipt a
+                // node may serve a moment after its state (anvil does). Let it show up
+                // before deciding.
+                if self.landed(std::slice::from_ref(hash)).await?.is_some() {
                     return Ok(());
                 }
                 inner
@@ -310,33 +335,50 @@ impl Relayer {
             return Ok(());
         }
         // A transaction signed for it earlier may have landed after all: follow that one.
-        for earlier in request.tx_hashes() {
-            if chain.receipt(&earlier).await.map_err(unavailable)?.is_some() {
-                inner
-                    .store
-                    .update_request(
-                        &request.id,
-                        &[RequestStatus::Recorded],
-                        &RequestUpdate {
-                            status: Some(RequestStatus::Submitted),
-                            tx_hash: Some(earlier),
-                            ..RequestUpdate::default()
-                        },
-                    )
-                    .await?;
-                return Ok(());
+        // When the payload's nonce is spent, one of them most likely did, so its receipt
+        // gets a moment to show up before the request is called a duplicate.
+        let spent = match &job {
+            Job::Execute { account, .. } => {
+                chain.is_spent(account, &request.oe_nonce).await.map_err(unavailable)?
             }
+            Job::Deploy { .. } => false,
+        };
+        let hashes = request.tx_hashes();
+        let earlier = if spent {
+            self.landed(&hashes).await?
+        } else {
+            let mut found = None;
+            for hash in hashes {
+                if chain.receipt(&hash).await.map_err(unavailable)?.is_some() {
+                    found = Some(hash);
+                    break;
+                }
+            }
+            found
+        };
+        if let Some(earlier) = earlier {
+            inner
+                .store
+                .update_request(
+                    &request.id,
+                    &[RequestStatus::Recorded],
+                    &RequestUpdate {
+                        status: Some(RequestStatus::Submitted),
+                        tx_hash: Some(earlier),
+                        ..RequestUpdate::default()
+                    },
+                )
+                .await?;
+            return Ok(());
         }
-        if let Job::Execute { account, .. } = &job {
-            if chain.is_spent(account, &request.oe_nonce).await.map_err(unavailable)? {
-                return self
-                    .finish_without_tx(
-                        request,
-                        codes::DUPLICATE_EXECUTION,
-                        "nonce already used on chain",
-                    )
-                    .await;
-            }
+        if spent {
+            return self
+                .finish_without_tx(
+                    request,
+                    codes::DUPLICATE_EXECUTION,
+                    "nonce already used on chain",
+                )
+                .await;
         }
         let mut slot = inner.pool.acquire(required.as_deref()).await?;
         let nonce = slot.nonce(chain).await?;

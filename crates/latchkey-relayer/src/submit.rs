@@ -281,6 +281,11 @@ impl Relayer {
         timeout: std::time::Duration,
     ) -> Result<Request, RelayError> {
         let deadline = tokio::time::Instant::now() + timeout;
+        // Sent transactions are looked up here too, from a few milliseconds on, rather
+        // than only at the monitor's next pass: a waiting client learns its outcome as
+        // soon as the chain has it. Finishing is a compare-and-set, so the monitor and
+        // this loop never both settle it.
+        let mut pause = std::time::Duration::from_millis(5);
         loop {
             let request = self.inner.store.request(request_id).await?.ok_or_else(|| {
                 RelayError::InvalidRequest(format!("unknown request {request_id}"))
@@ -288,7 +293,18 @@ impl Relayer {
             if request.status.is_final() || tokio::time::Instant::now() >= deadline {
                 return Ok(request);
             }
-            tokio::time::sleep(self.inner.config.poll_interval).await;
+            if let (RequestStatus::Submitted, Some(hash)) = (request.status, &request.tx_hash) {
+                let landed = self.inner.chain.receipt(hash).await.map_err(unavailable)?;
+                if landed.is_some() {
+                    self.follow(&request).await?;
+                    let followed = self.inner.store.request(request_id).await?;
+                    if let Some(done) = followed.filter(|r| r.status.is_final()) {
+                        return Ok(done);
+                    }
+                }
+            }
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(self.inner.config.poll_interval);
         }
     }
 }

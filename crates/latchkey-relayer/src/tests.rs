@@ -481,6 +481,21 @@ async fn a_restart_sends_what_was_recorded_and_follows_what_was_in_flight() {
 }
 
 #[tokio::test]
+async fn a_receipt_that_lags_the_chains_state_is_waited_for_not_taken_for_a_duplicate() {
+    let b = bench().await;
+    let (id, payload, signature) = b.owner_signed(vec![game_call()]).await;
+    b.execute(&payload, &signature).await.unwrap();
+    // The transaction landed, but the node answers "no receipt" a few more times, and
+    // refuses the re-broadcast's nonce (it is used: by this very transaction).
+    b.fake.hide_receipts(4);
+    b.relayer.reconcile().await;
+    b.relayer.reconcile().await;
+    let request = b.request(&id).await;
+    assert_eq!(request.status, RequestStatus::Succeeded, "{:?}", request.error_code);
+    assert_eq!(b.budget().await, (FEE, 0));
+}
+
+#[tokio::test]
 async fn a_recorded_request_whose_nonce_was_spent_meanwhile_is_rejected_as_a_duplicate() {
     let b = bench_with(1, 1_000 * MAX_FEE).await;
     let (id, payload, signature) = b.left_recorded().await;

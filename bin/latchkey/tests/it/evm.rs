@@ -74,6 +74,86 @@ fn make_move(game: &str, mv: u64) -> Value {
     json!({"to": game, "data": format!("0x{}", hex(&data))})
 }
 
+/// The EVM chain of a server's `/api/config`: its factory, account implementation and
+/// demo game.
+async fn evm_chain(api: &Api) -> (Value, Address, Address, String) {
+    let (status, config) = api.call(Method::GET, "/api/config", None).await.unwrap();
+    assert_eq!(status, 200);
+    let chain = config["chains"].as_array().unwrap().iter().find(|c| c["id"] == CHAIN).unwrap();
+    let contracts = &chain["contracts"];
+    let factory = contracts["factory"].as_str().unwrap().parse().unwrap();
+    let implementation = chain["accountClass"].as_str().unwrap().parse().unwrap();
+    let game = contracts["game"].as_str().unwrap().to_string();
+    (chain.clone(), factory, implementation, game)
+}
+
+/// Registers a session of `max_calls` moves on `address`, signed by the owner; returns
+/// its key and address.
+async fn register(
+    api: &Api,
+    address: &str,
+    owner_key: &B256,
+    game: &str,
+    max_calls: u32,
+) -> (B256, String) {
+    let session_key = fresh_key();
+    let session = text(address_of(&session_key).unwrap());
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    let registration = json!({"sessionPublicKey": session, "validUntil": now + 3_600, "maxCalls": max_calls,
+        "allowedMethods": [{"contract": game, "entrypoint": "makeMove(uint256)"}]});
+    let (status, prepared) = api
+        .call(Method::POST, &format!("/api/wallets/{address}/sessions"), Some(&registration))
+        .await
+        .unwrap();
+    assert_eq!(status, 201, "{prepared}");
+    assert!(prepared.get("typedData").is_none(), "{prepared}");
+    let (status, done) =
+        execute(api, address, &prepared, sign(&prepared, SignatureKind::OwnerEip191, owner_key))
+            .await;
+    assert_eq!((status, done["status"].as_str()), (200, Some("succeeded")), "{done}");
+    (session_key, session)
+}
+
+/// `calls` signed by the session alone: the final answer.
+async fn session_calls(
+    api: &Api,
+    address: &str,
+    session: &(B256, String),
+    calls: Vec<Value>,
+) -> (u16, Value) {
+    let body = json!({"calls": calls, "sessionKey": session.1});
+    let (status, prepared) = api
+        .call(Method::POST, &format!("/api/wallets/{address}/prepare"), Some(&body))
+        .await
+        .unwrap();
+    if status != 200 {
+        return (status, prepared);
+    }
+    let signature = sign(&prepared, SignatureKind::SessionEip191, &session.0);
+    execute(api, address, &prepared, signature).await
+}
+
+/// Creates the wallet of a fresh external owner, proving possession; returns the owner
+/// key and the wallet's address.
+async fn create_wallet(api: &Api, factory: Address, implementation: Address) -> (B256, String) {
+    let owner_key = fresh_key();
+    let owner = address_of(&owner_key).unwrap();
+    let account = account_address(factory, implementation, owner, U256::ZERO);
+    let (_, challenge) = api
+        .call(Method::POST, "/api/challenges", Some(&json!({"purpose": "create-wallet"})))
+        .await
+        .unwrap();
+    let challenge = challenge["challenge"].as_str().unwrap();
+    let payload = latchkey_core::to_hex(&latchkey_core::payload_hash(b""));
+    let hash = proof_hash(31337, account, "create-wallet", word(challenge), word(&payload));
+    let proof = sign_digest(&owner_key, eip191_digest(hash)).unwrap().to_bytes();
+    let body = json!({"chain": CHAIN, "ownerPublicKey": text(owner),
+        "proof": {"challenge": challenge, "signature": [format!("0x{}", hex(&proof))]}});
+    let (status, wallet) = api.call(Method::POST, "/api/wallets", Some(&body)).await.unwrap();
+    assert_eq!(status, 201, "{wallet}");
+    (owner_key, text(account))
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn an_evm_wallet_runs_gasless_session_moves_through_the_api_until_revoked() {
     if !latchkey_node::available_for("run the EVM chain of latchkey serve") {
@@ -85,16 +165,10 @@ async fn an_evm_wallet_runs_gasless_session_moves_through_the_api_until_revoked(
     let rpc = server.get("EVM RPC").to_string();
 
     // The chain is announced, with the contracts a client needs.
-    let (status, config) = api.call(Method::GET, "/api/config", None).await.unwrap();
-    assert_eq!(status, 200);
-    let chain = config["chains"].as_array().unwrap().iter().find(|c| c["id"] == CHAIN).unwrap();
+    let (chain, factory, implementation, game) = evm_chain(&api).await;
     assert_eq!((chain["family"].as_str(), chain["feeUnit"].as_str()), (Some("evm"), Some("WEI")));
-    let contracts = &chain["contracts"];
-    assert_eq!(contracts["entryPoint"], "0x4337084D9E255Ff0702461CF8895CE9E3b5Ff108");
-    let game = contracts["game"].as_str().unwrap().to_string();
+    assert_eq!(chain["contracts"]["entryPoint"], "0x4337084D9E255Ff0702461CF8895CE9E3b5Ff108");
     assert_eq!(chain["demoGame"], game.as_str());
-    let factory: Address = contracts["factory"].as_str().unwrap().parse().unwrap();
-    let implementation: Address = chain["accountClass"].as_str().unwrap().parse().unwrap();
 
     // The owner proves possession of its key for the counterfactual address, and the
     // server deploys the account from its relayer, paying the gas.
@@ -145,37 +219,16 @@ async fn an_evm_wallet_runs_gasless_session_moves_through_the_api_until_revoked(
     assert_eq!((status, refused["code"].as_str()), (404, Some("KEY_NOT_STORED")), "{refused}");
 
     // The owner registers a session that may only make moves, three times.
-    let session_key = fresh_key();
-    let session = text(address_of(&session_key).unwrap());
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
-    let registration = json!({"sessionPublicKey": session, "validUntil": now + 3_600, "maxCalls": 3,
-        "allowedMethods": [{"contract": game, "entrypoint": "makeMove(uint256)"}]});
-    let (status, prepared) = api
-        .call(Method::POST, &format!("/api/wallets/{address}/sessions"), Some(&registration))
-        .await
-        .unwrap();
-    assert_eq!(status, 201, "{prepared}");
-    assert!(prepared.get("typedData").is_none(), "{prepared}");
-    let (status, done) =
-        execute(&api, &address, &prepared, sign(&prepared, SignatureKind::OwnerEip191, &owner_key))
-            .await;
-    assert_eq!((status, done["status"].as_str()), (200, Some("succeeded")), "{done}");
+    let session = register(&api, &address, &owner_key, &game, 3).await;
 
-    // Moves signed by the session key alone, gasless.
-    for mv in [7u64, 8] {
-        let body = json!({"calls": [make_move(&game, mv)], "sessionKey": session});
-        let (status, prepared) = api
-            .call(Method::POST, &format!("/api/wallets/{address}/prepare"), Some(&body))
-            .await
-            .unwrap();
-        assert_eq!(status, 200, "{prepared}");
-        let signature = sign(&prepared, SignatureKind::SessionEip191, &session_key);
-        let (status, done) = execute(&api, &address, &prepared, signature).await;
+    // Moves signed by the session key alone, gasless: one, then an atomic batch of two.
+    for calls in [vec![make_move(&game, 7)], vec![make_move(&game, 8), make_move(&game, 9)]] {
+        let (status, done) = session_calls(&api, &address, &session, calls).await;
         assert_eq!((status, done["status"].as_str()), (200, Some("succeeded")), "{done}");
     }
-    assert_eq!(moves(&rpc, &game, &address).await, 2);
+    assert_eq!(moves(&rpc, &game, &address).await, 3);
     let (status, standing) = api
-        .call(Method::GET, &format!("/api/wallets/{address}/sessions/{session}"), None)
+        .call(Method::GET, &format!("/api/wallets/{address}/sessions/{}", session.1), None)
         .await
         .unwrap();
     assert_eq!(status, 200, "{standing}");
@@ -188,14 +241,8 @@ async fn an_evm_wallet_runs_gasless_session_moves_through_the_api_until_revoked(
 
     // A method outside the allowlist is refused before anything is sent.
     let claim = Game::claimRewardCall {}.abi_encode();
-    let body = json!({"calls": [{"to": game, "data": format!("0x{}", hex(&claim))}], "sessionKey": session});
-    let (status, prepared) = api
-        .call(Method::POST, &format!("/api/wallets/{address}/prepare"), Some(&body))
-        .await
-        .unwrap();
-    assert_eq!(status, 200, "{prepared}");
-    let signature = sign(&prepared, SignatureKind::SessionEip191, &session_key);
-    let (status, refused) = execute(&api, &address, &prepared, signature).await;
+    let claim = json!({"to": game, "data": format!("0x{}", hex(&claim))});
+    let (status, refused) = session_calls(&api, &address, &session, vec![claim]).await;
     assert_eq!(status, 403, "{refused}");
     // Starknet-shaped input on an EVM wallet is a clear 400.
     let body = json!({"calls": [{"to": game, "entrypoint": "make_move", "calldata": ["1"]}]});
@@ -207,7 +254,7 @@ async fn an_evm_wallet_runs_gasless_session_moves_through_the_api_until_revoked(
 
     // The owner revokes it; the session can no longer prepare.
     let (status, prepared) = api
-        .call(Method::POST, &format!("/api/wallets/{address}/sessions/{session}/revoke"), None)
+        .call(Method::POST, &format!("/api/wallets/{address}/sessions/{}/revoke", session.1), None)
         .await
         .unwrap();
     assert_eq!(status, 200, "{prepared}");
@@ -216,17 +263,14 @@ async fn an_evm_wallet_runs_gasless_session_moves_through_the_api_until_revoked(
             .await;
     assert_eq!((status, done["status"].as_str()), (200, Some("succeeded")), "{done}");
     let (_, standing) = api
-        .call(Method::GET, &format!("/api/wallets/{address}/sessions/{session}"), None)
+        .call(Method::GET, &format!("/api/wallets/{address}/sessions/{}", session.1), None)
         .await
         .unwrap();
     assert_eq!(standing["state"], "revoked");
-    let body = json!({"calls": [make_move(&game, 9)], "sessionKey": session});
-    let (status, refused) = api
-        .call(Method::POST, &format!("/api/wallets/{address}/prepare"), Some(&body))
-        .await
-        .unwrap();
-    assert!(status == 403 || status == 409, "{status} {refused}");
-    assert_eq!(moves(&rpc, &game, &address).await, 2);
+    let (status, refused) =
+        session_calls(&api, &address, &session, vec![make_move(&game, 10)]).await;
+    assert_eq!((status, refused["code"].as_str()), (403, Some("SESSION_REVOKED")), "{refused}");
+    assert_eq!(moves(&rpc, &game, &address).await, 3);
 
     // The sponsorship is accounted in wei on the EVM chain's own budget.
     let (_, sponsorship) = api.call(Method::GET, "/api/sponsorship", None).await.unwrap();
@@ -238,4 +282,57 @@ async fn an_evm_wallet_runs_gasless_session_moves_through_the_api_until_revoked(
         .unwrap_or_else(|| panic!("{sponsorship}"));
     assert_eq!(budget["unit"], "WEI");
     assert_ne!(budget["spent"], "0", "{budget}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn without_node_serve_runs_starknet_alone_and_says_how_to_add_evm() {
+    let dir = TempDir::new("no-node");
+    // No Node.js on this PATH (and no anvil binary named): the EVM chain cannot start.
+    let server = crate::support::serve_with_env(&dir.0, &[], &[("PATH", "/nonexistent")]);
+    assert!(server.get("EVM").starts_with("off:"), "{:?}", server.banner);
+    let api = Api::of(&server);
+    let (status, config) = api.call(Method::GET, "/api/config", None).await.unwrap();
+    assert_eq!(status, 200);
+    let chains: Vec<&str> =
+        config["chains"].as_array().unwrap().iter().filter_map(|c| c["id"].as_str()).collect();
+    assert_eq!(chains, ["starknet:SN_SEPOLIA"], "{config}");
+    // Naming the EVM chain is a clear refusal.
+    let body = json!({"chain": CHAIN, "ownerPublicKey": "0x0000000000000000000000000000000000000001",
+        "proof": {"challenge": "0x1", "signature": ["0x00"]}});
+    let (status, refused) = api.call(Method::POST, "/api/wallets", Some(&body)).await.unwrap();
+    assert_eq!((status, refused["code"].as_str()), (400, Some("UNKNOWN_CHAIN")), "{refused}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_restarted_server_finds_evm_wallets_and_sessions_where_they_were() {
+    if !latchkey_node::available_for("run the EVM chain of latchkey serve") {
+        return;
+    }
+    let dir = TempDir::new("evm-restart");
+    let server = serve(&dir.0, &[]);
+    let api = Api::of(&server);
+    let (_, factory, implementation, game) = evm_chain(&api).await;
+    let (owner_key, address) = create_wallet(&api, factory, implementation).await;
+    let session = register(&api, &address, &owner_key, &game, 5).await;
+    let (status, done) = session_calls(&api, &address, &session, vec![make_move(&game, 1)]).await;
+    assert_eq!((status, done["status"].as_str()), (200, Some("succeeded")), "{done}");
+    // anvil writes its state every 2 s and when it stops; the server is killed outright.
+    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+    drop(server);
+
+    let server = serve(&dir.0, &[]);
+    let api = api.at(server.get("API"));
+    // The same contracts (the deployment and the paymaster key are kept), the same wallet
+    // and session, its counter where it was; and the session goes on.
+    let (_, same_factory, _, same_game) = evm_chain(&api).await;
+    assert_eq!((same_factory, same_game.as_str()), (factory, game.as_str()));
+    let path = format!("/api/wallets/{address}/sessions/{}", session.1);
+    let (status, standing) = api.call(Method::GET, &path, None).await.unwrap();
+    assert_eq!(status, 200, "{standing}");
+    assert_eq!(
+        (standing["state"].as_str(), standing["callsUsed"].as_u64()),
+        (Some("active"), Some(1))
+    );
+    let (status, done) = session_calls(&api, &address, &session, vec![make_move(&game, 2)]).await;
+    assert_eq!((status, done["status"].as_str()), (200, Some("succeeded")), "{done}");
 }

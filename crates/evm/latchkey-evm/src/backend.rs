@@ -646,8 +646,8 @@ impl Chain for EvmBackend {
     /// `now + window - 1`. The owner's has a fresh random nonce key, and factory fields
     /// when the account is not deployed yet (its owner known from
     /// [`account_address`](Chain::account_address)); a session's is described at
-    /// [`session_op`](Self::session_op). `caller` is not bound: any bundler may submit a
-    /// userOp, and the paymaster window limits it.
+    /// `session_op` (below). `caller` is not bound: any bundler may submit a userOp, and
+    /// the paymaster window limits it.
     async fn prepare(
         &self,
         account: &str,
