@@ -37,7 +37,11 @@ impl Relayer {
 
         let in_flight = inner
             .store
-            .requests_with_status(&[RequestStatus::Submitting, RequestStatus::Submitted], 200)
+            .requests_with_status(
+                inner.chain.id().as_str(),
+                &[RequestStatus::Submitting, RequestStatus::Submitted],
+                200,
+            )
             .await?;
         // Followed concurrently, so receipts waiting at a busy node do not hold up the
         // rest and the monitor keeps pace with the submissions.
@@ -62,12 +66,15 @@ impl Relayer {
         }
 
         let chain_now = self.chain_now().await? as i64;
-        let recorded = inner.store.requests_with_status(&[RequestStatus::Recorded], 50).await?;
+        let chain = inner.chain.id().as_str();
+        let recorded =
+            inner.store.requests_with_status(chain, &[RequestStatus::Recorded], 50).await?;
         for request in recorded.into_iter().filter(|r| !busy.contains(&r.id)) {
             self.resubmit(&request, chain_now).await?;
         }
 
-        let prepared = inner.store.requests_with_status(&[RequestStatus::Prepared], 200).await?;
+        let prepared =
+            inner.store.requests_with_status(chain, &[RequestStatus::Prepared], 200).await?;
         for request in
             prepared.into_iter().filter(|r| r.execute_before < chain_now && !busy.contains(&r.id))
         {

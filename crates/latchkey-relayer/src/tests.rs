@@ -556,7 +556,11 @@ async fn a_deployment_is_recorded_before_it_is_signed_and_followed_to_its_end() 
     let deployment = b.relayer.deploy_account(&b.org, "0x0b0b").await.unwrap();
     assert!(b.chain.is_deployed(&deployment.address).await.unwrap());
     let hash = deployment.transaction_hash.expect("a deploying transaction");
-    let requests = b.store.requests_with_status(&[RequestStatus::Succeeded], 10).await.unwrap();
+    let requests = b
+        .store
+        .requests_with_status(b.chain.id().as_str(), &[RequestStatus::Succeeded], 10)
+        .await
+        .unwrap();
     let request = requests.iter().find(|r| r.tx_hash.as_deref() == Some(&hash)).unwrap();
     assert_eq!(request.kind.as_deref(), Some("deploy"));
     assert_eq!(Purpose::decode(&request.purpose), Purpose::Deploy("0x0b0b".into()));
@@ -573,7 +577,11 @@ async fn a_deployment_the_node_rejects_is_rejected_and_costs_nothing() {
     b.fake.script_send(SendScript::Rejected("class not declared".into()));
     let error = b.relayer.deploy_account(&b.org, "0x0b0b").await.unwrap_err();
     assert_eq!(error.code(), codes::TRANSACTION_REJECTED);
-    let rejected = b.store.requests_with_status(&[RequestStatus::Rejected], 10).await.unwrap();
+    let rejected = b
+        .store
+        .requests_with_status(b.chain.id().as_str(), &[RequestStatus::Rejected], 10)
+        .await
+        .unwrap();
     assert_eq!(rejected.len(), 1);
     assert_eq!(rejected[0].kind.as_deref(), Some("deploy"));
     assert_eq!(b.budget().await, (0, 0));

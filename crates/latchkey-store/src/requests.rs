@@ -529,10 +529,11 @@ impl Store {
         Ok(moved)
     }
 
-    /// Up to `limit` requests in any of `statuses`, oldest first (the work queue of the
-    /// submitter and the reconciler).
+    /// Up to `limit` requests on `chain` (CAIP-2 id) in any of `statuses`, oldest first
+    /// (the work queue of that chain's submitter and reconciler).
     pub async fn requests_with_status(
         &self,
+        chain: &str,
         statuses: &[RequestStatus],
         limit: u32,
     ) -> Result<Vec<Request>> {
@@ -540,13 +541,14 @@ impl Store {
             return Ok(Vec::new());
         }
         let sql = format!(
-            "SELECT {} FROM requests WHERE status IN ({}) ORDER BY created_at, seq LIMIT ${}",
+            "SELECT {} FROM requests WHERE chain = $1 AND status IN ({}) \
+             ORDER BY created_at, seq LIMIT ${}",
             request_cols!(),
-            placeholders(1, statuses.len()),
-            statuses.len() + 1
+            placeholders(2, statuses.len()),
+            statuses.len() + 2
         );
-        let mut args: Vec<Arg> =
-            statuses.iter().map(|s| Arg::Text(s.as_str().to_owned())).collect();
+        let mut args: Vec<Arg> = vec![Arg::Text(chain.to_owned())];
+        args.extend(statuses.iter().map(|s| Arg::Text(s.as_str().to_owned())));
         args.push(Arg::Int(i64::from(limit)));
         with_read_pool!(self, |pool| {
             let rows = bind_all!(sqlx::query(AssertSqlSafe(sql)), args).fetch_all(pool).await?;

@@ -231,7 +231,10 @@ async fn k3_pin_attempts_are_shared_by_two_servers_and_survive_a_kill() {
     let oprf_file = keys.0.join("oprf-keys");
     let oprf_file = oprf_file.to_str().unwrap();
     let rpc = devnet.url().to_string();
+    // Starknet only: two embedded EVM chains would be two chains under one id (EVM
+    // scale-out shares one node through --evm-rpc-url, with distinct --evm-relayer keys).
     let args = [
+        "--no-evm",
         "--rpc-url",
         rpc.as_str(),
         "--database-url",

@@ -5,7 +5,7 @@ use latchkey_store::{
 };
 
 use crate::support::{
-    budget, budget_key, new_request, new_wallet, org, org_with_budget, second_store,
+    budget, budget_key, new_request, new_wallet, org, org_with_budget, second_store, CHAIN,
 };
 
 const GFRI: u128 = 1_000_000_000;
@@ -59,7 +59,7 @@ both_backends!(many_concurrent_writers_all_succeed, |db| {
     assert_eq!(budget(&store, &org.id).await.reserved, 320 * GFRI);
     assert_eq!(store.list_wallets(&org.id, 1000, 0).await.unwrap().len(), 320);
     assert_eq!(
-        store.requests_with_status(&[RequestStatus::Recorded], 1000).await.unwrap().len(),
+        store.requests_with_status(CHAIN, &[RequestStatus::Recorded], 1000).await.unwrap().len(),
         320
     );
 });

@@ -1,6 +1,6 @@
 //! Outside-execution requests.
 
-use latchkey_store::{constraints, RequestStatus, RequestUpdate, StoreError};
+use latchkey_store::{constraints, NewRequest, RequestStatus, RequestUpdate, StoreError};
 
 use crate::support::{new_request, new_wallet, org, CHAIN};
 
@@ -144,9 +144,13 @@ both_backends!(same_outside_execution_is_recorded_once, |db| {
     );
 });
 
-both_backends!(requests_with_status_is_oldest_first, |db| {
+both_backends!(requests_with_status_is_oldest_first_and_per_chain, |db| {
     let store = db.store();
     let org = org(&store).await;
+    // Another chain's request is another relayer's work: never listed here.
+    let elsewhere =
+        NewRequest { chain: "eip155:31337".into(), ..new_request(&org.id, None, "0x99") };
+    let elsewhere = store.insert_request(&elsewhere).await.unwrap();
     let mut ids = Vec::new();
     for n in 0..6 {
         let r = store.insert_request(&new_request(&org.id, None, &format!("0x{n}"))).await.unwrap();
@@ -168,7 +172,7 @@ both_backends!(requests_with_status_is_oldest_first, |db| {
         let store = store.clone();
         async move {
             store
-                .requests_with_status(&statuses, limit)
+                .requests_with_status(CHAIN, &statuses, limit)
                 .await
                 .unwrap()
                 .into_iter()
@@ -188,6 +192,8 @@ both_backends!(requests_with_status_is_oldest_first, |db| {
     assert_eq!(listed(vec![RequestStatus::Prepared], 10).await, [ids[0].clone(), ids[2].clone()]);
     assert!(listed(vec![RequestStatus::Expired], 10).await.is_empty());
     assert!(listed(vec![], 10).await.is_empty());
+    let there = store.requests_with_status("eip155:31337", &[RequestStatus::Prepared], 10);
+    assert_eq!(there.await.unwrap().into_iter().map(|r| r.id).collect::<Vec<_>>(), [elsewhere.id]);
 });
 
 both_backends!(request_listing_and_counts, |db| {
