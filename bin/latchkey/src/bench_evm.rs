@@ -23,7 +23,7 @@ use latchkey_relayer::{Relayer, RelayerConfig};
 use latchkey_store::{ApiKeyKind, BudgetKey, Store};
 use serde_json::{json, Value};
 
-use crate::bench_serve::{ms, percentile, relayer_wait, Client};
+use crate::bench_serve::{print_api_rows, relayer_wait, Client};
 
 /// A fresh secp256k1 key.
 fn fresh_key() -> B256 {
@@ -260,19 +260,8 @@ pub(crate) async fn throughput(seconds: u64, concurrency: usize) -> anyhow::Resu
     let _ = std::fs::remove_dir_all(&dir);
 
     println!("P3 on EVM: session userOps per second ({}s per phase, {concurrency} concurrent clients, one session each, {concurrency} bundler accounts per path)", duration.as_secs());
-    println!();
-    println!("| path | userOps/s | p50 | p99 |");
-    println!("|---|---:|---:|---:|");
-    println!(
-        "| API + relayer (prepare, sign, execute; checks, simulation, durable record, paymaster) | {api_rate:.1} | {:.1} ms | {:.1} ms |",
-        ms(percentile(&latencies, 0.5)),
-        ms(percentile(&latencies, 0.99))
-    );
-    println!(
-        "| of which prepare | | {:.1} ms | {:.1} ms |",
-        ms(percentile(&prepares, 0.5)),
-        ms(percentile(&prepares, 0.99))
-    );
+    let last = "durable record, paymaster";
+    print_api_rows("userOps/s", last, api_rate, &latencies, &prepares);
     println!(
         "| direct handleOps, simulated first (mean of before and after) | {raw:.1} ({raw_before:.1}, {raw_after:.1}) | | |"
     );

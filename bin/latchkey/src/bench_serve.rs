@@ -329,19 +329,7 @@ pub(crate) async fn throughput(seconds: u64, concurrency: usize) -> anyhow::Resu
     drop(bench);
 
     println!("P3: session executions per second ({}s per phase, {concurrency} concurrent clients, {relayers} relayer accounts)", duration.as_secs());
-    println!();
-    println!("| path | executions/s | p50 | p99 |");
-    println!("|---|---:|---:|---:|");
-    println!(
-        "| API + relayer (prepare, sign, execute; checks, simulation, durable record) | {api_rate:.1} | {:.1} ms | {:.1} ms |",
-        ms(percentile(&latencies, 0.5)),
-        ms(percentile(&latencies, 0.99))
-    );
-    println!(
-        "| of which prepare | | {:.1} ms | {:.1} ms |",
-        ms(percentile(&prepares, 0.5)),
-        ms(percentile(&prepares, 0.99))
-    );
+    print_api_rows("executions/s", "durable record", api_rate, &latencies, &prepares);
     println!(
         "| chain, direct submission with a fee estimate (mean of before and after) | {raw:.1} ({raw_before:.1}, {raw_after:.1}) | | |"
     );
@@ -357,6 +345,30 @@ pub(crate) async fn throughput(seconds: u64, concurrency: usize) -> anyhow::Resu
     );
     println!("{succeeded} of {} accepted API executions succeeded on chain.", ids.len());
     Ok(())
+}
+
+/// The head of a P3 table and its API rows: the rate, and the latency percentiles of the
+/// whole execution and of its prepare (`latencies` and `prepares` sorted).
+pub(crate) fn print_api_rows(
+    unit: &str,
+    last_step: &str,
+    rate: f64,
+    latencies: &[Duration],
+    prepares: &[Duration],
+) {
+    println!();
+    println!("| path | {unit} | p50 | p99 |");
+    println!("|---|---:|---:|---:|");
+    println!(
+        "| API + relayer (prepare, sign, execute; checks, simulation, {last_step}) | {rate:.1} | {:.1} ms | {:.1} ms |",
+        ms(percentile(latencies, 0.5)),
+        ms(percentile(latencies, 0.99))
+    );
+    println!(
+        "| of which prepare | | {:.1} ms | {:.1} ms |",
+        ms(percentile(prepares, 0.5)),
+        ms(percentile(prepares, 0.99))
+    );
 }
 
 pub(crate) fn ms(d: Duration) -> f64 {

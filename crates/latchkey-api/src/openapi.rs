@@ -292,7 +292,7 @@ fn felt_schema(description: &str) -> RefOr<Schema> {
         crate::dialect::chipi::PrepareTypedData, crate::dialect::chipi::PrepareTypedDataResponse,
         crate::dialect::chipi::ExecuteSponsored, crate::dialect::chipi::TransactionHashResponse,
         crate::dialect::chipi::TransactionListResponse, crate::dialect::chipi::TransactionStatusResponse,
-        crate::HealthResponse, crate::PublicConfig
+        crate::HealthResponse, crate::ChainHealth, crate::PublicConfig, crate::ChainConfig
     )),
     tags(
         (name = "wallets", description = "Native: wallets, deployed gaslessly."),

@@ -206,6 +206,8 @@ registry! {
     SPENDING_LIMIT_EXCEEDED = None;
     /// The organisation's gas budget does not cover the fee.
     SPONSORSHIP_EXHAUSTED = None;
+    /// A sponsored payload was executed by a transaction latchkey did not send (another bundler); its sponsorship is charged at its maximum.
+    SUBMITTED_ELSEWHERE = None;
     /// The end user's token has expired.
     TOKEN_EXPIRED = None;
     /// Another organisation uses this token issuer and audience.
@@ -220,8 +222,6 @@ registry! {
     TYPED_DATA_EXPIRED = None;
     /// The typed data is not the one prepared for this request.
     TYPED_DATA_MISMATCH = None;
-    /// A sponsored payload was executed by a transaction latchkey did not send (another bundler); its sponsorship is charged at its maximum.
-    SUBMITTED_ELSEWHERE = None;
     /// The request names a chain this server does not serve.
     UNKNOWN_CHAIN = None;
     /// The account class is not the one this server deploys.

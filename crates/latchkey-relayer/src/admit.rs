@@ -62,6 +62,19 @@ pub(crate) fn reservation_refusal(
     }
 }
 
+/// How a fee for `wallet` is reserved: revocations get through whatever the budget and
+/// are charged to no quota; everything else to the policy's daily quotas.
+fn reserve_options(
+    revocation: bool,
+    policy: &SponsorshipPolicy,
+    wallet: &WalletRef,
+) -> ReserveOptions {
+    ReserveOptions {
+        bypass_budget: revocation,
+        quotas: if revocation { Vec::new() } else { quota_charges(policy, wallet) },
+    }
+}
+
 /// The calls of a request as stored: what the policy engine saw.
 pub(crate) fn calls_json(calls: &[CallView]) -> String {
     let views: Vec<Value> = calls
@@ -162,10 +175,7 @@ impl Relayer {
         let revocation = is_revocation(views);
         let policy = self.policy(&wallet.org_id).await?;
         let checked = if revocation { Ok(()) } else { policy.check_fee(max_cost) };
-        let options = ReserveOptions {
-            bypass_budget: revocation,
-            quotas: if revocation { Vec::new() } else { quota_charges(&policy, wallet) },
-        };
+        let options = reserve_options(revocation, &policy, wallet);
         let refusal = match checked {
             Err(refusal) => Some(refusal),
             Ok(()) => {
@@ -440,10 +450,7 @@ impl Relayer {
                 }
             }
             None => {
-                let options = ReserveOptions {
-                    bypass_budget: revocation,
-                    quotas: if revocation { Vec::new() } else { quota_charges(&policy, wallet) },
-                };
+                let options = reserve_options(revocation, &policy, wallet);
                 inner
                     .store
                     .update_request_reserving(

@@ -133,11 +133,15 @@ async fn session_calls(
     execute(api, address, &prepared, signature).await
 }
 
-/// Creates the wallet of a fresh external owner, proving possession; returns the owner
-/// key and the wallet's address.
-async fn create_wallet(api: &Api, factory: Address, implementation: Address) -> (B256, String) {
-    let owner_key = fresh_key();
-    let owner = address_of(&owner_key).unwrap();
+/// The body creating the wallet of the external `owner`, with a proof of possession
+/// signed by `signer` over a fresh challenge.
+async fn creation(
+    api: &Api,
+    factory: Address,
+    implementation: Address,
+    owner: Address,
+    signer: &B256,
+) -> Value {
     let account = account_address(factory, implementation, owner, U256::ZERO);
     let (_, challenge) = api
         .call(Method::POST, "/api/challenges", Some(&json!({"purpose": "create-wallet"})))
@@ -146,11 +150,20 @@ async fn create_wallet(api: &Api, factory: Address, implementation: Address) -> 
     let challenge = challenge["challenge"].as_str().unwrap();
     let payload = latchkey_core::to_hex(&latchkey_core::payload_hash(b""));
     let hash = proof_hash(31337, account, "create-wallet", word(challenge), word(&payload));
-    let proof = sign_digest(&owner_key, eip191_digest(hash)).unwrap().to_bytes();
-    let body = json!({"chain": CHAIN, "ownerPublicKey": text(owner),
-        "proof": {"challenge": challenge, "signature": [format!("0x{}", hex(&proof))]}});
+    let proof = sign_digest(signer, eip191_digest(hash)).unwrap().to_bytes();
+    json!({"chain": CHAIN, "ownerPublicKey": text(owner),
+        "proof": {"challenge": challenge, "signature": [format!("0x{}", hex(&proof))]}})
+}
+
+/// Creates the wallet of a fresh external owner, proving possession; returns the owner
+/// key and the wallet's address.
+async fn create_wallet(api: &Api, factory: Address, implementation: Address) -> (B256, String) {
+    let owner_key = fresh_key();
+    let owner = address_of(&owner_key).unwrap();
+    let body = creation(api, factory, implementation, owner, &owner_key).await;
     let (status, wallet) = api.call(Method::POST, "/api/wallets", Some(&body)).await.unwrap();
     assert_eq!(status, 201, "{wallet}");
+    let account = account_address(factory, implementation, owner, U256::ZERO);
     (owner_key, text(account))
 }
 
@@ -170,47 +183,21 @@ async fn an_evm_wallet_runs_gasless_session_moves_through_the_api_until_revoked(
     assert_eq!(chain["contracts"]["entryPoint"], "0x4337084D9E255Ff0702461CF8895CE9E3b5Ff108");
     assert_eq!(chain["demoGame"], game.as_str());
 
-    // The owner proves possession of its key for the counterfactual address, and the
-    // server deploys the account from its relayer, paying the gas.
-    let owner_key = fresh_key();
-    let owner = address_of(&owner_key).unwrap();
-    let account = account_address(factory, implementation, owner, U256::ZERO);
-    let (_, challenge) = api
-        .call(Method::POST, "/api/challenges", Some(&json!({"purpose": "create-wallet"})))
-        .await
-        .unwrap();
-    let challenge = challenge["challenge"].as_str().unwrap().to_string();
-    // An external owner: the key never reaches the server, the payload is the empty blob.
-    let payload = latchkey_core::payload_hash(b"");
-    let hash = proof_hash(
-        31337,
-        account,
-        "create-wallet",
-        word(&challenge),
-        word(&latchkey_core::to_hex(&payload)),
-    );
-    let proof = sign_digest(&owner_key, eip191_digest(hash)).unwrap().to_bytes();
-    let create = |proof: String| {
-        json!({"chain": CHAIN, "ownerPublicKey": text(owner),
-            "proof": {"challenge": challenge, "signature": [proof]}})
-    };
-    // A proof by another key is refused, and spends nothing.
-    let stranger = sign_digest(&fresh_key(), eip191_digest(hash)).unwrap().to_bytes();
-    let (status, refused) = api
-        .call(Method::POST, "/api/wallets", Some(&create(format!("0x{}", hex(&stranger)))))
-        .await
-        .unwrap();
+    // A proof of possession signed by another key than the owner's is refused, and
+    // spends nothing; the owner's creates the wallet, which the server deploys from its
+    // relayer, paying the gas.
+    let owner = address_of(&fresh_key()).unwrap();
+    let body = creation(&api, factory, implementation, owner, &fresh_key()).await;
+    let (status, refused) = api.call(Method::POST, "/api/wallets", Some(&body)).await.unwrap();
     assert_eq!((status, refused["code"].as_str()), (403, Some("INVALID_PROOF")), "{refused}");
-    let (status, wallet) = api
-        .call(Method::POST, "/api/wallets", Some(&create(format!("0x{}", hex(&proof)))))
-        .await
-        .unwrap();
-    assert_eq!(status, 201, "{wallet}");
-    assert_eq!(wallet["address"], text(account).as_str());
+    let (owner_key, address) = create_wallet(&api, factory, implementation).await;
+    let (status, wallet) =
+        api.call(Method::GET, &format!("/api/wallets/{address}"), None).await.unwrap();
+    assert_eq!(status, 200, "{wallet}");
+    assert_eq!(wallet["address"], address.as_str());
     assert_eq!((wallet["chain"].as_str(), wallet["deployed"].as_bool()), (Some(CHAIN), Some(true)));
     assert_eq!(wallet["externalOwner"], true);
     assert!(wallet.get("encryptedPrivateKey").is_none(), "{wallet}");
-    let address = text(account);
     // No key is stored for an external owner, and none can be read.
     let (status, refused) = api
         .call(Method::GET, &format!("/api/wallets/{address}/encrypted-key"), None)
