@@ -79,8 +79,9 @@ pub(crate) struct ProofInput {
     #[schema(value_type = crate::openapi::FeltText)]
     challenge: String,
     /// Starknet: `[r, s]` over the proof hash, hex. EVM: one `0x` string of 65 bytes
-    /// (`r ‖ s ‖ v`), the `personal_sign` of the proof hash.
-    #[schema(min_items = 1, max_items = 2, max_length = 140)]
+    /// (`r ‖ s ‖ v`), the `personal_sign` of the proof hash. Any other shape is a proof
+    /// that does not verify (`403 INVALID_PROOF`).
+    #[schema(value_type = Vec<crate::openapi::ProofWordText>, min_items = 1, max_items = 2)]
     signature: Vec<String>,
 }
 
@@ -175,13 +176,13 @@ pub(crate) async fn check_proof(
         challenge: &challenge,
         payload: &to_hex(&possession.payload),
     };
-    possession.slot.chain.verify_proof(&claim, &proof.signature).map_err(|refusal| {
-        if refusal.code == codes::INVALID_PROOF {
-            invalid(&refusal.message)
-        } else {
-            ApiError::bad_request(refusal.code, format!("proof.signature: {}", refusal.message))
-        }
-    })?;
+    // A signature of the wrong shape for the wallet's family proves nothing either: the
+    // same `403 INVALID_PROOF`, saying why.
+    possession
+        .slot
+        .chain
+        .verify_proof(&claim, &proof.signature)
+        .map_err(|refusal| invalid(&format!("proof.signature: {}", refusal.message)))?;
     let used = state
         .store
         .consume_challenge(

@@ -52,6 +52,29 @@ impl ToSchema for FeltText {
     }
 }
 
+/// One word of a custody proof's signature: `0x` and 1 to 130 hex digits (a felt of a
+/// Stark signature, or the 65 bytes of an EVM one).
+pub(crate) struct ProofWordText;
+
+impl PartialSchema for ProofWordText {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .pattern(Some("^0x[0-9a-fA-F]{1,130}$"))
+            .description(Some(
+                "A proof signature word: a felt of `[r, s]` (Starknet), or the 65 bytes \
+                 `r ‖ s ‖ v` (EVM), in hex.",
+            ))
+            .into()
+    }
+}
+
+impl ToSchema for ProofWordText {
+    fn name() -> Cow<'static, str> {
+        Cow::Borrowed("ProofWord")
+    }
+}
+
 /// The schema of a contract address (a felt, see [`FELT_PATTERN`]).
 pub(crate) struct AddressText;
 
@@ -271,7 +294,7 @@ fn felt_schema(description: &str) -> RefOr<Schema> {
         crate::health, crate::metrics::render, crate::openapi_json, crate::public_config
     ),
     components(schemas(
-        ErrorBody, FeltText, AddressText, FeltJson, NonZeroFeltText, EncryptedKeyText, HardenedKeyText,
+        ErrorBody, FeltText, AddressText, FeltJson, ProofWordText, NonZeroFeltText, EncryptedKeyText, HardenedKeyText,
         TypedDataSchema, TypeMemberSchema,
         crate::dialect::native::CreateWalletRequest, crate::dialect::native::WalletResponse, crate::dialect::native::CallInput,
         crate::dialect::native::PrepareRequest, crate::dialect::native::PreparedResponse, crate::dialect::native::ExecuteRequest,
