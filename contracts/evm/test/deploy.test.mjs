@@ -175,7 +175,7 @@ describe('LatchkeyAccountFactory', () => {
   test('an account deployed without a paymaster pays its own prefund (owner signature)', async () => {
     const owner = privateKeyToAccount(generatePrivateKey());
     const sender = await env.accountAddress(owner.address, 0n);
-    await env.wallet.sendTransaction({ to: sender, value: 10n ** 17n });
+    await env.send(sender, '0x', 10n ** 17n);
     const op = await env.ownerOp({ sender, owner }, [], {
       sponsor: false,
       kind: KIND.ownerEip191,

@@ -57,7 +57,7 @@ describe('owner execution', () => {
   test('the owner may call execute directly; nobody else may', async () => {
     const ownerKey = generatePrivateKey();
     const account = await env.newAccount({ ownerKey });
-    await env.wallet.sendTransaction({ to: account.owner.address, value: 10n ** 18n });
+    await env.send(account.owner.address, '0x', 10n ** 18n);
     const { createWalletClient, http } = await import('viem');
     const ownerWallet = createWalletClient({ chain: env.chain, transport: http(env.anvil.url), account: account.owner });
     const data = env.encode('LatchkeyAccount', 'execute', [env.game, 0n, env.encode('Game', 'makeMove', [9n])]);
@@ -71,7 +71,7 @@ describe('owner execution', () => {
   test('the account holds and sends ETH, ERC-20 and ERC-721 for its owner', async () => {
     const account = await env.newAccount();
     const to = newKey().address;
-    await env.wallet.sendTransaction({ to: account.sender, value: 1000n });
+    await env.send(account.sender, '0x', 1000n);
     await ownerDoes(env, account, [
       { target: env.nft, data: env.encode('DemoNft', 'mint', [account.sender]) },
       { target: env.token, data: env.encode('DemoToken', 'mint', [account.sender, 500n]) },

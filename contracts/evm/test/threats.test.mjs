@@ -125,7 +125,7 @@ describe('session scope', () => {
         { target: env.paymaster, selector: '0xd0e30db0' }, // deposit()
       ],
     });
-    await env.wallet.sendTransaction({ to: account.sender, value: 10n ** 18n });
+    await env.send(account.sender, '0x', 10n ** 18n);
     await ownerDoes(env, account, [{ target: env.entryPoint, value: 10n ** 17n, data: env.encode('EntryPoint', 'depositTo', [account.sender]) }]);
     const watch = { sessions: [session.address] };
     const thief = newKey().address;
@@ -148,7 +148,7 @@ describe('session scope', () => {
 
   test('e05_a_session_op_without_our_paymaster_is_refused (EVM: session gas)', async () => {
     const { account, session } = await withSession();
-    await env.wallet.sendTransaction({ to: account.sender, value: 10n ** 18n });
+    await env.send(account.sender, '0x', 10n ** 18n);
     // An EntryPoint deposit large enough for the prefund, so that the refusal seen is the
     // account's own (AA24), not a missing prefund.
     await ownerDoes(env, account, [{ target: env.entryPoint, value: 10n ** 17n, data: env.encode('EntryPoint', 'depositTo', [account.sender]) }]);
@@ -306,14 +306,14 @@ describe('spending caps', () => {
 
   test('e10_native_value_needs_a_native_cap_and_is_capped (c10, EVM)', async () => {
     const { account, session } = await cappedSession();
-    await env.wallet.sendTransaction({ to: account.sender, value: 10n ** 18n });
+    await env.send(account.sender, '0x', 10n ** 18n);
     const to = newKey().address;
     const holders = [[to]];
     // A token cap but no native cap: value is refused at execution.
     await executionRefused(account, session, [{ target: to, value: 1n }], 'NativeValueNotAllowed', holders);
     // No cap at all: refused by validation.
     const plain = await withSession();
-    await env.wallet.sendTransaction({ to: plain.account.sender, value: 10n ** 18n });
+    await env.send(plain.account.sender, '0x', 10n ** 18n);
     await refusedUnchanged(plain.account, [await env.sessionOp(plain.account.sender, plain.session, [{ target: to, value: 1n }])], 'AA24', {
       tokenHolders: holders,
     });
