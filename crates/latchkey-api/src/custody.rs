@@ -335,6 +335,7 @@ pub(crate) async fn put_encrypted_key(
     let req: ReplaceKeyRequest = parse_json(&body)?;
     ensure_encrypted_keys(
         KeyFormats::Hardened,
+        state.chain_of(&wallet)?.chain.id().family().key_curve(),
         &req.encrypted_private_key,
         req.encrypted_private_key_backup.as_deref(),
     )?;

@@ -5,6 +5,8 @@ use axum::extract::{FromRequest, FromRequestParts, Query, Request};
 use axum::http::request::Parts;
 use axum::http::StatusCode;
 use latchkey_core::codes;
+use latchkey_core::keystore::{hardened, Curve};
+use latchkey_core::KeyKind;
 use latchkey_core::{parse_felt, to_hex, Felt};
 use serde::de::DeserializeOwned;
 
@@ -185,22 +187,44 @@ impl KeyFormats {
     }
 }
 
-/// Refuses a wallet's key blobs unless each is an encrypted key in one of `formats`: the
-/// server must never receive a plaintext key.
+/// Refuses a wallet's key blobs unless each is an encrypted owner key in one of
+/// `formats`, on the wallet's `curve`: the server must never receive a plaintext key, and
+/// never stores a blob the wallet's owner could not open.
 pub(crate) fn ensure_encrypted_keys(
     formats: KeyFormats,
+    curve: Curve,
     primary: &str,
     backup: Option<&str>,
 ) -> Result<(), ApiError> {
-    if !formats.accepts(primary) {
-        return Err(formats.refusal("encryptedPrivateKey", primary));
-    }
+    ensure_encrypted_key(formats, curve, "encryptedPrivateKey", primary)?;
     match backup {
-        Some(backup) if !formats.accepts(backup) => {
-            Err(formats.refusal("encryptedPrivateKeyBackup", backup))
-        }
-        _ => Ok(()),
+        Some(backup) => ensure_encrypted_key(formats, curve, "encryptedPrivateKeyBackup", backup),
+        None => Ok(()),
     }
+}
+
+/// [`ensure_encrypted_keys`] for one blob, named `field` in the refusal.
+pub(crate) fn ensure_encrypted_key(
+    formats: KeyFormats,
+    curve: Curve,
+    field: &str,
+    blob: &str,
+) -> Result<(), ApiError> {
+    if !formats.accepts(blob) {
+        return Err(formats.refusal(field, blob));
+    }
+    let (kind, found) = match hardened::inspect(blob) {
+        Ok(info) => (info.kind, info.curve),
+        // Accepted and not an envelope: a Chipi ciphertext, which holds a Stark owner key.
+        Err(_) => (KeyKind::Owner, Curve::Stark),
+    };
+    if kind != KeyKind::Owner || found != curve {
+        return Err(ApiError::bad_request(
+            codes::INVALID_ENCRYPTED_KEY,
+            format!("{field} holds a {found} {kind} key; this wallet needs a {curve} owner key"),
+        ));
+    }
+    Ok(())
 }
 
 /// Unix seconds as an RFC 3339 UTC timestamp (`2026-11-21T05:22:00.000Z`).
@@ -267,14 +291,35 @@ mod tests {
             assert!(formats.accepts(&lk1));
             assert!(!formats.accepts(plaintext));
             assert!(!formats.accepts(""));
-            assert!(ensure_encrypted_keys(formats, &lk1, None).is_ok());
-            let refused = ensure_encrypted_keys(formats, &lk1, Some(plaintext)).unwrap_err();
+            assert!(ensure_encrypted_keys(formats, Curve::Stark, &lk1, None).is_ok());
+            let refused =
+                ensure_encrypted_keys(formats, Curve::Stark, &lk1, Some(plaintext)).unwrap_err();
             assert_eq!(refused.code, "INVALID_ENCRYPTED_KEY");
             assert!(refused.message.contains("encryptedPrivateKeyBackup"));
             assert!(!refused.message.contains(&plaintext[2..20]), "{}", refused.message);
         }
-        let refused = ensure_encrypted_keys(KeyFormats::Hardened, chipi, None).unwrap_err();
+        let refused =
+            ensure_encrypted_keys(KeyFormats::Hardened, Curve::Stark, chipi, None).unwrap_err();
         assert!(refused.message.contains("Chipi dialect only"), "{}", refused.message);
-        assert!(ensure_encrypted_keys(KeyFormats::WithChipi, chipi, Some(&lk1)).is_ok());
+        assert!(
+            ensure_encrypted_keys(KeyFormats::WithChipi, Curve::Stark, chipi, Some(&lk1)).is_ok()
+        );
+        // A key on another curve than the wallet's, or a session key, is refused.
+        let refused =
+            ensure_encrypted_keys(KeyFormats::Hardened, Curve::Secp256k1, &lk1, None).unwrap_err();
+        assert_eq!(refused.code, "INVALID_ENCRYPTED_KEY");
+        assert!(refused.message.contains("needs a secp256k1 owner key"), "{}", refused.message);
+        let refused = ensure_encrypted_keys(KeyFormats::WithChipi, Curve::Secp256k1, chipi, None)
+            .unwrap_err();
+        assert!(refused.message.contains("holds a stark owner key"), "{}", refused.message);
+        let session = latchkey_core::keystore::KeyBinding {
+            kind: latchkey_core::KeyKind::Session,
+            ..binding
+        };
+        let sealed =
+            latchkey_core::keystore::passkey::seal(&key, &prf, &session, &mut rng).unwrap();
+        let refused =
+            ensure_encrypted_keys(KeyFormats::Hardened, Curve::Stark, &sealed, None).unwrap_err();
+        assert!(refused.message.contains("holds a stark session key"), "{}", refused.message);
     }
 }

@@ -23,6 +23,14 @@ impl Family {
             Self::Evm => "evm",
         }
     }
+
+    /// The curve of the family's account keys, as key envelopes name it.
+    pub const fn key_curve(self) -> latchkey_core::keystore::Curve {
+        match self {
+            Self::Starknet => latchkey_core::keystore::Curve::Stark,
+            Self::Evm => latchkey_core::keystore::Curve::Secp256k1,
+        }
+    }
 }
 
 /// A CAIP-2 chain id of a family latchkey speaks.

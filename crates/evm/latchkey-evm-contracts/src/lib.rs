@@ -19,6 +19,7 @@ pub mod abi;
 mod address;
 mod artifacts;
 mod calls;
+mod key;
 mod paymaster;
 mod proof;
 mod quantity;
@@ -36,6 +37,7 @@ pub use calls::{
     revoke_all_sessions, revoke_session, session_nonce_key, set_owner, set_spending_cap,
     split_nonce, EXECUTE_USER_OP_SELECTOR, NATIVE_TOKEN,
 };
+pub use key::{address_felt, EvmSigningKey};
 pub use paymaster::{
     paymaster_and_data, paymaster_hash, PaymasterData, PAYMASTER_AND_DATA_LENGTH,
     PAYMASTER_DATA_OFFSET,

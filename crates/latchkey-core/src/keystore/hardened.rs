@@ -11,7 +11,9 @@
 //!            / "lk2" "$" kind "$" "argon2id" "$" kdf-params "$" oprf-key "$" salt "$" nonce "$" payload
 //! version    = "lk1"
 //! oprf-key   = share-id                             ; lk2: the OPRF key the output is under
-//! kind       = "session" / "owner"
+//! kind       = role [curve]
+//! role       = "session" / "owner"
+//! curve      = "-secp256k1"                         ; absent: the Stark curve
 //! kdf-id     = "argon2id" / "hkdf-prf"
 //! kdf-params = "m=" dec "," "t=" dec "," "p=" dec   ; with argon2id: memory in KiB, passes, lanes
 //!            / "-"                                  ; with hkdf-prf: no parameters
@@ -40,6 +42,7 @@
 //!                  KEK = HKDF-SHA256(salt = none, ikm = K ‖ y, info = "latchkey/lk2/kek/argon2id-oprf")
 //! header  = the envelope text before the last "$" (version … nonce)
 //! AAD     = "latchkey/lkN/aad" 0x00 ‖ header ‖ 0x00 ‖ account (32 bytes BE) ‖ public key (32 bytes BE)
+//!           ; on secp256k1 both are 20-byte EVM addresses, left-padded to 32 bytes
 //! payload = XChaCha20-Poly1305(KEK, nonce, AAD, private key scalar, 32 bytes BE)
 //! ```
 //!
@@ -85,10 +88,9 @@ use sha2::Sha256;
 use zeroize::Zeroizing;
 
 use super::{
-    check_public_key, felt_bytes, is_valid_share_id, EncryptKey, KeyBinding, KeystoreError,
-    KEY_MATERIAL_BYTES,
+    check_public_key, felt_bytes, is_valid_share_id, Curve, EncryptKey, KeyBinding, KeystoreError,
+    Sealable, KEY_MATERIAL_BYTES,
 };
-use crate::felt::Felt;
 use crate::secret::KeyKind;
 use crate::signature::SigningKey;
 
@@ -198,6 +200,8 @@ impl Kdf {
 pub struct EnvelopeInfo {
     /// Session or owner key.
     pub kind: KeyKind,
+    /// The curve the key is on.
+    pub curve: Curve,
     /// The key derivation and its parameters.
     pub kdf: Kdf,
     /// `lk1`: the server share the key-encryption key mixes in, if any.
@@ -241,9 +245,10 @@ struct Envelope {
 
 fn header_text(info: &EnvelopeInfo, salt: &[u8; SALT_BYTES], nonce: &[u8; NONCE_BYTES]) -> String {
     format!(
-        "{}${}${}${}${}${}${}",
+        "{}${}{}${}${}${}${}${}",
         info.version(),
         info.kind.as_str(),
+        info.curve.kind_suffix(),
         info.kdf.id(),
         info.kdf.params_text(),
         info.oprf_key.as_deref().or(info.share_id.as_deref()).unwrap_or("-"),
@@ -309,7 +314,11 @@ fn parse(text: &str) -> Result<Envelope, KeystoreError> {
     let [_, kind, kdf_id, kdf_params, share, salt, nonce, payload] = fields.as_slice() else {
         return Err(KeystoreError::Malformed("an envelope has 8 fields"));
     };
-    let kind = KeyKind::parse(kind).ok_or(KeystoreError::Malformed("unknown key kind"))?;
+    let (role, curve) = match kind.strip_suffix(Curve::Secp256k1.kind_suffix()) {
+        Some(role) => (role, Curve::Secp256k1),
+        None => (*kind, Curve::Stark),
+    };
+    let kind = KeyKind::parse(role).ok_or(KeystoreError::Malformed("unknown key kind"))?;
     let kdf = parse_kdf(kdf_id, kdf_params)?;
     let named = match *share {
         "-" => None,
@@ -328,7 +337,7 @@ fn parse(text: &str) -> Result<Envelope, KeystoreError> {
     let salt = decode_fixed::<SALT_BYTES>(salt, "bad salt")?;
     let nonce = decode_fixed::<NONCE_BYTES>(nonce, "bad nonce")?;
     let payload = decode_fixed::<PAYLOAD_BYTES>(payload, "bad payload")?;
-    let info = EnvelopeInfo { kind, kdf, share_id, oprf_key };
+    let info = EnvelopeInfo { kind, curve, kdf, share_id, oprf_key };
     let header = header_text(&info, &salt, &nonce);
     // One encoding per key: anything that does not re-serialise to itself is refused.
     if format!("{header}${}", URL_SAFE_NO_PAD.encode(payload)) != text {
@@ -429,19 +438,19 @@ fn resolve_share<'a>(
 
 /// Builds an envelope around a derived key: draws the nonce, forms header and AAD, and
 /// encrypts. Kept apart from the KDF so nonce uniqueness can be tested on many seals.
-fn assemble(
+fn assemble<K: Sealable>(
     kek: &[u8; 32],
     info: &EnvelopeInfo,
     salt: &[u8; SALT_BYTES],
     binding: &KeyBinding,
-    private_key: &SigningKey,
+    private_key: &K,
     rng: &mut impl CryptoRngCore,
 ) -> Result<String, KeystoreError> {
     let mut nonce = [0u8; NONCE_BYTES];
     rng.fill_bytes(&mut nonce);
     let header = header_text(info, salt, &nonce);
     let aad = aad(&header, binding);
-    let mut buffer = private_key.secret_scalar();
+    let mut buffer = private_key.to_scalar();
     let tag = XChaCha20Poly1305::new(Key::from_slice(kek))
         .encrypt_in_place_detached(XNonce::from_slice(&nonce), &aad, buffer.as_mut())
         .map_err(|_| KeystoreError::Cipher)?;
@@ -452,11 +461,11 @@ fn assemble(
 }
 
 /// Decrypts an envelope's payload with a derived key.
-fn disassemble(
+fn disassemble<K: Sealable>(
     kek: &[u8; 32],
     envelope: &Envelope,
     binding: &KeyBinding,
-) -> Result<SigningKey, KeystoreError> {
+) -> Result<K, KeystoreError> {
     let aad = aad(&envelope.header, binding);
     let mut buffer = Zeroizing::new([0u8; 32]);
     buffer.copy_from_slice(&envelope.payload[..32]);
@@ -464,20 +473,19 @@ fn disassemble(
     XChaCha20Poly1305::new(Key::from_slice(kek))
         .decrypt_in_place_detached(XNonce::from_slice(&envelope.nonce), &aad, buffer.as_mut(), tag)
         .map_err(|_| KeystoreError::WrongKey)?;
-    let private_key = SigningKey::from_felt(Felt::from_bytes_be(&buffer))
-        .map_err(|_| KeystoreError::InvalidPrivateKey)?;
+    let private_key = K::from_scalar(&buffer)?;
     check_public_key(&private_key, Some(&binding.public_key))?;
     Ok(private_key)
 }
 
-fn check_binding(private_key: &SigningKey, binding: &KeyBinding) -> Result<(), KeystoreError> {
+fn check_binding<K: Sealable>(private_key: &K, binding: &KeyBinding) -> Result<(), KeystoreError> {
     // Never seal a key under a binding that names another public key.
     check_public_key(private_key, Some(&binding.public_key))
 }
 
 /// Seals with explicit Argon2id parameters, without the strength check.
-fn seal_argon2(
-    private_key: &SigningKey,
+fn seal_argon2<K: Sealable>(
+    private_key: &K,
     key: &EncryptKey,
     binding: &KeyBinding,
     params: Argon2Params,
@@ -502,6 +510,7 @@ fn seal_argon2(
             argon2_kek(passphrase, &salt, &params, Mix::Oprf(output.bytes()))?,
             EnvelopeInfo {
                 kind: binding.kind,
+                curve: K::CURVE,
                 kdf: Kdf::Argon2id(params),
                 share_id: None,
                 oprf_key: Some(output.key_id().to_string()),
@@ -511,6 +520,7 @@ fn seal_argon2(
             argon2_kek(passphrase, &salt, &params, Mix::Share(share.map(|s| s.secret())))?,
             EnvelopeInfo {
                 kind: binding.kind,
+                curve: K::CURVE,
                 kdf: Kdf::Argon2id(params),
                 share_id: share.map(|s| s.id().to_string()),
                 oprf_key: None,
@@ -522,8 +532,8 @@ fn seal_argon2(
 
 /// Seals a private key under a PIN or passphrase with [`CURRENT_PARAMS`]. The PIN must
 /// pass the weak-PIN rules (K9). A server share on `key` is mixed in and named.
-pub fn seal(
-    private_key: &SigningKey,
+pub fn seal<K: Sealable>(
+    private_key: &K,
     key: &EncryptKey,
     binding: &KeyBinding,
     rng: &mut impl CryptoRngCore,
@@ -532,8 +542,8 @@ pub fn seal(
 }
 
 /// [`seal`] with explicit Argon2id parameters, which must lie within the opening bounds.
-pub fn seal_with_params(
-    private_key: &SigningKey,
+pub fn seal_with_params<K: Sealable>(
+    private_key: &K,
     key: &EncryptKey,
     binding: &KeyBinding,
     params: Argon2Params,
@@ -547,8 +557,8 @@ pub fn seal_with_params(
 }
 
 /// Seals with an HKDF-derived key (passkey PRF output); used by [`super::passkey`].
-pub(crate) fn seal_prf(
-    private_key: &SigningKey,
+pub(crate) fn seal_prf<K: Sealable>(
+    private_key: &K,
     key: &EncryptKey,
     binding: &KeyBinding,
     rng: &mut impl CryptoRngCore,
@@ -563,6 +573,7 @@ pub(crate) fn seal_prf(
     let kek = hkdf_kek(Some(&salt), prf, share.map(|s| &s.secret()[..]), INFO_HKDF_PRF)?;
     let info = EnvelopeInfo {
         kind: binding.kind,
+        curve: K::CURVE,
         kdf: Kdf::HkdfPrf,
         share_id: share.map(|s| s.id().to_string()),
         oprf_key: None,
@@ -578,11 +589,26 @@ pub fn open(
     key: &EncryptKey,
     binding: &KeyBinding,
 ) -> Result<SigningKey, KeystoreError> {
+    open_as(text, key, binding)
+}
+
+/// [`open`] for a key on any curve; the envelope must name `K`'s curve.
+pub fn open_as<K: Sealable>(
+    text: &str,
+    key: &EncryptKey,
+    binding: &KeyBinding,
+) -> Result<K, KeystoreError> {
     let envelope = parse(text)?;
     if envelope.info.kind != binding.kind {
         return Err(KeystoreError::KindMismatch {
             expected: binding.kind,
             found: envelope.info.kind,
+        });
+    }
+    if envelope.info.curve != K::CURVE {
+        return Err(KeystoreError::CurveMismatch {
+            expected: K::CURVE,
+            found: envelope.info.curve,
         });
     }
     let kek = match envelope.info.kdf {
@@ -621,7 +647,17 @@ pub fn open_and_upgrade(
     binding: &KeyBinding,
     rng: &mut impl CryptoRngCore,
 ) -> Result<(SigningKey, Option<String>), KeystoreError> {
-    let private_key = open(text, key, binding)?;
+    open_and_upgrade_as(text, key, binding, rng)
+}
+
+/// [`open_and_upgrade`] for a key on any curve.
+pub fn open_and_upgrade_as<K: Sealable>(
+    text: &str,
+    key: &EncryptKey,
+    binding: &KeyBinding,
+    rng: &mut impl CryptoRngCore,
+) -> Result<(K, Option<String>), KeystoreError> {
+    let private_key = open_as(text, key, binding)?;
     let info = inspect(text)?;
     let to_lk2 = info.is_offline_guessable() && key.oprf().is_some();
     if !info.needs_upgrade() && !to_lk2 {
@@ -642,6 +678,7 @@ pub(crate) mod tests {
 
     use super::*;
     use crate::felt::tests::any_text;
+    use crate::felt::Felt;
     use crate::keys::generate_session_key;
     use crate::keystore::{KeyFormat, ServerShare};
 
@@ -685,19 +722,21 @@ pub(crate) mod tests {
     fn any_info() -> impl Strategy<Value = EnvelopeInfo> {
         (
             prop_oneof![Just(KeyKind::Session), Just(KeyKind::Owner)],
+            prop_oneof![Just(Curve::Stark), Just(Curve::Secp256k1)],
             prop_oneof![any_params().prop_map(Kdf::Argon2id), Just(Kdf::HkdfPrf)],
             prop::option::of("[A-Za-z0-9][A-Za-z0-9._-]{0,63}"),
             any::<bool>(),
         )
-            .prop_map(|(kind, kdf, named, v2)| match (v2, kdf, named) {
+            .prop_map(|(kind, curve, kdf, named, v2)| match (v2, kdf, named) {
                 // lk2: Argon2id with an OPRF key, always.
                 (true, Kdf::Argon2id(params), Some(key_id)) => EnvelopeInfo {
                     kind,
+                    curve,
                     kdf: Kdf::Argon2id(params),
                     share_id: None,
                     oprf_key: Some(key_id),
                 },
-                (_, kdf, share_id) => EnvelopeInfo { kind, kdf, share_id, oprf_key: None },
+                (_, kdf, share_id) => EnvelopeInfo { kind, curve, kdf, share_id, oprf_key: None },
             })
     }
 
@@ -781,6 +820,11 @@ pub(crate) mod tests {
             );
             let result = open(&text, &prf, &binding);
             match info.kdf {
+                // A key on another curve stops at the curve check.
+                _ if info.curve != Curve::Stark => prop_assert_eq!(
+                    result.err(),
+                    Some(KeystoreError::CurveMismatch { expected: Curve::Stark, found: info.curve })
+                ),
                 Kdf::HkdfPrf => prop_assert_eq!(result.err(), Some(KeystoreError::WrongKey)),
                 Kdf::Argon2id(params) => prop_assert_eq!(
                     result.err(),
@@ -896,6 +940,7 @@ pub(crate) mod tests {
         let kek = [7u8; 32];
         let info = EnvelopeInfo {
             kind: KeyKind::Session,
+            curve: Curve::Stark,
             kdf: Kdf::Argon2id(CURRENT_PARAMS),
             share_id: None,
             oprf_key: None,

@@ -207,6 +207,70 @@ impl std::fmt::Debug for ServerShare {
     }
 }
 
+/// The curve a sealed private key lives on. Written into the envelope's kind field (and so
+/// bound as associated data): a key sealed for one curve never opens as another.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Curve {
+    /// The Stark curve (Starknet keys). The envelope kind is the role alone.
+    Stark,
+    /// secp256k1 (EVM keys). The envelope kind is the role and `-secp256k1`.
+    Secp256k1,
+}
+
+impl Curve {
+    /// What follows the role in an envelope's kind field.
+    pub(crate) fn kind_suffix(self) -> &'static str {
+        match self {
+            Self::Stark => "",
+            Self::Secp256k1 => "-secp256k1",
+        }
+    }
+
+    /// `"stark"` or `"secp256k1"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Stark => "stark",
+            Self::Secp256k1 => "secp256k1",
+        }
+    }
+}
+
+impl std::fmt::Display for Curve {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A private key the hardened envelopes can hold: a 32-byte big-endian scalar on one
+/// [`Curve`], named in public by one felt (a Stark public key, or an EVM address).
+pub trait Sealable: Sized {
+    /// The key's curve.
+    const CURVE: Curve;
+    /// The private scalar, 32 bytes big-endian.
+    fn to_scalar(&self) -> Zeroizing<[u8; 32]>;
+    /// The key of a scalar; [`KeystoreError::InvalidPrivateKey`] when it is zero or not
+    /// below the curve order.
+    fn from_scalar(scalar: &[u8; 32]) -> Result<Self, KeystoreError>;
+    /// What [`KeyBinding::public_key`] names for this key.
+    fn public_id(&self) -> Felt;
+}
+
+impl Sealable for SigningKey {
+    const CURVE: Curve = Curve::Stark;
+
+    fn to_scalar(&self) -> Zeroizing<[u8; 32]> {
+        self.secret_scalar()
+    }
+
+    fn from_scalar(scalar: &[u8; 32]) -> Result<Self, KeystoreError> {
+        Self::from_felt(Felt::from_bytes_be(scalar)).map_err(|_| KeystoreError::InvalidPrivateKey)
+    }
+
+    fn public_id(&self) -> Felt {
+        self.public_key()
+    }
+}
+
 /// What a stored key belongs to. Latchkey envelopes bind all three fields as associated
 /// data; every format checks the decrypted key against `public_key`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -293,6 +357,14 @@ pub enum KeystoreError {
         expected: KeyKind,
         /// What the envelope says.
         found: KeyKind,
+    },
+    /// The envelope holds a key on another curve than the caller expects.
+    #[error("the envelope holds a {found} key, expected a {expected} key")]
+    CurveMismatch {
+        /// What the caller asked for.
+        expected: Curve,
+        /// What the envelope says.
+        found: Curve,
     },
     /// Argon2id parameters below the floor (K7).
     #[error(
@@ -385,9 +457,24 @@ pub fn open(
     key: &EncryptKey,
     binding: &KeyBinding,
 ) -> Result<SigningKey, KeystoreError> {
+    open_as(stored, key, binding)
+}
+
+/// [`open`] for a key on any curve. The Chipi format holds Stark keys only.
+pub fn open_as<K: Sealable>(
+    stored: &str,
+    key: &EncryptKey,
+    binding: &KeyBinding,
+) -> Result<K, KeystoreError> {
     match KeyFormat::detect(stored) {
-        Some(KeyFormat::Chipi) => chipi::open_key(stored, key, Some(&binding.public_key)),
-        Some(KeyFormat::Hardened) => hardened::open(stored, key, binding),
+        Some(KeyFormat::Chipi) if K::CURVE != Curve::Stark => {
+            Err(KeystoreError::CurveMismatch { expected: K::CURVE, found: Curve::Stark })
+        }
+        Some(KeyFormat::Chipi) => {
+            let stark = chipi::open_key(stored, key, Some(&binding.public_key))?;
+            K::from_scalar(&stark.secret_scalar())
+        }
+        Some(KeyFormat::Hardened) => hardened::open_as(stored, key, binding),
         None if hardened::looks_like_future_version(stored) => {
             Err(KeystoreError::UnsupportedVersion)
         }
@@ -397,8 +484,8 @@ pub fn open(
 
 /// Seals `private_key` in the current hardened format: Argon2id for a PIN or passphrase
 /// (which must pass [`check_pin_strength`]), HKDF for a PRF output.
-pub fn seal(
-    private_key: &SigningKey,
+pub fn seal<K: Sealable>(
+    private_key: &K,
     key: &EncryptKey,
     binding: &KeyBinding,
     rng: &mut impl CryptoRngCore,
@@ -435,12 +522,12 @@ pub fn rewrap(
 }
 
 /// Checks a decrypted key against the expected public key.
-pub(crate) fn check_public_key(
-    key: &SigningKey,
+pub(crate) fn check_public_key<K: Sealable>(
+    key: &K,
     expected: Option<&Felt>,
 ) -> Result<(), KeystoreError> {
     match expected {
-        Some(expected) if key.public_key() != *expected => Err(KeystoreError::PublicKeyMismatch),
+        Some(expected) if key.public_id() != *expected => Err(KeystoreError::PublicKeyMismatch),
         _ => Ok(()),
     }
 }

@@ -30,8 +30,8 @@ pub fn chipi_passphrase(prf_output: &[u8; KEY_MATERIAL_BYTES]) -> SecretString {
 
 /// Seals a private key under a PRF output (`key` must come from [`EncryptKey::prf`]).
 /// A server share on `key` is mixed in and named, as for PINs.
-pub fn seal(
-    private_key: &SigningKey,
+pub fn seal<K: super::Sealable>(
+    private_key: &K,
     key: &EncryptKey,
     binding: &KeyBinding,
     rng: &mut impl CryptoRngCore,

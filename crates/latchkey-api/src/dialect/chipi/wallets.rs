@@ -3,8 +3,8 @@
 use crate::custody::{record_read, CHALLENGE_SECONDS};
 use crate::service::{create_and_deploy_wallet, domain_chain_id};
 use crate::util::{
-    address_text, ensure_encrypted_keys, felt, iso8601, now_unix, parse_json, random_challenge,
-    ApiQuery, KeyFormats, RawBody,
+    address_text, ensure_encrypted_key, ensure_encrypted_keys, felt, iso8601, now_unix, parse_json,
+    random_challenge, ApiQuery, KeyFormats, RawBody,
 };
 use crate::{idempotency, ApiError, ApiResult, AppState, Caller};
 use axum::extract::State;
@@ -12,6 +12,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::Json;
 use latchkey_core::codes;
+use latchkey_core::keystore::Curve;
 use latchkey_core::{
     parse_felt, to_hex, verify_signature, Felt, OutsideExecution, Signature, TypedData, ANY_CALLER,
 };
@@ -226,6 +227,7 @@ pub(crate) async fn create_wallet(
         check_address(&state, address, owner)?;
         ensure_encrypted_keys(
             KeyFormats::WithChipi,
+            Curve::Stark,
             &req.encrypted_private_key,
             req.encrypted_private_key_backup.as_deref(),
         )?;
@@ -403,11 +405,12 @@ pub(crate) async fn update_encryption(
     RawBody(body): RawBody,
 ) -> ApiResult<Json<Value>> {
     let req: UpdateEncryption = parse_json(&body)?;
-    if !KeyFormats::WithChipi.accepts(&req.new_encrypted_private_key) {
-        return Err(
-            KeyFormats::WithChipi.refusal("newEncryptedPrivateKey", &req.new_encrypted_private_key)
-        );
-    }
+    ensure_encrypted_key(
+        KeyFormats::WithChipi,
+        Curve::Stark,
+        "newEncryptedPrivateKey",
+        &req.new_encrypted_private_key,
+    )?;
     let wallet = state
         .store
         .wallet_by_external_user(

@@ -124,6 +124,7 @@ pub(crate) async fn create_wallet(
             (Some(key), _) => {
                 ensure_encrypted_keys(
                     KeyFormats::Hardened,
+                    slot.chain.id().family().key_curve(),
                     key,
                     req.encrypted_private_key_backup.as_deref(),
                 )?;
