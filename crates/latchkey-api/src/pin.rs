@@ -24,8 +24,8 @@ use axum::{Json, Router};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use latchkey_core::keystore::oprf::{WalletOprfKey, ELEMENT_BYTES, MASTER_KEY_BYTES};
-use latchkey_core::{parse_felt, to_hex, Felt, ProofPurpose};
-use latchkey_store::{PinAttempt, PinEventKind, PinGuard, PinPolicy, Wallet};
+use latchkey_core::{parse_felt, Felt, ProofPurpose};
+use latchkey_store::{PinAttempt, PinEventKind, PinGuard, PinPolicy};
 use rand::rngs::OsRng;
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
@@ -33,6 +33,7 @@ use utoipa::ToSchema;
 use zeroize::Zeroizing;
 
 use crate::custody::{check_proof, issue, ChallengeResponse, Possession, ProofInput};
+use crate::service::{find_wallet, wallet_at};
 use crate::util::{address_text, felt, now_unix, parse_json, RawBody};
 use crate::{ApiError, ApiResult, AppState, Caller};
 
@@ -217,43 +218,17 @@ pub(crate) struct PinStatus {
     current_key_id: String,
 }
 
-fn status_of(state: &AppState, address: &Felt, guard: &PinGuard) -> PinStatus {
+fn status_of(state: &AppState, address: &str, guard: &PinGuard) -> PinStatus {
     let max = i64::from(state.config.pin.policy.max_failures);
     let now = now_unix();
     PinStatus {
-        wallet_address: address_text(address),
+        wallet_address: address.to_string(),
         failures: guard.failures,
         attempts_remaining: if guard.is_locked(now) { 0 } else { (max - guard.failures).max(0) },
         locked_until: guard.is_locked(now).then_some(guard.locked_until),
         evaluations: guard.evaluations,
         current_key_id: state.config.pin.keys.current_id().to_string(),
     }
-}
-
-/// The wallet at `address` if this caller may act on it; `None` when no wallet is
-/// stored there yet (a wallet being created seals its key first); 404 when it is
-/// someone else's.
-async fn wallet_at(state: &AppState, caller: &Caller, address: &Felt) -> ApiResult<Option<Wallet>> {
-    match state
-        .store
-        .wallet_by_address(
-            &caller.org_id,
-            state.primary().chain.id().as_str(),
-            &address_text(address),
-        )
-        .await?
-    {
-        Some(wallet) if caller.can_access(&wallet) => Ok(Some(wallet)),
-        Some(_) => Err(ApiError::not_found(codes::WALLET_NOT_FOUND, "wallet not found")),
-        None => Ok(None),
-    }
-}
-
-/// [`wallet_at`] for routes that need the wallet stored: 404 when it is not.
-async fn stored_wallet_at(state: &AppState, caller: &Caller, address: &Felt) -> ApiResult<Wallet> {
-    wallet_at(state, caller, address)
-        .await?
-        .ok_or_else(|| ApiError::not_found(codes::WALLET_NOT_FOUND, "wallet not found"))
 }
 
 fn locked(until: i64) -> ApiError {
@@ -292,10 +267,10 @@ fn decode_element(text: &str) -> ApiResult<[u8; ELEMENT_BYTES]> {
 pub(crate) async fn evaluate(
     State(state): State<AppState>,
     caller: Caller,
-    Path(address): Path<String>,
+    Path(text): Path<String>,
     RawBody(body): RawBody,
 ) -> ApiResult<Json<EvaluateResponse>> {
-    let address = felt("address", &address)?;
+    let address = felt("address", &text)?;
     let req: EvaluateRequest = parse_json(&body)?;
     let blinded = decode_element(&req.blinded_element)?;
     let ring = &state.config.pin.keys;
@@ -308,7 +283,9 @@ pub(crate) async fn evaluate(
     })?;
     // Refuse a bad point before counting: malformed input costs the wallet nothing.
     let evaluated = key.evaluate(&blinded).map_err(|_| invalid_element())?;
-    wallet_at(&state, &caller, &address).await?;
+    // Any served chain's address; the wallet need not be stored yet (a wallet being
+    // created seals its key first). The OPRF key and the counter are keyed by the felt.
+    find_wallet(&state, &caller, "address", &text).await?;
     let address_key = address_text(&address);
     state.limits.check_pin(&caller.org_id, &address_key, caller.subject())?;
     let attempt = state
@@ -341,19 +318,22 @@ pub(crate) async fn evaluate(
 pub(crate) async fn confirm(
     State(state): State<AppState>,
     caller: Caller,
-    Path(address): Path<String>,
+    Path(text): Path<String>,
     RawBody(body): RawBody,
 ) -> ApiResult<Json<PinStatus>> {
-    let address = felt("address", &address)?;
+    let address = felt("address", &text)?;
     let req: ConfirmRequest = parse_json(&body)?;
-    let wallet = stored_wallet_at(&state, &caller, &address).await?;
-    let owner = parse_felt(&wallet.owner_public_key).map_err(ApiError::internal)?;
-    let key = match &req.public_key {
-        None => owner,
+    let wallet = wallet_at(&state, &caller, "address", &text).await?;
+    let slot = state.chain_of(&wallet)?;
+    let key_text = match &req.public_key {
+        None => wallet.owner_public_key.clone(),
         Some(text) => {
-            let key = felt("publicKey", text)?;
-            let registered = state.store.session(&wallet.id, &to_hex(&key)).await?.is_some();
-            if key != owner && !registered {
+            let key = slot
+                .chain
+                .parse_key(text)
+                .map_err(|r| ApiError::bad_request(r.code, format!("publicKey: {}", r.message)))?;
+            let registered = state.store.session(&wallet.id, &key).await?.is_some();
+            if key != wallet.owner_public_key && !registered {
                 return Err(ApiError::new(
                     StatusCode::FORBIDDEN,
                     codes::INVALID_PROOF,
@@ -363,13 +343,13 @@ pub(crate) async fn confirm(
             key
         }
     };
-    let (account, key_text) = (address_text(&address), to_hex(&key));
     let possession = Possession {
-        slot: state.primary(),
+        slot,
         purpose: ProofPurpose::PinUnlock,
-        account: &account,
+        account: &wallet.address,
         key: &key_text,
-        payload: key,
+        // The key as a felt (an EVM key is its address).
+        payload: parse_felt(&key_text).map_err(ApiError::internal)?,
     };
     check_proof(&state, &caller, &possession, &req.proof).await?;
     let address_key = address_text(&address);
@@ -383,7 +363,7 @@ pub(crate) async fn confirm(
         )
         .await?;
     let guard = state.store.pin_guard(&caller.org_id, &address_key).await?;
-    Ok(Json(status_of(&state, &address, &guard)))
+    Ok(Json(status_of(&state, &wallet.address, &guard)))
 }
 
 #[utoipa::path(get, path = "/api/wallets/{address}/pin", tag = "pin",
@@ -395,12 +375,15 @@ pub(crate) async fn confirm(
 pub(crate) async fn pin_status(
     State(state): State<AppState>,
     caller: Caller,
-    Path(address): Path<String>,
+    Path(text): Path<String>,
 ) -> ApiResult<Json<PinStatus>> {
-    let address = felt("address", &address)?;
-    wallet_at(&state, &caller, &address).await?;
+    let address = felt("address", &text)?;
+    let shown = match find_wallet(&state, &caller, "address", &text).await? {
+        Some(wallet) => wallet.address,
+        None => address_text(&address),
+    };
     let guard = state.store.pin_guard(&caller.org_id, &address_text(&address)).await?;
-    Ok(Json(status_of(&state, &address, &guard)))
+    Ok(Json(status_of(&state, &shown, &guard)))
 }
 
 #[utoipa::path(post, path = "/api/wallets/{address}/pin/reset", tag = "pin",
@@ -413,11 +396,11 @@ pub(crate) async fn pin_status(
 pub(crate) async fn reset(
     State(state): State<AppState>,
     caller: Caller,
-    Path(address): Path<String>,
+    Path(text): Path<String>,
 ) -> ApiResult<Json<PinStatus>> {
     caller.require_organization()?;
-    let address = felt("address", &address)?;
-    stored_wallet_at(&state, &caller, &address).await?;
+    let address = felt("address", &text)?;
+    let wallet = wallet_at(&state, &caller, "address", &text).await?;
     let address_key = address_text(&address);
     let before = state
         .store
@@ -430,7 +413,7 @@ pub(crate) async fn reset(
         "PIN attempt counter reset by the organisation"
     );
     let guard = state.store.pin_guard(&caller.org_id, &address_key).await?;
-    Ok(Json(status_of(&state, &address, &guard)))
+    Ok(Json(status_of(&state, &wallet.address, &guard)))
 }
 
 #[cfg(test)]

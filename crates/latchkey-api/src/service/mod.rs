@@ -9,5 +9,6 @@ mod wallets;
 
 pub(crate) use executions::execute_signed;
 pub(crate) use wallets::{
-    accessible_wallet, create_and_deploy_wallet, domain_chain_id, wallet_at, wallet_ref,
+    accessible_wallet, create_and_deploy_wallet, domain_chain_id, find_wallet, wallet_at,
+    wallet_ref,
 };

@@ -34,7 +34,7 @@ pub(crate) async fn accessible_wallet(
     let chain = state.primary().chain.id().as_str();
     let wallet =
         state.store.wallet_by_address(&caller.org_id, chain, &address_text(address)).await?;
-    visible(state, caller, wallet)
+    visible(state, caller, wallet.ok_or_else(not_found)?)
 }
 
 /// The wallet at `address` on whichever served chain's address rules it follows, if the
@@ -46,6 +46,21 @@ pub(crate) async fn wallet_at(
     field: &str,
     address: &str,
 ) -> Result<Wallet, ApiError> {
+    find_wallet(state, caller, field, address).await?.ok_or_else(not_found)
+}
+
+fn not_found() -> ApiError {
+    ApiError::not_found(codes::WALLET_NOT_FOUND, "wallet not found")
+}
+
+/// [`wallet_at`], with `None` when no wallet is stored at `address` on any served chain
+/// (404 still when it is someone else's).
+pub(crate) async fn find_wallet(
+    state: &AppState,
+    caller: &Caller,
+    field: &str,
+    address: &str,
+) -> Result<Option<Wallet>, ApiError> {
     let mut refusal = None;
     let mut read = false;
     for slot in state.chains() {
@@ -61,23 +76,21 @@ pub(crate) async fn wallet_at(
         if let Some(wallet) =
             state.store.wallet_by_address(&caller.org_id, chain, &canonical).await?
         {
-            return visible(state, caller, Some(wallet));
+            return visible(state, caller, wallet).map(Some);
         }
     }
     match refusal {
         Some(r) if !read => Err(ApiError::bad_request(r.code, format!("{field}: {}", r.message))),
-        _ => visible(state, caller, None),
+        _ => Ok(None),
     }
 }
 
-fn visible(state: &AppState, caller: &Caller, wallet: Option<Wallet>) -> Result<Wallet, ApiError> {
-    match wallet {
-        Some(wallet) if caller.can_access(&wallet) => {
-            state.limits.check_wallet(&wallet.id)?;
-            Ok(wallet)
-        }
-        _ => Err(ApiError::not_found(codes::WALLET_NOT_FOUND, "wallet not found")),
+fn visible(state: &AppState, caller: &Caller, wallet: Wallet) -> Result<Wallet, ApiError> {
+    if !caller.can_access(&wallet) {
+        return Err(not_found());
     }
+    state.limits.check_wallet(&wallet.id)?;
+    Ok(wallet)
 }
 
 /// The relayer's view of a stored wallet.
