@@ -22,7 +22,7 @@ use crate::keys::{self, felt_arg, integer_arg, Format, OwnerSignatureView, Proof
 /// The format to seal in with `secret`. Without a format asked for: `lk2` when the secret
 /// carries the server's OPRF output, else `lk1`. `lk2` needs that output, `lk1` refuses it
 /// (it would be dropped), and so does the Chipi format, which cannot use it.
-fn format_for(format: Option<KeyFormat>, secret: &EncryptKey) -> WasmResult<Format> {
+pub(crate) fn format_for(format: Option<KeyFormat>, secret: &EncryptKey) -> WasmResult<Format> {
     let oprf = secret.oprf().is_some();
     match format {
         None => Ok(Format::Hardened),
@@ -106,7 +106,7 @@ impl Secret {
 #[wasm_bindgen]
 #[derive(Debug, Clone, Copy)]
 pub struct KdfParams {
-    params: Argon2Params,
+    pub(crate) params: Argon2Params,
 }
 
 #[wasm_bindgen]

@@ -14,6 +14,9 @@
 //!   named `exportPrivateKeyPlaintext()` and `fromPlaintext()`; between two instances of
 //!   this module (a page and its worker) a key moves sealed under a one-time key
 //!   (`sealForTransfer`, `fromTransfer`).
+//! - **EVM keys** (secp256k1): [`generate_evm_signer`] and [`unlock_evm_key`] give an
+//!   [`EvmSigner`], sealed as `lk2$owner-secp256k1$…` / `lk2$session-secp256k1$…`, which
+//!   signs userOp hashes (`kind ‖ r ‖ s ‖ v`) and custody proofs (`personal_sign`).
 //! - **Hashing and addresses**: [`message_hash`] (SNIP-12 revision 1),
 //!   [`account_address`], [`decode_outside_execution`], [`selector_from_name`].
 //! - **Proofs of key possession**: [`proof_hash`] and [`payload_hash`], and
@@ -29,6 +32,7 @@
 mod api;
 mod entropy;
 mod error;
+mod evm;
 mod format;
 mod js;
 mod keys;
@@ -43,6 +47,7 @@ pub use api::{
 };
 pub use entropy::MIN_ENTROPY_BYTES;
 pub use error::{error_code_name, ErrorCode};
+pub use evm::{generate_evm_signer, unlock_evm_key, EvmSigner};
 pub use format::KeyFormat;
 pub use js::{JsEnvelopeInfo, JsOutsideExecution, JsOwnerSignature, JsSessionKeyData, JsTypedData};
 pub use pin::{blind_pin, envelope_info, PinBlind};

@@ -1,5 +1,5 @@
 /**
- * `@latchkey/sdk`: scoped, expiring session keys for Starknet smart accounts. Keys are
+ * `@latchkey/sdk`: scoped, expiring session keys for Starknet and EVM smart accounts. Keys are
  * created, sealed and used inside a WebAssembly build of latchkey-core; see API.md.
  */
 export { init, isInitialized } from './wasm.js';
@@ -103,3 +103,21 @@ export {
   type ChipiSessionData,
 } from './chipi.js';
 export { passkeyPrfSalt, passkeyPrfRequest, prfSecretFromAssertion, type PasskeyAssertion } from './passkey.js';
+export {
+  EvmClient,
+  EvmKey,
+  evmCallsOf,
+  evmProofHash,
+  evmUserOpHash,
+  evmWalletAddress,
+  type EvmAllowedMethod,
+  type EvmCall,
+  type EvmChainConfig,
+  type EvmOwnerAuth,
+  type EvmPrepared,
+  type EvmSessionTerms,
+  type EvmUserOperationJson,
+  type EvmWallet,
+  type CreatedEvmWallet,
+  type DecodedEvmCall,
+} from './evm.js';

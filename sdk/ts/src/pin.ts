@@ -25,8 +25,8 @@ export interface EvaluatedPin {
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-/** `client.pinEvaluate`, retried while the answer is 429 RATE_LIMITED. */
-async function evaluatePatiently(
+/** `client.pinEvaluate`, retried while the answer is 429 RATE_LIMITED (with its `Retry-After`). */
+export async function evaluatePatiently(
   client: LatchkeyClient,
   account: string,
   blinded: Uint8Array,

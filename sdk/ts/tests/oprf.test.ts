@@ -106,3 +106,29 @@ describe('the lk2 envelope vector', () => {
     expect((await caught(() => core.blindPin('', entropy()))).code).toBe('INVALID_INPUT');
   });
 });
+
+describe('the lk2Secp256k1 envelope vector (an EVM owner key)', () => {
+  const e = v.lk2Secp256k1;
+  const key = () => walletKey(unhex(e.master), e.keyId, e.account);
+
+  it('the wallet key of the address evaluates the PIN to the recorded output', () => {
+    expect(hex(evaluate(key(), new TextEncoder().encode(e.pin)))).toBe(e.oprfOutput);
+  });
+
+  it('opens through a blinded round trip to the recorded address, with the right PIN only', async () => {
+    const open = (pin: string) => {
+      const blind = core.blindPin(pin, entropy());
+      const secret = blind.finalize(blindEvaluate(key(), blind.blindedElement), e.keyId);
+      try {
+        return core.unlockEvmKey(e.envelope, 'owner', e.account, e.address, secret);
+      } finally {
+        secret.free();
+      }
+    };
+    const owner = open(e.pin);
+    expect(owner.address).toBe(e.address);
+    owner.free();
+    expect((await caught(() => open('482914'))).code).toBe('OWNER_KEY_DECRYPTION_FAILED');
+    expect(sdk.envelopeInfo(e.envelope)).toMatchObject({ format: 'lk2', kind: 'owner', oprfKeyId: 'v1' });
+  });
+});

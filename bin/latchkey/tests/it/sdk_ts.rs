@@ -1,5 +1,6 @@
 //! `@latchkey/sdk` (sdk/ts) against `latchkey serve`: the package is built with
-//! `sdk/ts/build.sh`, then its end-to-end script and its unit tests (vitest) run.
+//! `sdk/ts/build.sh`, then its end-to-end scripts (Starknet and EVM) and its unit tests
+//! (vitest) run.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -61,6 +62,49 @@ fn the_typescript_sdk_runs_a_session_end_to_end_against_latchkey_serve() {
         "remaining calls did not drop:\n{stdout}"
     );
     assert!(stdout.contains("\"serverCode\":\"SESSION_REVOKED\""), "{stdout}");
+}
+
+#[test]
+fn the_typescript_sdk_runs_an_evm_wallet_end_to_end_against_latchkey_serve() {
+    if !ready("run the TypeScript SDK's EVM module end to end") {
+        return;
+    }
+    let data = TempDir::new("sdk-ts-evm");
+    let server = serve(&data.0, &[]);
+    let output = Command::new("node")
+        .arg("tests/e2e-evm.mjs")
+        .current_dir(sdk_dir())
+        .env("LATCHKEY_URL", server.get("API"))
+        .env("LATCHKEY_PUBLIC_KEY", server.get("Public key"))
+        .env("LATCHKEY_SECRET_KEY", server.get("Secret key"))
+        .env("EVM_GAME", server.get("EVM game"))
+        .output()
+        .expect("run node");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "the SDK's EVM end-to-end flow failed:\n{stdout}\n{stderr}");
+    for step in [
+        "config",
+        "createWallet",
+        "wrongPin",
+        "createSession",
+        "registerSession",
+        "execute",
+        "status",
+        "sessionReopened",
+        "revoke",
+        "allowlistEnforced",
+        "revokeAll",
+        "done",
+    ] {
+        assert!(stdout.contains(&format!("\"step\":\"{step}\"")), "step {step} missing:\n{stdout}");
+    }
+    assert!(stdout.contains("\"deployed\":true,\"format\":\"lk2\""), "{stdout}");
+    assert!(stdout.contains("\"callsUsed\":[1,2]"), "{stdout}");
+    assert!(stdout.contains("\"serverCode\":\"SESSION_REVOKED\""), "{stdout}");
+    assert!(stdout.contains("\"states\":[\"revoked\",\"revoked\"]"), "{stdout}");
+    // No key or PIN in the clear.
+    assert!(!stdout.contains("482913") && !stderr.contains("482913"), "PIN printed");
 }
 
 #[test]
