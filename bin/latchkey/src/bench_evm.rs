@@ -23,7 +23,7 @@ use latchkey_relayer::{Relayer, RelayerConfig};
 use latchkey_store::{ApiKeyKind, BudgetKey, Store};
 use serde_json::{json, Value};
 
-use crate::bench_serve::{print_api_rows, relayer_wait, Client};
+use crate::bench_serve::{join_api_workers, joined_rate, print_api_rows, relayer_wait, Client};
 
 /// A fresh secp256k1 key.
 fn fresh_key() -> B256 {
@@ -121,13 +121,9 @@ pub(crate) async fn throughput(seconds: u64, concurrency: usize) -> anyhow::Resu
         },
         ..ApiConfig::default()
     };
-    let primary = ChainSlot {
-        chain: chain.clone(),
-        relayer,
-        account_class: address_text(deployment.account_implementation),
-        demo_game: Some(address_text(deployment.game)),
-        contracts: Default::default(),
-    };
+    let primary =
+        ChainSlot::new(chain.clone(), relayer, address_text(deployment.account_implementation))
+            .with_demo_game(Some(address_text(deployment.game)));
     let state = AppState::new(store.clone(), primary, vec![], config);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let url = format!("http://{}", listener.local_addr()?);
@@ -244,13 +240,7 @@ pub(crate) async fn throughput(seconds: u64, concurrency: usize) -> anyhow::Resu
             Ok::<_, anyhow::Error>((latencies, prepares, ids))
         }));
     }
-    let (mut latencies, mut prepares, mut ids) = (Vec::new(), Vec::new(), Vec::new());
-    for worker in workers {
-        let (l, p, i) = worker.await??;
-        latencies.extend(l);
-        prepares.extend(p);
-        ids.extend(i);
-    }
+    let (mut latencies, mut prepares, ids) = join_api_workers(workers).await?;
     let api_rate = ids.len() as f64 / started.elapsed().as_secs_f64();
     latencies.sort();
     prepares.sort();
@@ -337,9 +327,5 @@ async fn direct_phase(
             Ok::<_, anyhow::Error>(done)
         }));
     }
-    let mut total = 0u64;
-    for worker in workers {
-        total += worker.await??;
-    }
-    Ok(total as f64 / duration.as_secs_f64())
+    joined_rate(workers, duration).await
 }

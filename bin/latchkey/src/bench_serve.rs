@@ -132,13 +132,8 @@ impl BenchServer {
             },
             ..ApiConfig::default()
         };
-        let primary = latchkey_api::ChainSlot {
-            chain: backend,
-            relayer,
-            account_class: latchkey_core::to_hex(&class_hash),
-            demo_game: None,
-            contracts: Default::default(),
-        };
+        let primary =
+            latchkey_api::ChainSlot::new(backend, relayer, latchkey_core::to_hex(&class_hash));
         let state = AppState::new(store.clone(), primary, vec![], config);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let url = format!("http://{}", listener.local_addr()?);
@@ -302,15 +297,7 @@ pub(crate) async fn throughput(seconds: u64, concurrency: usize) -> anyhow::Resu
             Ok::<_, anyhow::Error>((latencies, prepares, ids))
         }));
     }
-    let mut latencies = Vec::new();
-    let mut prepares = Vec::new();
-    let mut ids = Vec::new();
-    for worker in workers {
-        let (l, p, i) = worker.await??;
-        latencies.extend(l);
-        prepares.extend(p);
-        ids.extend(i);
-    }
+    let (mut latencies, mut prepares, ids) = join_api_workers(workers).await?;
     // Count only executions that really succeeded on chain, over the time until the last
     // of them was final: a relayer that falls behind does not sustain its rate.
     let mut succeeded = 0usize;
@@ -430,6 +417,31 @@ async fn raw_phase(
             Ok::<_, anyhow::Error>(done)
         }));
     }
+    joined_rate(workers, duration).await
+}
+
+/// What one API worker measured: execution latencies, prepare latencies, request ids.
+pub(crate) type ApiSamples = (Vec<Duration>, Vec<Duration>, Vec<String>);
+
+/// Every API worker's samples, together.
+pub(crate) async fn join_api_workers(
+    workers: Vec<tokio::task::JoinHandle<anyhow::Result<ApiSamples>>>,
+) -> anyhow::Result<ApiSamples> {
+    let (mut latencies, mut prepares, mut ids) = (Vec::new(), Vec::new(), Vec::new());
+    for worker in workers {
+        let (l, p, i) = worker.await??;
+        latencies.extend(l);
+        prepares.extend(p);
+        ids.extend(i);
+    }
+    Ok((latencies, prepares, ids))
+}
+
+/// Operations per second over `duration`, summed over workers that each return a count.
+pub(crate) async fn joined_rate(
+    workers: Vec<tokio::task::JoinHandle<anyhow::Result<u64>>>,
+    duration: Duration,
+) -> anyhow::Result<f64> {
     let mut total = 0u64;
     for worker in workers {
         total += worker.await??;

@@ -279,13 +279,12 @@ pub(crate) async fn start(args: &ServeArgs) -> anyhow::Result<Server> {
     let mut others = Vec::new();
     if let Ok(evm) = &evm {
         let relayer = Relayer::start(evm.backend.clone(), store.clone(), config).await?;
-        others.push(ChainSlot {
-            chain: evm.backend.clone(),
-            relayer,
-            account_class: latchkey_evm::address_text(evm.deployment.account_implementation),
-            demo_game: Some(latchkey_evm::address_text(evm.deployment.game)),
-            contracts: evm.contracts(),
-        });
+        let class = latchkey_evm::address_text(evm.deployment.account_implementation);
+        others.push(
+            ChainSlot::new(evm.backend.clone(), relayer, class)
+                .with_demo_game(Some(latchkey_evm::address_text(evm.deployment.game)))
+                .with_contracts(evm.contracts()),
+        );
     }
 
     let oprf_keys = load_oprf_keys(args)?;
@@ -308,13 +307,8 @@ pub(crate) async fn start(args: &ServeArgs) -> anyhow::Result<Server> {
         instance,
         ..ApiConfig::default()
     };
-    let primary = ChainSlot {
-        chain: backend,
-        relayer,
-        account_class: to_hex(&account_class_hash),
-        demo_game: embedded.as_ref().and_then(Devnet::game).map(|game| to_hex(&game)),
-        contracts: Default::default(),
-    };
+    let primary = ChainSlot::new(backend, relayer, to_hex(&account_class_hash))
+        .with_demo_game(embedded.as_ref().and_then(Devnet::game).map(|game| to_hex(&game)));
     let state = AppState::new(store.clone(), primary, others, config);
     let released = state.release_orphaned_claims().await?;
     if released > 0 {

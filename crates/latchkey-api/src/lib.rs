@@ -137,6 +137,26 @@ pub struct ChainSlot {
     pub contracts: std::collections::BTreeMap<String, String>,
 }
 
+impl ChainSlot {
+    /// A chain served with its relayer and latchkey's account code there, without a demo
+    /// game or published contracts.
+    pub fn new(chain: Arc<dyn ChainBackend>, relayer: Relayer, account_class: String) -> Self {
+        Self { chain, relayer, account_class, demo_game: None, contracts: Default::default() }
+    }
+
+    /// The chain's demo game, if it has one.
+    pub fn with_demo_game(mut self, game: Option<String>) -> Self {
+        self.demo_game = game;
+        self
+    }
+
+    /// The contracts published in `/api/config`.
+    pub fn with_contracts(mut self, contracts: std::collections::BTreeMap<String, String>) -> Self {
+        self.contracts = contracts;
+        self
+    }
+}
+
 impl std::fmt::Debug for ChainSlot {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ChainSlot")

@@ -149,13 +149,7 @@ impl App {
         .expect("relayer");
         let chain = backend.id().to_string();
         let org = create_org(&store, &chain, 10u128.pow(21)).await;
-        let primary = ChainSlot {
-            chain: backend,
-            relayer,
-            account_class: latchkey_core::to_hex(&class_hash),
-            demo_game: None,
-            contracts: Default::default(),
-        };
+        let primary = ChainSlot::new(backend, relayer, latchkey_core::to_hex(&class_hash));
         let state = AppState::new(store.clone(), primary, vec![], config);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let url = format!("http://{}", listener.local_addr().unwrap());
