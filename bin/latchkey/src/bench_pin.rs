@@ -19,7 +19,9 @@ use anyhow::Context;
 use latchkey_core::keystore::hardened::{self, CURRENT_PARAMS};
 use latchkey_core::keystore::oprf::WalletOprfKey;
 use latchkey_core::keystore::{self, chipi};
-use latchkey_core::{generate_owner_key, EncryptKey, KeyBinding, KeyKind, SecretString};
+use latchkey_core::{
+    generate_owner_key, to_hex, EncryptKey, KeyBinding, KeyKind, ProofPurpose, SecretString,
+};
 use latchkey_store::{PinAttempt, PinPolicy};
 
 use crate::bench_serve::{percentile, BenchServer};
@@ -48,11 +50,14 @@ pub(crate) async fn pin(unlocks: usize) -> anyhow::Result<()> {
     let class_hash = latchkey_starknet_contracts::ACCOUNT.class_hash()?;
     let account = latchkey_starknet::ChainClient::account_address(class_hash, owner.public_key());
     let binding = KeyBinding { kind: KeyKind::Owner, account, public_key: owner.public_key() };
-    let sealing = server.evaluate(&account, EncryptKey::passphrase(PIN), None).await?;
+    let account_text = to_hex(&account);
+    let sealing = server.evaluate(&account_text, EncryptKey::passphrase(PIN), None).await?;
     let sealed = keystore::seal(&owner, &sealing.pin, &binding, &mut rand::rngs::OsRng)?;
     let address = bench.create_wallet(&owner, &sealed).await?;
     anyhow::ensure!(address == account, "the wallet is not at the owner key's address");
-    server.confirm(&account, &owner, true, &sealing.challenge).await?;
+    let unlock = ProofPurpose::PinUnlock;
+    let proof = sealing.challenge.stark_proof(&owner, &account, unlock, &owner.public_key())?;
+    server.confirm(&account_text, proof, None).await?;
     drop(sealing);
 
     eprintln!("measuring {unlocks} unlocks…");
@@ -60,11 +65,12 @@ pub(crate) async fn pin(unlocks: usize) -> anyhow::Result<()> {
         (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for _ in 0..unlocks {
         let started = Instant::now();
-        let evaluation = server.evaluate(&account, EncryptKey::passphrase(PIN), None).await?;
+        let evaluation = server.evaluate(&account_text, EncryptKey::passphrase(PIN), None).await?;
         let evaluated = Instant::now();
         let key = hardened::open(&sealed, &evaluation.pin, &binding)?;
         let opened = Instant::now();
-        server.confirm(&account, &key, true, &evaluation.challenge).await?;
+        let proof = evaluation.challenge.stark_proof(&key, &account, unlock, &key.public_key())?;
+        server.confirm(&account_text, proof, None).await?;
         let confirmed = Instant::now();
         totals.push(confirmed - started);
         evaluations.push(evaluated - started);

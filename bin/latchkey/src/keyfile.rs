@@ -24,11 +24,13 @@ use latchkey_core::{
     sign_proof, to_hex, Felt, KeyKind, OutsideExecution, ProofPurpose, SessionError, SessionPolicy,
     SessionSignature, SigningKey, TypedData,
 };
+use latchkey_evm_contracts::EvmSigningKey;
 use latchkey_starknet::ChainClient;
 use latchkey_starknet_contracts::ACCOUNT;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
+use crate::cli::evm::EvmMethod;
 use crate::cli::spec::MethodSpec;
 use crate::client::{PUBLIC_KEY_ENV, SECRET_KEY_ENV, URL_ENV};
 use crate::pin::{Evaluation, PinServer};
@@ -46,8 +48,11 @@ pub(crate) struct KeyFile {
     pub(crate) kind: String,
     /// The wallet the key signs for.
     pub(crate) account: String,
-    /// The key's public key.
+    /// The key's public key (on EVM, its address).
     pub(crate) public_key: String,
+    /// The wallet's chain (CAIP-2); absent: the server's Starknet chain.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) chain: Option<String>,
     /// The sealed private key (`lk1$…`, or a Chipi ciphertext).
     pub(crate) encrypted_private_key: String,
     /// For session keys: the expiry its signatures claim.
@@ -70,9 +75,23 @@ pub(crate) struct SessionTerms {
     /// Every method of every contract (never the wallet itself).
     #[serde(default)]
     pub(crate) allow_all: bool,
-    /// What the session may call.
+    /// What the session may call (Starknet).
     #[serde(default)]
     pub(crate) allowed_methods: Vec<MethodSpec>,
+    /// What the session may call (EVM: contracts and Solidity signatures).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) evm_methods: Vec<EvmMethod>,
+}
+
+impl SessionTerms {
+    /// The allowed methods as the API takes them, in the key's family.
+    pub(crate) fn allowed_methods_json(&self, evm: bool) -> Value {
+        if evm {
+            json!(self.evm_methods)
+        } else {
+            json!(self.allowed_methods)
+        }
+    }
 }
 
 impl std::fmt::Debug for KeyFile {
@@ -81,6 +100,7 @@ impl std::fmt::Debug for KeyFile {
             .field("kind", &self.kind)
             .field("account", &self.account)
             .field("public_key", &self.public_key)
+            .field("chain", &self.chain)
             .field("encrypted_private_key", &"<sealed>")
             .field("valid_until", &self.valid_until)
             .field("policy", &self.policy)
@@ -131,6 +151,20 @@ impl KeyFile {
         KeyKind::parse(&self.kind).unwrap_or(KeyKind::Session)
     }
 
+    /// Whether the key is for an EVM wallet (its chain is `eip155:…`).
+    pub(crate) fn is_evm(&self) -> bool {
+        self.chain.as_deref().is_some_and(|chain| chain.starts_with("eip155:"))
+    }
+
+    /// The EVM chain id of an EVM key file.
+    pub(crate) fn evm_chain_id(&self) -> anyhow::Result<u64> {
+        self.chain
+            .as_deref()
+            .and_then(|chain| chain.strip_prefix("eip155:"))
+            .and_then(|id| id.parse().ok())
+            .context("the key file is not for an EVM chain (eip155:ID)")
+    }
+
     pub(crate) fn account_felt(&self) -> anyhow::Result<Felt> {
         parse_felt(&self.account).context("the key file's account is not a felt")
     }
@@ -157,7 +191,7 @@ impl KeyFile {
             "sessionPublicKey": self.public_key,
             "validUntil": self.valid_until.context("session key file without validUntil")?,
             "maxCalls": terms.max_calls,
-            "allowedMethods": terms.allowed_methods,
+            "allowedMethods": terms.allowed_methods_json(self.is_evm()),
         });
         if terms.valid_after != 0 {
             body["validAfter"] = json!(terms.valid_after);
@@ -221,37 +255,31 @@ impl KeyFile {
     /// Opens the sealed key with `pin` (which carries the server's evaluation for `lk2`);
     /// also returns the envelope re-sealed when it should be upgraded (weak parameters, or
     /// `lk1` opened with an evaluation at hand).
-    fn open(&self, pin: &EncryptKey) -> Result<(SigningKey, Option<String>), KeystoreError> {
+    fn open<K: FileKey>(&self, pin: &EncryptKey) -> Result<(K, Option<String>), KeystoreError> {
         let binding = self.binding().map_err(|_| KeystoreError::Malformed("bad key file"))?;
         match keystore::KeyFormat::detect(&self.encrypted_private_key) {
-            Some(keystore::KeyFormat::Hardened) => hardened::open_and_upgrade(
+            Some(keystore::KeyFormat::Hardened) => hardened::open_and_upgrade_as(
                 &self.encrypted_private_key,
                 pin,
                 &binding,
                 &mut rand::rngs::OsRng,
             ),
-            _ => keystore::open(&self.encrypted_private_key, pin, &binding).map(|key| (key, None)),
+            _ => {
+                keystore::open_as(&self.encrypted_private_key, pin, &binding).map(|key| (key, None))
+            }
         }
     }
 
     /// Signs a proof of possession of `key` (this file's, unlocked) for `challenge`;
     /// returns the wire `proof` object.
-    pub(crate) fn prove_with(
+    pub(crate) fn prove_with<K: FileKey>(
         &self,
-        key: &SigningKey,
+        key: &K,
         challenge: &Challenge,
         purpose: ProofPurpose,
         payload: &Felt,
     ) -> anyhow::Result<Value> {
-        let signature = sign_proof(
-            key,
-            &challenge.chain_id,
-            &self.account_felt()?,
-            purpose,
-            &challenge.challenge,
-            payload,
-        )?;
-        Ok(challenge.proof(&signature))
+        key.proof(self, challenge, purpose, payload)
     }
 
     /// Signs `typed_data` with `key` (this file's, unlocked); returns the wire signature
@@ -295,6 +323,58 @@ impl KeyFile {
     }
 }
 
+/// A key a key file holds, in its family's proof scheme.
+pub(crate) trait FileKey: keystore::Sealable {
+    /// The wire `proof` object: this key's signature over a proof of possession for
+    /// `file`'s wallet, `challenge`, `purpose` and `payload`.
+    fn proof(
+        &self,
+        file: &KeyFile,
+        challenge: &Challenge,
+        purpose: ProofPurpose,
+        payload: &Felt,
+    ) -> anyhow::Result<Value>;
+}
+
+impl FileKey for SigningKey {
+    fn proof(
+        &self,
+        file: &KeyFile,
+        challenge: &Challenge,
+        purpose: ProofPurpose,
+        payload: &Felt,
+    ) -> anyhow::Result<Value> {
+        challenge.stark_proof(self, &file.account_felt()?, purpose, payload)
+    }
+}
+
+impl FileKey for EvmSigningKey {
+    /// `personal_sign` over the EVM proof hash (chain id, account, purpose, challenge,
+    /// payload), the chain being the key file's.
+    fn proof(
+        &self,
+        file: &KeyFile,
+        challenge: &Challenge,
+        purpose: ProofPurpose,
+        payload: &Felt,
+    ) -> anyhow::Result<Value> {
+        let account = latchkey_evm::parse_address(&file.account)
+            .map_err(|r| anyhow::anyhow!("the key file's account: {}", r.message))?;
+        let hash = latchkey_evm_contracts::proof_hash(
+            file.evm_chain_id()?,
+            account,
+            purpose.as_str(),
+            latchkey_evm_contracts::B256::from(challenge.challenge.to_bytes_be()),
+            latchkey_evm_contracts::B256::from(payload.to_bytes_be()),
+        );
+        let signature = self.sign_message_hash(hash)?;
+        Ok(json!({
+            "challenge": to_hex(&challenge.challenge),
+            "signature": [format!("0x{}", hex::encode(signature.to_bytes()))],
+        }))
+    }
+}
+
 /// Where a PIN is checked: by the server that holds the wallet's OPRF key, or (for `lk1`
 /// and Chipi-format key files only) on this machine.
 #[derive(Debug, Clone, Copy)]
@@ -309,11 +389,11 @@ pub(crate) enum PinCheck<'a> {
 /// PIN is evaluated first (one counted attempt), an `lk1` envelope is re-sealed as `lk2`
 /// and written back to the file, and the unlock is proved to the server, which resets the
 /// wallet's attempt counter.
-pub(crate) async fn unlock(
+pub(crate) async fn unlock<K: FileKey>(
     path: &Path,
     file: &mut KeyFile,
     check: PinCheck<'_>,
-) -> anyhow::Result<SigningKey> {
+) -> anyhow::Result<K> {
     let (key, challenge) = unlock_unproved(path, file, check).await?;
     if let (PinCheck::Server(server), Some(challenge)) = (check, challenge) {
         prove_unlock(server, file, &key, &challenge).await;
@@ -323,17 +403,16 @@ pub(crate) async fn unlock(
 
 /// [`unlock`] without proving it: also returns the `pin-unlock` challenge to prove it with
 /// [`prove_unlock`] (when the PIN went through the server), for a wallet not stored yet.
-pub(crate) async fn unlock_unproved(
+pub(crate) async fn unlock_unproved<K: FileKey>(
     path: &Path,
     file: &mut KeyFile,
     check: PinCheck<'_>,
-) -> anyhow::Result<(SigningKey, Option<Challenge>)> {
+) -> anyhow::Result<(K, Option<Challenge>)> {
     let pin = read_pin(&format!("PIN for {}: ", path.display()), false)?;
-    let account = file.account_felt()?;
     let oprf_key = file.oprf_key();
     let (pin, evaluation) = match check {
         PinCheck::Server(server) if oprf_key.is_some() || file.is_offline_guessable() => {
-            let evaluation = server.evaluate(&account, pin, oprf_key.as_deref()).await?;
+            let evaluation = server.evaluate(&file.account, pin, oprf_key.as_deref()).await?;
             let Evaluation { pin, challenge, attempts_remaining } = evaluation;
             (pin, Some((challenge, attempts_remaining)))
         }
@@ -362,15 +441,15 @@ pub(crate) async fn unlock_unproved(
 
 /// Proves an unlock to the server, which resets the wallet's attempt counter; a failure
 /// is only a warning (the key did open).
-pub(crate) async fn prove_unlock(
+pub(crate) async fn prove_unlock<K: FileKey>(
     server: PinServer<'_>,
     file: &KeyFile,
-    key: &SigningKey,
+    key: &K,
     challenge: &Challenge,
 ) {
-    let owner = file.kind() == KeyKind::Owner;
-    let confirmed = match file.account_felt() {
-        Ok(account) => server.confirm(&account, key, owner, challenge).await,
+    let session_key = (file.kind() == KeyKind::Session).then_some(file.public_key.as_str());
+    let confirmed = match key.proof(file, challenge, ProofPurpose::PinUnlock, &key.public_id()) {
+        Ok(proof) => server.confirm(&file.account, proof, session_key).await,
         Err(error) => Err(error),
     };
     if let Err(error) = confirmed {
@@ -442,6 +521,19 @@ impl Challenge {
             parse_felt(text).with_context(|| format!("the challenge's {name} is not a felt"))
         };
         Ok(Self { challenge: field("challenge")?, chain_id: field("chainId")? })
+    }
+
+    /// The wire `proof` object of a Stark key's proof of possession for `account`.
+    pub(crate) fn stark_proof(
+        &self,
+        key: &SigningKey,
+        account: &Felt,
+        purpose: ProofPurpose,
+        payload: &Felt,
+    ) -> anyhow::Result<Value> {
+        let signature =
+            sign_proof(key, &self.chain_id, account, purpose, &self.challenge, payload)?;
+        Ok(self.proof(&signature))
     }
 
     /// The wire `proof` object for `signature`.
@@ -524,7 +616,8 @@ pub(crate) async fn create_owner_file(
     let key = generate_owner_key(&mut rand::rngs::OsRng);
     let class_hash = ACCOUNT.class_hash()?;
     let account = ChainClient::account_address(class_hash, key.public_key());
-    let (pin, unlock_challenge) = new_pin("PIN for the new owner key: ", &account, check).await?;
+    let (pin, unlock_challenge) =
+        new_pin("PIN for the new owner key: ", &to_hex(&account), check).await?;
     let binding = KeyBinding { kind: KeyKind::Owner, account, public_key: key.public_key() };
     let sealed = keystore::seal(&key, &pin, &binding, &mut rand::rngs::OsRng)?;
     drop(pin);
@@ -533,6 +626,7 @@ pub(crate) async fn create_owner_file(
         kind: KeyKind::Owner.as_str().to_string(),
         account: to_hex(&account),
         public_key: public_key_hex(&key),
+        chain: None,
         encrypted_private_key: sealed,
         valid_until: None,
         policy: None,
@@ -546,9 +640,9 @@ pub(crate) async fn create_owner_file(
 /// strength; through the server, has it evaluated (one counted attempt) so that the key
 /// is sealed as `lk2`, and returns the evaluation's `pin-unlock` challenge too. Offline
 /// the key will be sealed as `lk1`, whose PIN can be tested offline.
-async fn new_pin(
+pub(crate) async fn new_pin(
     prompt: &str,
-    account: &Felt,
+    account: &str,
     check: PinCheck<'_>,
 ) -> anyhow::Result<(EncryptKey, Option<Challenge>)> {
     let pin = read_pin(prompt, true)?;
@@ -601,12 +695,7 @@ impl SessionRequest<'_> {
         let account = parse_felt(self.account).map_err(|e| {
             anyhow::anyhow!("the wallet address {:?} is not a felt: {e}", self.account)
         })?;
-        if self.allow.is_empty() && !self.allow_all {
-            bail!("name what the session may call (--allow CONTRACT:ENTRYPOINT, repeatable) or pass --allow-all");
-        }
-        if !self.allow.is_empty() && self.allow_all {
-            bail!("--allow and --allow-all exclude each other");
-        }
+        let seconds = self.check_terms(now)?;
         let methods = self
             .allow
             .iter()
@@ -614,6 +703,18 @@ impl SessionRequest<'_> {
             .collect::<anyhow::Result<Vec<_>>>()?;
         if methods.iter().any(|m| m.contract == account) {
             bail!("a session can never call its own wallet");
+        }
+        Ok((account, methods, seconds))
+    }
+
+    /// Checks what every family shares (something allowed, calls, a lifetime after the
+    /// start); returns the key's lifetime in seconds.
+    pub(crate) fn check_terms(&self, now: u64) -> anyhow::Result<u64> {
+        if self.allow.is_empty() && !self.allow_all {
+            bail!("name what the session may call (--allow CONTRACT:ENTRYPOINT, repeatable) or pass --allow-all");
+        }
+        if !self.allow.is_empty() && self.allow_all {
+            bail!("--allow and --allow-all exclude each other");
         }
         if self.max_calls == 0 {
             bail!("--max-calls must be at least 1");
@@ -628,7 +729,7 @@ impl SessionRequest<'_> {
         if now.saturating_add(seconds) <= self.valid_after {
             bail!("the session would end before it starts (--valid-after is past its expiry)");
         }
-        Ok((account, methods, seconds))
+        Ok(seconds)
     }
 }
 
@@ -654,7 +755,7 @@ pub(crate) async fn create_session_file(
     ensure_absent(path)?;
     let now = now_unix();
     let (account, methods, seconds) = request.check(now)?;
-    let (pin, _) = new_pin("PIN for the new session key: ", &account, check).await?;
+    let (pin, _) = new_pin("PIN for the new session key: ", &to_hex(&account), check).await?;
     let data = create_session_key(&pin, &account, seconds, now, &mut rand::rngs::OsRng)?;
     drop(pin);
     let file = KeyFile {
@@ -662,6 +763,7 @@ pub(crate) async fn create_session_file(
         kind: KeyKind::Session.as_str().to_string(),
         account: to_hex(&account),
         public_key: data.public_key.clone(),
+        chain: None,
         encrypted_private_key: data.encrypted_private_key.clone(),
         valid_until: Some(data.valid_until),
         policy: Some(SessionTerms {
@@ -669,6 +771,7 @@ pub(crate) async fn create_session_file(
             max_calls: request.max_calls,
             allow_all: request.allow_all,
             allowed_methods: methods,
+            evm_methods: Vec::new(),
         }),
     };
     file.create(path)?;
@@ -676,7 +779,7 @@ pub(crate) async fn create_session_file(
     Ok(file)
 }
 
-fn ensure_absent(path: &Path) -> anyhow::Result<()> {
+pub(crate) fn ensure_absent(path: &Path) -> anyhow::Result<()> {
     if path.exists() {
         bail!("{} exists already; it is never overwritten", path.display());
     }
@@ -809,6 +912,7 @@ mod tests {
             kind: "session".into(),
             account: "0x1".into(),
             public_key: "0x2".into(),
+            chain: None,
             encrypted_private_key: "lk1$x".into(),
             valid_until: Some(2_000_000_000),
             policy: Some(SessionTerms {
@@ -816,6 +920,7 @@ mod tests {
                 max_calls: 5,
                 allow_all: false,
                 allowed_methods: vec![MethodSpec::parse("0x12:make_move").unwrap()],
+                evm_methods: vec![],
             }),
         };
         assert_eq!(
@@ -844,6 +949,7 @@ mod tests {
             kind: "owner".into(),
             account: "0x1".into(),
             public_key: "0x2".into(),
+            chain: None,
             encrypted_private_key: "lk1$secret-material".into(),
             valid_until: None,
             policy: None,

@@ -14,7 +14,7 @@ use anyhow::Context;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use latchkey_core::keystore::oprf::blind_pin;
-use latchkey_core::{sign_proof, to_hex, EncryptKey, Felt, ProofPurpose, SigningKey};
+use latchkey_core::EncryptKey;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -70,7 +70,7 @@ impl<'a> PinServer<'a> {
     /// one PIN attempt on the server; a rate-limited request is retried a few times.
     pub(crate) async fn evaluate(
         &self,
-        account: &Felt,
+        account: &str,
         pin: EncryptKey,
         key_id: Option<&str>,
     ) -> anyhow::Result<Evaluation> {
@@ -80,7 +80,7 @@ impl<'a> PinServer<'a> {
         if let Some(key_id) = key_id {
             body["keyId"] = json!(key_id);
         }
-        let path = format!("/api/wallets/{}/pin/evaluate", segment(&to_hex(account)));
+        let path = format!("/api/wallets/{}/pin/evaluate", segment(account));
         let answer = self.post_patiently(&path, &body).await?;
         let evaluated: Evaluated = decode(&answer, "PIN evaluation")?;
         let bytes = URL_SAFE_NO_PAD
@@ -97,30 +97,21 @@ impl<'a> PinServer<'a> {
         })
     }
 
-    /// Proves to the server that `key` (the wallet's owner key, or one of its registered
-    /// session keys when `owner` is false) was unlocked after `challenge` was issued,
-    /// which resets the wallet's attempt counter.
+    /// Proves to the server, with `proof` (a `pin-unlock` proof by the unlocked key: the
+    /// wallet's owner key, or the registered session key `session_key`), that the key was
+    /// unlocked after the proof's challenge was issued; this resets the wallet's attempt
+    /// counter.
     pub(crate) async fn confirm(
         &self,
-        account: &Felt,
-        key: &SigningKey,
-        owner: bool,
-        challenge: &Challenge,
+        account: &str,
+        proof: Value,
+        session_key: Option<&str>,
     ) -> anyhow::Result<()> {
-        let public_key = key.public_key();
-        let signature = sign_proof(
-            key,
-            &challenge.chain_id,
-            account,
-            ProofPurpose::PinUnlock,
-            &challenge.challenge,
-            &public_key,
-        )?;
-        let mut body = json!({"proof": challenge.proof(&signature)});
-        if !owner {
-            body["publicKey"] = json!(to_hex(&public_key));
+        let mut body = json!({"proof": proof});
+        if let Some(key) = session_key {
+            body["publicKey"] = json!(key);
         }
-        let path = format!("/api/wallets/{}/pin/confirm", segment(&to_hex(account)));
+        let path = format!("/api/wallets/{}/pin/confirm", segment(account));
         self.client.post(&path, Some(&body)).await?;
         Ok(())
     }

@@ -96,12 +96,23 @@ pub(super) async fn sign_and_execute(
         .sign_with(&unlocked, &typed, now_unix())
         .with_context(|| format!("cannot sign with {}", key.path.display()))?;
     drop(unlocked);
-
-    let mut progress = Progress::start(task);
-    progress.state("submitting", None);
     let body = json!({"typedData": prepared.typed_data, "signature": signature});
     let path = format!("/api/wallets/{}/execute", segment(&to_hex(&wallet)));
-    let executed = match client.post(&path, Some(&body)).await {
+    follow_execution(ctx, client, &path, &body, task).await
+}
+
+/// Submits a signed execution (`body` to the wallet's `execute` route, `path`), then
+/// waits for the transaction's final state, showing `task` and its states.
+pub(super) async fn follow_execution(
+    ctx: &Ctx,
+    client: &Client,
+    path: &str,
+    body: &Value,
+    task: String,
+) -> anyhow::Result<(Value, Transaction)> {
+    let mut progress = Progress::start(task);
+    progress.state("submitting", None);
+    let executed = match client.post(path, Some(body)).await {
         Ok(value) => value,
         Err(error) => {
             progress.abandon();

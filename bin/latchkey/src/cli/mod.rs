@@ -25,6 +25,7 @@
 //! Exit codes: see [`exit`] (0 success, 1 local error, 2 command-line syntax, 3 API
 //! refusal, 4 server unreachable or failed, 5 transaction failed on chain).
 
+pub(crate) mod evm;
 pub(crate) mod exit;
 mod flow;
 mod progress;

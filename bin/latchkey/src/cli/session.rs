@@ -3,11 +3,12 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use latchkey_core::{parse_felt, selector, to_hex, Felt, DEFAULT_SESSION_MAX_CALLS};
+use latchkey_core::{parse_felt, selector, to_hex, AccountChange, Felt, DEFAULT_SESSION_MAX_CALLS};
 use latchkey_starknet_contracts::account_calls;
 use serde::Deserialize;
 use serde_json::json;
 
+use super::evm;
 use super::flow::{conclude, sign_and_execute};
 use super::render::{details, duration, short_hex, utc, utc_relative, Table};
 use super::spec::CallSpec;
@@ -116,17 +117,23 @@ pub(crate) struct WhichSession {
 }
 
 impl WhichSession {
-    /// The wallet, the session key, and the key file when one was named.
-    fn resolve(&self) -> anyhow::Result<(Felt, Felt, Option<NamedKey>)> {
+    /// The wallet, the session key (each as the API reads it), and the key file when one
+    /// was named.
+    fn resolve(&self) -> anyhow::Result<(String, String, Option<NamedKey>)> {
         match (&self.key_file, &self.wallet, &self.session) {
             (Some(path), _, _) => {
                 let key = NamedKey::session(path)?;
-                Ok((key.account()?, key.file.public_key_felt()?, Some(key)))
+                key.account()?;
+                Ok((key.file.account.clone(), key.file.public_key.clone(), Some(key)))
             }
             (None, Some(wallet), Some(session)) => {
-                let session = parse_felt(session)
-                    .map_err(|e| anyhow::anyhow!("--session {session:?} is not a felt: {e}"))?;
-                Ok((wallet_address(wallet)?, session, None))
+                let key = match evm_text(session) {
+                    Some(address) => address,
+                    None => to_hex(&parse_felt(session).map_err(|e| {
+                        anyhow::anyhow!("--session {session:?} is not a felt: {e}")
+                    })?),
+                };
+                Ok((wallet_text(wallet)?, key, None))
             }
             _ => anyhow::bail!(
                 "name the session: --key-file FILE, or --wallet ADDRESS --session KEY"
@@ -210,9 +217,11 @@ pub(super) async fn run(ctx: &Ctx, command: SessionCommand) -> anyhow::Result<()
 
 async fn create(ctx: &Ctx, path: &Path, request: &SessionRequest<'_>) -> anyhow::Result<()> {
     let client = ctx.client()?;
-    let file =
-        keyfile::create_session_file(path, request, PinCheck::Server(PinServer::new(&client)))
-            .await?;
+    let pins = PinServer::new(&client);
+    let file = match evm::wallet_chain(&client, request.account).await? {
+        Some(chain) => evm::new_session_file(path, &evm_session(request, chain)?, pins).await?,
+        None => keyfile::create_session_file(path, request, PinCheck::Server(pins)).await?,
+    };
     let terms = file.terms()?;
     let valid_until = file.valid_until.unwrap_or_default();
     let doc = json!({
@@ -223,19 +232,22 @@ async fn create(ctx: &Ctx, path: &Path, request: &SessionRequest<'_>) -> anyhow:
         "validUntil": valid_until,
         "maxCalls": terms.max_calls,
         "allowAll": terms.allow_all,
-        "allowedMethods": terms.allowed_methods,
+        "allowedMethods": terms.allowed_methods_json(file.is_evm()),
     });
     ctx.out.emit(&doc, || {
         let now = now_unix();
         let allowed = if terms.allow_all {
             "every method of every contract".to_string()
         } else {
-            terms
+            let starknet = terms
                 .allowed_methods
                 .iter()
-                .map(|m| format!("{} on {}", m.entrypoint, short_hex(&to_hex(&m.contract))))
-                .collect::<Vec<_>>()
-                .join("\n")
+                .map(|m| format!("{} on {}", m.entrypoint, short_hex(&to_hex(&m.contract))));
+            let evm = terms.evm_methods.iter().map(|m| match m.contract.as_str() {
+                "0x0" => format!("{} on any contract", m.entrypoint),
+                contract => format!("{} on {}", m.entrypoint, short_hex(contract)),
+            });
+            starknet.chain(evm).collect::<Vec<_>>().join("\n")
         };
         format!(
             "Session key created in {} (not registered yet).\n{}\nNext: latchkey session register --key-file {} --owner-key OWNER_KEY_FILE\n",
@@ -266,13 +278,23 @@ async fn register(ctx: &Ctx, session_path: &Path, owner_path: &Path) -> anyhow::
             owner.file.account
         );
     }
-    let body = session.file.registration_body()?;
-    let expected = [account_calls::register_session(wallet, &session.file.registration_policy()?)];
     let client = ctx.client()?;
-    let prepared = client.post(&format!("{}/sessions", wallet_path(wallet)), Some(&body)).await?;
     let task = format!("registering session {}", short_hex(&session.file.public_key));
-    let (raw, transaction) =
-        sign_and_execute(ctx, &client, wallet, &prepared, &owner, &expected, task).await?;
+    let (raw, transaction) = if session.file.is_evm() {
+        let body = session.file.registration_body()?;
+        let grant = evm::registration_grant(&session.file)?;
+        let path = format!("/api/wallets/{}/sessions", segment(&session.file.account));
+        let prepared = client.post(&path, Some(&body)).await?;
+        let expected = evm::Expected::Change(AccountChange::RegisterSession(grant));
+        evm::sign_and_execute(ctx, &client, &prepared, &owner, &expected, task).await?
+    } else {
+        let body = session.file.registration_body()?;
+        let expected =
+            [account_calls::register_session(wallet, &session.file.registration_policy()?)];
+        let prepared =
+            client.post(&format!("{}/sessions", wallet_path(wallet)), Some(&body)).await?;
+        sign_and_execute(ctx, &client, wallet, &prepared, &owner, &expected, task).await?
+    };
     conclude(
         ctx,
         &raw,
@@ -287,28 +309,49 @@ async fn register(ctx: &Ctx, session_path: &Path, owner_path: &Path) -> anyhow::
 async fn status(ctx: &Ctx, which: &WhichSession) -> anyhow::Result<()> {
     let (wallet, key, file) = which.resolve()?;
     let client = ctx.client()?;
-    let raw =
-        client.get(&format!("{}/sessions/{}", wallet_path(wallet), segment(&to_hex(&key)))).await?;
+    let raw = client
+        .get(&format!("/api/wallets/{}/sessions/{}", segment(&wallet), segment(&key)))
+        .await?;
     let session: Session = decode(&raw, "session")?;
     let names = file.as_ref().map(known_names).unwrap_or_default();
-    ctx.out.emit(&raw, || session_details(&session, wallet, &names, now_unix()))
+    ctx.out.emit(&raw, || session_details(&session, &wallet, &names, now_unix()))
 }
 
 async fn exec(ctx: &Ctx, path: &Path, specs: &[String]) -> anyhow::Result<()> {
-    let calls = specs.iter().map(|s| CallSpec::parse(s)).collect::<anyhow::Result<Vec<_>>>()?;
     let session = NamedKey::session(path)?;
-    let wallet = session.account()?;
     let client = ctx.client()?;
-    let body = json!({"calls": calls.iter().map(CallSpec::to_json).collect::<Vec<_>>()});
-    let prepared = client.post(&format!("{}/prepare", wallet_path(wallet)), Some(&body)).await?;
-    let expected: Vec<_> = calls.iter().map(CallSpec::call).collect();
-    let what = match calls.as_slice() {
-        [one] => one.entrypoint.clone(),
-        many => format!("{} calls", many.len()),
+    let task = |what: &str| {
+        format!("executing {what} with session {}", short_hex(&session.file.public_key))
     };
-    let task = format!("executing {what} with session {}", short_hex(&session.file.public_key));
-    let (raw, transaction) =
-        sign_and_execute(ctx, &client, wallet, &prepared, &session, &expected, task).await?;
+    let (what, (raw, transaction)) = if session.file.is_evm() {
+        let parsed =
+            specs.iter().map(|s| evm::parse_call(s)).collect::<anyhow::Result<Vec<_>>>()?;
+        evm::wallet_of(&session)?;
+        let what = match parsed.as_slice() {
+            [(_, name)] => name.clone(),
+            many => format!("{} calls", many.len()),
+        };
+        let calls: Vec<_> = parsed.into_iter().map(|(call, _)| call).collect();
+        let body = evm::prepare_body(&calls, &session.file.public_key);
+        let path = format!("/api/wallets/{}/prepare", segment(&session.file.account));
+        let prepared = client.post(&path, Some(&body)).await?;
+        let expected = evm::Expected::Calls(calls);
+        let task = task(&what);
+        (what, evm::sign_and_execute(ctx, &client, &prepared, &session, &expected, task).await?)
+    } else {
+        let calls = specs.iter().map(|s| CallSpec::parse(s)).collect::<anyhow::Result<Vec<_>>>()?;
+        let wallet = session.account()?;
+        let body = json!({"calls": calls.iter().map(CallSpec::to_json).collect::<Vec<_>>()});
+        let prepared =
+            client.post(&format!("{}/prepare", wallet_path(wallet)), Some(&body)).await?;
+        let expected: Vec<_> = calls.iter().map(CallSpec::call).collect();
+        let what = match calls.as_slice() {
+            [one] => one.entrypoint.clone(),
+            many => format!("{} calls", many.len()),
+        };
+        let task = task(&what);
+        (what, sign_and_execute(ctx, &client, wallet, &prepared, &session, &expected, task).await?)
+    };
     conclude(
         ctx,
         &raw,
@@ -323,35 +366,41 @@ async fn exec(ctx: &Ctx, path: &Path, specs: &[String]) -> anyhow::Result<()> {
 async fn revoke(ctx: &Ctx, which: &WhichSession, owner_path: &Path) -> anyhow::Result<()> {
     let (wallet, key, _) = which.resolve()?;
     let owner = NamedKey::owner(owner_path)?;
-    if owner.account()? != wallet {
-        anyhow::bail!(
-            "{} owns wallet {}, not {}",
-            owner_path.display(),
-            owner.file.account,
-            to_hex(&wallet)
-        );
+    if !same_address(&owner.file.account, &wallet) {
+        anyhow::bail!("{} owns wallet {}, not {wallet}", owner_path.display(), owner.file.account);
     }
     let client = ctx.client()?;
-    let prepared = client
-        .post(&format!("{}/sessions/{}/revoke", wallet_path(wallet), segment(&to_hex(&key))), None)
-        .await?;
-    let expected = [account_calls::revoke_session_key(wallet, key)];
-    let task = format!("revoking session {}", short_hex(&to_hex(&key)));
-    let (raw, transaction) =
-        sign_and_execute(ctx, &client, wallet, &prepared, &owner, &expected, task).await?;
-    conclude(ctx, &raw, &transaction, &format!("Session {} revoked.", to_hex(&key)))
+    let path = format!("/api/wallets/{}/sessions/{}/revoke", segment(&wallet), segment(&key));
+    let prepared = client.post(&path, None).await?;
+    let task = format!("revoking session {}", short_hex(&key));
+    let (raw, transaction) = if owner.file.is_evm() {
+        let key = latchkey_evm::parse_address(&key)
+            .map_err(|r| anyhow::anyhow!("the session key: {}", r.message))?;
+        let change = AccountChange::RevokeSession(latchkey_evm::address_text(key));
+        let expected = evm::Expected::Change(change);
+        evm::sign_and_execute(ctx, &client, &prepared, &owner, &expected, task).await?
+    } else {
+        let wallet = owner.account()?;
+        let expected = [account_calls::revoke_session_key(wallet, parse_felt(&key)?)];
+        sign_and_execute(ctx, &client, wallet, &prepared, &owner, &expected, task).await?
+    };
+    conclude(ctx, &raw, &transaction, &format!("Session {key} revoked."))
 }
 
 async fn revoke_all(ctx: &Ctx, owner_path: &Path) -> anyhow::Result<()> {
     let owner = NamedKey::owner(owner_path)?;
     let wallet = owner.account()?;
     let client = ctx.client()?;
-    let prepared =
-        client.post(&format!("{}/sessions/revoke-all", wallet_path(wallet)), None).await?;
-    let expected = [account_calls::revoke_all_sessions(wallet)];
+    let path = format!("/api/wallets/{}/sessions/revoke-all", segment(&owner.file.account));
+    let prepared = client.post(&path, None).await?;
     let task = format!("revoking every session of {}", short_hex(&owner.file.account));
-    let (raw, transaction) =
-        sign_and_execute(ctx, &client, wallet, &prepared, &owner, &expected, task).await?;
+    let (raw, transaction) = if owner.file.is_evm() {
+        let expected = evm::Expected::Change(AccountChange::RevokeAllSessions);
+        evm::sign_and_execute(ctx, &client, &prepared, &owner, &expected, task).await?
+    } else {
+        let expected = [account_calls::revoke_all_sessions(wallet)];
+        sign_and_execute(ctx, &client, wallet, &prepared, &owner, &expected, task).await?
+    };
     conclude(
         ctx,
         &raw,
@@ -362,15 +411,16 @@ async fn revoke_all(ctx: &Ctx, owner_path: &Path) -> anyhow::Result<()> {
 
 async fn list(ctx: &Ctx, wallet: Option<&str>, key_file: Option<&Path>) -> anyhow::Result<()> {
     let (wallet, names) = match (wallet, key_file) {
-        (Some(wallet), _) => (wallet_address(wallet)?, HashMap::new()),
+        (Some(wallet), _) => (wallet_text(wallet)?, HashMap::new()),
         (None, Some(path)) => {
             let key = NamedKey::read(path)?;
-            (key.account()?, known_names(&key))
+            key.account()?;
+            (key.file.account.clone(), known_names(&key))
         }
         (None, None) => anyhow::bail!("name the wallet: --wallet ADDRESS or --key-file FILE"),
     };
     let client = ctx.client()?;
-    let raw = client.get(&format!("{}/sessions", wallet_path(wallet))).await?;
+    let raw = client.get(&format!("/api/wallets/{}/sessions", segment(&wallet))).await?;
     let sessions: Vec<Session> = decode(&raw, "session list")?;
     ctx.out.emit(&raw, || session_table(&sessions, &names))
 }
@@ -381,12 +431,60 @@ fn wallet_path(wallet: Felt) -> String {
 
 /// Entrypoint names by selector, from a session key file's terms.
 fn known_names(key: &NamedKey) -> HashMap<String, String> {
-    key.file
-        .policy
-        .iter()
+    let terms = key.file.policy.iter();
+    let starknet = terms
+        .clone()
         .flat_map(|terms| &terms.allowed_methods)
-        .map(|m| (to_hex(&selector(&m.entrypoint)), m.entrypoint.clone()))
-        .collect()
+        .map(|m| (to_hex(&selector(&m.entrypoint)), m.entrypoint.clone()));
+    let evm = terms.flat_map(|terms| &terms.evm_methods).filter_map(|m| {
+        let selector = parse_felt(&evm::selector_text(&m.entrypoint)).ok()?;
+        Some((to_hex(&selector), m.entrypoint.clone()))
+    });
+    starknet.chain(evm).collect()
+}
+
+/// An address written as an EVM address (`0x` and 40 hex digits), as given.
+fn evm_text(text: &str) -> Option<String> {
+    let evm = text.len() == 42
+        && text.starts_with("0x")
+        && text[2..].chars().all(|c| c.is_ascii_hexdigit());
+    evm.then(|| text.to_string())
+}
+
+/// A wallet address from the command line as the API reads it: an EVM address as given,
+/// a Starknet address in canonical hex.
+fn wallet_text(text: &str) -> anyhow::Result<String> {
+    match evm_text(text) {
+        Some(address) => Ok(address),
+        None => Ok(to_hex(&wallet_address(text)?)),
+    }
+}
+
+/// Whether two address texts name the same address (EVM spellings differ in case).
+fn same_address(a: &str, b: &str) -> bool {
+    match (parse_felt(a), parse_felt(b)) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    }
+}
+
+/// An EVM session key file's terms from the command line's request.
+fn evm_session<'a>(
+    request: &'a SessionRequest<'a>,
+    chain: String,
+) -> anyhow::Result<evm::NewSession<'a>> {
+    let account = latchkey_evm::parse_address(request.account)
+        .map_err(|r| anyhow::anyhow!("--wallet {:?}: {}", request.account, r.message))?;
+    let seconds = request.check_terms(now_unix())?;
+    Ok(evm::NewSession {
+        chain,
+        account,
+        seconds,
+        valid_after: request.valid_after,
+        max_calls: request.max_calls,
+        allow: request.allow,
+        allow_all: request.allow_all,
+    })
 }
 
 fn valid_after_text(valid_after: u64, now: u64) -> String {
@@ -411,7 +509,7 @@ fn method_text(method: &Method, names: &HashMap<String, String>) -> String {
 
 fn session_details(
     session: &Session,
-    wallet: Felt,
+    wallet: &str,
     names: &HashMap<String, String>,
     now: u64,
 ) -> String {
@@ -443,7 +541,7 @@ fn session_details(
     };
     details(&[
         ("Session", session.session_public_key.clone()),
-        ("Wallet", to_hex(&wallet)),
+        ("Wallet", wallet.to_string()),
         ("State", session.state.clone()),
         ("Valid after", valid_after_text(session.valid_after, now)),
         ("Valid until", utc_relative(session.valid_until, now)),
@@ -526,13 +624,13 @@ mod tests {
     #[test]
     fn session_details_name_methods_when_they_can() {
         let now = 1_763_705_525;
-        let text = session_details(&session("active", 2), Felt::from(0x99u8), &HashMap::new(), now);
+        let text = session_details(&session("active", 2), "0x99", &HashMap::new(), now);
         assert!(text.contains("State          active"), "{text}");
         assert!(text.contains("2 of 10 used, 8 remaining"), "{text}");
         assert!(text.contains("Valid until    2025-11-21 07:12:05 UTC (in 1h 0m)"), "{text}");
         assert!(text.contains("selector 0x"), "unknown names show the selector: {text}");
         let names = HashMap::from([(to_hex(&selector("make_move")), "make_move".to_string())]);
-        let text = session_details(&session("active", 2), Felt::from(0x99u8), &names, now);
+        let text = session_details(&session("active", 2), "0x99", &names, now);
         assert!(text.contains("make_move on 0x7a40de…94f0"), "{text}");
     }
 }

@@ -4,13 +4,15 @@ use std::path::{Path, PathBuf};
 
 use latchkey_core::to_hex;
 use serde::Deserialize;
-use serde_json::json;
+use serde_json::{json, Value};
 
+use super::evm::{self, EvmChain};
 use super::progress::Progress;
 use super::render::{details, iso_time, short_hex, Table};
 use super::{wallet_address, Ctx, NamedKey};
+use crate::client::Client;
 use crate::client::{decode, segment};
-use crate::keyfile::{self, PinCheck};
+use crate::keyfile::{self, Challenge, FileKey, KeyFile, PinCheck};
 use crate::pin::PinServer;
 
 /// `latchkey wallet …`.
@@ -29,6 +31,10 @@ pub(crate) enum WalletCommand {
         /// creation that failed after the key file was written).
         #[arg(long)]
         existing: bool,
+        /// The chain, as the server lists it (`eip155:31337`, or `evm`/`starknet` for
+        /// the one chain of that family) [default: the server's default chain].
+        #[arg(long, value_name = "CHAIN", conflicts_with = "existing")]
+        chain: Option<String>,
     },
     /// Show a wallet, by address or by a key file of it.
     Show {
@@ -69,8 +75,8 @@ struct Wallet {
 
 pub(super) async fn run(ctx: &Ctx, command: WalletCommand) -> anyhow::Result<()> {
     match command {
-        WalletCommand::Create { key_file, user, existing } => {
-            create(ctx, &key_file, user.as_deref(), existing).await
+        WalletCommand::Create { key_file, user, existing, chain } => {
+            create(ctx, &key_file, user.as_deref(), existing, chain.as_deref()).await
         }
         WalletCommand::Show { address, key_file } => {
             show(ctx, address.as_deref(), key_file.as_deref()).await
@@ -79,7 +85,13 @@ pub(super) async fn run(ctx: &Ctx, command: WalletCommand) -> anyhow::Result<()>
     }
 }
 
-async fn create(ctx: &Ctx, path: &Path, user: Option<&str>, existing: bool) -> anyhow::Result<()> {
+async fn create(
+    ctx: &Ctx,
+    path: &Path,
+    user: Option<&str>,
+    existing: bool,
+    chain: Option<&str>,
+) -> anyhow::Result<()> {
     if let Some(user) = user {
         if user.trim().is_empty() {
             anyhow::bail!("--user must not be empty");
@@ -99,9 +111,27 @@ async fn create(ctx: &Ctx, path: &Path, user: Option<&str>, existing: bool) -> a
     let answer = client.post("/api/challenges", Some(&json!({"purpose": "create-wallet"}))).await?;
     let challenge = keyfile::Challenge::from_answer(&answer)?;
     let pins = PinServer::new(&client);
-    let (file, key, unlock_challenge, mut body) = if existing {
+    let evm = match chain {
+        Some(chain) => EvmChain::find(&client, chain).await?,
+        None => None,
+    };
+    if let Some(evm) = evm {
+        let (file, key, unlock_challenge, body) =
+            evm::new_owner(path, &evm, &challenge, pins).await?;
+        return finish(ctx, &client, path, user, (file, key, unlock_challenge, body)).await;
+    }
+    if existing {
+        let mut key = NamedKey::owner(path)?;
+        if key.file.is_evm() {
+            let (unlocked, unlock_challenge, body) =
+                evm::existing_owner(&mut key, &challenge, pins).await?;
+            return finish(ctx, &client, path, user, (key.file, unlocked, unlock_challenge, body))
+                .await;
+        }
+    }
+    let (file, key, unlock_challenge, body) = if existing {
         let NamedKey { path, mut file } = NamedKey::owner(path)?;
-        let (key, unlock_challenge) =
+        let (key, unlock_challenge): (latchkey_core::SigningKey, _) =
             keyfile::unlock_unproved(&path, &mut file, PinCheck::Server(pins)).await?;
         let payload = latchkey_core::payload_hash(file.encrypted_private_key.as_bytes());
         let proof =
@@ -117,6 +147,19 @@ async fn create(ctx: &Ctx, path: &Path, user: Option<&str>, existing: bool) -> a
         let body = keyfile::wallet_body(&created.file, &created.key, &challenge)?;
         (created.file, created.key, created.unlock_challenge, body)
     };
+    finish(ctx, &client, path, user, (file, key, unlock_challenge, body)).await
+}
+
+/// Creates the wallet of a new or existing owner key file: posts `body` (with the user
+/// id), shows the deployment, proves the PIN unlock, and prints the wallet.
+async fn finish<K: FileKey>(
+    ctx: &Ctx,
+    client: &Client,
+    path: &Path,
+    user: Option<&str>,
+    (file, key, unlock_challenge, mut body): (KeyFile, K, Option<Challenge>, Value),
+) -> anyhow::Result<()> {
+    let pins = PinServer::new(client);
     if let Some(user) = user {
         body["externalUserId"] = json!(user);
     }

@@ -82,6 +82,26 @@ fn the_readme_cli_walkthrough_runs_as_written() {
 }
 
 #[test]
+fn the_readme_cli_evm_walkthrough_runs_as_written() {
+    if !latchkey_node::available_for("run the README's EVM CLI walkthrough") {
+        return;
+    }
+    let Some(Ran { stdout, stderr }) = run_block("walkthrough-cli-evm") else { return };
+    let all = format!("{stdout}\n{stderr}");
+    assert!(stdout.contains("Wallet created"), "{all}");
+    assert!(stdout.contains("Deployed   yes"), "{all}");
+    assert!(stdout.contains("registered on wallet"), "{all}");
+    // The registration, two executions (one a batch) and the revocation, final on chain.
+    assert_eq!(stdout.matches("Status       succeeded").count(), 4, "{all}");
+    assert!(stdout.contains("State          active"), "{all}");
+    assert!(stdout.contains("2 of 10 used, 8 remaining"), "{all}");
+    assert!(stdout.contains("makeMove(uint256) on"), "the allowlist is named: {all}");
+    assert!(stderr.contains("SESSION_REVOKED"), "{all}");
+    assert!(stdout.contains("refused: exit code 3"), "{all}");
+    assert!(!stderr.contains("not confirmed"), "every unlock was proved: {all}");
+}
+
+#[test]
 fn the_readme_walkthrough_runs_as_written() {
     let Some(Ran { stdout, .. }) = run_block("walkthrough") else { return };
     let lines: Vec<serde_json::Value> = stdout
