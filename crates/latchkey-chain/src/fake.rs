@@ -69,6 +69,8 @@ struct State {
     commitment: Option<u128>,
     /// Receipt lookups still to answer "none" although the transaction landed.
     hidden_receipts: u32,
+    /// Whether a payload's nonce is its account's next unspent sequence (as on EVM).
+    sequential_nonces: bool,
 }
 
 /// The in-memory chain.
@@ -183,6 +185,12 @@ impl FakeChain {
         let mut state = self.state();
         state.max_fee = max_fee;
         state.fee = fee;
+    }
+
+    /// Gives each prepared payload its account's next unspent sequence as its nonce, the
+    /// same for every payload until one of them is spent (as an EVM account's nonce key).
+    pub fn sequential_nonces(&self) {
+        self.state().sequential_nonces = true;
     }
 
     /// Makes every prepared payload carry the sponsor's commitment of `max_cost` (as an
@@ -457,8 +465,13 @@ impl Chain for FakeChain {
         };
         let nonce_key = {
             let mut state = self.state();
-            state.next_nonce_key += 1;
-            format!("0x{:x}", state.next_nonce_key)
+            if state.sequential_nonces {
+                let spent = state.spent.iter().filter(|(a, _)| a == account).count();
+                format!("0x{:x}", spent + 1)
+            } else {
+                state.next_nonce_key += 1;
+                format!("0x{:x}", state.next_nonce_key)
+            }
         };
         let execute_before = now + window_seconds;
         let payload = json!({

@@ -9,7 +9,8 @@ use latchkey_chain::{
 };
 use latchkey_core::codes;
 use latchkey_store::{
-    now_unix, NewRequest, QuotaCharge, RequestStatus, RequestUpdate, Reservation, ReserveOptions,
+    constraints, now_unix, NewRequest, QuotaCharge, RequestStatus, RequestUpdate, Reservation,
+    ReserveOptions, StoreError,
 };
 use serde_json::Value;
 
@@ -136,27 +137,83 @@ impl Relayer {
             )
             .await
             .map_err(|r| RelayError::from_refusal(r, None))?;
-        let request = self
-            .inner
-            .store
-            .insert_request(&NewRequest {
-                org_id: wallet.org_id.clone(),
-                wallet_id: Some(wallet.id.clone()),
-                chain: chain.id().to_string(),
-                account: wallet.address.clone(),
-                oe_nonce: signable.nonce_key.clone(),
-                typed_data_json: signable.payload.to_string(),
-                calls_json: calls_json(&views),
-                execute_before: signable.execute_before as i64,
-                purpose: purpose.encode(),
-                fee_unit: chain.fee_unit().to_string(),
-                payload_hash: Some(signable.hash.clone()),
-            })
-            .await?;
+        let new_request = NewRequest {
+            org_id: wallet.org_id.clone(),
+            wallet_id: Some(wallet.id.clone()),
+            chain: chain.id().to_string(),
+            account: wallet.address.clone(),
+            oe_nonce: signable.nonce_key.clone(),
+            typed_data_json: signable.payload.to_string(),
+            calls_json: calls_json(&views),
+            execute_before: signable.execute_before as i64,
+            purpose: purpose.encode(),
+            fee_unit: chain.fee_unit().to_string(),
+            payload_hash: Some(signable.hash.clone()),
+        };
+        let (request, superseded) = match self.inner.store.insert_request(&new_request).await {
+            Err(StoreError::Conflict { constraint })
+                if constraint == constraints::REQUEST_ACCOUNT_OE_NONCE =>
+            {
+                let superseded = self.supersede(&new_request).await?;
+                (self.inner.store.insert_request(&new_request).await?, superseded)
+            }
+            inserted => (inserted?, 0),
+        };
         if let Some(max_cost) = signable.max_cost {
-            self.reserve_commitment(wallet, &request, &views, max_cost).await?;
+            // Either payload may still land (only one can): the reservation covers the
+            // dearer, and is charged in full if the nonce is spent by someone else.
+            let reserve = max_cost.max(superseded);
+            self.reserve_commitment(wallet, &request, &views, reserve).await?;
         }
         Ok(Prepared { request_id: request.id, signable })
+    }
+
+    /// Makes room for a new payload whose nonce an earlier prepared payload already has
+    /// (an EVM nonce is the next sequence of its key, the same until one is spent): a
+    /// payload never submitted through latchkey is finished as superseded, its
+    /// reservation released, and what it reserved returned (the new payload reserves at
+    /// least as much, since the old one may still be submitted elsewhere). One that is
+    /// submitted, or final, is a `409 DUPLICATE_EXECUTION`: its outcome comes first.
+    async fn supersede(&self, new_request: &NewRequest) -> Result<u128, RelayError> {
+        let store = &self.inner.store;
+        let existing = store
+            .request_by_oe(&new_request.chain, &new_request.account, &new_request.oe_nonce)
+            .await?
+            .ok_or_else(|| RelayError::Unavailable("a request vanished while preparing".into()))?;
+        let in_flight = || RelayError::AlreadySubmitted {
+            request_id: Some(existing.id.clone()),
+            tx_hash: existing.tx_hash.clone(),
+        };
+        if existing.status != RequestStatus::Prepared {
+            return Err(in_flight());
+        }
+        let reserved: u128 = existing.fee.as_deref().and_then(|f| f.parse().ok()).unwrap_or(0);
+        let update = RequestUpdate {
+            status: Some(RequestStatus::Expired),
+            error_code: Some(codes::TYPED_DATA_EXPIRED.to_string()),
+            error_message: Some(
+                "superseded by a newer payload for the same nonce before it was submitted".into(),
+            ),
+            fee: Some("0".into()),
+            // The nonce goes to the new payload; this record keeps it, marked.
+            oe_nonce: Some(format!("{}/superseded/{}", existing.oe_nonce, existing.id)),
+            ..RequestUpdate::default()
+        };
+        let finished = store
+            .update_request_settling(
+                &existing.id,
+                &[RequestStatus::Prepared],
+                &update,
+                existing.budget(),
+                reserved,
+                0,
+            )
+            .await?;
+        if !finished {
+            // Submitted in the meantime.
+            return Err(in_flight());
+        }
+        Ok(reserved)
     }
 
     /// Reserves a prepared payload's sponsorship at once when the payload already commits

@@ -423,6 +423,46 @@ async fn a_committed_payload_executed_here_holds_one_reservation_and_pays_the_ac
 }
 
 #[tokio::test]
+async fn a_payload_prepared_again_for_the_same_nonce_supersedes_the_unsent_one() {
+    let b = bench().await;
+    b.fake.commit_at_prepare(Some(COMMITTED));
+    b.fake.sequential_nonces();
+    let (first, first_payload, first_signature) = b.owner_signed(vec![game_call()]).await;
+    let (second, payload, signature) = b.owner_signed(vec![game_call()]).await;
+    assert_ne!(first, second);
+    let old = b.request(&first).await;
+    assert_eq!(old.status, RequestStatus::Expired);
+    assert!(old.error_message.unwrap_or_default().contains("superseded"));
+    assert_eq!(b.budget().await, (0, COMMITTED), "one reservation, not two");
+    // The superseded payload is not executed; the new one is.
+    assert!(b.execute(&first_payload, &first_signature).await.is_err());
+    b.execute(&payload, &signature).await.unwrap();
+    b.relayer.reconcile().await;
+    assert_eq!(b.status(&second).await, RequestStatus::Succeeded);
+}
+
+#[tokio::test]
+async fn a_payload_for_a_nonce_in_flight_is_refused_as_a_duplicate() {
+    let b = bench().await;
+    b.fake.sequential_nonces();
+    b.fake.set_auto_mine(false);
+    let (id, payload, signature) = b.owner_signed(vec![game_call()]).await;
+    b.execute(&payload, &signature).await.unwrap();
+    let error = b
+        .relayer
+        .prepare(&b.wallet, Calls::Starknet(vec![game_call()]), Purpose::User, &Signing::Owner)
+        .await
+        .unwrap_err();
+    assert_eq!(error.code(), codes::DUPLICATE_EXECUTION, "{error}");
+    assert_eq!(b.status(&id).await, RequestStatus::Submitted, "the one in flight is untouched");
+    b.fake.mine();
+    b.relayer.reconcile().await;
+    assert_eq!(b.status(&id).await, RequestStatus::Succeeded);
+    // Once it is spent, the next payload has the next nonce.
+    b.owner_signed(vec![game_call()]).await;
+}
+
+#[tokio::test]
 async fn a_commitment_beyond_the_budget_is_refused_at_prepare_and_holds_nothing() {
     let b = bench_with(2, COMMITTED - 1_000_000_000).await;
     b.fake.commit_at_prepare(Some(COMMITTED));

@@ -561,6 +561,9 @@ pub struct RequestUpdate {
     pub idempotency_key: Option<String>,
     /// Earlier transaction hashes (JSON array).
     pub previous_tx_hashes_json: Option<String>,
+    /// The payload's nonce key, rewritten when a payload never submitted gives its nonce
+    /// up to a newer one (`(chain, account, oe_nonce)` stays unique).
+    pub oe_nonce: Option<String>,
 }
 
 /// Outcome of [`Store::update_request_reserving`](crate::Store::update_request_reserving).

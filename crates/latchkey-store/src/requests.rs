@@ -133,6 +133,7 @@ fn update_sql(
         ("error_message", &update.error_message),
         ("idempotency_key", &update.idempotency_key),
         ("previous_tx_hashes_json", &update.previous_tx_hashes_json),
+        ("oe_nonce", &update.oe_nonce),
     ];
     for (column, value) in fields {
         if let Some(value) = value {

@@ -231,6 +231,9 @@ async fn an_evm_wallet_runs_gasless_session_moves_through_the_api_until_revoked(
     let claim = json!({"to": game, "data": format!("0x{}", hex(&claim))});
     let (status, refused) = session_calls(&api, &address, &session, vec![claim]).await;
     assert_eq!(status, 403, "{refused}");
+    // The refused userOp held the session's next nonce unsent: the next one supersedes it.
+    let (status, done) = session_calls(&api, &address, &session, vec![make_move(&game, 4)]).await;
+    assert_eq!((status, done["status"].as_str()), (200, Some("succeeded")), "{done}");
     // Starknet-shaped input on an EVM wallet is a clear 400.
     let body = json!({"calls": [{"to": game, "entrypoint": "make_move", "calldata": ["1"]}]});
     let (status, refused) = api
@@ -257,7 +260,7 @@ async fn an_evm_wallet_runs_gasless_session_moves_through_the_api_until_revoked(
     let (status, refused) =
         session_calls(&api, &address, &session, vec![make_move(&game, 10)]).await;
     assert_eq!((status, refused["code"].as_str()), (403, Some("SESSION_REVOKED")), "{refused}");
-    assert_eq!(moves(&rpc, &game, &address).await, 3);
+    assert_eq!(moves(&rpc, &game, &address).await, 4);
 
     // The sponsorship is accounted in wei on the EVM chain's own budget.
     let (_, sponsorship) = api.call(Method::GET, "/api/sponsorship", None).await.unwrap();
