@@ -4,8 +4,8 @@
 use std::time::{Duration, Instant};
 
 use latchkey_chain::{
-    is_revocation, CallView, Calls, Inspected, Job, Quote, Refusal, SessionRecord, Signer, Signing,
-    SimulationError, Spend, SpendingPolicy,
+    is_revocation, CallView, Calls, ChainBackend, Inspected, Job, Quote, Refusal, SessionRecord,
+    Signer, Signing, SimulationError, Spend, SpendingPolicy,
 };
 use latchkey_core::codes;
 use latchkey_store::{
@@ -27,19 +27,25 @@ pub(crate) fn until_next_day() -> u64 {
 }
 
 /// The daily quotas of `policy` a reservation for `wallet` is charged to.
-fn quota_charges(policy: &SponsorshipPolicy, wallet: &WalletRef) -> Vec<QuotaCharge> {
+/// The daily quotas a reservation on `chain` (fee unit `unit`) is charged to. A wallet is
+/// on one chain; an end user's usage is counted per chain (keyed by the user id alone on
+/// Starknet, as it always was, and `user@chain` elsewhere), so amounts in different units
+/// never add up.
+fn quota_charges(
+    policy: &SponsorshipPolicy,
+    wallet: &WalletRef,
+    chain: &str,
+    unit: &str,
+) -> Vec<QuotaCharge> {
     let day = now_unix().div_euclid(86_400);
+    let limits = policy.limits(unit);
     let mut quotas = Vec::new();
-    if let Some(limit) = policy.daily_gas_per_wallet_fri {
-        quotas.push(QuotaCharge {
-            scope: "wallet".into(),
-            key: wallet.id.clone(),
-            day,
-            limit_fri: limit,
-        });
+    if let Some(limit) = limits.daily_gas_per_wallet {
+        quotas.push(QuotaCharge { scope: "wallet".into(), key: wallet.id.clone(), day, limit });
     }
-    if let (Some(limit), Some(user)) = (policy.daily_gas_per_user_fri, &wallet.external_user_id) {
-        quotas.push(QuotaCharge { scope: "user".into(), key: user.clone(), day, limit_fri: limit });
+    if let (Some(limit), Some(user)) = (limits.daily_gas_per_user, &wallet.external_user_id) {
+        let key = if unit == "FRI" { user.clone() } else { format!("{user}@{chain}") };
+        quotas.push(QuotaCharge { scope: "user".into(), key, day, limit });
     }
     quotas
 }
@@ -69,11 +75,14 @@ fn reserve_options(
     revocation: bool,
     policy: &SponsorshipPolicy,
     wallet: &WalletRef,
+    chain: &dyn ChainBackend,
 ) -> ReserveOptions {
-    ReserveOptions {
-        bypass_budget: revocation,
-        quotas: if revocation { Vec::new() } else { quota_charges(policy, wallet) },
-    }
+    let quotas = if revocation {
+        Vec::new()
+    } else {
+        quota_charges(policy, wallet, chain.id().as_str(), chain.fee_unit())
+    };
+    ReserveOptions { bypass_budget: revocation, quotas }
 }
 
 /// The calls of a request as stored: what the policy engine saw.
@@ -231,8 +240,10 @@ impl Relayer {
     ) -> Result<(), RelayError> {
         let revocation = is_revocation(views);
         let policy = self.policy(&wallet.org_id).await?;
-        let checked = if revocation { Ok(()) } else { policy.check_fee(max_cost) };
-        let options = reserve_options(revocation, &policy, wallet);
+        let chain = self.inner.chain.as_ref();
+        let checked =
+            if revocation { Ok(()) } else { policy.check_fee(max_cost, chain.fee_unit()) };
+        let options = reserve_options(revocation, &policy, wallet, chain);
         let refusal = match checked {
             Err(refusal) => Some(refusal),
             Ok(()) => {
@@ -469,7 +480,7 @@ impl Relayer {
         };
         let reserved = quote.max_fee;
         if !revocation {
-            policy.check_fee(reserved)?;
+            policy.check_fee(reserved, self.inner.chain.fee_unit())?;
         }
         let update = RequestUpdate {
             status: Some(RequestStatus::Recorded),
@@ -507,7 +518,8 @@ impl Relayer {
                 }
             }
             None => {
-                let options = reserve_options(revocation, &policy, wallet);
+                let options =
+                    reserve_options(revocation, &policy, wallet, self.inner.chain.as_ref());
                 inner
                     .store
                     .update_request_reserving(

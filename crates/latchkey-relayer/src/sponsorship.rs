@@ -8,7 +8,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::RelayError;
 
-/// An organisation's sponsorship policy. Amounts are FRI, written as decimal strings.
+/// An organisation's sponsorship policy. Amounts are decimal strings in a chain's fee
+/// unit: the `…_fri` limits apply on Starknet (FRI), the `…_wei` ones on EVM chains (wei),
+/// so a limit meant in STRK never bounds ETH.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SponsorshipPolicy {
@@ -26,6 +28,16 @@ pub struct SponsorshipPolicy {
     /// The most sponsored gas one end user (a wallet's external user id) may use per UTC day.
     #[serde(default, with = "amount", skip_serializing_if = "Option::is_none")]
     pub daily_gas_per_user_fri: Option<u128>,
+    /// On EVM chains: the largest fee one userOp may reserve, in wei.
+    #[serde(default, with = "amount", skip_serializing_if = "Option::is_none")]
+    pub max_fee_per_tx_wei: Option<u128>,
+    /// On EVM chains: the most sponsored gas one wallet may use per UTC day, in wei.
+    #[serde(default, with = "amount", skip_serializing_if = "Option::is_none")]
+    pub daily_gas_per_wallet_wei: Option<u128>,
+    /// On EVM chains: the most sponsored gas one end user may use per UTC day on each
+    /// chain, in wei.
+    #[serde(default, with = "amount", skip_serializing_if = "Option::is_none")]
+    pub daily_gas_per_user_wei: Option<u128>,
     /// Consecutive reverted transactions of one wallet that start its cool-down (`0`: never).
     #[serde(default = "default_cooldown_after")]
     pub revert_cooldown_after: u32,
@@ -49,6 +61,9 @@ impl Default for SponsorshipPolicy {
             max_fee_per_tx_fri: None,
             daily_gas_per_wallet_fri: None,
             daily_gas_per_user_fri: None,
+            max_fee_per_tx_wei: None,
+            daily_gas_per_wallet_wei: None,
+            daily_gas_per_user_wei: None,
             revert_cooldown_after: default_cooldown_after(),
             revert_cooldown_seconds: default_cooldown_seconds(),
         }
@@ -87,9 +102,15 @@ impl SponsorshipPolicy {
                 "revertCooldownSeconds is at most {MAX_COOLDOWN_SECONDS}"
             )));
         }
-        if [self.max_fee_per_tx_fri, self.daily_gas_per_wallet_fri, self.daily_gas_per_user_fri]
-            .contains(&Some(0))
-        {
+        let amounts = [
+            self.max_fee_per_tx_fri,
+            self.daily_gas_per_wallet_fri,
+            self.daily_gas_per_user_fri,
+            self.max_fee_per_tx_wei,
+            self.daily_gas_per_wallet_wei,
+            self.daily_gas_per_user_wei,
+        ];
+        if amounts.contains(&Some(0)) {
             return Err(RelayError::InvalidRequest(
                 "a sponsorship limit must be positive (leave it out for no limit)".into(),
             ));
@@ -124,15 +145,43 @@ impl SponsorshipPolicy {
         Ok(())
     }
 
-    /// Refuses a fee reservation above the per-transaction limit.
-    pub fn check_fee(&self, max_fee_fri: u128) -> Result<(), RelayError> {
-        match self.max_fee_per_tx_fri {
-            Some(limit) if max_fee_fri > limit => Err(RelayError::FeeAboveLimit(format!(
-                "this transaction may cost up to {max_fee_fri} FRI; the organisation sponsors at most {limit} FRI per transaction"
+    /// The limits that apply on a chain whose fee unit is `unit` (`FRI` or `WEI`).
+    pub fn limits(&self, unit: &str) -> FeeLimits {
+        if unit == "WEI" {
+            FeeLimits {
+                max_fee_per_tx: self.max_fee_per_tx_wei,
+                daily_gas_per_wallet: self.daily_gas_per_wallet_wei,
+                daily_gas_per_user: self.daily_gas_per_user_wei,
+            }
+        } else {
+            FeeLimits {
+                max_fee_per_tx: self.max_fee_per_tx_fri,
+                daily_gas_per_wallet: self.daily_gas_per_wallet_fri,
+                daily_gas_per_user: self.daily_gas_per_user_fri,
+            }
+        }
+    }
+
+    /// Refuses a fee reservation above the per-transaction limit of the chain's `unit`.
+    pub fn check_fee(&self, max_fee: u128, unit: &str) -> Result<(), RelayError> {
+        match self.limits(unit).max_fee_per_tx {
+            Some(limit) if max_fee > limit => Err(RelayError::FeeAboveLimit(format!(
+                "this transaction may cost up to {max_fee} {unit}; the organisation sponsors at most {limit} {unit} per transaction"
             ))),
             _ => Ok(()),
         }
     }
+}
+
+/// A policy's limits in one chain's fee unit.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FeeLimits {
+    /// The largest fee one transaction may reserve.
+    pub max_fee_per_tx: Option<u128>,
+    /// The most sponsored gas one wallet may use per UTC day.
+    pub daily_gas_per_wallet: Option<u128>,
+    /// The most sponsored gas one end user may use per UTC day.
+    pub daily_gas_per_user: Option<u128>,
 }
 
 /// Serde for optional FRI amounts as decimal strings (they exceed JSON's safe integers).
@@ -150,7 +199,9 @@ mod amount {
         let text: Option<String> = Option::deserialize(d)?;
         text.map(|t| {
             if t.is_empty() || t.len() > 39 || !t.bytes().all(|b| b.is_ascii_digit()) {
-                return Err(serde::de::Error::custom("an amount is a decimal string of FRI"));
+                return Err(serde::de::Error::custom(
+                    "an amount is a decimal string in the chain's fee unit",
+                ));
             }
             t.parse::<u128>().map_err(serde::de::Error::custom)
         })
@@ -239,6 +290,33 @@ mod tests {
     const ACCOUNT: &str = "0xacc";
     const GAME: &str = "0x6a3e";
 
+    #[test]
+    fn each_fee_unit_has_its_own_limits() {
+        let policy = SponsorshipPolicy::parse(
+            r#"{"maxFeePerTxFri":"1000","dailyGasPerWalletFri":"5000","maxFeePerTxWei":"7","dailyGasPerUserWei":"70"}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            policy.limits("FRI"),
+            FeeLimits {
+                max_fee_per_tx: Some(1000),
+                daily_gas_per_wallet: Some(5000),
+                daily_gas_per_user: None
+            }
+        );
+        assert_eq!(
+            policy.limits("WEI"),
+            FeeLimits {
+                max_fee_per_tx: Some(7),
+                daily_gas_per_wallet: None,
+                daily_gas_per_user: Some(70)
+            }
+        );
+        let refused = policy.check_fee(8, "WEI").unwrap_err();
+        assert!(refused.to_string().contains("up to 8 WEI"), "{refused}");
+        assert!(refused.to_string().contains("at most 7 WEI"), "{refused}");
+    }
+
     fn call(target: &str, selector: &str) -> CallView {
         CallView {
             target: target.into(),
@@ -307,10 +385,13 @@ mod tests {
             policy.check_calls(ACCOUNT, &[allowed, other]).unwrap_err().code(),
             "NOT_SPONSORED"
         );
-        assert!(policy.check_fee(1000).is_ok());
-        assert_eq!(policy.check_fee(1001).unwrap_err().code(), "MAX_FEE_EXCEEDED");
+        assert!(policy.check_fee(1000, "FRI").is_ok());
+        assert_eq!(policy.check_fee(1001, "FRI").unwrap_err().code(), "MAX_FEE_EXCEEDED");
+        // A FRI limit never bounds wei: each chain's unit has its own limits.
+        assert!(policy.check_fee(10u128.pow(20), "WEI").is_ok());
         for bad in [
             r#"{"maxFeePerTxFri":"0"}"#,
+            r#"{"dailyGasPerUserWei":"0"}"#,
             r#"{"maxFeePerTxFri":"-1"}"#,
             r#"{"maxFeePerTxFri":1000}"#,
             r#"{"surprise":true}"#,

@@ -336,9 +336,9 @@ pub struct QuotaCharge {
     pub key: String,
     /// The UTC day (unix seconds / 86 400).
     pub day: i64,
-    /// Most FRI this scope may spend that day.
+    /// Most this scope may spend that day, in the chain's fee unit (FRI, wei).
     #[serde(skip)]
-    pub limit_fri: u128,
+    pub limit: u128,
 }
 
 /// How [`Store::update_request_reserving`](crate::Store::update_request_reserving)

@@ -328,7 +328,7 @@ impl Store {
         let reserve_sql = if options.bypass_budget { RESERVE_UNBUDGETED_SQL } else { RESERVE_SQL };
         let outcome = with_write_tx!(self, |tx| {
             for quota in &options.quotas {
-                let limit = i64::try_from(quota.limit_fri / 1_000_000_000).unwrap_or(i64::MAX);
+                let limit = i64::try_from(quota.limit / 1_000_000_000).unwrap_or(i64::MAX);
                 sqlx::query(QUOTA_ROW_SQL)
                     .bind(org_id)
                     .bind(quota_scope(&quota.scope))

@@ -274,6 +274,54 @@ async fn an_evm_wallet_runs_gasless_session_moves_through_the_api_until_revoked(
     assert_ne!(budget["spent"], "0", "{budget}");
 }
 
+async fn put_policy(api: &Api, body: Value) {
+    let (status, stored) =
+        api.call(Method::PUT, "/api/sponsorship/policy", Some(&body)).await.unwrap();
+    assert_eq!(status, 200, "{stored}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sponsorship_limits_apply_in_each_chains_own_fee_unit() {
+    if !latchkey_node::available_for("run the EVM chain of latchkey serve") {
+        return;
+    }
+    let dir = TempDir::new("evm-policy");
+    let server = serve(&dir.0, &[]);
+    let api = Api::of(&server);
+    let (_, factory, implementation, game) = evm_chain(&api).await;
+    let (owner_key, address) = create_wallet(&api, factory, implementation).await;
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    let registration = |key: &str| {
+        json!({"sessionPublicKey": key, "validUntil": now + 3_600, "maxCalls": 5,
+            "allowedMethods": [{"contract": game, "entrypoint": "makeMove(uint256)"}]})
+    };
+
+    // A per-transaction limit in FRI does not bound wei: the EVM userOp is prepared.
+    put_policy(&api, json!({"maxFeePerTxFri": "1"})).await;
+    let session = text(address_of(&fresh_key()).unwrap());
+    let path = format!("/api/wallets/{address}/sessions");
+    let (status, prepared) =
+        api.call(Method::POST, &path, Some(&registration(&session))).await.unwrap();
+    assert_eq!(status, 201, "{prepared}");
+
+    // The wei limit does: refused when the paymaster would sign, nothing reserved.
+    put_policy(&api, json!({"maxFeePerTxWei": "1"})).await;
+    let other = text(address_of(&fresh_key()).unwrap());
+    let (status, refused) =
+        api.call(Method::POST, &path, Some(&registration(&other))).await.unwrap();
+    assert_eq!((status, refused["code"].as_str()), (403, Some("MAX_FEE_EXCEEDED")), "{refused}");
+    assert!(refused["message"].as_str().unwrap_or_default().contains("WEI"), "{refused}");
+    let (_, stored) = api.call(Method::GET, "/api/sponsorship/policy", None).await.unwrap();
+    assert_eq!(stored["maxFeePerTxWei"], "1", "{stored}");
+
+    // Without it, the first registration's payload still runs.
+    put_policy(&api, json!({})).await;
+    let (status, done) =
+        execute(&api, &address, &prepared, sign(&prepared, SignatureKind::OwnerEip191, &owner_key))
+            .await;
+    assert_eq!((status, done["status"].as_str()), (200, Some("succeeded")), "{done}");
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn without_node_serve_runs_starknet_alone_and_says_how_to_add_evm() {
     let dir = TempDir::new("no-node");

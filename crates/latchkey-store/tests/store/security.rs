@@ -56,7 +56,7 @@ both_backends!(r2_15_daily_quotas_and_grown_reservations_stay_within_the_budget,
         scope: "wallet".into(),
         key: wallet.id.clone(),
         day: 20_000,
-        limit_fri: limit,
+        limit,
     };
     let recorded = RequestUpdate { status: Some(RequestStatus::Recorded), ..Default::default() };
     let prepared = [RequestStatus::Prepared];

@@ -61,7 +61,8 @@ pub(crate) async fn delete_token_issuer(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// An organisation's sponsorship policy. Amounts are FRI as decimal strings; a limit left
+/// An organisation's sponsorship policy. Amounts are decimal strings in each chain's fee
+/// unit: the `…Fri` limits apply on Starknet, the `…Wei` ones on EVM chains; a limit left
 /// out is no limit.
 #[derive(Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -83,6 +84,18 @@ pub(crate) struct PolicyDocument {
     #[schema(pattern = "^[1-9][0-9]{0,37}$")]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     daily_gas_per_user_fri: Option<String>,
+    /// EVM chains: largest fee one userOp may reserve, in wei (a positive amount below 2^128).
+    #[schema(pattern = "^[1-9][0-9]{0,37}$")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    max_fee_per_tx_wei: Option<String>,
+    /// EVM chains: most sponsored gas per wallet per UTC day, in wei.
+    #[schema(pattern = "^[1-9][0-9]{0,37}$")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    daily_gas_per_wallet_wei: Option<String>,
+    /// EVM chains: most sponsored gas per end user per UTC day on each chain, in wei.
+    #[schema(pattern = "^[1-9][0-9]{0,37}$")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    daily_gas_per_user_wei: Option<String>,
     /// Consecutive reverts that start a wallet's cool-down (0 = never; default 3).
     #[schema(value_type = Option<u64>, nullable = false, minimum = 0, maximum = 4294967295_u64)]
     #[serde(default, skip_serializing_if = "Option::is_none")]
