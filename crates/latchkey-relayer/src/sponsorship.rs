@@ -3,7 +3,7 @@
 
 use latchkey_chain::{AccountChange, CallView};
 use latchkey_core::codes;
-use latchkey_core::{to_hex, AllowedMethod, Felt};
+use latchkey_core::{parse_felt, AllowedMethod, Felt};
 use serde::{Deserialize, Serialize};
 
 use crate::RelayError;
@@ -123,17 +123,17 @@ impl SponsorshipPolicy {
         if self.allowed_methods.is_empty() {
             return Ok(());
         }
-        let allowed: Vec<(Option<String>, String)> = self
-            .allowed_methods
-            .iter()
-            .map(|m| ((m.contract != Felt::ZERO).then(|| to_hex(&m.contract)), to_hex(&m.selector)))
-            .collect();
         for (i, call) in calls.iter().enumerate() {
             if call.target == account {
                 continue;
             }
-            let sponsored = allowed.iter().any(|(contract, selector)| {
-                *selector == call.selector && contract.as_ref().is_none_or(|c| *c == call.target)
+            // Compared as numbers: each family writes addresses and selectors its own way
+            // (an EVM address in EIP-55 case, a selector with its leading zeros).
+            let (target, selector) =
+                (parse_felt(&call.target).ok(), parse_felt(&call.selector).ok());
+            let sponsored = self.allowed_methods.iter().any(|m| {
+                Some(m.selector) == selector
+                    && (m.contract == Felt::ZERO || Some(m.contract) == target)
             });
             if !sponsored {
                 return Err(RelayError::NotSponsored(format!(
@@ -387,6 +387,16 @@ mod tests {
         );
         assert!(policy.check_fee(1000, "FRI").is_ok());
         assert_eq!(policy.check_fee(1001, "FRI").unwrap_err().code(), "MAX_FEE_EXCEEDED");
+        // EVM calls name their target in EIP-55 case and their selector with its leading
+        // zeros; the policy matches them as numbers.
+        let evm = SponsorshipPolicy::parse(
+            r#"{"allowedMethods":[{"contract":"0x5fbdb2315678afecb367f032d93f642f64180aa3","selector":"0xa1b2c3d"}]}"#,
+        )
+        .unwrap();
+        let game = "0x5FbDB2315678afecb367f032d93F642f64180aa3";
+        let wallet = "0x7a16fF8270133F063aAb6C9977183D9e72835428";
+        assert!(evm.check_calls(wallet, &[call(game, "0x0a1b2c3d")]).is_ok());
+        assert!(evm.check_calls(wallet, &[call(game, "0x0a1b2c3e")]).is_err());
         // A FRI limit never bounds wei: each chain's unit has its own limits.
         assert!(policy.check_fee(10u128.pow(20), "WEI").is_ok());
         for bad in [
