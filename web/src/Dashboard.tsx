@@ -1,25 +1,41 @@
-// The dashboard: the organisation's wallets, each with its sessions, and owner-signed
-// revocation (the owner key is fetched for that one wallet, decrypted in this browser with
-// the PIN and the server's evaluation of it, used once, freed).
+// The dashboard: the organisation's wallets on every served chain (Starknet and EVM), each
+// with its sessions, and owner-signed revocation (the owner key is fetched for that one
+// wallet, decrypted in this browser with the PIN and the server's evaluation of it, used
+// once, freed). An EVM wallet whose owner is external has no stored key: its sessions are
+// shown, and revoking them is left to the owner's own wallet.
 
-import { useCallback, useEffect, useState } from 'react';
+import { useCallback, useEffect, useMemo, useState } from 'react';
 import {
+  EvmClient,
+  isLatchkeyError,
+  LatchkeyError,
   unlockOwnerKeyWithPin,
+  type EvmKey,
   type Execution,
   type LatchkeyClient,
   type OwnerSigner,
   type Session,
-  type Wallet,
 } from '@latchkey/sdk';
+import {
+  chainLabel,
+  chainOf,
+  contractLabel,
+  isEvmWallet,
+  loadChains,
+  methodLabel,
+  type ChainInfo,
+  type ChainWallet,
+} from './chains';
 import { describeError, ErrorBox, type Shown } from './ErrorBox';
 import { absoluteTime, isoTime, relativeTime, shortHex } from './format';
-import { entrypointName, sameFelt } from './names';
 import { PinDialog } from './PinDialog';
 import { onLinkClick } from './router';
 import { Settings } from './Settings';
 
 interface WalletView {
-  wallet: Wallet;
+  wallet: ChainWallet;
+  chain: ChainInfo | null;
+  evm: boolean;
   sessions: Session[] | null;
   error: Shown | null;
 }
@@ -28,17 +44,21 @@ interface WalletView {
 const REVOCABLE: Session['state'][] = ['active', 'scheduled', 'expired', 'exhausted'];
 
 type Pending =
-  | { kind: 'one'; wallet: Wallet; session: Session }
-  | { kind: 'all'; wallet: Wallet };
+  | { kind: 'one'; view: WalletView; session: Session }
+  | { kind: 'all'; view: WalletView };
 
 interface Done {
   what: string;
   transactionHash: string;
 }
 
+/** What the owner of a wallet whose key is not stored is told. */
+const EXTERNAL_OWNER =
+  'This wallet’s owner key is not stored here (external owner): revoke its sessions from the owner’s own wallet.';
+
 async function withOwner(
   client: LatchkeyClient,
-  wallet: Wallet,
+  wallet: ChainWallet,
   pin: string,
   action: (owner: OwnerSigner) => Promise<Execution>,
 ): Promise<Execution> {
@@ -57,9 +77,45 @@ async function withOwner(
   }
 }
 
+/** The stored `lk2$owner-secp256k1$…` envelope of an EVM wallet; a clear refusal when none is stored. */
+async function evmOwnerEnvelope(client: LatchkeyClient, wallet: ChainWallet): Promise<string> {
+  if (wallet.externalOwner) throw new LatchkeyError('INVALID_INPUT', EXTERNAL_OWNER);
+  try {
+    return (await client.getEncryptedKey(wallet.address)).encryptedPrivateKey;
+  } catch (e) {
+    if (isLatchkeyError(e) && e.serverCode === 'KEY_NOT_STORED') {
+      throw new LatchkeyError('INVALID_INPUT', EXTERNAL_OWNER, { status: e.status, serverCode: e.serverCode });
+    }
+    throw e;
+  }
+}
+
+/**
+ * Runs `action` with an EVM wallet's owner key: the envelope read for this wallet alone,
+ * the PIN evaluated by the server (one counted attempt), the key opened in WebAssembly
+ * memory and freed afterwards. EvmClient checks each prepared userOp before it signs.
+ */
+async function withEvmOwner(
+  evm: EvmClient,
+  wallet: ChainWallet,
+  pin: string,
+  action: (owner: EvmKey) => Promise<Execution>,
+): Promise<Execution> {
+  const encryptedPrivateKey = await evmOwnerEnvelope(evm.client, wallet);
+  const owner = await evm.unlockOwner(wallet.address, {
+    pin,
+    encryptedPrivateKey,
+    ownerAddress: wallet.ownerPublicKey,
+  });
+  try {
+    return await action(owner);
+  } finally {
+    owner.free();
+  }
+}
+
 export function Dashboard({ client }: { client: LatchkeyClient }) {
   const [wallets, setWallets] = useState<WalletView[] | null>(null);
-  const [demoGame, setDemoGame] = useState<string | null>(null);
   const [loading, setLoading] = useState(false);
   const [error, setError] = useState<Shown | null>(null);
   const [pending, setPending] = useState<Pending | null>(null);
@@ -70,15 +126,16 @@ export function Dashboard({ client }: { client: LatchkeyClient }) {
     setLoading(true);
     setError(null);
     try {
-      const [list, config] = await Promise.all([client.listWallets(), client.config()]);
-      setDemoGame(config.demoGame);
-      const newestFirst = [...list].sort((a, b) => b.createdAt.localeCompare(a.createdAt));
+      const [list, chains] = await Promise.all([client.listWallets(), loadChains(client)]);
+      const newestFirst = [...(list as ChainWallet[])].sort((a, b) => b.createdAt.localeCompare(a.createdAt));
       const views = await Promise.all(
         newestFirst.map(async (wallet): Promise<WalletView> => {
+          const chain = chainOf(wallet, chains);
+          const evm = isEvmWallet(wallet, chain);
           try {
-            return { wallet, sessions: await client.listSessions(wallet.address), error: null };
+            return { wallet, chain, evm, sessions: await client.listSessions(wallet.address), error: null };
           } catch (e) {
-            return { wallet, sessions: null, error: describeError(e) };
+            return { wallet, chain, evm, sessions: null, error: describeError(e) };
           }
         }),
       );
@@ -101,20 +158,46 @@ export function Dashboard({ client }: { client: LatchkeyClient }) {
     return () => window.clearInterval(timer);
   }, []);
 
+  // One EvmClient per EVM chain, so that each checks userOps against its own chain.
+  const evmClientFor = useMemo(() => {
+    const byChain = new Map<string, EvmClient>();
+    return (chain: ChainInfo | null): EvmClient => {
+      const id = chain?.id ?? '';
+      let evm = byChain.get(id);
+      if (!evm) {
+        evm = new EvmClient(client, chain ? { chain: chain.id } : {});
+        byChain.set(id, evm);
+      }
+      return evm;
+    };
+  }, [client]);
+
+  async function revokeEvm(target: Pending, pin: string): Promise<Execution> {
+    const { wallet, chain } = target.view;
+    const evm = evmClientFor(chain);
+    return target.kind === 'one'
+      ? withEvmOwner(evm, wallet, pin, (owner) =>
+          evm.revokeSession(wallet.address, owner, target.session.sessionPublicKey),
+        )
+      : withEvmOwner(evm, wallet, pin, (owner) => evm.revokeAll(wallet.address, owner));
+  }
+
+  async function revokeStarknet(target: Pending, pin: string): Promise<Execution> {
+    const { wallet } = target.view;
+    return target.kind === 'one'
+      ? withOwner(client, wallet, pin, (owner) =>
+          client.revokeSession(wallet.address, owner, target.session.sessionPublicKey),
+        )
+      : withOwner(client, wallet, pin, (owner) => client.revokeAllSessions(wallet.address, owner));
+  }
+
   async function revoke(target: Pending, pin: string) {
-    const execution =
-      target.kind === 'one'
-        ? await withOwner(client, target.wallet, pin, (owner) =>
-            client.revokeSession(target.wallet.address, owner, target.session.sessionPublicKey),
-          )
-        : await withOwner(client, target.wallet, pin, (owner) =>
-            client.revokeAllSessions(target.wallet.address, owner),
-          );
+    const execution = target.view.evm ? await revokeEvm(target, pin) : await revokeStarknet(target, pin);
     setDone({
       what:
         target.kind === 'one'
           ? `Session ${shortHex(target.session.sessionPublicKey)} revoked`
-          : `Every session of ${shortHex(target.wallet.address)} revoked`,
+          : `Every session of ${shortHex(target.view.wallet.address)} revoked`,
       transactionHash: execution.transactionHash,
     });
     await load();
@@ -155,10 +238,9 @@ export function Dashboard({ client }: { client: LatchkeyClient }) {
         <WalletCard
           key={view.wallet.address}
           view={view}
-          demoGame={demoGame}
           now={now}
-          onRevoke={(session) => setPending({ kind: 'one', wallet: view.wallet, session })}
-          onRevokeAll={() => setPending({ kind: 'all', wallet: view.wallet })}
+          onRevoke={(session) => setPending({ kind: 'one', view, session })}
+          onRevokeAll={() => setPending({ kind: 'all', view })}
         />
       ))}
       <Settings client={client} />
@@ -169,12 +251,13 @@ export function Dashboard({ client }: { client: LatchkeyClient }) {
             pending.kind === 'one' ? (
               <>
                 Session <code>{shortHex(pending.session.sessionPublicKey)}</code> of wallet{' '}
-                <code>{shortHex(pending.wallet.address)}</code> will stop working at once.
+                <code>{shortHex(pending.view.wallet.address)}</code> ({chainLabel(pending.view.chain, pending.view.wallet)})
+                will stop working at once.
               </>
             ) : (
               <>
-                Every session of wallet <code>{shortHex(pending.wallet.address)}</code> will stop
-                working at once.
+                Every session of wallet <code>{shortHex(pending.view.wallet.address)}</code> (
+                {chainLabel(pending.view.chain, pending.view.wallet)}) will stop working at once.
               </>
             )
           }
@@ -189,25 +272,26 @@ export function Dashboard({ client }: { client: LatchkeyClient }) {
 
 function WalletCard({
   view,
-  demoGame,
   now,
   onRevoke,
   onRevokeAll,
 }: {
   view: WalletView;
-  demoGame: string | null;
   now: number;
   onRevoke(session: Session): void;
   onRevokeAll(): void;
 }) {
-  const { wallet, sessions } = view;
-  const revocable = sessions?.some((s) => REVOCABLE.includes(s.state)) ?? false;
+  const { wallet, chain, evm, sessions } = view;
+  // An EVM wallet whose owner is external: nothing here can sign for it.
+  const ownerElsewhere = evm && wallet.externalOwner === true;
+  const revocable = !ownerElsewhere && (sessions?.some((s) => REVOCABLE.includes(s.state)) ?? false);
   const headingId = `wallet-${wallet.address}`;
   return (
     <section
       className="panel"
       data-testid="wallet-row"
       data-address={wallet.address}
+      data-family={evm ? 'evm' : 'starknet'}
       aria-labelledby={headingId}
     >
       <div className="wallet-head">
@@ -216,6 +300,14 @@ function WalletCard({
             {wallet.address}
           </div>
           <div className="muted" style={{ fontSize: '0.85rem' }}>
+            <span
+              className={`chip chain chain-${evm ? 'evm' : 'starknet'}`}
+              data-testid="wallet-chain"
+              title={chain ? `${chain.id} · fees in ${chain.feeUnit}` : wallet.chain}
+            >
+              {chainLabel(chain, wallet)}
+            </span>{' '}
+            <span data-testid="wallet-type">{wallet.walletType}</span> ·{' '}
             {wallet.deployed ? 'deployed' : 'not deployed'}
             {wallet.externalUserId ? ` · user ${wallet.externalUserId}` : ''} · created{' '}
             <time dateTime={wallet.createdAt}>
@@ -223,10 +315,17 @@ function WalletCard({
             </time>
           </div>
         </div>
-        <button type="button" className="danger small" disabled={!revocable} onClick={onRevokeAll}>
-          Revoke all
-        </button>
+        {!ownerElsewhere && (
+          <button type="button" className="danger small" disabled={!revocable} onClick={onRevokeAll}>
+            Revoke all
+          </button>
+        )}
       </div>
+      {ownerElsewhere && (
+        <p className="notice" data-testid="external-owner">
+          {EXTERNAL_OWNER}
+        </p>
+      )}
       <ErrorBox error={view.error} />
       {sessions && sessions.length === 0 && <p className="muted">No sessions.</p>}
       {sessions && sessions.length > 0 && (
@@ -238,7 +337,7 @@ function WalletCard({
                 <th scope="col">Session key</th>
                 <th scope="col">State</th>
                 <th scope="col">Expires</th>
-                <th scope="col">Calls left</th>
+                <th scope="col">Calls</th>
                 <th scope="col">Allowed methods</th>
                 <th scope="col">Spending caps</th>
                 <th scope="col">
@@ -252,7 +351,9 @@ function WalletCard({
                   key={session.sessionPublicKey}
                   wallet={wallet.address}
                   session={session}
-                  demoGame={demoGame}
+                  chain={chain}
+                  evm={evm}
+                  canRevoke={!ownerElsewhere}
                   now={now}
                   onRevoke={() => onRevoke(session)}
                 />
@@ -268,13 +369,17 @@ function WalletCard({
 function SessionRow({
   wallet,
   session,
-  demoGame,
+  chain,
+  evm,
+  canRevoke,
   now,
   onRevoke,
 }: {
   wallet: string;
   session: Session;
-  demoGame: string | null;
+  chain: ChainInfo | null;
+  evm: boolean;
+  canRevoke: boolean;
   now: number;
   onRevoke(): void;
 }) {
@@ -296,8 +401,14 @@ function SessionRow({
           {absoluteTime(session.validUntil)}
         </div>
       </td>
-      <td data-testid="session-calls">
-        {session.remainingCalls} / {session.maxCalls}
+      <td className="nowrap">
+        <span data-testid="session-calls">
+          {session.remainingCalls} / {session.maxCalls}
+        </span>{' '}
+        left
+        <div className="muted" style={{ fontSize: '0.8rem' }} data-testid="session-used">
+          {session.callsUsed} used
+        </div>
       </td>
       <td>
         {session.allowAll ? (
@@ -307,14 +418,10 @@ function SessionRow({
             <span
               key={`${method.contract}:${method.selector}`}
               className="chip"
+              data-testid="session-method"
               title={`${method.contract} · ${method.selector}`}
             >
-              {sameFelt(method.contract, demoGame)
-                ? 'game'
-                : sameFelt(method.contract, '0x0')
-                  ? 'any contract'
-                  : shortHex(method.contract, 4)}
-              .{entrypointName(method.selector)}
+              {methodLabel(method, chain, evm)}
             </span>
           ))
         )}
@@ -325,14 +432,14 @@ function SessionRow({
         ) : (
           session.spendingCaps.map((cap) => (
             <div key={cap.token} style={{ fontSize: '0.85rem' }}>
-              <code title={cap.token}>{shortHex(cap.token, 4)}</code>: ≤ {cap.maxPerCall} per call,{' '}
+              <code title={cap.token}>{contractLabel(cap.token, chain, evm)}</code>: ≤ {cap.maxPerCall} per call,{' '}
               {cap.spentInWindow} / {cap.maxPerWindow} per {cap.windowSeconds} s
             </div>
           ))
         )}
       </td>
       <td>
-        {REVOCABLE.includes(session.state) && (
+        {canRevoke && REVOCABLE.includes(session.state) && (
           <button type="button" className="danger small" onClick={onRevoke} data-testid="revoke-session">
             Revoke
           </button>

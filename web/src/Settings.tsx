@@ -153,6 +153,9 @@ interface PolicyFields {
   maxFeePerTxFri: string;
   dailyGasPerWalletFri: string;
   dailyGasPerUserFri: string;
+  maxFeePerTxWei: string;
+  dailyGasPerWalletWei: string;
+  dailyGasPerUserWei: string;
   revertCooldownAfter: string;
   revertCooldownSeconds: string;
 }
@@ -163,6 +166,9 @@ function fieldsOf(policy: SponsorshipPolicy): PolicyFields {
     maxFeePerTxFri: policy.maxFeePerTxFri ?? '',
     dailyGasPerWalletFri: policy.dailyGasPerWalletFri ?? '',
     dailyGasPerUserFri: policy.dailyGasPerUserFri ?? '',
+    maxFeePerTxWei: policy.maxFeePerTxWei ?? '',
+    dailyGasPerWalletWei: policy.dailyGasPerWalletWei ?? '',
+    dailyGasPerUserWei: policy.dailyGasPerUserWei ?? '',
     revertCooldownAfter: String(policy.revertCooldownAfter),
     revertCooldownSeconds: String(policy.revertCooldownSeconds),
   };
@@ -181,10 +187,10 @@ function policyOf(fields: PolicyFields): SponsorshipPolicyInput {
       }
       return /^0x[0-9a-f]+$/i.test(method) ? { contract, selector: method } : { contract, entrypoint: method };
     });
-  const amount = (name: string, text: string) => {
+  const amount = (name: string, text: string, unit = 'FRI') => {
     const value = text.trim();
     if (value === '') return undefined;
-    if (!/^\d{1,39}$/.test(value)) throw new Error(`${name}: a whole number of FRI`);
+    if (!/^\d{1,39}$/.test(value)) throw new Error(`${name}: a whole number of ${unit}`);
     return value;
   };
   const count = (name: string, text: string) => {
@@ -198,6 +204,9 @@ function policyOf(fields: PolicyFields): SponsorshipPolicyInput {
     maxFeePerTxFri: amount('Largest fee per transaction', fields.maxFeePerTxFri),
     dailyGasPerWalletFri: amount('Daily gas per wallet', fields.dailyGasPerWalletFri),
     dailyGasPerUserFri: amount('Daily gas per user', fields.dailyGasPerUserFri),
+    maxFeePerTxWei: amount('Largest fee per userOp', fields.maxFeePerTxWei, 'wei'),
+    dailyGasPerWalletWei: amount('Daily gas per EVM wallet', fields.dailyGasPerWalletWei, 'wei'),
+    dailyGasPerUserWei: amount('Daily gas per user on EVM', fields.dailyGasPerUserWei, 'wei'),
     revertCooldownAfter: count('Reverts before a cool-down', fields.revertCooldownAfter),
     revertCooldownSeconds: count('Cool-down seconds', fields.revertCooldownSeconds),
   };
@@ -263,6 +272,9 @@ function PolicyForm({ client }: { client: LatchkeyClient }) {
           <Field label="Largest fee per transaction (FRI)" value={fields.maxFeePerTxFri} onChange={set('maxFeePerTxFri')} testId="policy-max-fee" />
           <Field label="Daily gas per wallet (FRI)" value={fields.dailyGasPerWalletFri} onChange={set('dailyGasPerWalletFri')} testId="policy-daily-wallet" />
           <Field label="Daily gas per user (FRI)" value={fields.dailyGasPerUserFri} onChange={set('dailyGasPerUserFri')} testId="policy-daily-user" />
+          <Field label="Largest fee per userOp, EVM (wei)" value={fields.maxFeePerTxWei} onChange={set('maxFeePerTxWei')} testId="policy-max-fee-wei" />
+          <Field label="Daily gas per wallet, EVM (wei)" value={fields.dailyGasPerWalletWei} onChange={set('dailyGasPerWalletWei')} testId="policy-daily-wallet-wei" />
+          <Field label="Daily gas per user, EVM (wei)" value={fields.dailyGasPerUserWei} onChange={set('dailyGasPerUserWei')} testId="policy-daily-user-wei" />
           <Field
             label="Reverts before a cool-down"
             hint="Consecutive reverted transactions of one wallet; 0 = never."

@@ -59,6 +59,10 @@ export interface Execution {
 /** A wallet, exactly as the server returns it. */
 export interface Wallet {
   address: string;
+  /** The wallet's chain, CAIP-2 (`starknet:SN_SEPOLIA`, `eip155:31337`). */
+  chain: string;
+  /** EVM: the owner key is held by the user alone (no encrypted key is stored). */
+  externalOwner?: boolean;
   ownerPublicKey: string;
   externalUserId: string | null;
   walletType: string;
@@ -142,9 +146,14 @@ export interface TokenIssuer {
 export interface SponsorshipPolicy {
   /** Sponsored methods on contracts other than the wallet (contract `0x0` = any); empty = every method. */
   allowedMethods: SessionMethod[];
+  /** Starknet limits, in FRI (decimal strings). */
   maxFeePerTxFri?: string;
   dailyGasPerWalletFri?: string;
   dailyGasPerUserFri?: string;
+  /** EVM limits, in wei (decimal strings): each chain's limits are in its own fee unit. */
+  maxFeePerTxWei?: string;
+  dailyGasPerWalletWei?: string;
+  dailyGasPerUserWei?: string;
   /** Consecutive reverts that start a wallet's cool-down (0 = never). */
   revertCooldownAfter: number;
   revertCooldownSeconds: number;
@@ -157,6 +166,9 @@ export interface SponsorshipPolicyInput {
   maxFeePerTxFri?: string;
   dailyGasPerWalletFri?: string;
   dailyGasPerUserFri?: string;
+  maxFeePerTxWei?: string;
+  dailyGasPerWalletWei?: string;
+  dailyGasPerUserWei?: string;
   revertCooldownAfter?: number;
   revertCooldownSeconds?: number;
 }
@@ -226,6 +238,22 @@ export interface PublicConfig {
   chainId: string;
   accountClassHash: string;
   demoGame: string | null;
+  /** Every chain served, the default first. */
+  chains: ServedChain[];
+}
+
+/** A chain the server serves, as `GET /api/config` lists it. */
+export interface ServedChain {
+  /** CAIP-2. */
+  id: string;
+  family: 'starknet' | 'evm';
+  /** `FRI` or `WEI`. */
+  feeUnit: string;
+  /** The account class hash (Starknet), the account implementation (EVM). */
+  accountClass: string;
+  demoGame: string | null;
+  /** Contracts by name (`entryPoint`, `factory`, `paymaster`, demo contracts). */
+  contracts: Record<string, string>;
 }
 
 export interface StoredSession {

@@ -1,6 +1,7 @@
-//! The demo in a real browser: `web/tests/demo.mjs` drives Debian's Chromium (headless,
-//! off the network, through playwright-core) against `latchkey serve` with the built
-//! dashboard. Screenshots go to the test's output directory.
+//! The demo and the dashboard in a real browser: `web/tests/*.mjs` drive Debian's Chromium
+//! (headless, off the network, through playwright-core) against `latchkey serve` with the
+//! built dashboard, on its Starknet and EVM chains. Screenshots go to the test's output
+//! directory.
 //!
 //! Needs Node.js and Chromium (`/usr/bin/chromium`, or `CHROMIUM`); it builds the SDK
 //! and the dashboard (`web/build.sh`) when they are not up to date. Without Node.js or
@@ -52,6 +53,7 @@ fn run_script(script: &str) -> Option<String> {
         .env("LATCHKEY_URL", server.get("API"))
         .env("LATCHKEY_PUBLIC_KEY", server.get("Public key"))
         .env("LATCHKEY_SECRET_KEY", server.get("Secret key"))
+        .env("EVM_GAME", server.banner.get("EVM game").map_or("", String::as_str))
         .env("OUT_DIR", &out)
         .output()
         .expect("run node");
@@ -100,4 +102,28 @@ fn the_dashboard_revokes_with_the_owner_pin_in_a_real_browser() {
         &["gameSession", "reload", "wrongPin", "revoke", "revokeAll", "signOut", "done"],
     );
     assert!(stdout.contains("OWNER_KEY_DECRYPTION_FAILED"), "{stdout}");
+}
+
+#[test]
+fn the_dashboard_lists_and_revokes_evm_sessions_with_the_owner_pin_in_a_real_browser() {
+    let Some(stdout) = run_script("dashboard-evm.mjs") else { return };
+    assert_steps(
+        &stdout,
+        &[
+            "setup",
+            "evmWallet",
+            "sessions",
+            "externalOwner",
+            "wrongPin",
+            "revoke",
+            "revokeAll",
+            "done",
+        ],
+    );
+    assert!(stdout.contains("\"chainLabel\":\"EVM · eip155:31337\""), "{stdout}");
+    assert!(stdout.contains("\"format\":\"lk2$owner-secp256k1\""), "{stdout}");
+    assert!(stdout.contains("game.makeMove(uint256)"), "{stdout}");
+    assert!(stdout.contains("game.claimReward()"), "{stdout}");
+    assert!(stdout.contains("OWNER_KEY_DECRYPTION_FAILED"), "{stdout}");
+    assert!(stdout.contains("\"states\":[\"revoked\",\"revoked\"]"), "{stdout}");
 }
