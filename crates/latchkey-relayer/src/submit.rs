@@ -281,11 +281,13 @@ impl Relayer {
         timeout: std::time::Duration,
     ) -> Result<Request, RelayError> {
         let deadline = tokio::time::Instant::now() + timeout;
-        // Sent transactions are looked up here too, from a few milliseconds on, rather
-        // than only at the monitor's next pass: a waiting client learns its outcome as
-        // soon as the chain has it. Finishing is a compare-and-set, so the monitor and
+        // Sent transactions are looked up here too, every few milliseconds, rather than
+        // only at the monitor's next pass: a waiting client learns its outcome as soon as
+        // the chain has it (a local node mines in milliseconds; after the first tenth of
+        // a second the pause doubles). Finishing is a compare-and-set, so the monitor and
         // this loop never both settle it.
-        let mut pause = std::time::Duration::from_millis(5);
+        let started = tokio::time::Instant::now();
+        let mut pause = WAIT_FIRST_PAUSE;
         loop {
             let request = self.inner.store.request(request_id).await?.ok_or_else(|| {
                 RelayError::InvalidRequest(format!("unknown request {request_id}"))
@@ -304,10 +306,17 @@ impl Relayer {
                 }
             }
             tokio::time::sleep(pause).await;
-            pause = (pause * 2).min(self.inner.config.poll_interval);
+            if started.elapsed() >= WAIT_EAGER_FOR {
+                pause = (pause * 2).min(self.inner.config.poll_interval);
+            }
         }
     }
 }
+
+/// How often [`Relayer::wait_final`] looks at a sent transaction at first, and for how
+/// long before its pause doubles.
+const WAIT_FIRST_PAUSE: std::time::Duration = std::time::Duration::from_millis(2);
+const WAIT_EAGER_FOR: std::time::Duration = std::time::Duration::from_millis(100);
 
 /// A nonce key for a deployment request: unique per process and call.
 fn deploy_nonce() -> String {
