@@ -1,7 +1,9 @@
 //! The workspace's layering, read from every crate's `Cargo.toml`: core ← port ←
 //! families; port ← relayer ← api ← bin. Only the binary names a concrete chain family, so
-//! the relayer and the API work for any chain behind the port. Dev-dependencies are free:
-//! tests may run against a real family.
+//! the relayer and the API work for any chain behind the port. The one exception is the
+//! client for JavaScript (`latchkey-wasm`), which signs for each family in the browser: it
+//! may use a family's I/O-free contracts crate (keys, hashes, signatures), never a backend.
+//! Dev-dependencies are free: tests may run against a real family.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -14,7 +16,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("latchkey-chain", &["latchkey-core"]),
     ("latchkey-store", &["latchkey-core"]),
     ("latchkey-auth", &["latchkey-core"]),
-    ("latchkey-wasm", &["latchkey-core"]),
+    ("latchkey-wasm", &["latchkey-core", "latchkey-evm-contracts"]),
     ("latchkey-testkit", &["latchkey-core", "latchkey-store", "latchkey-auth"]),
     ("latchkey-node", &[]),
     ("latchkey-relayer", &["latchkey-core", "latchkey-chain", "latchkey-store"]),

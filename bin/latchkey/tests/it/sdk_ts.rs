@@ -11,6 +11,35 @@ fn sdk_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../sdk/ts")
 }
 
+/// What a script printed, and whether it succeeded.
+struct Ran {
+    ok: bool,
+    stdout: String,
+    stderr: String,
+}
+
+/// Runs `script` (a path in the package) with node against a fresh `latchkey serve`
+/// (data directory `name`), with the environment its banner gives.
+fn run_against_serve(name: &str, script: &Path) -> Ran {
+    let data = TempDir::new(name);
+    let server = serve(&data.0, &[]);
+    let output = Command::new("node")
+        .arg(script)
+        .current_dir(sdk_dir())
+        .env("LATCHKEY_URL", server.get("API"))
+        .env("LATCHKEY_API_URL", server.get("API"))
+        .env("LATCHKEY_PUBLIC_KEY", server.get("Public key"))
+        .env("LATCHKEY_SECRET_KEY", server.get("Secret key"))
+        .env("EVM_GAME", server.banner.get("EVM game").map_or("", String::as_str))
+        .output()
+        .expect("run node");
+    Ran {
+        ok: output.status.success(),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
 /// Whether the test can run: Node.js present (or required), and the package built.
 fn ready(what: &str) -> bool {
     if !latchkey_node::available_for(what) {
@@ -25,19 +54,8 @@ fn the_typescript_sdk_runs_a_session_end_to_end_against_latchkey_serve() {
     if !ready("run the TypeScript SDK end to end") {
         return;
     }
-    let data = TempDir::new("sdk-ts");
-    let server = serve(&data.0, &[]);
-    let output = Command::new("node")
-        .arg("tests/e2e.mjs")
-        .current_dir(sdk_dir())
-        .env("LATCHKEY_API_URL", server.get("API"))
-        .env("LATCHKEY_PUBLIC_KEY", server.get("Public key"))
-        .env("LATCHKEY_SECRET_KEY", server.get("Secret key"))
-        .output()
-        .expect("run node");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "the SDK end-to-end flow failed:\n{stdout}\n{stderr}");
+    let Ran { ok, stdout, stderr } = run_against_serve("sdk-ts", Path::new("tests/e2e.mjs"));
+    assert!(ok, "the SDK end-to-end flow failed:\n{stdout}\n{stderr}");
     for step in [
         "config",
         "createWallet",
@@ -69,20 +87,9 @@ fn the_typescript_sdk_runs_an_evm_wallet_end_to_end_against_latchkey_serve() {
     if !ready("run the TypeScript SDK's EVM module end to end") {
         return;
     }
-    let data = TempDir::new("sdk-ts-evm");
-    let server = serve(&data.0, &[]);
-    let output = Command::new("node")
-        .arg("tests/e2e-evm.mjs")
-        .current_dir(sdk_dir())
-        .env("LATCHKEY_URL", server.get("API"))
-        .env("LATCHKEY_PUBLIC_KEY", server.get("Public key"))
-        .env("LATCHKEY_SECRET_KEY", server.get("Secret key"))
-        .env("EVM_GAME", server.get("EVM game"))
-        .output()
-        .expect("run node");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "the SDK's EVM end-to-end flow failed:\n{stdout}\n{stderr}");
+    let Ran { ok, stdout, stderr } =
+        run_against_serve("sdk-ts-evm", Path::new("tests/e2e-evm.mjs"));
+    assert!(ok, "the SDK's EVM end-to-end flow failed:\n{stdout}\n{stderr}");
     for step in [
         "config",
         "createWallet",
@@ -112,22 +119,12 @@ fn the_readme_typescript_example_runs_as_written() {
     if !ready("run the README's TypeScript example") {
         return;
     }
-    let data = TempDir::new("sdk-readme");
-    let server = serve(&data.0, &[]);
     // Inside the package, so that `@latchkey/sdk` resolves to it (a self-reference).
     let script = sdk_dir().join(format!("tests/.readme-example-{}.mjs", std::process::id()));
     std::fs::write(&script, readme_block("sdk-example")).unwrap();
-    let output = Command::new("node")
-        .arg(&script)
-        .env("LATCHKEY_URL", server.get("API"))
-        .env("LATCHKEY_PUBLIC_KEY", server.get("Public key"))
-        .env("LATCHKEY_SECRET_KEY", server.get("Secret key"))
-        .output()
-        .expect("run node");
+    let Ran { ok, stdout, stderr } = run_against_serve("sdk-readme", &script);
     let _ = std::fs::remove_file(&script);
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "the README example failed:\n{stdout}\n{stderr}");
+    assert!(ok, "the README example failed:\n{stdout}\n{stderr}");
     let lines: Vec<&str> = stdout.lines().collect();
     assert_eq!(lines.len(), 2, "{stdout}");
     assert!(lines[0].starts_with("active 99 0x"), "{stdout}");

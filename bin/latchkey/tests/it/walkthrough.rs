@@ -63,19 +63,28 @@ fn run_block_in(marker: &str, cwd: Option<&Path>) -> Option<Ran> {
     Some(ran)
 }
 
-#[test]
-fn the_readme_cli_walkthrough_runs_as_written() {
-    let Some(Ran { stdout, stderr }) = run_block("walkthrough-cli") else { return };
+/// What both CLI walkthroughs show: a wallet deployed, a session registered, four
+/// transactions final on chain (the registration, two executions of which one a batch,
+/// and a revocation), the session's count as `calls`, and the refusal after revocation.
+fn assert_cli_lifecycle(ran: &Ran, calls: &str) {
+    let Ran { stdout, stderr } = ran;
     let all = format!("{stdout}\n{stderr}");
     assert!(stdout.contains("Wallet created"), "{all}");
     assert!(stdout.contains("Deployed   yes"), "{all}");
     assert!(stdout.contains("registered on wallet"), "{all}");
-    // Two executions (one a batch of two moves), each final on chain.
     assert_eq!(stdout.matches("Status       succeeded").count(), 4, "{all}");
     assert!(stdout.contains("State          active"), "{all}");
-    assert!(stdout.contains("2 of 100 used, 98 remaining"), "{all}");
+    assert!(stdout.contains(calls), "{all}");
     assert!(stderr.contains("SESSION_REVOKED"), "{all}");
     assert!(stdout.contains("refused: exit code 3"), "{all}");
+}
+
+#[test]
+fn the_readme_cli_walkthrough_runs_as_written() {
+    let Some(ran) = run_block("walkthrough-cli") else { return };
+    assert_cli_lifecycle(&ran, "2 of 100 used, 98 remaining");
+    let Ran { stdout, stderr } = ran;
+    let all = format!("{stdout}\n{stderr}");
     let listed =
         stdout.lines().find(|l| l.starts_with("0x") && l.contains("revoked")).unwrap_or_default();
     assert!(listed.contains("2/100"), "the list shows the revoked session: {all}");
@@ -86,19 +95,11 @@ fn the_readme_cli_evm_walkthrough_runs_as_written() {
     if !latchkey_node::available_for("run the README's EVM CLI walkthrough") {
         return;
     }
-    let Some(Ran { stdout, stderr }) = run_block("walkthrough-cli-evm") else { return };
-    let all = format!("{stdout}\n{stderr}");
-    assert!(stdout.contains("Wallet created"), "{all}");
-    assert!(stdout.contains("Deployed   yes"), "{all}");
-    assert!(stdout.contains("registered on wallet"), "{all}");
-    // The registration, two executions (one a batch) and the revocation, final on chain.
-    assert_eq!(stdout.matches("Status       succeeded").count(), 4, "{all}");
-    assert!(stdout.contains("State          active"), "{all}");
-    assert!(stdout.contains("2 of 10 used, 8 remaining"), "{all}");
-    assert!(stdout.contains("makeMove(uint256) on"), "the allowlist is named: {all}");
-    assert!(stderr.contains("SESSION_REVOKED"), "{all}");
-    assert!(stdout.contains("refused: exit code 3"), "{all}");
-    assert!(!stderr.contains("not confirmed"), "every unlock was proved: {all}");
+    let Some(ran) = run_block("walkthrough-cli-evm") else { return };
+    assert_cli_lifecycle(&ran, "2 of 10 used, 8 remaining");
+    let all = format!("{}\n{}", ran.stdout, ran.stderr);
+    assert!(ran.stdout.contains("makeMove(uint256) on"), "the allowlist is named: {all}");
+    assert!(!ran.stderr.contains("not confirmed"), "every unlock was proved: {all}");
 }
 
 #[test]
