@@ -22,8 +22,8 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::service::{domain_chain_id, wallet_at};
 use crate::util::{
-    ensure_encrypted_keys, felt, iso8601, now_unix, parse_json, random_challenge, ApiQuery,
-    KeyFormats, RawBody,
+    ensure_encrypted_keys, ensure_owner_keys, felt, iso8601, now_unix, parse_json,
+    random_challenge, ApiQuery, KeyFormats, RawBody,
 };
 use crate::{ApiError, ApiResult, AppState, Caller, ChainSlot};
 
@@ -310,10 +310,10 @@ pub(crate) async fn record_read(
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub(crate) struct ReplaceKeyRequest {
     /// The new primary blob (lk1 or Chipi format).
-    #[schema(value_type = crate::openapi::HardenedKeyText)]
+    #[schema(value_type = crate::openapi::OwnerKeyText)]
     encrypted_private_key: String,
     /// The new backup blob, if any (lk1 or Chipi format).
-    #[schema(value_type = Option<crate::openapi::HardenedKeyText>)]
+    #[schema(value_type = Option<crate::openapi::OwnerKeyText>)]
     encrypted_private_key_backup: Option<String>,
     /// Purpose `replace-key`, account = the wallet, payload =
     /// `sn_keccak(encryptedPrivateKey + "\n" + (encryptedPrivateKeyBackup or ""))`,
@@ -333,16 +333,13 @@ pub(crate) async fn put_encrypted_key(
 ) -> ApiResult<Json<EncryptedKeyResponse>> {
     let wallet = wallet_at(&state, &caller, "address", &address).await?;
     let req: ReplaceKeyRequest = parse_json(&body)?;
-    ensure_encrypted_keys(
-        KeyFormats::Hardened,
-        state.chain_of(&wallet)?.chain.id().family().key_curve(),
-        &req.encrypted_private_key,
-        req.encrypted_private_key_backup.as_deref(),
-    )?;
-    let payload =
-        key_blobs_payload(&req.encrypted_private_key, req.encrypted_private_key_backup.as_deref());
+    let backup = req.encrypted_private_key_backup.as_deref();
+    ensure_encrypted_keys(KeyFormats::Hardened, &req.encrypted_private_key, backup)?;
+    let payload = key_blobs_payload(&req.encrypted_private_key, backup);
     let possession = owner_possession(&state, &wallet, ProofPurpose::ReplaceKey, payload)?;
     check_proof(&state, &caller, &possession, &req.proof).await?;
+    let curve = possession.slot.chain.id().family().key_curve();
+    ensure_owner_keys(curve, &req.encrypted_private_key, backup)?;
     let event = NewKeyEvent {
         kind: KeyEventKind::Replaced,
         principal: caller.principal.key(),

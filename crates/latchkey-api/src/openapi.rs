@@ -119,11 +119,12 @@ impl ToSchema for NonZeroFeltText {
 
 /// A latchkey envelope in its canonical form (`latchkey_core::keystore::hardened`): `lk1`
 /// (Argon2id or a passkey PRF, optionally a server share) or `lk2` (Argon2id with the
-/// wallet's OPRF key id). `U32` stands for a canonical decimal `u32`.
+/// wallet's OPRF key id). `U32` stands for a canonical decimal `u32`, `KIND` for the key
+/// kinds a field takes ([`Kinds`]).
 pub(crate) const HARDENED_KEY_PATTERN: &str = concat!(
-    "(lk1\\$(session|owner)\\$(argon2id\\$m=U32,t=U32,p=U32|hkdf-prf\\$-)",
+    "(lk1\\$KIND\\$(argon2id\\$m=U32,t=U32,p=U32|hkdf-prf\\$-)",
     "\\$(-|[A-Za-z0-9][A-Za-z0-9._-]{0,63})",
-    "|lk2\\$(session|owner)\\$argon2id\\$m=U32,t=U32,p=U32",
+    "|lk2\\$KIND\\$argon2id\\$m=U32,t=U32,p=U32",
     "\\$[A-Za-z0-9][A-Za-z0-9._-]{0,63})",
     "\\$[A-Za-z0-9_-]{21}[AQgw]\\$[A-Za-z0-9_-]{32}\\$[A-Za-z0-9_-]{64}"
 );
@@ -142,34 +143,58 @@ const U32_DECIMAL: &str = "(0|[1-9][0-9]{0,8}|[1-3][0-9]{9}|4[01][0-9]{8}|42[0-8
     |429[0-3][0-9]{6}|4294[0-8][0-9]{5}|42949[0-5][0-9]{4}|429496[0-6][0-9]{3}\
     |4294967[01][0-9]{2}|42949672[0-8][0-9]|429496729[0-5])";
 
-/// The anchored pattern of an encrypted key in `formats` (what
+/// Which keys an encrypted-key field holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kinds {
+    /// Owner or session keys, on either curve (a stored session key).
+    Any,
+    /// A wallet's owner key, on either curve (the native routes).
+    Owner,
+    /// A Stark owner key (the Chipi dialect, whose wallets are on Starknet).
+    StarkOwner,
+}
+
+impl Kinds {
+    fn pattern(self) -> &'static str {
+        match self {
+            Self::Any => "(session|owner)(-secp256k1)?",
+            Self::Owner => "owner(-secp256k1)?",
+            Self::StarkOwner => "owner",
+        }
+    }
+}
+
+/// The anchored pattern of an encrypted key in `formats` holding `kinds` (what
 /// `util::ensure_encrypted_keys` accepts).
-pub(crate) fn encrypted_key_pattern(formats: KeyFormats) -> String {
-    let hardened = HARDENED_KEY_PATTERN.replace("U32", U32_DECIMAL);
+pub(crate) fn encrypted_key_pattern(formats: KeyFormats, kinds: Kinds) -> String {
+    let hardened =
+        HARDENED_KEY_PATTERN.replace("U32", U32_DECIMAL).replace("KIND", kinds.pattern());
     match formats {
         KeyFormats::Hardened => format!("^({hardened})$"),
         KeyFormats::WithChipi => format!("^({CHIPI_KEY_PATTERN}|{hardened})$"),
     }
 }
 
-fn encrypted_key_schema(formats: KeyFormats, description: &str) -> RefOr<Schema> {
+fn encrypted_key_schema(formats: KeyFormats, kinds: Kinds, description: &str) -> RefOr<Schema> {
     ObjectBuilder::new()
         .schema_type(Type::String)
-        .pattern(Some(encrypted_key_pattern(formats)))
+        .pattern(Some(encrypted_key_pattern(formats, kinds)))
         .max_length(Some(4096))
         .description(Some(description))
         .into()
 }
 
-/// The schema of an encrypted private key on the Chipi dialect's routes.
+/// The schema of an encrypted owner key on the Chipi dialect's routes.
 pub(crate) struct EncryptedKeyText;
 
 impl PartialSchema for EncryptedKeyText {
     fn schema() -> RefOr<Schema> {
         encrypted_key_schema(
             KeyFormats::WithChipi,
-            "A private key encrypted on the client: a Chipi ciphertext (`U2FsdGVkX1…`, \
-             CryptoJS AES) or a latchkey envelope (`lk2$…`, `lk1$…`). Plaintext keys are refused.",
+            Kinds::StarkOwner,
+            "A wallet's owner key encrypted on the client: a Chipi ciphertext (`U2FsdGVkX1…`, \
+             CryptoJS AES) or a latchkey envelope (`lk2$owner$…`, `lk1$owner$…`). Plaintext \
+             keys are refused.",
         )
     }
 }
@@ -180,13 +205,37 @@ impl ToSchema for EncryptedKeyText {
     }
 }
 
-/// The schema of an encrypted private key on the native routes: latchkey's envelopes only.
+/// The schema of an encrypted owner key on the native routes: latchkey's envelopes only,
+/// on the curve of the wallet's chain.
+pub(crate) struct OwnerKeyText;
+
+impl PartialSchema for OwnerKeyText {
+    fn schema() -> RefOr<Schema> {
+        encrypted_key_schema(
+            KeyFormats::Hardened,
+            Kinds::Owner,
+            "A wallet's owner key encrypted on the client in a latchkey envelope: `lk2$owner$…` \
+             (a PIN with the server's OPRF evaluation) or `lk1$owner$…` (a passkey PRF output, \
+             or a PIN alone); on EVM chains `owner-secp256k1`. Plaintext keys and Chipi \
+             ciphertexts (accepted on the Chipi dialect only) are refused.",
+        )
+    }
+}
+
+impl ToSchema for OwnerKeyText {
+    fn name() -> Cow<'static, str> {
+        Cow::Borrowed("OwnerKey")
+    }
+}
+
+/// The schema of an encrypted session key on the native routes: latchkey's envelopes only.
 pub(crate) struct HardenedKeyText;
 
 impl PartialSchema for HardenedKeyText {
     fn schema() -> RefOr<Schema> {
         encrypted_key_schema(
             KeyFormats::Hardened,
+            Kinds::Any,
             "A private key encrypted on the client in a latchkey envelope: `lk2$…` (a PIN with \
              the server's OPRF evaluation) or `lk1$…` (a passkey PRF output, or a PIN alone). \
              Plaintext keys and Chipi ciphertexts (accepted on the Chipi dialect only) are refused.",
@@ -294,7 +343,7 @@ fn felt_schema(description: &str) -> RefOr<Schema> {
         crate::health, crate::metrics::render, crate::openapi_json, crate::public_config
     ),
     components(schemas(
-        ErrorBody, FeltText, AddressText, FeltJson, ProofWordText, NonZeroFeltText, EncryptedKeyText, HardenedKeyText,
+        ErrorBody, FeltText, AddressText, FeltJson, ProofWordText, NonZeroFeltText, EncryptedKeyText, HardenedKeyText, OwnerKeyText,
         TypedDataSchema, TypeMemberSchema,
         crate::dialect::native::CreateWalletRequest, crate::dialect::native::WalletResponse, crate::dialect::native::CallInput,
         crate::dialect::native::PrepareRequest, crate::dialect::native::PreparedResponse, crate::dialect::native::ExecuteRequest,
@@ -523,6 +572,10 @@ fn add_standard_responses(operation: &mut Operation) {
 
 #[cfg(test)]
 mod tests {
+    use latchkey_core::keystore::{hardened, Curve};
+    use latchkey_core::KeyKind;
+    use serde_json::json;
+
     use super::*;
 
     #[test]
@@ -565,6 +618,22 @@ mod tests {
     }
 
     /// One envelope of every kind the core makes, and Chipi ciphertexts.
+    /// A stand-in for a secp256k1 key (the API crate names no chain family).
+    struct SecpKey([u8; 32]);
+
+    impl latchkey_core::keystore::Sealable for SecpKey {
+        const CURVE: latchkey_core::keystore::Curve = latchkey_core::keystore::Curve::Secp256k1;
+        fn to_scalar(&self) -> zeroize::Zeroizing<[u8; 32]> {
+            zeroize::Zeroizing::new(self.0)
+        }
+        fn from_scalar(scalar: &[u8; 32]) -> Result<Self, latchkey_core::KeystoreError> {
+            Ok(Self(*scalar))
+        }
+        fn public_id(&self) -> latchkey_core::Felt {
+            latchkey_core::Felt::TWO
+        }
+    }
+
     fn sample_keys() -> Vec<String> {
         use latchkey_core::keystore::hardened::{seal_with_params, FLOOR_PARAMS};
         use latchkey_core::keystore::oprf::WalletOprfKey;
@@ -575,6 +644,11 @@ mod tests {
         let key = SigningKey::from_felt(Felt::from(0x5eed_u64)).unwrap();
         let mut keys = Vec::new();
         for kind in [KeyKind::Owner, KeyKind::Session] {
+            // A key on the other curve, as an EVM wallet seals it.
+            let k1 = SecpKey([7; 32]);
+            let binding = KeyBinding { kind, account: Felt::ONE, public_key: Felt::TWO };
+            let pin = EncryptKey::passphrase("482913");
+            keys.push(seal_with_params(&k1, &pin, &binding, FLOOR_PARAMS, &mut rng).unwrap());
             let binding = KeyBinding { kind, account: Felt::ONE, public_key: key.public_key() };
             let prf = EncryptKey::prf(&[3; 32]).unwrap();
             keys.push(passkey::seal(&key, &prf, &binding, &mut rng).unwrap());
@@ -603,10 +677,25 @@ mod tests {
             keys.iter().any(|k| k.starts_with("lk2$"))
                 && keys.iter().any(|k| k.starts_with("lk1$"))
         );
-        for formats in [KeyFormats::Hardened, KeyFormats::WithChipi] {
-            let pattern = regex::Regex::new(&encrypted_key_pattern(formats)).unwrap();
+        // What each field takes: the format, then the kind and curve of the key inside.
+        let holds = |kinds: Kinds, key: &str| match hardened::inspect(key) {
+            Ok(info) => match kinds {
+                Kinds::Any => true,
+                Kinds::Owner => info.kind == KeyKind::Owner,
+                Kinds::StarkOwner => info.kind == KeyKind::Owner && info.curve == Curve::Stark,
+            },
+            Err(_) => true,
+        };
+        let fields = [
+            (KeyFormats::Hardened, Kinds::Any),
+            (KeyFormats::Hardened, Kinds::Owner),
+            (KeyFormats::WithChipi, Kinds::StarkOwner),
+        ];
+        for (formats, kinds) in fields {
+            let pattern = regex::Regex::new(&encrypted_key_pattern(formats, kinds)).unwrap();
             for key in &keys {
-                assert_eq!(pattern.is_match(key), formats.accepts(key), "{formats:?}: {key}");
+                let taken = formats.accepts(key) && holds(kinds, key);
+                assert_eq!(pattern.is_match(key), taken, "{formats:?} {kinds:?}: {key}");
                 // Changed by one character, a key is refused by both or by neither.
                 let mut broken = key.clone();
                 broken.insert(key.len() / 2, '$');
@@ -618,11 +707,16 @@ mod tests {
         }
         let doc = serde_json::to_value(ApiDoc::openapi()).unwrap_or_default();
         let schemas = &doc["components"]["schemas"];
-        assert_eq!(schemas["HardenedKey"]["pattern"], encrypted_key_pattern(KeyFormats::Hardened));
+        let pattern = |formats, kinds| json!(encrypted_key_pattern(formats, kinds));
+        assert_eq!(schemas["HardenedKey"]["pattern"], pattern(KeyFormats::Hardened, Kinds::Any));
+        assert_eq!(schemas["OwnerKey"]["pattern"], pattern(KeyFormats::Hardened, Kinds::Owner));
         assert_eq!(
             schemas["EncryptedKey"]["pattern"],
-            encrypted_key_pattern(KeyFormats::WithChipi)
+            pattern(KeyFormats::WithChipi, Kinds::StarkOwner)
         );
+        // Every kind and curve is among the samples.
+        assert!(keys.iter().any(|k| k.contains("$owner-secp256k1$")));
+        assert!(keys.iter().any(|k| k.contains("$session$")));
     }
 
     #[test]

@@ -187,35 +187,58 @@ impl KeyFormats {
     }
 }
 
-/// Refuses a wallet's key blobs unless each is an encrypted owner key in one of
-/// `formats`, on the wallet's `curve`: the server must never receive a plaintext key, and
-/// never stores a blob the wallet's owner could not open.
+/// Refuses a wallet's key blobs unless each is an encrypted key in one of `formats`: the
+/// server must never receive a plaintext key. Checked before anything else.
 pub(crate) fn ensure_encrypted_keys(
     formats: KeyFormats,
+    primary: &str,
+    backup: Option<&str>,
+) -> Result<(), ApiError> {
+    key_fields(primary, backup).try_for_each(|(field, blob)| ensure_format(formats, field, blob))
+}
+
+/// Refuses a wallet's key blobs unless each holds an owner key on the wallet's `curve`:
+/// the server never stores a blob its owner could not open. Checked once the request is
+/// proved to come from the owner (what a blob may hold depends on the wallet's chain).
+pub(crate) fn ensure_owner_keys(
     curve: Curve,
     primary: &str,
     backup: Option<&str>,
 ) -> Result<(), ApiError> {
-    ensure_encrypted_key(formats, curve, "encryptedPrivateKey", primary)?;
-    match backup {
-        Some(backup) => ensure_encrypted_key(formats, curve, "encryptedPrivateKeyBackup", backup),
-        None => Ok(()),
-    }
+    key_fields(primary, backup).try_for_each(|(field, blob)| ensure_owner_key(curve, field, blob))
 }
 
-/// [`ensure_encrypted_keys`] for one blob, named `field` in the refusal.
+/// Both checks, for one blob named `field` in the refusal.
 pub(crate) fn ensure_encrypted_key(
     formats: KeyFormats,
     curve: Curve,
     field: &str,
     blob: &str,
 ) -> Result<(), ApiError> {
-    if !formats.accepts(blob) {
-        return Err(formats.refusal(field, blob));
+    ensure_format(formats, field, blob)?;
+    ensure_owner_key(curve, field, blob)
+}
+
+fn key_fields<'a>(
+    primary: &'a str,
+    backup: Option<&'a str>,
+) -> impl Iterator<Item = (&'static str, &'a str)> {
+    std::iter::once(("encryptedPrivateKey", primary))
+        .chain(backup.map(|blob| ("encryptedPrivateKeyBackup", blob)))
+}
+
+fn ensure_format(formats: KeyFormats, field: &str, blob: &str) -> Result<(), ApiError> {
+    if formats.accepts(blob) {
+        Ok(())
+    } else {
+        Err(formats.refusal(field, blob))
     }
+}
+
+fn ensure_owner_key(curve: Curve, field: &str, blob: &str) -> Result<(), ApiError> {
     let (kind, found) = match hardened::inspect(blob) {
         Ok(info) => (info.kind, info.curve),
-        // Accepted and not an envelope: a Chipi ciphertext, which holds a Stark owner key.
+        // Not an envelope (the format was checked): a Chipi ciphertext, a Stark owner key.
         Err(_) => (KeyKind::Owner, Curve::Stark),
     };
     if kind != KeyKind::Owner || found != curve {
@@ -291,26 +314,20 @@ mod tests {
             assert!(formats.accepts(&lk1));
             assert!(!formats.accepts(plaintext));
             assert!(!formats.accepts(""));
-            assert!(ensure_encrypted_keys(formats, Curve::Stark, &lk1, None).is_ok());
-            let refused =
-                ensure_encrypted_keys(formats, Curve::Stark, &lk1, Some(plaintext)).unwrap_err();
+            assert!(ensure_encrypted_keys(formats, &lk1, None).is_ok());
+            let refused = ensure_encrypted_keys(formats, &lk1, Some(plaintext)).unwrap_err();
             assert_eq!(refused.code, "INVALID_ENCRYPTED_KEY");
             assert!(refused.message.contains("encryptedPrivateKeyBackup"));
             assert!(!refused.message.contains(&plaintext[2..20]), "{}", refused.message);
         }
-        let refused =
-            ensure_encrypted_keys(KeyFormats::Hardened, Curve::Stark, chipi, None).unwrap_err();
+        let refused = ensure_encrypted_keys(KeyFormats::Hardened, chipi, None).unwrap_err();
         assert!(refused.message.contains("Chipi dialect only"), "{}", refused.message);
-        assert!(
-            ensure_encrypted_keys(KeyFormats::WithChipi, Curve::Stark, chipi, Some(&lk1)).is_ok()
-        );
+        assert!(ensure_encrypted_keys(KeyFormats::WithChipi, chipi, Some(&lk1)).is_ok());
         // A key on another curve than the wallet's, or a session key, is refused.
-        let refused =
-            ensure_encrypted_keys(KeyFormats::Hardened, Curve::Secp256k1, &lk1, None).unwrap_err();
+        let refused = ensure_owner_keys(Curve::Secp256k1, &lk1, None).unwrap_err();
         assert_eq!(refused.code, "INVALID_ENCRYPTED_KEY");
         assert!(refused.message.contains("needs a secp256k1 owner key"), "{}", refused.message);
-        let refused = ensure_encrypted_keys(KeyFormats::WithChipi, Curve::Secp256k1, chipi, None)
-            .unwrap_err();
+        let refused = ensure_owner_keys(Curve::Secp256k1, chipi, None).unwrap_err();
         assert!(refused.message.contains("holds a stark owner key"), "{}", refused.message);
         let session = latchkey_core::keystore::KeyBinding {
             kind: latchkey_core::KeyKind::Session,
@@ -318,8 +335,7 @@ mod tests {
         };
         let sealed =
             latchkey_core::keystore::passkey::seal(&key, &prf, &session, &mut rng).unwrap();
-        let refused =
-            ensure_encrypted_keys(KeyFormats::Hardened, Curve::Stark, &sealed, None).unwrap_err();
+        let refused = ensure_owner_keys(Curve::Stark, &sealed, None).unwrap_err();
         assert!(refused.message.contains("holds a stark session key"), "{}", refused.message);
     }
 }

@@ -3,8 +3,8 @@
 use crate::custody::{record_read, CHALLENGE_SECONDS};
 use crate::service::{create_and_deploy_wallet, domain_chain_id};
 use crate::util::{
-    address_text, ensure_encrypted_key, ensure_encrypted_keys, felt, iso8601, now_unix, parse_json,
-    random_challenge, ApiQuery, KeyFormats, RawBody,
+    address_text, ensure_encrypted_key, ensure_encrypted_keys, ensure_owner_keys, felt, iso8601,
+    now_unix, parse_json, random_challenge, ApiQuery, KeyFormats, RawBody,
 };
 use crate::{idempotency, ApiError, ApiResult, AppState, Caller};
 use axum::extract::State;
@@ -225,12 +225,9 @@ pub(crate) async fn create_wallet(
             ));
         }
         check_address(&state, address, owner)?;
-        ensure_encrypted_keys(
-            KeyFormats::WithChipi,
-            Curve::Stark,
-            &req.encrypted_private_key,
-            req.encrypted_private_key_backup.as_deref(),
-        )?;
+        let backup = req.encrypted_private_key_backup.as_deref();
+        ensure_encrypted_keys(KeyFormats::WithChipi, &req.encrypted_private_key, backup)?;
+        ensure_owner_keys(Curve::Stark, &req.encrypted_private_key, backup)?;
         // Proof of key possession: the owner signed the creation typed data for this address.
         let (oe, chain_id) = OutsideExecution::from_typed_data(&req.typed_data)
             .map_err(|e| ApiError::bad_request(codes::INVALID_TYPED_DATA, e.to_string()))?;

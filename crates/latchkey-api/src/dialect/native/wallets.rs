@@ -16,7 +16,8 @@ use crate::custody::{check_proof, record_read, Possession, ProofInput};
 use crate::error::ErrorBody;
 use crate::service::{create_and_deploy_wallet, wallet_at};
 use crate::util::{
-    ensure_encrypted_keys, in_range, iso8601, parse_json, ApiQuery, KeyFormats, RawBody,
+    ensure_encrypted_keys, ensure_owner_keys, in_range, iso8601, parse_json, ApiQuery, KeyFormats,
+    RawBody,
 };
 use crate::{idempotency, ApiError, ApiResult, AppState, Caller, Principal};
 
@@ -35,10 +36,10 @@ pub(crate) struct CreateWalletRequest {
     /// `lk1$…`), well-formed. Plaintext keys and Chipi ciphertexts are refused. Required
     /// on Starknet; on EVM leave it out for an external owner (a browser or hardware
     /// wallet) whose key never reaches the server.
-    #[schema(value_type = Option<crate::openapi::HardenedKeyText>)]
+    #[schema(value_type = Option<crate::openapi::OwnerKeyText>)]
     encrypted_private_key: Option<String>,
     /// An optional second encryption of the same key (e.g. a PIN backup of a passkey).
-    #[schema(value_type = Option<crate::openapi::HardenedKeyText>)]
+    #[schema(value_type = Option<crate::openapi::OwnerKeyText>)]
     encrypted_private_key_backup: Option<String>,
     /// Your user id; with an end-user token it must be the token's subject.
     external_user_id: Option<String>,
@@ -124,7 +125,6 @@ pub(crate) async fn create_wallet(
             (Some(key), _) => {
                 ensure_encrypted_keys(
                     KeyFormats::Hardened,
-                    slot.chain.id().family().key_curve(),
                     key,
                     req.encrypted_private_key_backup.as_deref(),
                 )?;
@@ -164,6 +164,11 @@ pub(crate) async fn create_wallet(
             payload: payload_hash(encrypted_private_key.as_bytes()),
         };
         check_proof(&state, &caller, &possession, &req.proof).await?;
+        if !encrypted_private_key.is_empty() {
+            let curve = slot.chain.id().family().key_curve();
+            let backup = req.encrypted_private_key_backup.as_deref();
+            ensure_owner_keys(curve, &encrypted_private_key, backup)?;
+        }
         let new_wallet = NewWallet {
             org_id: caller.org_id.clone(),
             external_user_id,
