@@ -26,7 +26,6 @@ pub(crate) fn until_next_day() -> u64 {
     86_400 - now % 86_400
 }
 
-/// The daily quotas of `policy` a reservation for `wallet` is charged to.
 /// The daily quotas a reservation on `chain` (fee unit `unit`) is charged to. A wallet is
 /// on one chain; an end user's usage is counted per chain (keyed by the user id alone on
 /// Starknet, as it always was, and `user@chain` elsewhere), so amounts in different units
@@ -159,34 +158,42 @@ impl Relayer {
             fee_unit: chain.fee_unit().to_string(),
             payload_hash: Some(signable.hash.clone()),
         };
-        let (request, superseded) = match self.inner.store.insert_request(&new_request).await {
+        let request = match self.inner.store.insert_request(&new_request).await {
             Err(StoreError::Conflict { constraint })
                 if constraint == constraints::REQUEST_ACCOUNT_OE_NONCE =>
             {
-                let superseded = self.supersede(&new_request).await?;
-                (self.inner.store.insert_request(&new_request).await?, superseded)
+                self.supersede(wallet, new_request, &views, signable.max_cost).await?
             }
-            inserted => (inserted?, 0),
+            inserted => {
+                let request = inserted?;
+                if let Some(max_cost) = signable.max_cost {
+                    self.reserve_commitment(wallet, &request, &views, max_cost).await?;
+                }
+                request
+            }
         };
-        if let Some(max_cost) = signable.max_cost {
-            // Either payload may still land (only one can): the reservation covers the
-            // dearer, and is charged in full if the nonce is spent by someone else.
-            let reserve = max_cost.max(superseded);
-            self.reserve_commitment(wallet, &request, &views, reserve).await?;
-        }
         Ok(Prepared { request_id: request.id, signable })
     }
 
-    /// Makes room for a new payload whose nonce an earlier prepared payload already has
-    /// (an EVM nonce is the next sequence of its key, the same until one is spent): a
-    /// payload never submitted through latchkey is finished as superseded, its
-    /// reservation released, and what it reserved returned (the new payload reserves at
-    /// least as much, since the old one may still be submitted elsewhere). One that is
-    /// submitted, or final, is a `409 DUPLICATE_EXECUTION`: its outcome comes first.
-    async fn supersede(&self, new_request: &NewRequest) -> Result<u128, RelayError> {
+    /// Records a new payload whose nonce an earlier prepared payload already has (an EVM
+    /// nonce is the next sequence of its key, the same until one is spent). One that was
+    /// submitted, or is final, is a `409 DUPLICATE_EXECUTION`: its outcome comes first.
+    /// One never submitted through latchkey is superseded, but the sponsor is covered at
+    /// every step, since it may still be submitted elsewhere and only one of the two can
+    /// land: the new payload is recorded under a provisional nonce and reserves at least
+    /// what the old one did (a refusal there leaves the old one as it was); only then is
+    /// the old one finished, its reservation released, and the nonce handed over.
+    async fn supersede(
+        &self,
+        wallet: &WalletRef,
+        new_request: NewRequest,
+        views: &[CallView],
+        max_cost: Option<u128>,
+    ) -> Result<latchkey_store::Request, RelayError> {
         let store = &self.inner.store;
+        let nonce = new_request.oe_nonce.clone();
         let existing = store
-            .request_by_oe(&new_request.chain, &new_request.account, &new_request.oe_nonce)
+            .request_by_oe(&new_request.chain, &new_request.account, &nonce)
             .await?
             .ok_or_else(|| RelayError::Unavailable("a request vanished while preparing".into()))?;
         let in_flight = || RelayError::AlreadySubmitted {
@@ -196,8 +203,14 @@ impl Relayer {
         if existing.status != RequestStatus::Prepared {
             return Err(in_flight());
         }
-        let reserved: u128 = existing.fee.as_deref().and_then(|f| f.parse().ok()).unwrap_or(0);
-        let update = RequestUpdate {
+        let old_reserved: u128 = existing.fee.as_deref().and_then(|f| f.parse().ok()).unwrap_or(0);
+        let provisional = format!("{nonce}/provisional/{}", existing.id);
+        let request =
+            store.insert_request(&NewRequest { oe_nonce: provisional, ..new_request }).await?;
+        if let Some(max_cost) = max_cost {
+            self.reserve_commitment(wallet, &request, views, max_cost.max(old_reserved)).await?;
+        }
+        let superseded = RequestUpdate {
             status: Some(RequestStatus::Expired),
             error_code: Some(codes::TYPED_DATA_EXPIRED.to_string()),
             error_message: Some(
@@ -205,24 +218,34 @@ impl Relayer {
             ),
             fee: Some("0".into()),
             // The nonce goes to the new payload; this record keeps it, marked.
-            oe_nonce: Some(format!("{}/superseded/{}", existing.oe_nonce, existing.id)),
+            oe_nonce: Some(format!("{nonce}/superseded/{}", existing.id)),
             ..RequestUpdate::default()
         };
         let finished = store
             .update_request_settling(
                 &existing.id,
                 &[RequestStatus::Prepared],
-                &update,
+                &superseded,
                 existing.budget(),
-                reserved,
+                old_reserved,
                 0,
             )
             .await?;
         if !finished {
-            // Submitted in the meantime.
+            // Submitted in the meantime: the new payload gives its reservation back.
+            self.finish_unsent(
+                &store.request(&request.id).await?.unwrap_or(request),
+                &[RequestStatus::Prepared],
+                RequestStatus::Expired,
+                codes::DUPLICATE_EXECUTION,
+                "its nonce's earlier payload was submitted first",
+            )
+            .await?;
             return Err(in_flight());
         }
-        Ok(reserved)
+        let handed = RequestUpdate { oe_nonce: Some(nonce), ..RequestUpdate::default() };
+        store.update_request(&request.id, &[RequestStatus::Prepared], &handed).await?;
+        Ok(store.request(&request.id).await?.unwrap_or(request))
     }
 
     /// Reserves a prepared payload's sponsorship at once when the payload already commits

@@ -442,6 +442,27 @@ async fn a_payload_prepared_again_for_the_same_nonce_supersedes_the_unsent_one()
 }
 
 #[tokio::test]
+async fn a_new_payload_refused_its_reservation_leaves_the_unsent_one_reserved_and_usable() {
+    // The budget covers one commitment, not two: the new payload cannot reserve while the
+    // old one still holds its own (the old one may still land elsewhere).
+    let b = bench_with(2, COMMITTED + COMMITTED / 2).await;
+    b.fake.commit_at_prepare(Some(COMMITTED));
+    b.fake.sequential_nonces();
+    let (first, payload, signature) = b.owner_signed(vec![game_call()]).await;
+    let error = b
+        .relayer
+        .prepare(&b.wallet, Calls::Starknet(vec![game_call()]), Purpose::User, &Signing::Owner)
+        .await
+        .unwrap_err();
+    assert_eq!(error.code(), codes::SPONSORSHIP_EXHAUSTED, "{error}");
+    assert_eq!(b.status(&first).await, RequestStatus::Prepared, "the old one is untouched");
+    assert_eq!(b.budget().await, (0, COMMITTED), "still reserved for it, and only for it");
+    b.fake.set_auto_mine(false);
+    b.execute(&payload, &signature).await.unwrap();
+    assert_eq!(b.status(&first).await, RequestStatus::Submitted);
+}
+
+#[tokio::test]
 async fn a_payload_for_a_nonce_in_flight_is_refused_as_a_duplicate() {
     let b = bench().await;
     b.fake.sequential_nonces();
