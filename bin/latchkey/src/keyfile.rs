@@ -151,6 +151,16 @@ impl KeyFile {
         KeyKind::parse(&self.kind).unwrap_or(KeyKind::Session)
     }
 
+    /// A session key file's expiry, refusing (before anything is signed) a session key
+    /// that has expired at `now`.
+    pub(crate) fn live_until(&self, now: u64) -> anyhow::Result<u64> {
+        let valid_until = self.valid_until.context("session key file without validUntil")?;
+        if !is_live_at(0, valid_until, now) {
+            return Err(SessionError::Expired { valid_until }.into());
+        }
+        Ok(valid_until)
+    }
+
     /// Whether the key is for an EVM wallet (its chain is `eip155:…`).
     pub(crate) fn is_evm(&self) -> bool {
         self.chain.as_deref().is_some_and(|chain| chain.starts_with("eip155:"))
@@ -299,11 +309,7 @@ impl KeyFile {
                 Ok(vec![to_hex(&signature.r), to_hex(&signature.s)])
             }
             KeyKind::Session => {
-                let valid_until =
-                    self.valid_until.context("session key file without validUntil")?;
-                if !is_live_at(0, valid_until, now) {
-                    return Err(SessionError::Expired { valid_until }.into());
-                }
+                let valid_until = self.live_until(now)?;
                 Ok(SessionSignature::sign(key, &hash, valid_until)?.to_hex_strings())
             }
         }
@@ -548,24 +554,21 @@ impl Challenge {
 /// The body of `POST /api/wallets` for a new owner key file: its public key, the sealed
 /// key and the owner's proof of possession for `challenge` (purpose `create-wallet`,
 /// payload = `sn_keccak` of the sealed key).
-pub(crate) fn wallet_body(
+pub(crate) fn wallet_body<K: FileKey>(
     file: &KeyFile,
-    key: &SigningKey,
+    key: &K,
     challenge: &Challenge,
 ) -> anyhow::Result<Value> {
-    let signature = sign_proof(
-        key,
-        &challenge.chain_id,
-        &file.account_felt()?,
-        ProofPurpose::CreateWallet,
-        &challenge.challenge,
-        &payload_hash(file.encrypted_private_key.as_bytes()),
-    )?;
-    Ok(json!({
+    let payload = payload_hash(file.encrypted_private_key.as_bytes());
+    let mut body = json!({
         "ownerPublicKey": file.public_key,
         "encryptedPrivateKey": file.encrypted_private_key,
-        "proof": challenge.proof(&signature),
-    }))
+        "proof": file.prove_with(key, challenge, ProofPurpose::CreateWallet, &payload)?,
+    });
+    if let Some(chain) = &file.chain {
+        body["chain"] = json!(chain);
+    }
+    Ok(body)
 }
 
 /// `latchkey key new owner FILE`: a new owner key sealed under a PIN. With a challenge

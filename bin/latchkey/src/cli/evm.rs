@@ -15,7 +15,7 @@
 
 use anyhow::{bail, Context};
 use latchkey_core::keystore::{self, KeyBinding};
-use latchkey_core::{payload_hash, AccountChange, KeyKind, Permission, ProofPurpose, SessionGrant};
+use latchkey_core::{AccountChange, KeyKind, Permission, SessionGrant};
 use latchkey_evm::calls::{calls_of_call_data, decode_change};
 use latchkey_evm::{address_text, parse_address, EvmCall, Payload};
 use latchkey_evm_contracts::primitives::{keccak256, Bytes};
@@ -110,24 +110,8 @@ pub(super) async fn new_owner(
     };
     file.create(path)?;
     eprintln!("owner key sealed in {} (wallet {})", path.display(), file.account);
-    let body = wallet_body(&file, &key, challenge)?;
+    let body = keyfile::wallet_body(&file, &key, challenge)?;
     Ok((file, key, unlock_challenge, body))
-}
-
-/// The body of `POST /api/wallets` for an EVM owner key file and its unlocked key.
-pub(super) fn wallet_body(
-    file: &KeyFile,
-    key: &EvmSigningKey,
-    challenge: &Challenge,
-) -> anyhow::Result<Value> {
-    let payload = payload_hash(file.encrypted_private_key.as_bytes());
-    let proof = file.prove_with(key, challenge, ProofPurpose::CreateWallet, &payload)?;
-    Ok(json!({
-        "chain": file.chain,
-        "ownerPublicKey": file.public_key,
-        "encryptedPrivateKey": file.encrypted_private_key,
-        "proof": proof,
-    }))
 }
 
 /// A method an EVM session may call: a contract (`0x0`: any) and a Solidity signature.
@@ -476,10 +460,7 @@ pub(super) fn prepare_body(calls: &[EvmCall], session_key: &str) -> Value {
 /// The wallet of an address written as an EVM address (`0x` and 40 hex digits), by
 /// asking the server which chain it is on; `None` for anything else.
 pub(super) async fn wallet_chain(client: &Client, address: &str) -> anyhow::Result<Option<String>> {
-    let is_evm = address.len() == 42
-        && address.starts_with("0x")
-        && address[2..].chars().all(|c| c.is_ascii_hexdigit());
-    if !is_evm {
+    if !is_evm_address(address) {
         return Ok(None);
     }
     let wallet = client.get(&format!("/api/wallets/{}", segment(address))).await?;
@@ -490,24 +471,15 @@ pub(super) async fn wallet_chain(client: &Client, address: &str) -> anyhow::Resu
         .map(str::to_string))
 }
 
+/// Whether `text` is written as an EVM address: `0x` and 40 hex digits.
+pub(super) fn is_evm_address(text: &str) -> bool {
+    text.len() == 42 && text.starts_with("0x") && text[2..].chars().all(|c| c.is_ascii_hexdigit())
+}
+
 /// A key file's wallet as an EVM address.
 pub(super) fn wallet_of(key: &NamedKey) -> anyhow::Result<Address> {
     parse_address(&key.file.account)
         .map_err(|r| anyhow::anyhow!("{}: account: {}", key.path.display(), r.message))
-}
-
-/// Unlocks an existing EVM owner key file (through the server) for `wallet create
-/// --existing`: its key, the unlock challenge and the body of `POST /api/wallets`.
-pub(super) async fn existing_owner(
-    key: &mut NamedKey,
-    challenge: &Challenge,
-    pins: PinServer<'_>,
-) -> anyhow::Result<(EvmSigningKey, Option<Challenge>, Value)> {
-    let (unlocked, unlock_challenge) =
-        keyfile::unlock_unproved::<EvmSigningKey>(&key.path, &mut key.file, PinCheck::Server(pins))
-            .await?;
-    let body = wallet_body(&key.file, &unlocked, challenge)?;
-    Ok((unlocked, unlock_challenge, body))
 }
 
 #[cfg(test)]

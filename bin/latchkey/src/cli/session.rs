@@ -445,10 +445,7 @@ fn known_names(key: &NamedKey) -> HashMap<String, String> {
 
 /// An address written as an EVM address (`0x` and 40 hex digits), as given.
 fn evm_text(text: &str) -> Option<String> {
-    let evm = text.len() == 42
-        && text.starts_with("0x")
-        && text[2..].chars().all(|c| c.is_ascii_hexdigit());
-    evm.then(|| text.to_string())
+    evm::is_evm_address(text).then(|| text.to_string())
 }
 
 /// A wallet address from the command line as the API reads it: an EVM address as given,

@@ -2,7 +2,8 @@
 
 use std::path::{Path, PathBuf};
 
-use latchkey_core::to_hex;
+use latchkey_core::{to_hex, SigningKey};
+use latchkey_evm_contracts::EvmSigningKey;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -111,43 +112,43 @@ async fn create(
     let answer = client.post("/api/challenges", Some(&json!({"purpose": "create-wallet"}))).await?;
     let challenge = keyfile::Challenge::from_answer(&answer)?;
     let pins = PinServer::new(&client);
+    if existing {
+        let key = NamedKey::owner(path)?;
+        return if key.file.is_evm() {
+            let parts = existing_owner::<EvmSigningKey>(key, &challenge, pins).await?;
+            finish(ctx, &client, path, user, parts).await
+        } else {
+            let parts = existing_owner::<SigningKey>(key, &challenge, pins).await?;
+            finish(ctx, &client, path, user, parts).await
+        };
+    }
     let evm = match chain {
         Some(chain) => EvmChain::find(&client, chain).await?,
         None => None,
     };
     if let Some(evm) = evm {
-        let (file, key, unlock_challenge, body) =
-            evm::new_owner(path, &evm, &challenge, pins).await?;
-        return finish(ctx, &client, path, user, (file, key, unlock_challenge, body)).await;
+        let parts = evm::new_owner(path, &evm, &challenge, pins).await?;
+        return finish(ctx, &client, path, user, parts).await;
     }
-    if existing {
-        let mut key = NamedKey::owner(path)?;
-        if key.file.is_evm() {
-            let (unlocked, unlock_challenge, body) =
-                evm::existing_owner(&mut key, &challenge, pins).await?;
-            return finish(ctx, &client, path, user, (key.file, unlocked, unlock_challenge, body))
-                .await;
-        }
-    }
-    let (file, key, unlock_challenge, body) = if existing {
-        let NamedKey { path, mut file } = NamedKey::owner(path)?;
-        let (key, unlock_challenge): (latchkey_core::SigningKey, _) =
-            keyfile::unlock_unproved(&path, &mut file, PinCheck::Server(pins)).await?;
-        let payload = latchkey_core::payload_hash(file.encrypted_private_key.as_bytes());
-        let proof =
-            file.prove_with(&key, &challenge, latchkey_core::ProofPurpose::CreateWallet, &payload)?;
-        let body = json!({
-            "ownerPublicKey": file.public_key,
-            "encryptedPrivateKey": file.encrypted_private_key,
-            "proof": proof,
-        });
-        (file, key, unlock_challenge, body)
-    } else {
-        let created = keyfile::create_owner_file(path, PinCheck::Server(pins)).await?;
-        let body = keyfile::wallet_body(&created.file, &created.key, &challenge)?;
-        (created.file, created.key, created.unlock_challenge, body)
-    };
-    finish(ctx, &client, path, user, (file, key, unlock_challenge, body)).await
+    let created = keyfile::create_owner_file(path, PinCheck::Server(pins)).await?;
+    let body = keyfile::wallet_body(&created.file, &created.key, &challenge)?;
+    finish(ctx, &client, path, user, (created.file, created.key, created.unlock_challenge, body))
+        .await
+}
+
+/// An existing owner key file, unlocked through the server (its `pin-unlock` challenge
+/// kept to prove the unlock once the wallet is stored), and the body of
+/// `POST /api/wallets` proving it for `challenge`.
+async fn existing_owner<K: FileKey>(
+    key: NamedKey,
+    challenge: &Challenge,
+    pins: PinServer<'_>,
+) -> anyhow::Result<(KeyFile, K, Option<Challenge>, Value)> {
+    let NamedKey { path, mut file } = key;
+    let (unlocked, unlock_challenge) =
+        keyfile::unlock_unproved::<K>(&path, &mut file, PinCheck::Server(pins)).await?;
+    let body = keyfile::wallet_body(&file, &unlocked, challenge)?;
+    Ok((file, unlocked, unlock_challenge, body))
 }
 
 /// Creates the wallet of a new or existing owner key file: posts `body` (with the user
