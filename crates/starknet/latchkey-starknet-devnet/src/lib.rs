@@ -1,19 +1,24 @@
 //! The embedded local chain: starknet-devnet running in-process on `127.0.0.1` with an
 //! ephemeral port, latchkey's classes declared, the demo game deployed, and funded
 //! relayer accounts. Dropping the [`Devnet`] stops the server.
+//!
+//! With [`DevnetConfig::state`] set, the chain keeps its state in a [journal] file and a
+//! restart on the same file finds every account, class, balance and counter where it was.
 
 use std::net::{IpAddr, Ipv4Addr};
+use std::path::PathBuf;
 use std::time::Instant;
 
-use latchkey_core::{short_string, Felt, SigningKey};
+use latchkey_core::{short_string, to_hex, Felt, SigningKey};
 use latchkey_starknet::{
     ChainClient, ChainError, FeeMode, KeyAccount, ETH_ADDRESS, STRK_ADDRESS, UDC_ADDRESS,
 };
 use latchkey_starknet_contracts::{ACCOUNT, CALL_FORWARDER, GAME};
-use starknet_devnet_core::starknet::starknet_config::{BlockGenerationOn, StarknetConfig};
+use starknet_devnet_core::starknet::starknet_config::{BlockGenerationOn, DumpOn, StarknetConfig};
 use starknet_devnet_core::starknet::Starknet;
-use starknet_devnet_server::api::{Api, JsonRpcHandler};
-use starknet_devnet_server::server::serve_http_json_rpc;
+use starknet_devnet_server::api::Api;
+use starknet_devnet_server::rpc_core::request::{Id, RequestParams, RpcMethodCall, Version};
+use starknet_devnet_server::rpc_handler::RpcHandler as _;
 use starknet_devnet_server::ServerConfig;
 use starknet_devnet_types::chain_id::ChainId;
 use tokio::net::TcpListener;
@@ -50,11 +55,21 @@ pub struct DevnetConfig {
     pub port: u16,
     /// Deploy the demo game.
     pub deploy_game: bool,
+    /// The journal file the chain keeps its state in (replayed at start when it exists);
+    /// `None` starts an empty chain that is gone when it stops.
+    pub state: Option<PathBuf>,
 }
 
 impl Default for DevnetConfig {
     fn default() -> Self {
-        Self { seed: 42, relayers: 4, chain_id: "SN_SEPOLIA".into(), port: 0, deploy_game: true }
+        Self {
+            seed: 42,
+            relayers: 4,
+            chain_id: "SN_SEPOLIA".into(),
+            port: 0,
+            deploy_game: true,
+            state: None,
+        }
     }
 }
 
@@ -80,7 +95,8 @@ pub struct Classes {
 
 /// A running in-process devnet. Stops when dropped.
 pub struct Devnet {
-    api: Api,
+    handler: Handler,
+    restored: Option<usize>,
     url: Url,
     client: ChainClient,
     relayers: Vec<RelayerAccount>,
@@ -96,14 +112,28 @@ impl Devnet {
         Self::start_with(DevnetConfig::default()).await
     }
 
-    /// Starts a devnet, declares latchkey's classes and deploys the demo game.
+    /// Starts a devnet, declares latchkey's classes and deploys the demo game; or, with
+    /// a journal from an earlier run, replays it.
     pub async fn start_with(config: DevnetConfig) -> Result<Self, DevnetError> {
         let started = Instant::now();
         let chain_id = short_string(&config.chain_id)
             .map_err(|e| DevnetError::Devnet(format!("chain id: {e}")))?;
+        let accounts = config.relayers.max(1);
+        let loaded = match &config.state {
+            Some(path) => Journal::load(path)?,
+            None => None,
+        };
+        let genesis_time = loaded
+            .as_ref()
+            .map(|loaded| loaded.genesis.time)
+            .unwrap_or_else(Starknet::get_unix_timestamp_as_seconds);
+        let genesis = Genesis::new(config.seed, accounts, &config.chain_id, genesis_time);
         let starknet_config = StarknetConfig {
             seed: config.seed,
-            total_accounts: config.relayers.max(1),
+            total_accounts: accounts,
+            start_time: Some(genesis_time),
+            // Devnet records each state change in memory; the journal writes them out.
+            dump_on: config.state.is_some().then_some(DumpOn::Request),
             chain_id: match config.chain_id.as_str() {
                 "SN_MAIN" => ChainId::Mainnet,
                 "SN_SEPOLIA" => ChainId::Testnet,
@@ -137,7 +167,25 @@ impl Devnet {
             ui_enabled: false,
         };
         let api = Api::new(starknet, server_config.clone());
-        let handler = JsonRpcHandler::new(api.clone());
+        let (handler, restored) = match (&config.state, &loaded) {
+            (Some(path), Some(loaded)) => {
+                let handler =
+                    Handler::new(api.clone(), Some(Journal::reopen(path, loaded, &genesis)?));
+                if loaded.dropped_bytes > 0 {
+                    tracing::warn!(
+                        bytes = loaded.dropped_bytes,
+                        "the chain state ended in a partial write (a crash); it was cut off"
+                    );
+                }
+                handler.replay(loaded).await?;
+                (handler, Some(loaded.entries.len()))
+            }
+            (Some(path), None) => {
+                (Handler::new(api.clone(), Some(Journal::create(path, &genesis)?)), None)
+            }
+            (None, _) => (Handler::new(api.clone(), None), None),
+        };
+        let router = node_router(handler.clone());
         // The node runs on a thread and runtime of its own, as a separate node would:
         // executing a transaction is seconds of CPU-bound work per thousand, which must
         // not hold up the worker threads of whoever embeds the chain.
@@ -164,7 +212,7 @@ impl Devnet {
                         return;
                     }
                 };
-                let server = serve_http_json_rpc(listener, &server_config, handler).await;
+                let server = axum::serve(listener, router.into_make_service());
                 let _ = ready.send(Ok(()));
                 // Stopping drops the runtime, and with it every open connection.
                 tokio::select! {
@@ -181,7 +229,8 @@ impl Devnet {
             .map_err(|e| DevnetError::Devnet(e.to_string()))?;
         let client = ChainClient::connect(url.clone()).await?;
         let mut devnet = Self {
-            api,
+            handler,
+            restored,
             url,
             client,
             relayers,
@@ -207,11 +256,14 @@ impl Devnet {
         if deploy_game {
             let salt =
                 short_string("latchkey-game").map_err(|e| DevnetError::Devnet(e.to_string()))?;
-            let call = latchkey_starknet::udc_deploy_call(self.classes.game, salt, &[]);
-            let hash = deployer.send(&[call], FeeMode::Estimate).await?;
-            self.client.wait_for_transaction(hash).await?;
-            self.game =
-                Some(latchkey_core::contract_address(&salt, &self.classes.game, &[], &Felt::ZERO));
+            let game = latchkey_core::contract_address(&salt, &self.classes.game, &[], &Felt::ZERO);
+            // A restored chain has it already.
+            if self.client.class_hash_at(game).await?.is_none() {
+                let call = latchkey_starknet::udc_deploy_call(self.classes.game, salt, &[]);
+                let hash = deployer.send(&[call], FeeMode::Estimate).await?;
+                self.client.wait_for_transaction(hash).await?;
+            }
+            self.game = Some(game);
         }
         Ok(())
     }
@@ -270,6 +322,39 @@ impl Devnet {
         UDC_ADDRESS
     }
 
+    /// With a journal: how many state changes were replayed from it at start (`None` for
+    /// a chain that started empty).
+    pub fn restored(&self) -> Option<usize> {
+        self.restored
+    }
+
+    /// Sends a JSON-RPC request to the node the way a client would (state changes are
+    /// journaled), returning its result.
+    pub async fn request(
+        &self,
+        method: &str,
+        params: serde_json::Value,
+    ) -> Result<serde_json::Value, DevnetError> {
+        let params = match params {
+            serde_json::Value::Object(map) => RequestParams::Object(map),
+            serde_json::Value::Array(list) => RequestParams::Array(list),
+            _ => RequestParams::None,
+        };
+        let call = RpcMethodCall {
+            jsonrpc: Version::V2,
+            method: method.into(),
+            params,
+            id: Id::Number(1),
+        };
+        let response = self.handler.on_call(call).await;
+        if let Some(error) = handler::response_error(&response) {
+            return Err(DevnetError::Devnet(format!("{method}: {error}")));
+        }
+        let value =
+            serde_json::to_value(&response).map_err(|e| DevnetError::Devnet(e.to_string()))?;
+        Ok(value.get("result").cloned().unwrap_or(serde_json::Value::Null))
+    }
+
     /// How long starting and setting up took.
     pub fn startup_time(&self) -> std::time::Duration {
         self.startup
@@ -278,26 +363,31 @@ impl Devnet {
     /// Sets the chain clock: the next transaction executes at exactly `timestamp`, and
     /// later blocks follow the wall clock from there.
     pub async fn set_time(&self, timestamp: u64) {
-        self.api.starknet.lock().await.set_time(timestamp, true);
+        let params = serde_json::json!({"time": timestamp, "generate_block": true});
+        if let Err(error) = self.request("devnet_setTime", params).await {
+            tracing::error!(%error, "setting the chain clock");
+        }
     }
 
     /// Moves the chain clock forward by `seconds` (and mines an empty block).
     pub async fn increase_time(&self, seconds: u64) {
-        self.api.starknet.lock().await.increase_time(seconds);
+        if let Err(error) =
+            self.request("devnet_increaseTime", serde_json::json!({"time": seconds})).await
+        {
+            tracing::error!(%error, "moving the chain clock");
+        }
     }
 
     /// Mints `amount` (in the token's base unit) of STRK or ETH to `address`.
     pub async fn mint(&self, address: Felt, amount: u128, token: Felt) -> Result<(), DevnetError> {
-        let address = starknet_devnet_types::contract_address::ContractAddress::new(address)
-            .map_err(|e| DevnetError::Devnet(e.to_string()))?;
-        let token = starknet_devnet_types::contract_address::ContractAddress::new(token)
-            .map_err(|e| DevnetError::Devnet(e.to_string()))?;
-        let mut starknet = self.api.starknet.lock().await;
-        starknet
-            .mint(address, starknet_devnet_types::num_bigint::BigUint::from(amount), token)
-            .await
-            .map_err(|e| DevnetError::Devnet(e.to_string()))?;
-        Ok(())
+        let unit = match token {
+            t if t == STRK_ADDRESS => "FRI",
+            t if t == ETH_ADDRESS => "WEI",
+            _ => return Err(DevnetError::Devnet(format!("cannot mint {}", to_hex(&token)))),
+        };
+        let params =
+            serde_json::json!({"address": to_hex(&address), "amount": amount, "unit": unit});
+        self.request("devnet_mint", params).await.map(drop)
     }
 }
 
@@ -311,6 +401,24 @@ impl std::fmt::Debug for Devnet {
     }
 }
 
+/// The node's HTTP routes: JSON-RPC on `/` and `/rpc`, a liveness probe, and CORS open to
+/// any origin (a development node that browsers on other local ports read).
+fn node_router(handler: Handler) -> axum::Router {
+    use axum::routing::{get, post};
+    use starknet_devnet_server::rpc_handler::handle;
+    let cors = tower_http::cors::CorsLayer::new()
+        .allow_origin(tower_http::cors::Any)
+        .allow_headers([axum::http::header::CONTENT_TYPE])
+        .allow_methods([axum::http::Method::GET, axum::http::Method::POST]);
+    axum::Router::new()
+        .route("/is_alive", get(|| async { "Alive!!!" }))
+        .route("/", post(handle::<Handler>))
+        .route("/rpc", post(handle::<Handler>))
+        .with_state(handler)
+        .layer(axum::extract::DefaultBodyLimit::disable())
+        .layer(cors)
+}
+
 impl Drop for Devnet {
     fn drop(&mut self) {
         if let Some(shutdown) = self.shutdown.take() {
@@ -320,4 +428,8 @@ impl Drop for Devnet {
 }
 
 mod flows;
+mod handler;
+pub mod journal;
 pub use flows::{User, OUTSIDE_EXECUTION_WINDOW};
+use handler::Handler;
+use journal::{Genesis, Journal};

@@ -5,6 +5,7 @@
 
 mod backend;
 mod lifecycle;
+mod state;
 mod support;
 mod threats;
 mod vectors;

@@ -77,6 +77,15 @@ impl Env {
         Self { devnet, user, recipient }
     }
 
+    /// Stops the chain and starts it again from `config` (the same journal), keeping the
+    /// user and the recipient.
+    pub(crate) async fn restart(self, config: DevnetConfig) -> Self {
+        let Self { devnet, user, recipient } = self;
+        drop(devnet);
+        let devnet = Devnet::start_with(config).await.expect("devnet restarts");
+        Self { devnet, user, recipient }
+    }
+
     pub(crate) fn client(&self) -> &ChainClient {
         self.devnet.client()
     }
