@@ -140,6 +140,10 @@ struct DevnetArgs {
     /// Chain id (a short string).
     #[arg(long, env = "LATCHKEY_DEVNET_CHAIN_ID", default_value = "SN_SEPOLIA")]
     chain_id: String,
+    /// A journal file to keep the chain's state in: replayed at start when it exists,
+    /// so a restart on it finds every account and balance where it was.
+    #[arg(long, env = "LATCHKEY_DEVNET_STATE")]
+    state: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -298,6 +302,7 @@ async fn run_devnet(args: DevnetArgs) -> anyhow::Result<()> {
         chain_id: args.chain_id.clone(),
         port: args.port,
         deploy_game: true,
+        state: args.state.clone(),
     })
     .await?;
     let classes = devnet.classes();

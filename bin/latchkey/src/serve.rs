@@ -44,6 +44,11 @@ pub(crate) struct ServeArgs {
         hide_env_values = true
     )]
     pub(crate) relayers: Vec<RelayerKey>,
+    /// Start the embedded chains empty, discarding the state they keep in the data
+    /// directory. The database keeps its wallets: Starknet wallets are deployed again at
+    /// the same addresses, and every session must be registered again.
+    #[arg(long, env = "LATCHKEY_FRESH_CHAIN")]
+    pub(crate) fresh_chain: bool,
     /// Port of the embedded chain's JSON-RPC (0 picks a free one).
     #[arg(long, env = "LATCHKEY_DEVNET_PORT", default_value_t = 5050)]
     pub(crate) devnet_port: u16,
@@ -244,8 +249,13 @@ pub(crate) async fn start(args: &ServeArgs) -> anyhow::Result<Server> {
             (chain, keys, None)
         }
         None => {
+            let state = args.data_dir.join(STARKNET_STATE_FILE);
+            if args.fresh_chain {
+                discard(&state)?;
+            }
             let devnet = Devnet::start_with(DevnetConfig {
                 port: args.devnet_port,
+                state: Some(state),
                 ..DevnetConfig::default()
             })
             .await
@@ -266,7 +276,7 @@ pub(crate) async fn start(args: &ServeArgs) -> anyhow::Result<Server> {
     if adopted > 0 {
         tracing::info!(adopted, chain = %backend.id(), "rows written before chains were named now name this chain");
     }
-    let evm = crate::serve_evm::start(&args.evm, &args.data_dir).await?;
+    let evm = crate::serve_evm::start(&args.evm, &args.data_dir, args.fresh_chain).await?;
     let mut budgets = vec![(backend.clone(), u128::from(args.dev_gas_budget_strk))];
     if let Ok(evm) = &evm {
         budgets.push((evm.backend.clone(), u128::from(args.evm.dev_gas_budget_eth)));
@@ -351,6 +361,20 @@ pub(crate) async fn start(args: &ServeArgs) -> anyhow::Result<Server> {
 }
 
 const DEV_KEY_FILE: &str = "dev-public-key.txt";
+/// The embedded Starknet chain's journal, in the data directory.
+pub(crate) const STARKNET_STATE_FILE: &str = "starknet-chain.jsonl";
+
+/// Removes a kept chain state file (`--fresh-chain`); a missing one is fine.
+pub(crate) fn discard(path: &Path) -> anyhow::Result<()> {
+    match std::fs::remove_file(path) {
+        Ok(()) => {
+            tracing::info!(path = %path.display(), "discarded the kept chain state");
+            Ok(())
+        }
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(error) => Err(error).with_context(|| format!("removing {}", path.display())),
+    }
+}
 const OPRF_KEY_FILE: &str = "oprf-keys";
 
 /// The OPRF key ring: from `LATCHKEY_OPRF_KEYS`, or the key file (created with one fresh
@@ -548,12 +572,16 @@ fn print_banner(server: &Server, elapsed: std::time::Duration) {
         }
         (None, _) => println!("  API keys       were created at first start"),
     }
-    if server.embedded_chain.is_some() {
+    if let Some(devnet) = &server.embedded_chain {
         println!();
-        println!(
-            "  The embedded chain starts fresh at every start; known wallets are redeployed at"
-        );
-        println!("  the same addresses, sessions must be registered again.");
+        match devnet.restored() {
+            Some(changes) => println!(
+                "  The embedded chains kept their state: {changes} Starknet changes replayed; wallets\n  and sessions are where they were (--fresh-chain starts them empty)."
+            ),
+            None => println!(
+                "  The embedded chains started empty; they keep their state in the data directory\n  from now on (--fresh-chain starts them empty again)."
+            ),
+        }
     }
     let public = server.dev_keys.public.as_deref().unwrap_or("pk_dev_…");
     let secret = server.dev_keys.secret_shown_once.as_deref().unwrap_or("sk_dev_…");

@@ -116,6 +116,7 @@ const EXTERNAL_RECORD_FILE: &str = "evm-deployment.json";
 pub(crate) async fn start(
     args: &EvmArgs,
     data_dir: &Path,
+    fresh_chain: bool,
 ) -> anyhow::Result<Result<EvmChain, Absent>> {
     if args.no_evm {
         return Ok(Err(Absent::Disabled));
@@ -139,9 +140,14 @@ pub(crate) async fn start(
             {
                 return Ok(Err(Absent::NoNode));
             }
+            let state = data_dir.join(ANVIL_STATE_FILE);
+            if fresh_chain {
+                crate::serve::discard(&state)?;
+                crate::serve::discard(&latchkey_evm_anvil::good_state_copy(&state))?;
+            }
             let anvil = Anvil::start(AnvilConfig {
                 port: (args.anvil_port != 0).then_some(args.anvil_port),
-                state: Some(data_dir.join(ANVIL_STATE_FILE)),
+                state: Some(state),
                 ..AnvilConfig::default()
             })
             .await

@@ -9,23 +9,36 @@ use serde_json::Value;
 
 use crate::support::{serve, Served, TempDir};
 
-const PIN: &str = "482915";
+pub(crate) const PIN: &str = "482915";
 
 /// Runs `latchkey ARGS` in `dir` with the server's connection settings and `pin`.
-fn latchkey(server: &Served, dir: &Path, pin: &str, args: &[&str]) -> Output {
+pub(crate) fn latchkey(server: &Served, dir: &Path, pin: &str, args: &[&str]) -> Output {
+    let keys = (server.get("Public key"), server.get("Secret key"));
+    latchkey_at(server.get("API"), keys, dir, pin, args)
+}
+
+/// The same against the API at `url` with the organisation's `(public, secret)` keys (a
+/// restarted server prints its secret key no more).
+pub(crate) fn latchkey_at(
+    url: &str,
+    (public, secret): (&str, &str),
+    dir: &Path,
+    pin: &str,
+    args: &[&str],
+) -> Output {
     Command::new(env!("CARGO_BIN_EXE_latchkey"))
         .args(args)
         .current_dir(dir)
-        .env("LATCHKEY_URL", server.get("API"))
-        .env("LATCHKEY_PUBLIC_KEY", server.get("Public key"))
-        .env("LATCHKEY_SECRET_KEY", server.get("Secret key"))
+        .env("LATCHKEY_URL", url)
+        .env("LATCHKEY_PUBLIC_KEY", public)
+        .env("LATCHKEY_SECRET_KEY", secret)
         .env("LATCHKEY_PIN", pin)
         .output()
         .expect("run latchkey")
 }
 
 /// Standard output and error together, for messages.
-fn text(output: &Output) -> String {
+pub(crate) fn text(output: &Output) -> String {
     format!(
         "exit {:?}\n--- stdout\n{}\n--- stderr\n{}",
         output.status.code(),
@@ -35,7 +48,7 @@ fn text(output: &Output) -> String {
 }
 
 /// The command succeeded; its `--json` document.
-fn ok_json(output: &Output) -> Value {
+pub(crate) fn ok_json(output: &Output) -> Value {
     assert!(output.status.success(), "{}", text(output));
     serde_json::from_slice(&output.stdout).unwrap_or_else(|_| panic!("not JSON: {}", text(output)))
 }

@@ -12,6 +12,7 @@ mod evm;
 mod evm_contracts;
 mod keys;
 mod pin;
+mod restart;
 mod sdk_ts;
 mod support;
 mod walkthrough;

@@ -8,10 +8,12 @@
 mod accounts;
 mod deploy;
 mod process;
+mod state;
 
 pub use accounts::{relayer_keys, DEPLOYER_KEY, DEV_KEYS, PAYMASTER_OWNER_KEY};
 pub use deploy::{deploy_latchkey, deploy_on_anvil, DeployConfig, Deployment};
 pub use process::{anvil_binary, Anvil, AnvilConfig, OrphanGuard, ANVIL_BINARY_ENV, STOP_GRACE};
+pub use state::good_copy as good_state_copy;
 
 use std::time::Duration;
 
@@ -55,6 +57,9 @@ pub enum AnvilError {
         /// The end of its standard error.
         stderr: String,
     },
+    /// The state file cannot be used.
+    #[error("anvil's state file: {0}")]
+    State(String),
     /// anvil answers another chain id (for example a state file of another chain).
     #[error("anvil answers chain id {actual}, expected {expected}")]
     ChainId {

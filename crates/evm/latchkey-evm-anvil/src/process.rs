@@ -50,7 +50,8 @@ pub struct AnvilConfig {
     /// The port on 127.0.0.1; `None` picks a free one.
     pub port: Option<u16>,
     /// anvil's `--state` file: loaded at start when it exists, written on stop (and every
-    /// [`AnvilConfig::state_interval`] seconds), so a restart keeps everything.
+    /// [`AnvilConfig::state_interval`] seconds), so a restart keeps everything. A good
+    /// copy is kept beside it (`<state>.good`) and replaces it if a crash cut it short.
     pub state: Option<PathBuf>,
     /// `--state-interval` in seconds when `state` is set (a crash loses at most this much);
     /// `None` writes only on stop.
@@ -170,6 +171,9 @@ impl Anvil {
                 std::fs::create_dir_all(parent).map_err(AnvilError::Spawn)?;
             }
         }
+        if let Some(state) = &config.state {
+            crate::state::recover(state)?;
+        }
         // A picked port can be taken between picking and binding: try a few.
         let attempts = if config.port.is_some() { 1 } else { 3 };
         if let Some(port) = config.port {
@@ -240,9 +244,15 @@ impl Anvil {
         let (started_tx, started_rx) = mpsc::channel::<std::io::Result<u32>>();
         let (stop_tx, stop_rx) = mpsc::channel::<()>();
         let keeper_shared = Arc::clone(&shared);
+        // anvil writes its state file every interval (and when it stops): the keeper looks
+        // at it as often, to keep a good copy.
+        let state = config
+            .state
+            .clone()
+            .map(|path| (path, Duration::from_secs(config.state_interval.unwrap_or(2).max(1))));
         let keeper = thread::Builder::new()
             .name(format!("anvil-{port}"))
-            .spawn(move || keep(command, &keeper_shared, &started_tx, &stop_rx))
+            .spawn(move || keep(command, &keeper_shared, &started_tx, &stop_rx, state))
             .map_err(AnvilError::Spawn)?;
         let pid = match started_rx.recv() {
             Ok(Ok(pid)) => pid,
@@ -389,6 +399,7 @@ fn keep(
     shared: &Arc<Shared>,
     started: &mpsc::Sender<std::io::Result<u32>>,
     stop: &mpsc::Receiver<()>,
+    state: Option<(PathBuf, Duration)>,
 ) {
     let mut child = match command.spawn() {
         Ok(child) => child,
@@ -421,18 +432,34 @@ fn keep(
         terminate(&mut child, shared);
         return;
     }
+    let mut promoted = None;
+    let mut next_look = Instant::now();
+    let keep_state = |promoted: &mut Option<(usize, u64)>| {
+        if let Some((path, _)) = &state {
+            crate::state::promote(path, promoted);
+        }
+    };
     loop {
         match stop.recv_timeout(KEEPER_TICK) {
             Ok(()) | Err(RecvTimeoutError::Disconnected) => {
                 terminate(&mut child, shared);
+                keep_state(&mut promoted);
                 return;
             }
             Err(RecvTimeoutError::Timeout) => match child.try_wait() {
                 Ok(Some(status)) => {
                     record_exit(shared, status.to_string());
+                    keep_state(&mut promoted);
                     return;
                 }
-                Ok(None) => {}
+                Ok(None) => {
+                    if let Some((_, every)) = &state {
+                        if Instant::now() >= next_look {
+                            keep_state(&mut promoted);
+                            next_look = Instant::now() + *every;
+                        }
+                    }
+                }
                 Err(e) => {
                     record_exit(shared, format!("cannot wait: {e}"));
                     terminate(&mut child, shared);
