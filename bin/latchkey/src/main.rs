@@ -144,6 +144,10 @@ struct DevnetArgs {
     /// so a restart on it finds every account and balance where it was.
     #[arg(long, env = "LATCHKEY_DEVNET_STATE")]
     state: Option<std::path::PathBuf>,
+    /// Keep every block's state, so `devnet_abortBlocks` can simulate a reorg (memory
+    /// grows with every block).
+    #[arg(long, env = "LATCHKEY_DEVNET_REORGS")]
+    reorgs: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -303,6 +307,7 @@ async fn run_devnet(args: DevnetArgs) -> anyhow::Result<()> {
         port: args.port,
         deploy_game: true,
         state: args.state.clone(),
+        reorgs: args.reorgs,
     })
     .await?;
     let classes = devnet.classes();

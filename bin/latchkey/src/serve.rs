@@ -49,6 +49,13 @@ pub(crate) struct ServeArgs {
     /// the same addresses, and every session must be registered again.
     #[arg(long, env = "LATCHKEY_FRESH_CHAIN")]
     pub(crate) fresh_chain: bool,
+    /// Blocks the Starknet chain must be past a transaction's block before it is final
+    /// (its fee settled, a session registration or revocation taken as done); until then
+    /// it is `accepted`, and a reorg that takes it out sends it again. 0 trusts the node's
+    /// acceptance on L2; acceptance on L1 is final at any depth. With more than 0, the
+    /// embedded chain keeps every block's state, so `devnet_abortBlocks` can reorg it.
+    #[arg(long, env = "LATCHKEY_FINALITY_BLOCKS", default_value_t = 0)]
+    pub(crate) finality_blocks: u64,
     /// Port of the embedded chain's JSON-RPC (0 picks a free one).
     #[arg(long, env = "LATCHKEY_DEVNET_PORT", default_value_t = 5050)]
     pub(crate) devnet_port: u16,
@@ -256,6 +263,7 @@ pub(crate) async fn start(args: &ServeArgs) -> anyhow::Result<Server> {
             let devnet = Devnet::start_with(DevnetConfig {
                 port: args.devnet_port,
                 state: Some(state),
+                reorgs: args.finality_blocks > 0,
                 ..DevnetConfig::default()
             })
             .await
@@ -282,12 +290,15 @@ pub(crate) async fn start(args: &ServeArgs) -> anyhow::Result<Server> {
         budgets.push((evm.backend.clone(), u128::from(args.evm.dev_gas_budget_eth)));
     }
     let dev_keys = ensure_dev_organization(&store, &args.data_dir, &budgets).await?;
-    let relayer = Relayer::start(backend.clone(), store.clone(), config.clone()).await?;
+    let starknet_config =
+        RelayerConfig { finality_depth: args.finality_blocks, ..config.clone() };
+    let relayer = Relayer::start(backend.clone(), store.clone(), starknet_config).await?;
     if embedded.is_some() {
         redeploy_wallets(&store, backend.id().as_str(), &relayer, account_class_hash).await?;
     }
     let mut others = Vec::new();
     if let Ok(evm) = &evm {
+        let config = RelayerConfig { finality_depth: args.evm.evm_finality_blocks, ..config };
         let relayer = Relayer::start(evm.backend.clone(), store.clone(), config).await?;
         let class = latchkey_evm::address_text(evm.deployment.account_implementation);
         others.push(

@@ -42,6 +42,10 @@ pub(crate) struct EvmArgs {
         hide_env_values = true
     )]
     pub(crate) evm_relayers: Vec<EvmKey>,
+    /// Blocks the EVM chain must be past a transaction's block before it is final (see
+    /// `--finality-blocks`); reorgs on anvil: `anvil_reorg`, `evm_snapshot`/`evm_revert`.
+    #[arg(long, env = "LATCHKEY_EVM_FINALITY_BLOCKS", default_value_t = 0)]
+    pub(crate) evm_finality_blocks: u64,
     /// Gas budget of the development organisation on the EVM chain, in ETH.
     #[arg(long, env = "LATCHKEY_DEV_GAS_BUDGET_ETH", default_value_t = 10)]
     pub(crate) dev_gas_budget_eth: u64,

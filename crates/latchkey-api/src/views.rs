@@ -16,8 +16,9 @@ pub(crate) struct TransactionResponse {
     /// The chain (CAIP-2 id).
     chain: String,
     account: String,
-    /// `prepared`, `recorded`, `submitting`, `submitted`, `succeeded`, `reverted`,
-    /// `rejected`, `expired`.
+    /// `prepared`, `recorded`, `submitting`, `submitted`, `pre_confirmed` (executed in the
+    /// node's open block), `accepted` (in a block, not final yet: a reorg may undo it),
+    /// then final: `succeeded`, `reverted`, `rejected`, `expired`.
     status: String,
     transaction_hash: Option<String>,
     kind: Option<String>,

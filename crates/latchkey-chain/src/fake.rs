@@ -19,10 +19,10 @@ use latchkey_core::{codes, selector, to_hex, Felt};
 use serde_json::{json, Value};
 
 use crate::{
-    calldata_words, AccountChange, Call, CallView, Calls, Chain, ChainRef, Inspected, Job, Method,
-    Outcome, Permission, ProofClaim, Quote, Refusal, Relay, SendError, SessionCodec, SessionGrant,
-    SessionRecord, SessionRules, Signable, SignedTx, Signer, Signing, SimulationError, Spend,
-    SpendingCap, SpendingPolicy, Unavailable,
+    calldata_words, AccountChange, Call, CallView, Calls, Chain, ChainRef, Inclusion, Inspected,
+    Job, Method, Outcome, Permission, ProofClaim, Quote, Refusal, Relay, SendError, SessionCodec,
+    SessionGrant, SessionRecord, SessionRules, Signable, SignedTx, Signer, Signing,
+    SimulationError, Spend, SpendingCap, SpendingPolicy, Unavailable,
 };
 
 /// What the next broadcast does instead of being accepted.
@@ -45,9 +45,11 @@ struct Tx {
     landed: Option<Outcome>,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 struct State {
     now: u64,
+    /// The latest block: every landed transaction makes one.
+    head: u64,
     down: bool,
     auto_mine: bool,
     fee: u128,
@@ -71,6 +73,8 @@ struct State {
     hidden_receipts: u32,
     /// Whether a payload's nonce is its account's next unspent sequence (as on EVM).
     sequential_nonces: bool,
+    /// States saved by [`FakeChain::snapshot`].
+    snapshots: Vec<State>,
 }
 
 /// The in-memory chain.
@@ -158,6 +162,44 @@ impl FakeChain {
         for hash in pending {
             land(&mut state, &hash);
         }
+    }
+
+    /// Adds `blocks` empty blocks.
+    pub fn mine_empty(&self, blocks: u64) {
+        self.state().head += blocks;
+    }
+
+    /// Saves the chain as it is now, for [`FakeChain::reorg_to`].
+    pub fn snapshot(&self) -> usize {
+        let mut state = self.state();
+        let saved = State { snapshots: Vec::new(), ..state.clone() };
+        state.snapshots.push(saved);
+        state.snapshots.len() - 1
+    }
+
+    /// A reorg back to `snapshot`: every block since is gone, with its transactions
+    /// (which the node no longer knows, so they can be sent again) and their effects.
+    /// The clock and what tests scripted stay as they are now.
+    pub fn reorg_to(&self, snapshot: usize) {
+        let mut state = self.state();
+        let Some(saved) = state.snapshots.get(snapshot).cloned() else { return };
+        let keep = State {
+            now: state.now,
+            down: state.down,
+            auto_mine: state.auto_mine,
+            sends: std::mem::take(&mut state.sends),
+            simulations: std::mem::take(&mut state.simulations),
+            reverts: std::mem::take(&mut state.reverts),
+            broadcasts: state.broadcasts,
+            snapshots: std::mem::take(&mut state.snapshots),
+            ..saved
+        };
+        *state = keep;
+    }
+
+    /// The latest block.
+    pub fn head_block(&self) -> u64 {
+        self.state().head
     }
 
     /// The next broadcast follows `script` instead of being accepted.
@@ -272,8 +314,10 @@ fn land(state: &mut State, hash: &str) {
             }
         }
     };
+    state.head += 1;
+    let inclusion = Inclusion::Block(state.head);
     if let Some(tx) = state.txs.get_mut(hash) {
-        tx.landed = Some(Outcome { reverted, fee });
+        tx.landed = Some(Outcome { reverted, fee, inclusion });
     }
 }
 
@@ -760,6 +804,14 @@ impl Relay for FakeChain {
             return Ok(None);
         }
         Ok(state.txs.get(tx_hash).and_then(|tx| tx.landed.clone()))
+    }
+
+    async fn head(&self) -> Result<u64, Unavailable> {
+        let state = self.state();
+        if state.down {
+            return Err(unavailable());
+        }
+        Ok(state.head)
     }
 
     async fn is_spent(&self, account: &str, nonce_key: &str) -> Result<bool, Unavailable> {

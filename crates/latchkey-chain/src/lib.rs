@@ -244,13 +244,40 @@ pub struct SignedTx {
     pub raw: String,
 }
 
-/// A transaction's final result.
+/// A transaction's result as its receipt tells it, and how far it is on its way to
+/// finality.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Outcome {
     /// `Some(reason)` when it reverted.
     pub reverted: Option<String>,
     /// The fee it paid, in the chain's fee unit.
     pub fee: u128,
+    /// Where it is.
+    pub inclusion: Inclusion,
+}
+
+/// Where an executed transaction is on its way to finality.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Inclusion {
+    /// Executed in the node's pre-confirmed block, which is not closed yet.
+    PreConfirmed,
+    /// In block `n` of the chain as the node sees it now: a reorg may still undo it, so
+    /// it is final once the chain is deep enough past it.
+    Block(u64),
+    /// Final by the chain's own rule (on Starknet: accepted on L1).
+    Final,
+}
+
+impl Inclusion {
+    /// Whether, with the chain's latest block at `head`, this is final under a rule of
+    /// `depth` blocks (0: final once in a block).
+    pub fn is_final(self, head: u64, depth: u64) -> bool {
+        match self {
+            Self::PreConfirmed => false,
+            Self::Block(block) => head.saturating_sub(block) >= depth,
+            Self::Final => true,
+        }
+    }
 }
 
 /// Why a simulation did not produce a quote.
@@ -425,9 +452,12 @@ pub trait Relay: Send + Sync {
     /// Sends a signed transaction (again: the same bytes, so it executes at most once).
     async fn send(&self, raw: &str) -> Result<(), SendError>;
 
-    /// The final result of a transaction, `None` while the chain does not know it or it
-    /// is pending.
+    /// The result of an executed transaction and where it is, `None` while the chain
+    /// does not know it, it is pending, or a reorg took it out.
     async fn receipt(&self, tx_hash: &str) -> Result<Option<Outcome>, Unavailable>;
+
+    /// The number of the chain's latest block.
+    async fn head(&self) -> Result<u64, Unavailable>;
 
     /// Whether `nonce_key` is spent on `account` (its payload ran, or can never run).
     async fn is_spent(&self, account: &str, nonce_key: &str) -> Result<bool, Unavailable>;

@@ -42,6 +42,10 @@ pub struct RelayerConfig {
     pub handover_wait: Duration,
     /// How long an account deployment may take to land.
     pub deploy_timeout: Duration,
+    /// Blocks the chain must be past a transaction's block before it is final (fee
+    /// settled, effects mirrored). 0 trusts the node's acceptance; a chain that rules
+    /// finality itself (Starknet's acceptance on L1) is final sooner.
+    pub finality_depth: u64,
 }
 
 impl Default for RelayerConfig {
@@ -62,6 +66,7 @@ impl Default for RelayerConfig {
             max_session_seconds: 86_400,
             handover_wait: Duration::from_secs(10),
             deploy_timeout: Duration::from_secs(120),
+            finality_depth: 0,
         }
     }
 }

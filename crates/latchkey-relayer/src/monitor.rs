@@ -1,11 +1,18 @@
 //! Monitoring: following every transaction to its end, re-broadcasting what the node
 //! lost, re-sending what a crash or a nonce race left recorded, expiring what was never
 //! submitted, and keeping the relayer-account leases.
+//!
+//! A transaction is final once the chain is [`crate::RelayerConfig::finality_depth`]
+//! blocks past the one it is in (or the chain itself calls it final). Until then it is
+//! `pre_confirmed` or `accepted`: its fee is not settled and its effects (a session
+//! registered or revoked) are not mirrored, and each pass looks its receipt up again. When
+//! a reorg takes it out of the chain, it goes back to `submitted` and the same signed
+//! transaction is sent again; if it can no longer run, it ends with the reason.
 
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
-use latchkey_chain::{is_revocation, Job, SendError, SimulationError};
+use latchkey_chain::{is_revocation, Inclusion, Job, SendError, SimulationError};
 use latchkey_core::codes;
 use latchkey_store::{now_unix, Request, RequestStatus, RequestUpdate, Reservation};
 use serde_json::Value;
@@ -19,6 +26,14 @@ const LANDING_PAUSE: Duration = Duration::from_millis(50);
 
 /// In-flight transactions the monitor follows at once.
 const FOLLOWERS: usize = 8;
+
+/// The statuses of a request whose transaction was sent and is not final.
+pub(crate) const IN_FLIGHT: [RequestStatus; 4] = [
+    RequestStatus::Submitting,
+    RequestStatus::Submitted,
+    RequestStatus::PreConfirmed,
+    RequestStatus::Accepted,
+];
 
 impl Relayer {
     /// One pass over everything in flight: receipts, re-broadcasts, resubmissions,
@@ -35,14 +50,8 @@ impl Relayer {
         self.renew_leases().await?;
         let busy: HashSet<String> = inner.in_progress.lock().map(|s| s.clone()).unwrap_or_default();
 
-        let in_flight = inner
-            .store
-            .requests_with_status(
-                inner.chain.id().as_str(),
-                &[RequestStatus::Submitting, RequestStatus::Submitted],
-                200,
-            )
-            .await?;
+        let in_flight =
+            inner.store.requests_with_status(inner.chain.id().as_str(), &IN_FLIGHT, 200).await?;
         // Followed concurrently, so receipts waiting at a busy node do not hold up the
         // rest and the monitor keeps pace with the submissions.
         let mut following = tokio::task::JoinSet::new();
@@ -164,14 +173,14 @@ impl Relayer {
         Ok(())
     }
 
-    /// Looks a submitted transaction up; finalises it, or re-broadcasts it if the node
-    /// does not know it.
+    /// Looks a sent transaction up: finalises it once final, marks how far it is while
+    /// it is not, and re-broadcasts it if the node does not know it (or no longer does:
+    /// a reorg).
     pub(crate) async fn follow(&self, request: &Request) -> Result<(), RelayError> {
         let inner = &self.inner;
         let chain = inner.chain.as_ref();
         let Some(hash) = request.tx_hash.clone() else { return Ok(()) };
         let reserved: u128 = request.fee.as_deref().and_then(|f| f.parse().ok()).unwrap_or(0);
-        let from = [RequestStatus::Submitting, RequestStatus::Submitted];
         let mut receipt = chain.receipt(&hash).await.map_err(unavailable)?;
         let mut landed = None;
         if receipt.is_none() {
@@ -184,7 +193,47 @@ impl Relayer {
                 }
             }
         }
-        let Some(outcome) = receipt else { return self.rebroadcast(request).await };
+        let Some(outcome) = receipt else {
+            if matches!(request.status, RequestStatus::PreConfirmed | RequestStatus::Accepted) {
+                // It was executed, and is gone: a reorg.
+                tracing::warn!(request = %request.id, tx = %hash, "a reorg took the transaction out of the chain; sending it again");
+                let back = inner
+                    .store
+                    .transition_request(
+                        &request.id,
+                        &[RequestStatus::PreConfirmed, RequestStatus::Accepted],
+                        RequestStatus::Submitted,
+                    )
+                    .await?;
+                if !back {
+                    return Ok(());
+                }
+                let request = Request { status: RequestStatus::Submitted, ..request.clone() };
+                return self.rebroadcast(&request).await;
+            }
+            return self.rebroadcast(request).await;
+        };
+        let depth = inner.config.finality_depth;
+        let head = match outcome.inclusion {
+            Inclusion::Block(_) if depth > 0 => chain.head().await.map_err(unavailable)?,
+            _ => 0,
+        };
+        if !outcome.inclusion.is_final(head, depth) {
+            let status = match outcome.inclusion {
+                Inclusion::PreConfirmed => RequestStatus::PreConfirmed,
+                Inclusion::Block(_) | Inclusion::Final => RequestStatus::Accepted,
+            };
+            if status != request.status || landed.is_some() {
+                let update = RequestUpdate {
+                    status: Some(status),
+                    tx_hash: landed,
+                    ..RequestUpdate::default()
+                };
+                inner.store.update_request(&request.id, &IN_FLIGHT, &update).await?;
+            }
+            return Ok(());
+        }
+        let from = IN_FLIGHT;
         let fee = outcome.fee;
         let reverted = outcome.reverted.is_some();
         // The mirror first (it is idempotent), so that whoever sees the request finished
@@ -287,6 +336,17 @@ impl Relayer {
             Err(SendError::Rejected(reason)) if reason.contains("does not parse") => {
                 drop(slot);
                 self.finish_without_tx(request, codes::CORRUPT_RECORD, &reason).await?;
+            }
+            Err(SendError::Rejected(reason))
+                if request.execute_before <= self.chain_now().await? as i64 =>
+            {
+                // The node lost it (or a reorg took it out) and its window has closed
+                // since: it can never run.
+                drop(slot);
+                let message = format!(
+                    "the transaction left the chain (a reorg, or a node that lost it) and its window closed before it could run again: {reason}"
+                );
+                self.finish_without_tx(request, codes::EXPIRED, &message).await?;
             }
             Err(error) => {
                 tracing::warn!(%error, request = %request.id, "re-broadcast failed; will retry");

@@ -295,7 +295,8 @@ impl Relayer {
             if request.status.is_final() || tokio::time::Instant::now() >= deadline {
                 return Ok(request);
             }
-            if let (RequestStatus::Submitted, Some(hash)) = (request.status, &request.tx_hash) {
+            let sent = crate::monitor::IN_FLIGHT[1..].contains(&request.status);
+            if let (true, Some(hash)) = (sent, &request.tx_hash) {
                 let landed = self.inner.chain.receipt(hash).await.map_err(unavailable)?;
                 if landed.is_some() {
                     self.follow(&request).await?;

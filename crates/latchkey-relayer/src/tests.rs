@@ -798,3 +798,110 @@ async fn an_unreachable_chain_is_unavailable_and_changes_nothing() {
     assert_eq!(b.status(&id).await, RequestStatus::Prepared);
     assert_eq!(b.budget().await, (0, 0));
 }
+
+/// A bench whose chain is final two blocks past a transaction's block.
+async fn bench_final_at_depth_two() -> Bench {
+    bench_configured(2, 1_000 * MAX_FEE, RelayerConfig { finality_depth: 2, ..config() }).await
+}
+
+#[tokio::test]
+async fn an_included_transaction_is_accepted_and_settles_only_at_the_finality_depth() {
+    let b = bench_final_at_depth_two().await;
+    let (id, payload, signature) = b.owner_signed(vec![game_call()]).await;
+    b.execute(&payload, &signature).await.unwrap();
+    b.relayer.reconcile().await;
+    let request = b.request(&id).await;
+    assert_eq!(request.status, RequestStatus::Accepted, "in a block, not final");
+    assert_eq!(b.budget().await, (0, MAX_FEE), "the fee is not settled before finality");
+    b.fake.mine_empty(1);
+    b.relayer.reconcile().await;
+    assert_eq!(b.status(&id).await, RequestStatus::Accepted, "one block past it is not enough");
+    b.fake.mine_empty(1);
+    b.relayer.reconcile().await;
+    assert_eq!(b.status(&id).await, RequestStatus::Succeeded);
+    assert_eq!(b.budget().await, (FEE, 0));
+}
+
+#[tokio::test]
+async fn n6_a_revocation_undone_by_a_reorg_is_not_mirrored_until_it_is_final_again() {
+    let b = bench_final_at_depth_two().await;
+    let game = Permission {
+        target: Some(to_hex(&Felt::from(0x6a3eu32))),
+        selector: to_hex(&selector("make_move")),
+    };
+    let registration = AccountChange::RegisterSession(grant("0x5e55", vec![game]));
+    b.store
+        .upsert_session(&NewSession {
+            wallet_id: b.wallet.id.clone(),
+            session_public_key: "0x5e55".into(),
+            valid_after: 0,
+            valid_until: 1_003_600,
+            max_calls: 5,
+            grant: StoredGrant::default(),
+            allow_all: false,
+            registration_request_id: None,
+        })
+        .await
+        .unwrap();
+    let calls = b.chain.session_calls(&b.wallet.address, &[registration]).unwrap();
+    let (id, payload, signature) = b.signed(calls, Purpose::RegisterSession("0x5e55".into())).await;
+    b.execute(&payload, &signature).await.unwrap();
+    b.fake.mine_empty(2);
+    b.relayer.reconcile().await;
+    assert_eq!(b.status(&id).await, RequestStatus::Succeeded);
+    let state = |b: &Bench| {
+        let store = b.store.clone();
+        let wallet = b.wallet.id.clone();
+        async move { store.session(&wallet, "0x5e55").await.unwrap().unwrap().state }
+    };
+    assert_eq!(state(&b).await, latchkey_store::SessionState::Active);
+
+    // The revocation lands in a block that a reorg then takes away.
+    let before = b.fake.snapshot();
+    let calls = b
+        .chain
+        .session_calls(&b.wallet.address, &[AccountChange::RevokeSession("0x5e55".into())])
+        .unwrap();
+    let (id, payload, signature) = b.signed(calls, Purpose::RevokeSession("0x5e55".into())).await;
+    b.execute(&payload, &signature).await.unwrap();
+    b.relayer.reconcile().await;
+    let hash = b.request(&id).await.tx_hash.unwrap();
+    assert_eq!(b.status(&id).await, RequestStatus::Accepted);
+    assert_eq!(state(&b).await, latchkey_store::SessionState::Active, "not revoked before final");
+    let broadcasts = b.fake.broadcasts();
+    b.fake.reorg_to(before);
+    b.fake.mine_empty(3); // the new branch is longer, without the revocation
+
+    // The monitor finds it gone, sends the identical transaction again, and it is
+    // included again; only at the finality depth is it revoked.
+    b.relayer.reconcile().await;
+    let request = b.request(&id).await;
+    assert_eq!(request.tx_hash.as_deref(), Some(hash.as_str()), "the same signed transaction");
+    assert_eq!(b.fake.broadcasts(), broadcasts + 1);
+    assert_eq!(state(&b).await, latchkey_store::SessionState::Active);
+    b.relayer.reconcile().await;
+    assert_eq!(b.status(&id).await, RequestStatus::Accepted);
+    b.fake.mine_empty(2);
+    b.relayer.reconcile().await;
+    assert_eq!(b.status(&id).await, RequestStatus::Succeeded);
+    assert_eq!(state(&b).await, latchkey_store::SessionState::Revoked);
+    assert_eq!(b.budget().await.1, 0, "nothing left reserved");
+}
+
+#[tokio::test]
+async fn n6_a_transaction_a_reorg_took_out_after_its_window_closed_ends_expired_with_the_reason() {
+    let b = bench_final_at_depth_two().await;
+    let before = b.fake.snapshot();
+    let (id, payload, signature) = b.owner_signed(vec![game_call()]).await;
+    b.execute(&payload, &signature).await.unwrap();
+    b.relayer.reconcile().await;
+    assert_eq!(b.status(&id).await, RequestStatus::Accepted);
+    b.fake.reorg_to(before);
+    b.fake.advance(3_600); // past the payload's window
+    b.fake.script_send(SendScript::Rejected("invalid transaction: window closed".into()));
+    b.relayer.reconcile().await;
+    let request = b.request(&id).await;
+    assert_eq!(request.status, RequestStatus::Expired, "{request:?}");
+    assert!(request.error_message.as_deref().unwrap_or_default().contains("left the chain"));
+    assert_eq!(b.budget().await, (0, 0), "its reservation is released; it never ran");
+}

@@ -53,6 +53,12 @@ const MIGRATIONS: &[MigrationSource] = &[
         include_str!("../migrations/sqlite/0005_budgets_grants.sql"),
         include_str!("../migrations/postgres/0005_budgets_grants.sql"),
     ),
+    (
+        6,
+        "finality",
+        include_str!("../migrations/sqlite/0006_finality.sql"),
+        include_str!("../migrations/postgres/0006_finality.sql"),
+    ),
 ];
 
 /// SQLite migrations that manage their own transaction: they rebuild tables other tables
@@ -516,6 +522,6 @@ mod tests {
             assert!(sqlite.starts_with(&format!("{header}SQLite)")), "{version}");
             assert!(postgres.starts_with(&format!("{header}PostgreSQL)")), "{version}");
         }
-        assert_eq!(known_schema_version(), 5);
+        assert_eq!(known_schema_version(), 6);
     }
 }

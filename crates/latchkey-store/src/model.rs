@@ -90,9 +90,14 @@ text_enum! {
         Submitting => "submitting",
         /// The transaction was accepted by the node.
         Submitted => "submitted",
-        /// Included and executed successfully.
+        /// Executed in the node's pre-confirmed block, which is not closed yet.
+        PreConfirmed => "pre_confirmed",
+        /// In a block, not final yet: a reorg may still undo it (which sends it back to
+        /// `submitted`).
+        Accepted => "accepted",
+        /// Executed successfully, and final.
         Succeeded => "succeeded",
-        /// Included but reverted.
+        /// Executed but reverted, and final.
         Reverted => "reverted",
         /// Refused before inclusion (validation, policy or node rejection).
         Rejected => "rejected",

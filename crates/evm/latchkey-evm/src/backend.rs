@@ -13,9 +13,9 @@ use alloy_signer_local::PrivateKeySigner;
 use alloy_sol_types::{SolCall, SolEvent};
 use async_trait::async_trait;
 use latchkey_chain::{
-    AccountChange, CallView, Calls, Chain, ChainRef, Inspected, Job, Method, Outcome, ProofClaim,
-    Quote, Refusal, Relay, SendError, SessionCodec, SessionRecord, SessionRules, Signable,
-    SignedTx, Signer, Signing, SimulationError, SpendingPolicy, Unavailable,
+    AccountChange, CallView, Calls, Chain, ChainRef, Inclusion, Inspected, Job, Method, Outcome,
+    ProofClaim, Quote, Refusal, Relay, SendError, SessionCodec, SessionRecord, SessionRules,
+    Signable, SignedTx, Signer, Signing, SimulationError, SpendingPolicy, Unavailable,
 };
 use latchkey_core::codes;
 use latchkey_evm_contracts::abi::{EntryPoint, LatchkeyAccount, LatchkeyAccountFactory};
@@ -1000,10 +1000,14 @@ impl Relay for EvmBackend {
         let logs = receipt.logs();
         self.remember_receipt_logs(logs);
         let tx_fee = u128::from(receipt.gas_used).saturating_mul(receipt.effective_gas_price);
+        // A receipt without a block is a pending transaction's (some nodes serve those).
+        let Some(block) = receipt.block_number else { return Ok(None) };
+        let inclusion = Inclusion::Block(block);
         if !receipt.status() {
             return Ok(Some(Outcome {
                 reverted: Some("the transaction reverted".into()),
                 fee: tx_fee,
+                inclusion,
             }));
         }
         let from_entry_point =
@@ -1015,7 +1019,7 @@ impl Relay for EvmBackend {
             .map(|l| l.data)
             .collect();
         if events.is_empty() {
-            return Ok(Some(Outcome { reverted: None, fee: tx_fee }));
+            return Ok(Some(Outcome { reverted: None, fee: tx_fee, inclusion }));
         }
         let fee = events
             .iter()
@@ -1028,7 +1032,11 @@ impl Relay for EvmBackend {
                 .map(|l| execution_refusal(&l.data.revertReason).message)
                 .unwrap_or_else(|| "the userOp's execution reverted".into())
         });
-        Ok(Some(Outcome { reverted, fee }))
+        Ok(Some(Outcome { reverted, fee, inclusion }))
+    }
+
+    async fn head(&self) -> Result<u64, Unavailable> {
+        self.provider.get_block_number().await.map_err(unavailable)
     }
 
     /// Whether the userOp nonce `nonce_key` (the whole nonce) can no longer run: the

@@ -300,3 +300,28 @@ both_backends!(transitions_move_only_from_the_expected_statuses, |db| {
         .unwrap());
     assert!(!store.transition_request(&request.id, &[], RequestStatus::Succeeded).await.unwrap());
 });
+
+both_backends!(every_status_is_stored_and_a_reorg_leaves_final_for_in_flight, |db| {
+    let store = db.store();
+    let org = org(&store).await;
+    let request = store.insert_request(&new_request(&org.id, None, "0x8")).await.unwrap();
+    // The schema takes every status there is, each after the one before.
+    let mut from = RequestStatus::Prepared;
+    for &status in RequestStatus::ALL.iter().skip(1) {
+        assert!(
+            store.transition_request(&request.id, &[from], status).await.unwrap(),
+            "{from} -> {status}"
+        );
+        from = status;
+    }
+    // Final, then undone (a reorg took its block): it is in flight again, not finalized.
+    let id = &request.id;
+    store.transition_request(id, &[from], RequestStatus::Succeeded).await.unwrap();
+    assert!(store.request(id).await.unwrap().unwrap().finalized_at.is_some());
+    store
+        .transition_request(id, &[RequestStatus::Succeeded], RequestStatus::Accepted)
+        .await
+        .unwrap();
+    let after = store.request(id).await.unwrap().unwrap();
+    assert_eq!((after.status, after.finalized_at), (RequestStatus::Accepted, None));
+});

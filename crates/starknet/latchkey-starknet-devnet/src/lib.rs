@@ -14,7 +14,9 @@ use latchkey_starknet::{
     ChainClient, ChainError, FeeMode, KeyAccount, ETH_ADDRESS, STRK_ADDRESS, UDC_ADDRESS,
 };
 use latchkey_starknet_contracts::{ACCOUNT, CALL_FORWARDER, GAME};
-use starknet_devnet_core::starknet::starknet_config::{BlockGenerationOn, DumpOn, StarknetConfig};
+use starknet_devnet_core::starknet::starknet_config::{
+    BlockGenerationOn, DumpOn, StarknetConfig, StateArchiveCapacity,
+};
 use starknet_devnet_core::starknet::Starknet;
 use starknet_devnet_server::api::Api;
 use starknet_devnet_server::rpc_core::request::{Id, RequestParams, RpcMethodCall, Version};
@@ -58,6 +60,9 @@ pub struct DevnetConfig {
     /// The journal file the chain keeps its state in (replayed at start when it exists);
     /// `None` starts an empty chain that is gone when it stops.
     pub state: Option<PathBuf>,
+    /// Keep every block's state, so blocks can be aborted (`devnet_abortBlocks`, a
+    /// simulated reorg). Costs memory per block.
+    pub reorgs: bool,
 }
 
 impl Default for DevnetConfig {
@@ -69,6 +74,7 @@ impl Default for DevnetConfig {
             port: 0,
             deploy_game: true,
             state: None,
+            reorgs: false,
         }
     }
 }
@@ -134,6 +140,11 @@ impl Devnet {
             start_time: Some(genesis_time),
             // Devnet records each state change in memory; the journal writes them out.
             dump_on: config.state.is_some().then_some(DumpOn::Request),
+            state_archive: if config.reorgs {
+                StateArchiveCapacity::Full
+            } else {
+                StateArchiveCapacity::None
+            },
             chain_id: match config.chain_id.as_str() {
                 "SN_MAIN" => ChainId::Mainnet,
                 "SN_SEPOLIA" => ChainId::Testnet,

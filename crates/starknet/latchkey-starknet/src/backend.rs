@@ -2,10 +2,11 @@
 //! users sign, latchkey's Cairo account as the session contract, and relayer accounts
 //! paying in FRI through v3 invoke transactions.
 
+use crate::TransactionFinalityStatus;
 use async_trait::async_trait;
 use latchkey_chain::{
-    calldata_words, AccountChange, CallView, Calls, Chain, ChainRef, Inspected, Job, Method,
-    Outcome, ProofClaim, Quote, Refusal, Relay, SendError, SessionCodec, SessionGrant,
+    calldata_words, AccountChange, CallView, Calls, Chain, ChainRef, Inclusion, Inspected, Job,
+    Method, Outcome, ProofClaim, Quote, Refusal, Relay, SendError, SessionCodec, SessionGrant,
     SessionRecord, SessionRules, Signable, SignedTx, Signer, Signing, SimulationError, Spend,
     SpendingCap, SpendingPolicy, Unavailable,
 };
@@ -549,17 +550,25 @@ impl Relay for StarknetBackend {
 
     async fn receipt(&self, tx_hash: &str) -> Result<Option<Outcome>, Unavailable> {
         let hash = parse_felt(tx_hash).map_err(|e| Unavailable(e.to_string()))?;
-        Ok(match self.client.receipt(hash).await.map_err(unavailable)? {
-            None => None,
-            Some(Receipt::Succeeded(outcome)) => Some(Outcome {
-                reverted: None,
-                fee: u128::try_from(outcome.fee).unwrap_or(u128::MAX),
-            }),
-            Some(Receipt::Reverted { outcome, reason }) => Some(Outcome {
-                reverted: Some(reason),
-                fee: u128::try_from(outcome.fee).unwrap_or(u128::MAX),
-            }),
-        })
+        let (outcome, reverted) = match self.client.receipt(hash).await.map_err(unavailable)? {
+            None => return Ok(None),
+            Some(Receipt::Succeeded(outcome)) => (outcome, None),
+            Some(Receipt::Reverted { outcome, reason }) => (outcome, Some(reason)),
+        };
+        let inclusion = match outcome.finality {
+            TransactionFinalityStatus::PreConfirmed => Inclusion::PreConfirmed,
+            TransactionFinalityStatus::AcceptedOnL2 => Inclusion::Block(outcome.block_number),
+            TransactionFinalityStatus::AcceptedOnL1 => Inclusion::Final,
+        };
+        Ok(Some(Outcome {
+            reverted,
+            fee: u128::try_from(outcome.fee).unwrap_or(u128::MAX),
+            inclusion,
+        }))
+    }
+
+    async fn head(&self) -> Result<u64, Unavailable> {
+        self.client.block_number().await.map_err(unavailable)
     }
 
     async fn is_spent(&self, account: &str, nonce_key: &str) -> Result<bool, Unavailable> {

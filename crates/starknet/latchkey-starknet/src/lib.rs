@@ -27,6 +27,7 @@ use url::Url;
 pub use account::{FeeBounds, FeeMode, KeyAccount, KeySignError, SignedInvoke, TxSigner};
 pub use backend::{max_fee, refusal_of, session_calls, StarknetBackend};
 pub use error::{is_nonce_reason, redact_urls, ChainError};
+pub use starknet_rust_core::types::TransactionFinalityStatus;
 
 /// The JSON-RPC provider type used throughout.
 pub type RpcProvider = JsonRpcClient<HttpTransport>;
@@ -61,6 +62,8 @@ pub struct TxOutcome {
     pub hash: Felt,
     /// The block it landed in.
     pub block_number: u64,
+    /// How final that block is: pre-confirmed, accepted on L2, or accepted on L1.
+    pub finality: TransactionFinalityStatus,
     /// The fee charged, in the fee unit of the transaction (FRI for v3).
     pub fee: Felt,
     /// L2 gas consumed.
@@ -213,6 +216,11 @@ impl ChainClient {
         }
     }
 
+    /// The number of the latest block.
+    pub async fn block_number(&self) -> Result<u64> {
+        self.provider.block_number().await.map_err(ChainError::from_provider)
+    }
+
     /// Whether a class is declared.
     pub async fn is_declared(&self, class_hash: Felt) -> Result<bool> {
         match self.provider.get_class(BlockId::Tag(BlockTag::PreConfirmed), class_hash).await {
@@ -273,6 +281,7 @@ impl ChainClient {
         let outcome = TxOutcome {
             hash,
             block_number,
+            finality: receipt.finality_status().clone(),
             fee,
             l2_gas: resources.l2_gas,
             l1_gas: resources.l1_gas,
