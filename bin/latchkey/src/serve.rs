@@ -290,8 +290,7 @@ pub(crate) async fn start(args: &ServeArgs) -> anyhow::Result<Server> {
         budgets.push((evm.backend.clone(), u128::from(args.evm.dev_gas_budget_eth)));
     }
     let dev_keys = ensure_dev_organization(&store, &args.data_dir, &budgets).await?;
-    let starknet_config =
-        RelayerConfig { finality_depth: args.finality_blocks, ..config.clone() };
+    let starknet_config = RelayerConfig { finality_depth: args.finality_blocks, ..config.clone() };
     let relayer = Relayer::start(backend.clone(), store.clone(), starknet_config).await?;
     if embedded.is_some() {
         redeploy_wallets(&store, backend.id().as_str(), &relayer, account_class_hash).await?;

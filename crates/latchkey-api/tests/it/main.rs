@@ -9,6 +9,7 @@ mod idempotency;
 mod native;
 mod pin;
 mod recovery;
+mod reorg;
 mod security;
 mod support;
 mod users;

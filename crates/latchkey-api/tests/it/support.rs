@@ -16,7 +16,7 @@ use latchkey_core::{
 use latchkey_relayer::{Relayer, RelayerConfig};
 use latchkey_starknet::StarknetBackend;
 use latchkey_starknet_contracts::ACCOUNT;
-use latchkey_starknet_devnet::Devnet;
+use latchkey_starknet_devnet::{Devnet, DevnetConfig};
 use latchkey_store::{ApiKeyKind, BudgetKey, Store};
 use latchkey_testkit::TestDatabase;
 use serde_json::{json, Value};
@@ -129,24 +129,34 @@ impl App {
     }
 
     pub(crate) async fn start_with(backend: Backend, config: ApiConfig) -> Option<Self> {
+        let relayer =
+            RelayerConfig { poll_interval: Duration::from_millis(20), ..RelayerConfig::default() };
+        let (app, _) = Self::start_on(backend, config, DevnetConfig::default(), relayer).await?;
+        Some(app)
+    }
+
+    /// A server on a chain started with `devnet`, its relayer configured as `relayer`;
+    /// returns the relayer too, for tests that run its passes themselves.
+    pub(crate) async fn start_on(
+        backend: Backend,
+        config: ApiConfig,
+        devnet: DevnetConfig,
+        relayer: RelayerConfig,
+    ) -> Option<(Self, Relayer)> {
         let database = match backend {
             Backend::Sqlite => TestDatabase::sqlite().await,
             Backend::Postgres => TestDatabase::postgres().await?,
         };
         let store = database.store();
-        let devnet = Devnet::start().await.expect("devnet");
+        let devnet = Devnet::start_with(devnet).await.expect("devnet");
         let keys = devnet.relayers().iter().map(|r| (r.address, r.key.clone())).collect();
         let class_hash = ACCOUNT.class_hash().unwrap();
         let backend: Arc<dyn ChainBackend> = Arc::new(
             StarknetBackend::new(devnet.client().clone(), class_hash, keys).expect("backend"),
         );
-        let relayer = Relayer::start(
-            backend.clone(),
-            store.clone(),
-            RelayerConfig { poll_interval: Duration::from_millis(20), ..RelayerConfig::default() },
-        )
-        .await
-        .expect("relayer");
+        let relayer =
+            Relayer::start(backend.clone(), store.clone(), relayer).await.expect("relayer");
+        let driver = relayer.clone();
         let chain = backend.id().to_string();
         let org = create_org(&store, &chain, 10u128.pow(21)).await;
         let primary = ChainSlot::new(backend, relayer, latchkey_core::to_hex(&class_hash));
@@ -157,7 +167,7 @@ impl App {
         let server = tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
         });
-        Some(Self {
+        let app = Self {
             chain,
             devnet,
             store,
@@ -166,7 +176,8 @@ impl App {
             http: reqwest::Client::new(),
             _database: database,
             server,
-        })
+        };
+        Some((app, driver))
     }
 
     /// The organisation's budget on the chain, in FRI.
