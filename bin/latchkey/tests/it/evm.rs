@@ -374,3 +374,124 @@ async fn a_restarted_server_finds_evm_wallets_and_sessions_where_they_were() {
     let (status, done) = session_calls(&api, &address, &session, vec![make_move(&game, 2)]).await;
     assert_eq!((status, done["status"].as_str()), (200, Some("succeeded")), "{done}");
 }
+
+/// A JSON-RPC call to the EVM node; its result.
+async fn node(rpc: &str, method: &str, params: Value) -> Value {
+    let body = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
+    let answer: Value =
+        reqwest::Client::new().post(rpc).json(&body).send().await.unwrap().json().await.unwrap();
+    assert!(answer.get("error").is_none(), "{method}: {answer}");
+    answer["result"].clone()
+}
+
+/// Mines a block every few milliseconds until dropped (a live chain's blocks).
+struct Mining(tokio::task::JoinHandle<()>);
+
+impl Mining {
+    fn start(rpc: &str) -> Self {
+        let rpc = rpc.to_string();
+        Self(tokio::spawn(async move {
+            loop {
+                node(&rpc, "evm_mine", json!([])).await;
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            }
+        }))
+    }
+}
+
+impl Drop for Mining {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// Polls transaction `id` until `wanted(status)`; its last answer.
+async fn transaction_until(api: &Api, id: &str, wanted: impl Fn(&str) -> bool) -> Value {
+    let mut last = Value::Null;
+    for _ in 0..400 {
+        let (status, body) =
+            api.call(Method::GET, &format!("/api/transactions/{id}"), None).await.unwrap();
+        assert_eq!(status, 200, "{body}");
+        if body["status"].as_str().is_some_and(&wanted) {
+            return body;
+        }
+        last = body;
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    panic!("transaction {id} stayed {last}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn n6_evm_a_revocation_whose_block_is_reverted_is_not_revoked_until_included_again() {
+    if !latchkey_node::available_for("run the EVM chain of latchkey serve") {
+        return;
+    }
+    let dir = TempDir::new("evm-reorg");
+    let server = serve(&dir.0, &["--evm-finality-blocks", "2"]);
+    let api = Api::of(&server);
+    let rpc = server.get("EVM RPC").to_string();
+    let (_, factory, implementation, game) = evm_chain(&api).await;
+    // Setting up waits for finality at every step: blocks keep coming meanwhile.
+    let (owner_key, address, session) = {
+        let _mining = Mining::start(&rpc);
+        let (owner_key, address) = create_wallet(&api, factory, implementation).await;
+        let session = register(&api, &address, &owner_key, &game, 5).await;
+        (owner_key, address, session)
+    };
+    let session_path = format!("/api/wallets/{address}/sessions/{}", session.1);
+    let state = || async {
+        let (status, view) = api.call(Method::GET, &session_path, None).await.unwrap();
+        assert_eq!(status, 200, "{view}");
+        view["state"].as_str().unwrap().to_string()
+    };
+    assert_eq!(state().await, "active");
+
+    // The revocation is mined: accepted, not final.
+    let snapshot = node(&rpc, "evm_snapshot", json!([])).await;
+    let (status, prepared) =
+        api.call(Method::POST, &format!("{session_path}/revoke"), None).await.unwrap();
+    assert_eq!(status, 200, "{prepared}");
+    let body = json!({"payload": prepared["payload"],
+        "signature": sign(&prepared, SignatureKind::OwnerEip191, &owner_key)});
+    let (status, submitted) = api
+        .call(Method::POST, &format!("/api/wallets/{address}/execute"), Some(&body))
+        .await
+        .unwrap();
+    assert_eq!(status, 202, "{submitted}");
+    let id = submitted["requestId"].as_str().unwrap();
+    let accepted = transaction_until(&api, id, |s| s == "accepted").await;
+    let hash = accepted["transactionHash"].as_str().unwrap().to_string();
+    assert_eq!(state().await, "revoked", "the chain has it");
+
+    // A reorg takes its block away; the node holds what is sent next without mining it.
+    node(&rpc, "evm_setAutomine", json!([false])).await;
+    assert_eq!(node(&rpc, "evm_revert", json!([snapshot])).await, true);
+    assert!(node(&rpc, "eth_getTransactionReceipt", json!([hash])).await.is_null());
+    assert_eq!(state().await, "active", "revoked while the revocation is off the chain");
+    // The monitor finds it gone and sends the identical transaction again.
+    let resent = transaction_until(&api, id, |s| s == "submitted").await;
+    assert_eq!(resent["transactionHash"], hash.as_str());
+    for _ in 0..200 {
+        if !node(&rpc, "eth_getTransactionByHash", json!([hash])).await.is_null() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    assert!(!node(&rpc, "eth_getTransactionByHash", json!([hash])).await.is_null(), "not resent");
+    assert_eq!(state().await, "active", "sent again, not yet included");
+
+    // Included again: revoked; two blocks later, final.
+    node(&rpc, "evm_setAutomine", json!([true])).await;
+    node(&rpc, "evm_mine", json!([])).await;
+    let again = transaction_until(&api, id, |s| s != "submitted").await;
+    assert_eq!(
+        (again["status"].as_str(), again["transactionHash"].as_str()),
+        (Some("accepted"), Some(hash.as_str()))
+    );
+    assert_eq!(state().await, "revoked");
+    node(&rpc, "evm_mine", json!([])).await;
+    node(&rpc, "evm_mine", json!([])).await;
+    let done = transaction_until(&api, id, |s| s != "accepted").await;
+    assert_eq!(done["status"], "succeeded", "{done}");
+    assert!(done["fee"].as_str().is_some_and(|fee| fee != "0"), "{done}");
+}

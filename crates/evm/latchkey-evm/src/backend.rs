@@ -228,6 +228,25 @@ impl EvmBackend {
         })
     }
 
+    /// [`Self::eth_call`] on the latest block: what is included, not what waits in the
+    /// node's pool (a session's standing is reported as the chain has it).
+    async fn eth_call_latest<C: SolCall>(
+        &self,
+        to: Address,
+        call: &C,
+    ) -> Result<C::Return, Unavailable> {
+        let tx = TransactionRequest::default().with_to(to).with_input(call.abi_encode());
+        let output = self
+            .provider
+            .call(tx)
+            .block(alloy_rpc_types_eth::BlockId::latest())
+            .await
+            .map_err(unavailable)?;
+        C::abi_decode_returns(&output).map_err(|e| {
+            Unavailable(format!("{} answered something unreadable: {e}", C::SIGNATURE))
+        })
+    }
+
     /// The latest block's timestamp and base fee.
     async fn latest(&self) -> Result<(u64, u128), Unavailable> {
         let block = self
@@ -783,7 +802,7 @@ impl SessionCodec for EvmBackend {
         if !self.has_code(account).await? {
             return Ok(unregistered());
         }
-        let view = self.eth_call(account, &LatchkeyAccount::getSessionCall { key }).await?;
+        let view = self.eth_call_latest(account, &LatchkeyAccount::getSessionCall { key }).await?;
         let permissions = view
             .allowedMethods
             .iter()
@@ -823,8 +842,9 @@ impl SessionCodec for EvmBackend {
                 window_start: 0,
             });
         }
-        let cap =
-            self.eth_call(account, &LatchkeyAccount::getSpendingCapCall { key, token }).await?;
+        let cap = self
+            .eth_call_latest(account, &LatchkeyAccount::getSpendingCapCall { key, token })
+            .await?;
         Ok(SpendingPolicy {
             max_per_call: latchkey_core::U256::from_u128(cap.maxPerCall),
             max_per_window: latchkey_core::U256::from_u128(cap.maxPerWindow),
