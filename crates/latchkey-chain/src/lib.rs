@@ -256,6 +256,15 @@ pub struct Outcome {
     pub inclusion: Inclusion,
 }
 
+/// Whether a JSON-RPC error code says the node failed rather than the request: -32603
+/// (internal error) and the -32000 to -32099 range JSON-RPC reserves for server errors,
+/// except -32000 to -32003 which Ethereum nodes use for refusals of the request itself
+/// (-32000 "nonce too low", "insufficient funds", -32003 "transaction rejected"). The
+/// outcome of a send answered so is unknown.
+pub fn is_server_error(code: i64) -> bool {
+    code == -32603 || (-32099..=-32004).contains(&code)
+}
+
 /// Where an executed transaction is on its way to finality.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Inclusion {

@@ -10,6 +10,7 @@ mod cli;
 mod crash;
 mod evm;
 mod evm_contracts;
+mod faults;
 mod keys;
 mod pin;
 mod restart;

@@ -994,6 +994,9 @@ impl Relay for EvmBackend {
                     let lower = message.to_lowercase();
                     if lower.contains("already known") || lower.contains("already imported") {
                         Ok(())
+                    } else if latchkey_chain::is_server_error(payload.code) {
+                        // The node failed, not the transaction: it may have taken it.
+                        Err(SendError::Unknown(message))
                     } else if lower.contains("nonce") || lower.contains("replacement transaction") {
                         Err(SendError::Nonce(message))
                     } else {

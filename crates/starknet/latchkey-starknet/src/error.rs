@@ -96,6 +96,13 @@ impl ChainError {
                 // some validation failures this way); anything else is a transport problem.
                 let any = e.as_any();
                 match any.downcast_ref::<JsonRpcClientError<HttpTransportError>>() {
+                    // The node failed, not the request (an internal or server error): the
+                    // outcome is unknown.
+                    Some(JsonRpcClientError::JsonRpcError(rpc))
+                        if latchkey_chain::is_server_error(rpc.code) =>
+                    {
+                        Self::Node(format!("node error {}: {}", rpc.code, rpc.message))
+                    }
                     Some(JsonRpcClientError::JsonRpcError(rpc)) => Self::Rejected {
                         reason: readable_reason(&match &rpc.data {
                             Some(data) => format!("{} ({data})", rpc.message),

@@ -1,0 +1,485 @@
+//! The rig the fault tests run on: both chains' nodes started by the test (the Starknet
+//! devnet keeping a journal, anvil a state file), a [`FaultProxy`] in front of each, and
+//! `latchkey serve` using the nodes through the proxies, as it would any external node.
+//! Owner-signed game moves go through the API; the invariants are read from the chains
+//! themselves and from the database.
+
+use std::time::Duration;
+
+use alloy_sol_types::SolCall;
+use latchkey_core::{parse_felt, to_hex, Felt, SigningKey, TypedData};
+use latchkey_evm_anvil::{Anvil, AnvilConfig};
+use latchkey_evm_contracts::abi::Game;
+use latchkey_evm_contracts::{
+    account_address, address_of, eip191_digest, proof_hash, sign_digest, Address, SignatureKind,
+    UserOpSignature, B256, U256,
+};
+use latchkey_starknet_devnet::{Devnet, DevnetConfig};
+use latchkey_store::{RequestStatus, Store};
+use latchkey_testkit::FaultProxy;
+use reqwest::Method;
+use serde_json::{json, Value};
+
+use crate::support::{serve_with_env, Api, Served, TempDir};
+
+/// A chain family under test.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Family {
+    Starknet,
+    Evm,
+}
+
+impl Family {
+    /// The JSON-RPC method that sends a transaction.
+    pub(crate) fn send_method(self) -> &'static str {
+        match self {
+            Self::Starknet => "starknet_addInvokeTransaction",
+            Self::Evm => "eth_sendRawTransaction",
+        }
+    }
+
+    /// The JSON-RPC method that reads a receipt.
+    pub(crate) fn receipt_method(self) -> &'static str {
+        match self {
+            Self::Starknet => "starknet_getTransactionReceipt",
+            Self::Evm => "eth_getTransactionReceipt",
+        }
+    }
+
+    /// The method that estimates (simulates) before a send.
+    pub(crate) fn estimate_method(self) -> &'static str {
+        match self {
+            Self::Starknet => "starknet_estimateFee",
+            Self::Evm => "eth_call",
+        }
+    }
+}
+
+/// A wallet of the test, with its owner key.
+pub(crate) struct Wallet {
+    pub(crate) family: Family,
+    pub(crate) address: String,
+    owner: Owner,
+}
+
+enum Owner {
+    Stark(SigningKey),
+    Evm(B256),
+}
+
+/// Both nodes, their proxies, and the server.
+pub(crate) struct Rig {
+    pub(crate) data: TempDir,
+    pub(crate) devnet: Option<Devnet>,
+    pub(crate) anvil: Option<Anvil>,
+    pub(crate) starknet_proxy: FaultProxy,
+    pub(crate) evm_proxy: FaultProxy,
+    pub(crate) server: Option<Served>,
+    pub(crate) api: Api,
+    /// The game contracts: Starknet's, and the EVM one.
+    pub(crate) game: Felt,
+    pub(crate) evm_game: String,
+    relayers: String,
+    factory: Address,
+    implementation: Address,
+    args: Vec<String>,
+}
+
+const EVM_CHAIN: &str = "eip155:31337";
+
+fn devnet_config(data: &TempDir) -> DevnetConfig {
+    DevnetConfig { state: Some(data.0.join("node-starknet.jsonl")), ..DevnetConfig::default() }
+}
+
+fn anvil_config(data: &TempDir) -> AnvilConfig {
+    AnvilConfig { state: Some(data.0.join("node-anvil.json")), ..AnvilConfig::default() }
+}
+
+impl Rig {
+    /// Starts the nodes, their proxies and `latchkey serve` (with `extra` arguments).
+    pub(crate) async fn start(name: &str, extra: &[&str]) -> Self {
+        let data = TempDir::new(name);
+        let devnet = Devnet::start_with(devnet_config(&data)).await.unwrap();
+        let anvil = Anvil::start(anvil_config(&data)).await.unwrap();
+        let starknet_proxy = FaultProxy::start(socket(devnet.url().as_str())).await.unwrap();
+        let evm_proxy = FaultProxy::start(socket(anvil.url())).await.unwrap();
+        let relayers: Vec<String> = devnet
+            .relayers()
+            .iter()
+            .map(|r| format!("{}:{}", to_hex(&r.address), r.key.secret_hex().as_str()))
+            .collect();
+        let mut args: Vec<String> = vec![
+            "--rpc-url".into(),
+            starknet_proxy.url("/rpc"),
+            "--evm-rpc-url".into(),
+            evm_proxy.url("/"),
+        ];
+        args.extend(extra.iter().map(|a| a.to_string()));
+        let game = devnet.game().unwrap();
+        let mut rig = Self {
+            data,
+            devnet: Some(devnet),
+            anvil: Some(anvil),
+            starknet_proxy,
+            evm_proxy,
+            server: None,
+            api: Api {
+                url: String::new(),
+                public: String::new(),
+                secret: String::new(),
+                http: reqwest::Client::new(),
+            },
+            game,
+            evm_game: String::new(),
+            relayers: relayers.join(","),
+            factory: Address::ZERO,
+            implementation: Address::ZERO,
+            args,
+        };
+        let server = rig.serve();
+        rig.api = Api::of(&server);
+        rig.server = Some(server);
+        let (_, config) = rig.api.call(Method::GET, "/api/config", None).await.unwrap();
+        let chain =
+            config["chains"].as_array().unwrap().iter().find(|c| c["id"] == EVM_CHAIN).unwrap();
+        rig.factory = chain["contracts"]["factory"].as_str().unwrap().parse().unwrap();
+        rig.implementation = chain["accountClass"].as_str().unwrap().parse().unwrap();
+        rig.evm_game = chain["contracts"]["game"].as_str().unwrap().to_string();
+        rig
+    }
+
+    fn serve(&self) -> Served {
+        let args: Vec<&str> = self.args.iter().map(String::as_str).collect();
+        serve_with_env(&self.data.0, &args, &[("LATCHKEY_RELAYERS", self.relayers.as_str())])
+    }
+
+    /// `kill -9` the server, then start it again on the same database and nodes.
+    pub(crate) fn restart_server(&mut self) {
+        if let Some(mut server) = self.server.take() {
+            let _ = server.child.kill();
+            let _ = server.child.wait();
+        }
+        let server = self.serve();
+        self.api = self.api.at(server.get("API"));
+        self.server = Some(server);
+    }
+
+    /// Stops the Starknet node, and starts it again from its journal behind the same
+    /// proxy address.
+    pub(crate) async fn restart_starknet_node(&mut self, down_for: Duration) {
+        drop(self.devnet.take());
+        tokio::time::sleep(down_for).await;
+        let devnet = Devnet::start_with(devnet_config(&self.data)).await.unwrap();
+        self.starknet_proxy.retarget(socket(devnet.url().as_str()));
+        self.devnet = Some(devnet);
+    }
+
+    /// Stops anvil (it writes its state), and starts it again from its state file behind
+    /// the same proxy address.
+    pub(crate) async fn restart_evm_node(&mut self, down_for: Duration) {
+        if let Some(anvil) = self.anvil.take() {
+            anvil.shutdown().await;
+        }
+        tokio::time::sleep(down_for).await;
+        let anvil = Anvil::start(anvil_config(&self.data)).await.unwrap();
+        self.evm_proxy.retarget(socket(anvil.url()));
+        self.anvil = Some(anvil);
+    }
+
+    pub(crate) fn proxy(&self, family: Family) -> &FaultProxy {
+        match family {
+            Family::Starknet => &self.starknet_proxy,
+            Family::Evm => &self.evm_proxy,
+        }
+    }
+
+    /// A JSON-RPC call straight to a node (not through its proxy).
+    pub(crate) async fn node(&self, family: Family, method: &str, params: Value) -> Value {
+        let url = match family {
+            Family::Starknet => self.devnet.as_ref().unwrap().url().to_string(),
+            Family::Evm => self.anvil.as_ref().unwrap().url().to_string(),
+        };
+        let body = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
+        let answer: Value =
+            self.api.http.post(url).json(&body).send().await.unwrap().json().await.unwrap();
+        assert!(answer.get("error").is_none(), "{method}: {answer}");
+        answer["result"].clone()
+    }
+
+    /// Creates a wallet on `family` with a fresh owner key.
+    pub(crate) async fn wallet(&self, family: Family) -> Wallet {
+        match family {
+            Family::Starknet => {
+                let owner = SigningKey::from_felt(Felt::from(rand::random::<u64>() | 1)).unwrap();
+                let address = self.starknet_wallet(&owner).await;
+                Wallet { family, address, owner: Owner::Stark(owner) }
+            }
+            Family::Evm => {
+                let key = loop {
+                    let key = B256::from(rand::random::<[u8; 32]>());
+                    if address_of(&key).is_ok() {
+                        break key;
+                    }
+                };
+                let address = self.evm_wallet(&key).await;
+                Wallet { family, address, owner: Owner::Evm(key) }
+            }
+        }
+    }
+
+    async fn challenge(&self) -> Value {
+        let body = json!({"purpose": "create-wallet"});
+        let (status, challenge) =
+            self.api.call(Method::POST, "/api/challenges", Some(&body)).await.unwrap();
+        assert_eq!(status, 201, "{challenge}");
+        challenge
+    }
+
+    async fn starknet_wallet(&self, owner: &SigningKey) -> String {
+        let challenge = self.challenge().await;
+        let class = latchkey_starknet_contracts::ACCOUNT.class_hash().unwrap();
+        let expected = latchkey_starknet::ChainClient::account_address(class, owner.public_key());
+        let binding = latchkey_core::KeyBinding {
+            kind: latchkey_core::KeyKind::Owner,
+            account: expected,
+            public_key: owner.public_key(),
+        };
+        let prf = latchkey_core::EncryptKey::prf(&[9; 32]).unwrap();
+        let blob =
+            latchkey_core::keystore::passkey::seal(owner, &prf, &binding, &mut rand::rngs::OsRng)
+                .unwrap();
+        let proof = latchkey_core::sign_proof(
+            owner,
+            &parse_felt(challenge["chainId"].as_str().unwrap()).unwrap(),
+            &expected,
+            latchkey_core::ProofPurpose::CreateWallet,
+            &parse_felt(challenge["challenge"].as_str().unwrap()).unwrap(),
+            &latchkey_core::payload_hash(blob.as_bytes()),
+        )
+        .unwrap();
+        let body = json!({"ownerPublicKey": to_hex(&owner.public_key()), "encryptedPrivateKey": blob,
+            "proof": {"challenge": challenge["challenge"], "signature": [to_hex(&proof.r), to_hex(&proof.s)]}});
+        let (status, wallet) =
+            self.api.call(Method::POST, "/api/wallets", Some(&body)).await.unwrap();
+        assert_eq!(status, 201, "{wallet}");
+        wallet["address"].as_str().unwrap().to_string()
+    }
+
+    async fn evm_wallet(&self, key: &B256) -> String {
+        let owner = address_of(key).unwrap();
+        let account = account_address(self.factory, self.implementation, owner, U256::ZERO);
+        let challenge = self.challenge().await;
+        let challenge = challenge["challenge"].as_str().unwrap();
+        let payload = to_hex(&latchkey_core::payload_hash(b""));
+        let hash = proof_hash(31337, account, "create-wallet", word(challenge), word(&payload));
+        let proof = sign_digest(key, eip191_digest(hash)).unwrap().to_bytes();
+        let body = json!({"chain": EVM_CHAIN, "ownerPublicKey": owner.to_checksum(None),
+            "proof": {"challenge": challenge, "signature": [format!("0x{}", hex(&proof))]}});
+        let (status, wallet) =
+            self.api.call(Method::POST, "/api/wallets", Some(&body)).await.unwrap();
+        assert_eq!(status, 201, "{wallet}");
+        account.to_checksum(None)
+    }
+
+    /// Prepares game move `mv` on `wallet` and signs it as the owner: the request id and
+    /// the body to execute.
+    pub(crate) async fn owner_move(&self, wallet: &Wallet, mv: u64) -> (String, Value) {
+        let call = match wallet.family {
+            Family::Starknet => json!({"to": to_hex(&self.game), "entrypoint": "make_move",
+                "calldata": [mv.to_string()]}),
+            Family::Evm => {
+                let data = Game::makeMoveCall { r#move: U256::from(mv) }.abi_encode();
+                json!({"to": self.evm_game, "data": format!("0x{}", hex(&data))})
+            }
+        };
+        let path = format!("/api/wallets/{}/prepare", wallet.address);
+        let (status, prepared) =
+            self.api.call(Method::POST, &path, Some(&json!({"calls": [call]}))).await.unwrap();
+        assert_eq!(status, 200, "{prepared}");
+        let id = prepared["requestId"].as_str().unwrap().to_string();
+        let body = match &wallet.owner {
+            Owner::Stark(owner) => {
+                let typed: TypedData =
+                    serde_json::from_value(prepared["typedData"].clone()).unwrap();
+                let hash = typed.message_hash(&parse_felt(&wallet.address).unwrap()).unwrap();
+                let sig = owner.sign(&hash).unwrap();
+                json!({"typedData": prepared["typedData"], "signature": [to_hex(&sig.r), to_hex(&sig.s)]})
+            }
+            Owner::Evm(key) => {
+                let hash: B256 = prepared["userOpHash"].as_str().unwrap().parse().unwrap();
+                let signature =
+                    UserOpSignature::sign(SignatureKind::OwnerEip191, key, hash).unwrap();
+                json!({"payload": prepared["payload"], "signature": [signature.encode().to_string()]})
+            }
+        };
+        (id, body)
+    }
+
+    /// Submits a signed execution; the HTTP status (0 when no answer came) and body.
+    pub(crate) async fn execute(
+        &self,
+        wallet: &Wallet,
+        body: &Value,
+        idempotency_key: Option<&str>,
+    ) -> (u16, Value) {
+        match self.execute_request(wallet, body, idempotency_key).send().await {
+            Ok(response) => {
+                let status = response.status().as_u16();
+                (status, response.json().await.unwrap_or(Value::Null))
+            }
+            Err(_) => (0, Value::Null),
+        }
+    }
+
+    /// The request submitting a signed execution, to send later.
+    pub(crate) fn execute_request(
+        &self,
+        wallet: &Wallet,
+        body: &Value,
+        idempotency_key: Option<&str>,
+    ) -> reqwest::RequestBuilder {
+        let mut request = self
+            .api
+            .http
+            .post(format!("{}/api/wallets/{}/execute", self.api.url, wallet.address))
+            .header("x-api-key", &self.api.public)
+            .header("authorization", format!("Bearer {}", self.api.secret))
+            .timeout(Duration::from_secs(60))
+            .json(body);
+        if let Some(key) = idempotency_key {
+            request = request.header("idempotency-key", key);
+        }
+        request
+    }
+
+    /// Waits until request `id` is final (or `prepared`: never accepted); its status.
+    pub(crate) async fn settle(&self, id: &str) -> Value {
+        let mut last = Value::Null;
+        for _ in 0..1200 {
+            if let Ok((200, body)) =
+                self.api.call(Method::GET, &format!("/api/transactions/{id}"), None).await
+            {
+                let status = body["status"].as_str().unwrap_or_default();
+                if ["succeeded", "reverted", "rejected", "expired", "prepared"].contains(&status) {
+                    return body;
+                }
+                last = body;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("request {id} never settled: {last}");
+    }
+
+    /// The game's move count of `wallet`, read from its chain.
+    pub(crate) async fn moves_on_chain(&self, wallet: &Wallet) -> u64 {
+        match wallet.family {
+            Family::Starknet => {
+                let devnet = self.devnet.as_ref().unwrap();
+                let player = parse_felt(&wallet.address).unwrap();
+                let state =
+                    devnet.client().call(self.game, "get_player", vec![player]).await.unwrap();
+                u64::try_from(state[0]).unwrap()
+            }
+            Family::Evm => {
+                let data =
+                    Game::getPlayerCall { player: wallet.address.parse().unwrap() }.abi_encode();
+                let call = json!({"to": self.evm_game, "data": format!("0x{}", hex(&data))});
+                let answer = self.node(Family::Evm, "eth_call", json!([call, "latest"])).await;
+                let bytes = from_hex(answer.as_str().unwrap());
+                u64::from(Game::getPlayerCall::abi_decode_returns(&bytes).unwrap().moves)
+            }
+        }
+    }
+
+    /// The database, opened beside the running server.
+    pub(crate) async fn store(&self) -> Store {
+        Store::connect(&format!("sqlite://{}", self.data.0.join("latchkey.db").display()))
+            .await
+            .unwrap()
+    }
+
+    /// The invariants after quiesce, for `wallet` and the requests `accepted` (answered
+    /// 2xx) among `ids`: every accepted request is final (N1), the moves on chain are
+    /// exactly the succeeded requests (N2), and the node holds no transaction of ours
+    /// that is stuck (N3).
+    pub(crate) async fn check_invariants(
+        &self,
+        wallet: &Wallet,
+        ids: &[String],
+        accepted: &[String],
+    ) -> u64 {
+        let mut succeeded = 0;
+        for id in ids {
+            let done = self.settle(id).await;
+            let status = done["status"].as_str().unwrap();
+            if accepted.contains(id) {
+                assert_ne!(status, "prepared", "N1: accepted request {id} was lost: {done}");
+            }
+            if status == "succeeded" {
+                succeeded += 1;
+            }
+        }
+        assert_eq!(
+            self.moves_on_chain(wallet).await,
+            succeeded,
+            "N2: the moves on chain are exactly the succeeded requests"
+        );
+        if wallet.family == Family::Evm {
+            let pool = self.node(Family::Evm, "txpool_status", json!([])).await;
+            let count = |field: &str| {
+                let text = pool[field].as_str().unwrap_or("0x0");
+                u64::from_str_radix(text.trim_start_matches("0x"), 16).unwrap_or(0)
+            };
+            assert_eq!(
+                (count("pending"), count("queued")),
+                (0, 0),
+                "N3: stuck in the pool: {pool}"
+            );
+        }
+        // Nothing is left in flight in the database either.
+        let store = self.store().await;
+        let chain = match wallet.family {
+            Family::Starknet => "starknet:SN_SEPOLIA",
+            Family::Evm => EVM_CHAIN,
+        };
+        let in_flight = store
+            .requests_with_status(
+                chain,
+                &[
+                    RequestStatus::Recorded,
+                    RequestStatus::Submitting,
+                    RequestStatus::Submitted,
+                    RequestStatus::PreConfirmed,
+                    RequestStatus::Accepted,
+                ],
+                10,
+            )
+            .await
+            .unwrap();
+        assert!(in_flight.is_empty(), "N1: still in flight: {in_flight:?}");
+        succeeded
+    }
+}
+
+/// `host:port` of a node URL.
+fn socket(url: &str) -> std::net::SocketAddr {
+    let url = url::Url::parse(url).unwrap();
+    let port = url.port_or_known_default().unwrap();
+    format!("{}:{port}", url.host_str().unwrap()).parse().unwrap()
+}
+
+fn word(text: &str) -> B256 {
+    B256::from(text.parse::<U256>().unwrap().to_be_bytes::<32>())
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn from_hex(text: &str) -> Vec<u8> {
+    let digits = text.trim_start_matches("0x");
+    (0..digits.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&digits[i..i + 2], 16).unwrap())
+        .collect()
+}
