@@ -120,7 +120,9 @@ impl From<RelayError> for ApiError {
             RelayError::QuotaExhausted { .. }
             | RelayError::CoolingDown { .. }
             | RelayError::SimulationBusy => StatusCode::TOO_MANY_REQUESTS,
-            RelayError::SimulationTimeout => StatusCode::SERVICE_UNAVAILABLE,
+            RelayError::SimulationTimeout | RelayError::Unfunded(_) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             RelayError::SessionGuard { code: codes::SESSION_KEY_REVOKED, .. } => {
                 StatusCode::CONFLICT
             }

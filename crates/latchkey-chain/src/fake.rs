@@ -32,6 +32,8 @@ pub enum SendScript {
     Nonce,
     /// The node refuses the transaction.
     Rejected(String),
+    /// The node refuses the transaction: the relayer account cannot pay.
+    Unfunded(String),
     /// The connection drops after the node took the transaction: it runs.
     UnknownButAccepted,
     /// The connection drops before the node saw the transaction.
@@ -754,6 +756,9 @@ impl Relay for FakeChain {
         }
         if let Some(SendScript::Rejected(reason)) = script {
             return Err(SendError::Rejected(reason));
+        }
+        if let Some(SendScript::Unfunded(reason)) = script {
+            return Err(SendError::Unfunded(reason));
         }
         if let Some(known) = state.txs.get(&hash) {
             let landed = known.landed.is_some();

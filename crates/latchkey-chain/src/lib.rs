@@ -265,6 +265,30 @@ pub fn is_server_error(code: i64) -> bool {
     code == -32603 || (-32099..=-32004).contains(&code)
 }
 
+/// Whether a node's refusal says the paying account cannot cover the fee (Ethereum nodes:
+/// "insufficient funds for gas * price + value"; Starknet: "resources bounds … exceed
+/// balance", "insufficient … balance").
+pub fn is_unfunded_reason(reason: &str) -> bool {
+    let reason = reason.to_ascii_lowercase();
+    reason.contains("insufficient funds")
+        || reason.contains("exceed balance")
+        || reason.contains("exceeds balance")
+        || (reason.contains("insufficient") && reason.contains("balance"))
+}
+
+/// Whether a node's refusal says the transaction's fee limits are below the current
+/// price (Ethereum nodes: "max fee per gas less than block base fee", "transaction
+/// underpriced"; starknet-devnet: "InsufficientResourcesForValidate"; Starknet nodes: a
+/// max price "lower than" the actual one): the same transaction priced again may run.
+pub fn is_underpriced_reason(reason: &str) -> bool {
+    let reason = reason.to_ascii_lowercase();
+    reason.contains("less than block base fee")
+        || reason.contains("underpriced")
+        || reason.contains("insufficientresourcesforvalidate")
+        || reason.contains("insufficient max fee")
+        || (reason.contains("gas price") && reason.contains("lower than"))
+}
+
 /// Where an executed transaction is on its way to finality.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Inclusion {
@@ -298,6 +322,9 @@ pub enum SimulationError {
     /// The transaction would fail; the code says why.
     #[error("{0}")]
     Refused(Refusal),
+    /// The relayer account cannot pay for it: another account may.
+    #[error("relayer account cannot pay: {0}")]
+    Unfunded(String),
     /// The chain did not answer.
     #[error("{0}")]
     Unavailable(Unavailable),
@@ -309,6 +336,10 @@ pub enum SendError {
     /// The node refused its relayer nonce.
     #[error("nonce refused: {0}")]
     Nonce(String),
+    /// The relayer account cannot pay for it (the node refused it for that): signed by
+    /// another account, it may run.
+    #[error("relayer account cannot pay: {0}")]
+    Unfunded(String),
     /// The node refused it for another reason; it will never execute.
     #[error("rejected: {0}")]
     Rejected(String),

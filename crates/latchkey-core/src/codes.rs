@@ -194,6 +194,8 @@ registry! {
     NOT_RESTORABLE = None;
     /// A plaintext private key was sent where only an encrypted one is stored.
     PLAINTEXT_KEY_REJECTED = None;
+    /// No relayer account that may send the execution can pay its fee: the operator must fund them (prepare again to use another account).
+    RELAYER_UNFUNDED = None;
     /// No such route.
     ROUTE_NOT_FOUND = None;
     /// No such session on this wallet.

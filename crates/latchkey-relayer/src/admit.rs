@@ -648,16 +648,34 @@ impl Relayer {
         let inner = &self.inner;
         let deadline = tokio::time::Instant::now() + inner.config.simulation_timeout;
         let _permit = inner.simulations.acquire(org_id, deadline).await?;
-        // A stale nonce hint (another transaction of the relayer landed meanwhile) is
-        // re-read from the chain; under load it can go stale again, so a few times.
-        for _ in 0..inner.config.submit_attempts.max(3) {
+        // A stale nonce hint (another transaction of the relayer landed meanwhile, or
+        // someone else's) is re-read from the chain for the same account; under load it
+        // can go stale again, so a few times. An account that cannot pay is passed over
+        // for another.
+        let mut again: Option<String> = None;
+        let attempts = inner.config.submit_attempts.max(3) as usize + inner.pool.addresses().len();
+        for _ in 0..attempts {
+            let preferred = required.or(again.as_deref());
             let (address, nonce) =
-                inner.pool.estimating_account(required, inner.chain.as_ref()).await?;
+                inner.pool.estimating_account(preferred, inner.chain.as_ref()).await?;
             let estimate = inner.chain.simulate(&address, nonce, job);
             match tokio::time::timeout_at(deadline, estimate).await {
                 Err(_) => return Err(RelayError::SimulationTimeout),
                 Ok(Ok(quote)) => return Ok(Ok(quote)),
-                Ok(Err(SimulationError::Nonce)) => inner.pool.forget_nonce_hint(&address),
+                Ok(Err(SimulationError::Nonce)) => {
+                    inner.pool.forget_nonce_hint(&address);
+                    again = Some(address);
+                }
+                Ok(Err(SimulationError::Unfunded(_))) if required.is_none() => {
+                    inner.pool.mark_unfunded(&address);
+                    again = None;
+                }
+                Ok(Err(SimulationError::Unfunded(why))) => {
+                    inner.pool.mark_unfunded(&address);
+                    return Err(RelayError::Unfunded(format!(
+                        "the relayer account this execution is bound to cannot pay ({why}); prepare it again"
+                    )));
+                }
                 Ok(Err(SimulationError::Refused(refusal))) => return Ok(Err(refusal)),
                 Ok(Err(SimulationError::Unavailable(e))) => return Err(unavailable(e)),
             }

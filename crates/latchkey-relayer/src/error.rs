@@ -67,6 +67,9 @@ pub enum RelayError {
     /// The chain or the database is unavailable.
     #[error("unavailable: {0}")]
     Unavailable(String),
+    /// No relayer account that may send it can pay its fee.
+    #[error("no relayer account can pay for it: {0}")]
+    Unfunded(String),
     /// The outside execution was prepared for another wallet or organisation.
     #[error("this outside execution belongs to another wallet")]
     Conflict,
@@ -126,6 +129,7 @@ impl RelayError {
             Self::SponsorshipExhausted => codes::SPONSORSHIP_EXHAUSTED,
             Self::Rejected(_) => codes::TRANSACTION_REJECTED,
             Self::Unavailable(_) => codes::UPSTREAM_UNAVAILABLE,
+            Self::Unfunded(_) => codes::RELAYER_UNFUNDED,
             Self::Conflict => codes::REQUEST_CONFLICT,
             Self::NotSponsored(_) => codes::NOT_SPONSORED,
             Self::FeeAboveLimit(_) => codes::MAX_FEE_EXCEEDED,

@@ -462,6 +462,21 @@ impl Relayer {
                     .finish_without_tx(request, codes::SIMULATION_FAILED, &refusal.message)
                     .await;
             }
+            Err(SimulationError::Unfunded(reason)) => {
+                inner.pool.mark_unfunded(&slot.address);
+                drop(slot);
+                if required.is_some() {
+                    return self
+                        .finish_without_tx(
+                            request,
+                            codes::RELAYER_UNFUNDED,
+                            &format!("the relayer account it is bound to cannot pay: {reason}"),
+                        )
+                        .await;
+                }
+                // Another account sends it at the next pass.
+                return Ok(());
+            }
             Err(SimulationError::Unavailable(e)) => return Err(unavailable(e)),
         };
         let needed = quote.max_fee;
@@ -496,9 +511,10 @@ impl Relayer {
         }
         let reserved = reserved.max(needed);
         match self.submit(&mut slot, request, &job, quote, nonce, reserved).await {
-            Ok(_) | Err(RelayError::Rejected(_)) | Err(RelayError::AlreadySubmitted { .. }) => {
-                Ok(())
-            }
+            Ok(_)
+            | Err(RelayError::Rejected(_))
+            | Err(RelayError::AlreadySubmitted { .. })
+            | Err(RelayError::Unfunded(_)) => Ok(()),
             Err(e) => Err(e),
         }
     }

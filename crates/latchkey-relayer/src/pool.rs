@@ -4,6 +4,7 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex as StdMutex};
+use std::time::{Duration, Instant};
 
 use latchkey_chain::ChainBackend;
 use tokio::sync::{Mutex, OwnedMutexGuard, OwnedSemaphorePermit, Semaphore};
@@ -18,7 +19,19 @@ struct Slot {
     /// The nonce the slot would use next as last known, readable without taking the slot
     /// (fee estimates run before a slot is taken).
     hint: Arc<StdMutex<Option<u64>>>,
+    /// Until when the account is passed over: the node said it cannot pay.
+    unfunded_until: StdMutex<Option<Instant>>,
 }
+
+impl Slot {
+    fn is_unfunded(&self, now: Instant) -> bool {
+        self.unfunded_until.lock().ok().and_then(|until| *until).is_some_and(|until| until > now)
+    }
+}
+
+/// How long an account the node said cannot pay is passed over before it is tried again
+/// (it may have been funded meanwhile).
+pub(crate) const UNFUNDED_PAUSE: Duration = Duration::from_secs(30);
 
 /// What a slot remembers between transactions.
 #[derive(Debug, Default)]
@@ -91,6 +104,7 @@ impl Pool {
                 address,
                 state: Arc::new(Mutex::new(SlotState::default())),
                 hint: Arc::new(StdMutex::new(None)),
+                unfunded_until: StdMutex::new(None),
             })
             .collect();
         let permits = Arc::new(Semaphore::new(slots.len()));
@@ -102,8 +116,26 @@ impl Pool {
         if self.slots.is_empty() {
             return Err(RelayError::Unavailable("no relayer account".into()));
         }
-        let index = self.next.fetch_add(1, Ordering::Relaxed) % self.slots.len();
-        Ok(self.slots[index].address.clone())
+        let now = Instant::now();
+        for _ in 0..self.slots.len() {
+            let index = self.next.fetch_add(1, Ordering::Relaxed) % self.slots.len();
+            if !self.slots[index].is_unfunded(now) {
+                return Ok(self.slots[index].address.clone());
+            }
+        }
+        Err(RelayError::Unfunded(
+            "the node refuses every relayer account's fees; the operator must fund them".into(),
+        ))
+    }
+
+    /// Passes `address` over for a while: the node said it cannot pay.
+    pub(crate) fn mark_unfunded(&self, address: &str) {
+        if let Some(slot) = self.slot(address) {
+            tracing::error!(relayer = %address, "the relayer account cannot pay for transactions; fund it (passed over meanwhile)");
+            if let Ok(mut until) = slot.unfunded_until.lock() {
+                *until = Some(Instant::now() + UNFUNDED_PAUSE);
+            }
+        }
     }
 
     fn slot(&self, address: &str) -> Option<&Slot> {
@@ -183,6 +215,13 @@ impl Pool {
         }
         // A permit guarantees a slot that no other permit holder has; a caller waiting
         // for a specific slot may briefly hold one, so fall back to waiting on the first.
+        // Accounts that cannot pay are passed over while another is free.
+        let now = Instant::now();
+        for slot in self.slots.iter().filter(|slot| !slot.is_unfunded(now)) {
+            if let Ok(state) = slot.state.clone().try_lock_owned() {
+                return Ok(Self::guard(slot, state, permit));
+            }
+        }
         for slot in &self.slots {
             if let Ok(state) = slot.state.clone().try_lock_owned() {
                 return Ok(Self::guard(slot, state, permit));

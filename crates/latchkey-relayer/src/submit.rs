@@ -74,6 +74,48 @@ impl Relayer {
                         .await?;
                     return Ok(signed.hash);
                 }
+                Err(SendError::Rejected(reason))
+                    if latchkey_chain::is_underpriced_reason(&reason)
+                        && attempt < inner.config.submit_attempts =>
+                {
+                    // Fees rose between the estimate and the send (F5): priced again at
+                    // the same nonce (a refused transaction does not use it), within the
+                    // organisation's budget.
+                    tracing::info!(relayer = %slot.address, %reason, "fee limits below the current price; pricing again");
+                    inner
+                        .store
+                        .transition_request(
+                            request_id,
+                            &[RequestStatus::Submitting],
+                            RequestStatus::Recorded,
+                        )
+                        .await?;
+                    match self.reprice(slot, request_id, job, nonce, budget, reserved).await? {
+                        Repriced::Priced(fresh, now_reserved) => {
+                            quote = fresh;
+                            reserved = now_reserved;
+                        }
+                        // No quote at the new price: the refusal stands (next attempt).
+                        Repriced::NoQuote => {}
+                        Repriced::OverBudget => {
+                            let request =
+                                inner.store.request(request_id).await?.ok_or_else(|| {
+                                    RelayError::Unavailable(
+                                        "a request vanished while sending".into(),
+                                    )
+                                })?;
+                            self.finish_unsent(
+                                &request,
+                                &[RequestStatus::Recorded],
+                                RequestStatus::Rejected,
+                                codes::SPONSORSHIP_EXHAUSTED,
+                                "the fee rose beyond what the organisation's budget covers",
+                            )
+                            .await?;
+                            return Err(RelayError::SponsorshipExhausted);
+                        }
+                    }
+                }
                 Err(SendError::Nonce(error)) => {
                     tracing::info!(relayer = %slot.address, %error, "nonce refused; re-reading it");
                     slot.forget_nonce();
@@ -92,26 +134,45 @@ impl Relayer {
                         return Ok(signed.hash);
                     }
                     nonce = slot.nonce(chain).await?;
-                    if let Ok(fresh) = chain.simulate(&slot.address, nonce, job).await {
-                        let needed = fresh.max_fee;
-                        if needed <= reserved
-                            || inner
-                                .store
-                                .adjust_reservation(
-                                    request_id,
-                                    &[RequestStatus::Recorded],
-                                    budget,
-                                    reserved,
-                                    needed,
-                                    false,
-                                )
-                                .await?
-                                == Reservation::Recorded
-                        {
-                            quote = fresh;
-                            reserved = reserved.max(needed);
-                        }
+                    if let Repriced::Priced(fresh, now_reserved) =
+                        self.reprice(slot, request_id, job, nonce, budget, reserved).await?
+                    {
+                        quote = fresh;
+                        reserved = now_reserved;
                     }
+                }
+                Err(SendError::Unfunded(reason)) => {
+                    // This account cannot pay: passed over from now on. The request goes
+                    // back to `recorded`; the monitor sends it from another account, or,
+                    // when it is bound to this one, ends it so it can be prepared again.
+                    inner.pool.mark_unfunded(&slot.address);
+                    slot.forget_nonce();
+                    inner
+                        .store
+                        .transition_request(
+                            request_id,
+                            &[RequestStatus::Submitting],
+                            RequestStatus::Recorded,
+                        )
+                        .await?;
+                    if job_is_bound(job, chain) {
+                        let request = inner.store.request(request_id).await?.ok_or_else(|| {
+                            RelayError::Unavailable("a request vanished while sending".into())
+                        })?;
+                        self.finish_unsent(
+                            &request,
+                            &[RequestStatus::Recorded],
+                            RequestStatus::Rejected,
+                            codes::RELAYER_UNFUNDED,
+                            &format!("the relayer account it is bound to cannot pay: {reason}"),
+                        )
+                        .await?;
+                        return Err(RelayError::Unfunded(format!(
+                            "the relayer account it is bound to cannot pay ({reason}); prepare it again"
+                        )));
+                    }
+                    tracing::warn!(request = %request_id, %reason, "left to the monitor, for another relayer account");
+                    return Ok(signed.hash);
                 }
                 Err(SendError::Rejected(reason)) => {
                     slot.forget_nonce();
@@ -144,6 +205,43 @@ impl Relayer {
             }
         }
         Err(RelayError::Unavailable("relayer nonce kept changing".into()))
+    }
+
+    /// A fresh quote for `job` from `slot` at `nonce`, with the request's reservation
+    /// grown to cover it if needed.
+    async fn reprice(
+        &self,
+        slot: &SlotGuard,
+        request_id: &str,
+        job: &Job,
+        nonce: u64,
+        budget: latchkey_store::BudgetKey<'_>,
+        reserved: u128,
+    ) -> Result<Repriced, RelayError> {
+        let inner = &self.inner;
+        let Ok(fresh) = inner.chain.simulate(&slot.address, nonce, job).await else {
+            return Ok(Repriced::NoQuote);
+        };
+        let needed = fresh.max_fee;
+        if needed <= reserved {
+            return Ok(Repriced::Priced(fresh, reserved));
+        }
+        let grown = inner
+            .store
+            .adjust_reservation(
+                request_id,
+                &[RequestStatus::Recorded],
+                budget,
+                reserved,
+                needed,
+                false,
+            )
+            .await?;
+        Ok(if grown == Reservation::Recorded {
+            Repriced::Priced(fresh, needed)
+        } else {
+            Repriced::OverBudget
+        })
     }
 
     /// Deploys the account of `owner_public_key` at its counterfactual address from a
@@ -311,6 +409,26 @@ impl Relayer {
                 pause = (pause * 2).min(self.inner.config.poll_interval);
             }
         }
+    }
+}
+
+/// A quote made again before a send.
+enum Repriced {
+    /// The new quote, and the request's reservation that covers it.
+    Priced(Quote, u128),
+    /// The simulation gave none (the old quote stands).
+    NoQuote,
+    /// The organisation's budget cannot cover it.
+    OverBudget,
+}
+
+/// Whether `job` may be sent by one relayer account only (its payload names its caller).
+fn job_is_bound(job: &Job, chain: &dyn latchkey_chain::ChainBackend) -> bool {
+    match job {
+        Job::Execute { account, payload, .. } => {
+            chain.inspect(account, payload).is_ok_and(|inspected| inspected.caller.is_some())
+        }
+        Job::Deploy { .. } => false,
     }
 }
 

@@ -905,3 +905,43 @@ async fn n6_a_transaction_a_reorg_took_out_after_its_window_closed_ends_expired_
     assert!(request.error_message.as_deref().unwrap_or_default().contains("left the chain"));
     assert_eq!(b.budget().await, (0, 0), "its reservation is released; it never ran");
 }
+
+#[tokio::test]
+async fn f5_a_send_refused_as_underpriced_is_priced_again_and_runs_once() {
+    let b = bench().await;
+    let (id, payload, signature) = b.owner_signed(vec![game_call()]).await;
+    b.fake.script_send(SendScript::Rejected("max fee per gas less than block base fee".into()));
+    let submitted = b.execute(&payload, &signature).await.unwrap();
+    assert_eq!(submitted.request_id, id);
+    b.relayer.reconcile().await;
+    assert_eq!(b.status(&id).await, RequestStatus::Succeeded);
+    assert_eq!(b.fake.landed(), (1, 0));
+    assert_eq!(b.budget().await, (FEE, 0));
+}
+
+#[tokio::test]
+async fn f8_a_payload_bound_to_an_account_that_cannot_pay_fails_cleanly_and_the_next_goes_elsewhere(
+) {
+    let b = bench().await;
+    let (id, payload, signature) = b.owner_signed(vec![game_call()]).await;
+    b.fake.script_send(SendScript::Unfunded("Insufficient funds for gas * price + value".into()));
+    let error = b.execute(&payload, &signature).await.unwrap_err();
+    assert_eq!(error.code(), codes::RELAYER_UNFUNDED);
+    let request = b.request(&id).await;
+    assert_eq!(
+        (request.status, request.error_code.as_deref()),
+        (RequestStatus::Rejected, Some(codes::RELAYER_UNFUNDED))
+    );
+    assert_eq!(b.budget().await, (0, 0), "nothing spent, nothing held");
+    let unfunded = request.relayer_address.expect("signed by the account that cannot pay");
+    // Prepared again, it is bound to another account, which pays.
+    for _ in 0..3 {
+        let (id, payload, signature) = b.owner_signed(vec![game_call()]).await;
+        b.execute(&payload, &signature).await.unwrap();
+        b.relayer.reconcile().await;
+        let request = b.request(&id).await;
+        assert_eq!(request.status, RequestStatus::Succeeded);
+        assert_ne!(request.relayer_address.as_deref(), Some(unfunded.as_str()));
+    }
+    assert_eq!(b.fake.landed(), (3, 0));
+}

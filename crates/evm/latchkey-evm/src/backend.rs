@@ -935,6 +935,11 @@ impl Relay for EvmBackend {
                     (None, Some(payload)) if payload.message.contains("nonce") => {
                         SimulationError::Nonce
                     }
+                    (None, Some(payload))
+                        if latchkey_chain::is_unfunded_reason(&payload.message) =>
+                    {
+                        SimulationError::Unfunded(payload.message.to_string())
+                    }
                     (None, Some(payload)) => SimulationError::Refused(Refusal::new(
                         codes::SIMULATION_FAILED,
                         format!("the transaction would fail: {}", payload.message),
@@ -997,6 +1002,8 @@ impl Relay for EvmBackend {
                     } else if latchkey_chain::is_server_error(payload.code) {
                         // The node failed, not the transaction: it may have taken it.
                         Err(SendError::Unknown(message))
+                    } else if latchkey_chain::is_unfunded_reason(&message) {
+                        Err(SendError::Unfunded(message))
                     } else if lower.contains("nonce") || lower.contains("replacement transaction") {
                         Err(SendError::Nonce(message))
                     } else {

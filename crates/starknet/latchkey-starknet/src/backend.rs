@@ -512,6 +512,9 @@ impl Relay for StarknetBackend {
                     .map_err(|e| SimulationError::Unavailable(Unavailable(e.to_string())))?,
             }),
             Err(error) if error.is_nonce_error() => Err(SimulationError::Nonce),
+            Err(ChainError::Rejected { reason }) if latchkey_chain::is_unfunded_reason(&reason) => {
+                Err(SimulationError::Unfunded(reason))
+            }
             Err(ChainError::Rejected { reason }) => {
                 Err(SimulationError::Refused(refusal_of(&reason)))
             }
@@ -543,6 +546,9 @@ impl Relay for StarknetBackend {
         match self.client.submit(&signed).await {
             Ok(_) => Ok(()),
             Err(error) if error.is_nonce_error() => Err(SendError::Nonce(error.to_string())),
+            Err(ChainError::Rejected { reason }) if latchkey_chain::is_unfunded_reason(&reason) => {
+                Err(SendError::Unfunded(reason))
+            }
             Err(ChainError::Rejected { reason }) => Err(SendError::Rejected(reason)),
             Err(error) => Err(SendError::Unknown(error.to_string())),
         }

@@ -281,7 +281,7 @@ impl ChainClient {
         let outcome = TxOutcome {
             hash,
             block_number,
-            finality: receipt.finality_status().clone(),
+            finality: *receipt.finality_status(),
             fee,
             l2_gas: resources.l2_gas,
             l1_gas: resources.l1_gas,

@@ -84,3 +84,330 @@ async fn f3_evm_dropped_answers_errors_and_resets_lose_and_repeat_nothing() {
     }
     f3(Family::Evm).await;
 }
+
+/// Spawns the sends of `count` owner-signed moves without waiting for them.
+async fn spawn_moves(
+    rig: &Rig,
+    wallet: &rig::Wallet,
+    first: u64,
+    count: u64,
+) -> (Vec<String>, tokio::task::JoinSet<(String, Option<u16>)>) {
+    let mut sends = tokio::task::JoinSet::new();
+    let mut ids = Vec::new();
+    for mv in first..first + count {
+        let (id, body) = rig.owner_move(wallet, mv).await;
+        let request = rig.execute_request(wallet, &body, None);
+        ids.push(id.clone());
+        sends.spawn(async move { (id, request.send().await.ok().map(|r| r.status().as_u16())) });
+    }
+    (ids, sends)
+}
+
+/// The ids whose sends were answered 2xx.
+async fn accepted_of(mut sends: tokio::task::JoinSet<(String, Option<u16>)>) -> Vec<String> {
+    let mut accepted = Vec::new();
+    while let Some(done) = sends.join_next().await {
+        if let Ok((id, Some(status))) = done {
+            if (200..300).contains(&status) {
+                accepted.push(id);
+            }
+        }
+    }
+    accepted
+}
+
+/// F1 on one family: the server is killed (`SIGKILL`) in the middle of bursts, at a
+/// different moment each round, and started again on the same database and nodes.
+async fn f1(family: Family) {
+    let mut rig = Rig::start(&format!("f1-{family:?}"), &[]).await;
+    let wallet = rig.wallet(family).await;
+    let (mut all_ids, mut all_accepted) = (Vec::new(), Vec::new());
+    for (round, kill_after_ms) in [30u64, 90, 250].into_iter().enumerate() {
+        let (ids, sends) = spawn_moves(&rig, &wallet, round as u64 * 100 + 1, 10).await;
+        tokio::time::sleep(Duration::from_millis(kill_after_ms)).await;
+        rig.restart_server();
+        all_ids.extend(ids);
+        all_accepted.extend(accepted_of(sends).await);
+        rig.check_invariants(&wallet, &all_ids, &all_accepted).await;
+    }
+    assert!(!all_accepted.is_empty(), "some requests were accepted before a kill");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn f1_evm_killed_mid_burst_every_accepted_request_ends_exactly_once() {
+    if !latchkey_node::available_for("run anvil") {
+        return;
+    }
+    f1(Family::Evm).await;
+}
+
+/// F2 on one family: the node's port goes dark for a while during a burst, then the node
+/// itself is stopped and started again (from its kept state) during another.
+async fn f2(family: Family) {
+    let mut rig = Rig::start(&format!("f2-{family:?}"), &[]).await;
+    let wallet = rig.wallet(family).await;
+
+    let (mut ids, sends) = spawn_moves(&rig, &wallet, 1, 6).await;
+    rig.proxy(family).set_down(true);
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    rig.proxy(family).set_down(false);
+    let mut accepted = accepted_of(sends).await;
+    rig.check_invariants(&wallet, &ids, &accepted).await;
+
+    let (more, sends) = spawn_moves(&rig, &wallet, 101, 6).await;
+    tokio::time::sleep(Duration::from_millis(40)).await;
+    match family {
+        Family::Starknet => rig.restart_starknet_node(Duration::from_millis(800)).await,
+        Family::Evm => rig.restart_evm_node(Duration::from_millis(800)).await,
+    }
+    ids.extend(more);
+    accepted.extend(accepted_of(sends).await);
+    rig.check_invariants(&wallet, &ids, &accepted).await;
+    let injected = rig.proxy(family).injected();
+    assert!(injected.get("down").is_some_and(|n| *n > 0), "the port was dark: {injected:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn f2_starknet_a_node_gone_and_back_loses_and_repeats_nothing() {
+    f2(Family::Starknet).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn f2_evm_a_node_gone_and_back_loses_and_repeats_nothing() {
+    if !latchkey_node::available_for("run anvil") {
+        return;
+    }
+    f2(Family::Evm).await;
+}
+
+/// Raises the node's fees tenfold for the next blocks.
+async fn fee_spike(rig: &Rig, family: Family) {
+    match family {
+        Family::Starknet => {
+            let config = rig.node(family, "devnet_getConfig", serde_json::json!({})).await;
+            let times_ten =
+                |field: &str| config[field].as_u64().unwrap_or(1_000_000_000).saturating_mul(10);
+            rig.node(
+                family,
+                "devnet_setGasPrice",
+                serde_json::json!({"gas_price_fri": times_ten("gas_price_fri"),
+                    "data_gas_price_fri": times_ten("data_gas_price_fri"),
+                    "l2_gas_price_fri": times_ten("l2_gas_price_fri"), "generate_block": true}),
+            )
+            .await;
+        }
+        Family::Evm => {
+            let block = rig
+                .node(family, "eth_getBlockByNumber", serde_json::json!(["latest", false]))
+                .await;
+            let base = u128::from_str_radix(
+                block["baseFeePerGas"].as_str().unwrap().trim_start_matches("0x"),
+                16,
+            )
+            .unwrap();
+            rig.node(
+                family,
+                "anvil_setNextBlockBaseFeePerGas",
+                serde_json::json!([format!("{:#x}", base.saturating_mul(10).max(10_000_000_000))]),
+            )
+            .await;
+            rig.node(family, "evm_mine", serde_json::json!([])).await;
+        }
+    }
+}
+
+/// F5 on one family: fees rise tenfold between the estimate and the send; the refused
+/// sends are priced again at the same nonce, within the budget, and run once.
+async fn f5(family: Family) {
+    let rig = Rig::start(&format!("f5-{family:?}"), &[]).await;
+    let wallet = rig.wallet(family).await;
+    // The sends wait long enough for the spike to land between estimate and send.
+    rig.proxy(family).inject(
+        Some(family.send_method()),
+        Fault::Latency(Duration::from_millis(600)),
+        4,
+    );
+    let (mut ids, sends) = spawn_moves(&rig, &wallet, 1, 4).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    fee_spike(&rig, family).await;
+    let mut accepted = accepted_of(sends).await;
+    let before = rig.check_invariants(&wallet, &ids, &accepted).await;
+    assert_eq!((accepted.len(), before), (4, 4), "priced again, all ran");
+    // And after it, moves go through at the new price.
+    let (more, more_accepted) = burst(&rig, &wallet, 101, 3).await;
+    assert_eq!(more_accepted.len(), 3);
+    ids.extend(more);
+    accepted.extend(more_accepted);
+    assert_eq!(rig.check_invariants(&wallet, &ids, &accepted).await, before + 3);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn f5_starknet_a_fee_spike_between_estimate_and_send_is_priced_again() {
+    f5(Family::Starknet).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn f5_evm_a_fee_spike_between_estimate_and_send_is_priced_again() {
+    if !latchkey_node::available_for("run anvil") {
+        return;
+    }
+    f5(Family::Evm).await;
+}
+
+/// F6 on one family: the chain's clock jumps past the payloads' windows while their sends
+/// are on the way.
+async fn f6(family: Family) {
+    let rig = Rig::start(&format!("f6-{family:?}"), &[]).await;
+    let wallet = rig.wallet(family).await;
+    rig.proxy(family).inject(
+        Some(family.send_method()),
+        Fault::Latency(Duration::from_millis(800)),
+        4,
+    );
+    let before = rig.moves_on_chain(&wallet).await;
+    let (ids, sends) = spawn_moves(&rig, &wallet, 1, 4).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    match family {
+        Family::Starknet => {
+            rig.node(family, "devnet_increaseTime", serde_json::json!({"time": 7_200})).await;
+        }
+        Family::Evm => {
+            rig.node(family, "evm_increaseTime", serde_json::json!([7_200])).await;
+            rig.node(family, "evm_mine", serde_json::json!([])).await;
+        }
+    }
+    let accepted = accepted_of(sends).await;
+    let succeeded = rig.check_invariants(&wallet, &ids, &accepted).await;
+    assert_eq!(rig.moves_on_chain(&wallet).await, before + succeeded);
+    // Moves prepared after the jump go through.
+    let (ids, accepted) = burst(&rig, &wallet, 101, 2).await;
+    assert_eq!(
+        rig.check_invariants(&wallet, &ids, &accepted).await as usize,
+        accepted.len() + succeeded as usize
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn f6_starknet_a_clock_jump_with_sends_in_flight_ends_them_cleanly() {
+    f6(Family::Starknet).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn f6_evm_a_clock_jump_with_sends_in_flight_ends_them_cleanly() {
+    if !latchkey_node::available_for("run anvil") {
+        return;
+    }
+    f6(Family::Evm).await;
+}
+
+/// F10 on one family: someone else's transaction uses a relayer account's nonce.
+async fn f10(family: Family) {
+    let rig = Rig::start(&format!("f10-{family:?}"), &[]).await;
+    let wallet = rig.wallet(family).await;
+    let (mut ids, mut accepted) = burst(&rig, &wallet, 1, 4).await;
+    rig.check_invariants(&wallet, &ids, &accepted).await;
+    // Every relayer account sends a transaction of its own, outside latchkey.
+    rig.use_relayers_elsewhere(family).await;
+    let (more, more_accepted) = burst(&rig, &wallet, 101, 8).await;
+    assert_eq!(more_accepted.len(), 8);
+    ids.extend(more);
+    accepted.extend(more_accepted);
+    assert_eq!(rig.check_invariants(&wallet, &ids, &accepted).await, 4 + 8);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn f10_starknet_a_relayer_nonce_used_elsewhere_is_read_again_without_a_jam() {
+    f10(Family::Starknet).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn f10_evm_a_relayer_nonce_used_elsewhere_is_read_again_without_a_jam() {
+    if !latchkey_node::available_for("run anvil") {
+        return;
+    }
+    f10(Family::Evm).await;
+}
+
+/// F8 on one family: a relayer account is drained. It is passed over from the first
+/// refusal of its fee; a payload bound to it (Starknet's outside executions name their
+/// caller) fails cleanly with `RELAYER_UNFUNDED` and, prepared again, runs from another.
+async fn f8(family: Family) {
+    let rig = Rig::start(&format!("f8-{family:?}"), &[]).await;
+    let wallet = rig.wallet(family).await;
+    rig.drain_relayer(family, 0).await;
+    let (mut ids, mut accepted, mut refused) = (Vec::new(), Vec::new(), 0);
+    for mv in 1..=8 {
+        for _ in 0..3 {
+            let (id, body) = rig.owner_move(&wallet, mv).await;
+            let (status, answer) = rig.execute(&wallet, &body, None).await;
+            ids.push(id.clone());
+            if status == 202 {
+                accepted.push(id);
+                break;
+            }
+            assert_eq!(
+                (status, answer["code"].as_str()),
+                (503, Some("RELAYER_UNFUNDED")),
+                "{answer}"
+            );
+            refused += 1;
+        }
+    }
+    let succeeded = rig.check_invariants(&wallet, &ids, &accepted).await;
+    assert_eq!((accepted.len(), succeeded), (8, 8), "the other relayer accounts carry the load");
+    assert!(refused <= 2, "{refused} refusals: the drained account was not passed over");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn f8_starknet_a_drained_relayer_account_is_passed_over() {
+    f8(Family::Starknet).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn f8_evm_a_drained_relayer_account_is_passed_over() {
+    if !latchkey_node::available_for("run anvil") {
+        return;
+    }
+    f8(Family::Evm).await;
+}
+
+/// F4 on one family: one idempotency key sent twenty times at once, and one signed
+/// payload under five different keys: one execution.
+async fn f4(family: Family) {
+    let rig = Rig::start(&format!("f4-{family:?}"), &[]).await;
+    let wallet = rig.wallet(family).await;
+    let (id, body) = rig.owner_move(&wallet, 1).await;
+    let mut sends = tokio::task::JoinSet::new();
+    for _ in 0..20 {
+        let request = rig.execute_request(&wallet, &body, Some("f4-same-key"));
+        sends.spawn(async move { request.send().await.ok().map(|r| r.status().as_u16()) });
+    }
+    for n in 0..5 {
+        let request = rig.execute_request(&wallet, &body, Some(&format!("f4-key-{n}")));
+        sends.spawn(async move { request.send().await.ok().map(|r| r.status().as_u16()) });
+    }
+    let mut answers = Vec::new();
+    while let Some(Ok(status)) = sends.join_next().await {
+        answers.push(status);
+    }
+    assert!(answers.iter().all(|s| matches!(s, Some(200..=299 | 409))), "{answers:?}");
+    let accepted = if answers.iter().any(|s| matches!(s, Some(200..=299))) {
+        vec![id.clone()]
+    } else {
+        vec![]
+    };
+    assert_eq!(rig.check_invariants(&wallet, &[id], &accepted).await, 1, "exactly one execution");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn f4_starknet_duplicates_execute_once() {
+    f4(Family::Starknet).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn f4_evm_duplicates_execute_once() {
+    if !latchkey_node::available_for("run anvil") {
+        return;
+    }
+    f4(Family::Evm).await;
+}

@@ -391,6 +391,102 @@ impl Rig {
         }
     }
 
+    /// The relayer accounts latchkey uses on `family`.
+    fn relayer_addresses(&self, family: Family) -> Vec<String> {
+        match family {
+            Family::Starknet => self
+                .devnet
+                .as_ref()
+                .unwrap()
+                .relayers()
+                .iter()
+                .map(|r| to_hex(&r.address))
+                .collect(),
+            Family::Evm => latchkey_evm_anvil::relayer_keys()
+                .iter()
+                .map(|key| address_of(key).unwrap().to_checksum(None))
+                .collect(),
+        }
+    }
+
+    /// Every relayer account of `family` sends a transaction of its own, straight to the
+    /// node: the nonces latchkey knows are used by someone else (F10).
+    pub(crate) async fn use_relayers_elsewhere(&self, family: Family) {
+        match family {
+            Family::Starknet => {
+                let devnet = self.devnet.as_ref().unwrap();
+                let sink = devnet.relayers()[0].address;
+                for relayer in devnet.relayers() {
+                    let account = latchkey_starknet::KeyAccount::owner(
+                        devnet.client(),
+                        relayer.address,
+                        relayer.key.clone(),
+                    );
+                    let transfer = latchkey_starknet_contracts::erc20_calls::transfer(
+                        devnet.strk(),
+                        sink,
+                        latchkey_core::U256::from_u128(1),
+                    );
+                    let hash = account
+                        .send(&[transfer], latchkey_starknet::FeeMode::Estimate)
+                        .await
+                        .unwrap();
+                    devnet.client().wait_for_transaction(hash).await.unwrap();
+                }
+            }
+            Family::Evm => {
+                for relayer in self.relayer_addresses(family) {
+                    let tx = json!({"from": relayer, "to": relayer, "value": "0x1"});
+                    self.node(family, "eth_sendTransaction", json!([tx])).await;
+                }
+            }
+        }
+    }
+
+    /// Leaves relayer account `index` of `family` without enough to pay for a
+    /// transaction (F8); returns its address.
+    pub(crate) async fn drain_relayer(&self, family: Family, index: usize) -> String {
+        let address = self.relayer_addresses(family)[index].clone();
+        match family {
+            Family::Starknet => {
+                let devnet = self.devnet.as_ref().unwrap();
+                let relayer = &devnet.relayers()[index];
+                let account = latchkey_starknet::KeyAccount::owner(
+                    devnet.client(),
+                    relayer.address,
+                    relayer.key.clone(),
+                );
+                let sink = devnet.relayers()[(index + 1) % devnet.relayers().len()].address;
+                let transfer = |amount: u128| {
+                    latchkey_starknet_contracts::erc20_calls::transfer(
+                        devnet.strk(),
+                        sink,
+                        latchkey_core::U256::from_u128(amount),
+                    )
+                };
+                // Everything but the transfer's own maximum fee goes elsewhere.
+                let nonce = devnet.client().nonce(relayer.address).await.unwrap();
+                let (bounds, _) = account.estimate_bounds(&[transfer(1)], nonce).await.unwrap();
+                let max_cost = u128::from(bounds.l1_gas) * bounds.l1_gas_price
+                    + u128::from(bounds.l2_gas) * bounds.l2_gas_price
+                    + u128::from(bounds.l1_data_gas) * bounds.l1_data_gas_price;
+                let balance =
+                    devnet.client().erc20_balance(devnet.strk(), relayer.address).await.unwrap();
+                let balance = balance.low;
+                let signed = account
+                    .sign_invoke(&[transfer(balance - max_cost)], nonce, bounds)
+                    .await
+                    .unwrap();
+                let hash = account.submit(&signed).await.unwrap();
+                devnet.client().wait_for_transaction(hash).await.unwrap();
+            }
+            Family::Evm => {
+                self.node(family, "anvil_setBalance", json!([address, "0x0"])).await;
+            }
+        }
+        address
+    }
+
     /// The database, opened beside the running server.
     pub(crate) async fn store(&self) -> Store {
         Store::connect(&format!("sqlite://{}", self.data.0.join("latchkey.db").display()))
@@ -409,9 +505,15 @@ impl Rig {
         accepted: &[String],
     ) -> u64 {
         let mut succeeded = 0;
+        let mut ended: std::collections::BTreeMap<String, usize> = Default::default();
         for id in ids {
             let done = self.settle(id).await;
             let status = done["status"].as_str().unwrap();
+            let code = done["errorCode"].as_str().map(|c| format!(" {c}")).unwrap_or_default();
+            if let Some(message) = done["errorMessage"].as_str() {
+                eprintln!("{id}: {status}{code}: {message}");
+            }
+            *ended.entry(format!("{status}{code}")).or_default() += 1;
             if accepted.contains(id) {
                 assert_ne!(status, "prepared", "N1: accepted request {id} was lost: {done}");
             }
@@ -419,6 +521,7 @@ impl Rig {
                 succeeded += 1;
             }
         }
+        eprintln!("{:?}: {} accepted; ended {ended:?}", wallet.family, accepted.len());
         assert_eq!(
             self.moves_on_chain(wallet).await,
             succeeded,
