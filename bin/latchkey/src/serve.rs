@@ -56,6 +56,16 @@ pub(crate) struct ServeArgs {
     /// embedded chain keeps every block's state, so `devnet_abortBlocks` can reorg it.
     #[arg(long, env = "LATCHKEY_FINALITY_BLOCKS", default_value_t = 0)]
     pub(crate) finality_blocks: u64,
+    /// How many instances share this database and the relayer accounts (each given all
+    /// of them): each leases its share, takes over the accounts of one that stops (once
+    /// its leases expire) to finish what it left in flight, and gives back idle accounts
+    /// beyond its share for one that starts.
+    #[arg(long, env = "LATCHKEY_INSTANCES", default_value_t = 1)]
+    pub(crate) instances: usize,
+    /// Length of a relayer-account lease, in seconds: how long a stopped instance's
+    /// accounts wait before another takes them over.
+    #[arg(long, env = "LATCHKEY_RELAYER_LEASE_SECONDS", default_value_t = 60)]
+    pub(crate) relayer_lease_seconds: u32,
     /// Port of the embedded chain's JSON-RPC (0 picks a free one).
     #[arg(long, env = "LATCHKEY_DEVNET_PORT", default_value_t = 5050)]
     pub(crate) devnet_port: u16,
@@ -276,7 +286,12 @@ pub(crate) async fn start(args: &ServeArgs) -> anyhow::Result<Server> {
     };
 
     let instance = instance_id(&args.data_dir)?;
-    let config = RelayerConfig { lease_owner: instance.clone(), ..RelayerConfig::default() };
+    let config = RelayerConfig {
+        lease_owner: instance.clone(),
+        instances: args.instances.max(1),
+        lease_seconds: i64::from(args.relayer_lease_seconds.max(3)),
+        ..RelayerConfig::default()
+    };
     let backend = StarknetBackend::new(chain.clone(), account_class_hash, relayer_keys)
         .map_err(|e| anyhow::anyhow!("the chain: {}", e.0))?;
     let backend: Arc<dyn ChainBackend> = Arc::new(backend);

@@ -653,7 +653,8 @@ impl Relayer {
         // can go stale again, so a few times. An account that cannot pay is passed over
         // for another.
         let mut again: Option<String> = None;
-        let attempts = inner.config.submit_attempts.max(3) as usize + inner.pool.addresses().len();
+        let attempts =
+            inner.config.submit_attempts.max(3) as usize + 2 * inner.pool.addresses().len();
         for _ in 0..attempts {
             let preferred = required.or(again.as_deref());
             let (address, nonce) =
@@ -663,8 +664,14 @@ impl Relayer {
                 Err(_) => return Err(RelayError::SimulationTimeout),
                 Ok(Ok(quote)) => return Ok(Ok(quote)),
                 Ok(Err(SimulationError::Nonce)) => {
+                    // Read again for the same account; stale twice in a row (it is busy
+                    // sending), the next account.
                     inner.pool.forget_nonce_hint(&address);
-                    again = Some(address);
+                    again = if again.as_deref() == Some(address.as_str()) {
+                        None
+                    } else {
+                        Some(address)
+                    };
                 }
                 Ok(Err(SimulationError::Unfunded(_))) if required.is_none() => {
                     inner.pool.mark_unfunded(&address);

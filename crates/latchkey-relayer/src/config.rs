@@ -25,6 +25,10 @@ pub struct RelayerConfig {
     pub lease_owner: String,
     /// Lease length; renewed when a third of it has passed.
     pub lease_seconds: i64,
+    /// Instances sharing the relayer accounts (through one database): each leases its
+    /// share of them, takes over the accounts of one whose leases expired (it stopped)
+    /// to finish what it left in flight, and gives back idle accounts beyond its share.
+    pub instances: usize,
     /// How long an on-chain session record read for the off-chain policy check is reused.
     /// The check is a fast refusal, not the authority: the simulation runs against the
     /// chain's current state and its revert reason is reported with the same codes, so a
@@ -48,6 +52,13 @@ pub struct RelayerConfig {
     pub finality_depth: u64,
 }
 
+impl RelayerConfig {
+    /// The relayer accounts one instance leases of `total`.
+    pub fn share(&self, total: usize) -> usize {
+        total.div_ceil(self.instances.max(1))
+    }
+}
+
 impl Default for RelayerConfig {
     fn default() -> Self {
         Self {
@@ -60,6 +71,7 @@ impl Default for RelayerConfig {
             submit_attempts: 3,
             lease_owner: format!("latchkey-{}", std::process::id()),
             lease_seconds: 60,
+            instances: 1,
             session_cache: Duration::from_secs(1),
             simulation_timeout: Duration::from_secs(15),
             max_simulations_per_org: 4,

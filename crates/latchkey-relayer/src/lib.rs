@@ -173,9 +173,15 @@ impl Relayer {
         // expired yet), wait for the leases to run out rather than fail.
         let deadline = tokio::time::Instant::now()
             + Duration::from_secs(config.lease_seconds.max(0) as u64 + 5);
+        // With several instances, each takes its share; the monitor takes over the
+        // accounts of an instance that stopped, and gives back what it holds beyond it.
+        let share = config.share(accounts.len());
         let leased = loop {
             let mut leased = Vec::new();
             for address in &accounts {
+                if leased.len() >= share {
+                    break;
+                }
                 let owner = &config.lease_owner;
                 let chain_id = chain.id().as_str();
                 if store
@@ -186,7 +192,7 @@ impl Relayer {
                 }
             }
             if !leased.is_empty() {
-                if leased.len() < accounts.len() {
+                if leased.len() < share {
                     tracing::warn!(
                         in_use = leased.len(),
                         total = accounts.len(),
@@ -204,8 +210,12 @@ impl Relayer {
             tokio::time::sleep(Duration::from_secs(1)).await;
         };
         let simulations = tenants::TenantSlots::new(config.max_simulations_per_org);
+        let pool = Pool::new(accounts);
+        for address in &leased {
+            pool.hold(address, true);
+        }
         let inner = Arc::new(Inner {
-            pool: Pool::new(leased),
+            pool,
             chain,
             store,
             config,

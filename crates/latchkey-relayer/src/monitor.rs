@@ -154,18 +154,50 @@ impl Relayer {
         if !due {
             return Ok(());
         }
-        let now_wall = now_unix();
+        let (store, chain, me) =
+            (&inner.store, inner.chain.id().as_str(), inner.config.lease_owner.as_str());
+        let ttl = inner.config.lease_seconds;
+        // Renew what is held; a lease lost meanwhile (this process stalled past it, and
+        // another instance took the account) means the account is no longer used here.
         for address in inner.pool.addresses() {
-            inner
-                .store
-                .lease_relayer(
-                    inner.chain.id().as_str(),
-                    &address,
-                    &inner.config.lease_owner,
-                    now_wall,
-                    inner.config.lease_seconds,
-                )
-                .await?;
+            if !store.lease_relayer(chain, &address, me, now_unix(), ttl).await? {
+                tracing::warn!(relayer = %address, "lost the relayer account's lease; no longer using it");
+                inner.pool.hold(&address, false);
+            }
+        }
+        // Take over the accounts of an instance whose leases expired (it stopped), to
+        // finish what it left in flight; take free accounts up to this instance's share.
+        let configured = inner.pool.configured();
+        let share = inner.config.share(configured.len());
+        for address in &configured {
+            if inner.pool.holds(address) {
+                continue;
+            }
+            let now = now_unix();
+            let (abandoned, free) = match store.relayer_lease(chain, address).await? {
+                None | Some((None, _)) => (false, true),
+                Some((Some(owner), expires)) => {
+                    (owner != me && expires.is_none_or(|at| at <= now), false)
+                }
+            };
+            let wanted = abandoned || (free && inner.pool.addresses().len() < share);
+            if wanted && store.lease_relayer(chain, address, me, now, ttl).await? {
+                if abandoned {
+                    tracing::warn!(relayer = %address, "took over a relayer account whose instance stopped");
+                }
+                inner.pool.hold(address, true);
+            }
+        }
+        // Give back idle accounts beyond the share, for an instance that (re)starts.
+        let mut held = inner.pool.addresses();
+        while held.len() > share {
+            let Some(address) = held.pop() else { break };
+            if inner.pool.is_idle(&address)
+                && store.in_flight_on_relayer(chain, &address).await? == 0
+            {
+                inner.pool.hold(&address, false);
+                store.release_relayer(chain, &address, me).await?;
+            }
         }
         if let Ok(mut last) = inner.leases_renewed.lock() {
             *last = Some(Instant::now());

@@ -2,7 +2,7 @@
 //! the whole sign-and-broadcast of one transaction, so nonces are handed out in order
 //! per account and concurrency grows with the number of accounts.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex as StdMutex};
 use std::time::{Duration, Instant};
 
@@ -21,6 +21,8 @@ struct Slot {
     hint: Arc<StdMutex<Option<u64>>>,
     /// Until when the account is passed over: the node said it cannot pay.
     unfunded_until: StdMutex<Option<Instant>>,
+    /// Whether this instance holds the account's lease (only held accounts are used).
+    held: AtomicBool,
 }
 
 impl Slot {
@@ -87,7 +89,8 @@ impl SlotGuard {
     }
 }
 
-/// The pool of relayer accounts.
+/// The pool of relayer accounts: every account this instance may sign for, of which it
+/// uses those whose lease it holds.
 #[derive(Debug)]
 pub(crate) struct Pool {
     slots: Vec<Slot>,
@@ -105,22 +108,51 @@ impl Pool {
                 state: Arc::new(Mutex::new(SlotState::default())),
                 hint: Arc::new(StdMutex::new(None)),
                 unfunded_until: StdMutex::new(None),
+                held: AtomicBool::new(false),
             })
             .collect();
         let permits = Arc::new(Semaphore::new(slots.len()));
         Self { slots, permits, next: AtomicUsize::new(0) }
     }
 
+    /// Starts or stops using `address` (its lease was won, or lost or given back). A
+    /// slot held again forgets its nonce: another instance may have used the account.
+    pub(crate) fn hold(&self, address: &str, held: bool) {
+        if let Some(slot) = self.slots.iter().find(|s| s.address == address) {
+            if held && !slot.held.load(Ordering::SeqCst) {
+                if let Ok(mut state) = slot.state.try_lock() {
+                    state.nonce = None;
+                }
+                if let Ok(mut hint) = slot.hint.lock() {
+                    *hint = None;
+                }
+            }
+            slot.held.store(held, Ordering::SeqCst);
+        }
+    }
+
+    /// Every account this instance may sign for, held or not.
+    pub(crate) fn configured(&self) -> Vec<String> {
+        self.slots.iter().map(|s| s.address.clone()).collect()
+    }
+
+    /// Whether the account's slot is free right now (no transaction being signed or
+    /// sent from it).
+    pub(crate) fn is_idle(&self, address: &str) -> bool {
+        self.slot(address).is_some_and(|slot| slot.state.try_lock().is_ok())
+    }
+
     /// The relayer account the next prepared execution is bound to (round robin).
     pub(crate) fn next_address(&self) -> Result<String, RelayError> {
-        if self.slots.is_empty() {
-            return Err(RelayError::Unavailable("no relayer account".into()));
+        if !self.slots.iter().any(|s| s.held.load(Ordering::SeqCst)) {
+            return Err(RelayError::Unavailable("this instance holds no relayer account".into()));
         }
         let now = Instant::now();
         for _ in 0..self.slots.len() {
             let index = self.next.fetch_add(1, Ordering::Relaxed) % self.slots.len();
-            if !self.slots[index].is_unfunded(now) {
-                return Ok(self.slots[index].address.clone());
+            let slot = &self.slots[index];
+            if slot.held.load(Ordering::SeqCst) && !slot.is_unfunded(now) {
+                return Ok(slot.address.clone());
             }
         }
         Err(RelayError::Unfunded(
@@ -138,8 +170,14 @@ impl Pool {
         }
     }
 
+    /// The slot of a held account.
     fn slot(&self, address: &str) -> Option<&Slot> {
-        self.slots.iter().find(|s| s.address == address)
+        self.slots.iter().find(|s| s.address == address && s.held.load(Ordering::SeqCst))
+    }
+
+    /// The held slots.
+    fn held(&self) -> impl Iterator<Item = &Slot> {
+        self.slots.iter().filter(|s| s.held.load(Ordering::SeqCst))
     }
 
     /// Whether this pool holds `address`.
@@ -155,7 +193,9 @@ impl Pool {
         preferred: Option<&str>,
         chain: &dyn ChainBackend,
     ) -> Result<(String, u64), RelayError> {
-        let slot = match preferred.and_then(|a| self.slot(a)) {
+        // An estimate needs no lease: a payload bound to an account another instance
+        // holds is estimated from that account all the same.
+        let slot = match preferred.and_then(|a| self.slots.iter().find(|s| s.address == a)) {
             Some(slot) => slot,
             None => {
                 let address = self.next_address()?;
@@ -186,8 +226,9 @@ impl Pool {
         }
     }
 
+    /// The held accounts.
     pub(crate) fn addresses(&self) -> Vec<String> {
-        self.slots.iter().map(|s| s.address.clone()).collect()
+        self.held().map(|s| s.address.clone()).collect()
     }
 
     fn guard(
@@ -217,20 +258,19 @@ impl Pool {
         // for a specific slot may briefly hold one, so fall back to waiting on the first.
         // Accounts that cannot pay are passed over while another is free.
         let now = Instant::now();
-        for slot in self.slots.iter().filter(|slot| !slot.is_unfunded(now)) {
+        for slot in self.held().filter(|slot| !slot.is_unfunded(now)) {
             if let Ok(state) = slot.state.clone().try_lock_owned() {
                 return Ok(Self::guard(slot, state, permit));
             }
         }
-        for slot in &self.slots {
+        for slot in self.held() {
             if let Ok(state) = slot.state.clone().try_lock_owned() {
                 return Ok(Self::guard(slot, state, permit));
             }
         }
-        let slot = self
-            .slots
-            .first()
-            .ok_or_else(|| RelayError::Unavailable("no relayer account".into()))?;
+        let slot = self.held().next().ok_or_else(|| {
+            RelayError::Unavailable("this instance holds no relayer account".into())
+        })?;
         let state = slot.state.clone().lock_owned().await;
         Ok(Self::guard(slot, state, permit))
     }

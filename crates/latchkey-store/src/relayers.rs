@@ -89,6 +89,33 @@ impl Store {
         Ok(())
     }
 
+    /// Who holds the lease of the relayer account, and until when (unix seconds): `None`
+    /// when no instance ever leased it; `(None, None)` when it was released.
+    pub async fn relayer_lease(
+        &self,
+        chain: &str,
+        address: &str,
+    ) -> Result<Option<(Option<String>, Option<i64>)>> {
+        const SQL: &str = "SELECT lease_owner, lease_expires_at FROM relayers \
+             WHERE chain = $1 AND address = $2";
+        let lease: Option<(Option<String>, Option<i64>)> = with_read_pool!(self, |pool| {
+            sqlx::query_as(SQL).bind(chain).bind(address).fetch_optional(pool).await?
+        });
+        Ok(lease)
+    }
+
+    /// How many requests on `chain` have a transaction signed by `address` that is not
+    /// final yet.
+    pub async fn in_flight_on_relayer(&self, chain: &str, address: &str) -> Result<i64> {
+        const SQL: &str = "SELECT COUNT(*) FROM requests WHERE chain = $1 \
+             AND relayer_address = $2 \
+             AND status IN ('submitting', 'submitted', 'pre_confirmed', 'accepted')";
+        let count: i64 = with_read_pool!(self, |pool| {
+            sqlx::query_scalar(SQL).bind(chain).bind(address).fetch_one(pool).await?
+        });
+        Ok(count)
+    }
+
     /// The recorded nonce of the relayer account.
     pub async fn relayer_nonce(&self, chain: &str, address: &str) -> Result<Option<String>> {
         const SQL: &str = "SELECT nonce FROM relayers WHERE chain = $1 AND address = $2";

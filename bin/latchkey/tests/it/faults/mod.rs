@@ -18,10 +18,25 @@ async fn burst(
     first: u64,
     count: u64,
 ) -> (Vec<String>, Vec<String>) {
+    burst_signed(rig, wallet, first, count, false).await
+}
+
+/// The same, signed by the wallet's session key when `session`.
+async fn burst_signed(
+    rig: &Rig,
+    wallet: &rig::Wallet,
+    first: u64,
+    count: u64,
+    session: bool,
+) -> (Vec<String>, Vec<String>) {
     let mut sends = tokio::task::JoinSet::new();
     let mut ids = Vec::new();
     for mv in first..first + count {
-        let (id, body) = rig.owner_move(wallet, mv).await;
+        let (id, body) = if session {
+            rig.session_move(wallet, mv).await
+        } else {
+            rig.owner_move(wallet, mv).await
+        };
         let request = rig.execute_request(wallet, &body, None);
         ids.push(id.clone());
         sends.spawn(async move { (id, request.send().await.map(|r| r.status().as_u16())) });
@@ -70,6 +85,53 @@ async fn f3(family: Family) {
         "F3 {family:?}: {} accepted, {succeeded} succeeded, faults {injected:?}",
         accepted.len()
     );
+
+    // Session moves under the same faults: the session counts exactly the moves that ran
+    // (N5), and the sponsor paid exactly the settled fees (N4).
+    let mut wallet = wallet;
+    rig.register_session(&mut wallet).await;
+    let paid_before = (rig.relayer_strk().await, paid_evm(&rig, family).await);
+    let fees_before = rig.settled_fees(family).await;
+    let calls_before = rig.session_calls_used(&wallet).await;
+    proxy.inject(Some(family.send_method()), Fault::DropResponse, 2);
+    proxy.inject(Some(family.receipt_method()), Fault::Reset, 2);
+    // (An EVM session's userOps share one nonce sequence: one at a time.)
+    let (session_ids, session_accepted) = match family {
+        Family::Starknet => burst_signed(&rig, &wallet, 201, 6, true).await,
+        Family::Evm => {
+            let (mut ids, mut accepted) = (Vec::new(), Vec::new());
+            for mv in 201..207 {
+                let (one, done) = burst_signed(&rig, &wallet, mv, 1, true).await;
+                rig.settle(&one[0]).await;
+                ids.extend(one);
+                accepted.extend(done);
+            }
+            (ids, accepted)
+        }
+    };
+    assert_eq!(session_accepted.len(), 6);
+    let mut all = ids;
+    all.push(id);
+    all.extend(session_ids);
+    let mut all_accepted = accepted;
+    all_accepted.push(all[all.len() - 7].clone());
+    all_accepted.extend(session_accepted);
+    rig.check_invariants(&wallet, &all, &all_accepted).await;
+    assert_eq!(rig.session_calls_used(&wallet).await - calls_before, 6, "N5");
+    let fees = rig.settled_fees(family).await - fees_before;
+    let paid = match family {
+        Family::Starknet => paid_before.0 - rig.relayer_strk().await,
+        Family::Evm => paid_before.1 - paid_evm(&rig, family).await,
+    };
+    assert_eq!(paid, fees, "N4: the sponsor paid exactly the settled fees");
+}
+
+/// The paymaster's deposit on EVM (0 on Starknet, whose relayer accounts pay).
+async fn paid_evm(rig: &Rig, family: Family) -> u128 {
+    match family {
+        Family::Starknet => 0,
+        Family::Evm => rig.paymaster_deposit().await,
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -180,42 +242,6 @@ async fn f2_evm_a_node_gone_and_back_loses_and_repeats_nothing() {
     f2(Family::Evm).await;
 }
 
-/// Raises the node's fees tenfold for the next blocks.
-async fn fee_spike(rig: &Rig, family: Family) {
-    match family {
-        Family::Starknet => {
-            let config = rig.node(family, "devnet_getConfig", serde_json::json!({})).await;
-            let times_ten =
-                |field: &str| config[field].as_u64().unwrap_or(1_000_000_000).saturating_mul(10);
-            rig.node(
-                family,
-                "devnet_setGasPrice",
-                serde_json::json!({"gas_price_fri": times_ten("gas_price_fri"),
-                    "data_gas_price_fri": times_ten("data_gas_price_fri"),
-                    "l2_gas_price_fri": times_ten("l2_gas_price_fri"), "generate_block": true}),
-            )
-            .await;
-        }
-        Family::Evm => {
-            let block = rig
-                .node(family, "eth_getBlockByNumber", serde_json::json!(["latest", false]))
-                .await;
-            let base = u128::from_str_radix(
-                block["baseFeePerGas"].as_str().unwrap().trim_start_matches("0x"),
-                16,
-            )
-            .unwrap();
-            rig.node(
-                family,
-                "anvil_setNextBlockBaseFeePerGas",
-                serde_json::json!([format!("{:#x}", base.saturating_mul(10).max(10_000_000_000))]),
-            )
-            .await;
-            rig.node(family, "evm_mine", serde_json::json!([])).await;
-        }
-    }
-}
-
 /// F5 on one family: fees rise tenfold between the estimate and the send; the refused
 /// sends are priced again at the same nonce, within the budget, and run once.
 async fn f5(family: Family) {
@@ -229,7 +255,7 @@ async fn f5(family: Family) {
     );
     let (mut ids, sends) = spawn_moves(&rig, &wallet, 1, 4).await;
     tokio::time::sleep(Duration::from_millis(200)).await;
-    fee_spike(&rig, family).await;
+    rig.fee_spike(family).await;
     let mut accepted = accepted_of(sends).await;
     let before = rig.check_invariants(&wallet, &ids, &accepted).await;
     assert_eq!((accepted.len(), before), (4, 4), "priced again, all ran");
@@ -410,4 +436,90 @@ async fn f4_evm_duplicates_execute_once() {
         return;
     }
     f4(Family::Evm).await;
+}
+
+/// Sends `count` owner moves of `wallet` (moves `first`…), `concurrency` at a time, each
+/// to the next of `instances` in turn; the request ids, those answered 2xx, and the
+/// executions per second until all are final.
+async fn spread(
+    rig: &Rig,
+    instances: &[String],
+    wallet: &rig::Wallet,
+    first: u64,
+    count: u64,
+) -> (Vec<String>, Vec<String>, f64) {
+    let mut prepared = Vec::new();
+    for mv in first..first + count {
+        prepared.push(rig.owner_move(wallet, mv).await);
+    }
+    let started = std::time::Instant::now();
+    let mut sends = tokio::task::JoinSet::new();
+    let mut ids = Vec::new();
+    for (n, (id, body)) in prepared.into_iter().enumerate() {
+        let request = rig.execute_request_at(&instances[n % instances.len()], wallet, &body, None);
+        ids.push(id.clone());
+        sends.spawn(async move { (id, request.send().await.ok().map(|r| r.status().as_u16())) });
+    }
+    let mut accepted = Vec::new();
+    while let Some(done) = sends.join_next().await {
+        match done {
+            Ok((id, Some(status))) if (200..300).contains(&status) => accepted.push(id),
+            other => eprintln!("not accepted: {other:?}"),
+        }
+    }
+    for id in &ids {
+        rig.settle(id).await;
+    }
+    (ids, accepted, count as f64 / started.elapsed().as_secs_f64())
+}
+
+/// Two instances on one PostgreSQL database and the same relayer accounts, on one
+/// family: each leases half the accounts; both take traffic; one is killed mid-burst and
+/// the other takes its accounts over once their leases expire, so every accepted request
+/// still ends exactly once.
+async fn two_instances(family: Family, database: &str) {
+    let extra = ["--database-url", database, "--instances", "2", "--relayer-lease-seconds", "4"];
+    let mut rig = Rig::start(&format!("scale-{family:?}"), &extra).await;
+    let (_data, second) = rig.second_instance(&format!("scale-{family:?}-b"));
+    let first_url = rig.api.url.clone();
+    let second_url = second.get("API").to_string();
+    let wallet = rig.wallet(family).await;
+
+    let (mut ids, mut accepted, one) =
+        spread(&rig, std::slice::from_ref(&first_url), &wallet, 1, 24).await;
+    let (more, more_accepted, two) =
+        spread(&rig, &[first_url.clone(), second_url.clone()], &wallet, 101, 24).await;
+    ids.extend(more);
+    accepted.extend(more_accepted);
+    assert_eq!(accepted.len(), 48, "both instances take traffic");
+    rig.check_invariants(&wallet, &ids, &accepted).await;
+
+    // Killed mid-burst: what the first instance accepted, the second finishes.
+    let mut sends = tokio::task::JoinSet::new();
+    for mv in 201..217u64 {
+        let (id, body) = rig.owner_move(&wallet, mv).await;
+        let url = if mv % 2 == 0 { &first_url } else { &second_url };
+        let request = rig.execute_request_at(url, &wallet, &body, None);
+        ids.push(id.clone());
+        sends.spawn(async move { (id, request.send().await.ok().map(|r| r.status().as_u16())) });
+    }
+    tokio::time::sleep(Duration::from_millis(60)).await;
+    rig.kill_server();
+    rig.api = rig.api.at(&second_url);
+    accepted.extend(accepted_of(sends).await);
+    let succeeded = rig.check_invariants(&wallet, &ids, &accepted).await;
+    eprintln!(
+        "{family:?}: one instance {one:.1} executions/s, two instances {two:.1}/s; after the kill {succeeded} succeeded in all"
+    );
+    drop(second);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_instances_on_one_postgres_share_relayers_and_survive_a_kill() {
+    let Some(database) = latchkey_testkit::TestDatabase::postgres().await else { return };
+    two_instances(Family::Starknet, database.url()).await;
+    if latchkey_node::available_for("run anvil") {
+        let Some(database) = latchkey_testkit::TestDatabase::postgres().await else { return };
+        two_instances(Family::Evm, database.url()).await;
+    }
 }

@@ -55,16 +55,42 @@ impl Family {
     }
 }
 
-/// A wallet of the test, with its owner key.
+/// A wallet of the test, with its owner key and, once registered, a session key.
 pub(crate) struct Wallet {
     pub(crate) family: Family,
     pub(crate) address: String,
     owner: Owner,
+    session: Option<(Owner, String, u64)>,
 }
 
+/// A private key of either curve.
 enum Owner {
     Stark(SigningKey),
     Evm(B256),
+}
+
+impl Owner {
+    fn fresh(family: Family) -> Self {
+        match family {
+            Family::Starknet => {
+                Self::Stark(SigningKey::from_felt(Felt::from(rand::random::<u64>() | 1)).unwrap())
+            }
+            Family::Evm => loop {
+                let key = B256::from(rand::random::<[u8; 32]>());
+                if address_of(&key).is_ok() {
+                    break Self::Evm(key);
+                }
+            },
+        }
+    }
+
+    /// The public key (Starknet) or address (EVM) the API names it by.
+    fn public(&self) -> String {
+        match self {
+            Self::Stark(key) => to_hex(&key.public_key()),
+            Self::Evm(key) => address_of(key).unwrap().to_checksum(None),
+        }
+    }
 }
 
 /// Both nodes, their proxies, and the server.
@@ -82,13 +108,24 @@ pub(crate) struct Rig {
     relayers: String,
     factory: Address,
     implementation: Address,
+    entry_point: String,
+    paymaster: String,
     args: Vec<String>,
+    reorgs: bool,
+    database_url: Option<String>,
 }
 
 const EVM_CHAIN: &str = "eip155:31337";
 
-fn devnet_config(data: &TempDir) -> DevnetConfig {
-    DevnetConfig { state: Some(data.0.join("node-starknet.jsonl")), ..DevnetConfig::default() }
+/// The calls a session of the rig may make.
+const SESSION_MAX_CALLS: u64 = 1_000_000;
+
+fn devnet_config(data: &TempDir, reorgs: bool) -> DevnetConfig {
+    DevnetConfig {
+        state: Some(data.0.join("node-starknet.jsonl")),
+        reorgs,
+        ..DevnetConfig::default()
+    }
 }
 
 fn anvil_config(data: &TempDir) -> AnvilConfig {
@@ -98,8 +135,14 @@ fn anvil_config(data: &TempDir) -> AnvilConfig {
 impl Rig {
     /// Starts the nodes, their proxies and `latchkey serve` (with `extra` arguments).
     pub(crate) async fn start(name: &str, extra: &[&str]) -> Self {
+        Self::start_with(name, extra, false).await
+    }
+
+    /// The same, the Starknet node keeping every block's state when `reorgs` (so
+    /// `devnet_abortBlocks` works).
+    pub(crate) async fn start_with(name: &str, extra: &[&str], reorgs: bool) -> Self {
         let data = TempDir::new(name);
-        let devnet = Devnet::start_with(devnet_config(&data)).await.unwrap();
+        let devnet = Devnet::start_with(devnet_config(&data, reorgs)).await.unwrap();
         let anvil = Anvil::start(anvil_config(&data)).await.unwrap();
         let starknet_proxy = FaultProxy::start(socket(devnet.url().as_str())).await.unwrap();
         let evm_proxy = FaultProxy::start(socket(anvil.url())).await.unwrap();
@@ -134,7 +177,15 @@ impl Rig {
             relayers: relayers.join(","),
             factory: Address::ZERO,
             implementation: Address::ZERO,
+            entry_point: String::new(),
+            paymaster: String::new(),
+            database_url: extra
+                .iter()
+                .position(|a| *a == "--database-url")
+                .and_then(|i| extra.get(i + 1))
+                .map(|url| url.to_string()),
             args,
+            reorgs,
         };
         let server = rig.serve();
         rig.api = Api::of(&server);
@@ -145,12 +196,36 @@ impl Rig {
         rig.factory = chain["contracts"]["factory"].as_str().unwrap().parse().unwrap();
         rig.implementation = chain["accountClass"].as_str().unwrap().parse().unwrap();
         rig.evm_game = chain["contracts"]["game"].as_str().unwrap().to_string();
+        rig.entry_point = chain["contracts"]["entryPoint"].as_str().unwrap().to_string();
+        rig.paymaster = chain["contracts"]["paymaster"].as_str().unwrap().to_string();
         rig
     }
 
     fn serve(&self) -> Served {
         let args: Vec<&str> = self.args.iter().map(String::as_str).collect();
         serve_with_env(&self.data.0, &args, &[("LATCHKEY_RELAYERS", self.relayers.as_str())])
+    }
+
+    /// Another `latchkey serve` on the same database, nodes and relayer accounts, with a
+    /// data directory of its own that shares the first one's EVM paymaster key and
+    /// deployment and its OPRF keys (an operator gives every instance the same ones).
+    pub(crate) fn second_instance(&self, name: &str) -> (TempDir, Served) {
+        let data = TempDir::new(name);
+        for file in ["evm-paymaster-key", "evm-deployment.json", "oprf-keys"] {
+            std::fs::copy(self.data.0.join(file), data.0.join(file)).unwrap();
+        }
+        let args: Vec<&str> = self.args.iter().map(String::as_str).collect();
+        let served =
+            serve_with_env(&data.0, &args, &[("LATCHKEY_RELAYERS", self.relayers.as_str())]);
+        (data, served)
+    }
+
+    /// `kill -9` the server, without starting it again.
+    pub(crate) fn kill_server(&mut self) {
+        if let Some(mut server) = self.server.take() {
+            let _ = server.child.kill();
+            let _ = server.child.wait();
+        }
     }
 
     /// `kill -9` the server, then start it again on the same database and nodes.
@@ -169,7 +244,7 @@ impl Rig {
     pub(crate) async fn restart_starknet_node(&mut self, down_for: Duration) {
         drop(self.devnet.take());
         tokio::time::sleep(down_for).await;
-        let devnet = Devnet::start_with(devnet_config(&self.data)).await.unwrap();
+        let devnet = Devnet::start_with(devnet_config(&self.data, self.reorgs)).await.unwrap();
         self.starknet_proxy.retarget(socket(devnet.url().as_str()));
         self.devnet = Some(devnet);
     }
@@ -208,21 +283,68 @@ impl Rig {
 
     /// Creates a wallet on `family` with a fresh owner key.
     pub(crate) async fn wallet(&self, family: Family) -> Wallet {
-        match family {
-            Family::Starknet => {
-                let owner = SigningKey::from_felt(Felt::from(rand::random::<u64>() | 1)).unwrap();
-                let address = self.starknet_wallet(&owner).await;
-                Wallet { family, address, owner: Owner::Stark(owner) }
-            }
-            Family::Evm => {
-                let key = loop {
-                    let key = B256::from(rand::random::<[u8; 32]>());
-                    if address_of(&key).is_ok() {
-                        break key;
+        let owner = Owner::fresh(family);
+        let address = match &owner {
+            Owner::Stark(key) => self.starknet_wallet(key).await,
+            Owner::Evm(key) => self.evm_wallet(key).await,
+        };
+        Wallet { family, address, owner, session: None }
+    }
+
+    /// Registers a session key on `wallet` for game moves (a day, many calls), signed by
+    /// the owner, and waits until it is final.
+    pub(crate) async fn register_session(&self, wallet: &mut Wallet) {
+        let key = Owner::fresh(wallet.family);
+        let now =
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+        let valid_until = now + 86_000;
+        let (contract, entrypoint) = match wallet.family {
+            Family::Starknet => (to_hex(&self.game), "make_move"),
+            Family::Evm => (self.evm_game.clone(), "makeMove(uint256)"),
+        };
+        let body = json!({"sessionPublicKey": key.public(), "validUntil": valid_until,
+            "maxCalls": SESSION_MAX_CALLS, "allowedMethods": [{"contract": contract, "entrypoint": entrypoint}]});
+        let path = format!("/api/wallets/{}/sessions", wallet.address);
+        let (status, prepared) = self.api.call(Method::POST, &path, Some(&body)).await.unwrap();
+        assert_eq!(status, 201, "{prepared}");
+        let id = prepared["requestId"].as_str().unwrap().to_string();
+        let body = self.sign(wallet, &wallet.owner, None, &prepared);
+        let (status, answer) = self.execute(wallet, &body, None).await;
+        assert_eq!(status, 202, "{answer}");
+        assert_eq!(self.settle(&id).await["status"], "succeeded");
+        let public = key.public();
+        wallet.session = Some((key, public, valid_until));
+    }
+
+    /// The body executing `prepared`, signed by `key` (as the session when `session`
+    /// gives its expiry).
+    fn sign(&self, wallet: &Wallet, key: &Owner, session: Option<u64>, prepared: &Value) -> Value {
+        match key {
+            Owner::Stark(key) => {
+                let typed: TypedData =
+                    serde_json::from_value(prepared["typedData"].clone()).unwrap();
+                let hash = typed.message_hash(&parse_felt(&wallet.address).unwrap()).unwrap();
+                let signature = match session {
+                    Some(valid_until) => {
+                        latchkey_core::SessionSignature::sign(key, &hash, valid_until)
+                            .unwrap()
+                            .to_hex_strings()
+                    }
+                    None => {
+                        let sig = key.sign(&hash).unwrap();
+                        vec![to_hex(&sig.r), to_hex(&sig.s)]
                     }
                 };
-                let address = self.evm_wallet(&key).await;
-                Wallet { family, address, owner: Owner::Evm(key) }
+                json!({"typedData": prepared["typedData"], "signature": signature})
+            }
+            Owner::Evm(key) => {
+                let hash: B256 = prepared["userOpHash"].as_str().unwrap().parse().unwrap();
+                let kind = match session {
+                    Some(_) => SignatureKind::SessionEip191,
+                    None => SignatureKind::OwnerEip191,
+                };
+                let signature = UserOpSignature::sign(kind, key, hash).unwrap();
+                json!({"payload": prepared["payload"], "signature": [signature.encode().to_string()]})
             }
         }
     }
@@ -284,6 +406,29 @@ impl Rig {
     /// Prepares game move `mv` on `wallet` and signs it as the owner: the request id and
     /// the body to execute.
     pub(crate) async fn owner_move(&self, wallet: &Wallet, mv: u64) -> (String, Value) {
+        self.signed_move(wallet, mv, false).await
+    }
+
+    /// Prepares game move `mv` on `wallet` and signs it with its session key (the owner's
+    /// when it has none).
+    pub(crate) async fn session_move(&self, wallet: &Wallet, mv: u64) -> (String, Value) {
+        self.signed_move(wallet, mv, wallet.session.is_some()).await
+    }
+
+    async fn signed_move(&self, wallet: &Wallet, mv: u64, by_session: bool) -> (String, Value) {
+        self.try_move(wallet, mv, by_session)
+            .await
+            .unwrap_or_else(|(status, answer)| panic!("prepare answered {status}: {answer}"))
+    }
+
+    /// Prepares and signs game move `mv` (with the session key when `by_session` and the
+    /// wallet has one); the API's refusal when it does not prepare it.
+    pub(crate) async fn try_move(
+        &self,
+        wallet: &Wallet,
+        mv: u64,
+        by_session: bool,
+    ) -> Result<(String, Value), (u16, Value)> {
         let call = match wallet.family {
             Family::Starknet => json!({"to": to_hex(&self.game), "entrypoint": "make_move",
                 "calldata": [mv.to_string()]}),
@@ -292,27 +437,23 @@ impl Rig {
                 json!({"to": self.evm_game, "data": format!("0x{}", hex(&data))})
             }
         };
+        let mut body = json!({"calls": [call]});
+        let session = wallet.session.as_ref().filter(|_| by_session);
+        if let (Family::Evm, Some((_, public, _))) = (wallet.family, session) {
+            body["sessionKey"] = json!(public);
+        }
         let path = format!("/api/wallets/{}/prepare", wallet.address);
         let (status, prepared) =
-            self.api.call(Method::POST, &path, Some(&json!({"calls": [call]}))).await.unwrap();
-        assert_eq!(status, 200, "{prepared}");
+            self.api.call(Method::POST, &path, Some(&body)).await.map_err(|_| (0, Value::Null))?;
+        if status != 200 {
+            return Err((status, prepared));
+        }
         let id = prepared["requestId"].as_str().unwrap().to_string();
-        let body = match &wallet.owner {
-            Owner::Stark(owner) => {
-                let typed: TypedData =
-                    serde_json::from_value(prepared["typedData"].clone()).unwrap();
-                let hash = typed.message_hash(&parse_felt(&wallet.address).unwrap()).unwrap();
-                let sig = owner.sign(&hash).unwrap();
-                json!({"typedData": prepared["typedData"], "signature": [to_hex(&sig.r), to_hex(&sig.s)]})
-            }
-            Owner::Evm(key) => {
-                let hash: B256 = prepared["userOpHash"].as_str().unwrap().parse().unwrap();
-                let signature =
-                    UserOpSignature::sign(SignatureKind::OwnerEip191, key, hash).unwrap();
-                json!({"payload": prepared["payload"], "signature": [signature.encode().to_string()]})
-            }
+        let body = match session {
+            Some((key, _, valid_until)) => self.sign(wallet, key, Some(*valid_until), &prepared),
+            None => self.sign(wallet, &wallet.owner, None, &prepared),
         };
-        (id, body)
+        Ok((id, body))
     }
 
     /// Submits a signed execution; the HTTP status (0 when no answer came) and body.
@@ -338,10 +479,21 @@ impl Rig {
         body: &Value,
         idempotency_key: Option<&str>,
     ) -> reqwest::RequestBuilder {
+        self.execute_request_at(&self.api.url, wallet, body, idempotency_key)
+    }
+
+    /// The same, to the instance at `url`.
+    pub(crate) fn execute_request_at(
+        &self,
+        url: &str,
+        wallet: &Wallet,
+        body: &Value,
+        idempotency_key: Option<&str>,
+    ) -> reqwest::RequestBuilder {
         let mut request = self
             .api
             .http
-            .post(format!("{}/api/wallets/{}/execute", self.api.url, wallet.address))
+            .post(format!("{url}/api/wallets/{}/execute", wallet.address))
             .header("x-api-key", &self.api.public)
             .header("authorization", format!("Bearer {}", self.api.secret))
             .timeout(Duration::from_secs(60))
@@ -391,6 +543,101 @@ impl Rig {
         }
     }
 
+    /// Raises the node's fees tenfold for the next blocks (F5).
+    pub(crate) async fn fee_spike(&self, family: Family) {
+        match family {
+            Family::Starknet => {
+                let config = self.node(family, "devnet_getConfig", json!({})).await;
+                let times_ten = |field: &str| {
+                    config[field].as_u64().unwrap_or(1_000_000_000).saturating_mul(10)
+                };
+                let prices = json!({"gas_price_fri": times_ten("gas_price_fri"),
+                    "data_gas_price_fri": times_ten("data_gas_price_fri"),
+                    "l2_gas_price_fri": times_ten("l2_gas_price_fri"), "generate_block": true});
+                self.node(family, "devnet_setGasPrice", prices).await;
+            }
+            Family::Evm => {
+                let block =
+                    self.node(family, "eth_getBlockByNumber", json!(["latest", false])).await;
+                let base: U256 = block["baseFeePerGas"].as_str().unwrap().parse().unwrap();
+                let base = u128::try_from(base).unwrap();
+                let spiked = format!("{:#x}", base.saturating_mul(10).max(10_000_000_000));
+                self.node(family, "anvil_setNextBlockBaseFeePerGas", json!([spiked])).await;
+                self.node(family, "evm_mine", json!([])).await;
+            }
+        }
+    }
+
+    /// Calls used of `wallet`'s session, as its account contract counts them.
+    pub(crate) async fn session_calls_used(&self, wallet: &Wallet) -> u64 {
+        let Some((_, public, _)) = &wallet.session else { return 0 };
+        match wallet.family {
+            Family::Starknet => {
+                let devnet = self.devnet.as_ref().unwrap();
+                let account = parse_felt(&wallet.address).unwrap();
+                let data = devnet
+                    .client()
+                    .get_session_data(account, parse_felt(public).unwrap())
+                    .await
+                    .unwrap();
+                SESSION_MAX_CALLS - u64::from(data.remaining_calls)
+            }
+            Family::Evm => {
+                let data = latchkey_evm_contracts::abi::LatchkeyAccount::getSessionCall {
+                    key: public.parse().unwrap(),
+                }
+                .abi_encode();
+                let call = json!({"to": wallet.address, "data": format!("0x{}", hex(&data))});
+                let answer = self.node(Family::Evm, "eth_call", json!([call, "latest"])).await;
+                let bytes = from_hex(answer.as_str().unwrap());
+                let view =
+                    latchkey_evm_contracts::abi::LatchkeyAccount::getSessionCall::abi_decode_returns(
+                        &bytes,
+                    )
+                    .unwrap();
+                view.callsUsed
+            }
+        }
+    }
+
+    /// The STRK the relayer accounts hold together, in FRI.
+    pub(crate) async fn relayer_strk(&self) -> u128 {
+        let devnet = self.devnet.as_ref().unwrap();
+        let mut total = 0u128;
+        for relayer in devnet.relayers() {
+            let balance =
+                devnet.client().erc20_balance(devnet.strk(), relayer.address).await.unwrap();
+            total += balance.low;
+        }
+        total
+    }
+
+    /// The paymaster's deposit at the EntryPoint, in wei: what sponsored userOps draw on.
+    pub(crate) async fn paymaster_deposit(&self) -> u128 {
+        let data = latchkey_evm_contracts::abi::EntryPoint::balanceOfCall {
+            account: self.paymaster.parse().unwrap(),
+        }
+        .abi_encode();
+        let call = json!({"to": self.entry_point, "data": format!("0x{}", hex(&data))});
+        let answer = self.node(Family::Evm, "eth_call", json!([call, "latest"])).await;
+        let deposit: U256 = answer.as_str().unwrap().parse().unwrap();
+        u128::try_from(deposit).unwrap()
+    }
+
+    /// The fees of `family`'s final transactions, as the database settled them.
+    pub(crate) async fn settled_fees(&self, family: Family) -> u128 {
+        let store = self.store().await;
+        let done = store
+            .requests_with_status(
+                chain_of(family),
+                &[RequestStatus::Succeeded, RequestStatus::Reverted],
+                1_000_000,
+            )
+            .await
+            .unwrap();
+        done.iter().filter_map(|r| r.fee.as_deref()?.parse::<u128>().ok()).sum()
+    }
+
     /// The relayer accounts latchkey uses on `family`.
     fn relayer_addresses(&self, family: Family) -> Vec<String> {
         match family {
@@ -410,8 +657,11 @@ impl Rig {
     }
 
     /// Every relayer account of `family` sends a transaction of its own, straight to the
-    /// node: the nonces latchkey knows are used by someone else (F10).
-    pub(crate) async fn use_relayers_elsewhere(&self, family: Family) {
+    /// node: the nonces latchkey knows are used by someone else (F10). Returns the fees
+    /// those transactions paid from the relayer accounts (Starknet; on EVM the paymaster's
+    /// deposit, which the reconciliation follows, pays nothing for them).
+    pub(crate) async fn use_relayers_elsewhere(&self, family: Family) -> u128 {
+        let mut fees = 0u128;
         match family {
             Family::Starknet => {
                 let devnet = self.devnet.as_ref().unwrap();
@@ -431,7 +681,8 @@ impl Rig {
                         .send(&[transfer], latchkey_starknet::FeeMode::Estimate)
                         .await
                         .unwrap();
-                    devnet.client().wait_for_transaction(hash).await.unwrap();
+                    let outcome = devnet.client().wait_for_transaction(hash).await.unwrap();
+                    fees += u128::try_from(outcome.fee).unwrap();
                 }
             }
             Family::Evm => {
@@ -441,11 +692,14 @@ impl Rig {
                 }
             }
         }
+        fees
     }
 
     /// Leaves relayer account `index` of `family` without enough to pay for a
-    /// transaction (F8); returns its address.
-    pub(crate) async fn drain_relayer(&self, family: Family, index: usize) -> String {
+    /// transaction (F8); returns its address and the fee the drain paid (Starknet: the
+    /// STRK goes to another relayer account).
+    pub(crate) async fn drain_relayer(&self, family: Family, index: usize) -> (String, u128) {
+        let mut fee = 0;
         let address = self.relayer_addresses(family)[index].clone();
         match family {
             Family::Starknet => {
@@ -478,20 +732,20 @@ impl Rig {
                     .await
                     .unwrap();
                 let hash = account.submit(&signed).await.unwrap();
-                devnet.client().wait_for_transaction(hash).await.unwrap();
+                let outcome = devnet.client().wait_for_transaction(hash).await.unwrap();
+                fee = u128::try_from(outcome.fee).unwrap();
             }
             Family::Evm => {
                 self.node(family, "anvil_setBalance", json!([address, "0x0"])).await;
             }
         }
-        address
+        (address, fee)
     }
 
     /// The database, opened beside the running server.
     pub(crate) async fn store(&self) -> Store {
-        Store::connect(&format!("sqlite://{}", self.data.0.join("latchkey.db").display()))
-            .await
-            .unwrap()
+        let sqlite = format!("sqlite://{}", self.data.0.join("latchkey.db").display());
+        Store::connect(self.database_url.as_deref().unwrap_or(&sqlite)).await.unwrap()
     }
 
     /// The invariants after quiesce, for `wallet` and the requests `accepted` (answered
@@ -541,10 +795,7 @@ impl Rig {
         }
         // Nothing is left in flight in the database either.
         let store = self.store().await;
-        let chain = match wallet.family {
-            Family::Starknet => "starknet:SN_SEPOLIA",
-            Family::Evm => EVM_CHAIN,
-        };
+        let chain = chain_of(wallet.family);
         let in_flight = store
             .requests_with_status(
                 chain,
@@ -561,6 +812,14 @@ impl Rig {
             .unwrap();
         assert!(in_flight.is_empty(), "N1: still in flight: {in_flight:?}");
         succeeded
+    }
+}
+
+/// The CAIP-2 id of `family`'s chain.
+pub(crate) fn chain_of(family: Family) -> &'static str {
+    match family {
+        Family::Starknet => "starknet:SN_SEPOLIA",
+        Family::Evm => EVM_CHAIN,
     }
 }
 
