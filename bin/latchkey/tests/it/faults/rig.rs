@@ -543,6 +543,39 @@ impl Rig {
         }
     }
 
+    /// Sets the Starknet node's gas prices back to `config`'s (a `devnet_getConfig`
+    /// answer read before a spike).
+    #[allow(dead_code)] // the soak's
+    pub(crate) async fn restore_gas_prices(&self, config: &Value) {
+        let price = |field: &str| config[field].as_u64().unwrap_or(1_000_000_000);
+        let prices = json!({"gas_price_fri": price("gas_price_fri"),
+            "data_gas_price_fri": price("data_gas_price_fri"),
+            "l2_gas_price_fri": price("l2_gas_price_fri"), "generate_block": true});
+        self.node(Family::Starknet, "devnet_setGasPrice", prices).await;
+    }
+
+    /// Moves `amount` FRI of STRK from Starknet relayer account `from` to `to`, straight
+    /// through the node; the fee it paid.
+    #[allow(dead_code)] // the soak's
+    pub(crate) async fn move_strk(&self, from: usize, to: usize, amount: u128) -> u128 {
+        let devnet = self.devnet.as_ref().unwrap();
+        let (payer, payee) = (&devnet.relayers()[from], &devnet.relayers()[to]);
+        let account =
+            latchkey_starknet::KeyAccount::owner(devnet.client(), payer.address, payer.key.clone());
+        let transfer = latchkey_starknet_contracts::erc20_calls::transfer(
+            devnet.strk(),
+            payee.address,
+            latchkey_core::U256::from_u128(amount),
+        );
+        let outcome = retry(|| async {
+            let calls = [transfer.clone()];
+            let hash = account.send(&calls, latchkey_starknet::FeeMode::Estimate).await?;
+            devnet.client().wait_for_transaction(hash).await
+        })
+        .await;
+        u128::try_from(outcome.fee).unwrap()
+    }
+
     /// Raises the node's fees tenfold for the next blocks (F5).
     pub(crate) async fn fee_spike(&self, family: Family) {
         match family {
@@ -677,11 +710,15 @@ impl Rig {
                         sink,
                         latchkey_core::U256::from_u128(1),
                     );
-                    let hash = account
-                        .send(&[transfer], latchkey_starknet::FeeMode::Estimate)
-                        .await
-                        .unwrap();
-                    let outcome = devnet.client().wait_for_transaction(hash).await.unwrap();
+                    // latchkey uses the account at the same time: a nonce it took first
+                    // means trying again.
+                    let outcome = retry(|| async {
+                        let calls = [transfer.clone()];
+                        let hash =
+                            account.send(&calls, latchkey_starknet::FeeMode::Estimate).await?;
+                        devnet.client().wait_for_transaction(hash).await
+                    })
+                    .await;
                     fees += u128::try_from(outcome.fee).unwrap();
                 }
             }
@@ -719,20 +756,20 @@ impl Rig {
                     )
                 };
                 // Everything but the transfer's own maximum fee goes elsewhere.
-                let nonce = devnet.client().nonce(relayer.address).await.unwrap();
-                let (bounds, _) = account.estimate_bounds(&[transfer(1)], nonce).await.unwrap();
-                let max_cost = u128::from(bounds.l1_gas) * bounds.l1_gas_price
-                    + u128::from(bounds.l2_gas) * bounds.l2_gas_price
-                    + u128::from(bounds.l1_data_gas) * bounds.l1_data_gas_price;
-                let balance =
-                    devnet.client().erc20_balance(devnet.strk(), relayer.address).await.unwrap();
-                let balance = balance.low;
-                let signed = account
-                    .sign_invoke(&[transfer(balance - max_cost)], nonce, bounds)
-                    .await
-                    .unwrap();
-                let hash = account.submit(&signed).await.unwrap();
-                let outcome = devnet.client().wait_for_transaction(hash).await.unwrap();
+                let outcome = retry(|| async {
+                    let nonce = devnet.client().nonce(relayer.address).await?;
+                    let (bounds, _) = account.estimate_bounds(&[transfer(1)], nonce).await?;
+                    let max_cost = u128::from(bounds.l1_gas) * bounds.l1_gas_price
+                        + u128::from(bounds.l2_gas) * bounds.l2_gas_price
+                        + u128::from(bounds.l1_data_gas) * bounds.l1_data_gas_price;
+                    let balance =
+                        devnet.client().erc20_balance(devnet.strk(), relayer.address).await?.low;
+                    let calls = [transfer(balance - max_cost)];
+                    let signed = account.sign_invoke(&calls, nonce, bounds).await?;
+                    let hash = account.submit(&signed).await?;
+                    devnet.client().wait_for_transaction(hash).await
+                })
+                .await;
                 fee = u128::try_from(outcome.fee).unwrap();
             }
             Family::Evm => {
@@ -813,6 +850,24 @@ impl Rig {
         assert!(in_flight.is_empty(), "N1: still in flight: {in_flight:?}");
         succeeded
     }
+}
+
+/// Runs `attempt` until it succeeds (ten times at most): a transaction of a relayer
+/// account sent beside latchkey, which may take the nonce first.
+async fn retry<T, F, Fut>(attempt: F) -> T
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = Result<T, latchkey_starknet::ChainError>>,
+{
+    let mut last = None;
+    for _ in 0..10 {
+        match attempt().await {
+            Ok(value) => return value,
+            Err(error) => last = Some(error),
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("a transaction beside latchkey kept failing: {last:?}")
 }
 
 /// The CAIP-2 id of `family`'s chain.
