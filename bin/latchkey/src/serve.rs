@@ -52,8 +52,7 @@ pub(crate) struct ServeArgs {
     /// Blocks the Starknet chain must be past a transaction's block before it is final
     /// (its fee settled, a session registration or revocation taken as done); until then
     /// it is `accepted`, and a reorg that takes it out sends it again. 0 trusts the node's
-    /// acceptance on L2; acceptance on L1 is final at any depth. With more than 0, the
-    /// embedded chain keeps every block's state, so `devnet_abortBlocks` can reorg it.
+    /// acceptance on L2; acceptance on L1 is final at any depth.
     #[arg(long, env = "LATCHKEY_FINALITY_BLOCKS", default_value_t = 0)]
     pub(crate) finality_blocks: u64,
     /// How many instances share this database and the relayer accounts (each given all
@@ -273,7 +272,6 @@ pub(crate) async fn start(args: &ServeArgs) -> anyhow::Result<Server> {
             let devnet = Devnet::start_with(DevnetConfig {
                 port: args.devnet_port,
                 state: Some(state),
-                reorgs: args.finality_blocks > 0,
                 ..DevnetConfig::default()
             })
             .await

@@ -654,8 +654,8 @@ impl Relayer {
         // for another.
         let mut again: Option<String> = None;
         let attempts =
-            inner.config.submit_attempts.max(3) as usize + 2 * inner.pool.addresses().len();
-        for _ in 0..attempts {
+            inner.config.submit_attempts.max(3) as usize + 3 * inner.pool.addresses().len();
+        for attempt in 0..attempts {
             let preferred = required.or(again.as_deref());
             let (address, nonce) =
                 inner.pool.estimating_account(preferred, inner.chain.as_ref()).await?;
@@ -672,6 +672,9 @@ impl Relayer {
                     } else {
                         Some(address)
                     };
+                    // The account is busy sending: a moment for its nonce to settle.
+                    let pause = Duration::from_millis(5 * (attempt as u64 + 1));
+                    tokio::time::sleep(pause.min(Duration::from_millis(50))).await;
                 }
                 Ok(Err(SimulationError::Unfunded(_))) if required.is_none() => {
                     inner.pool.mark_unfunded(&address);

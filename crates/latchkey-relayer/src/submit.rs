@@ -82,14 +82,7 @@ impl Relayer {
                     // the same nonce (a refused transaction does not use it), within the
                     // organisation's budget.
                     tracing::info!(relayer = %slot.address, %reason, "fee limits below the current price; pricing again");
-                    inner
-                        .store
-                        .transition_request(
-                            request_id,
-                            &[RequestStatus::Submitting],
-                            RequestStatus::Recorded,
-                        )
-                        .await?;
+                    self.back_to_recorded(request_id).await?;
                     match self.reprice(slot, request_id, job, nonce, budget, reserved).await? {
                         Repriced::Priced(fresh, now_reserved) => {
                             quote = fresh;
@@ -98,20 +91,9 @@ impl Relayer {
                         // No quote at the new price: the refusal stands (next attempt).
                         Repriced::NoQuote => {}
                         Repriced::OverBudget => {
-                            let request =
-                                inner.store.request(request_id).await?.ok_or_else(|| {
-                                    RelayError::Unavailable(
-                                        "a request vanished while sending".into(),
-                                    )
-                                })?;
-                            self.finish_unsent(
-                                &request,
-                                &[RequestStatus::Recorded],
-                                RequestStatus::Rejected,
-                                codes::SPONSORSHIP_EXHAUSTED,
-                                "the fee rose beyond what the organisation's budget covers",
-                            )
-                            .await?;
+                            let why = "the fee rose beyond what the organisation's budget covers";
+                            self.reject_recorded(request_id, codes::SPONSORSHIP_EXHAUSTED, why)
+                                .await?;
                             return Err(RelayError::SponsorshipExhausted);
                         }
                     }
@@ -119,14 +101,7 @@ impl Relayer {
                 Err(SendError::Nonce(error)) => {
                     tracing::info!(relayer = %slot.address, %error, "nonce refused; re-reading it");
                     slot.forget_nonce();
-                    inner
-                        .store
-                        .transition_request(
-                            request_id,
-                            &[RequestStatus::Submitting],
-                            RequestStatus::Recorded,
-                        )
-                        .await?;
+                    self.back_to_recorded(request_id).await?;
                     if attempt == inner.config.submit_attempts {
                         // Accepted and recorded: the monitor signs it again with a fresh
                         // nonce; its request id and every hash so far find it.
@@ -147,26 +122,11 @@ impl Relayer {
                     // when it is bound to this one, ends it so it can be prepared again.
                     inner.pool.mark_unfunded(&slot.address);
                     slot.forget_nonce();
-                    inner
-                        .store
-                        .transition_request(
-                            request_id,
-                            &[RequestStatus::Submitting],
-                            RequestStatus::Recorded,
-                        )
-                        .await?;
+                    self.back_to_recorded(request_id).await?;
                     if job_is_bound(job, chain) {
-                        let request = inner.store.request(request_id).await?.ok_or_else(|| {
-                            RelayError::Unavailable("a request vanished while sending".into())
-                        })?;
-                        self.finish_unsent(
-                            &request,
-                            &[RequestStatus::Recorded],
-                            RequestStatus::Rejected,
-                            codes::RELAYER_UNFUNDED,
-                            &format!("the relayer account it is bound to cannot pay: {reason}"),
-                        )
-                        .await?;
+                        let why =
+                            format!("the relayer account it is bound to cannot pay: {reason}");
+                        self.reject_recorded(request_id, codes::RELAYER_UNFUNDED, &why).await?;
                         return Err(RelayError::Unfunded(format!(
                             "the relayer account it is bound to cannot pay ({reason}); prepare it again"
                         )));
@@ -205,6 +165,38 @@ impl Relayer {
             }
         }
         Err(RelayError::Unavailable("relayer nonce kept changing".into()))
+    }
+
+    /// Puts a request whose send was refused back to `recorded` (its transaction did
+    /// not go out).
+    async fn back_to_recorded(&self, request_id: &str) -> Result<(), RelayError> {
+        self.inner
+            .store
+            .transition_request(request_id, &[RequestStatus::Submitting], RequestStatus::Recorded)
+            .await?;
+        Ok(())
+    }
+
+    /// Ends a `recorded` request as rejected with `code`, releasing its reservation.
+    async fn reject_recorded(
+        &self,
+        request_id: &str,
+        code: &str,
+        message: &str,
+    ) -> Result<(), RelayError> {
+        let request =
+            self.inner.store.request(request_id).await?.ok_or_else(|| {
+                RelayError::Unavailable("a request vanished while sending".into())
+            })?;
+        self.finish_unsent(
+            &request,
+            &[RequestStatus::Recorded],
+            RequestStatus::Rejected,
+            code,
+            message,
+        )
+        .await?;
+        Ok(())
     }
 
     /// A fresh quote for `job` from `slot` at `nonce`, with the request's reservation

@@ -7,7 +7,6 @@ mod bench;
 mod browser;
 mod chipi_sdk;
 mod cli;
-mod crash;
 mod evm;
 mod evm_contracts;
 mod faults;

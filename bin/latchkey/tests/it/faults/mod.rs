@@ -196,6 +196,11 @@ async fn f1(family: Family) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn f1_starknet_killed_mid_burst_every_accepted_request_ends_exactly_once() {
+    f1(Family::Starknet).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn f1_evm_killed_mid_burst_every_accepted_request_ends_exactly_once() {
     if !latchkey_node::available_for("run anvil") {
         return;

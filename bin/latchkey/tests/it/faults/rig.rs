@@ -268,6 +268,27 @@ impl Rig {
         }
     }
 
+    /// A JSON-RPC call straight to a node (not through its proxy): its result, or the
+    /// error it answered.
+    pub(crate) async fn try_node(
+        &self,
+        family: Family,
+        method: &str,
+        params: Value,
+    ) -> Result<Value, Value> {
+        let url = match family {
+            Family::Starknet => self.devnet.as_ref().unwrap().url().to_string(),
+            Family::Evm => self.anvil.as_ref().unwrap().url().to_string(),
+        };
+        let body = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
+        let answer: Value =
+            self.api.http.post(url).json(&body).send().await.unwrap().json().await.unwrap();
+        match answer.get("error") {
+            Some(error) => Err(error.clone()),
+            None => Ok(answer["result"].clone()),
+        }
+    }
+
     /// A JSON-RPC call straight to a node (not through its proxy).
     pub(crate) async fn node(&self, family: Family, method: &str, params: Value) -> Value {
         let url = match family {
@@ -725,7 +746,14 @@ impl Rig {
             Family::Evm => {
                 for relayer in self.relayer_addresses(family) {
                     let tx = json!({"from": relayer, "to": relayer, "value": "0x1"});
-                    self.node(family, "eth_sendTransaction", json!([tx])).await;
+                    // latchkey may hold the next nonce in the pool at that moment: the
+                    // node refuses a replacement, and the sender tries again.
+                    for _ in 0..20 {
+                        if self.try_node(family, "eth_sendTransaction", json!([tx])).await.is_ok() {
+                            break;
+                        }
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                    }
                 }
             }
         }
