@@ -655,7 +655,8 @@ fn grant(key: &str, permissions: Vec<Permission>) -> SessionGrant {
     }
 }
 
-async fn register(b: &Bench, changes: &[AccountChange], key: &str) -> String {
+/// The session `key` as the API records it before its registration runs.
+async fn record_session(b: &Bench, key: &str) {
     b.store
         .upsert_session(&NewSession {
             wallet_id: b.wallet.id.clone(),
@@ -669,6 +670,10 @@ async fn register(b: &Bench, changes: &[AccountChange], key: &str) -> String {
         })
         .await
         .unwrap();
+}
+
+async fn register(b: &Bench, changes: &[AccountChange], key: &str) -> String {
+    record_session(b, key).await;
     let calls = b.chain.session_calls(&b.wallet.address, changes).unwrap();
     let (id, payload, signature) = b.signed(calls, Purpose::RegisterSession(key.into())).await;
     b.execute(&payload, &signature).await.unwrap();
@@ -830,19 +835,7 @@ async fn n6_a_revocation_undone_by_a_reorg_is_not_mirrored_until_it_is_final_aga
         selector: to_hex(&selector("make_move")),
     };
     let registration = AccountChange::RegisterSession(grant("0x5e55", vec![game]));
-    b.store
-        .upsert_session(&NewSession {
-            wallet_id: b.wallet.id.clone(),
-            session_public_key: "0x5e55".into(),
-            valid_after: 0,
-            valid_until: 1_003_600,
-            max_calls: 5,
-            grant: StoredGrant::default(),
-            allow_all: false,
-            registration_request_id: None,
-        })
-        .await
-        .unwrap();
+    record_session(&b, "0x5e55").await;
     let calls = b.chain.session_calls(&b.wallet.address, &[registration]).unwrap();
     let (id, payload, signature) = b.signed(calls, Purpose::RegisterSession("0x5e55".into())).await;
     b.execute(&payload, &signature).await.unwrap();

@@ -12,6 +12,7 @@ use latchkey_evm_contracts::{
 use reqwest::Method;
 use serde_json::{json, Value};
 
+use crate::faults::rig::{from_hex, hex, word};
 use crate::support::{serve, Api, TempDir};
 
 const CHAIN: &str = "eip155:31337";
@@ -28,10 +29,6 @@ fn fresh_key() -> B256 {
 
 fn text(address: Address) -> String {
     address.to_checksum(None)
-}
-
-fn word(text: &str) -> B256 {
-    B256::from(text.parse::<U256>().unwrap().to_be_bytes::<32>())
 }
 
 /// The owner's or session's signature of a prepared userOp.
@@ -55,18 +52,6 @@ async fn moves(rpc: &str, game: &str, player: &str) -> u32 {
         reqwest::Client::new().post(rpc).json(&body).send().await.unwrap().json().await.unwrap();
     let bytes = from_hex(answer["result"].as_str().unwrap());
     Game::getPlayerCall::abi_decode_returns(&bytes).unwrap().moves
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn from_hex(text: &str) -> Vec<u8> {
-    let digits = text.trim_start_matches("0x");
-    (0..digits.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&digits[i..i + 2], 16).unwrap())
-        .collect()
 }
 
 fn make_move(game: &str, mv: u64) -> Value {

@@ -2,7 +2,7 @@
 //! checking the invariants N1–N3 (no loss, no duplicate, no stuck nonce) against the
 //! chains themselves. The nodes sit behind fault-injecting proxies (see [`rig`]).
 
-mod rig;
+pub(crate) mod rig;
 
 use std::time::Duration;
 

@@ -291,15 +291,9 @@ impl Rig {
 
     /// A JSON-RPC call straight to a node (not through its proxy).
     pub(crate) async fn node(&self, family: Family, method: &str, params: Value) -> Value {
-        let url = match family {
-            Family::Starknet => self.devnet.as_ref().unwrap().url().to_string(),
-            Family::Evm => self.anvil.as_ref().unwrap().url().to_string(),
-        };
-        let body = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
-        let answer: Value =
-            self.api.http.post(url).json(&body).send().await.unwrap().json().await.unwrap();
-        assert!(answer.get("error").is_none(), "{method}: {answer}");
-        answer["result"].clone()
+        self.try_node(family, method, params)
+            .await
+            .unwrap_or_else(|error| panic!("{method}: {error}"))
     }
 
     /// Creates a wallet on `family` with a fresh owner key.
@@ -913,15 +907,15 @@ fn socket(url: &str) -> std::net::SocketAddr {
     format!("{}:{port}", url.host_str().unwrap()).parse().unwrap()
 }
 
-fn word(text: &str) -> B256 {
+pub(crate) fn word(text: &str) -> B256 {
     B256::from(text.parse::<U256>().unwrap().to_be_bytes::<32>())
 }
 
-fn hex(bytes: &[u8]) -> String {
+pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-fn from_hex(text: &str) -> Vec<u8> {
+pub(crate) fn from_hex(text: &str) -> Vec<u8> {
     let digits = text.trim_start_matches("0x");
     (0..digits.len())
         .step_by(2)
