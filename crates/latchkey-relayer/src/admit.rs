@@ -512,6 +512,8 @@ impl Relayer {
             signature_json: Some(serde_json::Value::from(signature.to_vec()).to_string()),
             idempotency_key: idempotency_key.map(str::to_string),
             fee: Some(reserved.to_string()),
+            // The monitors of other instances leave it to this one while it lives.
+            handler: Some(inner.config.lease_owner.clone()),
             ..RequestUpdate::default()
         };
         let committed: Option<u128> = request.fee.as_deref().and_then(|f| f.parse().ok());

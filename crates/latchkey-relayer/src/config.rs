@@ -53,6 +53,12 @@ pub struct RelayerConfig {
 }
 
 impl RelayerConfig {
+    /// How long after a lease is written this instance uses the account: three quarters
+    /// of the lease, so it has stopped before another instance may take the lease over.
+    pub fn lease_use(&self) -> Duration {
+        Duration::from_millis(self.lease_seconds.max(0) as u64 * 750)
+    }
+
     /// The relayer accounts one instance leases of `total`.
     pub fn share(&self, total: usize) -> usize {
         total.div_ceil(self.instances.max(1))

@@ -124,17 +124,20 @@ struct Inner {
     clock: StdMutex<Option<(Instant, u64)>>,
     /// When the relayer-account leases were last renewed.
     leases_renewed: StdMutex<Option<Instant>>,
+    /// Held by the one lease renewal running.
+    lease_pass: tokio::sync::Mutex<()>,
     /// Simulation slots per organisation.
     simulations: tenants::TenantSlots,
     /// Sponsorship policies read from the store, by organisation.
     policies: StdMutex<HashMap<String, (Instant, SponsorshipPolicy)>>,
-    monitor: StdMutex<Option<JoinHandle<()>>>,
+    /// The monitor and the lease keeper.
+    tasks: StdMutex<Vec<JoinHandle<()>>>,
 }
 
 impl Drop for Inner {
     fn drop(&mut self) {
-        if let Ok(mut monitor) = self.monitor.lock() {
-            if let Some(handle) = monitor.take() {
+        if let Ok(mut tasks) = self.tasks.lock() {
+            for handle in tasks.drain(..) {
                 handle.abort();
             }
         }
@@ -176,7 +179,8 @@ impl Relayer {
         // With several instances, each takes its share; the monitor takes over the
         // accounts of an instance that stopped, and gives back what it holds beyond it.
         let share = config.share(accounts.len());
-        let leased = loop {
+        let (leased, started) = loop {
+            let started = Instant::now();
             let mut leased = Vec::new();
             for address in &accounts {
                 if leased.len() >= share {
@@ -199,7 +203,7 @@ impl Relayer {
                         "some relayer accounts are leased by another process"
                     );
                 }
-                break leased;
+                break (leased, started);
             }
             if tokio::time::Instant::now() >= deadline {
                 return Err(RelayError::Unavailable(
@@ -212,7 +216,7 @@ impl Relayer {
         let simulations = tenants::TenantSlots::new(config.max_simulations_per_org);
         let pool = Pool::new(accounts);
         for address in &leased {
-            pool.hold(address, true);
+            pool.hold(address, Some(started + config.lease_use()));
         }
         let inner = Arc::new(Inner {
             pool,
@@ -222,17 +226,19 @@ impl Relayer {
             in_progress: StdMutex::new(HashSet::new()),
             sessions: StdMutex::new(HashMap::new()),
             clock: StdMutex::new(None),
-            leases_renewed: StdMutex::new(Some(Instant::now())),
+            leases_renewed: StdMutex::new(Some(started)),
+            lease_pass: tokio::sync::Mutex::new(()),
             simulations,
             policies: StdMutex::new(HashMap::new()),
-            monitor: StdMutex::new(None),
+            tasks: StdMutex::new(Vec::new()),
         });
         let relayer = Self { inner };
         relayer.reconcile().await;
         let interval = relayer.inner.config.poll_interval;
-        let handle = tokio::spawn(run_monitor(Arc::downgrade(&relayer.inner), interval));
-        if let Ok(mut slot) = relayer.inner.monitor.lock() {
-            *slot = Some(handle);
+        let monitor = tokio::spawn(run_monitor(Arc::downgrade(&relayer.inner), interval));
+        let keeper = tokio::spawn(keep_leases(Arc::downgrade(&relayer.inner)));
+        if let Ok(mut tasks) = relayer.inner.tasks.lock() {
+            tasks.extend([monitor, keeper]);
         }
         Ok(relayer)
     }
@@ -291,6 +297,25 @@ async fn run_monitor(relayer: Weak<Inner>, interval: Duration) {
         }
     }
 }
+
+/// The lease keeper: renews the relayer-account leases on time, whatever a
+/// reconciliation pass is waiting for, until the last handle on the relayer is dropped.
+async fn keep_leases(relayer: Weak<Inner>) {
+    loop {
+        tokio::time::sleep(LEASE_TICK).await;
+        match relayer.upgrade() {
+            Some(inner) => {
+                if let Err(error) = (Relayer { inner }).renew_leases().await {
+                    tracing::warn!(%error, "renewing the relayer leases failed; retrying");
+                }
+            }
+            None => return,
+        }
+    }
+}
+
+/// How often the lease keeper looks whether the leases are due for renewal.
+const LEASE_TICK: Duration = Duration::from_millis(250);
 
 #[cfg(test)]
 mod tests;

@@ -9,7 +9,7 @@
 //! a reorg takes it out of the chain, it goes back to `submitted` and the same signed
 //! transaction is sent again; if it can no longer run, it ends with the reason.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
 use latchkey_chain::{is_revocation, Inclusion, Job, SendError, SimulationError};
@@ -78,8 +78,9 @@ impl Relayer {
         let chain = inner.chain.id().as_str();
         let recorded =
             inner.store.requests_with_status(chain, &[RequestStatus::Recorded], 50).await?;
+        let mut alive = HashMap::new();
         for request in recorded.into_iter().filter(|r| !busy.contains(&r.id)) {
-            self.resubmit(&request, chain_now).await?;
+            self.resubmit(&request, chain_now, &mut alive).await?;
         }
 
         let prepared =
@@ -100,6 +101,27 @@ impl Relayer {
             .await?;
         }
         Ok(())
+    }
+
+    /// Whether another live instance handles `request` (a call of its own recorded it and
+    /// is sending it): left to that instance, or two instances would send it at once.
+    /// Its requests are taken over once it is gone (its relayer leases lapsed). `alive`
+    /// remembers the instances looked up in this pass.
+    async fn handled_elsewhere(
+        &self,
+        request: &Request,
+        alive: &mut HashMap<String, bool>,
+    ) -> Result<bool, RelayError> {
+        let me = self.inner.config.lease_owner.as_str();
+        let Some(handler) = request.handler.as_deref().filter(|h| *h != me) else {
+            return Ok(false);
+        };
+        if let Some(known) = alive.get(handler) {
+            return Ok(*known);
+        }
+        let live = self.inner.store.instance_alive(handler, now_unix()).await?;
+        alive.insert(handler.to_string(), live);
+        Ok(live)
     }
 
     /// A prepared payload that committed the sponsor (its reservation is its fee) and
@@ -142,9 +164,12 @@ impl Relayer {
         Ok(true)
     }
 
-    /// Renews the relayer-account leases once a third of their length has passed.
-    async fn renew_leases(&self) -> Result<(), RelayError> {
+    /// Renews the relayer-account leases once a third of their length has passed. The
+    /// lease keeper calls it on its own schedule, so that a slow reconciliation pass never
+    /// lets a lease lapse; a pass calls it too, and whichever comes second finds it done.
+    pub(crate) async fn renew_leases(&self) -> Result<(), RelayError> {
         let inner = &self.inner;
+        let Ok(_pass) = inner.lease_pass.try_lock() else { return Ok(()) };
         let every = Duration::from_secs((inner.config.lease_seconds.max(0) / 3) as u64);
         let due = inner
             .leases_renewed
@@ -157,22 +182,27 @@ impl Relayer {
         let (store, chain, me) =
             (&inner.store, inner.chain.id().as_str(), inner.config.lease_owner.as_str());
         let ttl = inner.config.lease_seconds;
-        // Renew what is held; a lease lost meanwhile (this process stalled past it, and
-        // another instance took the account) means the account is no longer used here.
-        for address in inner.pool.addresses() {
-            if !store.lease_relayer(chain, &address, me, now_unix(), ttl).await? {
+        // Used only while the lease surely runs: it was written after `started`, so it
+        // lasts until at least `started + ttl`; this instance stops a quarter earlier.
+        let started = Instant::now();
+        let until = Some(started + inner.config.lease_use());
+        // Renew what is leased (held, or lapsed here since the last renewal); a lease lost
+        // meanwhile (this process stalled past it, and another instance took the account)
+        // means the account is no longer used here.
+        let leased = inner.pool.leased();
+        for address in &leased {
+            if store.lease_relayer(chain, address, me, now_unix(), ttl).await? {
+                inner.pool.hold(address, until);
+            } else {
                 tracing::warn!(relayer = %address, "lost the relayer account's lease; no longer using it");
-                inner.pool.hold(&address, false);
+                inner.pool.hold(address, None);
             }
         }
         // Take over the accounts of an instance whose leases expired (it stopped), to
         // finish what it left in flight; take free accounts up to this instance's share.
         let configured = inner.pool.configured();
         let share = inner.config.share(configured.len());
-        for address in &configured {
-            if inner.pool.holds(address) {
-                continue;
-            }
+        for address in configured.iter().filter(|a| !leased.contains(a)) {
             let now = now_unix();
             let (abandoned, free) = match store.relayer_lease(chain, address).await? {
                 None | Some((None, _)) => (false, true),
@@ -185,7 +215,7 @@ impl Relayer {
                 if abandoned {
                     tracing::warn!(relayer = %address, "took over a relayer account whose instance stopped");
                 }
-                inner.pool.hold(address, true);
+                inner.pool.hold(address, until);
             }
         }
         // Give back idle accounts beyond the share, for an instance that (re)starts.
@@ -195,12 +225,12 @@ impl Relayer {
             if inner.pool.is_idle(&address)
                 && store.in_flight_on_relayer(chain, &address).await? == 0
             {
-                inner.pool.hold(&address, false);
+                inner.pool.hold(&address, None);
                 store.release_relayer(chain, &address, me).await?;
             }
         }
         if let Ok(mut last) = inner.leases_renewed.lock() {
-            *last = Some(Instant::now());
+            *last = Some(started);
         }
         Ok(())
     }
@@ -410,28 +440,29 @@ impl Relayer {
     }
 
     /// Submits a `recorded` request again (after a crash, or after its relayer nonce was
-    /// taken), or expires it if its window has closed.
-    async fn resubmit(&self, request: &Request, chain_now: i64) -> Result<(), RelayError> {
+    /// taken), or expires it once its window has closed. `alive` remembers which other
+    /// instances were found alive in this pass.
+    async fn resubmit(
+        &self,
+        request: &Request,
+        chain_now: i64,
+        alive: &mut HashMap<String, bool>,
+    ) -> Result<(), RelayError> {
         let inner = &self.inner;
         let chain = inner.chain.as_ref();
         let reserved: u128 = request.fee.as_deref().and_then(|f| f.parse().ok()).unwrap_or(0);
-        if request.execute_before <= chain_now + inner.config.min_remaining_seconds as i64 {
-            return self
-                .finish_without_tx(
-                    request,
-                    codes::EXPIRED,
-                    "execution window closed before submission",
-                )
-                .await;
-        }
         let Some(_guard) = self.mark_in_progress(&request.id).ok() else { return Ok(()) };
         let (job, required, revocation) = match self.job_of(request) {
             Ok(read) => read,
             Err(why) => return self.finish_without_tx(request, codes::CORRUPT_RECORD, why).await,
         };
-        if required.as_deref().is_some_and(|relayer| !inner.pool.holds(relayer)) {
+        match required.as_deref() {
             // Bound to a relayer account another instance holds: that instance sends it.
-            return Ok(());
+            Some(relayer) if !inner.pool.holds(relayer) => return Ok(()),
+            Some(_) => {}
+            // A call of another live instance is sending it.
+            None if self.handled_elsewhere(request, alive).await? => return Ok(()),
+            None => {}
         }
         // A transaction signed for it earlier may have landed after all: follow that one.
         // When the payload's nonce is spent, one of them most likely did, so its receipt
@@ -443,6 +474,7 @@ impl Relayer {
             Job::Deploy { .. } => false,
         };
         let hashes = request.tx_hashes();
+        let hashes_signed = hashes.clone();
         let earlier = if spent {
             self.landed(&hashes).await?
         } else {
@@ -476,6 +508,21 @@ impl Relayer {
                     request,
                     codes::DUPLICATE_EXECUTION,
                     "nonce already used on chain",
+                )
+                .await;
+        }
+        if request.execute_before <= chain_now + inner.config.min_remaining_seconds as i64 {
+            // Too late to send it anew. A transaction signed for it earlier (whose send
+            // had no answer) may still be pending, and can run until the window closes on
+            // chain: it is expired only once it has.
+            if !hashes_signed.is_empty() && request.execute_before > chain_now {
+                return Ok(());
+            }
+            return self
+                .finish_without_tx(
+                    request,
+                    codes::EXPIRED,
+                    "execution window closed before submission",
                 )
                 .await;
         }

@@ -2,7 +2,7 @@
 //! the whole sign-and-broadcast of one transaction, so nonces are handed out in order
 //! per account and concurrency grows with the number of accounts.
 
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex as StdMutex};
 use std::time::{Duration, Instant};
 
@@ -21,11 +21,17 @@ struct Slot {
     hint: Arc<StdMutex<Option<u64>>>,
     /// Until when the account is passed over: the node said it cannot pay.
     unfunded_until: StdMutex<Option<Instant>>,
-    /// Whether this instance holds the account's lease (only held accounts are used).
-    held: AtomicBool,
+    /// Until when this instance may use the account: its lease as last renewed, less a
+    /// margin, so that it stops before another instance could take the lease over (only
+    /// held accounts are used). `None`: not held.
+    lease_until: StdMutex<Option<Instant>>,
 }
 
 impl Slot {
+    fn is_held(&self, now: Instant) -> bool {
+        self.lease_until.lock().ok().and_then(|until| *until).is_some_and(|until| until > now)
+    }
+
     fn is_unfunded(&self, now: Instant) -> bool {
         self.unfunded_until.lock().ok().and_then(|until| *until).is_some_and(|until| until > now)
     }
@@ -108,18 +114,19 @@ impl Pool {
                 state: Arc::new(Mutex::new(SlotState::default())),
                 hint: Arc::new(StdMutex::new(None)),
                 unfunded_until: StdMutex::new(None),
-                held: AtomicBool::new(false),
+                lease_until: StdMutex::new(None),
             })
             .collect();
         let permits = Arc::new(Semaphore::new(slots.len()));
         Self { slots, permits, next: AtomicUsize::new(0) }
     }
 
-    /// Starts or stops using `address` (its lease was won, or lost or given back). A
-    /// slot held again forgets its nonce: another instance may have used the account.
-    pub(crate) fn hold(&self, address: &str, held: bool) {
+    /// Uses `address` until `until` (its lease was won or renewed), or stops using it
+    /// (`None`: the lease was lost or given back). A slot held again after a lapse forgets
+    /// its nonce: another instance may have used the account meanwhile.
+    pub(crate) fn hold(&self, address: &str, until: Option<Instant>) {
         if let Some(slot) = self.slots.iter().find(|s| s.address == address) {
-            if held && !slot.held.load(Ordering::SeqCst) {
+            if until.is_some() && !slot.is_held(Instant::now()) {
                 if let Ok(mut state) = slot.state.try_lock() {
                     state.nonce = None;
                 }
@@ -127,7 +134,9 @@ impl Pool {
                     *hint = None;
                 }
             }
-            slot.held.store(held, Ordering::SeqCst);
+            if let Ok(mut lease) = slot.lease_until.lock() {
+                *lease = until;
+            }
         }
     }
 
@@ -144,14 +153,14 @@ impl Pool {
 
     /// The relayer account the next prepared execution is bound to (round robin).
     pub(crate) fn next_address(&self) -> Result<String, RelayError> {
-        if !self.slots.iter().any(|s| s.held.load(Ordering::SeqCst)) {
+        let now = Instant::now();
+        if !self.slots.iter().any(|s| s.is_held(now)) {
             return Err(RelayError::Unavailable("this instance holds no relayer account".into()));
         }
-        let now = Instant::now();
         for _ in 0..self.slots.len() {
             let index = self.next.fetch_add(1, Ordering::Relaxed) % self.slots.len();
             let slot = &self.slots[index];
-            if slot.held.load(Ordering::SeqCst) && !slot.is_unfunded(now) {
+            if slot.is_held(now) && !slot.is_unfunded(now) {
                 return Ok(slot.address.clone());
             }
         }
@@ -172,12 +181,14 @@ impl Pool {
 
     /// The slot of a held account.
     fn slot(&self, address: &str) -> Option<&Slot> {
-        self.slots.iter().find(|s| s.address == address && s.held.load(Ordering::SeqCst))
+        let now = Instant::now();
+        self.slots.iter().find(|s| s.address == address && s.is_held(now))
     }
 
     /// The held slots.
     fn held(&self) -> impl Iterator<Item = &Slot> {
-        self.slots.iter().filter(|s| s.held.load(Ordering::SeqCst))
+        let now = Instant::now();
+        self.slots.iter().filter(move |s| s.is_held(now))
     }
 
     /// Whether this pool holds `address`.
@@ -224,6 +235,15 @@ impl Pool {
                 *hint = None;
             }
         }
+    }
+
+    /// The accounts this instance leased, held now or lapsed since its last renewal.
+    pub(crate) fn leased(&self) -> Vec<String> {
+        self.slots
+            .iter()
+            .filter(|s| s.lease_until.lock().ok().is_some_and(|until| until.is_some()))
+            .map(|s| s.address.clone())
+            .collect()
     }
 
     /// The held accounts.

@@ -292,6 +292,7 @@ impl Relayer {
                     status: Some(RequestStatus::Recorded),
                     kind: Some("deploy".into()),
                     fee: Some(reserved.to_string()),
+                    handler: Some(inner.config.lease_owner.clone()),
                     ..RequestUpdate::default()
                 },
                 request.budget(),

@@ -509,6 +509,25 @@ async fn a_recorded_request_whose_window_closed_expires_and_releases_its_reserva
 }
 
 #[tokio::test]
+async fn a_recorded_request_with_a_transaction_signed_earlier_expires_only_once_its_window_closed_on_chain(
+) {
+    let b = bench_with(1, 1_000 * MAX_FEE).await;
+    let (id, _, _) = b.left_recorded().await;
+    assert!(!b.request(&id).await.tx_hashes().is_empty());
+    // Too late to send anew, but what was signed earlier could still run: it waits.
+    b.fake.advance(config().window_seconds - config().min_remaining_seconds);
+    b.relayer.reconcile().await;
+    assert_eq!(b.status(&id).await, RequestStatus::Recorded);
+    assert_eq!(b.fake.broadcasts(), 0, "nothing sent this close to the end");
+    b.fake.advance(config().min_remaining_seconds + 1);
+    b.relayer.reconcile().await;
+    let request = b.request(&id).await;
+    assert_eq!(request.status, RequestStatus::Expired);
+    assert_eq!(request.error_code.as_deref(), Some(codes::EXPIRED));
+    assert_eq!(b.budget().await, (0, 0));
+}
+
+#[tokio::test]
 async fn a_restart_sends_what_was_recorded_and_follows_what_was_in_flight() {
     let b = bench_with(1, 1_000 * MAX_FEE).await;
     b.fake.set_auto_mine(false);
@@ -539,6 +558,51 @@ async fn a_restart_sends_what_was_recorded_and_follows_what_was_in_flight() {
     let key = BudgetKey { org_id: &org, chain: fake.id().as_str(), unit: fake.fee_unit() };
     let budget = store.gas_budget(key).await.unwrap();
     assert_eq!((budget.spent, budget.reserved), (2 * FEE, 0));
+}
+
+#[tokio::test]
+async fn a_recorded_request_a_live_instance_handles_is_left_to_it_and_taken_over_once_it_stops() {
+    // Two instances share the database and the two relayer accounts, one each.
+    let shared = RelayerConfig { instances: 2, lease_seconds: 1, ..config() };
+    let b = bench_configured(2, 1_000 * MAX_FEE, shared.clone()).await;
+    let (id, _, _) = b.left_recorded().await;
+    assert_eq!(b.request(&id).await.handler.as_deref(), Some("relayer-tests"));
+    let other = RelayerConfig { lease_owner: "other".into(), ..shared };
+    let second = Relayer::start(b.chain.clone(), b.store.clone(), other).await.unwrap();
+    second.reconcile().await;
+    assert_eq!(b.status(&id).await, RequestStatus::Recorded, "left to the live instance");
+
+    // The first instance stops; once its leases lapse, the second sends what it left.
+    let Bench { relayer, store, fake, _db, .. } = b;
+    drop(relayer);
+    tokio::time::sleep(Duration::from_millis(2_500)).await;
+    second.reconcile().await;
+    let request = store.request(&id).await.unwrap().unwrap();
+    assert_ne!(request.status, RequestStatus::Recorded, "taken over");
+    second.reconcile().await;
+    assert_eq!(store.request(&id).await.unwrap().unwrap().status, RequestStatus::Succeeded);
+    assert_eq!(fake.landed(), (1, 0));
+}
+
+#[tokio::test]
+async fn a_lease_not_renewed_in_time_stops_the_accounts_use_before_another_may_take_it() {
+    let config = RelayerConfig { lease_seconds: 2, ..config() };
+    let b = bench_configured(1, 1_000 * MAX_FEE, config.clone()).await;
+    let address = b.relayer.relayer_addresses()[0].clone();
+    assert!(b.relayer.inner.pool.holds(&address));
+    // Renewed on time by the lease keeper, whatever the monitor does.
+    tokio::time::sleep(config.lease_use() + Duration::from_millis(600)).await;
+    assert!(b.relayer.inner.pool.holds(&address), "renewed by the keeper");
+    // A process that stalls (here: its keeper stopped) stops using the account within
+    // three quarters of the lease, while the lease itself still runs.
+    if let Ok(mut tasks) = b.relayer.inner.tasks.lock() {
+        tasks.drain(..).for_each(|task| task.abort());
+    }
+    tokio::time::sleep(config.lease_use() + Duration::from_millis(100)).await;
+    assert!(!b.relayer.inner.pool.holds(&address), "no longer used");
+    let lease = b.store.relayer_lease(b.chain.id().as_str(), &address).await.unwrap();
+    assert_eq!(lease.and_then(|(owner, _)| owner).as_deref(), Some("relayer-tests"));
+    assert!(matches!(b.relayer.inner.pool.acquire(None).await, Err(RelayError::Unavailable(_))));
 }
 
 #[tokio::test]

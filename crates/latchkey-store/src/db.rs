@@ -59,6 +59,12 @@ const MIGRATIONS: &[MigrationSource] = &[
         include_str!("../migrations/sqlite/0006_finality.sql"),
         include_str!("../migrations/postgres/0006_finality.sql"),
     ),
+    (
+        7,
+        "request handler",
+        include_str!("../migrations/sqlite/0007_handler.sql"),
+        include_str!("../migrations/postgres/0007_handler.sql"),
+    ),
 ];
 
 /// SQLite migrations that manage their own transaction: they rebuild tables other tables
@@ -522,6 +528,6 @@ mod tests {
             assert!(sqlite.starts_with(&format!("{header}SQLite)")), "{version}");
             assert!(postgres.starts_with(&format!("{header}PostgreSQL)")), "{version}");
         }
-        assert_eq!(known_schema_version(), 6);
+        assert_eq!(known_schema_version(), 7);
     }
 }

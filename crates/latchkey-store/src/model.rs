@@ -508,6 +508,8 @@ pub struct Request {
     pub previous_tx_hashes_json: Option<String>,
     /// The daily quotas its reservation is charged to (JSON array of [`QuotaCharge`]).
     pub quota_json: Option<String>,
+    /// The instance handling it (its relayer lease owner), when a live call recorded it.
+    pub handler: Option<String>,
 }
 
 impl Request {
@@ -569,6 +571,8 @@ pub struct RequestUpdate {
     /// The payload's nonce key, rewritten when a payload never submitted gives its nonce
     /// up to a newer one (`(chain, account, oe_nonce)` stays unique).
     pub oe_nonce: Option<String>,
+    /// The instance that handles it from now on.
+    pub handler: Option<String>,
 }
 
 /// Outcome of [`Store::update_request_reserving`](crate::Store::update_request_reserving).

@@ -104,6 +104,17 @@ impl Store {
         Ok(lease)
     }
 
+    /// Whether the instance `owner` is alive at unix time `now`: it holds an unexpired
+    /// relayer-account lease, on any chain (a live instance renews its leases).
+    pub async fn instance_alive(&self, owner: &str, now: i64) -> Result<bool> {
+        const SQL: &str = "SELECT COUNT(*) FROM relayers \
+             WHERE lease_owner = $1 AND lease_expires_at > $2";
+        let count: i64 = with_read_pool!(self, |pool| {
+            sqlx::query_scalar(SQL).bind(owner).bind(now).fetch_one(pool).await?
+        });
+        Ok(count > 0)
+    }
+
     /// How many requests on `chain` have a transaction signed by `address` that is not
     /// final yet.
     pub async fn in_flight_on_relayer(&self, chain: &str, address: &str) -> Result<i64> {

@@ -20,7 +20,7 @@ macro_rules! request_cols {
          execute_before, purpose, status, kind, session_public_key, signature_json, tx_hash, \
          relayer_address, relayer_nonce, signed_tx_json, fee, fee_unit, payload_hash, error_code, \
          error_message, idempotency_key, \
-         created_at, updated_at, submitted_at, finalized_at, previous_tx_hashes_json, quota_json"
+         created_at, updated_at, submitted_at, finalized_at, previous_tx_hashes_json, quota_json, handler"
     };
 }
 
@@ -59,6 +59,7 @@ fn request_from_row(row: &impl Cols) -> Result<Request> {
         finalized_at: row.opt_int("finalized_at")?,
         previous_tx_hashes_json: row.opt_text("previous_tx_hashes_json")?,
         quota_json: row.opt_text("quota_json")?,
+        handler: row.opt_text("handler")?,
     })
 }
 
@@ -134,6 +135,7 @@ fn update_sql(
         ("idempotency_key", &update.idempotency_key),
         ("previous_tx_hashes_json", &update.previous_tx_hashes_json),
         ("oe_nonce", &update.oe_nonce),
+        ("handler", &update.handler),
     ];
     for (column, value) in fields {
         if let Some(value) = value {

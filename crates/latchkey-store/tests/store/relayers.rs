@@ -22,6 +22,22 @@ both_backends!(relayer_leases, |db| {
     assert!(store.lease_relayer(CHAIN, "0xr2", "b", T0 + 92, 60).await.unwrap());
 });
 
+both_backends!(an_instance_is_alive_while_it_holds_an_unexpired_lease, |db| {
+    let store = db.store();
+    assert!(!store.instance_alive("a", T0).await.unwrap(), "never leased anything");
+    assert!(store.lease_relayer(CHAIN, "0xr1", "a", T0, 60).await.unwrap());
+    assert!(store.lease_relayer("eip155:1", "0xe1", "a", T0 + 30, 60).await.unwrap());
+    assert!(store.instance_alive("a", T0 + 59).await.unwrap());
+    // One lease lapsed, the other (on another chain) still runs.
+    assert!(store.instance_alive("a", T0 + 60).await.unwrap());
+    assert!(!store.instance_alive("a", T0 + 90).await.unwrap(), "every lease lapsed");
+    assert!(!store.instance_alive("b", T0).await.unwrap());
+    // Released leases say nothing of a live instance.
+    assert!(store.lease_relayer(CHAIN, "0xr2", "c", T0, 60).await.unwrap());
+    store.release_relayer(CHAIN, "0xr2", "c").await.unwrap();
+    assert!(!store.instance_alive("c", T0).await.unwrap());
+});
+
 both_backends!(relayer_nonces, |db| {
     let store = db.store();
     assert_eq!(store.relayer_nonce(CHAIN, "0xr1").await.unwrap(), None);

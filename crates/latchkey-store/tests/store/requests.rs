@@ -44,6 +44,7 @@ both_backends!(requests_round_trip, |db| {
         idempotency_key: Some("idem-1".into()),
         previous_tx_hashes_json: Some(r#"["0xt0"]"#.into()),
         oe_nonce: Some("0xoe-renamed".into()),
+        handler: Some("instance-a".into()),
     };
     assert!(store
         .update_request(&request.id, &[RequestStatus::Prepared], &recorded)
@@ -63,6 +64,7 @@ both_backends!(requests_round_trip, |db| {
     assert_eq!(r.error_message.as_deref(), Some("nothing"));
     assert_eq!(r.idempotency_key.as_deref(), Some("idem-1"));
     assert_eq!(r.oe_nonce, "0xoe-renamed");
+    assert_eq!(r.handler.as_deref(), Some("instance-a"));
     assert_eq!((r.submitted_at, r.finalized_at), (None, None));
     assert_eq!(store.request_by_tx_hash("0xt1").await.unwrap(), Some(r.clone()));
     assert_eq!(store.request_by_tx_hash("0xnone").await.unwrap(), None);

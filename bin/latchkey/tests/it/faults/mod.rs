@@ -463,17 +463,26 @@ async fn spread(
     for (n, (id, body)) in prepared.into_iter().enumerate() {
         let request = rig.execute_request_at(&instances[n % instances.len()], wallet, &body, None);
         ids.push(id.clone());
-        sends.spawn(async move { (id, request.send().await.ok().map(|r| r.status().as_u16())) });
+        sends.spawn(async move {
+            let answer = match request.send().await {
+                Ok(response) => Some((response.status().as_u16(), response.text().await)),
+                Err(_) => None,
+            };
+            (id, answer)
+        });
     }
     let mut accepted = Vec::new();
     while let Some(done) = sends.join_next().await {
         match done {
-            Ok((id, Some(status))) if (200..300).contains(&status) => accepted.push(id),
+            Ok((id, Some((status, _)))) if (200..300).contains(&status) => accepted.push(id),
             other => eprintln!("not accepted: {other:?}"),
         }
     }
     for id in &ids {
-        rig.settle(id).await;
+        let status = rig.settle(id).await;
+        if !accepted.contains(id) {
+            eprintln!("{id} not accepted ended as {status}");
+        }
     }
     (ids, accepted, count as f64 / started.elapsed().as_secs_f64())
 }
@@ -496,8 +505,8 @@ async fn two_instances(family: Family, database: &str) {
         spread(&rig, &[first_url.clone(), second_url.clone()], &wallet, 101, 24).await;
     ids.extend(more);
     accepted.extend(more_accepted);
-    assert_eq!(accepted.len(), 48, "both instances take traffic");
     rig.check_invariants(&wallet, &ids, &accepted).await;
+    assert_eq!(accepted.len(), 48, "both instances take traffic");
 
     // Killed mid-burst: what the first instance accepted, the second finishes.
     let mut sends = tokio::task::JoinSet::new();
