@@ -9,9 +9,10 @@
 //!
 //! It runs the rig of the fault tests (both nodes behind fault-injecting proxies, the
 //! server a child process it kills) with finality two blocks deep and a block made on
-//! each chain every half second. Reorgs are EVM's (`anvil_rollback`): a devnet that can
-//! abort blocks keeps every block's state, gigabytes over a soak, so Starknet's are the
-//! separate N6 test's. It prints executions accepted, faults injected by kind,
+//! each chain every half second. Reorgs take the last block back: `anvil_rollback` on
+//! EVM; on Starknet the node is stopped and its journal cut back by a block (a devnet
+//! able to abort blocks keeps every block's state, gigabytes over a soak). It prints
+//! executions accepted, faults injected by kind,
 //! lost, duplicated, stuck, nonce gaps and the money reconciliation, and exits 1 on any
 //! violation.
 
@@ -513,10 +514,7 @@ async fn inject(
             // notice, send again, and settle nothing that the chain no longer has.
             ticking.store(false, Ordering::SeqCst);
             match family {
-                Family::Starknet => {
-                    ticking.store(true, Ordering::SeqCst);
-                    return false;
-                }
+                Family::Starknet => rig.rewind_starknet_node(1).await,
                 Family::Evm => {
                     rig.node(family, "anvil_rollback", json!([1])).await;
                 }

@@ -187,6 +187,41 @@ impl Drop for Journal {
     }
 }
 
+/// Takes the last `blocks` blocks back out of the chain state at `path` (its chain
+/// stopped): the journal is cut right after the request that made the block `blocks`
+/// below its last one, so the transactions of the blocks after it, and those still
+/// pending then, are gone, as a reorg that drops those blocks leaves a node. Written
+/// beside the journal, then renamed over it. Returns the block the chain resumes at.
+pub fn rewind(path: &Path, blocks: u64) -> Result<u64, DevnetError> {
+    let bytes = std::fs::read(path)?;
+    let Some((_, entries, _)) = parse(&bytes).map_err(|what| damaged(path, what))? else {
+        return Err(DevnetError::Devnet(format!("{} holds no chain", path.display())));
+    };
+    let last = entries.iter().map(|e| e.block).max().unwrap_or(0);
+    let target = last.saturating_sub(blocks);
+    // Entries kept: through the one that made `target` (blocks never go down).
+    let kept = match entries.iter().position(|e| e.block >= target) {
+        Some(index) if entries[index].block == target => index + 1,
+        Some(index) => index,
+        None => entries.len(),
+    };
+    // The genesis line and `kept` entry lines.
+    let end = bytes
+        .iter()
+        .enumerate()
+        .filter(|(_, byte)| **byte == b'\n')
+        .nth(kept)
+        .map_or(bytes.len(), |(index, _)| index + 1);
+    let temporary = path.with_extension("rewind");
+    {
+        let mut file = File::create(&temporary)?;
+        file.write_all(&bytes[..end])?;
+        file.sync_all()?;
+    }
+    std::fs::rename(&temporary, path)?;
+    Ok(entries[..kept].iter().map(|e| e.block).max().unwrap_or(0))
+}
+
 /// Parses a journal: `None` when there is no whole genesis line; else the genesis, the
 /// whole entries, and the length of the good prefix. A damaged line that is not the
 /// last one is an error.
@@ -281,6 +316,30 @@ mod tests {
         assert_eq!(loaded.genesis, genesis());
         assert_eq!(loaded.entries.iter().map(|e| e.block).collect::<Vec<_>>(), [1, 2, 3]);
         assert_eq!(loaded.dropped_bytes, 0);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn rewinding_cuts_after_the_request_that_made_the_block_it_goes_back_to() {
+        let dir = dir("rewind");
+        let path = dir.join("chain.jsonl");
+        let mut journal = Journal::create(&path, &genesis()).unwrap();
+        // Blocks 1..=4, each made by one request and followed by one pending in it.
+        for block in 1..=4 {
+            journal.append(&[entry(block), entry(block)]).unwrap();
+        }
+        drop(journal);
+        assert_eq!(rewind(&path, 1).unwrap(), 3);
+        let blocks = |path: &Path| -> Vec<u64> {
+            Journal::load(path).unwrap().unwrap().entries.iter().map(|e| e.block).collect()
+        };
+        // Block 3's own request kept; what was pending after it, and block 4, gone.
+        assert_eq!(blocks(&path), [1, 1, 2, 2, 3]);
+        assert_eq!(rewind(&path, 2).unwrap(), 1);
+        assert_eq!(blocks(&path), [1]);
+        assert_eq!(rewind(&path, 5).unwrap(), 0, "back to the genesis");
+        assert_eq!(blocks(&path), Vec::<u64>::new());
+        assert_eq!(Journal::load(&path).unwrap().unwrap().genesis, genesis());
         std::fs::remove_dir_all(dir).unwrap();
     }
 

@@ -249,6 +249,18 @@ impl Rig {
         self.devnet = Some(devnet);
     }
 
+    /// A reorg on the Starknet node without keeping every block's state: the node is
+    /// stopped, its last `blocks` blocks are taken out of its journal (with what was
+    /// pending then), and it starts again from there behind the same proxy address.
+    pub(crate) async fn rewind_starknet_node(&mut self, blocks: u64) {
+        drop(self.devnet.take());
+        let journal = self.data.0.join("node-starknet.jsonl");
+        latchkey_starknet_devnet::journal::rewind(&journal, blocks).unwrap();
+        let devnet = Devnet::start_with(devnet_config(&self.data, self.reorgs)).await.unwrap();
+        self.starknet_proxy.retarget(socket(devnet.url().as_str()));
+        self.devnet = Some(devnet);
+    }
+
     /// Stops anvil (it writes its state), and starts it again from its state file behind
     /// the same proxy address.
     pub(crate) async fn restart_evm_node(&mut self, down_for: Duration) {
