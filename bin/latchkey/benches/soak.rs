@@ -130,8 +130,13 @@ async fn soak(args: Args) -> ExitCode {
     let families: Vec<Family> =
         if evm { vec![Family::Starknet, Family::Evm] } else { vec![Family::Starknet] };
     let extra = ["--finality-blocks", "2", "--evm-finality-blocks", "2"];
+    // The nodes' own warnings (a state file cut short, a node that ignored SIGTERM).
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new("warn"))
+        .with_writer(std::io::stderr)
+        .try_init();
     // The Starknet node keeps no per-block states (they would grow by gigabytes over a
-    // soak): its reorgs are the separate N6 test's; here reorgs are EVM's.
+    // soak): its reorgs cut its journal back instead.
     let mut rig = Rig::start_with("soak", &extra, false).await;
     eprintln!("soak: rig up ({} chains); setting up wallets and sessions", families.len());
 

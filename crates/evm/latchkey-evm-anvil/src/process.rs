@@ -35,8 +35,16 @@ use crate::AnvilError;
 /// Environment variable naming an anvil binary to use instead of the npm one.
 pub const ANVIL_BINARY_ENV: &str = "LATCHKEY_ANVIL_BIN";
 
-/// How long a stopping anvil gets after `SIGTERM` before `SIGKILL`.
-pub const STOP_GRACE: Duration = Duration::from_secs(5);
+/// How long a stopping anvil gets after `SIGTERM` before `SIGKILL`: it writes its whole
+/// state then (every block and receipt so far, hundreds of megabytes after a long run, a
+/// few seconds on a busy machine), and a write cut short costs the blocks since the last
+/// good copy.
+pub const STOP_GRACE: Duration = Duration::from_secs(60);
+
+/// The good copy of the state file is refreshed no more often than this many times what
+/// the last refresh took (reading, checking and copying a large state costs a core for a
+/// while).
+const PROMOTE_PACING: u32 = 10;
 
 /// How often the keeper thread looks at the child.
 const KEEPER_TICK: Duration = Duration::from_millis(25);
@@ -455,8 +463,10 @@ fn keep(
                 Ok(None) => {
                     if let Some((_, every)) = &state {
                         if Instant::now() >= next_look {
+                            let began = Instant::now();
                             keep_state(&mut promoted);
-                            next_look = Instant::now() + *every;
+                            next_look =
+                                Instant::now() + (*every).max(began.elapsed() * PROMOTE_PACING);
                         }
                     }
                 }

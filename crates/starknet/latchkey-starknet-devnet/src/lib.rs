@@ -109,6 +109,8 @@ pub struct Devnet {
     classes: Classes,
     game: Option<Felt>,
     shutdown: Option<oneshot::Sender<()>>,
+    /// The node's thread, joined when it stops.
+    thread: Option<std::thread::JoinHandle<()>>,
     startup: std::time::Duration,
 }
 
@@ -202,36 +204,44 @@ impl Devnet {
         // not hold up the worker threads of whoever embeds the chain.
         let (shutdown, stopped) = oneshot::channel::<()>();
         let (ready, started_up) = oneshot::channel::<std::io::Result<()>>();
-        std::thread::Builder::new().name("latchkey-starknet-devnet".into()).spawn(move || {
-            let runtime = match tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(1)
-                .thread_name("latchkey-starknet-devnet")
-                .enable_all()
-                .build()
-            {
-                Ok(runtime) => runtime,
-                Err(error) => {
-                    let _ = ready.send(Err(error));
-                    return;
-                }
-            };
-            runtime.block_on(async move {
-                let listener = match TcpListener::from_std(listener) {
-                    Ok(listener) => listener,
+        let thread = std::thread::Builder::new().name("latchkey-starknet-devnet".into()).spawn(
+            move || {
+                let runtime = match tokio::runtime::Builder::new_multi_thread()
+                    .worker_threads(1)
+                    .thread_name("latchkey-starknet-devnet")
+                    .enable_all()
+                    .build()
+                {
+                    Ok(runtime) => runtime,
                     Err(error) => {
                         let _ = ready.send(Err(error));
                         return;
                     }
                 };
-                let server = axum::serve(listener, router.into_make_service());
-                let _ = ready.send(Ok(()));
-                // Stopping drops the runtime, and with it every open connection.
-                tokio::select! {
-                    _ = server => {}
-                    _ = stopped => {}
-                }
-            });
-        })?;
+                runtime.block_on(async move {
+                    let listener = match TcpListener::from_std(listener) {
+                        Ok(listener) => listener,
+                        Err(error) => {
+                            let _ = ready.send(Err(error));
+                            return;
+                        }
+                    };
+                    // Stopping takes no new request and lets those being handled finish (a
+                    // block being made is made whole, and journaled, or not at all), within
+                    // a grace; then the runtime is dropped, and every connection with it.
+                    let (finish, finishing) = oneshot::channel::<()>();
+                    let server = axum::serve(listener, router.into_make_service())
+                        .with_graceful_shutdown(async move {
+                            let _ = finishing.await;
+                        });
+                    let server = tokio::spawn(std::future::IntoFuture::into_future(server));
+                    let _ = ready.send(Ok(()));
+                    let _ = stopped.await;
+                    let _ = finish.send(());
+                    let _ = tokio::time::timeout(STOP_GRACE, server).await;
+                });
+            },
+        )?;
         started_up
             .await
             .map_err(|_| DevnetError::Devnet("the node thread stopped during start-up".into()))??;
@@ -252,6 +262,7 @@ impl Devnet {
             },
             game: None,
             shutdown: Some(shutdown),
+            thread: Some(thread),
             startup: std::time::Duration::ZERO,
         };
         devnet.setup(config.deploy_game).await?;
@@ -431,12 +442,20 @@ fn node_router(handler: Handler) -> axum::Router {
 }
 
 impl Drop for Devnet {
+    /// Stops the node and waits for its thread: the requests it was handling are finished
+    /// (within [`STOP_GRACE`]), and journaled, before anything may open the journal again.
     fn drop(&mut self) {
         if let Some(shutdown) = self.shutdown.take() {
             let _ = shutdown.send(());
         }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
     }
 }
+
+/// How long a stopping node lets the requests it is handling finish.
+const STOP_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
 
 mod flows;
 mod handler;

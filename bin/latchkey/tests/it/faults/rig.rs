@@ -262,14 +262,21 @@ impl Rig {
     }
 
     /// Stops anvil (it writes its state), and starts it again from its state file behind
-    /// the same proxy address.
+    /// the same proxy address. The node is unreachable first: anvil writes its state file
+    /// while it goes on serving, and a block made during the write can leave a state whose
+    /// accounts have a transaction's effects but whose blocks lack its receipt (seen in the
+    /// soak); a node that goes dark, then stops, writes a consistent one.
     pub(crate) async fn restart_evm_node(&mut self, down_for: Duration) {
+        self.evm_proxy.set_down(true);
+        // What was forwarded before is answered first.
+        tokio::time::sleep(Duration::from_millis(200)).await;
         if let Some(anvil) = self.anvil.take() {
             anvil.shutdown().await;
         }
         tokio::time::sleep(down_for).await;
         let anvil = Anvil::start(anvil_config(&self.data)).await.unwrap();
         self.evm_proxy.retarget(socket(anvil.url()));
+        self.evm_proxy.set_down(false);
         self.anvil = Some(anvil);
     }
 
