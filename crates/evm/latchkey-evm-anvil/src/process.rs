@@ -214,6 +214,10 @@ impl Anvil {
             port.to_string(),
             "--chain-id".into(),
             config.chain_id.to_string(),
+            // Past block states stay in memory only. By default anvil also writes them to
+            // ~/.foundry/anvil/tmp, gigabytes over a long run, left behind when it is killed.
+            "--max-persisted-states".into(),
+            "0".into(),
         ];
         if let Some(seconds) = config.block_time {
             args.extend(["--block-time".into(), seconds.to_string()]);

@@ -33,8 +33,8 @@ pub enum DevnetError {
     /// Devnet itself failed.
     #[error("devnet: {0}")]
     Devnet(String),
-    /// Binding the listener failed.
-    #[error("cannot listen: {0}")]
+    /// Binding the listener, or reading or writing the chain state, failed.
+    #[error("input/output: {0}")]
     Io(#[from] std::io::Error),
     /// A chain operation during setup failed.
     #[error(transparent)]
