@@ -244,8 +244,22 @@ impl Relayer {
             return Err(in_flight());
         }
         let handed = RequestUpdate { oe_nonce: Some(nonce), ..RequestUpdate::default() };
-        store.update_request(&request.id, &[RequestStatus::Prepared], &handed).await?;
-        Ok(store.request(&request.id).await?.unwrap_or(request))
+        match store.update_request(&request.id, &[RequestStatus::Prepared], &handed).await {
+            Ok(_) => Ok(store.request(&request.id).await?.unwrap_or(request)),
+            // Another payload took the nonce meanwhile: this one gives its reservation back.
+            Err(StoreError::Conflict { .. }) => {
+                self.finish_unsent(
+                    &store.request(&request.id).await?.unwrap_or(request),
+                    &[RequestStatus::Prepared],
+                    RequestStatus::Expired,
+                    codes::DUPLICATE_EXECUTION,
+                    "another payload took its nonce first",
+                )
+                .await?;
+                Err(RelayError::AlreadySubmitted { request_id: None, tx_hash: None })
+            }
+            Err(error) => Err(error.into()),
+        }
     }
 
     /// Reserves a prepared payload's sponsorship at once when the payload already commits
@@ -388,6 +402,17 @@ impl Relayer {
                 })
             }
             None => {
+                // A payload we issued whose nonce went to a newer one (superseded) is not
+                // foreign: it never runs. (Between its supersession and the hand-over,
+                // its nonce has no record at all.)
+                if inner
+                    .store
+                    .request_by_payload_hash(chain.id().as_str(), account, &inspected.hash)
+                    .await?
+                    .is_some()
+                {
+                    return Err(RelayError::TypedDataMismatch);
+                }
                 if inspected.execute_before.saturating_sub(now) > inner.config.max_window_seconds {
                     return Err(RelayError::BadWindow(format!(
                         "execution window longer than {} s",

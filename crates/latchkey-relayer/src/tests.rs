@@ -442,6 +442,30 @@ async fn a_payload_prepared_again_for_the_same_nonce_supersedes_the_unsent_one()
 }
 
 #[tokio::test]
+async fn a_superseded_payload_never_runs_even_while_its_nonce_has_no_record() {
+    let b = bench().await;
+    b.fake.sequential_nonces();
+    let (first, payload, signature) = b.owner_signed(vec![game_call()]).await;
+    // The moment inside a supersession when the old record has let go of the nonce and
+    // the new one does not hold it yet.
+    let nonce = b.request(&first).await.oe_nonce;
+    let superseded = latchkey_store::RequestUpdate {
+        status: Some(RequestStatus::Expired),
+        oe_nonce: Some(format!("{nonce}/superseded/{first}")),
+        ..Default::default()
+    };
+    assert!(b.store.update_request(&first, &[RequestStatus::Prepared], &superseded).await.unwrap());
+    assert!(matches!(b.execute(&payload, &signature).await, Err(RelayError::TypedDataMismatch)));
+    assert_eq!(b.fake.broadcasts(), 0);
+    assert!(b
+        .store
+        .request_by_oe(b.chain.id().as_str(), &b.wallet.address, &nonce)
+        .await
+        .unwrap()
+        .is_none());
+}
+
+#[tokio::test]
 async fn a_new_payload_refused_its_reservation_leaves_the_unsent_one_reserved_and_usable() {
     // The budget covers one commitment, not two: the new payload cannot reserve while the
     // old one still holds its own (the old one may still land elsewhere).

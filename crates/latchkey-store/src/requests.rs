@@ -221,6 +221,27 @@ impl Store {
         })
     }
 
+    /// A request of `account` on `chain` for the payload whose digest is `payload_hash`
+    /// (the newest, should there be several).
+    pub async fn request_by_payload_hash(
+        &self,
+        chain: &str,
+        account: &str,
+        payload_hash: &str,
+    ) -> Result<Option<Request>> {
+        const SQL: &str = concat!(
+            "SELECT ",
+            request_cols!(),
+            " FROM requests WHERE chain = $1 AND account = $2 AND payload_hash = $3 ",
+            "ORDER BY created_at DESC, seq DESC LIMIT 1"
+        );
+        with_read_pool!(self, |pool| {
+            let query = sqlx::query(SQL).bind(chain).bind(account).bind(payload_hash);
+            let row = query.fetch_optional(pool).await?;
+            row.as_ref().map(request_from_row).transpose()
+        })
+    }
+
     /// The (newest) request carrying this transaction hash, as its current hash or as one
     /// it signed before (a request re-signed after a nonce error keeps its earlier hashes).
     pub async fn request_by_tx_hash(&self, tx_hash: &str) -> Result<Option<Request>> {

@@ -27,6 +27,12 @@ both_backends!(requests_round_trip, |db| {
     assert_eq!(store.request_by_oe(CHAIN, "0xacc", "0x1").await.unwrap(), Some(request.clone()));
     assert_eq!(store.request_by_oe(CHAIN, "0xacc", "0x2").await.unwrap(), None);
     assert_eq!(store.request_by_oe(CHAIN, "0xother", "0x1").await.unwrap(), None);
+    if let Some(hash) = request.payload_hash.as_deref() {
+        let found = store.request_by_payload_hash(CHAIN, "0xacc", hash).await.unwrap();
+        assert_eq!(found.map(|r| r.id), Some(request.id.clone()));
+        assert_eq!(store.request_by_payload_hash(CHAIN, "0xother", hash).await.unwrap(), None);
+    }
+    assert_eq!(store.request_by_payload_hash(CHAIN, "0xacc", "0xnone").await.unwrap(), None);
 
     // Recorded with every optional field set.
     let recorded = RequestUpdate {
