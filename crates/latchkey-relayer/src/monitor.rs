@@ -474,7 +474,7 @@ impl Relayer {
             Job::Deploy { .. } => false,
         };
         let hashes = request.tx_hashes();
-        let hashes_signed = hashes.clone();
+        let signed_before = !hashes.is_empty();
         let earlier = if spent {
             self.landed(&hashes).await?
         } else {
@@ -515,7 +515,7 @@ impl Relayer {
             // Too late to send it anew. A transaction signed for it earlier (whose send
             // had no answer) may still be pending, and can run until the window closes on
             // chain: it is expired only once it has.
-            if !hashes_signed.is_empty() && request.execute_before > chain_now {
+            if signed_before && request.execute_before > chain_now {
                 return Ok(());
             }
             return self

@@ -252,6 +252,7 @@ impl Rig {
     /// A reorg on the Starknet node without keeping every block's state: the node is
     /// stopped, its last `blocks` blocks are taken out of its journal (with what was
     /// pending then), and it starts again from there behind the same proxy address.
+    #[allow(dead_code)] // the soak's; the tests abort blocks on a devnet that keeps them
     pub(crate) async fn rewind_starknet_node(&mut self, blocks: u64) {
         drop(self.devnet.take());
         let journal = self.data.0.join("node-starknet.jsonl");
