@@ -443,7 +443,8 @@ fn node_router(handler: Handler) -> axum::Router {
 
 impl Drop for Devnet {
     /// Stops the node and waits for its thread: the requests it was handling are finished
-    /// (within [`STOP_GRACE`]), and journaled, before anything may open the journal again.
+    /// (within a grace of ten seconds), and journaled, before anything may open the
+    /// journal again.
     fn drop(&mut self) {
         if let Some(shutdown) = self.shutdown.take() {
             let _ = shutdown.send(());
