@@ -226,7 +226,14 @@ async fn soak(args: Args) -> ExitCode {
             let name = FAULTS[fault_index % FAULTS.len()];
             let family = families[(fault_index / FAULTS.len()) % families.len()];
             fault_index += 1;
+            eprintln!("soak: [{:>6.1}s] {name} ({family:?})", started.elapsed().as_secs_f64());
+            let head = if family == Family::Evm { Some(rig.evm_head().await) } else { None };
             let applied = inject(&mut rig, name, family, &ticking, &mut external_fees).await;
+            if let Some(before) = head {
+                // A node that comes back lower than a rollback asked for lost blocks.
+                let after = rig.evm_head().await;
+                eprintln!("soak:           EVM head {before} before, {after} after");
+            }
             if applied {
                 *injected.entry(format!("{name} ({family:?})")).or_default() += 1;
             }
@@ -288,6 +295,28 @@ async fn soak(args: Args) -> ExitCode {
                 wallet.family, wallet.address
             ));
             duplicated += (on_chain - recorded).max(0);
+            // Which succeeded requests the chain does not have: their transactions'
+            // receipts, read from the node itself.
+            let store = rig.store().await;
+            for item in sent.iter().filter(|s| s.wallet == index) {
+                let Some(request) = store.request(&item.id).await.unwrap() else { continue };
+                if request.status != latchkey_store::RequestStatus::Succeeded {
+                    continue;
+                }
+                let Some(hash) = request.tx_hash.clone() else { continue };
+                let params = match wallet.family {
+                    Family::Starknet => json!({"transaction_hash": hash}),
+                    Family::Evm => json!([hash]),
+                };
+                let receipt = rig.try_node(wallet.family, wallet.family.receipt_method(), params);
+                match receipt.await {
+                    Ok(receipt) if !receipt.is_null() => {}
+                    answer => eprintln!(
+                        "soak: request {} succeeded (tx {hash}, updated at {}), the node has no receipt: {answer:?}",
+                        request.id, request.updated_at
+                    ),
+                }
+            }
         }
         let calls = rig.session_calls_used(wallet).await - calls_before[index];
         if calls != session_runs[index] {
@@ -462,7 +491,6 @@ async fn inject(
     ticking: &AtomicBool,
     external_fees: &mut u128,
 ) -> bool {
-    eprintln!("soak: {name} ({family:?})");
     match name {
         "F1 server killed" => rig.restart_server(),
         "F3 proxy chaos" => {

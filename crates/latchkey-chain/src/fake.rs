@@ -77,6 +77,9 @@ struct State {
     sequential_nonces: bool,
     /// States saved by [`FakeChain::snapshot`].
     snapshots: Vec<State>,
+    /// A reorg the next head lookup makes before it answers: back to this snapshot,
+    /// then this many empty blocks.
+    reorg_at_head: Option<(usize, u64)>,
 }
 
 /// The in-memory chain.
@@ -197,6 +200,12 @@ impl FakeChain {
             ..saved
         };
         *state = keep;
+    }
+
+    /// The next head lookup first reorgs back to `snapshot` and adds `blocks` empty
+    /// blocks: a reorg that lands between a receipt and the head read after it.
+    pub fn reorg_at_next_head(&self, snapshot: usize, blocks: u64) {
+        self.state().reorg_at_head = Some((snapshot, blocks));
     }
 
     /// The latest block.
@@ -812,11 +821,15 @@ impl Relay for FakeChain {
     }
 
     async fn head(&self) -> Result<u64, Unavailable> {
-        let state = self.state();
-        if state.down {
+        if self.state().down {
             return Err(unavailable());
         }
-        Ok(state.head)
+        let reorg = self.state().reorg_at_head.take();
+        if let Some((snapshot, blocks)) = reorg {
+            self.reorg_to(snapshot);
+            self.mine_empty(blocks);
+        }
+        Ok(self.state().head)
     }
 
     async fn is_spent(&self, account: &str, nonce_key: &str) -> Result<bool, Unavailable> {

@@ -280,6 +280,21 @@ impl Relayer {
             Inclusion::Block(_) if depth > 0 => chain.head().await.map_err(unavailable)?,
             _ => 0,
         };
+        // The receipt was read before the head: a reorg in between may have taken its
+        // block out while new blocks made the head deep. Final only if a receipt read
+        // after the head is as deep (a reorg shallower than the finality depth cannot
+        // undo a block that deep at the time the head was read).
+        let outcome = match outcome.inclusion {
+            Inclusion::Block(_) if depth > 0 && outcome.inclusion.is_final(head, depth) => {
+                let landed_hash = landed.as_deref().unwrap_or(&hash);
+                match chain.receipt(landed_hash).await.map_err(unavailable)? {
+                    Some(again) if again.inclusion.is_final(head, depth) => again,
+                    // Gone or shallower since: the next pass looks again.
+                    _ => return Ok(()),
+                }
+            }
+            _ => outcome,
+        };
         if !outcome.inclusion.is_final(head, depth) {
             let status = match outcome.inclusion {
                 Inclusion::PreConfirmed => RequestStatus::PreConfirmed,

@@ -970,6 +970,31 @@ async fn n6_a_revocation_undone_by_a_reorg_is_not_mirrored_until_it_is_final_aga
 }
 
 #[tokio::test]
+async fn n6_a_reorg_between_a_receipt_and_the_head_read_after_it_settles_nothing() {
+    let b = bench_final_at_depth_two().await;
+    let before = b.fake.snapshot();
+    let (id, payload, signature) = b.owner_signed(vec![game_call()]).await;
+    b.execute(&payload, &signature).await.unwrap();
+    let landed_in = b.fake.head_block();
+    // The receipt says block 1; before the head is read, a reorg takes that block out
+    // and three other blocks make the head deep enough past it.
+    b.fake.reorg_at_next_head(before, 3);
+    b.relayer.reconcile().await;
+    assert_ne!(b.status(&id).await, RequestStatus::Succeeded, "its block is gone");
+    assert_eq!(b.fake.landed(), (0, 0), "the chain has nothing of it");
+    assert_eq!(b.budget().await, (0, MAX_FEE), "nothing settled");
+    // The next pass finds it gone, sends the same transaction again, and it settles
+    // once final.
+    b.relayer.reconcile().await;
+    assert!(b.fake.head_block() > landed_in);
+    b.fake.mine_empty(2);
+    b.relayer.reconcile().await;
+    assert_eq!(b.status(&id).await, RequestStatus::Succeeded);
+    assert_eq!(b.fake.landed(), (1, 0), "it ran once");
+    assert_eq!(b.budget().await, (FEE, 0));
+}
+
+#[tokio::test]
 async fn n6_a_transaction_a_reorg_took_out_after_its_window_closed_ends_expired_with_the_reason() {
     let b = bench_final_at_depth_two().await;
     let before = b.fake.snapshot();

@@ -309,6 +309,13 @@ impl Rig {
         }
     }
 
+    /// The EVM node's latest block number, read straight from it.
+    #[allow(dead_code)] // the soak's
+    pub(crate) async fn evm_head(&self) -> u64 {
+        let head = self.node(Family::Evm, "eth_blockNumber", json!([])).await;
+        u64::from_str_radix(head.as_str().unwrap_or("0x0").trim_start_matches("0x"), 16).unwrap()
+    }
+
     /// A JSON-RPC call straight to a node (not through its proxy).
     pub(crate) async fn node(&self, family: Family, method: &str, params: Value) -> Value {
         self.try_node(family, method, params)
