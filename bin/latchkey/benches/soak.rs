@@ -548,9 +548,7 @@ async fn inject(
             ticking.store(false, Ordering::SeqCst);
             match family {
                 Family::Starknet => rig.rewind_starknet_node(1).await,
-                Family::Evm => {
-                    rig.node(family, "anvil_rollback", json!([1])).await;
-                }
+                Family::Evm => rig.rollback_evm_node(1).await,
             }
             ticking.store(true, Ordering::SeqCst);
         }

@@ -309,6 +309,20 @@ impl Rig {
         }
     }
 
+    /// A reorg on the EVM node: its last `blocks` blocks taken back (`anvil_rollback`)
+    /// while it is unreachable. anvil's rollback is not atomic with its mining: a block
+    /// made during the rollback keeps its receipts while the state is set back under it
+    /// (seen in the soak: a userOp with a receipt in a canonical block, and its account's
+    /// nonce not moved), which no chain shows. Dark, the node makes no block meanwhile.
+    #[allow(dead_code)] // the soak's
+    pub(crate) async fn rollback_evm_node(&self, blocks: u64) {
+        self.evm_proxy.set_down(true);
+        // What was forwarded before is answered first.
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        self.node(Family::Evm, "anvil_rollback", json!([blocks])).await;
+        self.evm_proxy.set_down(false);
+    }
+
     /// The EVM node's latest block number, read straight from it.
     #[allow(dead_code)] // the soak's
     pub(crate) async fn evm_head(&self) -> u64 {
