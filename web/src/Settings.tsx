@@ -1,5 +1,6 @@
 // The organisation's settings, set with its secret key: where its end users' tokens come
-// from (the token issuer) and what its relayer pays for (the sponsorship policy).
+// from (the token issuer), which browser origins may use its keys, and what its relayer
+// pays for (the sponsorship policy).
 
 import { useCallback, useEffect, useId, useState } from 'react';
 import type { AllowedMethodInput, LatchkeyClient, SponsorshipPolicy, SponsorshipPolicyInput } from '@latchkey/sdk';
@@ -11,6 +12,7 @@ export function Settings({ client }: { client: LatchkeyClient }) {
     <section className="panel" aria-labelledby="settings-title" data-testid="settings">
       <h2 id="settings-title">Organisation settings</h2>
       <TokenIssuerForm client={client} />
+      <OriginsForm client={client} />
       <PolicyForm client={client} />
     </section>
   );
@@ -141,6 +143,60 @@ function TokenIssuerForm({ client }: { client: LatchkeyClient }) {
           Remove
         </button>
         <span className="status-line" aria-live="polite" data-testid="issuer-status">
+          {status}
+        </span>
+      </div>
+    </form>
+  );
+}
+
+function OriginsForm({ client }: { client: LatchkeyClient }) {
+  const [text, setText] = useState('');
+  const { busy, status, error, setError, run } = useAction();
+
+  useEffect(() => {
+    let live = true;
+    client.allowedOrigins().then(
+      (origins) => live && setText(origins.join('\n')),
+      (e) => live && setError(describeError(e)),
+    );
+    return () => {
+      live = false;
+    };
+  }, [client, setError]);
+
+  const save = (event: React.FormEvent) => {
+    event.preventDefault();
+    void run(async () => {
+      const asked = text.split(/[\s,]+/).filter((origin) => origin.length > 0);
+      const stored = await client.setAllowedOrigins(asked);
+      setText(stored.join('\n'));
+      return stored.length === 0 ? 'No browser origin allowed.' : `${stored.length} origin(s) allowed.`;
+    });
+  };
+
+  return (
+    <form className="stack" onSubmit={save} data-testid="origins" aria-labelledby="origins-title">
+      <h3 id="origins-title">Allowed browser origins</h3>
+      <p className="muted">
+        Apps on these origins may call the API from the browser with this organisation’s keys; one per line,
+        exactly as the browser shows it (<code>https://app.example</code>, <code>http://localhost:3000</code>). None
+        by default.
+      </p>
+      <ErrorBox error={error} onDismiss={() => setError(null)} />
+      <textarea
+        aria-labelledby="origins-title"
+        data-testid="origins-list"
+        rows={3}
+        spellCheck={false}
+        value={text}
+        onChange={(e) => setText(e.target.value)}
+      />
+      <div className="row">
+        <button type="submit" data-testid="origins-save" disabled={busy}>
+          Save origins
+        </button>
+        <span className="status-line" aria-live="polite" data-testid="origins-status">
           {status}
         </span>
       </div>

@@ -4,7 +4,8 @@
 //   game: wallet + session → reload: the wallet and session come back, the PIN does not →
 //   dashboard: Revoke with a wrong PIN is refused in the browser → with the right PIN the
 //   session is revoked on chain (transaction hash shown) → a second session → Revoke all →
-//   settings: the sponsorship policy and the token issuer saved, read back, removed.
+//   settings: the sponsorship policy and the token issuer saved, read back, removed; the
+//   allowed origins saved (normalised), read back, a malformed one refused.
 //
 // Environment as for demo.mjs: LATCHKEY_URL, LATCHKEY_PUBLIC_KEY, LATCHKEY_SECRET_KEY,
 // OUT_DIR, CHROMIUM. Prints one JSON line per step; exits non-zero on the first failure.
@@ -105,7 +106,14 @@ await run(async () => {
   await byTest('issuer-audience').fill(audience);
   await byTest('issuer-save').click();
   await waitForText(byTest('issuer-status'), (t) => t === 'Token issuer saved.', 'issuer saved');
+  await byTest('origins-list').fill('https://App.example:443\nhttp://localhost:3000');
+  await byTest('origins-save').click();
+  await waitForText(byTest('origins-status'), (t) => t === '2 origin(s) allowed.', 'origins saved');
   await page.reload();
+  await inputValue('origins-list', (v) => v === 'http://localhost:3000\nhttps://app.example', 'origins after reload');
+  await byTest('origins-list').fill('https://app.example/path');
+  await byTest('origins-save').click();
+  await waitForText(byTest('origins').getByTestId('error'), (t) => /INVALID_ORIGIN|origin/.test(t), 'malformed origin refused');
   await inputValue('policy-daily-wallet', (v) => v === daily, 'daily gas after reload');
   await inputValue('policy-cooldown-after', (v) => v === '5', 'cool-down after reload');
   await inputValue('issuer-audience', (v) => v === audience, 'audience after reload');

@@ -118,6 +118,7 @@ pub(crate) async fn throughput(seconds: u64, concurrency: usize) -> anyhow::Resu
             per_user: unlimited,
             per_wallet: unlimited,
             pin_evaluations: unlimited,
+            per_rpc_client: unlimited,
         },
         ..ApiConfig::default()
     };

@@ -129,6 +129,7 @@ impl BenchServer {
                 per_user: unlimited,
                 per_wallet: unlimited,
                 pin_evaluations: unlimited,
+                per_rpc_client: unlimited,
             },
             ..ApiConfig::default()
         };

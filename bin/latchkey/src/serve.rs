@@ -83,6 +83,11 @@ pub(crate) struct ServeArgs {
     /// address (always allowed on the embedded chain, which is for development).
     #[arg(long, env = "LATCHKEY_ALLOW_LOOPBACK_JWKS")]
     pub(crate) allow_loopback_jwks: bool,
+    /// Let browsers on loopback origins (`http://localhost:3000`, `http://127.0.0.1:5173`,
+    /// …) call the API with any organisation's keys, for app development. Other origins
+    /// are allowed per organisation (`PUT /api/organization/allowed-origins`).
+    #[arg(long, env = "LATCHKEY_DEV_CORS")]
+    pub(crate) dev_cors: bool,
     /// Rate limit per API key, as `per_second[/burst]`.
     #[arg(long, env = "LATCHKEY_RATE_LIMIT_PER_KEY", default_value = "1000/2000")]
     pub(crate) rate_limit_per_key: RateArg,
@@ -316,7 +321,8 @@ pub(crate) async fn start(args: &ServeArgs) -> anyhow::Result<Server> {
         others.push(
             ChainSlot::new(evm.backend.clone(), relayer, class)
                 .with_demo_game(Some(latchkey_evm::address_text(evm.deployment.game)))
-                .with_contracts(evm.contracts()),
+                .with_contracts(evm.contracts())
+                .with_node_url(evm.node_url.clone()),
         );
     }
 
@@ -330,6 +336,7 @@ pub(crate) async fn start(args: &ServeArgs) -> anyhow::Result<Server> {
             per_user: args.rate_limit_per_user.0,
             per_wallet: args.rate_limit_per_wallet.0,
             pin_evaluations: args.rate_limit_pin.0,
+            ..RateLimits::default()
         },
         pin: latchkey_api::PinSettings {
             keys: std::sync::Arc::new(oprf_keys),
@@ -338,10 +345,13 @@ pub(crate) async fn start(args: &ServeArgs) -> anyhow::Result<Server> {
         allow_loopback_issuers: args.allow_loopback_jwks || embedded.is_some(),
         metrics_token: args.metrics_token.clone(),
         instance,
+        dev_cors: args.dev_cors,
         ..ApiConfig::default()
     };
     let primary = ChainSlot::new(backend, relayer, to_hex(&account_class_hash))
-        .with_demo_game(embedded.as_ref().and_then(Devnet::game).map(|game| to_hex(&game)));
+        .with_demo_game(embedded.as_ref().and_then(Devnet::game).map(|game| to_hex(&game)))
+        .with_node_url(chain.url().as_str())
+        .with_tokens(starknet_fee_tokens());
     let state = AppState::new(store.clone(), primary, others, config);
     let released = state.release_orphaned_claims().await?;
     if released > 0 {
@@ -360,7 +370,9 @@ pub(crate) async fn start(args: &ServeArgs) -> anyhow::Result<Server> {
         .with_context(|| format!("listening on {}", args.listen))?;
     let api_url = format!("http://{}", listener.local_addr()?);
     let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
-    let app = latchkey_api::router(state);
+    // The client address is what the read-only chain endpoints are rate limited by.
+    let app =
+        latchkey_api::router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
     let serve = tokio::spawn(async move {
         axum::serve(listener, app)
             .with_graceful_shutdown(async move {
@@ -644,4 +656,16 @@ async fn shutdown_signal() {
         _ = ctrl_c => {},
         _ = terminate => {},
     }
+}
+
+/// Starknet's fee tokens, asked for by symbol.
+fn starknet_fee_tokens() -> Vec<latchkey_api::KnownToken> {
+    latchkey_starknet::FEE_TOKENS
+        .into_iter()
+        .map(|(symbol, address)| latchkey_api::KnownToken {
+            symbol: symbol.into(),
+            address: to_hex(&address),
+            decimals: 18,
+        })
+        .collect()
 }

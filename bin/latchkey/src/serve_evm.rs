@@ -81,6 +81,8 @@ pub(crate) struct EvmChain {
     pub(crate) backend: Arc<dyn ChainBackend>,
     pub(crate) deployment: Deployment,
     pub(crate) rpc_url: String,
+    /// The node's address as given, credentials included (for `/rpc/evm`, never shown).
+    pub(crate) node_url: String,
     /// The embedded node, stopped with the server.
     pub(crate) anvil: Option<Anvil>,
 }
@@ -186,7 +188,13 @@ pub(crate) async fn start(
     })
     .map_err(|e| anyhow::anyhow!("the EVM chain: {}", e.0))?;
     backend.check().await.map_err(|e| anyhow::anyhow!("the EVM chain: {}", e.0))?;
-    Ok(Ok(EvmChain { backend: Arc::new(backend), deployment, rpc_url: redact(&url), anvil }))
+    Ok(Ok(EvmChain {
+        backend: Arc::new(backend),
+        deployment,
+        rpc_url: redact(&url),
+        node_url: url,
+        anvil,
+    }))
 }
 
 /// The key latchkey's paymaster signs with: kept in the data directory (mode 0600),

@@ -114,6 +114,9 @@ impl FromRequestParts<AppState> for Caller {
             .filter(|k| k.kind == ApiKeyKind::Public)
             .ok_or_else(|| ApiError::unauthorized(codes::INVALID_API_KEY, "invalid API key"))?;
         state.limits.check_api_key(&key.id)?;
+        if let Some(origin) = parts.extensions.get::<crate::cors::CrossOrigin>() {
+            crate::cors::check_origin(state, origin, &key.org_id).await?;
+        }
 
         let bearer = header(parts, "authorization")
             .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))

@@ -13,6 +13,7 @@
 //! with a stable code.
 
 mod auth;
+mod cors;
 mod custody;
 mod dialect;
 mod error;
@@ -21,6 +22,7 @@ mod limits;
 mod metrics;
 mod openapi;
 mod pin;
+mod rpc_proxy;
 mod service;
 mod util;
 mod views;
@@ -49,6 +51,7 @@ pub use metrics::Metrics;
 pub use openapi::ApiDoc;
 pub use pin::{OprfKeyRing, PinSettings};
 pub use service::organizations::set_token_issuer;
+pub use service::tokens::KnownToken;
 
 /// API settings.
 #[derive(Clone)]
@@ -79,6 +82,9 @@ pub struct ApiConfig {
     pub idempotency_stale_seconds: i64,
     /// PIN unlock through the OPRF: the key ring and the attempt policy.
     pub pin: PinSettings,
+    /// Whether browsers on loopback origins (`http://localhost:3000`, …) may call with any
+    /// organisation's keys (development only; other origins are allowed per organisation).
+    pub dev_cors: bool,
 }
 
 impl std::fmt::Debug for ApiConfig {
@@ -94,6 +100,7 @@ impl std::fmt::Debug for ApiConfig {
             .field("metrics_token", &self.metrics_token.as_ref().map(|_| "<set>"))
             .field("instance", &self.instance)
             .field("pin", &self.pin)
+            .field("dev_cors", &self.dev_cors)
             .finish()
     }
 }
@@ -112,6 +119,7 @@ impl Default for ApiConfig {
             instance: format!("latchkey-{}", std::process::id()),
             idempotency_stale_seconds: 300,
             pin: PinSettings::default(),
+            dev_cors: false,
         }
     }
 }
@@ -135,13 +143,39 @@ pub struct ChainSlot {
     /// Contracts clients need, by name (`entryPoint`, `factory`, `paymaster`, demo
     /// contracts), published in `/api/config`.
     pub contracts: std::collections::BTreeMap<String, String>,
+    /// The node's JSON-RPC address, which `/rpc/{family}` forwards read methods to (never
+    /// shown: it may carry credentials).
+    pub node_url: Option<String>,
+    /// The chain's own tokens by symbol (its fee tokens), beside those organisations
+    /// register.
+    pub tokens: Vec<KnownToken>,
 }
 
 impl ChainSlot {
     /// A chain served with its relayer and latchkey's account code there, without a demo
     /// game or published contracts.
     pub fn new(chain: Arc<dyn ChainBackend>, relayer: Relayer, account_class: String) -> Self {
-        Self { chain, relayer, account_class, demo_game: None, contracts: Default::default() }
+        Self {
+            chain,
+            relayer,
+            account_class,
+            demo_game: None,
+            contracts: Default::default(),
+            node_url: None,
+            tokens: Vec::new(),
+        }
+    }
+
+    /// The chain's own tokens, asked for by symbol.
+    pub fn with_tokens(mut self, tokens: Vec<KnownToken>) -> Self {
+        self.tokens = tokens;
+        self
+    }
+
+    /// The node that `/rpc/{family}` forwards read methods to.
+    pub fn with_node_url(mut self, url: impl Into<String>) -> Self {
+        self.node_url = Some(url.into());
+        self
     }
 
     /// The chain's demo game, if it has one.
@@ -296,8 +330,10 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(metrics::render))
         .route("/api/openapi.json", get(openapi_json))
         .route("/api/config", get(public_config))
+        .route("/rpc/{family}", axum::routing::post(rpc_proxy::forward))
         .fallback(web::fallback)
         .layer(DefaultBodyLimit::max(max_body))
+        .layer(middleware::from_fn_with_state(state.clone(), cors::layer))
         .layer(middleware::from_fn_with_state(state.clone(), observe))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(panic_response))
         .with_state(state)

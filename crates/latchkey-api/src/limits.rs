@@ -45,6 +45,8 @@ pub struct RateLimits {
     /// PIN evaluations (OPRF), per wallet address and per end user, on top of the
     /// durable attempt counter.
     pub pin_evaluations: Rate,
+    /// Calls to the read-only chain endpoints (`/rpc/…`), per client address.
+    pub per_rpc_client: Rate,
 }
 
 impl Default for RateLimits {
@@ -54,6 +56,7 @@ impl Default for RateLimits {
             per_user: Rate::new(50, 100),
             per_wallet: Rate::new(50, 100),
             pin_evaluations: Rate::new(1, 5),
+            per_rpc_client: Rate::new(50, 100),
         }
     }
 }
@@ -68,6 +71,7 @@ pub struct Limiters {
     per_wallet: DefaultKeyedRateLimiter<String>,
     pin_per_wallet: DefaultKeyedRateLimiter<String>,
     pin_per_user: DefaultKeyedRateLimiter<String>,
+    per_rpc_client: DefaultKeyedRateLimiter<String>,
     limits: RateLimits,
 }
 
@@ -86,6 +90,7 @@ impl Limiters {
             per_wallet: RateLimiter::keyed(limits.per_wallet.quota()),
             pin_per_wallet: RateLimiter::keyed(limits.pin_evaluations.quota()),
             pin_per_user: RateLimiter::keyed(limits.pin_evaluations.quota()),
+            per_rpc_client: RateLimiter::keyed(limits.per_rpc_client.quota()),
             limits,
         }
     }
@@ -116,6 +121,11 @@ impl Limiters {
             ),
             None => Ok(()),
         }
+    }
+
+    /// Counts a call to a read-only chain endpoint from `client` (its address).
+    pub fn check_rpc_client(&self, client: &str) -> Result<(), ApiError> {
+        check(&self.per_rpc_client, client.to_string(), "this client's chain reads")
     }
 
     /// Counts a request about the wallet with store id `wallet_id`.
@@ -158,6 +168,7 @@ mod tests {
             per_user: Rate::new(1, 1),
             per_wallet: Rate::new(1, 2),
             pin_evaluations: Rate::new(1, 2),
+            per_rpc_client: Rate::new(1, 2),
         });
         for _ in 0..3 {
             limiters.check_api_key("k").unwrap();

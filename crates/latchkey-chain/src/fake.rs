@@ -80,6 +80,8 @@ struct State {
     /// A reorg the next head lookup makes before it answers: back to this snapshot,
     /// then this many empty blocks.
     reorg_at_head: Option<(usize, u64)>,
+    /// Token balances by (token, owner).
+    balances: BTreeMap<(String, String), u128>,
 }
 
 /// The in-memory chain.
@@ -206,6 +208,11 @@ impl FakeChain {
     /// blocks: a reorg that lands between a receipt and the head read after it.
     pub fn reorg_at_next_head(&self, snapshot: usize, blocks: u64) {
         self.state().reorg_at_head = Some((snapshot, blocks));
+    }
+
+    /// Sets `owner`'s balance of `token`.
+    pub fn set_balance(&self, token: &str, owner: &str, amount: u128) {
+        self.state().balances.insert((token.to_string(), owner.to_string()), amount);
     }
 
     /// The latest block.
@@ -504,6 +511,15 @@ impl Chain for FakeChain {
 
     async fn owner_key(&self, account: &str) -> Result<Option<String>, Unavailable> {
         Ok(self.state().owners.get(account).cloned())
+    }
+
+    async fn token_balance(&self, token: &str, owner: &str) -> Result<String, Unavailable> {
+        let state = self.state();
+        if state.down {
+            return Err(unavailable());
+        }
+        let key = (token.to_string(), owner.to_string());
+        Ok(state.balances.get(&key).copied().unwrap_or(0).to_string())
     }
 
     async fn prepare(

@@ -393,6 +393,10 @@ pub trait Chain: Send + Sync + std::fmt::Debug {
     /// The owner key `account` holds on chain, if it is deployed.
     async fn owner_key(&self, account: &str) -> Result<Option<String>, Unavailable>;
 
+    /// The ERC-20 `token` balance of `owner`, in the token's smallest unit (decimal
+    /// text): what the token contract's `balance_of` / `balanceOf` answers.
+    async fn token_balance(&self, token: &str, owner: &str) -> Result<String, Unavailable>;
+
     /// A payload for `account` to sign that executes `calls` once, signed as `signing`
     /// says, submitted by `caller` (a relayer account) within `window_seconds` from `now`.
     /// A family whose payload depends on the signer (an EVM session signs its own nonce

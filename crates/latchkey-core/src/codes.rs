@@ -164,6 +164,8 @@ registry! {
     INVALID_FELT = None;
     /// The `Idempotency-Key` header is malformed.
     INVALID_IDEMPOTENCY_KEY = None;
+    /// A browser origin is malformed: it must be `http(s)://host[:port]`, nothing more.
+    INVALID_ORIGIN = None;
     /// The query string is malformed.
     INVALID_QUERY = None;
     /// The request is malformed or misses a field.
@@ -192,10 +194,14 @@ registry! {
     NOT_FOUND = None;
     /// The key-history event replaced nothing, so there is nothing to restore.
     NOT_RESTORABLE = None;
+    /// The request's browser origin is not allowed by the organisation whose key it carries.
+    ORIGIN_NOT_ALLOWED = None;
     /// A plaintext private key was sent where only an encrypted one is stored.
     PLAINTEXT_KEY_REJECTED = None;
     /// No relayer account that may send the execution can pay its fee: the operator must fund them (prepare again to use another account).
     RELAYER_UNFUNDED = None;
+    /// The read-only chain endpoint does not serve this JSON-RPC method (writes go through the API).
+    RPC_METHOD_NOT_ALLOWED = None;
     /// No such route.
     ROUTE_NOT_FOUND = None;
     /// No such session on this wallet.
@@ -214,6 +220,8 @@ registry! {
     TOKEN_EXPIRED = None;
     /// Another organisation uses this token issuer and audience.
     TOKEN_ISSUER_IN_USE = None;
+    /// No token of that symbol on that chain (neither the chain's own nor one the organisation registered).
+    TOKEN_NOT_SUPPORTED = None;
     /// A session allows at most 128 methods.
     TOO_MANY_METHODS = None;
     /// No such transaction.

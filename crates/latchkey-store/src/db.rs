@@ -65,6 +65,12 @@ const MIGRATIONS: &[MigrationSource] = &[
         include_str!("../migrations/sqlite/0007_handler.sql"),
         include_str!("../migrations/postgres/0007_handler.sql"),
     ),
+    (
+        8,
+        "browser apps: allowed origins, tokens",
+        include_str!("../migrations/sqlite/0008_browser_apps.sql"),
+        include_str!("../migrations/postgres/0008_browser_apps.sql"),
+    ),
 ];
 
 /// SQLite migrations that manage their own transaction: they rebuild tables other tables
@@ -528,6 +534,6 @@ mod tests {
             assert!(sqlite.starts_with(&format!("{header}SQLite)")), "{version}");
             assert!(postgres.starts_with(&format!("{header}PostgreSQL)")), "{version}");
         }
-        assert_eq!(known_schema_version(), 7);
+        assert_eq!(known_schema_version(), 8);
     }
 }

@@ -18,6 +18,8 @@
 //! | `user_sessions` | end users' opaque session blobs | `(org_id, subject)` |
 //! | `pin_guards` | per wallet address: consecutive unproved PIN (OPRF) evaluations, the lock they caused | `(org_id, address)` |
 //! | `pin_events` | append-only: PIN locks, and resets by proof or by the organisation | `seq` |
+//! | `allowed_origins` | the browser origins each organisation allows (normalised) | `(org_id, origin)` |
+//! | `org_tokens` | ERC-20 tokens an organisation names by symbol on a chain | `(org_id, chain, symbol)` |
 //!
 //! Tables whose rows are listed in order carry a `seq` insertion counter (SQLite rowid,
 //! PostgreSQL identity) that breaks ties between rows created in the same second. Unique
@@ -71,9 +73,9 @@ pub use error::{constraints, Result, StoreError};
 pub use idempotency::IdempotencyScope;
 pub use model::{
     ApiKey, ApiKeyKind, Backend, BudgetKey, Challenge, GasBudget, IdempotencyClaim, KeyEvent,
-    KeyEventKind, NewKeyEvent, NewRequest, NewSession, NewWallet, Organization, QuotaCharge,
-    Request, RequestStatus, RequestUpdate, Reservation, ReserveOptions, Session, SessionState,
-    StoredGrant, UserSession, Wallet,
+    KeyEventKind, NewKeyEvent, NewRequest, NewSession, NewWallet, OrgToken, Organization,
+    QuotaCharge, Request, RequestStatus, RequestUpdate, Reservation, ReserveOptions, Session,
+    SessionState, StoredGrant, UserSession, Wallet,
 };
 pub use pin_guard::{PinAttempt, PinEvent, PinEventKind, PinGuard, PinPolicy};
 

@@ -167,6 +167,19 @@ pub struct Organization {
     pub created_at: i64,
 }
 
+/// An ERC-20 token an organisation names by symbol on a chain.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrgToken {
+    /// The chain (CAIP-2 id).
+    pub chain: String,
+    /// The symbol it is asked for by (`USDC`), upper case.
+    pub symbol: String,
+    /// The token contract, in the chain's canonical form.
+    pub address: String,
+    /// Decimal places of its smallest unit (0 to 36).
+    pub decimals: u8,
+}
+
 /// An API key record. The key itself is never stored, only its hash.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ApiKey {

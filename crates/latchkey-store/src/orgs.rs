@@ -1,8 +1,8 @@
 //! Organisations, their gas budgets, and API keys.
 
-use crate::db::{new_id, now_unix, with_read_pool, with_write_pool, Cols};
+use crate::db::{new_id, now_unix, with_read_pool, with_write_pool, with_write_tx, Cols};
 use crate::error::{Result, StoreError};
-use crate::model::{ApiKey, ApiKeyKind, BudgetKey, GasBudget, Organization};
+use crate::model::{ApiKey, ApiKeyKind, BudgetKey, GasBudget, OrgToken, Organization};
 use crate::Store;
 
 /// Fee units (FRI, wei) per stored budget unit.
@@ -82,6 +82,17 @@ fn budget_from_row(row: &impl Cols) -> Result<GasBudget> {
         budget: units_to_amount(row.int("budget_giga")?)?,
         spent: units_to_amount(row.int("spent_giga")?)?,
         reserved: units_to_amount(row.int("reserved_giga")?)?,
+    })
+}
+
+fn token_from_row(row: &impl Cols) -> Result<OrgToken> {
+    let decimals = row.int("decimals")?;
+    Ok(OrgToken {
+        chain: row.text("chain")?,
+        symbol: row.text("symbol")?,
+        address: row.text("address")?,
+        decimals: u8::try_from(decimals)
+            .map_err(|_| StoreError::corrupt(format_args!("token decimals {decimals}")))?,
     })
 }
 
@@ -259,6 +270,108 @@ impl Store {
         if done == 0 {
             return Err(StoreError::NotFound);
         }
+        Ok(())
+    }
+
+    /// The browser origins the organisation allows, in order.
+    pub async fn allowed_origins(&self, org_id: &str) -> Result<Vec<String>> {
+        const SQL: &str = "SELECT origin FROM allowed_origins WHERE org_id = $1 ORDER BY origin";
+        with_read_pool!(self, |pool| {
+            let rows = sqlx::query(SQL).bind(org_id).fetch_all(pool).await?;
+            rows.iter().map(|row| row.text("origin")).collect()
+        })
+    }
+
+    /// Replaces the organisation's allowed browser origins with `origins` (normalised by
+    /// the caller), in one transaction.
+    pub async fn set_allowed_origins(&self, org_id: &str, origins: &[String]) -> Result<()> {
+        const EXISTS: &str = "SELECT id FROM organizations WHERE id = $1";
+        const CLEAR: &str = "DELETE FROM allowed_origins WHERE org_id = $1";
+        const INSERT: &str = "INSERT INTO allowed_origins (org_id, origin, created_at) \
+             VALUES ($1, $2, $3) ON CONFLICT (org_id, origin) DO NOTHING";
+        let now = now_unix();
+        with_write_tx!(self, |tx| {
+            if sqlx::query(EXISTS).bind(org_id).fetch_optional(&mut *tx).await?.is_none() {
+                return Err(StoreError::NotFound);
+            }
+            sqlx::query(CLEAR).bind(org_id).execute(&mut *tx).await?;
+            for origin in origins {
+                sqlx::query(INSERT).bind(org_id).bind(origin).bind(now).execute(&mut *tx).await?;
+            }
+        });
+        Ok(())
+    }
+
+    /// Whether `origin` is allowed by `org_id` (`Some`), or, with `None`, by any
+    /// organisation.
+    pub async fn origin_allowed(&self, origin: &str, org_id: Option<&str>) -> Result<bool> {
+        const BY_ORG: &str =
+            "SELECT 1 AS one FROM allowed_origins WHERE origin = $1 AND org_id = $2";
+        const ANY: &str = "SELECT 1 AS one FROM allowed_origins WHERE origin = $1 LIMIT 1";
+        with_read_pool!(self, |pool| {
+            let row = match org_id {
+                Some(org_id) => sqlx::query(BY_ORG).bind(origin).bind(org_id),
+                None => sqlx::query(ANY).bind(origin),
+            }
+            .fetch_optional(pool)
+            .await?;
+            Ok(row.is_some())
+        })
+    }
+
+    /// The tokens the organisation names, by chain then symbol.
+    pub async fn org_tokens(&self, org_id: &str) -> Result<Vec<OrgToken>> {
+        const SQL: &str = "SELECT chain, symbol, address, decimals FROM org_tokens \
+             WHERE org_id = $1 ORDER BY chain, symbol";
+        with_read_pool!(self, |pool| {
+            let rows = sqlx::query(SQL).bind(org_id).fetch_all(pool).await?;
+            rows.iter().map(token_from_row).collect()
+        })
+    }
+
+    /// The token the organisation names `symbol` on `chain`, if any.
+    pub async fn org_token(
+        &self,
+        org_id: &str,
+        chain: &str,
+        symbol: &str,
+    ) -> Result<Option<OrgToken>> {
+        const SQL: &str = "SELECT chain, symbol, address, decimals FROM org_tokens \
+             WHERE org_id = $1 AND chain = $2 AND symbol = $3";
+        with_read_pool!(self, |pool| {
+            let row =
+                sqlx::query(SQL).bind(org_id).bind(chain).bind(symbol).fetch_optional(pool).await?;
+            row.as_ref().map(token_from_row).transpose()
+        })
+    }
+
+    /// Replaces the organisation's tokens with `tokens` (a symbol at most once per chain:
+    /// a later one wins), in one transaction.
+    pub async fn set_org_tokens(&self, org_id: &str, tokens: &[OrgToken]) -> Result<()> {
+        const EXISTS: &str = "SELECT id FROM organizations WHERE id = $1";
+        const CLEAR: &str = "DELETE FROM org_tokens WHERE org_id = $1";
+        const INSERT: &str = "INSERT INTO org_tokens \
+             (org_id, chain, symbol, address, decimals, created_at) VALUES ($1, $2, $3, $4, $5, $6) \
+             ON CONFLICT (org_id, chain, symbol) DO UPDATE \
+             SET address = excluded.address, decimals = excluded.decimals";
+        let now = now_unix();
+        with_write_tx!(self, |tx| {
+            if sqlx::query(EXISTS).bind(org_id).fetch_optional(&mut *tx).await?.is_none() {
+                return Err(StoreError::NotFound);
+            }
+            sqlx::query(CLEAR).bind(org_id).execute(&mut *tx).await?;
+            for token in tokens {
+                sqlx::query(INSERT)
+                    .bind(org_id)
+                    .bind(&token.chain)
+                    .bind(&token.symbol)
+                    .bind(&token.address)
+                    .bind(i64::from(token.decimals))
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+        });
         Ok(())
     }
 

@@ -801,6 +801,17 @@ export class LatchkeyClient {
     await this.request('DELETE', '/api/organization/token-issuer');
   }
 
+  /** The browser origins allowed to call the API with the organisation's keys (secret key only). */
+  async allowedOrigins(): Promise<string[]> {
+    return (await this.request<{ origins: string[] }>('GET', '/api/organization/allowed-origins')).origins;
+  }
+
+  /** Replaces the allowed browser origins (exact `scheme://host[:port]`); returns them as stored, normalised. */
+  async setAllowedOrigins(origins: string[]): Promise<string[]> {
+    const body = { origins };
+    return (await this.request<{ origins: string[] }>('PUT', '/api/organization/allowed-origins', body)).origins;
+  }
+
   /** The end user's stored session (GET /api/me/session), or null. */
   async getMySession(): Promise<StoredSession | null> {
     try {

@@ -127,6 +127,28 @@ fn the_readme_walkthrough_runs_as_written() {
 }
 
 #[test]
+fn the_readme_browser_walkthrough_runs_as_written() {
+    let Some(Ran { stdout, stderr }) = run_block("walkthrough-browser") else { return };
+    let all = format!("{stdout}\n{stderr}");
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 5, "{all}");
+    let json = |line: &str| -> serde_json::Value {
+        serde_json::from_str(line).unwrap_or_else(|_| panic!("not JSON: {line}\n{all}"))
+    };
+    assert_eq!(json(lines[0])["origins"], serde_json::json!(["http://localhost:3000"]), "{all}");
+    assert_eq!(lines[1], "204 http://localhost:3000", "{all}");
+    assert!(json(lines[2])["result"].as_str().is_some_and(|id| id.starts_with("0x")), "{all}");
+    assert_eq!(json(lines[3])["error"]["data"]["code"], "RPC_METHOD_NOT_ALLOWED", "{all}");
+    let balance = json(lines[4]);
+    assert_eq!(
+        (&balance["chainToken"], &balance["decimals"]),
+        (&"STRK".into(), &18.into()),
+        "{all}"
+    );
+    assert!(balance["balance"].as_str().is_some(), "{all}");
+}
+
+#[test]
 fn the_readme_pin_walkthrough_runs_as_written() {
     let Some(Ran { stdout, stderr }) = run_block("walkthrough-pin") else { return };
     let all = format!("{stdout}\n{stderr}");

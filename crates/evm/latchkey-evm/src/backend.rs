@@ -18,7 +18,7 @@ use latchkey_chain::{
     Signable, SignedTx, Signer, Signing, SimulationError, SpendingPolicy, Unavailable,
 };
 use latchkey_core::codes;
-use latchkey_evm_contracts::abi::{EntryPoint, LatchkeyAccount, LatchkeyAccountFactory};
+use latchkey_evm_contracts::abi::{DemoToken, EntryPoint, LatchkeyAccount, LatchkeyAccountFactory};
 use latchkey_evm_contracts::{
     account_address, address_of, create_account_data, execute_batch, execute_user_op, nonce,
     paymaster_hash, sign_digest, split_nonce, PaymasterData, UserOpSignature, UserOperation,
@@ -658,6 +658,13 @@ impl Chain for EvmBackend {
         }
         let owner = self.eth_call(account, &LatchkeyAccount::ownerCall {}).await?;
         Ok(Some(address_text(owner)))
+    }
+
+    async fn token_balance(&self, token: &str, owner: &str) -> Result<String, Unavailable> {
+        let token = parse_address(token).map_err(|r| Unavailable(r.message))?;
+        let owner = parse_address(owner).map_err(|r| Unavailable(r.message))?;
+        let balance = self.eth_call(token, &DemoToken::balanceOfCall { account: owner }).await?;
+        Ok(balance.to_string())
     }
 
     /// A userOp paying at most twice the latest base fee (and our priority fee) per gas,

@@ -5,6 +5,7 @@
 mod executions;
 pub(crate) mod organizations;
 pub(crate) mod sessions;
+pub(crate) mod tokens;
 mod wallets;
 
 pub(crate) use executions::execute_signed;

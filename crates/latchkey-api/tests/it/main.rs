@@ -5,6 +5,7 @@
 
 mod access;
 mod bad_input;
+mod browser;
 mod idempotency;
 mod native;
 mod pin;

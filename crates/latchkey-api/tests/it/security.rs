@@ -570,6 +570,7 @@ async fn r2_04_rate_limits_answer_429_with_retry_after() {
             per_user: Rate::new(1000, 1000),
             per_wallet: Rate::new(1, 3),
             pin_evaluations: Rate::new(1, 3),
+            per_rpc_client: Rate::new(1, 3),
         },
         ..ApiConfig::default()
     };

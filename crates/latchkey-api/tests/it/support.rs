@@ -159,11 +159,22 @@ impl App {
         let driver = relayer.clone();
         let chain = backend.id().to_string();
         let org = create_org(&store, &chain, 10u128.pow(21)).await;
-        let primary = ChainSlot::new(backend, relayer, latchkey_core::to_hex(&class_hash));
+        let tokens = latchkey_starknet::FEE_TOKENS
+            .into_iter()
+            .map(|(symbol, address)| latchkey_api::KnownToken {
+                symbol: symbol.into(),
+                address: to_hex(&address),
+                decimals: 18,
+            })
+            .collect();
+        let primary = ChainSlot::new(backend, relayer, latchkey_core::to_hex(&class_hash))
+            .with_node_url(devnet.url().as_str())
+            .with_tokens(tokens);
         let state = AppState::new(store.clone(), primary, vec![], config);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let url = format!("http://{}", listener.local_addr().unwrap());
-        let app = latchkey_api::router(state);
+        let app = latchkey_api::router(state)
+            .into_make_service_with_connect_info::<std::net::SocketAddr>();
         let server = tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
         });

@@ -323,6 +323,13 @@ impl Chain for StarknetBackend {
             .and_then(|key| key.first().map(to_hex)))
     }
 
+    async fn token_balance(&self, token: &str, owner: &str) -> Result<String, Unavailable> {
+        let parse = |t: &str| parse_felt(t).map_err(|e| Unavailable(e.to_string()));
+        let balance =
+            self.client.erc20_balance(parse(token)?, parse(owner)?).await.map_err(unavailable)?;
+        Ok(balance.to_string())
+    }
+
     async fn prepare(
         &self,
         account: &str,

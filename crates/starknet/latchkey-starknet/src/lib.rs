@@ -45,6 +45,10 @@ pub const STRK_ADDRESS: Felt =
 pub const ETH_ADDRESS: Felt =
     Felt::from_hex_unchecked("0x049d36570d4e46f48e99674bd3fcc84644ddd6b96f7c741b1562b82f9e004dc7");
 
+/// Starknet's fee tokens by symbol (the same contracts on mainnet, Sepolia and the
+/// devnet), each of 18 decimal places.
+pub const FEE_TOKENS: [(&str, Felt); 2] = [("STRK", STRK_ADDRESS), ("ETH", ETH_ADDRESS)];
+
 /// A connection to a Starknet node.
 #[derive(Debug, Clone)]
 pub struct ChainClient {

@@ -30,6 +30,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/v1/chipi-wallets/prepare-creation", post(prepare_creation))
         .route("/v1/chipi-wallets", post(create_wallet))
         .route("/v1/chipi-wallets/by-user", get(wallet_by_user))
+        .route("/v1/chipi-wallets/token-balance", get(token_balance))
         .route(
             "/v1/chipi-wallets/update-encryption-details",
             axum::routing::patch(update_encryption),

@@ -448,3 +448,93 @@ pub(crate) async fn update_encryption(
     tracing::info!(wallet = %wallet.id, principal = %caller.principal.key(), "stored key replaced without a proof (Chipi route); previous version kept");
     Ok(Json(wallet_json(&wallet, &caller)))
 }
+
+/// What `getTokenBalance` sends: the chain, the token, and the wallet by address or by
+/// user id.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct TokenBalanceQuery {
+    chain: Option<String>,
+    chain_token: Option<String>,
+    wallet_public_key: Option<String>,
+    external_user_id: Option<String>,
+}
+
+/// A wallet's balance of one token, as `getTokenBalance` reads it.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct TokenBalance {
+    /// `STARKNET`.
+    chain: String,
+    /// The symbol asked for.
+    chain_token: String,
+    /// The token contract.
+    chain_token_address: String,
+    /// Decimal places of its smallest unit.
+    decimals: u8,
+    /// In whole tokens, exact (`"12.5"`).
+    balance: String,
+}
+
+#[utoipa::path(get, path = "/v1/chipi-wallets/token-balance", tag = "chipi",
+    params(("chain" = String, Query, description = "`STARKNET`."),
+        ("chainToken" = String, Query, description = "The token's symbol: the chain's own (`STRK`, `ETH` on the embedded chain) or one the organisation registered (`PUT /api/organization/tokens`)."),
+        ("walletPublicKey" = Option<String>, Query, description = "The wallet's address (this or `externalUserId`)."),
+        ("externalUserId" = Option<String>, Query, description = "Your user id (this or `walletPublicKey`).")),
+    responses((status = 200, body = TokenBalance),
+        (status = 400, body = crate::error::ErrorBody, description = "A chain other than `STARKNET` (`UNKNOWN_CHAIN`), no such token (`TOKEN_NOT_SUPPORTED`), or no wallet named (`INVALID_REQUEST`)."),
+        (status = 404, body = crate::error::ErrorBody, description = "No such wallet for this caller (`WALLET_NOT_FOUND`)."),
+        (status = 503, body = crate::error::ErrorBody, description = "The chain did not answer (`UPSTREAM_UNAVAILABLE`).")))]
+pub(crate) async fn token_balance(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiQuery(query): ApiQuery<TokenBalanceQuery>,
+) -> ApiResult<Json<TokenBalance>> {
+    let chain = query.chain.unwrap_or_default();
+    if chain != "STARKNET" {
+        return Err(ApiError::bad_request(
+            codes::UNKNOWN_CHAIN,
+            format!(
+                "chain {:?}: this server's Chipi API serves STARKNET",
+                chain.chars().take(32).collect::<String>()
+            ),
+        ));
+    }
+    let slot = state.primary();
+    domain_chain_id(slot)?;
+    let symbol = query
+        .chain_token
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| ApiError::bad_request(codes::INVALID_REQUEST, "chainToken is required"))?;
+    let wallet = match (query.wallet_public_key.filter(|k| !k.is_empty()), query.external_user_id) {
+        (Some(address), _) => {
+            crate::service::accessible_wallet(&state, &caller, &felt("walletPublicKey", &address)?)
+                .await?
+        }
+        (None, Some(external)) if !external.is_empty() => {
+            let wallet = state
+                .store
+                .wallet_by_external_user(&caller.org_id, slot.chain.id().as_str(), &external)
+                .await?
+                .filter(|wallet| caller.can_access(wallet))
+                .ok_or_else(|| ApiError::not_found(codes::WALLET_NOT_FOUND, "wallet not found"))?;
+            state.limits.check_wallet(&wallet.id)?;
+            wallet
+        }
+        _ => {
+            return Err(ApiError::bad_request(
+                codes::INVALID_REQUEST,
+                "walletPublicKey or externalUserId is required",
+            ))
+        }
+    };
+    let token = crate::service::tokens::resolve(&state, &caller.org_id, slot, &symbol).await?;
+    let amount = slot.chain.token_balance(&token.address, &wallet.address).await?;
+    Ok(Json(TokenBalance {
+        chain,
+        chain_token: token.symbol,
+        chain_token_address: token.address,
+        decimals: token.decimals,
+        balance: crate::service::tokens::in_whole_units(&amount, token.decimals),
+    }))
+}

@@ -1,6 +1,7 @@
 //! The native dialect: an organisation's own settings, set with its secret key: the issuer
 //! of its end users' tokens (`/api/organization/token-issuer`) and its sponsorship policy
-//! (`/api/sponsorship/policy`).
+//! (`/api/sponsorship/policy`), and the browser origins allowed to use its keys
+//! (`/api/organization/allowed-origins`).
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -12,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::service::organizations::{self, TokenIssuer};
+use crate::service::tokens;
 use crate::util::{felt_json, parse_json, RawBody};
 use crate::{ApiError, ApiResult, AppState, Caller};
 
@@ -22,6 +24,109 @@ pub(crate) fn routes() -> Router<AppState> {
             get(get_token_issuer).put(put_token_issuer).delete(delete_token_issuer),
         )
         .route("/api/sponsorship/policy", get(get_policy).put(put_policy))
+        .route("/api/organization/allowed-origins", get(get_origins).put(put_origins))
+        .route("/api/organization/tokens", get(get_tokens).put(put_tokens))
+}
+
+/// The tokens an organisation names by symbol (for balances by symbol, such as the Chipi
+/// API's `token-balance`), beside each chain's own.
+#[derive(Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct Tokens {
+    /// At most 100; a symbol once per chain.
+    #[schema(max_items = 100)]
+    tokens: Vec<tokens::TokenDocument>,
+}
+
+#[utoipa::path(get, path = "/api/organization/tokens", tag = "organization",
+    responses((status = 200, body = Tokens, description = "The organisation's registered tokens."),
+        (status = 403, body = crate::error::ErrorBody, description = "End users may not (`FORBIDDEN`): this route needs the organisation's secret key.")))]
+pub(crate) async fn get_tokens(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> ApiResult<Json<Tokens>> {
+    caller.require_organization()?;
+    let stored = state.store.org_tokens(&caller.org_id).await?;
+    let tokens = stored.into_iter().map(Into::into).collect();
+    Ok(Json(Tokens { tokens }))
+}
+
+#[utoipa::path(put, path = "/api/organization/tokens", tag = "organization",
+    request_body(content = Tokens, content_type = "application/json"),
+    responses((status = 200, body = Tokens, description = "Stored, addresses normalised; replaces the previous list."),
+        (status = 400, body = crate::error::ErrorBody, description = "A chain that is not served (`UNKNOWN_CHAIN`), a malformed symbol, decimals or address, a symbol twice on one chain, or more than 100 (`INVALID_REQUEST`)."),
+        (status = 403, body = crate::error::ErrorBody, description = "End users may not (`FORBIDDEN`): this route needs the organisation's secret key.")))]
+pub(crate) async fn put_tokens(
+    State(state): State<AppState>,
+    caller: Caller,
+    RawBody(body): RawBody,
+) -> ApiResult<Json<Tokens>> {
+    caller.require_organization()?;
+    let Tokens { tokens: asked } = parse_json(&body)?;
+    let checked = tokens::check_tokens(&state, asked)?;
+    let mut seen = std::collections::BTreeSet::new();
+    if let Some(twice) =
+        checked.iter().find(|t| !seen.insert((t.chain.as_str(), t.symbol.as_str())))
+    {
+        return Err(ApiError::bad_request(
+            codes::INVALID_REQUEST,
+            format!("{} is named twice on {}", twice.symbol, twice.chain),
+        ));
+    }
+    state.store.set_org_tokens(&caller.org_id, &checked).await?;
+    let tokens = checked.into_iter().map(Into::into).collect();
+    Ok(Json(Tokens { tokens }))
+}
+
+/// The browser origins allowed to call the API with an organisation's keys: exact
+/// origins, `scheme://host[:port]` (stored as browsers send them: lower case, no default
+/// port). None by default.
+#[derive(Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct AllowedOrigins {
+    /// For example `https://app.example` or `http://localhost:3000`; at most 100.
+    #[schema(max_items = 100, example = json!(["https://app.example"]))]
+    origins: Vec<String>,
+}
+
+#[utoipa::path(get, path = "/api/organization/allowed-origins", tag = "organization",
+    responses((status = 200, body = AllowedOrigins, description = "The organisation's allowed browser origins."),
+        (status = 403, body = crate::error::ErrorBody, description = "End users may not (`FORBIDDEN`): this route needs the organisation's secret key.")))]
+pub(crate) async fn get_origins(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> ApiResult<Json<AllowedOrigins>> {
+    caller.require_organization()?;
+    Ok(Json(AllowedOrigins { origins: state.store.allowed_origins(&caller.org_id).await? }))
+}
+
+#[utoipa::path(put, path = "/api/organization/allowed-origins", tag = "organization",
+    request_body(content = AllowedOrigins, content_type = "application/json"),
+    responses((status = 200, body = AllowedOrigins, description = "Stored, normalised; replaces the previous list."),
+        (status = 400, body = crate::error::ErrorBody, description = "An origin is malformed (`INVALID_ORIGIN`), or there are more than 100."),
+        (status = 403, body = crate::error::ErrorBody, description = "End users may not (`FORBIDDEN`): this route needs the organisation's secret key.")))]
+pub(crate) async fn put_origins(
+    State(state): State<AppState>,
+    caller: Caller,
+    RawBody(body): RawBody,
+) -> ApiResult<Json<AllowedOrigins>> {
+    caller.require_organization()?;
+    let AllowedOrigins { origins } = parse_json(&body)?;
+    if origins.len() > crate::cors::MAX_ORIGINS {
+        return Err(ApiError::bad_request(
+            codes::INVALID_ORIGIN,
+            format!("at most {} origins", crate::cors::MAX_ORIGINS),
+        ));
+    }
+    let mut normalised = origins
+        .iter()
+        .map(|origin| crate::cors::normalize_origin(origin))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|reason| ApiError::bad_request(codes::INVALID_ORIGIN, reason))?;
+    normalised.sort();
+    normalised.dedup();
+    state.store.set_allowed_origins(&caller.org_id, &normalised).await?;
+    Ok(Json(AllowedOrigins { origins: normalised }))
 }
 
 #[utoipa::path(get, path = "/api/organization/token-issuer", tag = "organization",
