@@ -200,10 +200,10 @@ registry! {
     PLAINTEXT_KEY_REJECTED = None;
     /// No relayer account that may send the execution can pay its fee: the operator must fund them (prepare again to use another account).
     RELAYER_UNFUNDED = None;
-    /// The read-only chain endpoint does not serve this JSON-RPC method (writes go through the API).
-    RPC_METHOD_NOT_ALLOWED = None;
     /// No such route.
     ROUTE_NOT_FOUND = None;
+    /// The read-only chain endpoint does not serve this JSON-RPC method (writes go through the API).
+    RPC_METHOD_NOT_ALLOWED = None;
     /// No such session on this wallet.
     SESSION_NOT_FOUND = None;
     /// The session's start has not come yet.
