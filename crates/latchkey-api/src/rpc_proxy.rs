@@ -22,6 +22,12 @@ use crate::{ApiError, AppState};
 /// Most calls in one JSON-RPC batch.
 const MAX_BATCH: usize = 20;
 
+/// The HTTP client every forwarded call shares (one connection pool, made once).
+fn node_client() -> &'static reqwest::Client {
+    static CLIENT: std::sync::OnceLock<reqwest::Client> = std::sync::OnceLock::new();
+    CLIENT.get_or_init(reqwest::Client::new)
+}
+
 /// How long the node gets to answer one call.
 const NODE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
@@ -158,7 +164,7 @@ pub(crate) async fn forward(
             return json_response(StatusCode::BAD_REQUEST, &error);
         }
     };
-    let http = reqwest::Client::new();
+    let http = node_client();
     match parsed {
         Value::Array(calls) => {
             if calls.is_empty() || calls.len() > MAX_BATCH {
@@ -168,7 +174,7 @@ pub(crate) async fn forward(
             }
             let mut answers = Vec::with_capacity(calls.len());
             for call in calls {
-                match one(&http, &node, family, call).await {
+                match one(http, &node, family, call).await {
                     Ok(answer) => answers.push(answer),
                     Err(unavailable) => {
                         return json_response(StatusCode::BAD_GATEWAY, &unavailable)
@@ -177,7 +183,7 @@ pub(crate) async fn forward(
             }
             json_response(StatusCode::OK, &Value::Array(answers))
         }
-        call => match one(&http, &node, family, call).await {
+        call => match one(http, &node, family, call).await {
             Ok(answer) => {
                 let status = if answer["error"]["code"] == json!(-32600) {
                     StatusCode::BAD_REQUEST
