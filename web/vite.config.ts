@@ -16,7 +16,7 @@ export default defineConfig({
   // Pre-bundling would move the SDK away from its .wasm file.
   optimizeDeps: { exclude: ['@latchkey/sdk'] },
   // The SDK's key worker (Argon2id off the page's thread) is a module worker that loads
-  // the same core: bundled as an ES module beside the page's chunks.
+  // the SDK's key-sealing module: bundled as an ES module beside the page's chunks.
   worker: { format: 'es' },
   build: {
     target: 'es2022',

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Builds @latchkey/sdk: the latchkey-wasm crate for wasm32, its wasm-bindgen glue
+# Builds @latchkey/sdk: the latchkey-wasm crate for wasm32 as three modules (Starknet
+# signing, key sealing, EVM), their wasm-bindgen glue optimised by binaryen's wasm-opt
 # (sdk/ts/wasm/), the npm dependencies and the TypeScript (sdk/ts/dist/, with the glue
 # copied to dist/wasm/ so that an install through `file:` works). Each step is skipped
 # when its inputs have not changed.
@@ -36,24 +37,35 @@ if command -v rustup >/dev/null && ! rustup target list --installed 2>/dev/null 
     rustup target add wasm32-unknown-unknown
 fi
 
-# 1. The crate (cargo is incremental by itself), in the workspace's `wasm` profile:
-# whole-program optimisation for the module only (the release profile is tuned for the
-# server), about 25% faster signing and a smaller module.
-(cd "$root" && cargo build -p latchkey-wasm --target wasm32-unknown-unknown --profile wasm --locked --quiet)
-wasm_in="$CARGO_TARGET_DIR/wasm32-unknown-unknown/wasm/latchkey_wasm.wasm"
+# 1. The modules: latchkey-wasm built once per feature set (cargo is incremental by
+# itself), in the workspace's `wasm-*` profiles (whole-program optimisation for the
+# modules only; the release profile is tuned for the server). A page loads what it uses:
+#   module             features   profile      what
+#   latchkey_starknet  signing    wasm-signing Starknet signers and hashes: what `init()` loads
+#   latchkey_keys      sealing    wasm-small   sealing and opening keys (Argon2id, the PIN OPRF,
+#                                              Chipi): the key vault's, loaded when a key is
+#                                              sealed or opened
+#   latchkey_evm       evm        wasm-small   EVM keys with their sealing: loaded by the EVM API
+# (`wasm-small` is `wasm` at opt-level "s", `wasm-signing` the same with the arithmetic
+# signing spends its time in at opt-level 3: see the workspace Cargo.toml.)
+modules=(starknet:signing:wasm-signing keys:sealing:wasm-small evm:evm:wasm-small)
+stage="$CARGO_TARGET_DIR/wasm32-unknown-unknown/sdk-modules"
+mkdir -p "$stage"
+for entry in "${modules[@]}"; do
+    IFS=: read -r name features profile <<<"$entry"
+    (cd "$root" && cargo build -p latchkey-wasm --target wasm32-unknown-unknown --profile "$profile" --locked --quiet \
+        --no-default-features --features "$features")
+    cp "$CARGO_TARGET_DIR/wasm32-unknown-unknown/$profile/latchkey_wasm.wasm" "$stage/latchkey_$name.wasm.new"
+    if cmp -s "$stage/latchkey_$name.wasm.new" "$stage/latchkey_$name.wasm"; then
+        rm "$stage/latchkey_$name.wasm.new"
+    else
+        mv "$stage/latchkey_$name.wasm.new" "$stage/latchkey_$name.wasm"
+    fi
+done
 
-# 2. The glue, when the module changed.
+# 2. npm dependencies (binaryen's wasm-opt among them), when the lock file changed.
 stamp_dir="$here/.stamp"
 mkdir -p "$stamp_dir"
-wasm_sum="$(sha256sum "$wasm_in" | cut -d' ' -f1) $WASM_BINDGEN_VERSION"
-if [ ! -f "$here/wasm/latchkey_wasm_bg.wasm" ] || [ "$(cat "$stamp_dir/wasm" 2>/dev/null)" != "$wasm_sum" ]; then
-    log "wasm-bindgen"
-    rm -rf "$here/wasm"
-    "$wasm_bindgen" "$wasm_in" "$here/wasm"
-    echo "$wasm_sum" >"$stamp_dir/wasm"
-fi
-
-# 3. npm dependencies, when the lock file changed.
 cd "$here"
 lock_sum="$(sha256sum package-lock.json | cut -d' ' -f1)"
 if [ ! -d node_modules ] || [ "$(cat "$stamp_dir/npm" 2>/dev/null)" != "$lock_sum" ]; then
@@ -62,15 +74,42 @@ if [ ! -d node_modules ] || [ "$(cat "$stamp_dir/npm" 2>/dev/null)" != "$lock_su
     echo "$lock_sum" >"$stamp_dir/npm"
 fi
 
-# 4. TypeScript and the copy of the module in dist/, when a source, the glue, the module
+# 3. Each module's glue, then wasm-opt (binaryen, pinned in package.json) tuned for size,
+# when the module, the generator or the optimiser changed. -Oz and -Os give the same
+# gzip size (-Oz is a little smaller raw) and neither slows signing; `npm run bench`
+# reports the sizes and the signing speed.
+wasm_opt_flags=(-Oz --strip-debug --strip-producers
+    --enable-bulk-memory --enable-sign-ext --enable-nontrapping-float-to-int
+    --enable-mutable-globals --enable-reference-types --enable-multivalue)
+wasm_opt_version="$(npx --no-install wasm-opt --version)"
+rm -rf "$here/wasm/latchkey_wasm.js" "$here/wasm/latchkey_wasm.d.ts" "$here/wasm/latchkey_wasm_bg.wasm" "$here/wasm/latchkey_wasm_bg.wasm.d.ts"
+for entry in "${modules[@]}"; do
+    name="latchkey_${entry%%:*}"
+    wasm_sum="$(sha256sum "$stage/$name.wasm" | cut -d' ' -f1) $WASM_BINDGEN_VERSION $wasm_opt_version ${wasm_opt_flags[*]}"
+    if [ ! -f "$here/wasm/${name}_bg.wasm" ] || [ "$(cat "$stamp_dir/$name" 2>/dev/null)" != "$wasm_sum" ]; then
+        log "wasm-bindgen + wasm-opt: $name"
+        rm -f "$here/wasm/$name.js" "$here/wasm/$name.d.ts" "$here/wasm/${name}_bg.wasm" "$here/wasm/${name}_bg.wasm.d.ts"
+        "$wasm_bindgen" "$stage/$name.wasm" "$here/wasm"
+        npx --no-install wasm-opt "${wasm_opt_flags[@]}" "$here/wasm/${name}_bg.wasm" -o "$here/wasm/${name}_bg.wasm.opt"
+        mv "$here/wasm/${name}_bg.wasm.opt" "$here/wasm/${name}_bg.wasm"
+        echo "$wasm_sum" >"$stamp_dir/$name"
+    fi
+done
+
+# 4. TypeScript and the copy of the modules in dist/, when a source, the glue, a module
 # or the configuration changed.
-src_sum="$(cat tsconfig.json package.json src/*.ts wasm/latchkey_wasm.d.ts wasm/latchkey_wasm.js wasm/latchkey_wasm_bg.wasm | sha256sum | cut -d' ' -f1)"
-if [ ! -f dist/index.js ] || [ ! -f dist/wasm/latchkey_wasm_bg.wasm ] || [ "$(cat "$stamp_dir/tsc" 2>/dev/null)" != "$src_sum" ]; then
+glue=()
+for entry in "${modules[@]}"; do
+    name="latchkey_${entry%%:*}"
+    glue+=("wasm/$name.js" "wasm/$name.d.ts" "wasm/${name}_bg.wasm" "wasm/${name}_bg.wasm.d.ts")
+done
+src_sum="$(cat tsconfig.json package.json src/*.ts "${glue[@]}" | sha256sum | cut -d' ' -f1)"
+if [ ! -f dist/index.js ] || [ ! -f dist/wasm/latchkey_starknet_bg.wasm ] || [ "$(cat "$stamp_dir/tsc" 2>/dev/null)" != "$src_sum" ]; then
     log "tsc"
     rm -rf dist
     npx --no-install tsc -p tsconfig.json
     mkdir -p dist/wasm
-    cp wasm/latchkey_wasm.js wasm/latchkey_wasm.d.ts wasm/latchkey_wasm_bg.wasm wasm/latchkey_wasm_bg.wasm.d.ts dist/wasm/
+    cp "${glue[@]}" dist/wasm/
     echo "$src_sum" >"$stamp_dir/tsc"
 fi
 log "ready: $here/dist"

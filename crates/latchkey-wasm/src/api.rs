@@ -2,26 +2,40 @@
 //! over [`crate::keys`]; every error is thrown as a `LatchkeyError` with `code` and
 //! `numericCode` (see [`crate::ErrorCode`]).
 
-use latchkey_core::keystore::hardened::{self, Argon2Params, CURRENT_PARAMS, FLOOR_PARAMS};
-use latchkey_core::keystore::{self, EncryptKey, ServerShare};
+use latchkey_core::keystore::hardened;
+#[cfg(feature = "sealing")]
+use latchkey_core::keystore::hardened::{Argon2Params, CURRENT_PARAMS, FLOOR_PARAMS};
+use latchkey_core::keystore::{self};
+#[cfg(feature = "sealing")]
+use latchkey_core::keystore::{EncryptKey, ServerShare};
 use latchkey_core::{
-    check_pin_strength, public_key_hex, selector, short_string, to_hex, verify_signature, Felt,
-    KeyBinding, KeyKind, OutsideExecution, SessionKeyData, Signature, SigningKey,
+    check_pin_strength, public_key_hex, selector, short_string, to_hex, Felt, KeyBinding, KeyKind,
+    SessionKeyData, SigningKey,
 };
+#[cfg(feature = "signing")]
+use latchkey_core::{verify_signature, OutsideExecution, Signature};
+#[cfg(feature = "signing")]
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
 use crate::entropy::rng_from_entropy;
 use crate::error::{to_js, ErrorCode, WasmError, WasmResult};
 use crate::format::KeyFormat;
-use crate::js::{
-    json_text, to_js_object, JsOutsideExecution, JsOwnerSignature, JsSessionKeyData, JsTypedData,
-};
-use crate::keys::{self, felt_arg, integer_arg, Format, OwnerSignatureView, ProofInputs};
+#[cfg(any(feature = "signing", feature = "sealing"))]
+use crate::js::json_text;
+use crate::js::{to_js_object, JsSessionKeyData};
+#[cfg(feature = "signing")]
+use crate::js::{JsOutsideExecution, JsOwnerSignature, JsTypedData};
+#[cfg(feature = "sealing")]
+use crate::keys::Format;
+use crate::keys::{self, felt_arg, integer_arg};
+#[cfg(feature = "signing")]
+use crate::keys::{OwnerSignatureView, ProofInputs};
 
 /// The format to seal in with `secret`. Without a format asked for: `lk2` when the secret
 /// carries the server's OPRF output, else `lk1`. `lk2` needs that output, `lk1` refuses it
 /// (it would be dropped), and so does the Chipi format, which cannot use it.
+#[cfg(feature = "sealing")]
 pub(crate) fn format_for(format: Option<KeyFormat>, secret: &EncryptKey) -> WasmResult<Format> {
     let oprf = secret.oprf().is_some();
     match format {
@@ -49,17 +63,20 @@ pub(crate) fn format_for(format: Option<KeyFormat>, secret: &EncryptKey) -> Wasm
 /// What unlocks a key: a PIN or passphrase, or a WebAuthn PRF output, optionally with a
 /// server-held share or with the server's OPRF evaluation of the PIN
 /// (`PinBlind.finalize`). Zeroed in WebAssembly memory by `free()`; it never prints.
+#[cfg(feature = "sealing")]
 #[wasm_bindgen]
 pub struct Secret {
     pub(crate) inner: EncryptKey,
 }
 
+#[cfg(feature = "sealing")]
 impl std::fmt::Debug for Secret {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Secret").field("inner", &self.inner).finish()
     }
 }
 
+#[cfg(feature = "sealing")]
 #[wasm_bindgen]
 impl Secret {
     /// A PIN or passphrase, used exactly as typed (UTF-8, no normalisation).
@@ -103,12 +120,14 @@ impl Secret {
 /// Argon2id cost parameters for new `lk1` envelopes. The default (and
 /// [`KdfParams::current`]) is m = 128 MiB, t = 3, p = 4; nothing below
 /// [`KdfParams::floor`] (m = 19 MiB, t = 2, p = 1) is accepted.
+#[cfg(feature = "sealing")]
 #[wasm_bindgen]
 #[derive(Debug, Clone, Copy)]
 pub struct KdfParams {
     pub(crate) params: Argon2Params,
 }
 
+#[cfg(feature = "sealing")]
 #[wasm_bindgen]
 impl KdfParams {
     /// Parameters within the accepted bounds (`INVALID_INPUT` otherwise).
@@ -149,10 +168,12 @@ impl KdfParams {
     }
 }
 
+#[cfg(feature = "signing")]
 fn parse_typed_data(value: &JsTypedData) -> WasmResult<latchkey_core::TypedData> {
     keys::typed_data_from_json(&json_text(value)?)
 }
 
+#[cfg(feature = "sealing")]
 fn seal_again(
     key: &SigningKey,
     binding: &KeyBinding,
@@ -208,6 +229,7 @@ fn transferred_envelope(kind: KeyKind, text: Option<String>) -> WasmResult<Optio
 }
 
 /// Signs a proof of possession with `key` for `account`: `[r, s]` (hex).
+#[cfg(feature = "signing")]
 fn prove(
     key: &SigningKey,
     chain_id: &str,
@@ -254,6 +276,7 @@ impl SessionSigner {
         })
     }
 
+    #[cfg(feature = "signing")]
     fn sign_json(&self, json: &str, now: f64) -> WasmResult<Vec<String>> {
         let typed_data = keys::typed_data_from_json(json)?;
         let now = integer_arg("now", now)?;
@@ -300,7 +323,11 @@ impl SessionSigner {
     pub fn session_key_data(&self) -> Result<JsSessionKeyData, JsValue> {
         to_js(self.record().and_then(|record| to_js_object(&record)))
     }
+}
 
+#[cfg(feature = "signing")]
+#[wasm_bindgen]
+impl SessionSigner {
     /// Signs a session execution: `[sessionPublicKey, r, s, validUntil]` (hex) over the
     /// SNIP-12 hash of `typedData` for this wallet; `SESSION_EXPIRED` after `validUntil`.
     #[wasm_bindgen(js_name = signTypedData)]
@@ -340,7 +367,11 @@ impl SessionSigner {
             prove(&self.key, chain_id, account, purpose, challenge, payload_hash)
         })())
     }
+}
 
+#[cfg(feature = "sealing")]
+#[wasm_bindgen]
+impl SessionSigner {
     /// Encrypts the key again (a new PIN, or the `lk1` format for a Chipi key) and
     /// remembers the result; returns the encrypted key.
     pub fn seal(
@@ -359,7 +390,10 @@ impl SessionSigner {
         self.encrypted_private_key = Some(sealed.clone());
         Ok(sealed)
     }
+}
 
+#[wasm_bindgen]
+impl SessionSigner {
     /// This key sealed under `transferKey` (32 random bytes, used once), to be held by
     /// another WebAssembly instance of this module (a worker and its page) through
     /// [`SessionSigner::from_transfer`]; no Argon2id, and no plaintext in JavaScript.
@@ -406,7 +440,11 @@ impl SessionSigner {
     pub fn export_private_key_plaintext(&self) -> String {
         self.key.secret_hex().to_string()
     }
+}
 
+#[cfg(feature = "signing")]
+#[wasm_bindgen]
+impl SessionSigner {
     /// A signer from a plaintext private key (`0x` hex), for importing a key that exists
     /// outside any encrypted store. Seal it before storing anything.
     #[wasm_bindgen(js_name = fromPlaintext)]
@@ -445,6 +483,7 @@ impl std::fmt::Debug for OwnerSigner {
     }
 }
 
+#[cfg(feature = "signing")]
 impl OwnerSigner {
     fn sign_json(&self, json: &str) -> WasmResult<OwnerSignatureView> {
         let typed_data = keys::typed_data_from_json(json)?;
@@ -471,7 +510,11 @@ impl OwnerSigner {
     pub fn encrypted_private_key(&self) -> Option<String> {
         self.encrypted_private_key.clone()
     }
+}
 
+#[cfg(feature = "signing")]
+#[wasm_bindgen]
+impl OwnerSigner {
     /// Signs typed data (an execution prepared by the API) as the owner.
     #[wasm_bindgen(js_name = signTypedData)]
     pub fn sign_typed_data(&self, typed_data: &JsTypedData) -> Result<JsOwnerSignature, JsValue> {
@@ -496,7 +539,11 @@ impl OwnerSigner {
     ) -> Result<Vec<String>, JsValue> {
         to_js(prove(&self.key, chain_id, self.account, purpose, challenge, payload_hash))
     }
+}
 
+#[cfg(feature = "sealing")]
+#[wasm_bindgen]
+impl OwnerSigner {
     /// Encrypts the key again and remembers the result; returns the encrypted key.
     pub fn seal(
         &mut self,
@@ -514,7 +561,10 @@ impl OwnerSigner {
         self.encrypted_private_key = Some(sealed.clone());
         Ok(sealed)
     }
+}
 
+#[wasm_bindgen]
+impl OwnerSigner {
     /// This key sealed under `transferKey` (32 random bytes, used once), to be held by
     /// another WebAssembly instance of this module through [`OwnerSigner::from_transfer`].
     #[wasm_bindgen(js_name = sealForTransfer)]
@@ -553,7 +603,11 @@ impl OwnerSigner {
     pub fn export_private_key_plaintext(&self) -> String {
         self.key.secret_hex().to_string()
     }
+}
 
+#[cfg(feature = "signing")]
+#[wasm_bindgen]
+impl OwnerSigner {
     /// A signer from a plaintext private key, for importing a key that exists outside
     /// any encrypted store. Seal it before storing anything.
     #[wasm_bindgen(js_name = fromPlaintext)]
@@ -571,6 +625,7 @@ impl OwnerSigner {
 /// Creates a session key for `account`, valid until `now + durationSeconds`, sealed with
 /// `secret` (`lk2` when it carries the server's OPRF evaluation, else `lk1`; or the
 /// `format` asked for), and keeps it unlocked. `entropy`: 32+ random bytes.
+#[cfg(feature = "sealing")]
 #[wasm_bindgen(js_name = createSessionSigner)]
 pub fn create_session_signer(
     secret: &Secret,
@@ -608,6 +663,7 @@ pub fn create_session_signer(
 
 /// Unlocks a stored session (`SessionKeyData`) for `account`: decrypts its key (either
 /// format), checks it against the record's public key, and keeps it in memory.
+#[cfg(feature = "sealing")]
 #[wasm_bindgen(js_name = unlockSessionKey)]
 pub fn unlock_session_key(
     session: &JsSessionKeyData,
@@ -640,6 +696,7 @@ pub fn unlock_session_key(
 /// Creates an owner key (the Chipi SDK's way), sealed with `secret` (`lk2` when it
 /// carries the server's OPRF evaluation, else `lk1`; or the `format` asked for) for the
 /// account it will own under `classHash`, and keeps it unlocked.
+#[cfg(feature = "sealing")]
 #[wasm_bindgen(js_name = createOwnerSigner)]
 pub fn create_owner_signer(
     secret: &Secret,
@@ -670,6 +727,7 @@ pub fn create_owner_signer(
 /// Creates an owner key (the Chipi SDK's way) for the account it will own under
 /// `classHash`, unlocked and not sealed yet: the account (`signer.account`) is what the
 /// server's PIN evaluation is asked for, then `signer.seal(secret, …)` seals it as `lk2`.
+#[cfg(feature = "signing")]
 #[wasm_bindgen(js_name = generateOwnerSigner)]
 pub fn generate_owner_signer(class_hash: &str, entropy: &[u8]) -> Result<OwnerSigner, JsValue> {
     to_js((|| {
@@ -681,6 +739,7 @@ pub fn generate_owner_signer(class_hash: &str, entropy: &[u8]) -> Result<OwnerSi
 }
 
 /// Unlocks an encrypted owner key of `account`, checking it against `ownerPublicKey`.
+#[cfg(feature = "sealing")]
 #[wasm_bindgen(js_name = unlockOwnerKey)]
 pub fn unlock_owner_key(
     encrypted_private_key: &str,
@@ -702,6 +761,7 @@ pub fn unlock_owner_key(
 }
 
 /// The SNIP-12 revision 1 message hash of `typedData` for `account`.
+#[cfg(feature = "signing")]
 #[wasm_bindgen(js_name = messageHash)]
 pub fn message_hash(typed_data: &JsTypedData, account: &str) -> Result<String, JsValue> {
     to_js((|| {
@@ -711,6 +771,7 @@ pub fn message_hash(typed_data: &JsTypedData, account: &str) -> Result<String, J
 }
 
 /// The address of latchkey's account of `classHash` owned by `ownerPublicKey`.
+#[cfg(feature = "signing")]
 #[wasm_bindgen(js_name = accountAddress)]
 pub fn account_address(class_hash: &str, owner_public_key: &str) -> Result<String, JsValue> {
     to_js((|| {
@@ -725,6 +786,7 @@ pub fn account_address(class_hash: &str, owner_public_key: &str) -> Result<Strin
 /// `purpose` is `create-wallet`, `replace-key`, `restore-key`, `store-session` or `pin-unlock`; the
 /// felts are `0x` hex or decimal (the chain id as the server's challenge gives it, e.g.
 /// `shortString('SN_SEPOLIA')`). `INVALID_INPUT` otherwise.
+#[cfg(feature = "signing")]
 #[wasm_bindgen(js_name = proofHash)]
 pub fn proof_hash(
     chain_id: &str,
@@ -759,6 +821,7 @@ pub fn normalize_felt(value: &str) -> Result<String, JsValue> {
     to_js(felt_arg("value", value).map(|f| to_hex(&f)))
 }
 
+#[cfg(feature = "signing")]
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct OutsideExecutionView {
@@ -770,6 +833,7 @@ struct OutsideExecutionView {
     calls: Vec<latchkey_core::Call>,
 }
 
+#[cfg(feature = "signing")]
 fn decode(typed: &latchkey_core::TypedData) -> WasmResult<OutsideExecutionView> {
     let (oe, chain) = OutsideExecution::from_typed_data(typed).map_err(|e| {
         WasmError::new(ErrorCode::InvalidTypedData, format!("Invalid typed data: {e}."))
@@ -786,6 +850,7 @@ fn decode(typed: &latchkey_core::TypedData) -> WasmResult<OutsideExecutionView> 
 
 /// Reads a SNIP-9 v2 outside execution back from typed data (to check what is about to
 /// be signed); `INVALID_TYPED_DATA` if it is not exactly one.
+#[cfg(feature = "signing")]
 #[wasm_bindgen(js_name = decodeOutsideExecution)]
 pub fn decode_outside_execution(typed: &JsTypedData) -> Result<JsOutsideExecution, JsValue> {
     to_js(parse_typed_data(typed).and_then(|td| decode(&td)).and_then(|view| to_js_object(&view)))
@@ -841,6 +906,7 @@ pub fn pin_weakness(pin: &str) -> Option<String> {
 
 /// Verifies a Stark ECDSA signature (`r`, `s`) of `messageHash` by `publicKey`; malformed
 /// input is simply invalid.
+#[cfg(feature = "signing")]
 #[wasm_bindgen(js_name = verifySignature)]
 pub fn verify(public_key: &str, message_hash: &str, r: &str, s: &str) -> bool {
     let parse = |t: &str| latchkey_core::parse_felt(t).ok();
@@ -864,7 +930,7 @@ pub fn version() -> String {
     env!("CARGO_PKG_VERSION").to_string()
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "signing", feature = "sealing"))]
 mod tests {
     use super::*;
     use crate::keys::tests::{capture, entropy};

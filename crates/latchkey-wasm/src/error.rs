@@ -281,6 +281,7 @@ impl WasmError {
     }
 
     /// A refused OPRF element (`INVALID_OPRF_ELEMENT`).
+    #[cfg(feature = "sealing")]
     pub(crate) fn invalid_oprf_element() -> Self {
         Self::new(
             ErrorCode::InvalidOprfElement,
@@ -289,6 +290,7 @@ impl WasmError {
     }
 
     /// A failure to seal a new key of `kind`.
+    #[cfg(feature = "sealing")]
     pub(crate) fn create_failed(kind: KeyKind, cause: KeystoreError) -> Self {
         match (kind, cause) {
             (_, KeystoreError::WeakPin(reason)) => SessionError::WeakPin(reason).into(),

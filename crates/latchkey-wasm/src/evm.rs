@@ -303,7 +303,7 @@ pub fn unlock_evm_key(
     })())
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "signing", feature = "evm"))]
 mod tests {
     use latchkey_core::keystore::hardened::FLOOR_PARAMS;
     use latchkey_core::keystore::oprf::WalletOprfKey;

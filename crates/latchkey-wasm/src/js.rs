@@ -94,6 +94,7 @@ extern "C" {
 
 /// The JSON text of a JavaScript value (`INVALID_TYPED_DATA` when it has none, e.g. a
 /// `BigInt` inside).
+#[cfg(any(feature = "signing", feature = "sealing"))]
 pub(crate) fn json_text(value: &JsValue) -> WasmResult<String> {
     js_sys::JSON::stringify(value)
         .ok()

@@ -1,19 +1,33 @@
 //! The Rust side of the bindings, free of JavaScript types so it runs in native tests:
 //! argument parsing, key creation and sealing, unlocking, and signing.
 
+#[cfg(any(feature = "signing", feature = "sealing"))]
+use latchkey_core::generate_owner_key;
+#[cfg(feature = "sealing")]
 use latchkey_core::keystore::hardened::{self, Argon2Params, CURRENT_PARAMS};
-use latchkey_core::keystore::{self, chipi, passkey, EncryptKey, KeyBinding, KeystoreError};
+#[cfg(feature = "sealing")]
+use latchkey_core::keystore::{self, chipi};
+use latchkey_core::keystore::{passkey, EncryptKey, KeyBinding};
+#[cfg(any(feature = "signing", feature = "sealing"))]
+use latchkey_core::SessionError;
+#[cfg(feature = "sealing")]
+use latchkey_core::{generate_session_key, public_key_hex, KeyKind, KeystoreError, SessionKeyData};
+#[cfg(feature = "signing")]
 use latchkey_core::{
-    contract_address, generate_owner_key, generate_session_key, is_live_at, parse_felt,
-    payload_hash, proof_hash, public_key_hex, sign_proof, to_hex, Felt, KeyKind, ProofPurpose,
-    SessionError, SessionKeyData, SessionSignature, Signature, SigningKey, TypedData,
+    is_live_at, proof_hash, sign_proof, to_hex, ProofPurpose, SessionSignature, Signature,
+    TypedData,
 };
+use latchkey_core::{parse_felt, payload_hash, Felt, SigningKey};
 use rand_core::CryptoRngCore;
+#[cfg(feature = "signing")]
 use serde::Serialize;
 
-use crate::error::{ErrorCode, WasmError, WasmResult};
+#[cfg(feature = "signing")]
+use crate::error::ErrorCode;
+use crate::error::{WasmError, WasmResult};
 
 /// The two storage formats of an encrypted private key.
+#[cfg(feature = "sealing")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Format {
     /// latchkey's hardened envelope (XChaCha20-Poly1305): `lk2$…` for a PIN with the
@@ -43,6 +57,7 @@ pub(crate) fn integer_arg(field: &str, value: f64) -> WasmResult<u64> {
 }
 
 /// Typed data from its JSON text.
+#[cfg(feature = "signing")]
 pub(crate) fn typed_data_from_json(text: &str) -> WasmResult<TypedData> {
     TypedData::from_json(text).map_err(|e| {
         WasmError::new(
@@ -53,19 +68,27 @@ pub(crate) fn typed_data_from_json(text: &str) -> WasmResult<TypedData> {
 }
 
 /// The SNIP-12 message hash of `typed_data` for `account`.
+#[cfg(feature = "signing")]
 pub(crate) fn message_hash(typed_data: &TypedData, account: &Felt) -> WasmResult<Felt> {
     typed_data.message_hash(account).map_err(|e| WasmError::from(SessionError::InvalidTypedData(e)))
 }
 
 /// The address of latchkey's account of `class_hash` for `owner_public_key`: salt and
 /// constructor calldata are the owner key, deployer zero (the Chipi SDK's rule).
+#[cfg(any(feature = "signing", feature = "sealing"))]
 pub(crate) fn account_address(class_hash: &Felt, owner_public_key: &Felt) -> Felt {
-    contract_address(owner_public_key, class_hash, &[*owner_public_key], &Felt::ZERO)
+    crate::address::contract_address(
+        owner_public_key,
+        class_hash,
+        &[*owner_public_key],
+        &Felt::ZERO,
+    )
 }
 
 /// Seals `key` in `format`. A hardened envelope with a PIN or passphrase applies the
 /// strength rules and Argon2id with `params` (default: the current parameters), and is
 /// `lk2` when the secret carries the server's OPRF output; with a PRF output, HKDF.
+#[cfg(feature = "sealing")]
 pub(crate) fn seal(
     key: &SigningKey,
     binding: &KeyBinding,
@@ -85,6 +108,7 @@ pub(crate) fn seal(
 
 /// Opens a stored key of either format and checks it against `public_key` (and, for
 /// `lk1`/`lk2`, against the kind and account bound into the envelope).
+#[cfg(feature = "sealing")]
 pub(crate) fn open(
     stored: &str,
     kind: KeyKind,
@@ -97,6 +121,7 @@ pub(crate) fn open(
 }
 
 /// A new owner key, sealed; its account address follows from `class_hash`.
+#[cfg(feature = "sealing")]
 pub(crate) struct NewOwner {
     pub(crate) key: SigningKey,
     pub(crate) account: Felt,
@@ -106,6 +131,7 @@ pub(crate) struct NewOwner {
 /// An owner key made exactly as the Chipi SDK does (32 bytes mod 2^251), not sealed yet,
 /// and the address of the account it owns under `class_hash`: a key whose PIN goes
 /// through the server's OPRF is sealed once the wallet's evaluation is known.
+#[cfg(any(feature = "signing", feature = "sealing"))]
 pub(crate) fn generate_owner(
     class_hash: &Felt,
     rng: &mut impl CryptoRngCore,
@@ -117,6 +143,7 @@ pub(crate) fn generate_owner(
 
 /// Creates an owner key exactly as the Chipi SDK does (32 bytes mod 2^251) and seals it,
 /// bound to its account address.
+#[cfg(feature = "sealing")]
 pub(crate) fn new_owner_key(
     secret: &EncryptKey,
     class_hash: &Felt,
@@ -137,6 +164,7 @@ pub(crate) fn new_owner_key(
 /// Creates a session key valid until `now + duration_seconds`, sealed and bound to
 /// `account`, with the SDK's validation and messages (`SESSION_CREATION_FAILED`) and the
 /// strength rules for `lk1` PINs (`WEAK_PIN`). Returns the record and the key.
+#[cfg(feature = "sealing")]
 pub(crate) fn new_session_key(
     secret: &EncryptKey,
     account: Felt,
@@ -176,6 +204,7 @@ pub(crate) fn new_session_key(
 /// Signs a session execution with an unlocked key: `SESSION_EXPIRED` once `now` is past
 /// `valid_until` (inclusive convention), then `[public_key, r, s, valid_until]` over the
 /// SNIP-12 hash for `account`.
+#[cfg(feature = "signing")]
 pub(crate) fn sign_session(
     key: &SigningKey,
     valid_until: u64,
@@ -192,6 +221,7 @@ pub(crate) fn sign_session(
 }
 
 /// Signs typed data as the owner.
+#[cfg(feature = "signing")]
 pub(crate) fn sign_owner(
     key: &SigningKey,
     typed_data: &TypedData,
@@ -203,6 +233,7 @@ pub(crate) fn sign_owner(
 
 /// The inputs of a proof of key possession, parsed (`INVALID_INPUT` for a felt that is
 /// not one or an unknown purpose).
+#[cfg(feature = "signing")]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct ProofInputs {
     pub(crate) chain_id: Felt,
@@ -213,6 +244,7 @@ pub(crate) struct ProofInputs {
 }
 
 /// A proof purpose by its wire spelling.
+#[cfg(feature = "signing")]
 pub(crate) fn purpose_arg(text: &str) -> WasmResult<ProofPurpose> {
     ProofPurpose::parse(text).ok_or_else(|| {
         WasmError::invalid_input(
@@ -221,6 +253,7 @@ pub(crate) fn purpose_arg(text: &str) -> WasmResult<ProofPurpose> {
     })
 }
 
+#[cfg(feature = "signing")]
 impl ProofInputs {
     /// Parses the JavaScript arguments of a proof: felts in `0x` hex or decimal.
     pub(crate) fn parse(
@@ -251,6 +284,7 @@ pub(crate) fn proof_payload_hash(text: &str) -> Felt {
 }
 
 /// Signs a proof of possession with `key`: `[r, s]`.
+#[cfg(feature = "signing")]
 pub(crate) fn sign_possession(key: &SigningKey, inputs: &ProofInputs) -> WasmResult<Signature> {
     sign_proof(
         key,
@@ -265,6 +299,7 @@ pub(crate) fn sign_possession(key: &SigningKey, inputs: &ProofInputs) -> WasmRes
 
 /// An owner signature in both wire forms: hex for the native API (`[r, s]`), decimal for
 /// the Chipi dialect (`{r, s}`).
+#[cfg(feature = "signing")]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct OwnerSignatureView {
@@ -274,6 +309,7 @@ pub(crate) struct OwnerSignatureView {
     pub(crate) s_decimal: String,
 }
 
+#[cfg(feature = "signing")]
 impl From<Signature> for OwnerSignatureView {
     fn from(sig: Signature) -> Self {
         Self {
@@ -319,18 +355,21 @@ pub(crate) fn open_transfer(
     transfer_key: &[u8],
 ) -> WasmResult<SigningKey> {
     let secret = transfer_secret(transfer_key)?;
-    keystore::open(sealed, &secret, binding)
+    // PRF envelopes only: an Argon2id envelope is refused before any KDF work (and no
+    // Argon2id is linked into a module that only signs).
+    passkey::open_prf_only(sealed, &secret, binding)
         .map_err(|cause| WasmError::open_failed(binding.kind, cause))
 }
 
 /// A plaintext private key given by the caller (`0x` hex or decimal), for import.
+#[cfg(feature = "signing")]
 pub(crate) fn key_from_plaintext(text: &str) -> WasmResult<SigningKey> {
     // The input is never echoed.
     SigningKey::from_hex(text)
         .map_err(|_| WasmError::invalid_input("the private key is not a valid Stark private key"))
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "signing", feature = "sealing"))]
 pub(crate) mod tests {
     use latchkey_core::keystore::hardened::FLOOR_PARAMS;
     use latchkey_core::{verify_signature, KeyFormat};

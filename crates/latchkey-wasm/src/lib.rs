@@ -26,28 +26,54 @@
 //!   with `code` (a stable string) and `numericCode` (an [`ErrorCode`]); messages never
 //!   contain a PIN, a key or a ciphertext.
 //!
+//! ## Feature flags
+//! One crate, several WebAssembly modules (see `sdk/ts/build.sh`), so that a page loads
+//! only what it uses: the default is everything.
+//! - `signing`: holding Starknet keys and signing with them (typed data, proofs,
+//!   hashes, verification); the module a page loads first.
+//! - `sealing`: making, sealing and opening keys (Argon2id, the PIN OPRF, the Chipi
+//!   format); the key vault's module, loaded when a key is sealed or opened.
+//! - `evm`: EVM keys, with `sealing` (their envelopes are the same).
+//!
+//! Without a feature the module still holds keys: their public parts, and moving them
+//! to another module under a one-time key (`sealForTransfer`, `fromTransfer`).
+//!
 //! Randomness comes from the caller: functions that need it take 32+ bytes from
 //! `crypto.getRandomValues` (see [`MIN_ENTROPY_BYTES`]).
 
+#[cfg(any(feature = "signing", feature = "sealing"))]
+mod address;
 mod api;
 mod entropy;
 mod error;
+#[cfg(feature = "evm")]
 mod evm;
 mod format;
 mod js;
 mod keys;
 mod pin;
 
+#[cfg(feature = "signing")]
 pub use api::{
-    account_address, create_owner_signer, create_session_signer, decode_outside_execution,
-    encrypted_key_format, generate_owner_signer, message_hash, needs_upgrade, normalize_felt,
-    payload_hash, pin_weakness, proof_hash, selector_from_name, short_string_felt,
-    unlock_owner_key, unlock_session_key, validate_encrypted_key, verify, version, KdfParams,
-    OwnerSigner, Secret, SessionSigner,
+    account_address, decode_outside_execution, generate_owner_signer, message_hash, proof_hash,
+    verify,
+};
+#[cfg(feature = "sealing")]
+pub use api::{
+    create_owner_signer, create_session_signer, unlock_owner_key, unlock_session_key, KdfParams,
+    Secret,
+};
+pub use api::{
+    encrypted_key_format, needs_upgrade, normalize_felt, payload_hash, pin_weakness,
+    selector_from_name, short_string_felt, validate_encrypted_key, version, OwnerSigner,
+    SessionSigner,
 };
 pub use entropy::MIN_ENTROPY_BYTES;
 pub use error::{error_code_name, ErrorCode};
+#[cfg(feature = "evm")]
 pub use evm::{generate_evm_signer, unlock_evm_key, EvmSigner};
 pub use format::KeyFormat;
 pub use js::{JsEnvelopeInfo, JsOutsideExecution, JsOwnerSignature, JsSessionKeyData, JsTypedData};
-pub use pin::{blind_pin, envelope_info, PinBlind};
+pub use pin::envelope_info;
+#[cfg(feature = "sealing")]
+pub use pin::{blind_pin, PinBlind};

@@ -13,14 +13,21 @@
 //! says which envelopes need the evaluation.
 
 use latchkey_core::keystore::hardened::{self, Kdf};
+#[cfg(feature = "sealing")]
 use latchkey_core::keystore::oprf::{self, ELEMENT_BYTES};
+#[cfg(feature = "sealing")]
 use latchkey_core::keystore::{KeystoreError, MAX_SECRET_BYTES};
+#[cfg(feature = "sealing")]
 use latchkey_core::EncryptKey;
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
+#[cfg(feature = "sealing")]
 use zeroize::Zeroizing;
 
-use crate::api::{validate, Secret};
+use crate::api::validate;
+#[cfg(feature = "sealing")]
+use crate::api::Secret;
+#[cfg(feature = "sealing")]
 use crate::entropy::rng_from_entropy;
 use crate::error::{to_js, ErrorCode, WasmError, WasmResult};
 use crate::format::KeyFormat;
@@ -29,6 +36,7 @@ use crate::js::{to_js_object, JsEnvelopeInfo};
 /// A PIN blinded for the server's evaluation: holds the PIN and the blinding scalar in
 /// WebAssembly memory (zeroed by `free()` or by `finalize`), and shows JavaScript only
 /// the blinded element. One blind serves one evaluation.
+#[cfg(feature = "sealing")]
 #[wasm_bindgen]
 pub struct PinBlind {
     pin: Zeroizing<String>,
@@ -36,12 +44,14 @@ pub struct PinBlind {
     element: [u8; ELEMENT_BYTES],
 }
 
+#[cfg(feature = "sealing")]
 impl std::fmt::Debug for PinBlind {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("PinBlind").finish_non_exhaustive()
     }
 }
 
+#[cfg(feature = "sealing")]
 impl PinBlind {
     /// Blinds `pin` with randomness from `entropy`.
     pub(crate) fn new(pin: Zeroizing<String>, entropy: &[u8]) -> WasmResult<Self> {
@@ -72,6 +82,7 @@ impl PinBlind {
     }
 }
 
+#[cfg(feature = "sealing")]
 #[wasm_bindgen]
 impl PinBlind {
     /// The 32-byte blinded element to send as `blindedElement` (base64url): random for
@@ -94,6 +105,7 @@ impl PinBlind {
 /// Blinds a PIN or passphrase (as typed, UTF-8) for `POST /api/wallets/{address}/pin/evaluate`.
 /// `entropy`: 32+ bytes from `crypto.getRandomValues`. `INVALID_INPUT` for an empty or
 /// over-long PIN.
+#[cfg(feature = "sealing")]
 #[wasm_bindgen(js_name = blindPin)]
 pub fn blind_pin(pin: String, entropy: &[u8]) -> Result<PinBlind, JsValue> {
     to_js(PinBlind::new(Zeroizing::new(pin), entropy))
@@ -159,7 +171,7 @@ pub fn envelope_info(text: &str) -> Result<JsEnvelopeInfo, JsValue> {
     to_js(envelope(text).and_then(|view| to_js_object(&view)))
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "signing", feature = "sealing"))]
 mod tests {
     use latchkey_core::keystore::hardened::FLOOR_PARAMS;
     use latchkey_core::keystore::oprf::{OprfOutput, WalletOprfKey};

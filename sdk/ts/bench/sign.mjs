@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { ec, typedData } from 'starknet';
 import { init, SessionSigner, verifySignature, messageHash } from '../dist/index.js';
-import * as core from '../dist/wasm/latchkey_wasm.js';
+import * as core from '../dist/wasm/latchkey_starknet.js';
 
 const args = process.argv.slice(2);
 const json = args.includes('--json');

@@ -30,14 +30,14 @@ import {
   type Hex,
 } from 'viem';
 import { getUserOperationHash } from 'viem/account-abstraction';
-import type * as Core from './wasm/latchkey_wasm.js';
+import type * as Core from './wasm/latchkey_evm.js';
 import { expectSucceeded, unexpected, type Execution, type LatchkeyClient, type PinEvaluation, type PinStatus, type Session } from './client.js';
 import { LatchkeyError, guard } from './errors.js';
 import { enc } from './http.js';
 import type { Challenge, ProofPurpose } from './keys.js';
 import { evaluatePatiently, explainWrongPin } from './pin.js';
 import { coreKdf, entropy, fromBase64Url, type KdfOption } from './secret.js';
-import { init, wasm } from './wasm.js';
+import { evmCore, loadedEvmCore } from './wasm.js';
 
 /** An EVM chain as `GET /api/config` lists it in `chains`. */
 export interface EvmChainConfig {
@@ -185,7 +185,7 @@ export class EvmKey {
   /** @internal Seals the key for `account` with an evaluated PIN. */
   sealWith(account: string, secret: Core.Secret, kdf: KdfOption | undefined): string {
     const inner = this.#core();
-    const sealed = guard(() => inner.seal(account, secret, entropy(), undefined, coreKdf(kdf)));
+    const sealed = guard(() => inner.seal(account, secret, entropy(), undefined, coreKdf(kdf, loadedEvmCore())));
     this.#account = inner.account;
     this.#encrypted = sealed;
     return sealed;
@@ -395,7 +395,7 @@ function methodSelector(m: EvmAllowedMethod, i: number): Hex {
 
 function refuseWeakPin(pin: string): void {
   if (typeof pin !== 'string' || pin === '') throw new LatchkeyError('INVALID_INPUT', 'Invalid input: a PIN is required.');
-  const why = wasm().pinWeakness(pin);
+  const why = loadedEvmCore().pinWeakness(pin);
   if (why) throw new LatchkeyError('WEAK_PIN', `Weak PIN: ${why}.`);
 }
 
@@ -444,7 +444,7 @@ export class EvmClient {
 
   /** A PIN evaluated by the server for `account` (one counted attempt): the core's secret (the caller frees it) and the answer. */
   async #evaluate(account: string, pin: string, keyId?: string): Promise<{ secret: Core.Secret; evaluation: PinEvaluation }> {
-    const core = wasm();
+    const core = await evmCore();
     const blind = guard(() => core.blindPin(pin, entropy()));
     let evaluation: PinEvaluation;
     try {
@@ -481,11 +481,11 @@ export class EvmClient {
    * account gaslessly. The key is zeroed before this returns; keep `encryptedPrivateKey`.
    */
   async createWallet(opts: { pin: string; externalUserId?: string }): Promise<CreatedEvmWallet> {
-    await init();
+    await evmCore();
     refuseWeakPin(opts?.pin);
-    coreKdf(this.#kdf);
+    coreKdf(this.#kdf, loadedEvmCore());
     const chain = await this.chain();
-    const owner = new EvmKey(guard(() => wasm().generateEvmSigner('owner', entropy())));
+    const owner = new EvmKey(guard(() => loadedEvmCore().generateEvmSigner('owner', entropy())));
     try {
       const account = evmWalletAddress(chain, owner.address);
       const { secret, evaluation } = await this.#evaluate(account, opts.pin);
@@ -500,7 +500,7 @@ export class EvmClient {
         chain: chain.id,
         ownerPublicKey: owner.address,
         encryptedPrivateKey: sealed,
-        proof: await this.#prove(owner, account, 'create-wallet', challenge.challenge, word(wasm().payloadHash(sealed))),
+        proof: await this.#prove(owner, account, 'create-wallet', challenge.challenge, word(loadedEvmCore().payloadHash(sealed))),
       };
       if (opts.externalUserId !== undefined) body.externalUserId = opts.externalUserId;
       const wallet = await this.client.request<EvmWallet>('POST', '/api/wallets', body);
@@ -518,7 +518,7 @@ export class EvmClient {
 
   /** Opens an EVM key envelope of `kind` with `pin` for `account`: lk2 through the server's evaluation, then a pin-unlock proof. */
   async #unlock(account: string, kind: 'owner' | 'session', envelope: string, keyAddress: string, pin: string): Promise<EvmKey> {
-    const core = wasm();
+    const core = await evmCore();
     const info = guard(() => core.envelopeInfo(envelope));
     if (info.format !== 'lk2') {
       const secret = core.Secret.passphrase(pin);
@@ -547,7 +547,7 @@ export class EvmClient {
    * owner address come from the server when not given. The caller frees the key.
    */
   async unlockOwner(account: string, opts: { pin: string; encryptedPrivateKey?: string; ownerAddress?: string }): Promise<EvmKey> {
-    await init();
+    await evmCore();
     const wallet = address('wallet address', account);
     let { encryptedPrivateKey, ownerAddress } = opts ?? ({} as typeof opts);
     if (typeof encryptedPrivateKey !== 'string' || typeof ownerAddress !== 'string') {
@@ -563,13 +563,13 @@ export class EvmClient {
 
   /** A new session key, generated and held in WebAssembly memory (not sealed). The caller frees it. */
   async createSessionKey(): Promise<EvmKey> {
-    await init();
-    return new EvmKey(guard(() => wasm().generateEvmSigner('session', entropy())));
+    await evmCore();
+    return new EvmKey(guard(() => loadedEvmCore().generateEvmSigner('session', entropy())));
   }
 
   /** Seals a session key for the wallet `account` as lk2 under `pin` (one counted evaluation): `lk2$session-secp256k1$…`. */
   async sealSessionKey(account: string, session: EvmKey, opts: { pin: string }): Promise<string> {
-    await init();
+    await evmCore();
     if (!(session instanceof EvmKey) || session.kind !== 'session') {
       throw new LatchkeyError('INVALID_INPUT', 'Invalid input: an EVM session key is required.');
     }
@@ -585,7 +585,7 @@ export class EvmClient {
 
   /** Unlocks a session key sealed by `sealSessionKey` (a registered session's key proves the unlock to the server). */
   async unlockSessionKey(account: string, data: { address: string; encryptedPrivateKey: string }, opts: { pin: string }): Promise<EvmKey> {
-    await init();
+    await evmCore();
     return this.#unlock(address('wallet address', account), 'session', data?.encryptedPrivateKey, address('session address', data?.address), opts?.pin);
   }
 
@@ -646,7 +646,7 @@ export class EvmClient {
    * registration is checked to be exactly these terms before the owner signs.
    */
   async registerSession(account: string, terms: EvmSessionTerms): Promise<Execution> {
-    await init();
+    await evmCore();
     const wallet = address('wallet address', account);
     const sessionAddress = address('session', terms?.session instanceof EvmKey ? terms.session.address : terms?.session);
     if (!Array.isArray(terms.allowedMethods) || terms.allowedMethods.length === 0) {
@@ -703,7 +703,7 @@ export class EvmClient {
    * signed by the session key, executed and waited for. Throws unless it succeeded.
    */
   async executeWithSession(account: string, session: EvmKey, calls: EvmCall[]): Promise<Execution> {
-    await init();
+    await evmCore();
     const wallet = address('wallet address', account);
     if (!(session instanceof EvmKey) || session.kind !== 'session') {
       throw new LatchkeyError('INVALID_INPUT', 'Invalid input: an EVM session key (EvmKey) is required.');
@@ -742,7 +742,7 @@ export class EvmClient {
 
   /** Revokes one session (the owner signs); waits for it on chain. */
   async revokeSession(account: string, owner: EvmOwnerAuth, session: EvmKey | string): Promise<Execution> {
-    await init();
+    await evmCore();
     const wallet = address('wallet address', account);
     const key = address('session', session instanceof EvmKey ? session.address : session);
     return this.#asOwner(wallet, owner, async (ownerKey) => {
@@ -753,7 +753,7 @@ export class EvmClient {
 
   /** Revokes every session of the wallet (the owner signs); waits for it on chain. */
   async revokeAll(account: string, owner: EvmOwnerAuth): Promise<Execution> {
-    await init();
+    await evmCore();
     const wallet = address('wallet address', account);
     return this.#asOwner(wallet, owner, async (ownerKey) => {
       const prepared = await this.client.request<EvmPrepared>('POST', `/api/wallets/${enc(wallet)}/sessions/revoke-all`);

@@ -9,17 +9,17 @@ import type {
   OwnerSignature,
   SessionKeyData,
   TypedData,
-} from './wasm/latchkey_wasm.js';
-import type * as Core from './wasm/latchkey_wasm.js';
+} from './wasm/latchkey_starknet.js';
+import type * as Core from './wasm/latchkey_starknet.js';
 import type { LatchkeyClient } from './client.js';
 import { LatchkeyError, guard } from './errors.js';
 import { evaluatePin, refuseWeakPin } from './pin.js';
-import { coreKdf, entropy, isPinSecret, withSecret, type KdfOption, type Secret } from './secret.js';
+import { checkKdf, entropy, isPinSecret, type KdfOption, type Secret } from './secret.js';
 import { getVault } from './vault.js';
 import { init, wasm } from './wasm.js';
 
 export type { EnvelopeInfo, KeyFormat, OutsideExecutionView, OwnerSignature, SessionKeyData, TypedData };
-export type { NormalizedCall, TypedDataMember, JsonValue } from './wasm/latchkey_wasm.js';
+export type { NormalizedCall, TypedDataMember, JsonValue } from './wasm/latchkey_starknet.js';
 export type { KdfOption, Secret };
 
 /**
@@ -235,17 +235,23 @@ export class OwnerSigner extends HeldKey<Core.OwnerSigner> {
   }
 
   /**
-   * This key sealed again with `secret`, here and now (weak PINs → WEAK_PIN): a new
-   * encrypted private key holding the same key. The signer itself is unchanged. A PIN or
-   * passphrase needs `format: 'lk1'` (offline) or `'chipi'` here; to seal as lk2 (the
-   * server's evaluation) use `client.replaceEncryptedKey(address, owner, { secret })`.
+   * This key sealed again with `secret` (weak PINs → WEAK_PIN): a new encrypted private
+   * key holding the same key. The signer itself is unchanged. A PIN or passphrase needs
+   * `format: 'lk1'` (offline) or `'chipi'` here; to seal as lk2 (the server's evaluation)
+   * use `client.replaceEncryptedKey(address, owner, { secret })`. Asynchronous: the
+   * sealing runs in the key vault (the key worker where there is one).
    */
-  seal(secret: Secret, opts: { format?: KeyFormat; kdf?: KdfOption } = {}): string {
+  async seal(secret: Secret, opts: { format?: KeyFormat; kdf?: KdfOption } = {}): Promise<string> {
     const inner = this.core();
     const plan = sealPlan(secret, opts.format, undefined, 'owner key');
     const format = 'format' in plan ? plan.format : undefined;
-    const kdf = coreKdf(opts.kdf);
-    return withSecret(secret, (s) => inner.seal(s, entropy(), format, kdf));
+    await checkKdf(opts.kdf);
+    const held = await (await getVault()).open(secret);
+    try {
+      return await held.seal(inner, { format, kdf: opts.kdf });
+    } finally {
+      held.free();
+    }
   }
 
   toJSON(): Record<string, unknown> {
@@ -348,7 +354,7 @@ export async function newOwnerKey(
   await init();
   const plan = sealPlan(secret, opts?.format, opts?.client, 'owner key');
   const kdf = opts.kdf ?? opts.client?.kdf;
-  coreKdf(kdf); // a bad cost fails before anything is sent
+  await checkKdf(kdf); // a bad cost fails before anything is sent
   if ('server' in plan) {
     refuseWeakPin(secret);
     const inner = guard(() => wasm().generateOwnerSigner(opts.classHash, entropy()));
@@ -416,7 +422,7 @@ export async function createSessionKey(
   }
   const plan = sealPlan(secret, opts?.format, opts?.client, 'session key');
   const kdf = opts.kdf ?? opts.client?.kdf;
-  coreKdf(kdf);
+  await checkKdf(kdf);
   const args = { account: opts.account, durationSeconds: duration, now: opts.now ?? nowSeconds(), kdf };
   let inner: Core.SessionSigner;
   if ('server' in plan) {

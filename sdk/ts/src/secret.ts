@@ -1,10 +1,9 @@
 /**
- * Secrets and key-derivation costs as the WebAssembly core takes them. Shared by the
- * page's module and the key worker (both run the same core).
+ * Secrets and key-derivation costs as the WebAssembly modules that seal keys take them
+ * (`latchkey_keys` in the key vault, `latchkey_evm` for EVM keys).
  */
-import type * as Core from './wasm/latchkey_wasm.js';
 import { LatchkeyError, guard } from './errors.js';
-import { wasm } from './wasm.js';
+import { keysCore } from './wasm.js';
 
 /** What unlocks a key: a PIN or passphrase (UTF-8, used as typed) or a 32-byte WebAuthn PRF output. */
 export type Secret = { pin: string } | { passphrase: string } | { prf: Uint8Array };
@@ -41,33 +40,38 @@ export function isPinSecret(secret: Secret): boolean {
   return secretText(secret) !== null;
 }
 
-/** The core's secret for `secret`; the caller frees it. */
-export function coreSecret(secret: Secret): Core.Secret {
+/** The classes a module that seals keys (`latchkey_keys`, `latchkey_evm`) makes secrets and costs with. */
+export interface SealingCore<S, K> {
+  Secret: { passphrase(text: string): S; prf(output: Uint8Array): S };
+  KdfParams: { floor(): K; new (memoryKib: number, iterations: number, parallelism: number): K };
+}
+
+/** `core`'s secret for `secret`; the caller frees it. */
+export function coreSecret<S, K>(secret: Secret, core: SealingCore<S, K>): S {
   const text = secretText(secret);
-  const w = wasm();
-  if (text === null) return guard(() => w.Secret.prf((secret as { prf: Uint8Array }).prf));
-  return w.Secret.passphrase(text);
+  if (text === null) return guard(() => core.Secret.prf((secret as { prf: Uint8Array }).prf));
+  return core.Secret.passphrase(text);
 }
 
-/** Runs `f` with the core's secret, freeing (zeroing) it afterwards. */
-export function withSecret<T>(secret: Secret, f: (s: Core.Secret) => T): T {
-  const s = coreSecret(secret);
-  try {
-    return guard(() => f(s));
-  } finally {
-    s.free();
-  }
-}
-
-/** The core's Argon2id parameters for `kdf` (undefined: the current ones). */
-export function coreKdf(kdf: KdfOption | undefined): Core.KdfParams | undefined {
-  const w = wasm();
+/** `core`'s Argon2id parameters for `kdf` (undefined: the current ones). */
+export function coreKdf<S, K>(kdf: KdfOption | undefined, core: SealingCore<S, K>): K | undefined {
   if (kdf === undefined || kdf === 'current') return undefined;
-  if (kdf === 'floor') return w.KdfParams.floor();
+  if (kdf === 'floor') return core.KdfParams.floor();
   if (typeof kdf === 'object' && kdf !== null) {
-    return guard(() => new w.KdfParams(kdf.memoryKib, kdf.iterations, kdf.parallelism));
+    return guard(() => new core.KdfParams(kdf.memoryKib, kdf.iterations, kdf.parallelism));
   }
   throw new LatchkeyError('INVALID_INPUT', "Invalid input: kdf must be 'current', 'floor' or { memoryKib, iterations, parallelism }.");
+}
+
+/**
+ * Checks `kdf` before anything is sent (INVALID_INPUT for a malformed or out-of-bounds
+ * cost). Only an explicit cost needs the key-sealing module, which is loaded for it.
+ */
+export async function checkKdf(kdf: KdfOption | undefined): Promise<void> {
+  if (kdf === undefined || kdf === 'current' || kdf === 'floor') return;
+  if (typeof kdf !== 'object' || kdf === null) coreKdf(kdf, {} as SealingCore<unknown, unknown>);
+  const params = coreKdf(kdf, await keysCore()) as { free(): void } | undefined;
+  params?.free();
 }
 
 /** 64 bytes from `crypto.getRandomValues`, for one core call. */

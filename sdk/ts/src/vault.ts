@@ -4,16 +4,21 @@
  * platform has workers, so the page never freezes, and on the calling thread otherwise
  * (Node.js, tests, a page whose worker cannot start).
  *
- * A PIN given to the vault stays there: it is blinded there for the server's OPRF, the
- * server's answer is unblinded there, and keys are sealed and opened there. A key opened
- * in the worker comes to the page sealed under a one-time 32-byte key (`sealForTransfer`,
- * `fromTransfer`: HKDF, no Argon2id), so no plaintext key is ever a JavaScript value.
+ * The vault runs the key-sealing module (`latchkey_keys`), loaded the first time a key is
+ * sealed or opened; the page signs with the Starknet module (`latchkey_starknet`). A PIN
+ * given to the vault stays there: it is blinded there for the server's OPRF, the server's
+ * answer is unblinded there, and keys are sealed and opened there. A key opened there
+ * comes to the page's signing module sealed under a one-time 32-byte key
+ * (`sealForTransfer`, `fromTransfer`: HKDF, no Argon2id), and a key to seal goes the
+ * other way, so no plaintext key is ever a JavaScript value, also when the vault runs
+ * on the page's own thread.
  */
-import type * as Core from './wasm/latchkey_wasm.js';
-import type { KeyFormat, SessionKeyData } from './wasm/latchkey_wasm.js';
+import type * as Core from './wasm/latchkey_starknet.js';
+import type * as Keys from './wasm/latchkey_keys.js';
+import type { KeyFormat, SessionKeyData } from './wasm/latchkey_starknet.js';
 import { LatchkeyError, fromWasm, guard } from './errors.js';
 import { coreKdf, coreSecret, entropy, secretText, type KdfOption, type Secret } from './secret.js';
-import { init, isNode, wasm } from './wasm.js';
+import { init, isNode, keysCore, loadedKeysCore, wasm } from './wasm.js';
 
 export interface UnlockOwnerArgs {
   encryptedPrivateKey: string;
@@ -66,13 +71,13 @@ export interface Vault {
   open(secret: Secret, opts?: { blind?: boolean }): Promise<VaultSecret>;
 }
 
-/** The operations on one WebAssembly instance, on secrets named by number. */
+/** The operations on one instance of the key-sealing module, on secrets named by number (load it first). */
 export class VaultCore {
-  #entries = new Map<number, { blind: Core.PinBlind | null; secret: Core.Secret | null }>();
+  #entries = new Map<number, { blind: Keys.PinBlind | null; secret: Keys.Secret | null }>();
   #next = 1;
 
   open(secret: Secret, blind: boolean): { id: number; blindedElement: Uint8Array | null } {
-    const w = wasm();
+    const w = loadedKeysCore();
     const id = this.#next++;
     if (blind) {
       const text = secretText(secret);
@@ -83,7 +88,7 @@ export class VaultCore {
       this.#entries.set(id, { blind: pinBlind, secret: null });
       return { id, blindedElement: pinBlind.blindedElement };
     }
-    this.#entries.set(id, { blind: null, secret: coreSecret(secret) });
+    this.#entries.set(id, { blind: null, secret: coreSecret(secret, w) });
     return { id, blindedElement: null };
   }
 
@@ -95,7 +100,7 @@ export class VaultCore {
     entry.secret = guard(() => blind.finalize(evaluated, keyId));
   }
 
-  #secret(id: number): Core.Secret {
+  #secret(id: number): Keys.Secret {
     const entry = this.#entries.get(id);
     if (!entry) throw new LatchkeyError('INVALID_INPUT', 'Invalid input: this secret was freed.');
     if (!entry.secret) {
@@ -104,32 +109,34 @@ export class VaultCore {
     return entry.secret;
   }
 
-  unlockOwner(id: number, a: UnlockOwnerArgs): Core.OwnerSigner {
+  unlockOwner(id: number, a: UnlockOwnerArgs): Keys.OwnerSigner {
     const secret = this.#secret(id);
-    return guard(() => wasm().unlockOwnerKey(a.encryptedPrivateKey, a.ownerPublicKey, a.account, secret));
+    return guard(() => loadedKeysCore().unlockOwnerKey(a.encryptedPrivateKey, a.ownerPublicKey, a.account, secret));
   }
 
-  unlockSession(id: number, a: UnlockSessionArgs): Core.SessionSigner {
+  unlockSession(id: number, a: UnlockSessionArgs): Keys.SessionSigner {
     const secret = this.#secret(id);
     const record = { publicKey: a.record.publicKey, encryptedPrivateKey: a.record.encryptedPrivateKey, validUntil: a.record.validUntil };
-    return guard(() => wasm().unlockSessionKey(record, a.account, secret));
+    return guard(() => loadedKeysCore().unlockSessionKey(record, a.account, secret));
   }
 
-  createOwner(id: number, a: CreateOwnerArgs): Core.OwnerSigner {
+  createOwner(id: number, a: CreateOwnerArgs): Keys.OwnerSigner {
     const secret = this.#secret(id);
-    const kdf = coreKdf(a.kdf);
-    return guard(() => wasm().createOwnerSigner(secret, a.classHash, entropy(), a.format, kdf));
+    const w = loadedKeysCore();
+    const kdf = coreKdf(a.kdf, w);
+    return guard(() => w.createOwnerSigner(secret, a.classHash, entropy(), a.format, kdf));
   }
 
-  createSession(id: number, a: CreateSessionArgs): Core.SessionSigner {
+  createSession(id: number, a: CreateSessionArgs): Keys.SessionSigner {
     const secret = this.#secret(id);
-    const kdf = coreKdf(a.kdf);
-    return guard(() => wasm().createSessionSigner(secret, a.account, a.durationSeconds, a.now, entropy(), a.format, kdf));
+    const w = loadedKeysCore();
+    const kdf = coreKdf(a.kdf, w);
+    return guard(() => w.createSessionSigner(secret, a.account, a.durationSeconds, a.now, entropy(), a.format, kdf));
   }
 
-  seal(id: number, signer: Core.OwnerSigner | Core.SessionSigner, a: SealArgs): string {
+  seal(id: number, signer: Keys.OwnerSigner | Keys.SessionSigner, a: SealArgs): string {
     const secret = this.#secret(id);
-    const kdf = coreKdf(a.kdf);
+    const kdf = coreKdf(a.kdf, loadedKeysCore());
     return guard(() => signer.seal(secret, entropy(), a.format, kdf));
   }
 
@@ -142,29 +149,66 @@ export class VaultCore {
   }
 }
 
-/** The vault on this thread. */
+/** The vault on this thread: the key-sealing module beside the page's signing module. */
 class LocalVault implements Vault {
   readonly where = 'main-thread' as const;
   readonly #core = new VaultCore();
 
   async open(secret: Secret, opts: { blind?: boolean } = {}): Promise<VaultSecret> {
-    await init();
+    await Promise.all([init(), keysCore()]);
     const core = this.#core;
     const { id, blindedElement } = core.open(secret, opts.blind === true);
+    const toPage = <T>(held: Keys.OwnerSigner | Keys.SessionSigner, kind: 'owner' | 'session'): T => {
+      try {
+        return transferIn(transferOut(held, kind), wasm()) as T;
+      } finally {
+        held.free();
+      }
+    };
     return {
       blindedElement,
       finalize: async (evaluated, keyId) => core.finalize(id, evaluated, keyId),
-      unlockOwner: async (a) => core.unlockOwner(id, a),
-      unlockSession: async (a) => core.unlockSession(id, a),
-      createOwner: async (a) => core.createOwner(id, a),
-      createSession: async (a) => core.createSession(id, a),
-      seal: async (signer, a) => core.seal(id, signer, a),
+      unlockOwner: async (a) => toPage<Core.OwnerSigner>(core.unlockOwner(id, a), 'owner'),
+      unlockSession: async (a) => toPage<Core.SessionSigner>(core.unlockSession(id, a), 'session'),
+      createOwner: async (a) => toPage<Core.OwnerSigner>(core.createOwner(id, a), 'owner'),
+      createSession: async (a) => toPage<Core.SessionSigner>(core.createSession(id, a), 'session'),
+      seal: async (signer, a) => {
+        const held = transferIn(transferOut(signer, signerKind(signer)), loadedKeysCore());
+        try {
+          return core.seal(id, held, a);
+        } finally {
+          held.free();
+        }
+      },
       free: () => core.free(id),
     };
   }
 }
 
-/** What a held key travels as between two instances of the core. */
+/** Whether a signer of the page's module holds an owner or a session key. */
+function signerKind(signer: Core.OwnerSigner | Core.SessionSigner): 'owner' | 'session' {
+  return signer instanceof wasm().OwnerSigner ? 'owner' : 'session';
+}
+
+/** A signer of either module (the page's signing module, the vault's sealing module). */
+type Held = Core.OwnerSigner | Core.SessionSigner | Keys.OwnerSigner | Keys.SessionSigner;
+
+/** The signer classes of a module, to receive a transfer into. */
+interface SignerClasses<O, S> {
+  OwnerSigner: { fromTransfer(sealed: string, transferKey: Uint8Array, account: string, publicKey: string, encryptedPrivateKey?: string | null): O };
+  SessionSigner: {
+    fromTransfer(
+      sealed: string,
+      transferKey: Uint8Array,
+      account: string,
+      publicKey: string,
+      validUntil: number,
+      encryptedPrivateKey?: string | null,
+    ): S;
+  };
+}
+
+/** What a held key travels as between two WebAssembly instances (a module and its worker, or two modules). */
 interface Transfer {
   kind: 'owner' | 'session';
   sealed: string;
@@ -175,17 +219,16 @@ interface Transfer {
   encryptedPrivateKey?: string;
 }
 
-function transferOut(signer: Core.OwnerSigner | Core.SessionSigner, kind: 'owner' | 'session'): Transfer {
+function transferOut(signer: Held, kind: 'owner' | 'session'): Transfer {
   const transferKey = entropy(32);
   const sealed = guard(() => signer.sealForTransfer(transferKey, entropy()));
   const out: Transfer = { kind, sealed, transferKey, account: signer.account, publicKey: signer.publicKey };
   if (signer.encryptedPrivateKey !== undefined) out.encryptedPrivateKey = signer.encryptedPrivateKey;
-  if (kind === 'session') out.validUntil = (signer as Core.SessionSigner).validUntil;
+  if (kind === 'session') out.validUntil = (signer as Core.SessionSigner | Keys.SessionSigner).validUntil;
   return out;
 }
 
-function transferIn(t: Transfer): Core.OwnerSigner | Core.SessionSigner {
-  const w = wasm();
+function transferIn<O, S>(t: Transfer, w: SignerClasses<O, S>): O | S {
   try {
     return t.kind === 'owner'
       ? guard(() => w.OwnerSigner.fromTransfer(t.sealed, t.transferKey, t.account, t.publicKey, t.encryptedPrivateKey))
@@ -212,7 +255,7 @@ interface Request {
 
 type Reply = { n: number; ok: true; value: unknown } | { n: number; ok: false; error: { code: string; message: string } };
 
-/** Answers a `RemoteVault`'s requests with this thread's core: what the key worker runs. */
+/** Answers a `RemoteVault`'s requests with this thread's key-sealing module: what the key worker runs. */
 export function serveVault(port: PortLike): void {
   const core = new VaultCore();
   const handle = (req: Request): unknown => {
@@ -236,7 +279,7 @@ export function serveVault(port: PortLike): void {
         return sendSigner(core.createSession(id, req.args as CreateSessionArgs), 'session');
       case 'seal': {
         const { signer, args } = req.args as { signer: Transfer; args: SealArgs };
-        const held = transferIn(signer);
+        const held = transferIn(signer, loadedKeysCore());
         try {
           return core.seal(id, held, args);
         } finally {
@@ -249,7 +292,7 @@ export function serveVault(port: PortLike): void {
         throw new LatchkeyError('INVALID_INPUT', `Invalid input: no vault operation ${String(req.op)}.`);
     }
   };
-  const sendSigner = (signer: Core.OwnerSigner | Core.SessionSigner, kind: 'owner' | 'session'): Transfer => {
+  const sendSigner = (signer: Keys.OwnerSigner | Keys.SessionSigner, kind: 'owner' | 'session'): Transfer => {
     try {
       return transferOut(signer, kind);
     } finally {
@@ -262,7 +305,7 @@ export function serveVault(port: PortLike): void {
     void (async () => {
       let reply: Reply;
       try {
-        await init();
+        await keysCore();
         reply = { n: req.n, ok: true, value: handle(req) };
       } catch (e) {
         const err = fromWasm(e);
@@ -331,7 +374,7 @@ export class RemoteVault implements Vault {
       secret: plain,
       blind: opts.blind === true,
     });
-    const signer = async <T>(op: string, args: unknown) => transferIn(await this.#call<Transfer>(op, id, args)) as T;
+    const signer = async <T>(op: string, args: unknown) => transferIn(await this.#call<Transfer>(op, id, args), wasm()) as T;
     return {
       blindedElement,
       finalize: (evaluated, keyId) => this.#call<void>('finalize', id, { evaluated, keyId }),
@@ -340,8 +383,7 @@ export class RemoteVault implements Vault {
       createOwner: (a) => signer<Core.OwnerSigner>('createOwner', a),
       createSession: (a) => signer<Core.SessionSigner>('createSession', a),
       seal: (held, a) => {
-        const kind = held instanceof wasm().OwnerSigner ? 'owner' : 'session';
-        const transfer = transferOut(held, kind);
+        const transfer = transferOut(held, signerKind(held));
         const sealed = this.#call<string>('seal', id, { signer: transfer, args: a });
         transfer.transferKey.fill(0); // the message holds a copy
         return sealed;

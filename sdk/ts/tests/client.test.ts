@@ -4,7 +4,9 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import * as sdk from '../dist/index.js';
-import * as core from '../dist/wasm/latchkey_wasm.js';
+import * as core from '../dist/wasm/latchkey_starknet.js';
+import * as keys from '../dist/wasm/latchkey_keys.js';
+import { keysCore } from '../dist/wasm.js';
 import { caught, outsideExecution } from './helpers.js';
 import { OprfTestServer } from './oprf.js';
 
@@ -41,6 +43,7 @@ function pinRoute(method: string, path: string): Handler | undefined {
 
 beforeAll(async () => {
   await sdk.init();
+  await keysCore(); // `keys` (the key-sealing module) is used directly below
   server = createServer((req: IncomingMessage, res: ServerResponse) => {
     let body = '';
     req.on('data', (c) => (body += c));
@@ -333,13 +336,13 @@ describe('proofs of key possession', () => {
     expect(verifyProof(body.ownerPublicKey, wallet.address, 'create-wallet', body.proof, 'another blob')).toBe(false);
 
     // Neither the PIN nor the private key went anywhere; the PIN alone does not open it.
-    const alone = core.Secret.passphrase(PIN);
-    expect((await caught(() => core.unlockOwnerKey(body.encryptedPrivateKey, body.ownerPublicKey, wallet.address, alone))).code).toBe(
+    const alone = keys.Secret.passphrase(PIN);
+    expect((await caught(() => keys.unlockOwnerKey(body.encryptedPrivateKey, body.ownerPublicKey, wallet.address, alone))).code).toBe(
       'OPRF_REQUIRED',
     );
     alone.free();
-    const secret = pins.secretFor(core, PIN, wallet.address);
-    const opened = core.unlockOwnerKey(body.encryptedPrivateKey, body.ownerPublicKey, wallet.address, secret);
+    const secret = pins.secretFor(keys, PIN, wallet.address);
+    const opened = keys.unlockOwnerKey(body.encryptedPrivateKey, body.ownerPublicKey, wallet.address, secret);
     const plaintext = opened.exportPrivateKeyPlaintext();
     opened.free();
     secret.free();
@@ -433,7 +436,7 @@ describe('proofs of key possession', () => {
 
     it('replaceEncryptedKey with blobs: no backup means an empty second line; plaintext is refused before any request', async () => {
       expect((await caught(() => owner.seal({ pin: '905172' }, { kdf: 'floor' }))).code).toBe('OPRF_REQUIRED');
-      const blob = owner.seal({ pin: '905172' }, { kdf: 'floor', format: 'lk1' });
+      const blob = await owner.seal({ pin: '905172' }, { kdf: 'floor', format: 'lk1' });
       await fast().replaceEncryptedKey(key.address, owner, { encryptedPrivateKey: blob });
       const body = JSON.parse(seen[1].body);
       expect(Object.keys(body).sort()).toEqual(['encryptedPrivateKey', 'proof']);
@@ -449,7 +452,7 @@ describe('proofs of key possession', () => {
       expect((await caught(fast().replaceEncryptedKey(key.address, stranger, { encryptedPrivateKey: blob }))).code).toBe('INVALID_INPUT');
       stranger.free();
       // A Chipi ciphertext is the Chipi dialect's: the native API is never sent one.
-      const chipi = owner.seal({ pin: '905172' }, { format: 'chipi' });
+      const chipi = await owner.seal({ pin: '905172' }, { format: 'chipi' });
       const notHere = await caught(fast().replaceEncryptedKey(key.address, owner, { encryptedPrivateKey: blob, encryptedPrivateKeyBackup: chipi }));
       expect([notHere.code, notHere.message]).toEqual(['INVALID_ENCRYPTED_KEY', expect.stringContaining('Chipi dialect only')]);
       expect((await caught(fast().replaceEncryptedKey(key.address, owner, { secret: { pin: '905172' }, format: 'chipi' }))).code).toBe('INVALID_INPUT');

@@ -17,7 +17,8 @@ import {
 import { privateKeyToAccount } from 'viem/accounts';
 import { getUserOperationHash } from 'viem/account-abstraction';
 import * as sdk from '../dist/index.js';
-import * as core from '../dist/wasm/latchkey_wasm.js';
+import * as core from '../dist/wasm/latchkey_evm.js';
+import { evmCore } from '../dist/wasm.js';
 import { caught } from './helpers.js';
 import { blindEvaluate, oprfVectors, unhex, walletKey } from './oprf.js';
 
@@ -27,6 +28,7 @@ const HASH = ('0x' + '42'.repeat(32)) as Hex;
 
 beforeAll(async () => {
   await sdk.init();
+  await evmCore(); // `core` (the EVM module, with key sealing) is used directly below
 });
 
 /** Opens the vector's envelope with `pin`, evaluated by the wallet key `sk`. */

@@ -2,7 +2,8 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as sdk from '../dist/index.js';
 import type { Session, SessionKeyData, SessionStorageAdapter } from '../dist/index.js';
-import * as core from '../dist/wasm/latchkey_wasm.js';
+import * as core from '../dist/wasm/latchkey_keys.js';
+import { keysCore } from '../dist/wasm.js';
 import { FakeClient } from './fake-client.js';
 import { MemoryStorage, caught } from './helpers.js';
 
@@ -13,6 +14,7 @@ let owner: { address: string; publicKey: string; encryptedPrivateKey: string };
 
 beforeAll(async () => {
   await sdk.init();
+  await keysCore(); // `core` (the key-sealing module) is used directly below
   owner = await sdk.createOwnerKey({ pin: PIN }, { classHash: CLASS_HASH, kdf: 'floor', format: 'lk1' });
 });
 

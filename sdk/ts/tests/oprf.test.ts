@@ -3,7 +3,8 @@
 // client half (latchkey-wasm: blindPin / finalize) against that server.
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as sdk from '../dist/index.js';
-import * as core from '../dist/wasm/latchkey_wasm.js';
+import * as core from '../dist/wasm/latchkey_evm.js';
+import { evmCore } from '../dist/wasm.js';
 import { caught } from './helpers.js';
 import { blindEvaluate, deriveKeyPair, evaluate, hex, oprfVectors, scalarBytes, unhex, walletKey } from './oprf.js';
 
@@ -12,6 +13,7 @@ const entropy = () => crypto.getRandomValues(new Uint8Array(64));
 
 beforeAll(async () => {
   await sdk.init();
+  await evmCore(); // `core` (the EVM module, with key sealing) is used directly below
 });
 
 describe('RFC 9497 A.1.1 (ristretto255-SHA512, OPRF)', () => {

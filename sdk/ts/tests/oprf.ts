@@ -176,7 +176,12 @@ export class OprfTestServer {
    * The core's Secret for `pin` with this server's evaluation for `account` (a round trip
    * through the core's blindPin / finalize, not counted): to open what the SDK sealed.
    */
-  secretFor(core: typeof import('../dist/wasm/latchkey_wasm.js'), pin: string, account: string, keyId = this.currentKeyId) {
+  secretFor<S>(
+    core: { blindPin(pin: string, entropy: Uint8Array): { blindedElement: Uint8Array; finalize(evaluated: Uint8Array, keyId: string): S } },
+    pin: string,
+    account: string,
+    keyId = this.currentKeyId,
+  ): S {
     const entropy = crypto.getRandomValues(new Uint8Array(64));
     const blind = core.blindPin(pin, entropy);
     const evaluated = blindEvaluate(walletKey(this.master, keyId, account), blind.blindedElement);

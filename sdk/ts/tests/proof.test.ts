@@ -3,7 +3,7 @@
 import { ec, hash, shortString } from 'starknet';
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as sdk from '../dist/index.js';
-import * as core from '../dist/wasm/latchkey_wasm.js';
+import * as core from '../dist/wasm/latchkey_starknet.js';
 import { caught, proofVectors } from './helpers.js';
 
 const v = proofVectors();

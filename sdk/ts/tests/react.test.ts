@@ -17,8 +17,11 @@ let owner: { address: string; publicKey: string; encryptedPrivateKey: string };
 let root: Root | null = null;
 
 beforeAll(async () => {
-  // Under jsdom the module URL is rewritten for a browser; hand the bytes over instead.
-  await sdk.init(readFileSync(resolve(__dirname, '../dist/wasm/latchkey_wasm_bg.wasm')));
+  // Under jsdom the module URLs are rewritten for a browser; hand the bytes over instead.
+  await sdk.init({
+    starknet: readFileSync(resolve(__dirname, '../dist/wasm/latchkey_starknet_bg.wasm')),
+    keys: readFileSync(resolve(__dirname, '../dist/wasm/latchkey_keys_bg.wasm')),
+  });
   owner = await sdk.createOwnerKey({ pin: PIN }, { classHash: '0x99', kdf: 'floor', format: 'lk1' });
 });
 

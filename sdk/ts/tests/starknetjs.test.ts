@@ -2,7 +2,7 @@
 import { ec, typedData } from 'starknet';
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as sdk from '../dist/index.js';
-import * as core from '../dist/wasm/latchkey_wasm.js';
+import * as core from '../dist/wasm/latchkey_starknet.js';
 import { capture, DOMAIN_TYPES, outsideExecution } from './helpers.js';
 
 const c = capture();

@@ -2,7 +2,7 @@
 // key formats, addresses, typed-data hashes and signatures, error codes and messages.
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as sdk from '../dist/index.js';
-import * as core from '../dist/wasm/latchkey_wasm.js';
+import * as core from '../dist/wasm/latchkey_starknet.js';
 import { capture, caught } from './helpers.js';
 
 const c = capture();

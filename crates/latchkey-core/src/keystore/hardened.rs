@@ -598,19 +598,7 @@ pub fn open_as<K: Sealable>(
     key: &EncryptKey,
     binding: &KeyBinding,
 ) -> Result<K, KeystoreError> {
-    let envelope = parse(text)?;
-    if envelope.info.kind != binding.kind {
-        return Err(KeystoreError::KindMismatch {
-            expected: binding.kind,
-            found: envelope.info.kind,
-        });
-    }
-    if envelope.info.curve != K::CURVE {
-        return Err(KeystoreError::CurveMismatch {
-            expected: K::CURVE,
-            found: envelope.info.curve,
-        });
-    }
+    let envelope = parse_for::<K>(text, binding)?;
     let kek = match envelope.info.kdf {
         Kdf::Argon2id(params) => {
             params.check_bounds()?;
@@ -626,15 +614,54 @@ pub fn open_as<K: Sealable>(
             };
             argon2_kek(passphrase, &envelope.salt, &params, mix)?
         }
-        Kdf::HkdfPrf => {
-            let prf = key
-                .prf_bytes()
-                .ok_or(KeystoreError::KeyTypeMismatch { expected: "a passkey PRF output" })?;
-            let share = resolve_share(envelope.info.share_id.as_deref(), key)?;
-            hkdf_kek(Some(&envelope.salt), prf, share.map(|s| &s[..]), INFO_HKDF_PRF)?
-        }
+        Kdf::HkdfPrf => prf_kek(&envelope, key)?,
     };
     disassemble(&kek, &envelope, binding)
+}
+
+/// [`open_as`] for PRF envelopes (`hkdf-prf`) only: an Argon2id envelope is refused
+/// (`KeyTypeMismatch`) before any KDF work. A caller that never opens PIN envelopes
+/// (a signer receiving a key moved under a one-time key) links no Argon2id through it.
+pub fn open_prf_as<K: Sealable>(
+    text: &str,
+    key: &EncryptKey,
+    binding: &KeyBinding,
+) -> Result<K, KeystoreError> {
+    let envelope = parse_for::<K>(text, binding)?;
+    match envelope.info.kdf {
+        Kdf::HkdfPrf => {
+            let kek = prf_kek(&envelope, key)?;
+            disassemble(&kek, &envelope, binding)
+        }
+        Kdf::Argon2id(_) => Err(KeystoreError::KeyTypeMismatch { expected: "a PIN or passphrase" }),
+    }
+}
+
+/// Parses an envelope and checks that it holds a key of the binding's kind on `K`'s curve.
+fn parse_for<K: Sealable>(text: &str, binding: &KeyBinding) -> Result<Envelope, KeystoreError> {
+    let envelope = parse(text)?;
+    if envelope.info.kind != binding.kind {
+        return Err(KeystoreError::KindMismatch {
+            expected: binding.kind,
+            found: envelope.info.kind,
+        });
+    }
+    if envelope.info.curve != K::CURVE {
+        return Err(KeystoreError::CurveMismatch {
+            expected: K::CURVE,
+            found: envelope.info.curve,
+        });
+    }
+    Ok(envelope)
+}
+
+/// The key-encryption key of a PRF envelope.
+fn prf_kek(envelope: &Envelope, key: &EncryptKey) -> Result<Zeroizing<[u8; 32]>, KeystoreError> {
+    let prf = key
+        .prf_bytes()
+        .ok_or(KeystoreError::KeyTypeMismatch { expected: "a passkey PRF output" })?;
+    let share = resolve_share(envelope.info.share_id.as_deref(), key)?;
+    hkdf_kek(Some(&envelope.salt), prf, share.map(|s| &s[..]), INFO_HKDF_PRF)
 }
 
 /// Opens an envelope and, when its parameters are below [`CURRENT_PARAMS`] or it is an

@@ -48,6 +48,16 @@ pub fn open(
     hardened::open(text, key, binding)
 }
 
+/// Opens a PRF envelope and nothing else: a PIN envelope is refused before any KDF work
+/// (see [`hardened::open_prf_as`]).
+pub fn open_prf_only(
+    text: &str,
+    key: &EncryptKey,
+    binding: &KeyBinding,
+) -> Result<SigningKey, KeystoreError> {
+    hardened::open_prf_as(text, key, binding)
+}
+
 #[cfg(test)]
 mod tests {
     use rand::rngs::StdRng;
@@ -83,6 +93,21 @@ mod tests {
         // Another PRF output, or a PIN, does not open it.
         let other = EncryptKey::prf(&[0x12; 32]).unwrap();
         assert_eq!(open(&text, &other, &binding).err(), Some(KeystoreError::WrongKey));
+        assert_eq!(open_prf_only(&text, &prf, &binding).unwrap().public_key(), key.public_key());
+        assert_eq!(open_prf_only(&text, &other, &binding).err(), Some(KeystoreError::WrongKey));
+        // A PIN envelope is refused by the PRF-only opener whatever the secret.
+        let pin_text = hardened::seal_with_params(
+            &key,
+            &EncryptKey::passphrase("a long passphrase 7"),
+            &binding,
+            hardened::FLOOR_PARAMS,
+            &mut rng,
+        )
+        .unwrap();
+        assert!(matches!(
+            open_prf_only(&pin_text, &prf, &binding),
+            Err(KeystoreError::KeyTypeMismatch { .. })
+        ));
         assert!(matches!(
             open(&text, &EncryptKey::passphrase("482913"), &binding),
             Err(KeystoreError::KeyTypeMismatch { .. })
