@@ -17,7 +17,7 @@ fn web_dir() -> PathBuf {
 }
 
 /// Why the browser test cannot run here, if it cannot.
-fn missing() -> Option<String> {
+pub(crate) fn missing() -> Option<String> {
     let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
     if !Path::new(&chromium).is_file() {
         return Some(format!("no Chromium at {chromium} (apt-get install chromium)"));

@@ -5,6 +5,7 @@
 
 mod bench;
 mod browser;
+mod chipi_nextjs;
 mod chipi_sdk;
 mod cli;
 mod evm;
