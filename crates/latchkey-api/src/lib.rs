@@ -293,20 +293,22 @@ impl std::fmt::Debug for AppInner {
 
 impl AppState {
     /// Builds the state: `primary` is the default chain, `others` the rest (one per
-    /// CAIP-2 id).
+    /// CAIP-2 id). `/metrics` reports the counters of `primary`'s relayer: start every
+    /// relayer of the server with the same [`RelayerConfig::metrics`](latchkey_relayer::RelayerConfig::metrics).
     pub fn new(
         store: Store,
         primary: ChainSlot,
         others: Vec<ChainSlot>,
         config: ApiConfig,
     ) -> Self {
+        let metrics = Metrics::new(primary.relayer.metrics());
         Self(Arc::new(AppInner {
             store,
             primary,
             others,
             issuers: service::organizations::IssuerCache::default(),
             limits: limits::Limiters::new(config.rate_limits),
-            metrics: Metrics::default(),
+            metrics,
             config,
         }))
     }

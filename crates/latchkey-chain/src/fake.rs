@@ -62,6 +62,9 @@ struct State {
     sessions: BTreeMap<(String, String), SessionRecord>,
     spent: BTreeSet<(String, String)>,
     relayer_nonces: BTreeMap<String, u64>,
+    /// What each relayer account holds to pay fees with; each accepted transaction
+    /// costs it the chain's fee.
+    relayer_funds: BTreeMap<String, u128>,
     txs: BTreeMap<String, Tx>,
     sends: VecDeque<SendScript>,
     simulations: VecDeque<Refusal>,
@@ -83,6 +86,9 @@ struct State {
     /// Token balances by (token, owner).
     balances: BTreeMap<(String, String), u128>,
 }
+
+/// What each relayer account of a [`FakeChain`] holds at first (10^21 of the fee unit).
+pub const FAKE_RELAYER_FUNDS: u128 = 1_000_000_000_000_000_000_000;
 
 /// The in-memory chain.
 #[derive(Debug)]
@@ -109,8 +115,9 @@ impl FakeChain {
         digest(&(key, account, purpose.as_str(), challenge, payload))
     }
 
-    /// A chain at time 1,000,000 with relayer accounts `0xe1`, `0xe2`…, every transaction
-    /// quoted at 1,000 and charged 600, and transactions landing as they are sent.
+    /// A chain at time 1,000,000 with relayer accounts `0xe1`, `0xe2`… holding
+    /// [`FAKE_RELAYER_FUNDS`] each, every transaction quoted at 1,000 and charged 600, and
+    /// transactions landing as they are sent.
     pub fn new(relayers: usize) -> Self {
         let relayers: Vec<String> = (1..=relayers).map(|i| format!("0xe{i}")).collect();
         let state = State {
@@ -119,6 +126,7 @@ impl FakeChain {
             fee: 600,
             max_fee: 1_000,
             relayer_nonces: relayers.iter().map(|r| (r.clone(), 0)).collect(),
+            relayer_funds: relayers.iter().map(|r| (r.clone(), FAKE_RELAYER_FUNDS)).collect(),
             ..State::default()
         };
         let id = ChainRef::eip155(1337);
@@ -714,6 +722,14 @@ impl Relay for FakeChain {
         Ok(state.relayer_nonces.get(relayer).copied().unwrap_or(0))
     }
 
+    async fn relayer_funds(&self, relayer: &str) -> Result<u128, Unavailable> {
+        let state = self.state();
+        if state.down {
+            return Err(unavailable());
+        }
+        Ok(state.relayer_funds.get(relayer).copied().unwrap_or(0))
+    }
+
     async fn simulate(
         &self,
         relayer: &str,
@@ -812,7 +828,11 @@ impl Relay for FakeChain {
             (_, Value::String(owner)) => Job::Deploy { owner_public_key: owner.clone() },
             _ => return Err(SendError::Rejected("unknown job".into())),
         };
-        state.relayer_nonces.insert(relayer, current + 1);
+        state.relayer_nonces.insert(relayer.clone(), current + 1);
+        let fee = state.fee;
+        if let Some(funds) = state.relayer_funds.get_mut(&relayer) {
+            *funds = funds.saturating_sub(fee);
+        }
         state.txs.insert(hash.clone(), Tx { job, landed: None });
         state.broadcasts += 1;
         if state.auto_mine {

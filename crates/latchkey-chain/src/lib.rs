@@ -476,6 +476,10 @@ pub trait Relay: Send + Sync {
     /// The next nonce of a relayer account, as the chain knows it.
     async fn relayer_nonce(&self, relayer: &str) -> Result<u64, Unavailable>;
 
+    /// What a relayer account holds to pay fees with, in the chain's
+    /// [`fee_unit`](Chain::fee_unit) (saturating at `u128::MAX`).
+    async fn relayer_funds(&self, relayer: &str) -> Result<u128, Unavailable>;
+
     /// Simulates `job` from `relayer` at `nonce` (without the relayer's own signature).
     async fn simulate(
         &self,

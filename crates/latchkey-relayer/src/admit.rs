@@ -221,15 +221,8 @@ impl Relayer {
             oe_nonce: Some(format!("{nonce}/superseded/{}", existing.id)),
             ..RequestUpdate::default()
         };
-        let finished = store
-            .update_request_settling(
-                &existing.id,
-                &[RequestStatus::Prepared],
-                &superseded,
-                existing.budget(),
-                old_reserved,
-                0,
-            )
+        let finished = self
+            .settle(&existing, &[RequestStatus::Prepared], &superseded, old_reserved, 0)
             .await?;
         if !finished {
             // Submitted in the meantime: the new payload gives its reservation back.

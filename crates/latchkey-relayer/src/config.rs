@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use crate::RelayerMetrics;
+
 /// Relayer settings.
 #[derive(Debug, Clone)]
 pub struct RelayerConfig {
@@ -50,6 +52,8 @@ pub struct RelayerConfig {
     /// settled, effects mirrored). 0 trusts the node's acceptance; a chain that rules
     /// finality itself (Starknet's acceptance on L1) is final sooner.
     pub finality_depth: u64,
+    /// Where it counts what it does (`/metrics`); the relayers of one server share one.
+    pub metrics: RelayerMetrics,
 }
 
 impl RelayerConfig {
@@ -85,6 +89,7 @@ impl Default for RelayerConfig {
             handover_wait: Duration::from_secs(10),
             deploy_timeout: Duration::from_secs(120),
             finality_depth: 0,
+            metrics: RelayerMetrics::default(),
         }
     }
 }

@@ -35,6 +35,7 @@
 mod admit;
 mod config;
 mod error;
+mod metrics;
 mod mirror;
 mod monitor;
 mod pool;
@@ -53,6 +54,7 @@ use tokio::task::JoinHandle;
 
 pub use config::RelayerConfig;
 pub use error::RelayError;
+pub use metrics::RelayerMetrics;
 use pool::Pool;
 pub use purpose::Purpose;
 pub use sponsorship::{
@@ -241,6 +243,12 @@ impl Relayer {
             tasks.extend([monitor, keeper]);
         }
         Ok(relayer)
+    }
+
+    /// Its counters (shared with every relayer started with the same
+    /// [`RelayerConfig::metrics`]).
+    pub fn metrics(&self) -> &RelayerMetrics {
+        &self.inner.config.metrics
     }
 
     /// Addresses of the relayer accounts in use.

@@ -17,6 +17,7 @@ use latchkey_core::codes;
 use latchkey_store::{now_unix, Request, RequestStatus, RequestUpdate, Reservation};
 use serde_json::Value;
 
+use crate::metrics::Action;
 use crate::{unavailable, Purpose, RelayError, Relayer};
 
 /// How long a receipt gets to show up once a transaction's nonce is seen used: this many
@@ -91,14 +92,18 @@ impl Relayer {
             if self.spent_elsewhere(&request).await? {
                 continue;
             }
-            self.finish_unsent(
-                &request,
-                &[RequestStatus::Prepared],
-                RequestStatus::Expired,
-                codes::TYPED_DATA_EXPIRED,
-                "never submitted before its window closed",
-            )
-            .await?;
+            let expired = self
+                .finish_unsent(
+                    &request,
+                    &[RequestStatus::Prepared],
+                    RequestStatus::Expired,
+                    codes::TYPED_DATA_EXPIRED,
+                    "never submitted before its window closed",
+                )
+                .await?;
+            if expired {
+                inner.config.metrics.action(chain, Action::expire);
+            }
         }
         Ok(())
     }
@@ -142,10 +147,9 @@ impl Relayer {
             return Ok(false);
         }
         tracing::warn!(request = %request.id, "a sponsored payload was executed by someone else's transaction");
-        inner
-            .store
-            .update_request_settling(
-                &request.id,
+        let charged = self
+            .settle(
+                request,
                 &[RequestStatus::Prepared],
                 &RequestUpdate {
                     status: Some(RequestStatus::Expired),
@@ -156,11 +160,13 @@ impl Relayer {
                     ),
                     ..RequestUpdate::default()
                 },
-                request.budget(),
                 committed,
                 committed,
             )
             .await?;
+        if charged {
+            inner.config.metrics.action(inner.chain.id().as_str(), Action::spent_elsewhere);
+        }
         Ok(true)
     }
 
@@ -270,6 +276,7 @@ impl Relayer {
                 if !back {
                     return Ok(());
                 }
+                inner.config.metrics.action(chain.id().as_str(), Action::reorg);
                 let request = Request { status: RequestStatus::Submitted, ..request.clone() };
                 return self.rebroadcast(&request).await;
             }
@@ -336,10 +343,7 @@ impl Relayer {
                 ..RequestUpdate::default()
             },
         };
-        let done = inner
-            .store
-            .update_request_settling(&request.id, &from, &update, request.budget(), reserved, fee)
-            .await?;
+        let done = self.settle(request, &from, &update, reserved, fee).await?;
         if done {
             self.record_outcome(request, reverted).await?;
         }
@@ -383,6 +387,7 @@ impl Relayer {
         match chain.send(raw).await {
             Ok(()) => {
                 slot.forget_nonce();
+                inner.config.metrics.action(chain.id().as_str(), Action::rebroadcast);
                 inner
                     .store
                     .transition_request(
@@ -604,6 +609,7 @@ impl Relayer {
             }
         }
         let reserved = reserved.max(needed);
+        inner.config.metrics.action(inner.chain.id().as_str(), Action::resubmit);
         match self.submit(&mut slot, request, &job, quote, nonce, reserved).await {
             Ok(_)
             | Err(RelayError::Rejected(_))

@@ -136,23 +136,23 @@ impl Relayer {
                 }
                 Err(SendError::Rejected(reason)) => {
                     slot.forget_nonce();
-                    inner
-                        .store
-                        .update_request_settling(
-                            request_id,
-                            &[RequestStatus::Submitting],
-                            &RequestUpdate {
-                                status: Some(RequestStatus::Rejected),
-                                error_code: Some(codes::TRANSACTION_REJECTED.into()),
-                                error_message: Some(reason.clone()),
-                                fee: Some("0".into()),
-                                ..RequestUpdate::default()
-                            },
-                            budget,
-                            reserved,
-                            0,
-                        )
-                        .await?;
+                    let request = inner.store.request(request_id).await?.ok_or_else(|| {
+                        RelayError::Unavailable("a request vanished while sending".into())
+                    })?;
+                    self.settle(
+                        &request,
+                        &[RequestStatus::Submitting],
+                        &RequestUpdate {
+                            status: Some(RequestStatus::Rejected),
+                            error_code: Some(codes::TRANSACTION_REJECTED.into()),
+                            error_message: Some(reason.clone()),
+                            fee: Some("0".into()),
+                            ..RequestUpdate::default()
+                        },
+                        reserved,
+                        0,
+                    )
+                    .await?;
                     return Err(RelayError::Rejected(reason));
                 }
                 Err(SendError::Unknown(error)) => {
@@ -345,24 +345,42 @@ impl Relayer {
         message: &str,
     ) -> Result<bool, RelayError> {
         let reserved: u128 = request.fee.as_deref().and_then(|f| f.parse().ok()).unwrap_or(0);
-        Ok(self
+        let update = RequestUpdate {
+            status: Some(status),
+            error_code: Some(code.to_string()),
+            error_message: Some(message.to_string()),
+            fee: Some("0".into()),
+            ..RequestUpdate::default()
+        };
+        self.settle(request, from, &update, reserved, 0).await
+    }
+
+    /// Finishes `request` from one of `from` with `update`, settling `fee` of its
+    /// `reserved` fee against its budget (a compare-and-set: false when another call or
+    /// process moved it on first), and counts it when this call finished it.
+    pub(crate) async fn settle(
+        &self,
+        request: &Request,
+        from: &[RequestStatus],
+        update: &RequestUpdate,
+        reserved: u128,
+        fee: u128,
+    ) -> Result<bool, RelayError> {
+        let done = self
             .inner
             .store
-            .update_request_settling(
-                &request.id,
-                from,
-                &RequestUpdate {
-                    status: Some(status),
-                    error_code: Some(code.to_string()),
-                    error_message: Some(message.to_string()),
-                    fee: Some("0".into()),
-                    ..RequestUpdate::default()
-                },
-                request.budget(),
-                reserved,
-                0,
-            )
-            .await?)
+            .update_request_settling(&request.id, from, update, request.budget(), reserved, fee)
+            .await?;
+        if let (true, Some(status)) = (done, update.status) {
+            self.inner.config.metrics.finished(
+                &request.chain,
+                &request.purpose,
+                status,
+                fee,
+                &request.fee_unit,
+            );
+        }
+        Ok(done)
     }
 
     /// Waits until a request reaches a final status (or `timeout` passes) and returns it.

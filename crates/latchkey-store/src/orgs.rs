@@ -186,7 +186,21 @@ impl Store {
         }))
     }
 
-    /// Every budget of the organisation, by chain and unit.
+    /// Every gas budget of every organisation, with its organisation id, by organisation,
+    /// chain and unit.
+    pub async fn all_gas_budgets(&self) -> Result<Vec<(String, GasBudget)>> {
+        const SQL: &str = concat!(
+            "SELECT org_id, ",
+            budget_cols!(),
+            " FROM gas_budgets ORDER BY org_id, chain, unit"
+        );
+        with_read_pool!(self, |pool| {
+            let rows = sqlx::query(SQL).fetch_all(pool).await?;
+            rows.iter().map(|row| Ok((row.text("org_id")?, budget_from_row(row)?))).collect()
+        })
+    }
+
+    /// The gas budgets of one organisation, by chain and unit.
     pub async fn gas_budgets(&self, org_id: &str) -> Result<Vec<GasBudget>> {
         const SQL: &str = concat!(
             "SELECT ",

@@ -617,6 +617,36 @@ impl Store {
         })
     }
 
+    /// How many requests of every organisation on `chain` are in each status that is not
+    /// final (`prepared`, `recorded`, … `accepted`); statuses with no request are left
+    /// out. Ordered as [`RequestStatus::ALL`]. Reads the status index only.
+    pub async fn count_unfinished_requests(
+        &self,
+        chain: &str,
+    ) -> Result<Vec<(RequestStatus, i64)>> {
+        let unfinished: Vec<RequestStatus> =
+            RequestStatus::ALL.iter().copied().filter(|s| !s.is_final()).collect();
+        let placeholders: Vec<String> =
+            (2..unfinished.len() + 2).map(|i| format!("${i}")).collect();
+        let sql = format!(
+            "SELECT status, COUNT(*) AS n FROM requests WHERE status IN ({}) AND chain = $1 GROUP BY status",
+            placeholders.join(", ")
+        );
+        let mut counts = with_read_pool!(self, |pool| {
+            // Only numbered placeholders are formatted in; every value is bound.
+            let mut query = sqlx::query(AssertSqlSafe(sql.clone())).bind(chain);
+            for status in &unfinished {
+                query = query.bind(status.as_str());
+            }
+            let rows = query.fetch_all(pool).await?;
+            rows.iter()
+                .map(|row| Ok((row.text("status")?.parse::<RequestStatus>()?, row.int("n")?)))
+                .collect::<Result<Vec<_>>>()?
+        });
+        counts.sort_by_key(|(status, _)| RequestStatus::ALL.iter().position(|s| s == status));
+        Ok(counts)
+    }
+
     /// How many of the organisation's requests are in each status; statuses with no
     /// request are left out. Ordered as [`RequestStatus::ALL`].
     pub async fn count_requests_by_status(

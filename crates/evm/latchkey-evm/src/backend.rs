@@ -911,6 +911,13 @@ impl Relay for EvmBackend {
         self.provider.get_transaction_count(address).pending().await.map_err(unavailable)
     }
 
+    /// Its ether balance (the bundler account pays `handleOps`' gas, in wei).
+    async fn relayer_funds(&self, relayer: &str) -> Result<u128, Unavailable> {
+        let address = parse_address(relayer).map_err(|r| Unavailable(r.message))?;
+        let balance = self.provider.get_balance(address).await.map_err(unavailable)?;
+        Ok(u128::try_from(balance).unwrap_or(u128::MAX))
+    }
+
     /// `eth_estimateGas` of `handleOps([op], relayer)` (or `createAccount`) from the
     /// relayer at `nonce`; an EntryPoint refusal becomes a [`Refusal`] with a stable code
     /// (see [`crate::reasons`]), sharpened for session userOps by reading the session. Then

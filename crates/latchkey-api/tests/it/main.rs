@@ -7,6 +7,7 @@ mod access;
 mod bad_input;
 mod browser;
 mod idempotency;
+mod metrics;
 mod native;
 mod pin;
 mod recovery;

@@ -57,6 +57,15 @@ both_backends!(budgets_are_per_organisation_chain_and_unit, |db| {
     // Setting a budget keeps what was spent and reserved under it.
     store.set_gas_budget(evm, 10 * GFRI).await.unwrap();
     assert_eq!(store.gas_budget(evm).await.unwrap().spent, GFRI);
+    // Every organisation's, with its id (`/metrics`).
+    let everyone = store.all_gas_budgets().await.unwrap();
+    let mut expected = vec![
+        (first.id.clone(), store.gas_budget(evm).await.unwrap()),
+        (first.id.clone(), budget(&store, &first.id).await),
+        (second.id.clone(), budget(&store, &second.id).await),
+    ];
+    expected.sort_by(|a, b| (&a.0, &a.1.chain).cmp(&(&b.0, &b.1.chain)));
+    assert_eq!(everyone, expected);
 });
 
 both_backends!(gas_reservations_and_settlement, |db| {

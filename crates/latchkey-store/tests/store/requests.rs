@@ -266,6 +266,12 @@ both_backends!(request_listing_and_counts, |db| {
         vec![(RequestStatus::Prepared, 1)]
     );
     assert!(store.count_requests_by_status("missing").await.unwrap().is_empty());
+    // Across organisations, per chain, unfinished statuses only (`/metrics`).
+    assert_eq!(
+        store.count_unfinished_requests(CHAIN).await.unwrap(),
+        vec![(RequestStatus::Prepared, 3), (RequestStatus::Recorded, 2)]
+    );
+    assert!(store.count_unfinished_requests("eip155:1").await.unwrap().is_empty());
 });
 
 both_backends!(transitions_move_only_from_the_expected_statuses, |db| {

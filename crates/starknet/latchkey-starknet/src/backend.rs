@@ -503,6 +503,14 @@ impl Relay for StarknetBackend {
         nonce_u64(self.client.nonce(address).await.map_err(unavailable)?)
     }
 
+    /// Its STRK balance: fees (FRI) are paid in STRK.
+    async fn relayer_funds(&self, relayer: &str) -> Result<u128, Unavailable> {
+        let address = parse_felt(relayer).map_err(|e| Unavailable(e.to_string()))?;
+        let balance =
+            self.client.erc20_balance(crate::STRK_ADDRESS, address).await.map_err(unavailable)?;
+        Ok(balance.to_string().parse().unwrap_or(u128::MAX))
+    }
+
     async fn simulate(
         &self,
         relayer: &str,

@@ -119,9 +119,14 @@ async fn a_deploy_job_creates_the_account_from_the_relayer() {
     let owner = address_of_key(&fresh_key());
     let account = backend.account_address(&owner).unwrap();
     let job = Job::Deploy { owner_public_key: owner.clone() };
+    let relayer = backend.relayer_accounts()[0].clone();
+    let funds_before = backend.relayer_funds(&relayer).await.unwrap();
+    assert!(funds_before > 0);
     let (quote, outcome) = run(&backend, &job).await;
     assert_eq!(outcome.reverted, None);
     assert!(outcome.fee > 0 && outcome.fee <= quote.max_fee);
+    // The relayer account paid the transaction's fee, in wei, and nothing else.
+    assert_eq!(funds_before - backend.relayer_funds(&relayer).await.unwrap(), outcome.fee);
     assert!(backend.is_deployed(&account).await.unwrap());
     assert_eq!(backend.owner_key(&account).await.unwrap(), Some(owner));
 }
