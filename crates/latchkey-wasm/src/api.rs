@@ -930,7 +930,8 @@ pub fn version() -> String {
     env!("CARGO_PKG_VERSION").to_string()
 }
 
-#[cfg(all(test, feature = "signing", feature = "sealing"))]
+#[cfg(test)]
+#[cfg(all(feature = "signing", feature = "sealing"))]
 mod tests {
     use super::*;
     use crate::keys::tests::{capture, entropy};

@@ -303,7 +303,8 @@ pub fn unlock_evm_key(
     })())
 }
 
-#[cfg(all(test, feature = "signing", feature = "evm"))]
+#[cfg(test)]
+#[cfg(all(feature = "signing", feature = "evm"))]
 mod tests {
     use latchkey_core::keystore::hardened::FLOOR_PARAMS;
     use latchkey_core::keystore::oprf::WalletOprfKey;

@@ -369,7 +369,8 @@ pub(crate) fn key_from_plaintext(text: &str) -> WasmResult<SigningKey> {
         .map_err(|_| WasmError::invalid_input("the private key is not a valid Stark private key"))
 }
 
-#[cfg(all(test, feature = "signing", feature = "sealing"))]
+#[cfg(test)]
+#[cfg(all(feature = "signing", feature = "sealing"))]
 pub(crate) mod tests {
     use latchkey_core::keystore::hardened::FLOOR_PARAMS;
     use latchkey_core::{verify_signature, KeyFormat};

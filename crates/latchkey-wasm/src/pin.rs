@@ -171,7 +171,8 @@ pub fn envelope_info(text: &str) -> Result<JsEnvelopeInfo, JsValue> {
     to_js(envelope(text).and_then(|view| to_js_object(&view)))
 }
 
-#[cfg(all(test, feature = "signing", feature = "sealing"))]
+#[cfg(test)]
+#[cfg(all(feature = "signing", feature = "sealing"))]
 mod tests {
     use latchkey_core::keystore::hardened::FLOOR_PARAMS;
     use latchkey_core::keystore::oprf::{OprfOutput, WalletOprfKey};
