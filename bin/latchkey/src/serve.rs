@@ -207,10 +207,12 @@ pub(crate) struct Server {
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
-/// The development organisation's keys: both at first start, the public one after.
+/// The development organisation's keys: both at first start, the public one after; and
+/// the operator token (the admin API's), at first start only.
 pub(crate) struct DevKeys {
     pub(crate) public: Option<String>,
     pub(crate) secret_shown_once: Option<String>,
+    pub(crate) operator_token_shown_once: Option<String>,
 }
 
 impl Server {
@@ -307,7 +309,10 @@ pub(crate) async fn start(args: &ServeArgs) -> anyhow::Result<Server> {
     if let Ok(evm) = &evm {
         budgets.push((evm.backend.clone(), u128::from(args.evm.dev_gas_budget_eth)));
     }
-    let dev_keys = ensure_dev_organization(&store, &args.data_dir, &budgets).await?;
+    let mut dev_keys = ensure_dev_organization(&store, &args.data_dir, &budgets).await?;
+    dev_keys.operator_token_shown_once = latchkey_api::ensure_operator_token(&store, None)
+        .await?
+        .map(|token| token.expose().to_string());
     let starknet_config = RelayerConfig { finality_depth: args.finality_blocks, ..config.clone() };
     let relayer = Relayer::start(backend.clone(), store.clone(), starknet_config).await?;
     if embedded.is_some() {
@@ -486,7 +491,7 @@ async fn ensure_dev_organization(
             }
         }
         let public = std::fs::read_to_string(&key_file).ok().map(|s| s.trim().to_string());
-        return Ok(DevKeys { public, secret_shown_once: None });
+        return Ok(DevKeys { public, secret_shown_once: None, operator_token_shown_once: None });
     }
     let org = store.create_organization("development").await?;
     for (chain, whole) in budgets {
@@ -513,7 +518,11 @@ async fn ensure_dev_organization(
         .await?;
     // The public key is public (browsers send it); keep it to print on later starts.
     std::fs::write(&key_file, format!("{}\n", keys.public_key))?;
-    Ok(DevKeys { public: Some(keys.public_key), secret_shown_once: Some(secret) })
+    Ok(DevKeys {
+        public: Some(keys.public_key),
+        secret_shown_once: Some(secret),
+        operator_token_shown_once: None,
+    })
 }
 
 /// The embedded chain starts empty at every start: deploy the known wallets again (same
@@ -599,13 +608,34 @@ fn print_banner(server: &Server, elapsed: std::time::Duration) {
         (Some(public), Some(secret)) => {
             println!("  Public key     {public}");
             println!("  Secret key     {secret}");
-            println!();
-            println!("  The secret key is shown this once and stored only as a hash: keep it now.");
         }
         (Some(public), None) => {
             println!("  Public key     {public}   (the secret key was shown at first start)")
         }
         (None, _) => println!("  API keys       were created at first start"),
+    }
+    if let Some(token) = &server.dev_keys.operator_token_shown_once {
+        println!("  Operator       {token}   (the admin API's token)");
+    }
+    match (&server.dev_keys.secret_shown_once, &server.dev_keys.operator_token_shown_once) {
+        (Some(_), Some(_)) => {
+            println!();
+            println!(
+                "  The secret key and the operator token are shown this once and stored only as"
+            );
+            println!("  hashes: keep them now.");
+        }
+        (Some(_), None) => {
+            println!();
+            println!("  The secret key is shown this once and stored only as a hash: keep it now.");
+        }
+        (None, Some(_)) => {
+            println!();
+            println!(
+                "  The operator token is shown this once and stored only as a hash: keep it now."
+            );
+        }
+        (None, None) => {}
     }
     if let Some(devnet) = &server.embedded_chain {
         println!();
@@ -626,6 +656,9 @@ fn print_banner(server: &Server, elapsed: std::time::Duration) {
     println!("  export LATCHKEY_URL={}", server.api_url);
     println!("  export LATCHKEY_PUBLIC_KEY={public}");
     println!("  export LATCHKEY_SECRET_KEY={secret}");
+    if let Some(token) = &server.dev_keys.operator_token_shown_once {
+        println!("  export LATCHKEY_OPERATOR_TOKEN={token}");
+    }
     if let Some(game) = server.embedded_chain.as_ref().and_then(|d| d.game()) {
         println!("  export GAME={}", to_hex(&game));
     }

@@ -114,6 +114,14 @@ impl FromRequestParts<AppState> for Caller {
             .filter(|k| k.kind == ApiKeyKind::Public)
             .ok_or_else(|| ApiError::unauthorized(codes::INVALID_API_KEY, "invalid API key"))?;
         state.limits.check_api_key(&key.id)?;
+        let org = store.organization(&key.org_id).await?;
+        if org.is_some_and(|org| org.suspended_at.is_some()) {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                codes::ORGANIZATION_SUSPENDED,
+                "this organisation is suspended by the operator",
+            ));
+        }
         if let Some(origin) = parts.extensions.get::<crate::cors::CrossOrigin>() {
             crate::cors::check_origin(state, origin, &key.org_id).await?;
         }

@@ -12,6 +12,7 @@
 //! static files for every other path. Errors are always `{ "message", "code", "status" }`
 //! with a stable code.
 
+mod admin;
 mod auth;
 mod cors;
 mod custody;
@@ -44,6 +45,7 @@ use latchkey_core::Felt;
 use latchkey_relayer::Relayer;
 use latchkey_store::Store;
 
+pub use admin::ensure_operator_token;
 pub use auth::{Caller, Principal};
 pub use error::{ApiError, ApiResult};
 pub use limits::{Rate, RateLimits};
@@ -326,6 +328,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(dialect::chipi::routes())
         .merge(dialect::native::routes())
+        .merge(admin::routes())
         .merge(custody::routes())
         .merge(pin::routes())
         .route("/health", get(health))

@@ -344,7 +344,12 @@ fn felt_schema(description: &str) -> RefOr<Schema> {
         crate::dialect::chipi::execute_sponsored, crate::dialect::chipi::transaction_list,
         crate::dialect::chipi::transaction_status,
         crate::health, crate::metrics::render, crate::openapi_json, crate::public_config,
-        crate::rpc_proxy::forward
+        crate::rpc_proxy::forward,
+        crate::admin::list_organizations, crate::admin::create_organization, crate::admin::get_organization,
+        crate::admin::update_organization, crate::admin::list_api_keys, crate::admin::issue_api_keys,
+        crate::admin::rotate_api_key, crate::admin::revoke_api_key, crate::admin::list_gas_budgets,
+        crate::admin::set_gas_budget, crate::admin::top_up_gas_budget, crate::admin::rotate_operator_token,
+        crate::admin::audit_log
     ),
     components(schemas(
         ErrorBody, FeltText, AddressText, FeltJson, ProofWordText, NonZeroFeltText, EncryptedKeyText, HardenedKeyText, OwnerKeyText,
@@ -370,7 +375,12 @@ fn felt_schema(description: &str) -> RefOr<Schema> {
         crate::dialect::chipi::PrepareTypedData, crate::dialect::chipi::PrepareTypedDataResponse,
         crate::dialect::chipi::ExecuteSponsored, crate::dialect::chipi::TransactionHashResponse,
         crate::dialect::chipi::TransactionListResponse, crate::dialect::chipi::TransactionStatusResponse,
-        crate::HealthResponse, crate::ChainHealth, crate::PublicConfig, crate::ChainConfig
+        crate::HealthResponse, crate::ChainHealth, crate::PublicConfig, crate::ChainConfig,
+        crate::admin::OrganizationView, crate::admin::OrganizationList, crate::admin::CreateOrganization,
+        crate::admin::UpdateOrganization, crate::admin::ApiKeyView, crate::admin::ApiKeyList,
+        crate::admin::IssueApiKeys, crate::admin::IssuedApiKeys, crate::admin::Rotate, crate::admin::RotatedApiKey,
+        crate::admin::GasBudgetView, crate::admin::GasBudgetList, crate::admin::GasAmount,
+        crate::admin::RotatedOperatorToken, crate::admin::AuditRecordView, crate::admin::AuditPage
     )),
     tags(
         (name = "wallets", description = "Native: wallets, deployed gaslessly."),
@@ -383,7 +393,8 @@ fn felt_schema(description: &str) -> RefOr<Schema> {
         (name = "pin", description = "Native: PIN unlock through the OPRF, its attempt counter and lock."),
         (name = "organization", description = "Native: the organisation's settings."),
         (name = "chipi", description = "The Chipi REST API v1 dialect, as `@chipi-stack/backend` calls it."),
-        (name = "service", description = "Health, metrics, this document, public configuration.")
+        (name = "service", description = "Health, metrics, this document, public configuration."),
+        (name = "admin", description = "The operator's API: organisations, their keys and budgets, the audit log. Needs the operator token.")
     ),
     modifiers(&SecurityAddon, &StandardResponses),
     security(("apiKey" = [], "bearer" = []))
@@ -453,6 +464,17 @@ impl utoipa::Modify for SecurityAddon {
                     .description(Some(
                         "The organisation's secret key (`sk_…`), or an end user's JWT from the \
                          issuer the organisation configured.",
+                    ))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "operator",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "The operator token (`lkop_…`), shown once at first start; the admin API's only credential.",
                     ))
                     .build(),
             ),

@@ -44,6 +44,7 @@ mod credentials;
 mod error;
 mod jwks;
 mod jwt;
+mod operator;
 
 pub use api_key::{
     api_key_matches, display_prefix, generate_api_keys, hash_api_key, is_valid_public_key,
@@ -58,4 +59,7 @@ pub use jsonwebtoken::Algorithm;
 pub use jwt::{
     JwtConfig, JwtVerifier, VerifiedUser, MAX_KID_BYTES, MAX_LEEWAY_SECS, MAX_TOKEN_BYTES,
     MIN_REFRESH_INTERVAL_FLOOR,
+};
+pub use operator::{
+    is_operator_token, operator_token_prefix, OperatorToken, OPERATOR_TOKEN_PREFIX,
 };

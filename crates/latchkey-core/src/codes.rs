@@ -122,6 +122,8 @@ registry! {
     ADDRESS_MISMATCH = None;
     /// The record exists already.
     ALREADY_EXISTS = None;
+    /// The API key named is not one of the organisation's, or no longer works (admin API).
+    API_KEY_NOT_FOUND = None;
     /// The server's end-user token settings are malformed.
     AUTH_CONFIG_INVALID = None;
     /// The wallet has no backup blob.
@@ -164,6 +166,8 @@ registry! {
     INVALID_FELT = None;
     /// The `Idempotency-Key` header is malformed.
     INVALID_IDEMPOTENCY_KEY = None;
+    /// The bearer token is not a valid, current operator token (admin API).
+    INVALID_OPERATOR_TOKEN = None;
     /// A browser origin is malformed: it must be `http(s)://host[:port]`, nothing more.
     INVALID_ORIGIN = None;
     /// The query string is malformed.
@@ -194,6 +198,12 @@ registry! {
     NOT_FOUND = None;
     /// The key-history event replaced nothing, so there is nothing to restore.
     NOT_RESTORABLE = None;
+    /// Only the operator token opens the admin API; an organisation's keys do not.
+    OPERATOR_ONLY = None;
+    /// No organisation has this id (admin API).
+    ORGANIZATION_NOT_FOUND = None;
+    /// The organisation is suspended by the operator: its API calls are refused until it is reinstated.
+    ORGANIZATION_SUSPENDED = None;
     /// The request's browser origin is not allowed by the organisation whose key it carries.
     ORIGIN_NOT_ALLOWED = None;
     /// A plaintext private key was sent where only an encrypted one is stored.

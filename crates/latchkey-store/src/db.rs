@@ -71,6 +71,12 @@ const MIGRATIONS: &[MigrationSource] = &[
         include_str!("../migrations/sqlite/0008_browser_apps.sql"),
         include_str!("../migrations/postgres/0008_browser_apps.sql"),
     ),
+    (
+        9,
+        "operations: suspension, key expiry, operator tokens, audit log",
+        include_str!("../migrations/sqlite/0009_operations.sql"),
+        include_str!("../migrations/postgres/0009_operations.sql"),
+    ),
 ];
 
 /// SQLite migrations that manage their own transaction: they rebuild tables other tables
@@ -534,6 +540,6 @@ mod tests {
             assert!(sqlite.starts_with(&format!("{header}SQLite)")), "{version}");
             assert!(postgres.starts_with(&format!("{header}PostgreSQL)")), "{version}");
         }
-        assert_eq!(known_schema_version(), 8);
+        assert_eq!(known_schema_version(), 9);
     }
 }

@@ -8,8 +8,10 @@
 //!
 //! | table | holds | unique |
 //! |---|---|---|
-//! | `organizations` | tenants and their sponsorship gas budget, spend and reservations, in units of 10^9 FRI | `id` |
-//! | `api_keys` | **hashes** of API keys, kind, display prefix, revocation time | `key_hash` |
+//! | `organizations` | tenants, their settings, and when one was suspended | `id` |
+//! | `api_keys` | **hashes** of API keys, kind, display prefix, revocation time, expiry (a rotated-out key's overlap) | `key_hash` |
+//! | `operator_tokens` | **hashes** of the operator's admin API tokens, display prefix, expiry | `token_hash` |
+//! | `audit_log` | append-only (triggers refuse updates and deletes): every admin change, who, what, to what, before and after | `seq` |
 //! | `wallets` | address, owner public key, encrypted owner key (+ backup), external user id, class hash, deployment | `(org_id, address)`, `(org_id, external_user_id)` |
 //! | `sessions` | session public key, policy (validity, call cap, allowed methods JSON), state | `(wallet_id, session_public_key)` |
 //! | `requests` | the write-ahead record of every outside execution: typed data, signature, status, tx hash, relayer and nonce, fee, errors | `(account, oe_nonce)` |
@@ -61,21 +63,25 @@ mod db;
 mod error;
 mod idempotency;
 mod model;
+// Before `admin`, which uses its column lists.
+#[macro_use]
 mod orgs;
+mod admin;
 mod pin_guard;
 mod relayers;
 mod requests;
 mod sessions;
 mod wallets;
 
+pub use admin::NewApiKey;
 pub use db::{now_unix, Store};
 pub use error::{constraints, Result, StoreError};
 pub use idempotency::IdempotencyScope;
 pub use model::{
-    ApiKey, ApiKeyKind, Backend, BudgetKey, Challenge, GasBudget, IdempotencyClaim, KeyEvent,
-    KeyEventKind, NewKeyEvent, NewRequest, NewSession, NewWallet, OrgToken, Organization,
-    QuotaCharge, Request, RequestStatus, RequestUpdate, Reservation, ReserveOptions, Session,
-    SessionState, StoredGrant, UserSession, Wallet,
+    ApiKey, ApiKeyKind, AuditEntry, AuditRecord, Backend, BudgetKey, Challenge, GasBudget,
+    IdempotencyClaim, KeyEvent, KeyEventKind, NewKeyEvent, NewRequest, NewSession, NewWallet,
+    OperatorToken, OrgToken, Organization, QuotaCharge, Request, RequestStatus, RequestUpdate,
+    Reservation, ReserveOptions, Session, SessionState, StoredGrant, UserSession, Wallet,
 };
 pub use pin_guard::{PinAttempt, PinEvent, PinEventKind, PinGuard, PinPolicy};
 

@@ -165,6 +165,8 @@ pub struct Organization {
     pub sponsorship_policy_json: Option<String>,
     /// Unix seconds.
     pub created_at: i64,
+    /// When it was suspended (unix seconds): its API calls are refused while set.
+    pub suspended_at: Option<i64>,
 }
 
 /// An ERC-20 token an organisation names by symbol on a chain.
@@ -195,6 +197,64 @@ pub struct ApiKey {
     pub created_at: i64,
     /// Unix seconds; `None` while the key is valid.
     pub revoked_at: Option<i64>,
+    /// Unix seconds after which the key no longer works (a rotated-out key's overlap);
+    /// `None`: no end.
+    pub expires_at: Option<i64>,
+}
+
+impl ApiKey {
+    /// Whether it still works at `now`.
+    pub fn is_active(&self, now: i64) -> bool {
+        self.revoked_at.is_none() && self.expires_at.is_none_or(|at| at > now)
+    }
+}
+
+/// A bearer token of the operator (the admin API), by its hash.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OperatorToken {
+    /// UUID v4.
+    pub id: String,
+    /// The non-secret leading characters (`lkop_ab12`).
+    pub prefix: String,
+    /// Unix seconds.
+    pub created_at: i64,
+    /// Unix seconds after which it no longer works (a rotated-out token's overlap).
+    pub expires_at: Option<i64>,
+}
+
+/// One change to record in the audit log: who made it, what, to what, and the state
+/// before and after it (JSON, secrets never included).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditEntry<'a> {
+    /// Who: `operator:<token prefix>`, or `system` for what the server does itself.
+    pub actor: &'a str,
+    /// What: `organization.create`, `api_key.rotate`, …
+    pub action: &'a str,
+    /// To what: `organization:<id>`, `api_key:<id>`, `operator_token:<id>`.
+    pub target: &'a str,
+    /// The state before (JSON), if there was one.
+    pub before: Option<String>,
+    /// The state after (JSON), if there is one.
+    pub after: Option<String>,
+}
+
+/// A record of the audit log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditRecord {
+    /// Its position in the log (increasing).
+    pub seq: i64,
+    /// Unix seconds.
+    pub at: i64,
+    /// Who.
+    pub actor: String,
+    /// What.
+    pub action: String,
+    /// To what.
+    pub target: String,
+    /// The state before (JSON).
+    pub before_json: Option<String>,
+    /// The state after (JSON).
+    pub after_json: Option<String>,
 }
 
 /// Fields of a wallet supplied at creation.

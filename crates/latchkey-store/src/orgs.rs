@@ -15,11 +15,11 @@ pub(crate) fn units_up(amount: u128) -> Option<i64> {
 }
 
 /// Units for a budget: rounded down, saturating (a budget that large is unlimited).
-fn units_down(amount: u128) -> i64 {
+pub(crate) fn units_down(amount: u128) -> i64 {
     i64::try_from(amount / PER_UNIT).unwrap_or(i64::MAX)
 }
 
-fn units_to_amount(units: i64) -> Result<u128> {
+pub(crate) fn units_to_amount(units: i64) -> Result<u128> {
     u128::try_from(units)
         .map(|u| u * PER_UNIT)
         .map_err(|_| StoreError::corrupt(format_args!("negative gas amount {units}")))
@@ -49,23 +49,24 @@ pub(crate) const SETTLE_SQL: &str = "UPDATE gas_budgets SET \
 
 macro_rules! org_cols {
     () => {
-        "id, name, token_issuer_json, sponsorship_policy_json, created_at"
+        "id, name, token_issuer_json, sponsorship_policy_json, created_at, suspended_at"
     };
 }
 
 macro_rules! api_key_cols {
     () => {
-        "id, org_id, kind, prefix, created_at, revoked_at"
+        "id, org_id, kind, prefix, created_at, revoked_at, expires_at"
     };
 }
 
-fn org_from_row(row: &impl Cols) -> Result<Organization> {
+pub(crate) fn org_from_row(row: &impl Cols) -> Result<Organization> {
     Ok(Organization {
         id: row.text("id")?,
         name: row.text("name")?,
         token_issuer_json: row.opt_text("token_issuer_json")?,
         sponsorship_policy_json: row.opt_text("sponsorship_policy_json")?,
         created_at: row.int("created_at")?,
+        suspended_at: row.opt_int("suspended_at")?,
     })
 }
 
@@ -96,7 +97,7 @@ fn token_from_row(row: &impl Cols) -> Result<OrgToken> {
     })
 }
 
-fn api_key_from_row(row: &impl Cols) -> Result<ApiKey> {
+pub(crate) fn api_key_from_row(row: &impl Cols) -> Result<ApiKey> {
     Ok(ApiKey {
         id: row.text("id")?,
         org_id: row.text("org_id")?,
@@ -104,6 +105,7 @@ fn api_key_from_row(row: &impl Cols) -> Result<ApiKey> {
         prefix: row.text("prefix")?,
         created_at: row.int("created_at")?,
         revoked_at: row.opt_int("revoked_at")?,
+        expires_at: row.opt_int("expires_at")?,
     })
 }
 
@@ -418,15 +420,16 @@ impl Store {
         })
     }
 
-    /// The non-revoked API key with this hash.
+    /// The API key with this hash, if it works now (not revoked, not past its expiry).
     pub async fn find_api_key(&self, key_hash: &str) -> Result<Option<ApiKey>> {
         const SQL: &str = concat!(
             "SELECT ",
             api_key_cols!(),
-            " FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL"
+            " FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL ",
+            "AND (expires_at IS NULL OR expires_at > $2)"
         );
         with_read_pool!(self, |pool| {
-            let row = sqlx::query(SQL).bind(key_hash).fetch_optional(pool).await?;
+            let row = sqlx::query(SQL).bind(key_hash).bind(now_unix()).fetch_optional(pool).await?;
             row.as_ref().map(api_key_from_row).transpose()
         })
     }

@@ -47,6 +47,7 @@ fn run_block_in(marker: &str, cwd: Option<&Path>) -> Option<Ran> {
         .env("LATCHKEY_URL", server.get("API"))
         .env("LATCHKEY_PUBLIC_KEY", server.get("Public key"))
         .env("LATCHKEY_SECRET_KEY", server.get("Secret key"))
+        .env("LATCHKEY_OPERATOR_TOKEN", server.get("Operator"))
         .env("GAME", server.get("Demo game"))
         .env("EVM_GAME", server.banner.get("EVM game").map_or("", String::as_str))
         .env_remove("LATCHKEY_PIN")
@@ -146,6 +147,49 @@ fn the_readme_browser_walkthrough_runs_as_written() {
         "{all}"
     );
     assert!(balance["balance"].as_str().is_some(), "{all}");
+}
+
+#[test]
+fn the_readme_operators_walkthrough_runs_as_written() {
+    let Some(Ran { stdout, stderr }) = run_block("walkthrough-operators") else { return };
+    let all = format!("{stdout}\n{stderr}");
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 5, "{all}");
+    let json = |line: &str| -> serde_json::Value {
+        serde_json::from_str(line).unwrap_or_else(|_| panic!("not JSON: {line}\n{all}"))
+    };
+    assert_eq!(json(lines[0])["budget"], "5000000000000000000", "{all}");
+    assert_eq!(json(lines[1])["budget"], "6000000000000000000", "{all}");
+    assert_eq!(json(lines[2]), serde_json::json!([]), "{all}");
+    assert_eq!(json(lines[3])["code"], "ORGANIZATION_SUSPENDED", "{all}");
+    let actions: Vec<String> = json(lines[4])["records"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{all}"))
+        .iter()
+        .map(|r| r["action"].as_str().unwrap_or_default().to_string())
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            "organization.create",
+            "api_key.issue",
+            "gas_budget.set",
+            "gas_budget.top_up",
+            "organization.suspend",
+            "organization.reinstate"
+        ],
+        "{all}"
+    );
+    // Keys and the operator token appear by their prefixes only (four characters).
+    for marker in ["sk_prod_", "pk_prod_", "lkop_"] {
+        for (at, _) in lines[4].match_indices(marker) {
+            let shown = lines[4][at + marker.len()..]
+                .chars()
+                .take_while(char::is_ascii_alphanumeric)
+                .count();
+            assert!(shown <= 4, "{marker} with {shown} characters in the audit log: {all}");
+        }
+    }
 }
 
 #[test]

@@ -8,6 +8,7 @@
 #[macro_use]
 mod support;
 
+mod admin;
 mod concurrency;
 mod constraints;
 mod durability;

@@ -1,0 +1,492 @@
+//! The operator's API (issue 17): only the operator token opens it; organisations, their
+//! keys and budgets change as asked, each change is in the audit log, and bad input is a
+//! clear 4xx that writes nothing.
+
+use reqwest::Method;
+use serde_json::{json, Value};
+
+use crate::support::{send, App, OrgKeys};
+
+/// A current operator token of `app`'s database.
+async fn operator(app: &App) -> String {
+    latchkey_api::ensure_operator_token(&app.store, None)
+        .await
+        .unwrap()
+        .expect("no operator token yet")
+        .expose()
+        .to_string()
+}
+
+async fn admin(
+    app: &App,
+    token: &str,
+    method: Method,
+    path: &str,
+    body: Option<Value>,
+) -> (u16, Value) {
+    let mut request = app
+        .http
+        .request(method, format!("{}/api/admin{path}", app.url))
+        .header("authorization", format!("Bearer {token}"));
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    send(request).await
+}
+
+async fn audit_len(app: &App) -> usize {
+    app.store.audit_records(0, None, 1000).await.unwrap().len()
+}
+
+/// Every admin route, with a body where it takes one.
+fn every_route(org: &str) -> Vec<(Method, String, Option<Value>)> {
+    vec![
+        (Method::GET, "/organizations".into(), None),
+        (Method::POST, "/organizations".into(), Some(json!({"name": "x"}))),
+        (Method::GET, format!("/organizations/{org}"), None),
+        (Method::PATCH, format!("/organizations/{org}"), Some(json!({"suspended": true}))),
+        (Method::GET, format!("/organizations/{org}/api-keys"), None),
+        (Method::POST, format!("/organizations/{org}/api-keys"), Some(json!({}))),
+        (Method::POST, format!("/organizations/{org}/api-keys/k/rotate"), Some(json!({}))),
+        (Method::DELETE, format!("/organizations/{org}/api-keys/k"), None),
+        (Method::GET, format!("/organizations/{org}/gas-budgets"), None),
+        (
+            Method::PUT,
+            format!("/organizations/{org}/gas-budgets"),
+            Some(json!({"chain": "x", "amount": "1"})),
+        ),
+        (
+            Method::POST,
+            format!("/organizations/{org}/gas-budgets/top-up"),
+            Some(json!({"chain": "x", "amount": "1"})),
+        ),
+        (Method::POST, "/operator-token/rotate".into(), Some(json!({}))),
+        (Method::GET, "/audit".into(), None),
+    ]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admin_routes_open_only_to_a_current_operator_token() {
+    let app = App::start(crate::support::Backend::Sqlite).await.unwrap();
+    let token = operator(&app).await;
+    let before = audit_len(&app).await;
+    for (method, path, body) in every_route(&app.org.org_id) {
+        // No credentials.
+        let mut request = app.http.request(method.clone(), format!("{}/api/admin{path}", app.url));
+        if let Some(body) = &body {
+            request = request.json(body);
+        }
+        let (status, answer) = send(request).await;
+        assert_eq!(
+            (status, answer["code"].as_str()),
+            (401, Some("MISSING_BEARER_TOKEN")),
+            "{method} {path}"
+        );
+        // An organisation's keys.
+        let mut request = app.req(method.clone(), &format!("/api/admin{path}"));
+        if let Some(body) = &body {
+            request = request.json(body);
+        }
+        let (status, answer) = send(request).await;
+        assert_eq!(
+            (status, answer["code"].as_str()),
+            (403, Some("OPERATOR_ONLY")),
+            "{method} {path}"
+        );
+        // Something else, or a token of the right shape that is not one.
+        for bad in ["nonsense", "lkop_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"] {
+            let (status, answer) = admin(&app, bad, method.clone(), &path, body.clone()).await;
+            assert_eq!(
+                (status, answer["code"].as_str()),
+                (401, Some("INVALID_OPERATOR_TOKEN")),
+                "{method} {path}"
+            );
+        }
+    }
+    // Nothing was changed, so nothing was recorded.
+    assert_eq!(audit_len(&app).await, before);
+    let org = app.store.organization(&app.org.org_id).await.unwrap().unwrap();
+    assert_eq!(org.suspended_at, None);
+
+    // A rotation with no overlap ends the old token at once.
+    let (status, rotated) =
+        admin(&app, &token, Method::POST, "/operator-token/rotate", Some(json!({}))).await;
+    assert_eq!(status, 201, "{rotated}");
+    let fresh = rotated["token"].as_str().unwrap().to_string();
+    assert!(fresh.starts_with("lkop_") && fresh != token);
+    let (status, answer) = admin(&app, &token, Method::GET, "/organizations", None).await;
+    assert_eq!((status, answer["code"].as_str()), (401, Some("INVALID_OPERATOR_TOKEN")));
+    let (status, _) = admin(&app, &fresh, Method::GET, "/organizations", None).await;
+    assert_eq!(status, 200);
+    // With an overlap, both work until it ends.
+    let (status, rotated) = admin(
+        &app,
+        &fresh,
+        Method::POST,
+        "/operator-token/rotate",
+        Some(json!({"overlapSeconds": 600})),
+    )
+    .await;
+    assert_eq!(status, 201, "{rotated}");
+    let third = rotated["token"].as_str().unwrap().to_string();
+    for token in [&fresh, &third] {
+        assert_eq!(admin(&app, token, Method::GET, "/audit", None).await.0, 200);
+    }
+    // Too long an overlap is refused.
+    let (status, answer) = admin(
+        &app,
+        &third,
+        Method::POST,
+        "/operator-token/rotate",
+        Some(json!({"overlapSeconds": 99_999_999})),
+    )
+    .await;
+    assert_eq!((status, answer["code"].as_str()), (400, Some("INVALID_REQUEST")));
+    // The log names the token that acted, never the token itself.
+    let (_, page) = admin(&app, &third, Method::GET, "/audit", None).await;
+    let text = page.to_string();
+    for secret in [&token, &fresh, &third] {
+        assert!(!text.contains(secret.as_str()), "{text}");
+    }
+    let rotations: Vec<_> = page["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["action"] == "operator_token.rotate")
+        .collect();
+    assert_eq!(rotations.len(), 2, "{page}");
+    assert_eq!(rotations[0]["actor"], format!("operator:{}…", &token[..9]));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_operator_runs_a_new_organisation_its_keys_budget_and_suspension() {
+    let app = App::start(crate::support::Backend::Sqlite).await.unwrap();
+    let token = operator(&app).await;
+    let chain = app.chain.clone();
+
+    // An organisation and its keys.
+    let (status, org) =
+        admin(&app, &token, Method::POST, "/organizations", Some(json!({"name": "Acme Games"})))
+            .await;
+    assert_eq!(status, 201, "{org}");
+    assert_eq!(
+        (org["name"].as_str(), org["suspended"].as_bool()),
+        (Some("Acme Games"), Some(false))
+    );
+    let id = org["id"].as_str().unwrap().to_string();
+    let (status, keys) = admin(
+        &app,
+        &token,
+        Method::POST,
+        &format!("/organizations/{id}/api-keys"),
+        Some(json!({"environment": "prod"})),
+    )
+    .await;
+    assert_eq!(status, 201, "{keys}");
+    let acme = OrgKeys {
+        org_id: id.clone(),
+        public: keys["publicKey"].as_str().unwrap().to_string(),
+        secret: keys["secretKey"].as_str().unwrap().to_string(),
+    };
+    assert!(acme.public.starts_with("pk_prod_") && acme.secret.starts_with("sk_prod_"));
+    // The new keys work, and reach only the new organisation.
+    let (status, wallets) = send(app.req_as(&acme, Method::GET, "/api/wallets")).await;
+    assert_eq!(status, 200, "{wallets}");
+    assert_eq!(wallets.as_array().map(Vec::len), Some(0), "{wallets}");
+    // Listed by prefix, never in full.
+    let (_, listed) =
+        admin(&app, &token, Method::GET, &format!("/organizations/{id}/api-keys"), None).await;
+    let listed_text = listed.to_string();
+    assert!(!listed_text.contains(&acme.secret) && !listed_text.contains(&acme.public), "{listed}");
+    let secret_id =
+        listed["apiKeys"].as_array().unwrap().iter().find(|k| k["kind"] == "secret").unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+
+    // A budget: set, then topped up.
+    let budget_path = format!("/organizations/{id}/gas-budgets");
+    let (status, budget) = admin(
+        &app,
+        &token,
+        Method::PUT,
+        &budget_path,
+        Some(json!({"chain": chain, "amount": "5000000000000000000"})),
+    )
+    .await;
+    assert_eq!((status, budget["budget"].as_str()), (200, Some("5000000000000000000")), "{budget}");
+    let (status, budget) = admin(
+        &app,
+        &token,
+        Method::POST,
+        &format!("{budget_path}/top-up"),
+        Some(json!({"chain": chain, "amount": "1000000000000000000"})),
+    )
+    .await;
+    assert_eq!((status, budget["budget"].as_str()), (200, Some("6000000000000000000")), "{budget}");
+    assert_eq!(budget["unit"], "FRI");
+
+    // Rotation with an overlap: both secrets work; then the old one is revoked.
+    let (status, rotated) = admin(
+        &app,
+        &token,
+        Method::POST,
+        &format!("/organizations/{id}/api-keys/{secret_id}/rotate"),
+        Some(json!({"overlapSeconds": 3600})),
+    )
+    .await;
+    assert_eq!(status, 201, "{rotated}");
+    let new_secret = rotated["key"].as_str().unwrap().to_string();
+    assert!(new_secret.starts_with("sk_prod_"));
+    assert!(rotated["replaced"]["expiresAt"].as_i64().is_some());
+    let with_secret = |secret: &str| OrgKeys {
+        org_id: id.clone(),
+        public: acme.public.clone(),
+        secret: secret.into(),
+    };
+    for secret in [&acme.secret, &new_secret] {
+        assert_eq!(
+            send(app.req_as(&with_secret(secret), Method::GET, "/api/wallets")).await.0,
+            200
+        );
+    }
+    let (status, revoked) = admin(
+        &app,
+        &token,
+        Method::DELETE,
+        &format!("/organizations/{id}/api-keys/{secret_id}"),
+        None,
+    )
+    .await;
+    assert_eq!((status, revoked["active"].as_bool()), (200, Some(false)), "{revoked}");
+    let (status, refused) = send(app.req_as(&acme, Method::GET, "/api/wallets")).await;
+    assert_eq!((status, refused["code"].as_str()), (401, Some("INVALID_API_KEY")));
+    assert_eq!(
+        send(app.req_as(&with_secret(&new_secret), Method::GET, "/api/wallets")).await.0,
+        200
+    );
+
+    // Suspended: a clear 403 on every dialect; reinstated: back.
+    let acme = with_secret(&new_secret);
+    let (status, suspended) = admin(
+        &app,
+        &token,
+        Method::PATCH,
+        &format!("/organizations/{id}"),
+        Some(json!({"suspended": true})),
+    )
+    .await;
+    assert_eq!((status, suspended["suspended"].as_bool()), (200, Some(true)), "{suspended}");
+    for path in ["/api/wallets", "/v1/chipi-wallets/by-user?externalUserId=u1"] {
+        let (status, refused) = send(app.req_as(&acme, Method::GET, path)).await;
+        assert_eq!(
+            (status, refused["code"].as_str()),
+            (403, Some("ORGANIZATION_SUSPENDED")),
+            "{path}"
+        );
+    }
+    // Another organisation is not affected.
+    assert_eq!(app.call(Method::GET, "/api/wallets", None).await.0, 200);
+    let (status, back) = admin(
+        &app,
+        &token,
+        Method::PATCH,
+        &format!("/organizations/{id}"),
+        Some(json!({"suspended": false, "name": "Acme"})),
+    )
+    .await;
+    assert_eq!(
+        (status, back["name"].as_str(), back["suspended"].as_bool()),
+        (200, Some("Acme"), Some(false))
+    );
+    assert_eq!(send(app.req_as(&acme, Method::GET, "/api/wallets")).await.0, 200);
+
+    // Every change is in the log, in order, with its before and after.
+    let (_, page) =
+        admin(&app, &token, Method::GET, &format!("/audit?target=organization:{id}"), None).await;
+    let actions: Vec<_> = page["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["action"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            "organization.create",
+            "api_key.issue",
+            "gas_budget.set",
+            "gas_budget.top_up",
+            "organization.suspend",
+            "organization.reinstate"
+        ]
+    );
+    let reinstated = page["records"].as_array().unwrap().last().unwrap();
+    assert_eq!(reinstated["before"]["name"], "Acme Games");
+    assert_eq!(reinstated["after"], json!({"name": "Acme", "suspendedAt": null}));
+    let (_, all) = admin(&app, &token, Method::GET, "/audit?limit=200", None).await;
+    let text = all.to_string();
+    assert!(
+        !text.contains(&new_secret) && !text.contains(&acme.public),
+        "secrets in the audit log: {text}"
+    );
+    let key_actions: Vec<_> = all["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["target"] == format!("api_key:{secret_id}"))
+        .map(|r| r["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(key_actions, ["api_key.rotate", "api_key.revoke"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_admin_input_is_a_clear_4xx_and_writes_nothing() {
+    let app = App::start(crate::support::Backend::Sqlite).await.unwrap();
+    let token = operator(&app).await;
+    let org = app.org.org_id.clone();
+    let before = audit_len(&app).await;
+    let orgs_before = app.store.list_organizations(100, 0).await.unwrap();
+    let cases: Vec<(Method, String, Option<Value>, u16, &str)> = vec![
+        (Method::POST, "/organizations".into(), Some(json!({"name": ""})), 400, "INVALID_REQUEST"),
+        (
+            Method::POST,
+            "/organizations".into(),
+            Some(json!({"name": "  "})),
+            400,
+            "INVALID_REQUEST",
+        ),
+        (
+            Method::POST,
+            "/organizations".into(),
+            Some(json!({"name": "a".repeat(101)})),
+            400,
+            "INVALID_REQUEST",
+        ),
+        (
+            Method::POST,
+            "/organizations".into(),
+            Some(json!({"name": "a\u{7}b"})),
+            400,
+            "INVALID_REQUEST",
+        ),
+        (
+            Method::POST,
+            "/organizations".into(),
+            Some(json!({"name": "x", "extra": 1})),
+            400,
+            "INVALID_REQUEST",
+        ),
+        (Method::POST, "/organizations".into(), Some(json!([1])), 400, "INVALID_REQUEST"),
+        (Method::GET, "/organizations?limit=0".into(), None, 400, "INVALID_QUERY"),
+        (Method::GET, "/organizations?limit=abc".into(), None, 400, "INVALID_QUERY"),
+        (Method::GET, "/organizations/missing".into(), None, 404, "ORGANIZATION_NOT_FOUND"),
+        (
+            Method::PATCH,
+            "/organizations/missing".into(),
+            Some(json!({"name": "x"})),
+            404,
+            "ORGANIZATION_NOT_FOUND",
+        ),
+        (Method::PATCH, format!("/organizations/{org}"), Some(json!({})), 400, "INVALID_REQUEST"),
+        (
+            Method::PATCH,
+            format!("/organizations/{org}"),
+            Some(json!({"suspended": "yes"})),
+            400,
+            "INVALID_REQUEST",
+        ),
+        (
+            Method::GET,
+            "/organizations/missing/api-keys".into(),
+            None,
+            404,
+            "ORGANIZATION_NOT_FOUND",
+        ),
+        (
+            Method::POST,
+            "/organizations/missing/api-keys".into(),
+            Some(json!({})),
+            404,
+            "ORGANIZATION_NOT_FOUND",
+        ),
+        (
+            Method::POST,
+            format!("/organizations/{org}/api-keys"),
+            Some(json!({"environment": "live"})),
+            400,
+            "INVALID_REQUEST",
+        ),
+        (
+            Method::POST,
+            format!("/organizations/{org}/api-keys/missing/rotate"),
+            Some(json!({})),
+            404,
+            "API_KEY_NOT_FOUND",
+        ),
+        (
+            Method::DELETE,
+            format!("/organizations/{org}/api-keys/missing"),
+            None,
+            404,
+            "API_KEY_NOT_FOUND",
+        ),
+        (
+            Method::PUT,
+            format!("/organizations/{org}/gas-budgets"),
+            Some(json!({"chain": "eip155:9", "amount": "1"})),
+            400,
+            "UNKNOWN_CHAIN",
+        ),
+        (
+            Method::PUT,
+            format!("/organizations/{org}/gas-budgets"),
+            Some(json!({"chain": app.chain, "amount": "-1"})),
+            400,
+            "INVALID_AMOUNT",
+        ),
+        (
+            Method::PUT,
+            format!("/organizations/{org}/gas-budgets"),
+            Some(json!({"chain": app.chain, "amount": "1e18"})),
+            400,
+            "INVALID_AMOUNT",
+        ),
+        (
+            Method::PUT,
+            format!("/organizations/{org}/gas-budgets"),
+            Some(json!({"chain": app.chain, "amount": "9".repeat(40)})),
+            400,
+            "INVALID_AMOUNT",
+        ),
+        (
+            Method::POST,
+            "/organizations/missing/gas-budgets/top-up".into(),
+            Some(json!({"chain": app.chain, "amount": "1"})),
+            404,
+            "ORGANIZATION_NOT_FOUND",
+        ),
+        (Method::GET, "/audit?after=-1".into(), None, 400, "INVALID_QUERY"),
+        (Method::GET, "/audit?limit=201".into(), None, 400, "INVALID_QUERY"),
+    ];
+    for (method, path, body, want_status, want_code) in cases {
+        let (status, answer) = admin(&app, &token, method.clone(), &path, body).await;
+        assert_eq!(
+            (status, answer["code"].as_str()),
+            (want_status, Some(want_code)),
+            "{method} {path}: {answer}"
+        );
+    }
+    // Malformed JSON.
+    let (status, answer) = send(
+        app.http
+            .post(format!("{}/api/admin/organizations", app.url))
+            .header("authorization", format!("Bearer {token}"))
+            .header("content-type", "application/json")
+            .body("{\"name\":"),
+    )
+    .await;
+    assert_eq!((status, answer["code"].as_str()), (400, Some("INVALID_REQUEST")), "{answer}");
+    assert_eq!(audit_len(&app).await, before);
+    assert_eq!(app.store.list_organizations(100, 0).await.unwrap(), orgs_before);
+}
