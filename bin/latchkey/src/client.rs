@@ -23,6 +23,8 @@ pub(crate) const URL_ENV: &str = "LATCHKEY_URL";
 pub(crate) const PUBLIC_KEY_ENV: &str = "LATCHKEY_PUBLIC_KEY";
 /// Environment variable holding the organisation's secret API key (the only way to pass it).
 pub(crate) const SECRET_KEY_ENV: &str = "LATCHKEY_SECRET_KEY";
+/// Environment variable holding the operator token (the only way to pass it).
+pub(crate) const OPERATOR_TOKEN_ENV: &str = "LATCHKEY_OPERATOR_TOKEN";
 
 /// How long one request may take (creating a wallet waits for its deployment).
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(120);
@@ -111,17 +113,45 @@ impl ApiKeys {
     }
 }
 
+/// Who the client is: an organisation (its API keys) or the operator (the admin API's
+/// token, from `LATCHKEY_OPERATOR_TOKEN` only).
+#[derive(Debug)]
+enum Credentials {
+    Organization(ApiKeys),
+    Operator(SecretString),
+}
+
 /// A connection to one latchkey server.
 #[derive(Debug)]
 pub(crate) struct Client {
     http: reqwest::Client,
     base: String,
-    keys: ApiKeys,
+    credentials: Credentials,
 }
 
 impl Client {
     /// A client of the server at `url` (`http://host:port`, optionally with a path prefix).
     pub(crate) fn new(url: &str, keys: ApiKeys) -> anyhow::Result<Self> {
+        Self::with(url, Credentials::Organization(keys))
+    }
+
+    /// A client of the server's admin API, with the operator token from
+    /// `LATCHKEY_OPERATOR_TOKEN`; a clear error when it is missing.
+    pub(crate) fn operator(url: &str) -> anyhow::Result<Self> {
+        let token = std::env::var(OPERATOR_TOKEN_ENV).ok().map(SecretString::new);
+        let Some(token) = token.filter(|t| !t.expose().trim().is_empty()) else {
+            bail!(
+                "no operator token: set {OPERATOR_TOKEN_ENV} (`latchkey serve` prints it once, at \
+                 first start; it is never taken as an argument)"
+            );
+        };
+        if !token.expose().trim().starts_with(latchkey_auth::OPERATOR_TOKEN_PREFIX) {
+            bail!("{OPERATOR_TOKEN_ENV} must hold the operator token, which starts with lkop_");
+        }
+        Self::with(url, Credentials::Operator(token))
+    }
+
+    fn with(url: &str, credentials: Credentials) -> anyhow::Result<Self> {
         let parsed = url::Url::parse(url.trim())
             .map_err(|e| anyhow::anyhow!("--url {url:?} is not a URL: {e}"))?;
         if !matches!(parsed.scheme(), "http" | "https") || parsed.host().is_none() {
@@ -133,7 +163,7 @@ impl Client {
             .user_agent(concat!("latchkey-cli/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| anyhow::anyhow!("cannot set up the HTTP client: {e}"))?;
-        Ok(Self { http, base: parsed.as_str().trim_end_matches('/').to_string(), keys })
+        Ok(Self { http, base: parsed.as_str().trim_end_matches('/').to_string(), credentials })
     }
 
     /// The server's base URL.
@@ -151,24 +181,25 @@ impl Client {
         self.send(Method::POST, path, body).await
     }
 
-    async fn send(
+    /// `method path` with a JSON body (or none).
+    pub(crate) async fn send(
         &self,
         method: Method,
         path: &str,
         body: Option<&Value>,
     ) -> anyhow::Result<Value> {
         let url = format!("{}{path}", self.base);
-        let mut bearer =
-            HeaderValue::from_str(&format!("Bearer {}", self.keys.secret.expose().trim()))
-                .map_err(|_| {
-                    anyhow::anyhow!("{SECRET_KEY_ENV} holds characters a header cannot carry")
-                })?;
+        let (secret, variable) = match &self.credentials {
+            Credentials::Organization(keys) => (&keys.secret, SECRET_KEY_ENV),
+            Credentials::Operator(token) => (token, OPERATOR_TOKEN_ENV),
+        };
+        let mut bearer = HeaderValue::from_str(&format!("Bearer {}", secret.expose().trim()))
+            .map_err(|_| anyhow::anyhow!("{variable} holds characters a header cannot carry"))?;
         bearer.set_sensitive(true);
-        let mut request = self
-            .http
-            .request(method, &url)
-            .header("x-api-key", &self.keys.public)
-            .header(AUTHORIZATION, bearer);
+        let mut request = self.http.request(method, &url).header(AUTHORIZATION, bearer);
+        if let Credentials::Organization(keys) = &self.credentials {
+            request = request.header("x-api-key", &keys.public);
+        }
         if let Some(body) = body {
             request = request.json(body);
         }

@@ -53,6 +53,10 @@ enum Command {
     /// Session keys on a latchkey server: create, register, use, inspect and revoke them.
     #[command(after_help = cli::EXIT_CODES_HELP)]
     Session(cli::SessionArgs),
+    /// The operator's commands: organisations, their API keys and gas budgets, the audit
+    /// log (the operator token comes from LATCHKEY_OPERATOR_TOKEN only).
+    #[command(after_help = cli::EXIT_CODES_HELP)]
+    Admin(cli::AdminArgs),
     /// Key files: owner and session keys sealed under a PIN, on this machine.
     #[command(subcommand)]
     Key(KeyCommand),
@@ -217,6 +221,7 @@ fn main() -> ExitCode {
             Command::Devnet(args) => run_devnet(args).await,
             Command::Wallet(args) => cli::run_wallet(args).await,
             Command::Session(args) => cli::run_session(args).await,
+            Command::Admin(args) => cli::run_admin(args).await,
             Command::Key(KeyCommand::New { key, connection, offline }) => {
                 new_key(key, &connection, offline).await
             }

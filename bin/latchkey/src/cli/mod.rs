@@ -25,6 +25,7 @@
 //! Exit codes: see [`exit`] (0 success, 1 local error, 2 command-line syntax, 3 API
 //! refusal, 4 server unreachable or failed, 5 transaction failed on chain).
 
+mod admin;
 pub(crate) mod evm;
 pub(crate) mod exit;
 mod flow;
@@ -45,6 +46,7 @@ use serde_json::Value;
 use crate::client::{ApiKeys, Client, PUBLIC_KEY_ENV, URL_ENV};
 use crate::keyfile::KeyFile;
 
+pub(crate) use admin::{run as run_admin, AdminArgs};
 pub(crate) use exit::EXIT_CODES_HELP;
 
 /// Where the server is, and the organisation's API keys.
@@ -127,7 +129,7 @@ struct Ctx {
 
 impl Ctx {
     fn new(common: Common) -> Self {
-        let out = Output { json: common.json, emitted: Cell::new(false) };
+        let out = Output::new(common.json);
         Self { common, out }
     }
 
@@ -149,6 +151,10 @@ struct Output {
 }
 
 impl Output {
+    fn new(json: bool) -> Self {
+        Self { json, emitted: Cell::new(false) }
+    }
+
     /// Prints the result: `json` with `--json`, else the text `human` renders.
     fn emit(&self, json: &Value, human: impl FnOnce() -> String) -> anyhow::Result<()> {
         let mut stdout = std::io::stdout().lock();

@@ -217,3 +217,181 @@ fn cli_failures_have_exit_codes_clear_errors_and_no_secrets() {
         assert!(!output.contains(secret), "secret key printed:\n{output}");
     }
 }
+
+/// Runs `latchkey admin ARGS --json` against `server` with `token` as the operator token
+/// (none when `None`).
+fn admin(server: &Served, dir: &Path, token: Option<&str>, args: &[&str]) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_latchkey"));
+    command
+        .arg("admin")
+        .args(args)
+        .arg("--json")
+        .current_dir(dir)
+        .env("LATCHKEY_URL", server.get("API"));
+    command.env_remove("LATCHKEY_OPERATOR_TOKEN");
+    if let Some(token) = token {
+        command.env("LATCHKEY_OPERATOR_TOKEN", token);
+    }
+    command.output().expect("run latchkey admin")
+}
+
+#[test]
+fn admin_commands_run_an_organisation_with_exit_codes_and_no_secrets_shown_twice() {
+    let data = TempDir::new("cli-admin");
+    let work = TempDir::new("cli-admin-cwd");
+    let server = serve(&data.0, &[]);
+    let dir = work.0.as_path();
+    let token = server.get("Operator").to_string();
+    let chain = "starknet:SN_SEPOLIA";
+    let run = |args: &[&str]| admin(&server, dir, Some(&token), args);
+
+    // Without the token, with an organisation key instead, or with a wrong one.
+    let missing = failed_json(&admin(&server, dir, None, &["org", "list"]), 1);
+    assert!(missing["message"].as_str().unwrap().contains("LATCHKEY_OPERATOR_TOKEN"), "{missing}");
+    let org_key =
+        failed_json(&admin(&server, dir, Some(server.get("Secret key")), &["org", "list"]), 1);
+    assert!(org_key["message"].as_str().unwrap().contains("lkop_"), "{org_key}");
+    let wrong = "lkop_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+    let refused = failed_json(&admin(&server, dir, Some(wrong), &["org", "list"]), 3);
+    assert_eq!(refused["code"], "INVALID_OPERATOR_TOKEN", "{refused}");
+
+    // An organisation, its keys, its budget.
+    let org = ok_json(&run(&["org", "create", "Acme Games"]));
+    let id = org["id"].as_str().unwrap().to_string();
+    let listed = ok_json(&run(&["org", "list"]));
+    assert!(listed["organizations"].as_array().unwrap().iter().any(|o| o["id"] == id.as_str()));
+    let keys = ok_json(&run(&["keys", "issue", &id, "--environment", "prod"]));
+    let (public, secret) = (
+        keys["publicKey"].as_str().unwrap().to_string(),
+        keys["secretKey"].as_str().unwrap().to_string(),
+    );
+    let budget = ok_json(&run(&["budget", "set", &id, "--chain", chain, "2000000000000000000"]));
+    assert_eq!(budget["budget"], "2000000000000000000");
+    let budget = ok_json(&run(&["budget", "top-up", &id, "--chain", chain, "1000000000000000000"]));
+    assert_eq!(budget["budget"], "3000000000000000000");
+    let budgets = ok_json(&run(&["budget", "list", &id]));
+    assert_eq!(budgets["gasBudgets"][0]["remaining"], "3000000000000000000", "{budgets}");
+
+    // The new keys work for the CLI's other commands.
+    let wallets = ok_json(&latchkey_at(
+        server.get("API"),
+        (&public, &secret),
+        dir,
+        PIN,
+        &["wallet", "list", "--json"],
+    ));
+    assert_eq!(wallets.as_array().map(Vec::len), Some(0), "{wallets}");
+
+    // Rotation with no overlap: the old secret is refused, the new one works.
+    let secret_id = ok_json(&run(&["keys", "list", &id]))["apiKeys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["kind"] == "secret")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let rotated = ok_json(&run(&["keys", "rotate", &id, &secret_id]));
+    let new_secret = rotated["key"].as_str().unwrap().to_string();
+    let old = failed_json(
+        &latchkey_at(
+            server.get("API"),
+            (&public, &secret),
+            dir,
+            PIN,
+            &["wallet", "list", "--json"],
+        ),
+        3,
+    );
+    assert_eq!(old["code"], "INVALID_API_KEY", "{old}");
+    ok_json(&latchkey_at(
+        server.get("API"),
+        (&public, &new_secret),
+        dir,
+        PIN,
+        &["wallet", "list", "--json"],
+    ));
+
+    // Suspended, then reinstated.
+    let suspended = ok_json(&run(&["org", "suspend", &id]));
+    assert_eq!(suspended["suspended"], true);
+    let refused = failed_json(
+        &latchkey_at(
+            server.get("API"),
+            (&public, &new_secret),
+            dir,
+            PIN,
+            &["wallet", "list", "--json"],
+        ),
+        3,
+    );
+    assert_eq!(refused["code"], "ORGANIZATION_SUSPENDED", "{refused}");
+    ok_json(&run(&["org", "reinstate", &id]));
+    ok_json(&run(&["org", "rename", &id, "Acme"]));
+    let shown = ok_json(&run(&["org", "show", &id]));
+    assert_eq!((shown["name"].as_str(), shown["suspended"].as_bool()), (Some("Acme"), Some(false)));
+
+    // Bad input: a clear refusal (exit 3) or a command line that does not parse (exit 2).
+    let unknown = failed_json(&run(&["org", "show", "missing"]), 3);
+    assert_eq!(unknown["code"], "ORGANIZATION_NOT_FOUND", "{unknown}");
+    let amount = failed_json(&run(&["budget", "set", &id, "--chain", chain, "lots"]), 3);
+    assert_eq!(amount["code"], "INVALID_AMOUNT", "{amount}");
+    let revoke = failed_json(&run(&["keys", "revoke", &id, "missing"]), 3);
+    assert_eq!(revoke["code"], "API_KEY_NOT_FOUND", "{revoke}");
+    assert_eq!(
+        run(&["keys", "rotate", &id, &secret_id, "--overlap", "soon"]).status.code(),
+        Some(2)
+    );
+
+    // The audit log has every change, and shows no key or token in full.
+    let audit = run(&["audit", "--target", &format!("organization:{id}")]);
+    let records = ok_json(&audit);
+    let actions: Vec<_> = records["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            "organization.create",
+            "api_key.issue",
+            "gas_budget.set",
+            "gas_budget.top_up",
+            "organization.suspend",
+            "organization.reinstate",
+            "organization.rename"
+        ]
+    );
+    let all = text(&run(&["audit", "--limit", "200"]));
+    for secret in [&secret, &new_secret, &public, &token] {
+        assert!(!all.contains(secret.as_str()), "{all}");
+    }
+
+    // A new operator token, printed once; the old one stops at once without an overlap.
+    let rotated = ok_json(&run(&["token", "rotate"]));
+    let fresh = rotated["token"].as_str().unwrap().to_string();
+    let old = failed_json(&admin(&server, dir, Some(&token), &["org", "list"]), 3);
+    assert_eq!(old["code"], "INVALID_OPERATOR_TOKEN", "{old}");
+    ok_json(&admin(&server, dir, Some(&fresh), &["org", "list"]));
+
+    // Text output: tables, and the secret shown once with a warning.
+    let mut text_run = Command::new(env!("CARGO_BIN_EXE_latchkey"));
+    let issued = text_run
+        .args(["admin", "keys", "issue", &id])
+        .current_dir(dir)
+        .env("LATCHKEY_URL", server.get("API"))
+        .env("LATCHKEY_OPERATOR_TOKEN", &fresh)
+        .output()
+        .unwrap();
+    let shown = text(&issued);
+    assert!(issued.status.success(), "{shown}");
+    assert!(
+        shown.contains("Secret key")
+            && shown.contains("sk_dev_")
+            && shown.contains("shown this once"),
+        "{shown}"
+    );
+}

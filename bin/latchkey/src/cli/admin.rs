@@ -1,0 +1,359 @@
+//! `latchkey admin …`: the operator's commands, over the admin API (`/api/admin/…`) with
+//! the operator token from `LATCHKEY_OPERATOR_TOKEN`. Each prints a short text, or with
+//! `--json` the API's answer as one JSON document.
+
+use reqwest::Method;
+use serde_json::{json, Value};
+
+use super::render::{details, utc, Table};
+use super::Output;
+use crate::client::{segment, Client, URL_ENV};
+
+/// `latchkey admin …`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct AdminArgs {
+    /// The latchkey server.
+    #[arg(long, env = URL_ENV, default_value = "http://127.0.0.1:8080", global = true)]
+    url: String,
+    /// Print one JSON document on standard output instead of text.
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    command: AdminCommand,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum AdminCommand {
+    /// Organisations: list, create, show, rename, suspend, reinstate.
+    #[command(subcommand)]
+    Org(OrgCommand),
+    /// An organisation's API keys: list, issue, rotate, revoke.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+    /// An organisation's gas budgets: list, set (a cap), top up.
+    #[command(subcommand)]
+    Budget(BudgetCommand),
+    /// The audit log: every admin change, oldest first.
+    Audit {
+        /// Only the records about this target (`organization:<id>`, `api_key:<id>`).
+        #[arg(long)]
+        target: Option<String>,
+        /// Records after this position (`seq`).
+        #[arg(long, default_value_t = 0)]
+        after: i64,
+        /// At most this many (1 to 200).
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+    },
+    /// The operator token: rotate it (the new one is printed once).
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum OrgCommand {
+    /// List the organisations.
+    List {
+        /// At most this many (1 to 200).
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+        /// Skip this many.
+        #[arg(long, default_value_t = 0)]
+        offset: u32,
+    },
+    /// Create an organisation (with no keys: issue them next).
+    Create {
+        /// Its name.
+        name: String,
+    },
+    /// Show one.
+    Show { id: String },
+    /// Rename one.
+    Rename { id: String, name: String },
+    /// Suspend one: its API calls are refused until it is reinstated.
+    Suspend { id: String },
+    /// Reinstate a suspended one.
+    Reinstate { id: String },
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum KeysCommand {
+    /// List an organisation's keys (by prefix; never the keys).
+    List { org: String },
+    /// Issue a key pair; the secret key is printed this once.
+    Issue {
+        org: String,
+        /// `dev` (pk_dev_/sk_dev_) or `prod` (pk_prod_/sk_prod_).
+        #[arg(long, default_value = "dev")]
+        environment: String,
+    },
+    /// Replace a key with a new one of the same kind, printed once; the old one keeps
+    /// working for the overlap.
+    Rotate {
+        org: String,
+        key_id: String,
+        /// Seconds the old key keeps working (at most 30 days).
+        #[arg(long, default_value_t = 0)]
+        overlap: u64,
+    },
+    /// Revoke a key now.
+    Revoke { org: String, key_id: String },
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum BudgetCommand {
+    /// List an organisation's gas budgets.
+    List { org: String },
+    /// Set an organisation's budget on a chain to AMOUNT (in its fee unit: FRI, wei).
+    Set {
+        org: String,
+        /// The chain (CAIP-2 id, e.g. starknet:SN_SEPOLIA).
+        #[arg(long)]
+        chain: String,
+        amount: String,
+    },
+    /// Add AMOUNT (in the chain's fee unit) to an organisation's budget on a chain.
+    TopUp {
+        org: String,
+        /// The chain (CAIP-2 id).
+        #[arg(long)]
+        chain: String,
+        amount: String,
+    },
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum TokenCommand {
+    /// Make a new operator token (printed once); the others keep working for the overlap.
+    Rotate {
+        /// Seconds the other tokens keep working (at most 30 days).
+        #[arg(long, default_value_t = 0)]
+        overlap: u64,
+    },
+}
+
+/// Runs `latchkey admin …`.
+pub(crate) async fn run(args: AdminArgs) -> anyhow::Result<()> {
+    let out = Output::new(args.json);
+    let result = run_command(&args, &out).await;
+    out.fail(result)
+}
+
+async fn run_command(args: &AdminArgs, out: &Output) -> anyhow::Result<()> {
+    let client = Client::operator(&args.url)?;
+    let org_path = |id: &str| format!("/api/admin/organizations/{}", segment(id));
+    let (answer, text): (Value, fn(&Value) -> String) = match &args.command {
+        AdminCommand::Org(command) => match command {
+            OrgCommand::List { limit, offset } => (
+                client
+                    .get(&format!("/api/admin/organizations?limit={limit}&offset={offset}"))
+                    .await?,
+                |v| org_table(&v["organizations"]),
+            ),
+            OrgCommand::Create { name } => (
+                client.post("/api/admin/organizations", Some(&json!({ "name": name }))).await?,
+                org_details,
+            ),
+            OrgCommand::Show { id } => (client.get(&org_path(id)).await?, org_details),
+            OrgCommand::Rename { id, name } => (
+                client.send(Method::PATCH, &org_path(id), Some(&json!({ "name": name }))).await?,
+                org_details,
+            ),
+            OrgCommand::Suspend { id } => (
+                client
+                    .send(Method::PATCH, &org_path(id), Some(&json!({ "suspended": true })))
+                    .await?,
+                org_details,
+            ),
+            OrgCommand::Reinstate { id } => (
+                client
+                    .send(Method::PATCH, &org_path(id), Some(&json!({ "suspended": false })))
+                    .await?,
+                org_details,
+            ),
+        },
+        AdminCommand::Keys(command) => match command {
+            KeysCommand::List { org } => {
+                (client.get(&format!("{}/api-keys", org_path(org))).await?, |v| {
+                    key_table(&v["apiKeys"])
+                })
+            }
+            KeysCommand::Issue { org, environment } => (
+                client
+                    .post(
+                        &format!("{}/api-keys", org_path(org)),
+                        Some(&json!({ "environment": environment })),
+                    )
+                    .await?,
+                |v| {
+                    details(&[
+                        ("Public key", str_of(&v["publicKey"])),
+                        ("Secret key", str_of(&v["secretKey"])),
+                        ("", "The secret key is shown this once: hand it to the app now.".into()),
+                    ])
+                },
+            ),
+            KeysCommand::Rotate { org, key_id, overlap } => (
+                client
+                    .post(
+                        &format!("{}/api-keys/{}/rotate", org_path(org), segment(key_id)),
+                        Some(&json!({ "overlapSeconds": overlap })),
+                    )
+                    .await?,
+                |v| {
+                    details(&[
+                        ("New key", str_of(&v["key"])),
+                        ("Key id", str_of(&v["apiKey"]["id"])),
+                        ("Old key works until", time_of(&v["replaced"]["expiresAt"])),
+                    ])
+                },
+            ),
+            KeysCommand::Revoke { org, key_id } => (
+                client
+                    .send(
+                        Method::DELETE,
+                        &format!("{}/api-keys/{}", org_path(org), segment(key_id)),
+                        None,
+                    )
+                    .await?,
+                |v| format!("Revoked {} ({})\n", str_of(&v["prefix"]), str_of(&v["id"])),
+            ),
+        },
+        AdminCommand::Budget(command) => match command {
+            BudgetCommand::List { org } => {
+                (client.get(&format!("{}/gas-budgets", org_path(org))).await?, |v| {
+                    budget_table(&v["gasBudgets"])
+                })
+            }
+            BudgetCommand::Set { org, chain, amount } => (
+                client
+                    .send(
+                        Method::PUT,
+                        &format!("{}/gas-budgets", org_path(org)),
+                        Some(&json!({ "chain": chain, "amount": amount })),
+                    )
+                    .await?,
+                |v| budget_table(&json!([v])),
+            ),
+            BudgetCommand::TopUp { org, chain, amount } => (
+                client
+                    .post(
+                        &format!("{}/gas-budgets/top-up", org_path(org)),
+                        Some(&json!({ "chain": chain, "amount": amount })),
+                    )
+                    .await?,
+                |v| budget_table(&json!([v])),
+            ),
+        },
+        AdminCommand::Audit { target, after, limit } => {
+            let mut path = format!("/api/admin/audit?after={after}&limit={limit}");
+            if let Some(target) = target {
+                path.push_str(&format!("&target={}", segment(target)));
+            }
+            (client.get(&path).await?, |v| audit_table(&v["records"]))
+        }
+        AdminCommand::Token(TokenCommand::Rotate { overlap }) => (
+            client
+                .post(
+                    "/api/admin/operator-token/rotate",
+                    Some(&json!({ "overlapSeconds": overlap })),
+                )
+                .await?,
+            |v| {
+                details(&[
+                    ("Operator token", str_of(&v["token"])),
+                    ("Others work until", time_of(&v["othersExpireAt"])),
+                    (
+                        "",
+                        "The token is shown this once: set LATCHKEY_OPERATOR_TOKEN to it now."
+                            .into(),
+                    ),
+                ])
+            },
+        ),
+    };
+    out.emit(&answer, || text(&answer))
+}
+
+fn str_of(value: &Value) -> String {
+    match value {
+        Value::String(text) => text.clone(),
+        Value::Null => "-".into(),
+        other => other.to_string(),
+    }
+}
+
+fn time_of(value: &Value) -> String {
+    value.as_u64().map_or_else(|| "-".into(), utc)
+}
+
+fn org_details(v: &Value) -> String {
+    details(&[
+        ("Organisation", str_of(&v["id"])),
+        ("Name", str_of(&v["name"])),
+        ("Created", time_of(&v["createdAt"])),
+        (
+            "Suspended",
+            if v["suspended"] == true { time_of(&v["suspendedAt"]) } else { "no".into() },
+        ),
+    ])
+}
+
+fn rows(list: &Value) -> impl Iterator<Item = &Value> {
+    list.as_array().into_iter().flatten()
+}
+
+fn org_table(list: &Value) -> String {
+    let mut table = Table::new(&["ID", "NAME", "CREATED", "SUSPENDED"]);
+    for org in rows(list) {
+        table.row(vec![
+            str_of(&org["id"]),
+            str_of(&org["name"]),
+            time_of(&org["createdAt"]),
+            if org["suspended"] == true { "yes".into() } else { "no".into() },
+        ]);
+    }
+    table.render()
+}
+
+fn key_table(list: &Value) -> String {
+    let mut table = Table::new(&["ID", "KIND", "PREFIX", "ACTIVE", "EXPIRES", "REVOKED"]);
+    for key in rows(list) {
+        table.row(vec![
+            str_of(&key["id"]),
+            str_of(&key["kind"]),
+            str_of(&key["prefix"]),
+            if key["active"] == true { "yes".into() } else { "no".into() },
+            time_of(&key["expiresAt"]),
+            time_of(&key["revokedAt"]),
+        ]);
+    }
+    table.render()
+}
+
+fn budget_table(list: &Value) -> String {
+    let mut table = Table::new(&["CHAIN", "UNIT", "BUDGET", "SPENT", "RESERVED", "REMAINING"]);
+    for budget in rows(list) {
+        table.row(
+            ["chain", "unit", "budget", "spent", "reserved", "remaining"]
+                .iter()
+                .map(|field| str_of(&budget[*field]))
+                .collect(),
+        );
+    }
+    table.render()
+}
+
+fn audit_table(list: &Value) -> String {
+    let mut table = Table::new(&["SEQ", "AT", "ACTOR", "ACTION", "TARGET"]);
+    for record in rows(list) {
+        table.row(vec![
+            str_of(&record["seq"]),
+            time_of(&record["at"]),
+            str_of(&record["actor"]),
+            str_of(&record["action"]),
+            str_of(&record["target"]),
+        ]);
+    }
+    table.render()
+}
