@@ -73,19 +73,12 @@ impl FromRequestParts<AppState> for Operator {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let bearer = parts
-            .headers
-            .get(axum::http::header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
-            .map(str::trim)
-            .filter(|t| !t.is_empty())
-            .ok_or_else(|| {
-                ApiError::unauthorized(
-                    codes::MISSING_BEARER_TOKEN,
-                    "Authorization: Bearer <operator token> is required",
-                )
-            })?;
+        let bearer = crate::auth::bearer_token(parts).ok_or_else(|| {
+            ApiError::unauthorized(
+                codes::MISSING_BEARER_TOKEN,
+                "Authorization: Bearer <operator token> is required",
+            )
+        })?;
         if bearer.starts_with("sk_") || bearer.starts_with("pk_") {
             return Err(ApiError::new(
                 StatusCode::FORBIDDEN,

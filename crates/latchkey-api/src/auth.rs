@@ -93,6 +93,15 @@ fn header<'a>(parts: &'a Parts, name: &str) -> Option<&'a str> {
     parts.headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim)
 }
 
+/// The credential of `Authorization: Bearer …` (either case of the scheme), if there is
+/// a non-empty one.
+pub(crate) fn bearer_token(parts: &Parts) -> Option<&str> {
+    header(parts, "authorization")
+        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+}
+
 impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
@@ -126,16 +135,12 @@ impl FromRequestParts<AppState> for Caller {
             crate::cors::check_origin(state, origin, &key.org_id).await?;
         }
 
-        let bearer = header(parts, "authorization")
-            .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
-            .map(str::trim)
-            .filter(|t| !t.is_empty())
-            .ok_or_else(|| {
-                ApiError::unauthorized(
-                    codes::MISSING_BEARER_TOKEN,
-                    "Authorization: Bearer <secret key or user token> is required",
-                )
-            })?;
+        let bearer = bearer_token(parts).ok_or_else(|| {
+            ApiError::unauthorized(
+                codes::MISSING_BEARER_TOKEN,
+                "Authorization: Bearer <secret key or user token> is required",
+            )
+        })?;
         let principal = if bearer.starts_with("sk_") {
             if !is_valid_secret_key(bearer) {
                 return Err(ApiError::unauthorized(codes::INVALID_API_KEY, "invalid secret key"));
