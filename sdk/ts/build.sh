@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Builds @latchkey/sdk: the latchkey-wasm crate for wasm32 as three modules (Starknet
-# signing, key sealing, EVM), their wasm-bindgen glue optimised by binaryen's wasm-opt
-# (sdk/ts/wasm/), the npm dependencies and the TypeScript (sdk/ts/dist/, with the glue
+# Builds @latchkey/sdk: the latchkey-wasm crate for wasm32 as four modules (Starknet
+# signing, key sealing, EVM, the session path alone), their wasm-bindgen glue optimised
+# by binaryen's wasm-opt (sdk/ts/wasm/), the npm dependencies and the TypeScript (sdk/ts/dist/, with the glue
 # copied to dist/wasm/ so that an install through `file:` works). Each step is skipped
 # when its inputs have not changed.
 set -euo pipefail
@@ -46,9 +46,12 @@ fi
 #                                              Chipi): the key vault's, loaded when a key is
 #                                              sealed or opened
 #   latchkey_evm       evm        wasm-small   EVM keys with their sealing: loaded by the EVM API
+#   latchkey_session   session    wasm-signing the Starknet session path alone (open a sealed
+#                                              session key, sign executions): what
+#                                              `@latchkey/sdk/session` loads
 # (`wasm-small` is `wasm` at opt-level "s", `wasm-signing` the same with the arithmetic
 # signing spends its time in at opt-level 3: see the workspace Cargo.toml.)
-modules=(starknet:signing:wasm-signing keys:sealing:wasm-small evm:evm:wasm-small)
+modules=(starknet:signing:wasm-signing keys:sealing:wasm-small evm:evm:wasm-small session:session:wasm-signing)
 stage="$CARGO_TARGET_DIR/wasm32-unknown-unknown/sdk-modules"
 mkdir -p "$stage"
 for entry in "${modules[@]}"; do

@@ -50,12 +50,36 @@ pub fn parse_felt(input: &str) -> Result<Felt, FeltError> {
     if !digits.chars().all(|c| c.is_digit(radix)) {
         return Err(FeltError::InvalidDigit(truncate(s)));
     }
-    let value = BigUint::parse_bytes(digits.as_bytes(), radix)
-        .ok_or_else(|| FeltError::InvalidDigit(truncate(s)))?;
-    if value > Felt::MAX.to_biguint() {
+    let bytes = accumulate(digits, radix).ok_or_else(|| FeltError::OutOfRange(truncate(s)))?;
+    if bytes > Felt::MAX.to_bytes_be() {
         return Err(FeltError::OutOfRange(truncate(s)));
     }
-    Ok(Felt::from(value))
+    Ok(Felt::from_bytes_be(&bytes))
+}
+
+/// The big-endian 256-bit value of `digits` (each a digit of `radix`), or `None` when it
+/// does not fit in 256 bits. Fixed-width arithmetic: parsing a felt needs no big-integer
+/// library (which would weigh on the browser's WebAssembly).
+fn accumulate(digits: &str, radix: u32) -> Option<[u8; 32]> {
+    // Little-endian 64-bit limbs.
+    let mut limbs = [0u64; 4];
+    for c in digits.chars() {
+        let mut carry = u128::from(c.to_digit(radix)?);
+        for limb in &mut limbs {
+            let v = u128::from(*limb) * u128::from(radix) + carry;
+            // Keeps the low 64 bits; the high ones carry into the next limb.
+            *limb = v as u64;
+            carry = v >> 64;
+        }
+        if carry != 0 {
+            return None;
+        }
+    }
+    let mut bytes = [0u8; 32];
+    for (chunk, limb) in bytes.chunks_exact_mut(8).zip(limbs.iter().rev()) {
+        chunk.copy_from_slice(&limb.to_be_bytes());
+    }
+    Some(bytes)
 }
 
 /// The first 24 characters of `s` (never cut inside a character), for error messages.

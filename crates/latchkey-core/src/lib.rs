@@ -63,7 +63,8 @@ pub use signature::{
     verify_signature, SessionSignature, Signature, SignatureError, SigningKey, EC_ORDER,
 };
 pub use snip12::{
-    byte_array_hash, merkle_root, starknet_message_prefix, TypeMember, TypedData, TypedDataError,
+    byte_array_hash, is_js_hex, merkle_root, starknet_message_prefix, TypeMember, TypedData,
+    TypedDataError,
 };
 pub use time::{iso8601_utc, UtcDateTime};
 

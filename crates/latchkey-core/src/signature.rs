@@ -5,7 +5,7 @@ mod fixed_base;
 mod scalar;
 
 use serde::{Deserialize, Serialize};
-use starknet_rust_crypto::{get_public_key, rfc6979_generate_k, sign, verify, SignError};
+use starknet_rust_crypto::{get_public_key, rfc6979_generate_k, verify, SignError};
 use zeroize::Zeroizing;
 
 use crate::felt::{parse_felt, serde_hex, to_hex, Felt};
@@ -26,6 +26,10 @@ pub enum SignatureError {
     /// Message hashes must be below `2^251`.
     #[error("message hash out of range")]
     MessageHashOutOfRange,
+    /// The generator table could not be built (a point at infinity, which the STARK
+    /// curve's multiples of `G` never are).
+    #[error("the signing table is unavailable")]
+    TableUnavailable,
 }
 
 /// A Stark private key. Zeroed on drop; its `Debug` shows only the public key.
@@ -77,17 +81,14 @@ impl SigningKey {
     pub fn sign(&self, hash: &Felt) -> Result<Signature, SignatureError> {
         // `Felt` is `Copy` and cannot be zeroized; the stored secret bytes are.
         let secret = self.scalar();
-        let table = fixed_base::table();
+        // The precomputed generator table gives the same (r, s) as
+        // `starknet_rust_crypto::sign`, several times faster, without its big-integer
+        // arithmetic (which would weigh on the browser's WebAssembly).
+        let table = fixed_base::table().ok_or(SignatureError::TableUnavailable)?;
         let mut seed: Option<Felt> = None;
         loop {
             let k = rfc6979_generate_k(hash, &secret, seed.as_ref());
-            // The precomputed generator table gives the same (r, s) as
-            // `starknet_rust_crypto::sign`, several times faster.
-            let signed = match table {
-                Some(table) => fixed_base::sign(table, &secret, hash, &k),
-                None => sign(&secret, hash, &k).map(|sig| (sig.r, sig.s)),
-            };
-            match signed {
+            match fixed_base::sign(table, &secret, hash, &k) {
                 Ok((r, s)) => return Ok(Signature { r, s }),
                 Err(SignError::InvalidMessageHash) => {
                     return Err(SignatureError::MessageHashOutOfRange)
@@ -187,6 +188,7 @@ mod tests {
     use crate::felt::tests::{any_felt, any_text};
     use num_bigint::BigUint;
     use proptest::prelude::*;
+    use starknet_rust_crypto::sign;
     use starknet_types_core::curve::AffinePoint;
 
     proptest! {

@@ -398,7 +398,7 @@ fn felt_range() -> (BigInt, BigInt) {
 }
 
 /// Whether a `selector` string is a hex number (after trimming) rather than a name.
-pub(crate) fn is_js_hex(s: &str) -> bool {
+pub fn is_js_hex(s: &str) -> bool {
     let s = s.trim();
     (s.starts_with("0x") || s.starts_with("0X")) && s[2..].chars().all(|c| c.is_ascii_hexdigit())
 }

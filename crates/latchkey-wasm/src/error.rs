@@ -281,7 +281,7 @@ impl WasmError {
     }
 
     /// A refused OPRF element (`INVALID_OPRF_ELEMENT`).
-    #[cfg(feature = "sealing")]
+    #[cfg(any(feature = "sealing", feature = "session"))]
     pub(crate) fn invalid_oprf_element() -> Self {
         Self::new(
             ErrorCode::InvalidOprfElement,
@@ -306,6 +306,7 @@ impl WasmError {
     }
 
     /// A failure to seal an existing key again.
+    #[cfg(feature = "common")]
     pub(crate) fn reseal_failed(cause: KeystoreError) -> Self {
         match cause {
             KeystoreError::WeakPin(reason) => SessionError::WeakPin(reason).into(),

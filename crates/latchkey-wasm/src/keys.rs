@@ -17,7 +17,7 @@ use latchkey_core::{
     is_live_at, proof_hash, sign_proof, to_hex, ProofPurpose, SessionSignature, Signature,
     TypedData,
 };
-use latchkey_core::{parse_felt, payload_hash, Felt, SigningKey};
+use latchkey_core::{payload_hash, Felt, SigningKey};
 use rand_core::CryptoRngCore;
 #[cfg(feature = "signing")]
 use serde::Serialize;
@@ -37,24 +37,7 @@ pub(crate) enum Format {
     Chipi,
 }
 
-/// The largest integer a JavaScript number holds exactly.
-const MAX_SAFE_INTEGER: f64 = 9_007_199_254_740_991.0;
-
-/// A felt argument: `0x` hex or decimal, canonical.
-pub(crate) fn felt_arg(field: &str, text: &str) -> WasmResult<Felt> {
-    parse_felt(text).map_err(|e| WasmError::invalid_input(format!("{field}: {e}")))
-}
-
-/// A non-negative integer argument given as a JavaScript number (unix seconds, counts).
-pub(crate) fn integer_arg(field: &str, value: f64) -> WasmResult<u64> {
-    if !value.is_finite() || value < 0.0 || value.fract() != 0.0 || value > MAX_SAFE_INTEGER {
-        return Err(WasmError::invalid_input(format!(
-            "{field} must be a non-negative integer number"
-        )));
-    }
-    // Checked above: an integer in [0, 2^53).
-    Ok(value as u64)
-}
+pub(crate) use crate::args::{felt_arg, integer_arg};
 
 /// Typed data from its JSON text.
 #[cfg(feature = "signing")]
@@ -373,7 +356,7 @@ pub(crate) fn key_from_plaintext(text: &str) -> WasmResult<SigningKey> {
 #[cfg(all(feature = "signing", feature = "sealing"))]
 pub(crate) mod tests {
     use latchkey_core::keystore::hardened::FLOOR_PARAMS;
-    use latchkey_core::{verify_signature, KeyFormat};
+    use latchkey_core::{parse_felt, verify_signature, KeyFormat};
     use serde_json::Value;
 
     use super::*;
@@ -397,16 +380,6 @@ pub(crate) mod tests {
         let v = c["signingVector"].clone();
         let td = typed_data_from_json(&v["typedData"].to_string()).unwrap();
         (td, felt(&v["walletAddr"]), v)
-    }
-
-    #[test]
-    fn integers_from_javascript_numbers() {
-        assert_eq!(integer_arg("t", 0.0).unwrap(), 0);
-        assert_eq!(integer_arg("t", 1_893_456_000.0).unwrap(), 1_893_456_000);
-        assert_eq!(integer_arg("t", MAX_SAFE_INTEGER).unwrap(), (1u64 << 53) - 1);
-        for bad in [-1.0, 1.5, f64::NAN, f64::INFINITY, MAX_SAFE_INTEGER + 2.0] {
-            assert_eq!(integer_arg("t", bad).unwrap_err().code, ErrorCode::InvalidInput, "{bad}");
-        }
     }
 
     #[test]

@@ -35,23 +35,34 @@
 //!   format); the key vault's module, loaded when a key is sealed or opened.
 //! - `evm`: EVM keys, with `sealing` (their envelopes are the same).
 //!
-//! Without a feature the module still holds keys: their public parts, and moving them
-//! to another module under a one-time key (`sealForTransfer`, `fromTransfer`).
+//! - `session`: the Starknet session path alone ([`SessionUnlock`], [`SessionKey`]):
+//!   open a sealed session key with the server's PIN evaluation, prove the unlock, sign
+//!   outside executions given by their fields; no JSON parser and no big integers.
+//!
+//! Each of `signing`, `sealing` and `evm` also holds keys by their public parts and moves
+//! them to another module under a one-time key (`sealForTransfer`, `fromTransfer`).
 //!
 //! Randomness comes from the caller: functions that need it take 32+ bytes from
 //! `crypto.getRandomValues` (see [`MIN_ENTROPY_BYTES`]).
 
 #[cfg(any(feature = "signing", feature = "sealing"))]
 mod address;
+#[cfg(feature = "common")]
 mod api;
+mod args;
 mod entropy;
 mod error;
 #[cfg(feature = "evm")]
 mod evm;
+#[cfg(feature = "common")]
 mod format;
+#[cfg(feature = "common")]
 mod js;
+#[cfg(feature = "common")]
 mod keys;
 mod pin;
+#[cfg(feature = "session")]
+mod session;
 
 #[cfg(feature = "signing")]
 pub use api::{
@@ -63,6 +74,7 @@ pub use api::{
     create_owner_signer, create_session_signer, unlock_owner_key, unlock_session_key, KdfParams,
     Secret,
 };
+#[cfg(feature = "common")]
 pub use api::{
     encrypted_key_format, needs_upgrade, normalize_felt, payload_hash, pin_weakness,
     selector_from_name, short_string_felt, validate_encrypted_key, version, OwnerSigner,
@@ -72,8 +84,13 @@ pub use entropy::MIN_ENTROPY_BYTES;
 pub use error::{error_code_name, ErrorCode};
 #[cfg(feature = "evm")]
 pub use evm::{generate_evm_signer, unlock_evm_key, EvmSigner};
+#[cfg(feature = "common")]
 pub use format::KeyFormat;
+#[cfg(feature = "common")]
 pub use js::{JsEnvelopeInfo, JsOutsideExecution, JsOwnerSignature, JsSessionKeyData, JsTypedData};
+#[cfg(feature = "common")]
 pub use pin::envelope_info;
 #[cfg(feature = "sealing")]
 pub use pin::{blind_pin, PinBlind};
+#[cfg(feature = "session")]
+pub use session::{entrypoint_selector, session_key_oprf_key, SessionKey, SessionUnlock};

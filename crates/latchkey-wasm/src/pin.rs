@@ -12,46 +12,57 @@
 //! 32-byte blinded element does (it reveals nothing about the PIN), and [`envelope_info`]
 //! says which envelopes need the evaluation.
 
+#[cfg(feature = "common")]
 use latchkey_core::keystore::hardened::{self, Kdf};
-#[cfg(feature = "sealing")]
+#[cfg(any(feature = "sealing", feature = "session"))]
 use latchkey_core::keystore::oprf::{self, ELEMENT_BYTES};
-#[cfg(feature = "sealing")]
+#[cfg(any(feature = "sealing", feature = "session"))]
 use latchkey_core::keystore::{KeystoreError, MAX_SECRET_BYTES};
-#[cfg(feature = "sealing")]
+#[cfg(any(feature = "sealing", feature = "session"))]
 use latchkey_core::EncryptKey;
+#[cfg(feature = "common")]
 use serde::Serialize;
+#[cfg(any(feature = "common", feature = "sealing"))]
 use wasm_bindgen::prelude::*;
-#[cfg(feature = "sealing")]
+#[cfg(any(feature = "sealing", feature = "session"))]
 use zeroize::Zeroizing;
 
+#[cfg(feature = "common")]
 use crate::api::validate;
 #[cfg(feature = "sealing")]
 use crate::api::Secret;
-#[cfg(feature = "sealing")]
+#[cfg(any(feature = "sealing", feature = "session"))]
 use crate::entropy::rng_from_entropy;
-use crate::error::{to_js, ErrorCode, WasmError, WasmResult};
+#[cfg(any(feature = "sealing", feature = "common"))]
+use crate::error::to_js;
+#[cfg(feature = "common")]
+use crate::error::ErrorCode;
+use crate::error::{WasmError, WasmResult};
+#[cfg(feature = "common")]
 use crate::format::KeyFormat;
+#[cfg(feature = "common")]
 use crate::js::{to_js_object, JsEnvelopeInfo};
 
 /// A PIN blinded for the server's evaluation: holds the PIN and the blinding scalar in
 /// WebAssembly memory (zeroed by `free()` or by `finalize`), and shows JavaScript only
 /// the blinded element. One blind serves one evaluation.
-#[cfg(feature = "sealing")]
-#[wasm_bindgen]
+#[cfg(any(feature = "sealing", feature = "session"))]
+#[cfg_attr(feature = "sealing", wasm_bindgen)]
+#[cfg_attr(not(feature = "sealing"), allow(unreachable_pub))]
 pub struct PinBlind {
     pin: Zeroizing<String>,
     state: oprf::PinBlind,
     element: [u8; ELEMENT_BYTES],
 }
 
-#[cfg(feature = "sealing")]
+#[cfg(any(feature = "sealing", feature = "session"))]
 impl std::fmt::Debug for PinBlind {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("PinBlind").finish_non_exhaustive()
     }
 }
 
-#[cfg(feature = "sealing")]
+#[cfg(any(feature = "sealing", feature = "session"))]
 impl PinBlind {
     /// Blinds `pin` with randomness from `entropy`.
     pub(crate) fn new(pin: Zeroizing<String>, entropy: &[u8]) -> WasmResult<Self> {
@@ -79,6 +90,18 @@ impl PinBlind {
             other => WasmError::invalid_input(other),
         })?;
         Ok(EncryptKey::passphrase(self.pin.as_str()).with_oprf(output))
+    }
+
+    /// The blinded element the server evaluates.
+    #[cfg(feature = "session")]
+    pub(crate) fn element(&self) -> &[u8; ELEMENT_BYTES] {
+        &self.element
+    }
+
+    /// The PIN, for envelopes it opens alone (`lk1`, the Chipi format).
+    #[cfg(feature = "session")]
+    pub(crate) fn pin(&self) -> &str {
+        &self.pin
     }
 }
 
@@ -112,6 +135,7 @@ pub fn blind_pin(pin: String, entropy: &[u8]) -> Result<PinBlind, JsValue> {
 }
 
 /// What an encrypted key's text says about it, without any secret.
+#[cfg(feature = "common")]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct EnvelopeView {
@@ -132,6 +156,7 @@ pub(crate) struct EnvelopeView {
     needs_upgrade: bool,
 }
 
+#[cfg(feature = "common")]
 pub(crate) fn envelope(text: &str) -> WasmResult<EnvelopeView> {
     let format = validate(text)?;
     if format == KeyFormat::Chipi {
@@ -166,6 +191,7 @@ pub(crate) fn envelope(text: &str) -> WasmResult<EnvelopeView> {
 /// key an `lk2` envelope is evaluated under (`oprfKeyId`, or `null`), and whether a copy
 /// lets anyone test PINs offline (`offlineGuessable`: `lk1` PIN envelopes and Chipi
 /// ciphertexts). `INVALID_ENCRYPTED_KEY` for anything else.
+#[cfg(feature = "common")]
 #[wasm_bindgen(js_name = envelopeInfo)]
 pub fn envelope_info(text: &str) -> Result<JsEnvelopeInfo, JsValue> {
     to_js(envelope(text).and_then(|view| to_js_object(&view)))

@@ -1,12 +1,15 @@
-// Session signing throughput: latchkey's WebAssembly signer (SNIP-12 hash + Stark ECDSA,
-// in one call) against starknet.js on the path the Chipi SDK takes for a session
-// execution (typedData.getMessageHash + ec.starkCurve.sign), on identical inputs in
-// the same process. Prints both rates and their ratio; `--json` prints one JSON line.
+// Session signing throughput: latchkey's WebAssembly signers (SNIP-12 hash + Stark ECDSA,
+// in one call) — the full SDK's `SessionSigner` and the session entry's `ActiveSession`
+// (`@latchkey/sdk/session`, its own module) — against starknet.js on the path the Chipi
+// SDK takes for a session execution (typedData.getMessageHash + ec.starkCurve.sign), on
+// identical inputs in the same process. Prints the rates and the ratios; `--json` prints
+// one JSON line.
 //
 // Usage: node bench/sign.mjs [milliseconds per side, default 3000] [--json]
 import { readFileSync } from 'node:fs';
 import { ec, typedData } from 'starknet';
-import { init, SessionSigner, verifySignature, messageHash } from '../dist/index.js';
+import { init, SessionSigner, createSessionKey, verifySignature, messageHash } from '../dist/index.js';
+import { openSession } from '../dist/session.js';
 import * as core from '../dist/wasm/latchkey_starknet.js';
 
 const args = process.argv.slice(2);
@@ -23,6 +26,12 @@ const now = 1_800_000_000;
 await init();
 const signer = new SessionSigner(core.SessionSigner.fromPlaintext(privateKey, account, validUntil));
 const tdJson = JSON.stringify(td);
+// The session entry opens sealed keys only: a new session key of the same wallet, sealed
+// offline (lk1, the floor cost), opened once.
+const pin = 'bench-pin-7391';
+const sealed = await createSessionKey({ pin }, { account, format: 'lk1', kdf: 'floor', now: now - 60, durationSeconds: validUntil - now + 60 });
+sealed.signer.free();
+const active = await openSession({ publicKey: 'pk_dev_bench', wallet: account, session: sealed.data, pin, fetch: () => Promise.reject(new Error('offline')) });
 
 function measure(fn) {
   for (let i = 0; i < 50; i++) fn(); // warm-up (JIT, WASM tier-up)
@@ -40,6 +49,7 @@ function measure(fn) {
 
 const wasmObject = measure(() => signer.signTypedData(td, now));
 const wasmJson = measure(() => signer.signTypedDataJson(tdJson, now));
+const sessionEntry = measure(() => active.signExecution(td, { now }));
 const starknetJs = measure(() => {
   const hash = typedData.getMessageHash(td, account);
   return ec.starkCurve.sign(hash, privateKey);
@@ -54,13 +64,18 @@ const theirs = starknetJs.last;
 if (!verifySignature(signer.publicKey, hash, '0x' + theirs.r.toString(16), '0x' + theirs.s.toString(16))) {
   throw new Error('the starknet.js signature does not verify');
 }
+const [sessionKey, sr, ss] = sessionEntry.last;
+if (!verifySignature(sessionKey, hash, sr, ss)) throw new Error('the session entry signature does not verify');
 signer.free();
+active.free();
 
 const result = {
   wasmOpsPerSecond: Math.round(wasmObject.opsPerSecond),
   wasmJsonOpsPerSecond: Math.round(wasmJson.opsPerSecond),
+  sessionEntryOpsPerSecond: Math.round(sessionEntry.opsPerSecond),
   starknetJsOpsPerSecond: Math.round(starknetJs.opsPerSecond),
   ratio: Number((wasmObject.opsPerSecond / starknetJs.opsPerSecond).toFixed(2)),
+  sessionEntryRatio: Number((sessionEntry.opsPerSecond / starknetJs.opsPerSecond).toFixed(2)),
   node: process.version,
 };
 if (json) {
@@ -69,6 +84,7 @@ if (json) {
   console.log(`session signing (SNIP-12 hash + sign), ${budgetMs} ms each, ${process.version}`);
   console.log(`  @latchkey/sdk (WASM), object input: ${result.wasmOpsPerSecond.toLocaleString('en')} ops/s`);
   console.log(`  @latchkey/sdk (WASM), JSON input:   ${result.wasmJsonOpsPerSecond.toLocaleString('en')} ops/s`);
+  console.log(`  @latchkey/sdk/session:              ${result.sessionEntryOpsPerSecond.toLocaleString('en')} ops/s`);
   console.log(`  starknet.js (Chipi SDK path):       ${result.starknetJsOpsPerSecond.toLocaleString('en')} ops/s`);
-  console.log(`  ratio WASM / starknet.js:           ${result.ratio}x`);
+  console.log(`  ratio WASM / starknet.js:           ${result.ratio}x (session entry ${result.sessionEntryRatio}x)`);
 }

@@ -1,6 +1,7 @@
 /** The client of latchkey's native API (`/api/...`). Keys stay on the client. */
-import { LatchkeyError, isKnownCode } from './errors.js';
+import { LatchkeyError } from './errors.js';
 import { Http, enc, type FetchLike, type TokenSource } from './http.js';
+import { callFelts, expectSucceeded, sameCalls, unexpected, type Call, type Execution } from './calls.js';
 import {
   OwnerSigner,
   SessionSigner,
@@ -28,6 +29,8 @@ import { evaluatePin, refuseWeakPin } from './pin.js';
 import { isPinSecret, toBase64Url } from './secret.js';
 import { init } from './wasm.js';
 
+export { expectSucceeded, sameCalls, unexpected, type Call, type Execution } from './calls.js';
+
 /** Why the native API takes no Chipi ciphertext. */
 const CHIPI_ON_NATIVE =
   'the native API stores latchkey envelopes (lk2, lk1) only; a Chipi ciphertext, which a copy opens by trying ' +
@@ -36,24 +39,6 @@ const CHIPI_ON_NATIVE =
 /** The native API's refusal of `format: 'chipi'`, before any key is made or sent. */
 function refuseChipiFormat(format: KeyFormat | undefined): void {
   if (format === 'chipi') throw new LatchkeyError('INVALID_INPUT', `Invalid input: ${CHIPI_ON_NATIVE}`);
-}
-
-/** One call: the target and an entrypoint name or a selector. */
-export interface Call {
-  to: string;
-  entrypoint?: string;
-  selector?: string;
-  calldata?: string[];
-}
-
-/** An execution accepted by the server; with `wait` its final status. */
-export interface Execution {
-  requestId: string;
-  transactionHash: string;
-  /** `submitted`, or final: `succeeded`, `reverted`, `rejected`, `expired`. */
-  status: string;
-  errorCode?: string;
-  errorMessage?: string;
 }
 
 /** A wallet, exactly as the server returns it. */
@@ -277,45 +262,7 @@ export interface LatchkeyClientOptions {
 }
 
 export function normalizedCall(call: Call, i: number): NormalizedCall {
-  if (call === null || typeof call !== 'object' || typeof call.to !== 'string') {
-    throw new LatchkeyError('INVALID_INPUT', `Invalid input: calls[${i}] needs a "to" address.`);
-  }
-  const hasEntry = typeof call.entrypoint === 'string' && call.entrypoint !== '';
-  const hasSelector = typeof call.selector === 'string' && call.selector !== '';
-  if (hasEntry === hasSelector) {
-    throw new LatchkeyError('INVALID_INPUT', `Invalid input: calls[${i}] needs exactly one of entrypoint or selector.`);
-  }
-  return {
-    to: normalizeFelt(call.to),
-    selector: hasEntry ? selectorFromName(call.entrypoint as string) : normalizeFelt(call.selector as string),
-    calldata: (call.calldata ?? []).map((c) => normalizeFelt(String(c))),
-  };
-}
-
-export function sameCalls(a: NormalizedCall[], b: NormalizedCall[]): boolean {
-  return (
-    a.length === b.length &&
-    a.every(
-      (x, i) =>
-        x.to === b[i].to &&
-        x.selector === b[i].selector &&
-        x.calldata.length === b[i].calldata.length &&
-        x.calldata.every((c, j) => c === b[i].calldata[j]),
-    )
-  );
-}
-
-export function unexpected(what: string): LatchkeyError {
-  return new LatchkeyError('UNEXPECTED_TYPED_DATA', `The server prepared something other than what was asked: ${what}. Nothing was signed.`);
-}
-
-/** Throws unless the execution's final status is `succeeded`. */
-export function expectSucceeded(execution: Execution, what: string): Execution {
-  if (execution.status === 'succeeded') return execution;
-  const serverCode = execution.errorCode ?? execution.status.toUpperCase();
-  const code = isKnownCode(serverCode) ? serverCode : 'API_ERROR';
-  const reason = execution.errorMessage ? `: ${execution.errorMessage}` : '';
-  throw new LatchkeyError(code, `${what} ${execution.status} (${serverCode})${reason}`, { serverCode, execution });
+  return callFelts(call, i, normalizeFelt, selectorFromName);
 }
 
 /** The client of latchkey's native API. */

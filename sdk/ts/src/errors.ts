@@ -135,3 +135,19 @@ export function guard<T>(f: () => T): T {
     throw fromWasm(e);
   }
 }
+
+const DECRYPTION_FAILURES = ['SESSION_DECRYPTION_FAILED', 'OWNER_KEY_DECRYPTION_FAILED'];
+
+/** A key that did not open after an evaluation: the same code, with the attempts left. */
+export function explainWrongPin(e: unknown, evaluation: { attemptsRemaining: number; lockedUntil?: number }): unknown {
+  if (!(e instanceof LatchkeyError) || !DECRYPTION_FAILURES.includes(e.code)) return e;
+  const left = evaluation.attemptsRemaining;
+  const lockedUntil = evaluation.lockedUntil;
+  const lock =
+    lockedUntil !== undefined
+      ? ` The wallet's PIN unlock is locked until ${new Date(lockedUntil * 1000).toISOString()}.`
+      : ` ${left} attempt${left === 1 ? '' : 's'} left before the wallet's PIN unlock locks.`;
+  const details: { attemptsRemaining: number; lockedUntil?: number; cause: unknown } = { attemptsRemaining: left, cause: e };
+  if (lockedUntil !== undefined) details.lockedUntil = lockedUntil;
+  return new LatchkeyError(e.code, `${e.message}${lock}`, details);
+}

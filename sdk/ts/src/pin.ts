@@ -67,21 +67,7 @@ export async function evaluatePin(client: LatchkeyClient, account: string, secre
   }
 }
 
-const DECRYPTION_FAILURES = ['SESSION_DECRYPTION_FAILED', 'OWNER_KEY_DECRYPTION_FAILED'];
-
-/** A key that did not open after an evaluation: the same code, with the attempts left. */
-export function explainWrongPin(e: unknown, evaluation: PinEvaluation): unknown {
-  if (!(e instanceof LatchkeyError) || !DECRYPTION_FAILURES.includes(e.code)) return e;
-  const left = evaluation.attemptsRemaining;
-  const lockedUntil = evaluation.lockedUntil;
-  const lock =
-    lockedUntil !== undefined
-      ? ` The wallet's PIN unlock is locked until ${new Date(lockedUntil * 1000).toISOString()}.`
-      : ` ${left} attempt${left === 1 ? '' : 's'} left before the wallet's PIN unlock locks.`;
-  const details: { attemptsRemaining: number; lockedUntil?: number; cause: unknown } = { attemptsRemaining: left, cause: e };
-  if (lockedUntil !== undefined) details.lockedUntil = lockedUntil;
-  return new LatchkeyError(e.code, `${e.message}${lock}`, details);
-}
+export { explainWrongPin } from './errors.js';
 
 /** Why a new PIN is refused before it is sent anywhere (the core's WEAK_PIN). */
 export function refuseWeakPin(secret: Secret): void {

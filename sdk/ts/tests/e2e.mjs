@@ -19,6 +19,7 @@ import {
   unlockSessionKey,
   unlockSessionKeyWithPin,
 } from '../dist/index.js';
+import { openSession } from '../dist/session.js';
 
 const url = process.env.LATCHKEY_API_URL;
 const publicKey = process.env.LATCHKEY_PUBLIC_KEY;
@@ -160,6 +161,27 @@ assert.equal((await client.pinStatus(wallet.address)).failures, 0, 'a proved unl
 await reloaded.execute([{ to: game, entrypoint: 'make_move', calldata: ['10'] }]);
 assert.equal(reloaded.remainingCalls, 6);
 step('restore', { remainingCalls: reloaded.remainingCalls });
+
+// 7b. Another page runs the same session with the session entry alone
+// (`@latchkey/sdk/session`, one small module): the stored lk2 record opens with the PIN
+// and the server's evaluation; moves need no PIN; a wrong PIN is counted as above.
+const light = { url, publicKey, secretKey, wallet: wallet.address, session: stored };
+const lightWrong = await rejects(openSession({ ...light, pin: '482914' }), 'SESSION_DECRYPTION_FAILED', 'session entry, wrong PIN');
+assert.equal(typeof lightWrong.attemptsRemaining, 'number', 'the session entry says the attempts left');
+const active = await openSession({ ...light, pin: PIN });
+assert.equal((await client.pinStatus(wallet.address)).failures, 0, "the session entry's unlock is proved");
+assert.equal(active.publicKey, stored.publicKey);
+const lightMove = await active.execute([{ to: game, entrypoint: 'make_move', calldata: ['20'] }]);
+assert.equal(lightMove.status, 'succeeded');
+await rejects(
+  active.execute([{ to: game, entrypoint: 'set_reward_pool', calldata: ['1'] }]),
+  'SESSION_ENTRYPOINT_NOT_ALLOWED',
+  'session entry, a call outside the allowlist',
+);
+active.free();
+await reloaded.refreshStatus();
+assert.equal(reloaded.remainingCalls, 5, "the session entry's move used one call");
+step('sessionEntry', { transactionHash: lightMove.transactionHash, remainingCalls: reloaded.remainingCalls });
 
 // 8. Revocation (owner-signed); the next execution is refused, locally and by the server.
 const revocation = await manager.revoke(secret);

@@ -64,6 +64,7 @@ fn the_typescript_sdk_runs_a_session_end_to_end_against_latchkey_serve() {
         "execute",
         "allowlistEnforced",
         "restore",
+        "sessionEntry",
         "revoke",
         "logout",
         "logoutRevokes",
@@ -126,9 +127,10 @@ fn the_readme_typescript_example_runs_as_written() {
     let _ = std::fs::remove_file(&script);
     assert!(ok, "the README example failed:\n{stdout}\n{stderr}");
     let lines: Vec<&str> = stdout.lines().collect();
-    assert_eq!(lines.len(), 2, "{stdout}");
+    assert_eq!(lines.len(), 3, "{stdout}");
     assert!(lines[0].starts_with("active 99 0x"), "{stdout}");
-    assert_eq!(lines[1], "none", "{stdout}");
+    assert_eq!(lines[1], "succeeded", "{stdout}");
+    assert_eq!(lines[2], "none", "{stdout}");
 }
 
 #[test]
