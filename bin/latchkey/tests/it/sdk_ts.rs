@@ -148,3 +148,26 @@ fn the_typescript_sdk_unit_tests_pass() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "vitest failed:\n{stdout}\n{stderr}");
 }
+
+#[test]
+fn the_starknet_session_path_stays_within_its_size_budget() {
+    if !ready("measure the TypeScript SDK's bundles") {
+        return;
+    }
+    // What `@latchkey/sdk/session` costs a page, bundled and minified, with its module:
+    // sizes are deterministic for a given build, so the budget is checked here.
+    let output = Command::new("node")
+        .args(["bench/size.mjs", "--json"])
+        .current_dir(sdk_dir())
+        .output()
+        .expect("run node");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
+    let sizes: serde_json::Value = serde_json::from_str(stdout.trim()).expect("one JSON line");
+    let gzip = sizes["sessionPath"]["gzip"].as_u64().expect("sessionPath.gzip");
+    let target = sizes["sessionPathTargetKib"].as_u64().expect("sessionPathTargetKib") * 1024;
+    assert!(gzip <= target, "the Starknet session path is {gzip} bytes gzipped, over {target}");
+    // The session entry is a fraction of the full SDK's path to the same signature.
+    let full = sizes["fullPath"]["gzip"].as_u64().expect("fullPath.gzip");
+    assert!(gzip * 2 < full, "session path {gzip}, full SDK path {full}");
+}
