@@ -31,6 +31,8 @@ use crate::keys::Format;
 use crate::keys::{self, felt_arg, integer_arg};
 #[cfg(feature = "signing")]
 use crate::keys::{OwnerSignatureView, ProofInputs};
+#[cfg(feature = "signing")]
+use crate::signature::session_signature_hex;
 
 /// The format to seal in with `secret`. Without a format asked for: `lk2` when the secret
 /// carries the server's OPRF output, else `lk1`. `lk2` needs that output, `lk1` refuses it
@@ -282,12 +284,7 @@ impl SessionSigner {
         let now = integer_arg("now", now)?;
         let signature =
             keys::sign_session(&self.key, self.valid_until, &typed_data, &self.account, now)?;
-        let mut felts = signature.to_hex_strings();
-        // Element 0 is the public key exactly as the session record stores it.
-        if let Some(first) = felts.first_mut() {
-            first.clone_from(&self.public_key);
-        }
-        Ok(felts)
+        Ok(session_signature_hex(&signature, &self.public_key))
     }
 }
 

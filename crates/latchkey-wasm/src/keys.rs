@@ -25,6 +25,8 @@ use serde::Serialize;
 #[cfg(feature = "signing")]
 use crate::error::ErrorCode;
 use crate::error::{WasmError, WasmResult};
+#[cfg(feature = "signing")]
+use crate::signature::sign_session_hash;
 
 /// The two storage formats of an encrypted private key.
 #[cfg(feature = "sealing")]
@@ -199,8 +201,7 @@ pub(crate) fn sign_session(
         return Err(SessionError::Expired { valid_until }.into());
     }
     let hash = message_hash(typed_data, account)?;
-    SessionSignature::sign(key, &hash, valid_until)
-        .map_err(|e| WasmError::from(SessionError::SigningFailed(e)))
+    sign_session_hash(key, &hash, valid_until)
 }
 
 /// Signs typed data as the owner.

@@ -63,6 +63,8 @@ mod keys;
 mod pin;
 #[cfg(feature = "session")]
 mod session;
+#[cfg(any(feature = "signing", feature = "session"))]
+mod signature;
 
 #[cfg(feature = "signing")]
 pub use api::{

@@ -19,7 +19,7 @@
 use latchkey_core::keystore::{hardened, EncryptKey, KeyFormat as StoredFormat};
 use latchkey_core::{
     is_js_hex, is_live_at, parse_felt, selector, sign_proof, to_hex, Call, Felt, KeyBinding,
-    KeyKind, OutsideExecution, ProofPurpose, SessionError, SessionSignature, SigningKey,
+    KeyKind, OutsideExecution, ProofPurpose, SessionError, SigningKey,
 };
 use wasm_bindgen::prelude::*;
 use zeroize::Zeroizing;
@@ -27,6 +27,7 @@ use zeroize::Zeroizing;
 use crate::args::{felt_arg, integer_arg};
 use crate::error::{to_js, ErrorCode, WasmError, WasmResult};
 use crate::pin::PinBlind;
+use crate::signature::{session_signature_hex, sign_session_hash};
 
 /// Most calls one execution may hold.
 const MAX_CALLS: usize = 256;
@@ -262,14 +263,8 @@ impl SessionKey {
                 ));
             }
         }
-        let signature = SessionSignature::sign(&self.key, &hash, self.valid_until)
-            .map_err(|e| WasmError::from(SessionError::SigningFailed(e)))?;
-        let mut felts = signature.to_hex_strings();
-        // Element 0 is the public key exactly as the session record stores it.
-        if let Some(first) = felts.first_mut() {
-            first.clone_from(&self.public_key);
-        }
-        Ok(felts)
+        let signature = sign_session_hash(&self.key, &hash, self.valid_until)?;
+        Ok(session_signature_hex(&signature, &self.public_key))
     }
 
     pub(crate) fn prove(
