@@ -1,7 +1,9 @@
 //! The operator's API (`/api/admin/…`): organisations (create, list, rename, suspend),
 //! their API keys (issued shown once, listed by prefix, rotated with an overlap, revoked),
-//! their gas budgets (set, topped up), the operator token (rotated), and the audit log
-//! every change is written to, in the same transaction as the change.
+//! their gas budgets (set, topped up, an alert threshold), their settings (allowed
+//! browser origins, end-user token issuer, registered tokens, sponsorship policy and
+//! quotas: [`settings`]), the operator token (rotated), and the audit log every change is
+//! written to, in the same transaction as the change.
 //!
 //! Only the operator token opens it (`Authorization: Bearer lkop_…`, made at first start
 //! and shown once, stored as its hash): an organisation's keys are refused with
@@ -27,6 +29,8 @@ use utoipa::{IntoParams, ToSchema};
 use crate::util::{parse_json, ApiQuery, RawBody};
 use crate::{ApiError, ApiResult, AppState};
 
+pub(crate) mod settings;
+
 /// Longest overlap a rotated-out key or token keeps working: 30 days.
 pub(crate) const MAX_OVERLAP_SECONDS: u64 = 30 * 86_400;
 /// Longest organisation name.
@@ -49,8 +53,13 @@ pub(crate) fn routes() -> Router<AppState> {
             get(list_gas_budgets).put(set_gas_budget),
         )
         .route("/api/admin/organizations/{id}/gas-budgets/top-up", post(top_up_gas_budget))
+        .route(
+            "/api/admin/organizations/{id}/gas-budgets/alert-threshold",
+            axum::routing::put(set_alert_threshold),
+        )
         .route("/api/admin/operator-token/rotate", post(rotate_operator_token))
         .route("/api/admin/audit", get(audit_log))
+        .merge(settings::routes())
 }
 
 /// The operator, authenticated by a current operator token.
@@ -476,28 +485,28 @@ pub(crate) async fn rotate_api_key(
 ) -> ApiResult<(StatusCode, Json<RotatedApiKey>)> {
     let until = overlap_until(&body)?;
     organization(&state, &id).await?;
-    let old = state
-        .store
-        .api_keys(&id)
-        .await?
-        .into_iter()
-        .find(|k| k.id == key_id)
-        .ok_or_else(|| key_not_found(&key_id))?;
-    let env =
-        if old.prefix.contains("_prod_") { KeyEnvironment::Prod } else { KeyEnvironment::Dev };
-    let pair = generate_api_keys(env, &mut rand::rngs::OsRng);
-    let key = match old.kind {
-        ApiKeyKind::Public => pair.public_key.clone(),
-        ApiKeyKind::Secret => pair.secret_key.expose().to_string(),
+    let pepper = state.config.api_key_pepper.as_deref();
+    // The new key is made from the old one (same kind and environment) inside the store's
+    // transaction, which reads the old one once.
+    let mut shown = None;
+    let replace = |old: &ApiKey| {
+        let env =
+            if old.prefix.contains("_prod_") { KeyEnvironment::Prod } else { KeyEnvironment::Dev };
+        let pair = generate_api_keys(env, &mut rand::rngs::OsRng);
+        let key = match old.kind {
+            ApiKeyKind::Public => pair.public_key,
+            ApiKeyKind::Secret => pair.secret_key.expose().to_string(),
+        };
+        let made = (hash_api_key(&key, pepper), display_prefix(&key));
+        shown = Some(key);
+        made
     };
-    let hash = hash_api_key(&key, state.config.api_key_pepper.as_deref());
-    let prefix = display_prefix(&key);
-    let new = NewApiKey { kind: old.kind, key_hash: &hash, prefix: &prefix };
     let (replaced, fresh) = state
         .store
-        .rotate_api_key(&id, &key_id, new, until, &operator.entry("api_key.rotate"))
+        .rotate_api_key(&id, &key_id, replace, until, &operator.entry("api_key.rotate"))
         .await
         .map_err(|e| or_not_found(e, || key_not_found(&key_id)))?;
+    let key = shown.ok_or_else(|| ApiError::internal("the rotation made no key"))?;
     Ok((
         StatusCode::CREATED,
         Json(RotatedApiKey { key, api_key: fresh.into(), replaced: replaced.into() }),
@@ -540,12 +549,18 @@ pub(crate) struct GasBudgetView {
     reserved: String,
     /// Left to reserve.
     remaining: String,
+    /// The budget alerts while `remaining` is below this (decimal text), if it is set.
+    alert_threshold: Option<String>,
+    /// Whether `remaining` is below `alertThreshold` (never without one).
+    alerting: bool,
 }
 
 impl From<GasBudget> for GasBudgetView {
     fn from(b: GasBudget) -> Self {
         Self {
             remaining: b.remaining().to_string(),
+            alert_threshold: b.alert_threshold.map(|t| t.to_string()),
+            alerting: b.alerting(),
             chain: b.chain,
             unit: b.unit,
             budget: b.budget.to_string(),
@@ -590,6 +605,20 @@ pub(crate) struct GasAmount {
     amount: String,
 }
 
+/// A whole amount of a fee unit, as decimal text of at most 39 digits; `400
+/// INVALID_AMOUNT` naming `field` otherwise.
+fn fee_amount(field: &str, text: &str) -> ApiResult<u128> {
+    (!text.is_empty() && text.len() <= 39 && text.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| text.parse().ok())
+        .flatten()
+        .ok_or_else(|| {
+            ApiError::bad_request(
+                codes::INVALID_AMOUNT,
+                format!("{field} is a whole number in the fee unit"),
+            )
+        })
+}
+
 async fn change_budget(
     state: &AppState,
     operator: &Operator,
@@ -599,14 +628,7 @@ async fn change_budget(
 ) -> ApiResult<Json<GasBudgetView>> {
     let GasAmount { chain, amount } = parse_json(body)?;
     let slot = state.requested_chain(Some(&chain))?;
-    let amount: u128 = (!amount.is_empty()
-        && amount.len() <= 39
-        && amount.bytes().all(|b| b.is_ascii_digit()))
-    .then(|| amount.parse().ok())
-    .flatten()
-    .ok_or_else(|| {
-        ApiError::bad_request(codes::INVALID_AMOUNT, "amount is a whole number in the fee unit")
-    })?;
+    let amount = fee_amount("amount", &amount)?;
     let key = BudgetKey { org_id: id, chain: &chain, unit: slot.chain.fee_unit() };
     let action = if top_up { "gas_budget.top_up" } else { "gas_budget.set" };
     let budget = state
@@ -649,6 +671,46 @@ pub(crate) async fn top_up_gas_budget(
     RawBody(body): RawBody,
 ) -> ApiResult<Json<GasBudgetView>> {
     change_budget(&state, &operator, &id, &body, true).await
+}
+
+/// The alert threshold of a budget on one chain.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct AlertThreshold {
+    /// A served chain (CAIP-2 id); the threshold is in its fee unit.
+    #[schema(example = "starknet:SN_SEPOLIA")]
+    chain: String,
+    /// The budget alerts while what it has left is below this: in the chain's fee unit
+    /// (FRI, wei), decimal text, kept in whole 10^9. `null` (or left out) removes it.
+    #[schema(pattern = "^[0-9]{1,39}$", example = "1000000000000000000")]
+    alert_threshold: Option<String>,
+}
+
+#[utoipa::path(put, path = "/api/admin/organizations/{id}/gas-budgets/alert-threshold", tag = "admin",
+    security(("operator" = [])),
+    params(("id" = String, Path, description = "The organisation's id.")),
+    request_body(content = AlertThreshold, content_type = "application/json"),
+    responses((status = 200, body = GasBudgetView, description = "The budget on that chain, with its new threshold (`alerting` while `remaining` is below it; exported on `/metrics` as `latchkey_gas_alert_threshold` and `latchkey_gas_alerting`)."),
+        (status = 400, body = crate::error::ErrorBody, description = "A chain this server does not serve (`UNKNOWN_CHAIN`), or a malformed threshold (`INVALID_AMOUNT`)."),
+        (status = 403, body = crate::error::ErrorBody, description = "An organisation's key was presented (`OPERATOR_ONLY`)."),
+        (status = 404, body = crate::error::ErrorBody, description = "No such organisation (`ORGANIZATION_NOT_FOUND`).")))]
+pub(crate) async fn set_alert_threshold(
+    State(state): State<AppState>,
+    operator: Operator,
+    Path(id): Path<String>,
+    RawBody(body): RawBody,
+) -> ApiResult<Json<GasBudgetView>> {
+    let AlertThreshold { chain, alert_threshold } = parse_json(&body)?;
+    let slot = state.requested_chain(Some(&chain))?;
+    let threshold =
+        alert_threshold.as_deref().map(|t| fee_amount("alertThreshold", t)).transpose()?;
+    let key = BudgetKey { org_id: &id, chain: &chain, unit: slot.chain.fee_unit() };
+    let budget = state
+        .store
+        .set_gas_alert_threshold(key, threshold, &operator.entry("gas_budget.alert_threshold"))
+        .await
+        .map_err(|e| or_not_found(e, || org_not_found(&id)))?;
+    Ok(Json(budget.into()))
 }
 
 /// A new operator token: shown once.

@@ -117,14 +117,14 @@ impl FromRequestParts<AppState> for Caller {
         if !is_valid_public_key(public) {
             return Err(ApiError::unauthorized(codes::INVALID_API_KEY, "invalid API key"));
         }
-        let key = store
-            .find_api_key(&hash_api_key(public, pepper))
+        // The key and its organisation's suspension, in one read.
+        let (key, suspended_at) = store
+            .find_api_key_and_suspension(&hash_api_key(public, pepper))
             .await?
-            .filter(|k| k.kind == ApiKeyKind::Public)
+            .filter(|(k, _)| k.kind == ApiKeyKind::Public)
             .ok_or_else(|| ApiError::unauthorized(codes::INVALID_API_KEY, "invalid API key"))?;
         state.limits.check_api_key(&key.id)?;
-        let org = store.organization(&key.org_id).await?;
-        if org.is_some_and(|org| org.suspended_at.is_some()) {
+        if suspended_at.is_some() {
             return Err(ApiError::new(
                 StatusCode::FORBIDDEN,
                 codes::ORGANIZATION_SUSPENDED,

@@ -2,7 +2,7 @@
 //! text): HTTP requests and latencies per route, the relayer's counters (requests
 //! finished by chain, kind and outcome; sponsored fees; reconciliation actions), and
 //! what is read when scraped: requests in flight by status, relayer accounts with their
-//! funds and nonces, and every organisation's gas budget.
+//! funds and nonces, and every organisation's gas budget with its alert threshold.
 //!
 //! Counters are per process; the values read at scrape time come from the database and
 //! the chains, so every instance reports the same ones.
@@ -99,6 +99,8 @@ pub struct Metrics {
     spent: Family<BudgetLabels, Amount>,
     reserved: Family<BudgetLabels, Amount>,
     remaining: Family<BudgetLabels, Amount>,
+    alert_threshold: Family<BudgetLabels, Amount>,
+    alerting: Family<BudgetLabels, Gauge>,
 }
 
 impl Default for Metrics {
@@ -124,6 +126,8 @@ impl Metrics {
             spent: Family::default(),
             reserved: Family::default(),
             remaining: Family::default(),
+            alert_threshold: Family::default(),
+            alerting: Family::default(),
         };
         let r = &mut metrics.registry;
         r.register(
@@ -182,6 +186,16 @@ impl Metrics {
             "What an organisation's budget has left to reserve on a chain, in the fee unit",
             metrics.remaining.clone(),
         );
+        r.register(
+            "latchkey_gas_alert_threshold",
+            "The alert threshold of an organisation's budget on a chain, in the fee unit (only budgets with one)",
+            metrics.alert_threshold.clone(),
+        );
+        r.register(
+            "latchkey_gas_alerting",
+            "Whether an organisation's budget on a chain has less left than its alert threshold (1) or not (0; only budgets with one)",
+            metrics.alerting.clone(),
+        );
         metrics
     }
 
@@ -237,6 +251,17 @@ impl Metrics {
                     self.spent.get_or_create(&labels).set(b.spent as f64);
                     self.reserved.get_or_create(&labels).set(b.reserved as f64);
                     self.remaining.get_or_create(&labels).set(b.remaining() as f64);
+                    match b.alert_threshold {
+                        Some(threshold) => {
+                            self.alert_threshold.get_or_create(&labels).set(threshold as f64);
+                            self.alerting.get_or_create(&labels).set(i64::from(b.alerting()));
+                        }
+                        // A threshold removed since the last scrape leaves no series behind.
+                        None => {
+                            self.alert_threshold.remove(&labels);
+                            self.alerting.remove(&labels);
+                        }
+                    }
                 }
             }
             Err(error) => tracing::warn!(%error, "metrics: reading gas budgets"),

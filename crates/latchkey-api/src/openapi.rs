@@ -349,7 +349,13 @@ fn felt_schema(description: &str) -> RefOr<Schema> {
         crate::admin::update_organization, crate::admin::list_api_keys, crate::admin::issue_api_keys,
         crate::admin::rotate_api_key, crate::admin::revoke_api_key, crate::admin::list_gas_budgets,
         crate::admin::set_gas_budget, crate::admin::top_up_gas_budget, crate::admin::rotate_operator_token,
-        crate::admin::audit_log
+        crate::admin::audit_log,
+        crate::admin::set_alert_threshold,
+        crate::admin::settings::get_allowed_origins, crate::admin::settings::put_allowed_origins,
+        crate::admin::settings::get_token_issuer, crate::admin::settings::put_token_issuer,
+        crate::admin::settings::delete_token_issuer, crate::admin::settings::get_tokens,
+        crate::admin::settings::put_tokens, crate::admin::settings::get_sponsorship_policy,
+        crate::admin::settings::put_sponsorship_policy
     ),
     components(schemas(
         ErrorBody, FeltText, AddressText, FeltJson, ProofWordText, NonZeroFeltText, EncryptedKeyText, HardenedKeyText, OwnerKeyText,
@@ -380,7 +386,8 @@ fn felt_schema(description: &str) -> RefOr<Schema> {
         crate::admin::UpdateOrganization, crate::admin::ApiKeyView, crate::admin::ApiKeyList,
         crate::admin::IssueApiKeys, crate::admin::IssuedApiKeys, crate::admin::Rotate, crate::admin::RotatedApiKey,
         crate::admin::GasBudgetView, crate::admin::GasBudgetList, crate::admin::GasAmount,
-        crate::admin::RotatedOperatorToken, crate::admin::AuditRecordView, crate::admin::AuditPage
+        crate::admin::RotatedOperatorToken, crate::admin::AuditRecordView, crate::admin::AuditPage,
+        crate::admin::AlertThreshold
     )),
     tags(
         (name = "wallets", description = "Native: wallets, deployed gaslessly."),
@@ -394,7 +401,7 @@ fn felt_schema(description: &str) -> RefOr<Schema> {
         (name = "organization", description = "Native: the organisation's settings."),
         (name = "chipi", description = "The Chipi REST API v1 dialect, as `@chipi-stack/backend` calls it."),
         (name = "service", description = "Health, metrics, this document, public configuration."),
-        (name = "admin", description = "The operator's API: organisations, their keys and budgets, the audit log. Needs the operator token.")
+        (name = "admin", description = "The operator's API: organisations, their keys, budgets and settings, the audit log. Needs the operator token.")
     ),
     modifiers(&SecurityAddon, &StandardResponses),
     security(("apiKey" = [], "bearer" = []))

@@ -1,9 +1,11 @@
 //! What the operator changes through the admin API: organisations (created, renamed,
-//! suspended), API keys (issued, rotated with an overlap, revoked), gas budgets, operator
-//! tokens. Each change is written in one transaction with its audit record, so the log
-//! has every change and no change lacks its record.
+//! suspended), API keys (issued, rotated with an overlap, revoked), gas budgets and their
+//! alert thresholds, operator tokens. Each change is written in one transaction with its
+//! audit record, so the log has every change and no change lacks its record. (An
+//! organisation's settings are written in `orgs`, recorded the same way when the operator
+//! changes them.)
 
-use crate::db::{new_id, now_unix, with_read_pool, with_write_tx, Cols};
+use crate::db::{audit, new_id, now_unix, with_read_pool, with_write_tx, Cols};
 use crate::error::{Result, StoreError};
 use crate::model::{
     ApiKey, ApiKeyKind, AuditEntry, AuditRecord, BudgetKey, OperatorToken, Organization,
@@ -11,23 +13,18 @@ use crate::model::{
 use crate::orgs::{units_down, units_to_amount};
 use crate::Store;
 
-const AUDIT_INSERT: &str =
-    "INSERT INTO audit_log (at, actor, action, target, before_json, after_json) \
-     VALUES ($1, $2, $3, $4, $5, $6)";
-
-/// Appends `$entry` to the audit log inside transaction `$tx`, at `$now`.
-macro_rules! audit {
-    ($tx:ident, $now:expr, $entry:expr) => {{
-        let entry: &AuditEntry<'_> = $entry;
-        sqlx::query(AUDIT_INSERT)
-            .bind($now)
-            .bind(entry.actor)
-            .bind(entry.action)
-            .bind(entry.target)
-            .bind(entry.before.as_deref())
-            .bind(entry.after.as_deref())
-            .execute(&mut *$tx)
-            .await?;
+/// Reads API key `$key_id` of organisation `$org_id` inside transaction `$tx`; returns
+/// `NotFound` from the enclosing function when it is not the organisation's.
+macro_rules! org_api_key {
+    ($tx:ident, $org_id:expr, $key_id:expr) => {{
+        const READ: &str =
+            concat!("SELECT ", api_key_cols!(), " FROM api_keys WHERE id = $1 AND org_id = $2");
+        let Some(row) =
+            sqlx::query(READ).bind($key_id).bind($org_id).fetch_optional(&mut *$tx).await?
+        else {
+            return Err(StoreError::NotFound);
+        };
+        crate::orgs::api_key_from_row(&row)?
     }};
 }
 
@@ -206,19 +203,19 @@ impl Store {
         })
     }
 
-    /// Replaces API key `key_id` of organisation `org_id` with `new` (same kind): the old
-    /// one keeps working until `old_expires_at` (never later than it was to), recorded
-    /// as `entry`. `NotFound` if the key is not the organisation's or no longer works.
+    /// Replaces API key `key_id` of organisation `org_id` with the key `replace` makes
+    /// from it (of the same kind; `replace` gives its hash and display prefix and is
+    /// called once, only for a key that still works): the old one keeps working until
+    /// `old_expires_at` (never later than it was to), recorded as `entry`. `NotFound` if
+    /// the key is not the organisation's or no longer works.
     pub async fn rotate_api_key(
         &self,
         org_id: &str,
         key_id: &str,
-        new: NewApiKey<'_>,
+        replace: impl FnOnce(&ApiKey) -> (String, String),
         old_expires_at: i64,
         entry: &AuditEntry<'_>,
     ) -> Result<(ApiKey, ApiKey)> {
-        const READ: &str =
-            concat!("SELECT ", api_key_cols!(), " FROM api_keys WHERE id = $1 AND org_id = $2");
         const EXPIRE: &str = concat!(
             "UPDATE api_keys SET expires_at = $1 WHERE id = $2 RETURNING ",
             api_key_cols!()
@@ -231,24 +228,20 @@ impl Store {
         let now = now_unix();
         let target = format!("api_key:{key_id}");
         with_write_tx!(self, |tx| {
-            let Some(row) =
-                sqlx::query(READ).bind(key_id).bind(org_id).fetch_optional(&mut *tx).await?
-            else {
-                return Err(StoreError::NotFound);
-            };
-            let before = crate::orgs::api_key_from_row(&row)?;
-            if !before.is_active(now) || before.kind != new.kind {
+            let before = org_api_key!(tx, org_id, key_id);
+            if !before.is_active(now) {
                 return Err(StoreError::NotFound);
             }
+            let (key_hash, prefix) = replace(&before);
             let until = before.expires_at.map_or(old_expires_at, |at| at.min(old_expires_at));
             let row = sqlx::query(EXPIRE).bind(until).bind(key_id).fetch_one(&mut *tx).await?;
             let old = crate::orgs::api_key_from_row(&row)?;
             let row = sqlx::query(INSERT)
                 .bind(new_id())
                 .bind(org_id)
-                .bind(new.kind.as_str())
-                .bind(new.key_hash)
-                .bind(new.prefix)
+                .bind(before.kind.as_str())
+                .bind(&key_hash)
+                .bind(&prefix)
                 .bind(now)
                 .fetch_one(&mut *tx)
                 .await?;
@@ -281,8 +274,6 @@ impl Store {
         key_id: &str,
         entry: &AuditEntry<'_>,
     ) -> Result<ApiKey> {
-        const READ: &str =
-            concat!("SELECT ", api_key_cols!(), " FROM api_keys WHERE id = $1 AND org_id = $2");
         const REVOKE: &str = concat!(
             "UPDATE api_keys SET revoked_at = $1 WHERE id = $2 RETURNING ",
             api_key_cols!()
@@ -290,12 +281,7 @@ impl Store {
         let now = now_unix();
         let target = format!("api_key:{key_id}");
         with_write_tx!(self, |tx| {
-            let Some(row) =
-                sqlx::query(READ).bind(key_id).bind(org_id).fetch_optional(&mut *tx).await?
-            else {
-                return Err(StoreError::NotFound);
-            };
-            let before = crate::orgs::api_key_from_row(&row)?;
+            let before = org_api_key!(tx, org_id, key_id);
             if before.revoked_at.is_some() {
                 return Ok(before);
             }
@@ -366,6 +352,70 @@ impl Store {
                     "chain": key.chain,
                     "unit": key.unit,
                     "budget": units_to_amount(units)?.to_string(),
+                })
+                .to_string())
+            };
+            audit!(
+                tx,
+                now,
+                &AuditEntry {
+                    target: &target,
+                    before: Some(view(before_units)?),
+                    after: Some(view(after_units)?),
+                    ..entry.clone()
+                }
+            );
+            Ok::<(), StoreError>(())
+        })?;
+        self.gas_budget(key).await
+    }
+
+    /// Sets (or with `None` removes) the alert threshold of budget `key`: the budget is
+    /// alerting while what it has left is below it (rounded down to a whole 10^9 of the
+    /// unit, as budgets are). Recorded as `entry`; returns the budget after. `NotFound` if
+    /// there is no such organisation.
+    pub async fn set_gas_alert_threshold(
+        &self,
+        key: BudgetKey<'_>,
+        threshold: Option<u128>,
+        entry: &AuditEntry<'_>,
+    ) -> Result<crate::GasBudget> {
+        const EXISTS: &str = "SELECT id FROM organizations WHERE id = $1";
+        const READ: &str = "SELECT alert_threshold_giga FROM gas_budgets \
+             WHERE org_id = $1 AND chain = $2 AND unit = $3";
+        const WRITE: &str = "INSERT INTO gas_budgets (alert_threshold_giga, org_id, chain, unit) \
+             VALUES ($1, $2, $3, $4) ON CONFLICT (org_id, chain, unit) \
+             DO UPDATE SET alert_threshold_giga = excluded.alert_threshold_giga";
+        let now = now_unix();
+        let target = format!("organization:{}", key.org_id);
+        let after_units = threshold.map(units_down);
+        with_write_tx!(self, |tx| {
+            if sqlx::query(EXISTS).bind(key.org_id).fetch_optional(&mut *tx).await?.is_none() {
+                return Err(StoreError::NotFound);
+            }
+            let before_units: Option<i64> = match sqlx::query(READ)
+                .bind(key.org_id)
+                .bind(key.chain)
+                .bind(key.unit)
+                .fetch_optional(&mut *tx)
+                .await?
+            {
+                Some(row) => row.opt_int("alert_threshold_giga")?,
+                None => None,
+            };
+            sqlx::query(WRITE)
+                .bind(after_units)
+                .bind(key.org_id)
+                .bind(key.chain)
+                .bind(key.unit)
+                .execute(&mut *tx)
+                .await?;
+            let view = |units: Option<i64>| -> Result<String> {
+                let threshold = units.map(units_to_amount).transpose()?.map(|t| t.to_string());
+                Ok(serde_json::json!({
+                    "chain": key.chain,
+                    "unit": key.unit,
+                    "alertThreshold": threshold,
                 })
                 .to_string())
             };

@@ -77,6 +77,12 @@ const MIGRATIONS: &[MigrationSource] = &[
         include_str!("../migrations/sqlite/0009_operations.sql"),
         include_str!("../migrations/postgres/0009_operations.sql"),
     ),
+    (
+        10,
+        "gas budget alert thresholds",
+        include_str!("../migrations/sqlite/0010_budget_alerts.sql"),
+        include_str!("../migrations/postgres/0010_budget_alerts.sql"),
+    ),
 ];
 
 /// SQLite migrations that manage their own transaction: they rebuild tables other tables
@@ -193,7 +199,29 @@ macro_rules! with_write_tx {
     };
 }
 
-pub(crate) use {with_read_pool, with_write_pool, with_write_tx};
+/// Appends an audit record: who, what, to what, before and after.
+pub(crate) const AUDIT_INSERT: &str =
+    "INSERT INTO audit_log (at, actor, action, target, before_json, after_json) \
+     VALUES ($1, $2, $3, $4, $5, $6)";
+
+/// Appends `$entry` (an [`AuditEntry`](crate::AuditEntry)) to the audit log inside
+/// transaction `$tx`, at `$now`: the change and its record commit together or not at all.
+macro_rules! audit {
+    ($tx:ident, $now:expr, $entry:expr) => {{
+        let entry: &$crate::model::AuditEntry<'_> = $entry;
+        sqlx::query($crate::db::AUDIT_INSERT)
+            .bind($now)
+            .bind(entry.actor)
+            .bind(entry.action)
+            .bind(entry.target)
+            .bind(entry.before.as_deref())
+            .bind(entry.after.as_deref())
+            .execute(&mut *$tx)
+            .await?;
+    }};
+}
+
+pub(crate) use {audit, with_read_pool, with_write_pool, with_write_tx};
 
 /// Typed column access shared by both backends' row types.
 pub(crate) trait Cols {
@@ -540,6 +568,6 @@ mod tests {
             assert!(sqlite.starts_with(&format!("{header}SQLite)")), "{version}");
             assert!(postgres.starts_with(&format!("{header}PostgreSQL)")), "{version}");
         }
-        assert_eq!(known_schema_version(), 9);
+        assert_eq!(known_schema_version(), 10);
     }
 }

@@ -143,12 +143,19 @@ pub struct GasBudget {
     pub spent: u128,
     /// Fees reserved by executions in flight.
     pub reserved: u128,
+    /// The budget is alerting while what it has left is below this; `None`: no alert.
+    pub alert_threshold: Option<u128>,
 }
 
 impl GasBudget {
     /// What is left to reserve.
     pub fn remaining(&self) -> u128 {
         self.budget.saturating_sub(self.spent).saturating_sub(self.reserved)
+    }
+
+    /// Whether what is left is below the alert threshold (never without one).
+    pub fn alerting(&self) -> bool {
+        self.alert_threshold.is_some_and(|threshold| self.remaining() < threshold)
     }
 }
 

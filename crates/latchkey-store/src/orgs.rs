@@ -1,8 +1,8 @@
 //! Organisations, their gas budgets, and API keys.
 
-use crate::db::{new_id, now_unix, with_read_pool, with_write_pool, with_write_tx, Cols};
+use crate::db::{audit, new_id, now_unix, with_read_pool, with_write_pool, with_write_tx, Cols};
 use crate::error::{Result, StoreError};
-use crate::model::{ApiKey, ApiKeyKind, BudgetKey, GasBudget, OrgToken, Organization};
+use crate::model::{ApiKey, ApiKeyKind, AuditEntry, BudgetKey, GasBudget, OrgToken, Organization};
 use crate::Store;
 
 /// Fee units (FRI, wei) per stored budget unit.
@@ -47,6 +47,37 @@ pub(crate) const SETTLE_SQL: &str = "UPDATE gas_budgets SET \
                        THEN 9223372036854775807 ELSE spent_giga + $2 END \
      WHERE org_id = $3 AND chain = $4 AND unit = $5";
 
+/// The organisation's (`$1`) allowed origins, in order.
+const ORIGINS_SQL: &str = "SELECT origin FROM allowed_origins WHERE org_id = $1 ORDER BY origin";
+
+/// The organisation's (`$1`) tokens, by chain then symbol.
+const TOKENS_SQL: &str = "SELECT chain, symbol, address, decimals FROM org_tokens \
+     WHERE org_id = $1 ORDER BY chain, symbol";
+
+/// A stored JSON document as a value (`null` when there is none; text that is not JSON as
+/// a string).
+fn json_value(text: Option<&str>) -> serde_json::Value {
+    text.map_or(serde_json::Value::Null, |text| {
+        serde_json::from_str(text).unwrap_or_else(|_| serde_json::Value::String(text.into()))
+    })
+}
+
+/// `entry` about organisation setting `field` of `target`, with its value before and after.
+fn setting_change<'a>(
+    entry: &AuditEntry<'a>,
+    target: &'a str,
+    field: &str,
+    before: serde_json::Value,
+    after: serde_json::Value,
+) -> AuditEntry<'a> {
+    AuditEntry {
+        target,
+        before: Some(serde_json::json!({ field: before }).to_string()),
+        after: Some(serde_json::json!({ field: after }).to_string()),
+        ..entry.clone()
+    }
+}
+
 macro_rules! org_cols {
     () => {
         "id, name, token_issuer_json, sponsorship_policy_json, created_at, suspended_at"
@@ -72,7 +103,7 @@ pub(crate) fn org_from_row(row: &impl Cols) -> Result<Organization> {
 
 macro_rules! budget_cols {
     () => {
-        "chain, unit, budget_giga, spent_giga, reserved_giga"
+        "chain, unit, budget_giga, spent_giga, reserved_giga, alert_threshold_giga"
     };
 }
 
@@ -83,6 +114,7 @@ fn budget_from_row(row: &impl Cols) -> Result<GasBudget> {
         budget: units_to_amount(row.int("budget_giga")?)?,
         spent: units_to_amount(row.int("spent_giga")?)?,
         reserved: units_to_amount(row.int("reserved_giga")?)?,
+        alert_threshold: row.opt_int("alert_threshold_giga")?.map(units_to_amount).transpose()?,
     })
 }
 
@@ -185,6 +217,7 @@ impl Store {
             budget: 0,
             spent: 0,
             reserved: 0,
+            alert_threshold: None,
         }))
     }
 
@@ -263,56 +296,110 @@ impl Store {
 
     /// Sets (or with `None` removes) the organisation's end-user token issuer: its JSON
     /// document and the `(issuer, audience)` pair as `key`, which no other organisation may
-    /// use ([`constraints::ORG_TOKEN_ISSUER`](crate::constraints::ORG_TOKEN_ISSUER)).
-    pub async fn set_token_issuer(&self, org_id: &str, issuer: Option<(&str, &str)>) -> Result<()> {
-        const SQL: &str =
+    /// use ([`constraints::ORG_TOKEN_ISSUER`](crate::constraints::ORG_TOKEN_ISSUER)). With
+    /// `audit`, the change is recorded (the issuer before and after) in the same
+    /// transaction. `NotFound` if there is no such organisation.
+    pub async fn set_token_issuer(
+        &self,
+        org_id: &str,
+        issuer: Option<(&str, &str)>,
+        audit: Option<&AuditEntry<'_>>,
+    ) -> Result<()> {
+        const READ: &str = "SELECT token_issuer_json FROM organizations WHERE id = $1";
+        const WRITE: &str =
             "UPDATE organizations SET token_issuer_json = $1, token_issuer_key = $2 WHERE id = $3";
         let (json, key) = issuer.unzip();
-        let done = with_write_pool!(self, |pool| {
-            sqlx::query(SQL).bind(json).bind(key).bind(org_id).execute(pool).await?.rows_affected()
+        let now = now_unix();
+        let target = format!("organization:{org_id}");
+        with_write_tx!(self, |tx| {
+            let Some(row) = sqlx::query(READ).bind(org_id).fetch_optional(&mut *tx).await? else {
+                return Err(StoreError::NotFound);
+            };
+            let before = row.opt_text("token_issuer_json")?;
+            sqlx::query(WRITE).bind(json).bind(key).bind(org_id).execute(&mut *tx).await?;
+            if let Some(entry) = audit {
+                let (before, after) = (json_value(before.as_deref()), json_value(json));
+                audit!(tx, now, &setting_change(entry, &target, "tokenIssuer", before, after));
+            }
         });
-        if done == 0 {
-            return Err(StoreError::NotFound);
-        }
         Ok(())
     }
 
-    /// Sets (or with `None` removes) the organisation's sponsorship policy document.
-    pub async fn set_sponsorship_policy(&self, org_id: &str, policy: Option<&str>) -> Result<()> {
-        const SQL: &str = "UPDATE organizations SET sponsorship_policy_json = $1 WHERE id = $2";
-        let done = with_write_pool!(self, |pool| {
-            sqlx::query(SQL).bind(policy).bind(org_id).execute(pool).await?.rows_affected()
+    /// Sets (or with `None` removes) the organisation's sponsorship policy document; with
+    /// `audit`, recorded (the policy before and after) in the same transaction.
+    /// `NotFound` if there is no such organisation.
+    pub async fn set_sponsorship_policy(
+        &self,
+        org_id: &str,
+        policy: Option<&str>,
+        audit: Option<&AuditEntry<'_>>,
+    ) -> Result<()> {
+        const READ: &str = "SELECT sponsorship_policy_json FROM organizations WHERE id = $1";
+        const WRITE: &str = "UPDATE organizations SET sponsorship_policy_json = $1 WHERE id = $2";
+        let now = now_unix();
+        let target = format!("organization:{org_id}");
+        with_write_tx!(self, |tx| {
+            let Some(row) = sqlx::query(READ).bind(org_id).fetch_optional(&mut *tx).await? else {
+                return Err(StoreError::NotFound);
+            };
+            let before = row.opt_text("sponsorship_policy_json")?;
+            sqlx::query(WRITE).bind(policy).bind(org_id).execute(&mut *tx).await?;
+            if let Some(entry) = audit {
+                let (before, after) = (json_value(before.as_deref()), json_value(policy));
+                audit!(
+                    tx,
+                    now,
+                    &setting_change(entry, &target, "sponsorshipPolicy", before, after)
+                );
+            }
         });
-        if done == 0 {
-            return Err(StoreError::NotFound);
-        }
         Ok(())
     }
 
     /// The browser origins the organisation allows, in order.
     pub async fn allowed_origins(&self, org_id: &str) -> Result<Vec<String>> {
-        const SQL: &str = "SELECT origin FROM allowed_origins WHERE org_id = $1 ORDER BY origin";
         with_read_pool!(self, |pool| {
-            let rows = sqlx::query(SQL).bind(org_id).fetch_all(pool).await?;
+            let rows = sqlx::query(ORIGINS_SQL).bind(org_id).fetch_all(pool).await?;
             rows.iter().map(|row| row.text("origin")).collect()
         })
     }
 
     /// Replaces the organisation's allowed browser origins with `origins` (normalised by
-    /// the caller), in one transaction.
-    pub async fn set_allowed_origins(&self, org_id: &str, origins: &[String]) -> Result<()> {
+    /// the caller), in one transaction; with `audit`, recorded there too (the origins
+    /// before and after). `NotFound` if there is no such organisation.
+    pub async fn set_allowed_origins(
+        &self,
+        org_id: &str,
+        origins: &[String],
+        audit: Option<&AuditEntry<'_>>,
+    ) -> Result<()> {
         const EXISTS: &str = "SELECT id FROM organizations WHERE id = $1";
         const CLEAR: &str = "DELETE FROM allowed_origins WHERE org_id = $1";
         const INSERT: &str = "INSERT INTO allowed_origins (org_id, origin, created_at) \
              VALUES ($1, $2, $3) ON CONFLICT (org_id, origin) DO NOTHING";
         let now = now_unix();
+        let target = format!("organization:{org_id}");
         with_write_tx!(self, |tx| {
             if sqlx::query(EXISTS).bind(org_id).fetch_optional(&mut *tx).await?.is_none() {
                 return Err(StoreError::NotFound);
             }
+            let before: Vec<String> = match audit {
+                Some(_) => {
+                    let rows = sqlx::query(ORIGINS_SQL).bind(org_id).fetch_all(&mut *tx).await?;
+                    rows.iter().map(|row| row.text("origin")).collect::<Result<_>>()?
+                }
+                None => Vec::new(),
+            };
             sqlx::query(CLEAR).bind(org_id).execute(&mut *tx).await?;
             for origin in origins {
                 sqlx::query(INSERT).bind(org_id).bind(origin).bind(now).execute(&mut *tx).await?;
+            }
+            if let Some(entry) = audit {
+                let rows = sqlx::query(ORIGINS_SQL).bind(org_id).fetch_all(&mut *tx).await?;
+                let after: Vec<String> =
+                    rows.iter().map(|row| row.text("origin")).collect::<Result<_>>()?;
+                let (before, after) = (serde_json::json!(before), serde_json::json!(after));
+                audit!(tx, now, &setting_change(entry, &target, "allowedOrigins", before, after));
             }
         });
         Ok(())
@@ -337,10 +424,8 @@ impl Store {
 
     /// The tokens the organisation names, by chain then symbol.
     pub async fn org_tokens(&self, org_id: &str) -> Result<Vec<OrgToken>> {
-        const SQL: &str = "SELECT chain, symbol, address, decimals FROM org_tokens \
-             WHERE org_id = $1 ORDER BY chain, symbol";
         with_read_pool!(self, |pool| {
-            let rows = sqlx::query(SQL).bind(org_id).fetch_all(pool).await?;
+            let rows = sqlx::query(TOKENS_SQL).bind(org_id).fetch_all(pool).await?;
             rows.iter().map(token_from_row).collect()
         })
     }
@@ -362,8 +447,14 @@ impl Store {
     }
 
     /// Replaces the organisation's tokens with `tokens` (a symbol at most once per chain:
-    /// a later one wins), in one transaction.
-    pub async fn set_org_tokens(&self, org_id: &str, tokens: &[OrgToken]) -> Result<()> {
+    /// a later one wins), in one transaction; with `audit`, recorded there too (the tokens
+    /// before and after). `NotFound` if there is no such organisation.
+    pub async fn set_org_tokens(
+        &self,
+        org_id: &str,
+        tokens: &[OrgToken],
+        audit: Option<&AuditEntry<'_>>,
+    ) -> Result<()> {
         const EXISTS: &str = "SELECT id FROM organizations WHERE id = $1";
         const CLEAR: &str = "DELETE FROM org_tokens WHERE org_id = $1";
         const INSERT: &str = "INSERT INTO org_tokens \
@@ -371,10 +462,18 @@ impl Store {
              ON CONFLICT (org_id, chain, symbol) DO UPDATE \
              SET address = excluded.address, decimals = excluded.decimals";
         let now = now_unix();
+        let target = format!("organization:{org_id}");
         with_write_tx!(self, |tx| {
             if sqlx::query(EXISTS).bind(org_id).fetch_optional(&mut *tx).await?.is_none() {
                 return Err(StoreError::NotFound);
             }
+            let before: Vec<OrgToken> = match audit {
+                Some(_) => {
+                    let rows = sqlx::query(TOKENS_SQL).bind(org_id).fetch_all(&mut *tx).await?;
+                    rows.iter().map(token_from_row).collect::<Result<_>>()?
+                }
+                None => Vec::new(),
+            };
             sqlx::query(CLEAR).bind(org_id).execute(&mut *tx).await?;
             for token in tokens {
                 sqlx::query(INSERT)
@@ -386,6 +485,13 @@ impl Store {
                     .bind(now)
                     .execute(&mut *tx)
                     .await?;
+            }
+            if let Some(entry) = audit {
+                let rows = sqlx::query(TOKENS_SQL).bind(org_id).fetch_all(&mut *tx).await?;
+                let after: Vec<OrgToken> =
+                    rows.iter().map(token_from_row).collect::<Result<_>>()?;
+                let (before, after) = (serde_json::json!(before), serde_json::json!(after));
+                audit!(tx, now, &setting_change(entry, &target, "tokens", before, after));
             }
         });
         Ok(())
@@ -422,15 +528,26 @@ impl Store {
 
     /// The API key with this hash, if it works now (not revoked, not past its expiry).
     pub async fn find_api_key(&self, key_hash: &str) -> Result<Option<ApiKey>> {
-        const SQL: &str = concat!(
-            "SELECT ",
-            api_key_cols!(),
-            " FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL ",
-            "AND (expires_at IS NULL OR expires_at > $2)"
-        );
+        Ok(self.find_api_key_and_suspension(key_hash).await?.map(|(key, _)| key))
+    }
+
+    /// The API key with this hash, if it works now, and when its organisation was
+    /// suspended (if it is), read in one query: what an authenticated request needs.
+    pub async fn find_api_key_and_suspension(
+        &self,
+        key_hash: &str,
+    ) -> Result<Option<(ApiKey, Option<i64>)>> {
+        const SQL: &str = "SELECT k.id AS id, k.org_id AS org_id, k.kind AS kind, \
+             k.prefix AS prefix, k.created_at AS created_at, k.revoked_at AS revoked_at, \
+             k.expires_at AS expires_at, o.suspended_at AS suspended_at \
+             FROM api_keys k JOIN organizations o ON o.id = k.org_id \
+             WHERE k.key_hash = $1 AND k.revoked_at IS NULL \
+             AND (k.expires_at IS NULL OR k.expires_at > $2)";
         with_read_pool!(self, |pool| {
             let row = sqlx::query(SQL).bind(key_hash).bind(now_unix()).fetch_optional(pool).await?;
-            row.as_ref().map(api_key_from_row).transpose()
+            row.as_ref()
+                .map(|row| Ok((api_key_from_row(row)?, row.opt_int("suspended_at")?)))
+                .transpose()
         })
     }
 

@@ -1,6 +1,8 @@
 //! `latchkey admin …`: the operator's commands, over the admin API (`/api/admin/…`) with
-//! the operator token from `LATCHKEY_OPERATOR_TOKEN`. Each prints a short text, or with
-//! `--json` the API's answer as one JSON document.
+//! the operator token from `LATCHKEY_OPERATOR_TOKEN`: organisations, their keys, budgets
+//! (with alert thresholds) and settings (allowed origins, token issuer, registered tokens,
+//! sponsorship policy), the audit log, the operator token. Each prints a short text, or
+//! with `--json` the API's answer as one JSON document.
 
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -30,9 +32,21 @@ enum AdminCommand {
     /// An organisation's API keys: list, issue, rotate, revoke.
     #[command(subcommand)]
     Keys(KeysCommand),
-    /// An organisation's gas budgets: list, set (a cap), top up.
+    /// An organisation's gas budgets: list, set (a cap), top up, alert threshold.
     #[command(subcommand)]
     Budget(BudgetCommand),
+    /// An organisation's allowed browser origins: list, set.
+    #[command(subcommand)]
+    Origins(OriginsCommand),
+    /// The issuer of an organisation's end-user tokens (JWTs): show, set, remove.
+    #[command(subcommand)]
+    Issuer(IssuerCommand),
+    /// The tokens an organisation names by symbol (beside each chain's own): list, set.
+    #[command(subcommand)]
+    Tokens(TokensCommand),
+    /// An organisation's sponsorship policy and quotas: show, set.
+    #[command(subcommand)]
+    Policy(PolicyCommand),
     /// The audit log: every admin change, oldest first.
     Audit {
         /// Only the records about this target (`organization:<id>`, `api_key:<id>`).
@@ -120,6 +134,102 @@ enum BudgetCommand {
         chain: String,
         amount: String,
     },
+    /// Alert when an organisation's budget on a chain has less than THRESHOLD left (in the
+    /// chain's fee unit): shown in budget listings and exported on /metrics.
+    Alert {
+        org: String,
+        /// The chain (CAIP-2 id).
+        #[arg(long)]
+        chain: String,
+        /// The threshold, in the chain's fee unit (FRI, wei).
+        #[arg(required_unless_present = "clear")]
+        threshold: Option<String>,
+        /// Remove the threshold instead.
+        #[arg(long, conflicts_with = "threshold")]
+        clear: bool,
+    },
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum OriginsCommand {
+    /// List the browser origins allowed to call with an organisation's keys.
+    List { org: String },
+    /// Replace them with ORIGIN… (`https://app.example`, `http://localhost:3000`); none
+    /// allows no browser origin.
+    Set { org: String, origins: Vec<String> },
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum IssuerCommand {
+    /// Show an organisation's end-user token issuer.
+    Show { org: String },
+    /// Accept end-user tokens with exactly this issuer and audience, signed by a key of
+    /// the JWKS at --jwks-url.
+    Set {
+        org: String,
+        /// The issuer's JWKS address (https).
+        #[arg(long)]
+        jwks_url: String,
+        /// The exact `iss` claim.
+        #[arg(long)]
+        issuer: String,
+        /// The `aud` claim tokens must name (no other organisation's with this issuer).
+        #[arg(long)]
+        audience: String,
+    },
+    /// Remove it: the organisation's end-user tokens are refused from now on.
+    Remove { org: String },
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum TokensCommand {
+    /// List the tokens an organisation registered.
+    List { org: String },
+    /// Replace them with the --token ones; none removes them all.
+    Set {
+        org: String,
+        /// CHAIN,SYMBOL,ADDRESS,DECIMALS (e.g. starknet:SN_SEPOLIA,USDC,0x53c9…,6); repeat
+        /// for several.
+        #[arg(long = "token", value_parser = parse_token)]
+        tokens: Vec<Value>,
+    },
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum PolicyCommand {
+    /// Show an organisation's sponsorship policy (the default when none is set).
+    Show { org: String },
+    /// Replace it with the JSON document in FILE (`-`: standard input), as
+    /// `PUT /api/sponsorship/policy` takes it.
+    Set {
+        org: String,
+        /// The policy document (JSON).
+        #[arg(long)]
+        file: std::path::PathBuf,
+    },
+}
+
+/// A `--token` of `tokens set`: `CHAIN,SYMBOL,ADDRESS,DECIMALS`, as the API's document.
+fn parse_token(text: &str) -> Result<Value, String> {
+    let parts: Vec<&str> = text.split(',').map(str::trim).collect();
+    let [chain, symbol, address, decimals] = parts[..] else {
+        return Err("a token is CHAIN,SYMBOL,ADDRESS,DECIMALS".into());
+    };
+    let decimals: u8 =
+        decimals.parse().map_err(|_| format!("decimals {decimals:?} is not a number 0 to 36"))?;
+    Ok(json!({ "chain": chain, "symbol": symbol, "address": address, "decimals": decimals }))
+}
+
+/// The JSON document in `path` (`-`: standard input).
+fn read_document(path: &std::path::Path) -> anyhow::Result<Value> {
+    let text = if path.as_os_str() == "-" {
+        std::io::read_to_string(std::io::stdin())?
+    } else {
+        std::fs::read_to_string(path)
+            .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?
+    };
+    serde_json::from_str(&text)
+        .map_err(|e| anyhow::anyhow!("{} is not a JSON document: {e}", path.display()))
 }
 
 #[derive(Debug, clap::Subcommand)]
@@ -235,6 +345,19 @@ async fn run_command(args: &AdminArgs, out: &Output) -> anyhow::Result<()> {
                     .await?,
                 |v| budget_table(&json!([v])),
             ),
+            BudgetCommand::Alert { org, chain, threshold, clear } => (
+                client
+                    .send(
+                        Method::PUT,
+                        &format!("{}/gas-budgets/alert-threshold", org_path(org)),
+                        Some(&json!({
+                            "chain": chain,
+                            "alertThreshold": if *clear { None } else { threshold.clone() },
+                        })),
+                    )
+                    .await?,
+                |v| budget_table(&json!([v])),
+            ),
             BudgetCommand::TopUp { org, chain, amount } => (
                 client
                     .post(
@@ -245,6 +368,64 @@ async fn run_command(args: &AdminArgs, out: &Output) -> anyhow::Result<()> {
                 |v| budget_table(&json!([v])),
             ),
         },
+        AdminCommand::Origins(command) => {
+            let path = |org: &str| format!("{}/allowed-origins", org_path(org));
+            let answer = match command {
+                OriginsCommand::List { org } => client.get(&path(org)).await?,
+                OriginsCommand::Set { org, origins } => {
+                    let body = json!({ "origins": origins });
+                    client.send(Method::PUT, &path(org), Some(&body)).await?
+                }
+            };
+            (answer, |v| list_of("Allowed origins", &v["origins"]))
+        }
+        AdminCommand::Issuer(command) => match command {
+            IssuerCommand::Show { org } => {
+                (client.get(&format!("{}/token-issuer", org_path(org))).await?, issuer_details)
+            }
+            IssuerCommand::Set { org, jwks_url, issuer, audience } => (
+                client
+                    .send(
+                        Method::PUT,
+                        &format!("{}/token-issuer", org_path(org)),
+                        Some(
+                            &json!({ "jwksUrl": jwks_url, "issuer": issuer, "audience": audience }),
+                        ),
+                    )
+                    .await?,
+                issuer_details,
+            ),
+            IssuerCommand::Remove { org } => (
+                client
+                    .send(Method::DELETE, &format!("{}/token-issuer", org_path(org)), None)
+                    .await?,
+                |_| "Token issuer removed: end-user tokens are refused.\n".into(),
+            ),
+        },
+        AdminCommand::Tokens(command) => {
+            let path = |org: &str| format!("{}/tokens", org_path(org));
+            let answer = match command {
+                TokensCommand::List { org } => client.get(&path(org)).await?,
+                TokensCommand::Set { org, tokens } => {
+                    let body = json!({ "tokens": tokens });
+                    client.send(Method::PUT, &path(org), Some(&body)).await?
+                }
+            };
+            (answer, |v| token_table(&v["tokens"]))
+        }
+        AdminCommand::Policy(command) => {
+            let path = |org: &str| format!("{}/sponsorship-policy", org_path(org));
+            let answer = match command {
+                PolicyCommand::Show { org } => client.get(&path(org)).await?,
+                PolicyCommand::Set { org, file } => {
+                    let body = read_document(file)?;
+                    client.send(Method::PUT, &path(org), Some(&body)).await?
+                }
+            };
+            (answer, |v| {
+                serde_json::to_string_pretty(v).map(|text| text + "\n").unwrap_or_default()
+            })
+        }
         AdminCommand::Audit { target, after, limit } => {
             let mut path = format!("/api/admin/audit?after={after}&limit={limit}");
             if let Some(target) = target {
@@ -332,12 +513,53 @@ fn key_table(list: &Value) -> String {
 }
 
 fn budget_table(list: &Value) -> String {
-    let mut table = Table::new(&["CHAIN", "UNIT", "BUDGET", "SPENT", "RESERVED", "REMAINING"]);
+    let mut table = Table::new(&[
+        "CHAIN",
+        "UNIT",
+        "BUDGET",
+        "SPENT",
+        "RESERVED",
+        "REMAINING",
+        "ALERT BELOW",
+        "ALERTING",
+    ]);
     for budget in rows(list) {
-        table.row(
-            ["chain", "unit", "budget", "spent", "reserved", "remaining"]
+        let mut row: Vec<String> =
+            ["chain", "unit", "budget", "spent", "reserved", "remaining", "alertThreshold"]
                 .iter()
                 .map(|field| str_of(&budget[*field]))
+                .collect();
+        row.push(if budget["alerting"] == true { "yes".into() } else { "no".into() });
+        table.row(row);
+    }
+    table.render()
+}
+
+/// `label` and one item of `list` per line (`none` when it is empty).
+fn list_of(label: &str, list: &Value) -> String {
+    let items: Vec<String> = rows(list).map(str_of).collect();
+    let shown = if items.is_empty() { "none".into() } else { items.join("\n") };
+    details(&[(label, shown)])
+}
+
+fn issuer_details(v: &Value) -> String {
+    if v.is_null() {
+        return "No token issuer: end-user tokens are refused.\n".into();
+    }
+    details(&[
+        ("JWKS", str_of(&v["jwksUrl"])),
+        ("Issuer", str_of(&v["issuer"])),
+        ("Audience", str_of(&v["audience"])),
+    ])
+}
+
+fn token_table(list: &Value) -> String {
+    let mut table = Table::new(&["CHAIN", "SYMBOL", "ADDRESS", "DECIMALS"]);
+    for token in rows(list) {
+        table.row(
+            ["chain", "symbol", "address", "decimals"]
+                .iter()
+                .map(|field| str_of(&token[*field]))
                 .collect(),
         );
     }

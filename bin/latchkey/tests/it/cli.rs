@@ -395,3 +395,153 @@ fn admin_commands_run_an_organisation_with_exit_codes_and_no_secrets_shown_twice
         "{shown}"
     );
 }
+
+#[test]
+fn admin_settings_commands_change_an_organisation_with_exit_codes_and_audit_records() {
+    let data = TempDir::new("cli-admin-settings");
+    let work = TempDir::new("cli-admin-settings-cwd");
+    let server = serve(&data.0, &[]);
+    let dir = work.0.as_path();
+    let token = server.get("Operator").to_string();
+    let chain = "starknet:SN_SEPOLIA";
+    let usdc = "0x53c91253bc9682c04929ca02ed00b3e423f6710d2ee7e0d5ebb06f3ecf368a8";
+    let run = |args: &[&str]| admin(&server, dir, Some(&token), args);
+
+    // Without the token, or with an organisation's key instead: refused before any call.
+    let missing = failed_json(&admin(&server, dir, None, &["origins", "list", "x"]), 1);
+    assert!(missing["message"].as_str().unwrap().contains("LATCHKEY_OPERATOR_TOKEN"), "{missing}");
+    let org_key = failed_json(
+        &admin(&server, dir, Some(server.get("Secret key")), &["policy", "show", "x"]),
+        1,
+    );
+    assert!(org_key["message"].as_str().unwrap().contains("lkop_"), "{org_key}");
+
+    let id = ok_json(&run(&["org", "create", "Acme"]))["id"].as_str().unwrap().to_string();
+
+    // Allowed origins, normalised.
+    let want = serde_json::json!(["http://localhost:3000", "https://app.example"]);
+    let set =
+        ok_json(&run(&["origins", "set", &id, "https://App.Example", "http://localhost:3000"]));
+    assert_eq!(set["origins"], want, "{set}");
+    assert_eq!(ok_json(&run(&["origins", "list", &id]))["origins"], want);
+
+    // The end-user token issuer: set, shown, removed.
+    let issuer = ok_json(&run(&[
+        "issuer",
+        "set",
+        &id,
+        "--jwks-url",
+        "https://auth.example.com/.well-known/jwks.json",
+        "--issuer",
+        "https://auth.example.com",
+        "--audience",
+        "acme",
+    ]));
+    assert_eq!(issuer["audience"], "acme", "{issuer}");
+    assert_eq!(ok_json(&run(&["issuer", "show", &id])), issuer);
+    assert_eq!(ok_json(&run(&["issuer", "remove", &id])), Value::Null);
+    assert_eq!(ok_json(&run(&["issuer", "show", &id])), Value::Null);
+
+    // Registered tokens.
+    let tokens =
+        ok_json(&run(&["tokens", "set", &id, "--token", &format!("{chain},USDC,{usdc},6")]));
+    assert_eq!(
+        (tokens["tokens"][0]["symbol"].as_str(), tokens["tokens"][0]["decimals"].as_u64()),
+        (Some("USDC"), Some(6)),
+        "{tokens}"
+    );
+    assert_eq!(ok_json(&run(&["tokens", "list", &id])), tokens);
+
+    // The sponsorship policy and its quotas, from a file.
+    std::fs::write(
+        dir.join("policy.json"),
+        r#"{"maxFeePerTxFri":"1000000000000000000","dailyGasPerUserFri":"5000000000000000000"}"#,
+    )
+    .unwrap();
+    let policy = ok_json(&run(&["policy", "set", &id, "--file", "policy.json"]));
+    assert_eq!(policy["dailyGasPerUserFri"], "5000000000000000000", "{policy}");
+    assert_eq!(ok_json(&run(&["policy", "show", &id])), policy);
+
+    // A budget alert threshold: above what is left, it alerts; cleared, it does not.
+    ok_json(&run(&["budget", "set", &id, "--chain", chain, "2000000000000000000"]));
+    let alert = ok_json(&run(&["budget", "alert", &id, "--chain", chain, "3000000000000000000"]));
+    assert_eq!(
+        (alert["alertThreshold"].as_str(), alert["alerting"].as_bool()),
+        (Some("3000000000000000000"), Some(true)),
+        "{alert}"
+    );
+    let listed = ok_json(&run(&["budget", "list", &id]));
+    assert_eq!(listed["gasBudgets"][0]["alerting"], true, "{listed}");
+    let cleared = ok_json(&run(&["budget", "alert", &id, "--chain", chain, "--clear"]));
+    assert_eq!((&cleared["alertThreshold"], &cleared["alerting"]), (&Value::Null, &false.into()));
+
+    // Bad input: a clear refusal (exit 3), a local error (exit 1), or a command line that
+    // does not parse (exit 2).
+    std::fs::write(dir.join("bad.json"), r#"{"maxFeePerTxFri":"lots"}"#).unwrap();
+    std::fs::write(dir.join("broken.json"), "{").unwrap();
+    let refusals: [(&[&str], &str); 7] = [
+        (&["origins", "set", &id, "not an origin"], "INVALID_ORIGIN"),
+        (
+            &[
+                "issuer",
+                "set",
+                &id,
+                "--jwks-url",
+                "http://a.example/j",
+                "--issuer",
+                "x",
+                "--audience",
+                "y",
+            ],
+            "INVALID_TOKEN_ISSUER",
+        ),
+        (&["tokens", "set", &id, "--token", "eip155:9,USDC,0x1,6"], "UNKNOWN_CHAIN"),
+        (&["policy", "set", &id, "--file", "bad.json"], "INVALID_SPONSORSHIP_POLICY"),
+        (&["budget", "alert", &id, "--chain", chain, "lots"], "INVALID_AMOUNT"),
+        (&["origins", "list", "missing"], "ORGANIZATION_NOT_FOUND"),
+        (&["budget", "alert", "missing", "--chain", chain, "1"], "ORGANIZATION_NOT_FOUND"),
+    ];
+    for (args, code) in refusals {
+        let refused = failed_json(&run(args), 3);
+        assert_eq!(refused["code"], code, "{args:?}: {refused}");
+    }
+    let broken = failed_json(&run(&["policy", "set", &id, "--file", "broken.json"]), 1);
+    assert!(broken["message"].as_str().unwrap().contains("broken.json"), "{broken}");
+    assert_eq!(run(&["tokens", "set", &id, "--token", "USDC"]).status.code(), Some(2));
+    assert_eq!(run(&["budget", "alert", &id, "--chain", chain]).status.code(), Some(2));
+
+    // Every change is in the audit log, and only the changes.
+    let records = ok_json(&run(&["audit", "--target", &format!("organization:{id}")]));
+    let actions: Vec<_> = records["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            "organization.create",
+            "allowed_origins.set",
+            "token_issuer.set",
+            "token_issuer.remove",
+            "tokens.set",
+            "sponsorship_policy.set",
+            "gas_budget.set",
+            "gas_budget.alert_threshold",
+            "gas_budget.alert_threshold"
+        ]
+    );
+
+    // Text output: the budget table names the threshold and whether it alerts.
+    let listed = Command::new(env!("CARGO_BIN_EXE_latchkey"))
+        .args(["admin", "budget", "list", &id])
+        .current_dir(dir)
+        .env("LATCHKEY_URL", server.get("API"))
+        .env("LATCHKEY_OPERATOR_TOKEN", &token)
+        .output()
+        .unwrap();
+    let shown = text(&listed);
+    assert!(listed.status.success(), "{shown}");
+    assert!(shown.contains("ALERT BELOW") && shown.contains("ALERTING"), "{shown}");
+}

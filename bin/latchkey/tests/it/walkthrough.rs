@@ -154,7 +154,7 @@ fn the_readme_operators_walkthrough_runs_as_written() {
     let Some(Ran { stdout, stderr }) = run_block("walkthrough-operators") else { return };
     let all = format!("{stdout}\n{stderr}");
     let lines: Vec<&str> = stdout.lines().collect();
-    assert_eq!(lines.len(), 5, "{all}");
+    assert_eq!(lines.len(), 8, "{all}");
     let json = |line: &str| -> serde_json::Value {
         serde_json::from_str(line).unwrap_or_else(|_| panic!("not JSON: {line}\n{all}"))
     };
@@ -162,7 +162,19 @@ fn the_readme_operators_walkthrough_runs_as_written() {
     assert_eq!(json(lines[1])["budget"], "6000000000000000000", "{all}");
     assert_eq!(json(lines[2]), serde_json::json!([]), "{all}");
     assert_eq!(json(lines[3])["code"], "ORGANIZATION_SUSPENDED", "{all}");
-    let actions: Vec<String> = json(lines[4])["records"]
+    // `latchkey admin`'s text: the origin, then the budget table with its threshold.
+    assert!(
+        lines[4].starts_with("Allowed origins") && lines[4].ends_with("https://app.acme.example"),
+        "{all}"
+    );
+    assert!(lines[5].contains("ALERT BELOW") && lines[5].contains("ALERTING"), "{all}");
+    assert!(
+        lines[6].starts_with("starknet:SN_SEPOLIA")
+            && lines[6].contains(" 1000000000000000000 ")
+            && lines[6].ends_with("no"),
+        "{all}"
+    );
+    let actions: Vec<String> = json(lines[7])["records"]
         .as_array()
         .unwrap_or_else(|| panic!("{all}"))
         .iter()
@@ -176,14 +188,16 @@ fn the_readme_operators_walkthrough_runs_as_written() {
             "gas_budget.set",
             "gas_budget.top_up",
             "organization.suspend",
-            "organization.reinstate"
+            "organization.reinstate",
+            "allowed_origins.set",
+            "gas_budget.alert_threshold"
         ],
         "{all}"
     );
     // Keys and the operator token appear by their prefixes only (four characters).
     for marker in ["sk_prod_", "pk_prod_", "lkop_"] {
-        for (at, _) in lines[4].match_indices(marker) {
-            let shown = lines[4][at + marker.len()..]
+        for (at, _) in lines[7].match_indices(marker) {
+            let shown = lines[7][at + marker.len()..]
                 .chars()
                 .take_while(char::is_ascii_alphanumeric)
                 .count();

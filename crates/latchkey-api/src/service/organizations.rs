@@ -1,6 +1,9 @@
-//! An organisation's settings, the same for every dialect: the issuer of its end users'
-//! tokens (checked, unique across organisations, its verifier cached) and its sponsorship
-//! policy (stored, and the relayer's cached copy dropped).
+//! An organisation's settings, the same for every dialect and for the operator's admin
+//! API: the issuer of its end users' tokens (checked, unique across organisations, its
+//! verifier cached), its sponsorship policy (checked, stored, and the relayer's cached copy
+//! dropped), its allowed browser origins and its registered tokens (checked and
+//! normalised). Each setter takes the audit record to write with the change, when the
+//! operator makes it.
 
 use std::collections::HashMap;
 use std::sync::RwLock;
@@ -10,10 +13,13 @@ use axum::http::StatusCode;
 use latchkey_auth::{JwtConfig, JwtVerifier};
 use latchkey_core::codes;
 use latchkey_relayer::SponsorshipPolicy;
+use latchkey_store::{AuditEntry, OrgToken};
 use serde::{Deserialize, Serialize};
 use url::Url;
 use utoipa::ToSchema;
 
+use crate::service::tokens::{self, TokenDocument};
+use crate::util::felt_json;
 use crate::{ApiError, ApiResult, AppState};
 
 /// Where an organisation's end-user tokens come from. A token must carry exactly this
@@ -151,13 +157,16 @@ pub async fn set_token_issuer(
         issuer: issuer.to_string(),
         audience: audience.to_string(),
     };
-    set_issuer(state, org_id, Some(&issuer)).await
+    set_issuer(state, org_id, Some(&issuer), None).await
 }
 
+/// Checks and sets (or with `None` removes) an organisation's token issuer, with `audit`
+/// written in the same transaction when given.
 pub(crate) async fn set_issuer(
     state: &AppState,
     org_id: &str,
     issuer: Option<&TokenIssuer>,
+    audit: Option<&AuditEntry<'_>>,
 ) -> Result<(), ApiError> {
     let stored = match issuer {
         Some(issuer) => {
@@ -167,7 +176,7 @@ pub(crate) async fn set_issuer(
         None => None,
     };
     let pair = stored.as_ref().map(|(json, key)| (json.as_str(), key.as_str()));
-    state.store.set_token_issuer(org_id, pair).await.map_err(|e| {
+    state.store.set_token_issuer(org_id, pair, audit).await.map_err(|e| {
         if e.is_conflict_on(latchkey_store::constraints::ORG_TOKEN_ISSUER) {
             ApiError::new(
                 StatusCode::CONFLICT,
@@ -200,16 +209,118 @@ pub(crate) async fn policy(state: &AppState, org_id: &str) -> ApiResult<Sponsors
     Ok(state.primary().relayer.policy(org_id).await?)
 }
 
-/// Replaces the organisation's sponsorship policy; every chain's relayer reads it again.
+/// The policy document with its counts as integers (`3.0` is one), each allowed method's
+/// contract and selector checked as the API checks every felt (`util::felt_json`: the
+/// documented syntax, no padding spaces) and written as hex; the rest is left to
+/// [`SponsorshipPolicy::parse`].
+fn canonical_policy_methods(text: &str) -> ApiResult<String> {
+    let invalid = |m: String| ApiError::bad_request(codes::INVALID_SPONSORSHIP_POLICY, m);
+    let mut document: serde_json::Value = serde_json::from_str(text)
+        .map_err(|e| invalid(format!("invalid sponsorship policy: {e}")))?;
+    // Counts are JSON Schema integers, which `3.0` is too.
+    for key in ["revertCooldownAfter", "revertCooldownSeconds"] {
+        if let Some(value) = document.get_mut(key) {
+            if let Some(whole) = value
+                .as_f64()
+                .filter(|f| value.is_f64() && *f >= 0.0 && *f < u64::MAX as f64 && f.fract() == 0.0)
+            {
+                *value = serde_json::Value::from(whole as u64);
+            }
+        }
+    }
+    if let Some(methods) = document.get_mut("allowedMethods").and_then(|m| m.as_array_mut()) {
+        for (i, method) in methods.iter_mut().enumerate() {
+            let Some(method) = method.as_object_mut() else { continue };
+            for key in ["contract", "selector"] {
+                if let Some(value) = method.get_mut(key) {
+                    let felt = felt_json(&format!("allowedMethods[{i}].{key}"), value)
+                        .map_err(|e| invalid(e.message))?;
+                    *value = serde_json::Value::String(latchkey_core::to_hex(&felt));
+                }
+            }
+        }
+    }
+    Ok(document.to_string())
+}
+
+/// A sponsorship policy document (a request body), checked: `400
+/// INVALID_SPONSORSHIP_POLICY` (or `INVALID_BODY`) when it is not one.
+pub(crate) fn parse_policy(body: &[u8]) -> ApiResult<SponsorshipPolicy> {
+    let text = std::str::from_utf8(body)
+        .map_err(|_| ApiError::bad_request(codes::INVALID_BODY, "the body must be UTF-8 JSON"))?;
+    let text = canonical_policy_methods(text)?;
+    SponsorshipPolicy::parse(&text)
+        .map_err(|e| ApiError::bad_request(codes::INVALID_SPONSORSHIP_POLICY, e.to_string()))
+}
+
+/// Replaces the organisation's sponsorship policy (with `audit` written in the same
+/// transaction when given); every chain's relayer reads it again.
 pub(crate) async fn set_policy(
     state: &AppState,
     org_id: &str,
     policy: &SponsorshipPolicy,
+    audit: Option<&AuditEntry<'_>>,
 ) -> ApiResult<()> {
     let stored = serde_json::to_string(policy).map_err(ApiError::internal)?;
-    state.store.set_sponsorship_policy(org_id, Some(&stored)).await?;
+    state.store.set_sponsorship_policy(org_id, Some(&stored), audit).await?;
     for slot in state.chains() {
         slot.relayer.forget_policy(org_id);
     }
     Ok(())
+}
+
+/// Checks and normalises allowed browser origins (at most
+/// [`MAX_ORIGINS`](crate::cors::MAX_ORIGINS), each `scheme://host[:port]`), sorted and
+/// without repeats; `400 INVALID_ORIGIN` otherwise.
+fn check_origins(origins: &[String]) -> ApiResult<Vec<String>> {
+    if origins.len() > crate::cors::MAX_ORIGINS {
+        return Err(ApiError::bad_request(
+            codes::INVALID_ORIGIN,
+            format!("at most {} origins", crate::cors::MAX_ORIGINS),
+        ));
+    }
+    let mut normalised = origins
+        .iter()
+        .map(|origin| crate::cors::normalize_origin(origin))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|reason| ApiError::bad_request(codes::INVALID_ORIGIN, reason))?;
+    normalised.sort();
+    normalised.dedup();
+    Ok(normalised)
+}
+
+/// Checks `origins` and makes them the organisation's allowed browser origins (with
+/// `audit` written in the same transaction when given); returns them as stored.
+pub(crate) async fn set_allowed_origins(
+    state: &AppState,
+    org_id: &str,
+    origins: &[String],
+    audit: Option<&AuditEntry<'_>>,
+) -> ApiResult<Vec<String>> {
+    let normalised = check_origins(origins)?;
+    state.store.set_allowed_origins(org_id, &normalised, audit).await?;
+    Ok(normalised)
+}
+
+/// Checks `asked` (served chains, well-formed symbols and addresses, a symbol once per
+/// chain) and makes them the organisation's registered tokens (with `audit` written in the
+/// same transaction when given); returns them as stored.
+pub(crate) async fn set_tokens(
+    state: &AppState,
+    org_id: &str,
+    asked: Vec<TokenDocument>,
+    audit: Option<&AuditEntry<'_>>,
+) -> ApiResult<Vec<OrgToken>> {
+    let checked = tokens::check_tokens(state, asked)?;
+    let mut seen = std::collections::BTreeSet::new();
+    if let Some(twice) =
+        checked.iter().find(|t| !seen.insert((t.chain.as_str(), t.symbol.as_str())))
+    {
+        return Err(ApiError::bad_request(
+            codes::INVALID_REQUEST,
+            format!("{} is named twice on {}", twice.symbol, twice.chain),
+        ));
+    }
+    state.store.set_org_tokens(org_id, &checked, audit).await?;
+    Ok(checked)
 }

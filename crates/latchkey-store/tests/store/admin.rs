@@ -2,7 +2,7 @@
 //! budgets, operator tokens, each written with its audit record; the audit log is
 //! append-only.
 
-use latchkey_store::{ApiKeyKind, AuditEntry, NewApiKey, StoreError};
+use latchkey_store::{ApiKey, ApiKeyKind, AuditEntry, NewApiKey, StoreError};
 
 use crate::support::{budget_key, raw_execute, CHAIN};
 
@@ -12,6 +12,11 @@ fn entry(action: &str) -> AuditEntry<'_> {
 
 fn key<'a>(kind: ApiKeyKind, hash: &'a str) -> NewApiKey<'a> {
     NewApiKey { kind, key_hash: hash, prefix: "pk_dev_test" }
+}
+
+/// A rotation's replacement: the new key's hash, whatever the key it replaces.
+fn replacement(hash: &str) -> impl FnOnce(&ApiKey) -> (String, String) + '_ {
+    move |_| (hash.to_string(), "sk_dev_test".to_string())
 }
 
 both_backends!(organisations_are_created_renamed_suspended_and_audited, |db| {
@@ -110,7 +115,7 @@ both_backends!(api_keys_are_issued_rotated_with_an_overlap_and_revoked, |db| {
         .rotate_api_key(
             &org.id,
             &secret.id,
-            key(ApiKeyKind::Secret, "hash-sk-2"),
+            replacement("hash-sk-2"),
             until,
             &entry("api_key.rotate"),
         )
@@ -126,7 +131,7 @@ both_backends!(api_keys_are_issued_rotated_with_an_overlap_and_revoked, |db| {
         .rotate_api_key(
             &org.id,
             &secret.id,
-            key(ApiKeyKind::Secret, "hash-sk-3"),
+            replacement("hash-sk-3"),
             now,
             &entry("api_key.rotate"),
         )
@@ -138,7 +143,7 @@ both_backends!(api_keys_are_issued_rotated_with_an_overlap_and_revoked, |db| {
         .rotate_api_key(
             &org.id,
             &secret.id,
-            key(ApiKeyKind::Secret, "hash-sk-4"),
+            replacement("hash-sk-4"),
             now,
             &entry("api_key.rotate"),
         )
@@ -147,27 +152,12 @@ both_backends!(api_keys_are_issued_rotated_with_an_overlap_and_revoked, |db| {
     let other =
         store.create_organization_audited("other", &entry("organization.create")).await.unwrap();
     let refused = store
-        .rotate_api_key(
-            &other.id,
-            &new.id,
-            key(ApiKeyKind::Secret, "hash-sk-5"),
-            now,
-            &entry("api_key.rotate"),
-        )
-        .await;
-    assert_eq!(refused, Err(StoreError::NotFound));
-    let refused = store
-        .rotate_api_key(
-            &org.id,
-            &new.id,
-            key(ApiKeyKind::Public, "hash-pk-5"),
-            now,
-            &entry("api_key.rotate"),
-        )
+        .rotate_api_key(&other.id, &new.id, replacement("hash-sk-5"), now, &entry("api_key.rotate"))
         .await;
     assert_eq!(refused, Err(StoreError::NotFound));
     // A refused rotation writes nothing: the new hash is not there.
     assert!(store.find_api_key("hash-sk-4").await.unwrap().is_none());
+    assert!(store.find_api_key("hash-sk-5").await.unwrap().is_none());
 
     let revoked =
         store.revoke_api_key_audited(&org.id, &new.id, &entry("api_key.revoke")).await.unwrap();
@@ -261,4 +251,168 @@ both_backends!(the_audit_log_is_append_only, |db| {
     assert!(raw_execute(db, "DELETE FROM audit_log").await.is_err());
     let log = store.audit_records(0, None, 10).await.unwrap();
     assert_eq!((log.len(), log[0].actor.as_str()), (1, "operator:lkop_test"));
+});
+
+both_backends!(an_organisations_settings_changed_by_the_operator_are_audited, |db| {
+    let store = db.store();
+    let org =
+        store.create_organization_audited("acme", &entry("organization.create")).await.unwrap();
+    let other =
+        store.create_organization_audited("other", &entry("organization.create")).await.unwrap();
+    let target = format!("organization:{}", org.id);
+    let origins = ["https://a.example".to_string(), "https://b.example".to_string()];
+    store.set_allowed_origins(&org.id, &origins[..1], None).await.unwrap();
+    store
+        .set_allowed_origins(&org.id, &origins, Some(&entry("allowed_origins.set")))
+        .await
+        .unwrap();
+    let token = latchkey_store::OrgToken {
+        chain: CHAIN.into(),
+        symbol: "USDC".into(),
+        address: "0x1".into(),
+        decimals: 6,
+    };
+    store
+        .set_org_tokens(&org.id, std::slice::from_ref(&token), Some(&entry("tokens.set")))
+        .await
+        .unwrap();
+    let issuer = r#"{"issuer":"https://auth.example","audience":"acme"}"#;
+    store
+        .set_token_issuer(
+            &org.id,
+            Some((issuer, "https://auth.example\nacme")),
+            Some(&entry("token_issuer.set")),
+        )
+        .await
+        .unwrap();
+    store
+        .set_sponsorship_policy(&org.id, Some(r#"{"allowedMethods":[]}"#), Some(&entry("p.set")))
+        .await
+        .unwrap();
+    let log = store.audit_records(0, Some(&target), 100).await.unwrap();
+    let changes: Vec<_> = log
+        .iter()
+        .skip(1)
+        .map(|r| (r.action.as_str(), r.before_json.as_deref(), r.after_json.as_deref()))
+        .collect();
+    assert_eq!(
+        changes,
+        [
+            (
+                "allowed_origins.set",
+                Some(r#"{"allowedOrigins":["https://a.example"]}"#),
+                Some(r#"{"allowedOrigins":["https://a.example","https://b.example"]}"#)
+            ),
+            (
+                "tokens.set",
+                Some(r#"{"tokens":[]}"#),
+                Some(
+                    format!(
+                        r#"{{"tokens":[{{"chain":"{CHAIN}","symbol":"USDC","address":"0x1","decimals":6}}]}}"#
+                    )
+                    .as_str()
+                )
+            ),
+            (
+                "token_issuer.set",
+                Some(r#"{"tokenIssuer":null}"#),
+                Some(r#"{"tokenIssuer":{"issuer":"https://auth.example","audience":"acme"}}"#)
+            ),
+            (
+                "p.set",
+                Some(r#"{"sponsorshipPolicy":null}"#),
+                Some(r#"{"sponsorshipPolicy":{"allowedMethods":[]}}"#)
+            ),
+        ]
+    );
+    // A refused change (the issuer of another organisation, an organisation that does
+    // not exist) writes neither the change nor a record.
+    let before = store.audit_records(0, None, 100).await.unwrap();
+    let conflict = store
+        .set_token_issuer(
+            &other.id,
+            Some((issuer, "https://auth.example\nacme")),
+            Some(&entry("token_issuer.set")),
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(conflict, StoreError::Conflict { .. }), "{conflict:?}");
+    assert_eq!(
+        store.set_allowed_origins("missing", &origins, Some(&entry("allowed_origins.set"))).await,
+        Err(StoreError::NotFound)
+    );
+    assert_eq!(
+        store.set_sponsorship_policy("missing", None, Some(&entry("p.set"))).await,
+        Err(StoreError::NotFound)
+    );
+    assert_eq!(store.audit_records(0, None, 100).await.unwrap(), before);
+    assert_eq!(store.organization(&other.id).await.unwrap().unwrap().token_issuer_json, None);
+});
+
+both_backends!(a_budget_alerts_below_its_threshold_and_the_change_is_audited, |db| {
+    let store = db.store();
+    let org =
+        store.create_organization_audited("acme", &entry("organization.create")).await.unwrap();
+    let giga = 1_000_000_000u128;
+    // A threshold on a chain with no budget yet: the budget is empty, so it alerts.
+    let set = store
+        .set_gas_alert_threshold(budget_key(&org.id), Some(2 * giga), &entry("threshold"))
+        .await
+        .unwrap();
+    assert_eq!((set.alert_threshold, set.budget, set.alerting()), (Some(2 * giga), 0, true));
+    let funded = store
+        .change_gas_budget(budget_key(&org.id), 5 * giga, false, &entry("gas_budget.set"))
+        .await
+        .unwrap();
+    assert_eq!((funded.alert_threshold, funded.alerting()), (Some(2 * giga), false));
+    store.reserve_gas(budget_key(&org.id), 3 * giga + 1).await.unwrap();
+    assert!(store.gas_budget(budget_key(&org.id)).await.unwrap().alerting());
+    let cleared = store
+        .set_gas_alert_threshold(budget_key(&org.id), None, &entry("threshold"))
+        .await
+        .unwrap();
+    assert_eq!((cleared.alert_threshold, cleared.alerting()), (None, false));
+    assert_eq!(cleared.budget, 5 * giga, "the budget is kept");
+    assert_eq!(
+        store.set_gas_alert_threshold(budget_key("missing"), Some(giga), &entry("threshold")).await,
+        Err(StoreError::NotFound)
+    );
+    let log = store.audit_records(0, None, 100).await.unwrap();
+    let last = log.last().unwrap();
+    assert_eq!(last.action, "threshold");
+    assert_eq!(
+        last.before_json.as_deref(),
+        Some(
+            format!(r#"{{"chain":"{CHAIN}","unit":"FRI","alertThreshold":"{}"}}"#, 2 * giga)
+                .as_str()
+        )
+    );
+    assert_eq!(
+        last.after_json.as_deref(),
+        Some(format!(r#"{{"chain":"{CHAIN}","unit":"FRI","alertThreshold":null}}"#).as_str())
+    );
+    let all = store.all_gas_budgets().await.unwrap();
+    assert_eq!(all.len(), 1);
+    assert_eq!(all[0].1.alert_threshold, None);
+});
+
+both_backends!(a_key_is_found_with_its_organisations_suspension_in_one_read, |db| {
+    let store = db.store();
+    let org =
+        store.create_organization_audited("acme", &entry("organization.create")).await.unwrap();
+    store
+        .issue_api_keys(&org.id, &[key(ApiKeyKind::Public, "hash-pk-1")], &entry("api_key.issue"))
+        .await
+        .unwrap();
+    let (found, suspended) =
+        store.find_api_key_and_suspension("hash-pk-1").await.unwrap().expect("the key");
+    assert_eq!((found.org_id.as_str(), suspended), (org.id.as_str(), None));
+    let org = store
+        .update_organization(&org.id, None, Some(true), &entry("organization.suspend"))
+        .await
+        .unwrap();
+    let (_, suspended) = store.find_api_key_and_suspension("hash-pk-1").await.unwrap().unwrap();
+    assert_eq!(suspended, org.suspended_at);
+    assert!(suspended.is_some());
+    assert_eq!(store.find_api_key_and_suspension("hash-other").await.unwrap(), None);
 });

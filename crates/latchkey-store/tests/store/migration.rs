@@ -96,7 +96,7 @@ async fn write_previous_release(db: &TestDatabase) {
 both_backends!(a_database_of_the_previous_release_is_migrated_and_adopted, |db| {
     write_previous_release(db).await;
     let store = Store::connect(db.url()).await.unwrap();
-    assert_eq!(store.schema_version().await.unwrap(), 9);
+    assert_eq!(store.schema_version().await.unwrap(), 10);
 
     // Every row is there, under the legacy chain name, the fee with its unit.
     let wallet = store.wallet("w1").await.unwrap().unwrap();

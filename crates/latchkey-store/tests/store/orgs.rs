@@ -182,20 +182,23 @@ both_backends!(allowed_origins_are_per_organisation_and_replaced_whole, |db| {
     assert!(store.allowed_origins(&first.id).await.unwrap().is_empty(), "none by default");
     let app = "https://app.example".to_string();
     let local = "http://localhost:3000".to_string();
-    store.set_allowed_origins(&first.id, &[local.clone(), app.clone(), app.clone()]).await.unwrap();
+    store
+        .set_allowed_origins(&first.id, &[local.clone(), app.clone(), app.clone()], None)
+        .await
+        .unwrap();
     assert_eq!(store.allowed_origins(&first.id).await.unwrap(), [local.clone(), app.clone()]);
     assert!(store.origin_allowed(&app, Some(&first.id)).await.unwrap());
     assert!(!store.origin_allowed(&app, Some(&second.id)).await.unwrap(), "not the other's");
     assert!(store.origin_allowed(&app, None).await.unwrap());
     assert!(!store.origin_allowed("https://evil.example", None).await.unwrap());
     // A new list replaces the old one whole.
-    store.set_allowed_origins(&first.id, std::slice::from_ref(&local)).await.unwrap();
+    store.set_allowed_origins(&first.id, std::slice::from_ref(&local), None).await.unwrap();
     assert!(!store.origin_allowed(&app, None).await.unwrap());
     assert_eq!(store.allowed_origins(&first.id).await.unwrap(), [local]);
-    store.set_allowed_origins(&first.id, &[]).await.unwrap();
+    store.set_allowed_origins(&first.id, &[], None).await.unwrap();
     assert!(store.allowed_origins(&first.id).await.unwrap().is_empty());
     // An unknown organisation changes nothing.
-    let refused = store.set_allowed_origins("missing", std::slice::from_ref(&app)).await;
+    let refused = store.set_allowed_origins("missing", std::slice::from_ref(&app), None).await;
     assert_eq!(refused.unwrap_err(), StoreError::NotFound);
     assert!(!store.origin_allowed(&app, None).await.unwrap());
 });
@@ -211,13 +214,13 @@ both_backends!(organisation_tokens_are_named_by_chain_and_symbol, |db| {
         decimals: 6,
     };
     assert!(store.org_tokens(&first.id).await.unwrap().is_empty());
-    store.set_org_tokens(&first.id, &[usdc("0x1"), usdc("0x2")]).await.unwrap();
+    store.set_org_tokens(&first.id, &[usdc("0x1"), usdc("0x2")], None).await.unwrap();
     assert_eq!(store.org_tokens(&first.id).await.unwrap(), [usdc("0x2")], "the later one wins");
     assert_eq!(store.org_token(&first.id, CHAIN, "USDC").await.unwrap(), Some(usdc("0x2")));
     assert_eq!(store.org_token(&second.id, CHAIN, "USDC").await.unwrap(), None);
     assert_eq!(store.org_token(&first.id, "eip155:1", "USDC").await.unwrap(), None);
-    store.set_org_tokens(&first.id, &[]).await.unwrap();
+    store.set_org_tokens(&first.id, &[], None).await.unwrap();
     assert_eq!(store.org_token(&first.id, CHAIN, "USDC").await.unwrap(), None);
-    let refused = store.set_org_tokens("missing", &[usdc("0x1")]).await;
+    let refused = store.set_org_tokens("missing", &[usdc("0x1")], None).await;
     assert_eq!(refused.unwrap_err(), StoreError::NotFound);
 });

@@ -7,10 +7,10 @@ use crate::support::{org, raw_execute};
 both_backends!(reopening_keeps_data_and_schema, |db| {
     let store = db.store();
     let org = org(&store).await;
-    assert_eq!(store.schema_version().await.unwrap(), 9);
+    assert_eq!(store.schema_version().await.unwrap(), 10);
     // A second connect finds the schema current and applies nothing twice.
     let again = Store::connect(db.url()).await.unwrap();
-    assert_eq!(again.schema_version().await.unwrap(), 9);
+    assert_eq!(again.schema_version().await.unwrap(), 10);
     assert_eq!(again.organization(&org.id).await.unwrap(), Some(org));
     assert_eq!(again.backend(), db.backend());
     again.health().await.unwrap();
@@ -35,7 +35,7 @@ both_backends!(a_newer_schema_is_refused, |db| {
     };
     assert_eq!(raw_execute(db, sql).await.unwrap(), 1);
     let err = Store::connect(db.url()).await.unwrap_err();
-    assert_eq!(err, StoreError::UnknownSchema { found: 99999, known: 9 });
+    assert_eq!(err, StoreError::UnknownSchema { found: 99999, known: 10 });
     assert!(err.to_string().contains("newer than this build"), "{err}");
 });
 

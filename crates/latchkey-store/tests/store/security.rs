@@ -210,17 +210,17 @@ both_backends!(organisations_keep_their_issuer_and_policy, |db| {
     let store = db.store();
     let a = org(&store).await;
     let b = store.create_organization("b").await.unwrap();
-    store.set_token_issuer(&a.id, Some(("{\"issuer\":\"x\"}", "x\naud"))).await.unwrap();
-    let conflict = store.set_token_issuer(&b.id, Some(("{}", "x\naud"))).await.unwrap_err();
+    store.set_token_issuer(&a.id, Some(("{\"issuer\":\"x\"}", "x\naud")), None).await.unwrap();
+    let conflict = store.set_token_issuer(&b.id, Some(("{}", "x\naud")), None).await.unwrap_err();
     assert!(conflict.is_conflict_on(latchkey_store::constraints::ORG_TOKEN_ISSUER), "{conflict}");
-    store.set_token_issuer(&b.id, Some(("{}", "x\nother"))).await.unwrap();
-    store.set_sponsorship_policy(&a.id, Some("{}")).await.unwrap();
+    store.set_token_issuer(&b.id, Some(("{}", "x\nother")), None).await.unwrap();
+    store.set_sponsorship_policy(&a.id, Some("{}"), None).await.unwrap();
     let a2 = store.organization(&a.id).await.unwrap().unwrap();
     assert_eq!(a2.token_issuer_json.as_deref(), Some("{\"issuer\":\"x\"}"));
     assert_eq!(a2.sponsorship_policy_json.as_deref(), Some("{}"));
-    store.set_token_issuer(&a.id, None).await.unwrap();
+    store.set_token_issuer(&a.id, None, None).await.unwrap();
     // Freed, the pair may be taken by another organisation.
-    store.set_token_issuer(&b.id, Some(("{}", "x\naud"))).await.unwrap();
+    store.set_token_issuer(&b.id, Some(("{}", "x\naud")), None).await.unwrap();
     let wallet = store.insert_wallet(&new_wallet(&a.id, 9)).await.unwrap();
     store.record_wallet_outcome(&wallet.id, true, 2, 60, 1_000).await.unwrap();
     assert_eq!(store.wallet(&wallet.id).await.unwrap().unwrap().cooldown_until, None);

@@ -1,20 +1,20 @@
 //! The native dialect: an organisation's own settings, set with its secret key: the issuer
 //! of its end users' tokens (`/api/organization/token-issuer`) and its sponsorship policy
 //! (`/api/sponsorship/policy`), and the browser origins allowed to use its keys
-//! (`/api/organization/allowed-origins`).
+//! (`/api/organization/allowed-origins`). The operator reads and changes the same settings
+//! of any organisation through the admin API (`admin::settings`); both go through
+//! `service::organizations`, which checks them.
 
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::get;
 use axum::{Json, Router};
-use latchkey_core::codes;
-use latchkey_relayer::SponsorshipPolicy;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::service::organizations::{self, TokenIssuer};
 use crate::service::tokens;
-use crate::util::{felt_json, parse_json, RawBody};
+use crate::util::{parse_json, RawBody};
 use crate::{ApiError, ApiResult, AppState, Caller};
 
 pub(crate) fn routes() -> Router<AppState> {
@@ -35,7 +35,7 @@ pub(crate) fn routes() -> Router<AppState> {
 pub(crate) struct Tokens {
     /// At most 100; a symbol once per chain.
     #[schema(max_items = 100)]
-    tokens: Vec<tokens::TokenDocument>,
+    pub(crate) tokens: Vec<tokens::TokenDocument>,
 }
 
 #[utoipa::path(get, path = "/api/organization/tokens", tag = "organization",
@@ -63,19 +63,8 @@ pub(crate) async fn put_tokens(
 ) -> ApiResult<Json<Tokens>> {
     caller.require_organization()?;
     let Tokens { tokens: asked } = parse_json(&body)?;
-    let checked = tokens::check_tokens(&state, asked)?;
-    let mut seen = std::collections::BTreeSet::new();
-    if let Some(twice) =
-        checked.iter().find(|t| !seen.insert((t.chain.as_str(), t.symbol.as_str())))
-    {
-        return Err(ApiError::bad_request(
-            codes::INVALID_REQUEST,
-            format!("{} is named twice on {}", twice.symbol, twice.chain),
-        ));
-    }
-    state.store.set_org_tokens(&caller.org_id, &checked).await?;
-    let tokens = checked.into_iter().map(Into::into).collect();
-    Ok(Json(Tokens { tokens }))
+    let stored = organizations::set_tokens(&state, &caller.org_id, asked, None).await?;
+    Ok(Json(Tokens { tokens: stored.into_iter().map(Into::into).collect() }))
 }
 
 /// The browser origins allowed to call the API with an organisation's keys: exact
@@ -86,7 +75,7 @@ pub(crate) async fn put_tokens(
 pub(crate) struct AllowedOrigins {
     /// For example `https://app.example` or `http://localhost:3000`; at most 100.
     #[schema(max_items = 100, example = json!(["https://app.example"]))]
-    origins: Vec<String>,
+    pub(crate) origins: Vec<String>,
 }
 
 #[utoipa::path(get, path = "/api/organization/allowed-origins", tag = "organization",
@@ -112,21 +101,9 @@ pub(crate) async fn put_origins(
 ) -> ApiResult<Json<AllowedOrigins>> {
     caller.require_organization()?;
     let AllowedOrigins { origins } = parse_json(&body)?;
-    if origins.len() > crate::cors::MAX_ORIGINS {
-        return Err(ApiError::bad_request(
-            codes::INVALID_ORIGIN,
-            format!("at most {} origins", crate::cors::MAX_ORIGINS),
-        ));
-    }
-    let mut normalised = origins
-        .iter()
-        .map(|origin| crate::cors::normalize_origin(origin))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|reason| ApiError::bad_request(codes::INVALID_ORIGIN, reason))?;
-    normalised.sort();
-    normalised.dedup();
-    state.store.set_allowed_origins(&caller.org_id, &normalised).await?;
-    Ok(Json(AllowedOrigins { origins: normalised }))
+    let origins =
+        organizations::set_allowed_origins(&state, &caller.org_id, &origins, None).await?;
+    Ok(Json(AllowedOrigins { origins }))
 }
 
 #[utoipa::path(get, path = "/api/organization/token-issuer", tag = "organization",
@@ -151,7 +128,7 @@ pub(crate) async fn put_token_issuer(
 ) -> ApiResult<Json<TokenIssuer>> {
     caller.require_organization()?;
     let issuer: TokenIssuer = parse_json(&body)?;
-    organizations::set_issuer(&state, &caller.org_id, Some(&issuer)).await?;
+    organizations::set_issuer(&state, &caller.org_id, Some(&issuer), None).await?;
     Ok(Json(issuer))
 }
 
@@ -162,7 +139,7 @@ pub(crate) async fn delete_token_issuer(
     caller: Caller,
 ) -> ApiResult<StatusCode> {
     caller.require_organization()?;
-    organizations::set_issuer(&state, &caller.org_id, None).await?;
+    organizations::set_issuer(&state, &caller.org_id, None, None).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -222,39 +199,6 @@ pub(crate) struct PolicyMethod {
     selector: String,
 }
 
-/// The policy document with its counts as integers (`3.0` is one), each allowed method's
-/// contract and selector checked as the API checks every felt (`util::felt_json`: the documented syntax, no padding spaces) and
-/// written as hex; the rest is left to [`SponsorshipPolicy::parse`].
-fn canonical_policy_methods(text: &str) -> ApiResult<String> {
-    let invalid = |m: String| ApiError::bad_request(codes::INVALID_SPONSORSHIP_POLICY, m);
-    let mut document: serde_json::Value = serde_json::from_str(text)
-        .map_err(|e| invalid(format!("invalid sponsorship policy: {e}")))?;
-    // Counts are JSON Schema integers, which `3.0` is too.
-    for key in ["revertCooldownAfter", "revertCooldownSeconds"] {
-        if let Some(value) = document.get_mut(key) {
-            if let Some(whole) = value
-                .as_f64()
-                .filter(|f| value.is_f64() && *f >= 0.0 && *f < u64::MAX as f64 && f.fract() == 0.0)
-            {
-                *value = serde_json::Value::from(whole as u64);
-            }
-        }
-    }
-    if let Some(methods) = document.get_mut("allowedMethods").and_then(|m| m.as_array_mut()) {
-        for (i, method) in methods.iter_mut().enumerate() {
-            let Some(method) = method.as_object_mut() else { continue };
-            for key in ["contract", "selector"] {
-                if let Some(value) = method.get_mut(key) {
-                    let felt = felt_json(&format!("allowedMethods[{i}].{key}"), value)
-                        .map_err(|e| invalid(e.message))?;
-                    *value = serde_json::Value::String(latchkey_core::to_hex(&felt));
-                }
-            }
-        }
-    }
-    Ok(document.to_string())
-}
-
 #[utoipa::path(get, path = "/api/sponsorship/policy", tag = "sponsorship",
     responses((status = 200, body = PolicyDocument), (status = 403, body = crate::error::ErrorBody, description = "End users may not (`FORBIDDEN`): this route needs the organisation's secret key.")))]
 pub(crate) async fn get_policy(
@@ -275,11 +219,7 @@ pub(crate) async fn put_policy(
     RawBody(body): RawBody,
 ) -> ApiResult<Json<serde_json::Value>> {
     caller.require_organization()?;
-    let text = std::str::from_utf8(&body)
-        .map_err(|_| ApiError::bad_request(codes::INVALID_BODY, "the body must be UTF-8 JSON"))?;
-    let text = canonical_policy_methods(text)?;
-    let policy = SponsorshipPolicy::parse(&text)
-        .map_err(|e| ApiError::bad_request(codes::INVALID_SPONSORSHIP_POLICY, e.to_string()))?;
-    organizations::set_policy(&state, &caller.org_id, &policy).await?;
+    let policy = organizations::parse_policy(&body)?;
+    organizations::set_policy(&state, &caller.org_id, &policy, None).await?;
     Ok(Json(serde_json::to_value(&policy).map_err(ApiError::internal)?))
 }
