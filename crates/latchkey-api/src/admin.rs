@@ -360,9 +360,11 @@ pub(crate) async fn list_api_keys(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct IssueApiKeys {
-    /// `dev` (`pk_dev_…`/`sk_dev_…`, default) or `prod` (`pk_prod_…`/`sk_prod_…`): the
-    /// format of latchkey's and the Chipi API's keys.
-    #[schema(example = "prod")]
+    /// The keys' format: `dev` (`pk_dev_…`/`sk_dev_…`, default) or `prod`
+    /// (`pk_prod_…`/`sk_prod_…`), as the Chipi SDK expects them, or `test`
+    /// (`pk_test_…`/`sk_test_…`) or `live` (`pk_live_…`/`sk_live_…`), as the Openfort SDK
+    /// expects them. Every format opens every dialect.
+    #[schema(example = "live")]
     environment: Option<String>,
 }
 
@@ -379,11 +381,9 @@ pub(crate) struct IssuedApiKeys {
 }
 
 fn environment(name: Option<&str>) -> ApiResult<KeyEnvironment> {
-    match name.unwrap_or("dev") {
-        "dev" => Ok(KeyEnvironment::Dev),
-        "prod" => Ok(KeyEnvironment::Prod),
-        _ => Err(ApiError::bad_request(codes::INVALID_REQUEST, "environment is dev or prod")),
-    }
+    KeyEnvironment::parse(name.unwrap_or("dev")).ok_or_else(|| {
+        ApiError::bad_request(codes::INVALID_REQUEST, "environment is dev, prod, test or live")
+    })
 }
 
 #[utoipa::path(post, path = "/api/admin/organizations/{id}/api-keys", tag = "admin",
@@ -490,8 +490,8 @@ pub(crate) async fn rotate_api_key(
     // transaction, which reads the old one once.
     let mut shown = None;
     let replace = |old: &ApiKey| {
-        let env =
-            if old.prefix.contains("_prod_") { KeyEnvironment::Prod } else { KeyEnvironment::Dev };
+        // The prefix (`pk_live_ab…`) names the environment; a stored prefix always has one.
+        let env = KeyEnvironment::of_key(&old.prefix).unwrap_or(KeyEnvironment::Dev);
         let pair = generate_api_keys(env, &mut rand::rngs::OsRng);
         let key = match old.kind {
             ApiKeyKind::Public => pair.public_key,

@@ -1,10 +1,13 @@
-//! Chipi-format API keys: generation, format checks, storage hashes and display prefixes.
+//! API keys: generation, format checks, storage hashes and display prefixes.
 //!
 //! A key is `<kind>_<env>_<random>`: kind `pk` (public, sent as `x-api-key`) or `sk`
-//! (secret, sent as `Authorization: Bearer sk_…` by server-side SDK users), env `dev` or
-//! `prod`, and a random part of ASCII letters and digits. The Chipi SDK accepts a public
-//! key only if it matches `^pk_(dev|prod)_[a-zA-Z0-9]{32,}$`; the same rule with `sk`
-//! applies to secret keys here.
+//! (secret, sent as `Authorization: Bearer sk_…` by server-side SDK users), an
+//! environment, and a random part of ASCII letters and digits. The environments are the
+//! two SDKs' own: `dev` and `prod` for Chipi's, whose SDK accepts a public key only if it
+//! matches `^pk_(dev|prod)_[a-zA-Z0-9]{32,}$`, and `test` and `live` for Openfort's, whose
+//! SDK refuses a secret key that does not start with `sk_test_` or `sk_live_` (and a
+//! publishable key without `pk_test_`/`pk_live_`). The same rule, `{32,}` random
+//! characters, applies to every kind and environment here.
 //!
 //! Keys are high-entropy, so they are stored as a plain SHA-256 (or an HMAC-SHA-256 with a
 //! server-side pepper) rather than with a slow password hash.
@@ -29,22 +32,42 @@ pub const MIN_KEY_RANDOM_LEN: usize = 32;
 /// Number of random characters [`display_prefix`] reveals.
 pub const DISPLAY_RANDOM_CHARS: usize = 4;
 
-/// The environment a key belongs to: the `dev`/`prod` segment of the key.
+/// The environment a key belongs to: the `dev`/`prod` (Chipi) or `test`/`live` (Openfort)
+/// segment of the key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum KeyEnvironment {
     /// `pk_dev_…` / `sk_dev_…`.
     Dev,
     /// `pk_prod_…` / `sk_prod_…`.
     Prod,
+    /// `pk_test_…` / `sk_test_…`: the Openfort SDK's test keys.
+    Test,
+    /// `pk_live_…` / `sk_live_…`: the Openfort SDK's live keys.
+    Live,
 }
 
 impl KeyEnvironment {
-    /// The segment as it appears in a key: `"dev"` or `"prod"`.
+    /// Every environment.
+    pub const ALL: [Self; 4] = [Self::Dev, Self::Prod, Self::Test, Self::Live];
+
+    /// The segment as it appears in a key: `"dev"`, `"prod"`, `"test"` or `"live"`.
     pub const fn as_str(self) -> &'static str {
         match self {
             Self::Dev => "dev",
             Self::Prod => "prod",
+            Self::Test => "test",
+            Self::Live => "live",
         }
+    }
+
+    /// The environment named `text` (its segment).
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|env| env.as_str() == text)
+    }
+
+    /// The environment of a key or of its display prefix (`pk_live_ab…`), if it has one.
+    pub fn of_key(key: &str) -> Option<Self> {
+        split_key(key).map(|parts| parts.env)
     }
 }
 
@@ -87,13 +110,11 @@ fn split_key(key: &str) -> Option<KeyParts<'_>> {
     } else {
         return None;
     };
-    let (env, random) = if let Some(random) = rest.strip_prefix("dev_") {
-        (KeyEnvironment::Dev, random)
-    } else if let Some(random) = rest.strip_prefix("prod_") {
-        (KeyEnvironment::Prod, random)
-    } else {
-        return None;
-    };
+    let (env, random) = KeyEnvironment::ALL.into_iter().find_map(|env| {
+        rest.strip_prefix(env.as_str())
+            .and_then(|r| r.strip_prefix('_'))
+            .map(|random| (env, random))
+    })?;
     Some(KeyParts { kind, env, prefix_len: key.len() - random.len(), random })
 }
 
@@ -105,12 +126,13 @@ fn is_valid_key_of(key: &str, kind: KeyKind) -> bool {
     split_key(key).is_some_and(|p| p.kind == kind && is_valid_random_part(p.random))
 }
 
-/// Whether `key` matches the Chipi SDK's `^pk_(dev|prod)_[a-zA-Z0-9]{32,}$`.
+/// Whether `key` matches `^pk_(dev|prod|test|live)_[a-zA-Z0-9]{32,}$` (the Chipi SDK's
+/// `^pk_(dev|prod)_…` and the Openfort SDK's `pk_(test|live)_` prefixes).
 pub fn is_valid_public_key(key: &str) -> bool {
     is_valid_key_of(key, KeyKind::Public)
 }
 
-/// Whether `key` matches `^sk_(dev|prod)_[a-zA-Z0-9]{32,}$`.
+/// Whether `key` matches `^sk_(dev|prod|test|live)_[a-zA-Z0-9]{32,}$`.
 pub fn is_valid_secret_key(key: &str) -> bool {
     is_valid_key_of(key, KeyKind::Secret)
 }
@@ -272,21 +294,21 @@ pub(crate) mod tests {
     pub(crate) fn any_key_text() -> impl Strategy<Value = String> {
         prop_oneof![
             any::<String>(),
-            "(pk|sk|PK|pk_|sk_)_(dev|prod|test|)_[a-zA-Z0-9]{28,40}",
-            "(pk|sk)_(dev|prod)_[a-zA-Z0-9éａ€_ -]{0,40}",
-            "(pk|sk)_(dev|prod)_[a-zA-Z0-9]{30,34}[\n é]?",
-            "(pk|sk)_(dé|prod)?_?é{0,3}",
+            "(pk|sk|PK|pk_|sk_)_(dev|prod|test|live|liv|stage|)_[a-zA-Z0-9]{28,40}",
+            "(pk|sk)_(dev|prod|test|live)_[a-zA-Z0-9éａ€_ -]{0,40}",
+            "(pk|sk)_(dev|prod|test|live)_[a-zA-Z0-9]{30,34}[\n é]?",
+            "(pk|sk)_(dé|prod|tést)?_?é{0,3}",
         ]
     }
 
-    /// `^<kind>_(dev|prod)_[a-zA-Z0-9]{32,}$`, written independently of `split_key`.
+    /// `^<kind>_(dev|prod|test|live)_[a-zA-Z0-9]{32,}$`, written independently of `split_key`.
     fn matches_format(key: &str, kind: &str) -> bool {
         let mut parts = key.splitn(3, '_');
         let (Some(k), Some(env), Some(random)) = (parts.next(), parts.next(), parts.next()) else {
             return false;
         };
         k == kind
-            && (env == "dev" || env == "prod")
+            && ["dev", "prod", "test", "live"].contains(&env)
             && random.chars().count() >= 32
             && random.chars().all(|c| c.is_ascii_alphanumeric())
     }
@@ -306,9 +328,9 @@ pub(crate) mod tests {
                 Ok(parsed) => {
                     prop_assert!(is_valid_secret_key(&key));
                     prop_assert_eq!(parsed.expose(), key.as_str());
-                    let dev = key.starts_with("sk_dev_");
-                    let env = if dev { KeyEnvironment::Dev } else { KeyEnvironment::Prod };
-                    prop_assert_eq!(parsed.environment(), env);
+                    let segment = key.split('_').nth(1).unwrap();
+                    prop_assert_eq!(Some(parsed.environment()), KeyEnvironment::parse(segment));
+                    prop_assert_eq!(KeyEnvironment::of_key(&key), Some(parsed.environment()));
                 }
                 Err(err) => {
                     prop_assert!(!is_valid_secret_key(&key));
@@ -325,7 +347,10 @@ pub(crate) mod tests {
             let body = shown.strip_suffix('…').unwrap();
             prop_assert!(key.starts_with(body), "{:?} from {:?}", shown, key);
             let valid = is_valid_public_key(&key) || is_valid_secret_key(&key);
-            let prefix_len = ["pk_dev_", "pk_prod_", "sk_dev_", "sk_prod_"]
+            let prefix_len = [
+                "pk_dev_", "pk_prod_", "pk_test_", "pk_live_", "sk_dev_", "sk_prod_", "sk_test_",
+                "sk_live_",
+            ]
                 .iter()
                 .find(|p| key.starts_with(**p))
                 .map_or(0, |p| p.len());
@@ -341,9 +366,8 @@ pub(crate) mod tests {
         #[test]
         fn generated_keys_always_pass_the_format_checks(
             seed in any::<u64>(),
-            prod in any::<bool>(),
+            env in prop::sample::select(KeyEnvironment::ALL.to_vec()),
         ) {
-            let env = if prod { KeyEnvironment::Prod } else { KeyEnvironment::Dev };
             let pair = generate_api_keys(env, &mut StdRng::seed_from_u64(seed));
             prop_assert!(is_valid_public_key(&pair.public_key));
             prop_assert!(is_valid_secret_key(pair.secret_key.expose()));
@@ -379,12 +403,16 @@ pub(crate) mod tests {
             format!("pk_dev_{random32}"),
             format!("pk_prod_{random32}"),
             format!("pk_prod_{}", "Zz09".repeat(20)),
+            // The Openfort SDK's publishable keys.
+            format!("pk_test_{random32}"),
+            format!("pk_live_{random32}"),
         ] {
             assert!(is_valid_public_key(&ok), "{ok}");
         }
         for bad in [
             "pk_test_abc".to_owned(),
-            format!("pk_test_{random32}"),
+            format!("pk_stage_{random32}"),
+            format!("pk_testing_{random32}"),
             format!("pk_dev_{}", "a".repeat(31)),
             format!("sk_dev_{random32}"),
             format!("PK_dev_{random32}"),
@@ -408,14 +436,16 @@ pub(crate) mod tests {
         assert!(is_valid_secret_key(&format!("sk_prod_{random32}")));
         assert!(!is_valid_secret_key(&format!("pk_prod_{random32}")));
         assert!(!is_valid_secret_key("sk_prod_secret"));
-        assert!(!is_valid_secret_key(&format!("sk_live_{random32}")));
+        assert!(is_valid_secret_key(&format!("sk_live_{random32}")));
+        assert!(is_valid_secret_key(&format!("sk_test_{random32}")));
+        assert!(!is_valid_secret_key(&format!("sk_livex_{random32}")));
         assert!(!is_valid_secret_key(&format!("sk_prod_{}", "B".repeat(31))));
     }
 
     #[test]
     fn generated_keys_have_the_documented_shape() {
         let mut rng = rng();
-        for env in [KeyEnvironment::Dev, KeyEnvironment::Prod] {
+        for env in KeyEnvironment::ALL {
             let pair = generate_api_keys(env, &mut rng);
             let pk_prefix = format!("pk_{env}_");
             let sk_prefix = format!("sk_{env}_");

@@ -97,7 +97,8 @@ enum KeysCommand {
     /// Issue a key pair; the secret key is printed this once.
     Issue {
         org: String,
-        /// `dev` (pk_dev_/sk_dev_) or `prod` (pk_prod_/sk_prod_).
+        /// `dev` (pk_dev_/sk_dev_) or `prod` (pk_prod_/sk_prod_), the Chipi SDK's formats;
+        /// `test` (pk_test_/sk_test_) or `live` (pk_live_/sk_live_), the Openfort SDK's.
         #[arg(long, default_value = "dev")]
         environment: String,
     },

@@ -370,6 +370,51 @@ async fn an_operator_runs_a_new_organisation_its_keys_budget_and_suspension() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_organisation_gets_keys_in_the_openfort_sdks_format_and_they_open_every_dialect() {
+    let app = App::start(crate::support::Backend::Sqlite).await.unwrap();
+    let token = operator(&app).await;
+    let (_, org) =
+        admin(&app, &token, Method::POST, "/organizations", Some(json!({"name": "Mint Co"}))).await;
+    let id = org["id"].as_str().unwrap().to_string();
+    for (environment, public, secret) in
+        [("test", "pk_test_", "sk_test_"), ("live", "pk_live_", "sk_live_")]
+    {
+        let path = format!("/organizations/{id}/api-keys");
+        let (status, keys) =
+            admin(&app, &token, Method::POST, &path, Some(json!({ "environment": environment })))
+                .await;
+        assert_eq!(status, 201, "{keys}");
+        let issued = OrgKeys {
+            org_id: id.clone(),
+            public: keys["publicKey"].as_str().unwrap().to_string(),
+            secret: keys["secretKey"].as_str().unwrap().to_string(),
+        };
+        assert!(issued.public.starts_with(public) && issued.secret.starts_with(secret), "{keys}");
+        // The native API and the Chipi dialect take them like any other key.
+        let (status, wallets) = send(app.req_as(&issued, Method::GET, "/api/wallets")).await;
+        assert_eq!(status, 200, "{wallets}");
+        let (status, body) =
+            send(app.req_as(&issued, Method::GET, "/v1/transactions/transaction-list")).await;
+        assert_eq!(status, 200, "{body}");
+        // A rotated key keeps its format.
+        let (_, listed) = admin(&app, &token, Method::GET, &path, None).await;
+        let key_id = listed["apiKeys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|k| k["kind"] == "secret" && k["prefix"].as_str().unwrap().starts_with(secret))
+            .unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let (status, rotated) =
+            admin(&app, &token, Method::POST, &format!("{path}/{key_id}/rotate"), None).await;
+        assert_eq!(status, 201, "{rotated}");
+        assert!(rotated["key"].as_str().unwrap().starts_with(secret), "{rotated}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_admin_input_is_a_clear_4xx_and_writes_nothing() {
     let app = App::start(crate::support::Backend::Sqlite).await.unwrap();
     let token = operator(&app).await;
@@ -442,7 +487,7 @@ async fn bad_admin_input_is_a_clear_4xx_and_writes_nothing() {
         (
             Method::POST,
             format!("/organizations/{org}/api-keys"),
-            Some(json!({"environment": "live"})),
+            Some(json!({"environment": "staging"})),
             400,
             "INVALID_REQUEST",
         ),
