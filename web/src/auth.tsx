@@ -35,6 +35,8 @@ export function clientFor(credentials: Credentials): LatchkeyClient {
 
 interface Auth {
   client: LatchkeyClient | null;
+  /** The keys the client uses (for the routes the SDK does not wrap). */
+  credentials: Credentials | null;
   /** Remembers keys that were checked against the server. */
   signIn(credentials: Credentials): void;
   signOut(): void;
@@ -54,7 +56,7 @@ export function AuthProvider({ children }: { children: React.ReactNode }) {
     window.sessionStorage.clear();
     setCredentials(null);
   }, []);
-  const auth = useMemo(() => ({ client, signIn, signOut }), [client, signIn, signOut]);
+  const auth = useMemo(() => ({ client, credentials, signIn, signOut }), [client, credentials, signIn, signOut]);
   return <AuthContext.Provider value={auth}>{children}</AuthContext.Provider>;
 }
 

@@ -25,6 +25,7 @@ mod openapi;
 mod pin;
 mod rpc_proxy;
 mod service;
+mod stats;
 mod util;
 mod views;
 mod web;
@@ -329,6 +330,7 @@ pub fn router(state: AppState) -> Router {
         .merge(dialect::chipi::routes())
         .merge(dialect::native::routes())
         .merge(admin::routes())
+        .merge(stats::routes())
         .merge(custody::routes())
         .merge(pin::routes())
         .route("/health", get(health))

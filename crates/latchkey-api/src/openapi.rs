@@ -355,7 +355,9 @@ fn felt_schema(description: &str) -> RefOr<Schema> {
         crate::admin::settings::get_token_issuer, crate::admin::settings::put_token_issuer,
         crate::admin::settings::delete_token_issuer, crate::admin::settings::get_tokens,
         crate::admin::settings::put_tokens, crate::admin::settings::get_sponsorship_policy,
-        crate::admin::settings::put_sponsorship_policy
+        crate::admin::settings::put_sponsorship_policy,
+        crate::stats::organization_stats, crate::stats::admin_organization_stats,
+        crate::stats::admin_transactions, crate::stats::relayer_accounts
     ),
     components(schemas(
         ErrorBody, FeltText, AddressText, FeltJson, ProofWordText, NonZeroFeltText, EncryptedKeyText, HardenedKeyText, OwnerKeyText,
@@ -387,7 +389,10 @@ fn felt_schema(description: &str) -> RefOr<Schema> {
         crate::admin::IssueApiKeys, crate::admin::IssuedApiKeys, crate::admin::Rotate, crate::admin::RotatedApiKey,
         crate::admin::GasBudgetView, crate::admin::GasBudgetList, crate::admin::GasAmount,
         crate::admin::RotatedOperatorToken, crate::admin::AuditRecordView, crate::admin::AuditPage,
-        crate::admin::AlertThreshold
+        crate::admin::AlertThreshold,
+        crate::stats::StatsResponse, crate::stats::HourOutcomes, crate::stats::DayGas,
+        crate::stats::SessionStats, crate::stats::SessionDay, crate::stats::BudgetBurn, crate::stats::BurnPoint,
+        crate::stats::RelayerList, crate::stats::ChainRelayers, crate::stats::RelayerAccount
     )),
     tags(
         (name = "wallets", description = "Native: wallets, deployed gaslessly."),

@@ -21,9 +21,15 @@ pub(crate) struct TransactionResponse {
     /// then final: `succeeded`, `reverted`, `rejected`, `expired`.
     status: String,
     transaction_hash: Option<String>,
+    /// Who signed it: `owner`, `session`, … (none before it was signed).
     kind: Option<String>,
+    /// The session key that signed it, for a session's execution.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    session_public_key: Option<String>,
     purpose: String,
+    /// Why it was refused or failed: a stable code…
     error_code: Option<String>,
+    /// …and what happened.
     error_message: Option<String>,
     /// The fee paid, once final, in `feeUnit` (decimal).
     fee: Option<String>,
@@ -76,6 +82,7 @@ impl From<&Request> for TransactionResponse {
             status: r.status.as_str().to_string(),
             transaction_hash: r.tx_hash.clone(),
             kind: r.kind.clone(),
+            session_public_key: r.session_public_key.clone(),
             purpose: r.purpose.clone(),
             error_code: r.error_code.clone(),
             error_message: r.error_message.clone(),

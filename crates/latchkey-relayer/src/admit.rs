@@ -446,7 +446,9 @@ impl Relayer {
         // Policy, off-chain, against the account's on-chain state. A spent nonce is
         // caught by the simulation below.
         if let Some((key, valid_until)) = &session {
-            self.check_session(account, key, *valid_until, calls, now).await?;
+            if let Err(refusal) = self.check_session(account, key, *valid_until, calls, now).await {
+                return Err(self.note_refusal(issued.as_ref(), refusal).await);
+            }
         }
         if issued.is_none() {
             // Foreign payloads pass the registration guardrails here; ours passed them
@@ -465,7 +467,9 @@ impl Relayer {
                     return Err(RelayError::CoolingDown { retry_after: (until - now_wall) as u64 });
                 }
             }
-            policy.check_calls(account, calls)?;
+            if let Err(refusal) = policy.check_calls(account, calls) {
+                return Err(self.note_refusal(issued.as_ref(), refusal).await);
+            }
         }
 
         // Only now, with everything verified, is a record of a foreign payload written
@@ -757,6 +761,29 @@ impl Relayer {
         if let Ok(mut cache) = self.inner.sessions.lock() {
             cache.retain(|(a, k), _| a != account || key.is_some_and(|key| key != k));
         }
+    }
+
+    /// Writes why a signed payload was refused onto its issued record, which stays
+    /// `prepared` (the refusal may pass, and the payload be sent again); returns the
+    /// refusal. The record is the transactions view's answer to why nothing was sent.
+    async fn note_refusal(
+        &self,
+        issued: Option<&latchkey_store::Request>,
+        refusal: RelayError,
+    ) -> RelayError {
+        if let Some(request) = issued {
+            let update = RequestUpdate {
+                error_code: Some(refusal.code().to_string()),
+                error_message: Some(refusal.to_string()),
+                ..RequestUpdate::default()
+            };
+            let noted =
+                self.inner.store.update_request(&request.id, &[RequestStatus::Prepared], &update);
+            if let Err(error) = noted.await {
+                tracing::warn!(%error, request = %request.id, "recording a refusal");
+            }
+        }
+        refusal
     }
 
     async fn check_session(

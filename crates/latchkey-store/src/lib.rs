@@ -71,6 +71,7 @@ mod pin_guard;
 mod relayers;
 mod requests;
 mod sessions;
+mod stats;
 mod wallets;
 
 pub use admin::NewApiKey;
@@ -84,6 +85,7 @@ pub use model::{
     Reservation, ReserveOptions, Session, SessionState, StoredGrant, UserSession, Wallet,
 };
 pub use pin_guard::{PinAttempt, PinEvent, PinEventKind, PinGuard, PinPolicy};
+pub use stats::{HourCount, RequestFilter, SessionSpan, SettledFee};
 
 #[cfg(test)]
 mod tests {

@@ -12,6 +12,7 @@ use crate::model::{
     ReserveOptions,
 };
 use crate::orgs::{units_up, RESERVE_SQL, RESERVE_UNBUDGETED_SQL, SETTLE_SQL};
+use crate::stats::RequestFilter;
 use crate::Store;
 
 macro_rules! request_cols {
@@ -613,6 +614,46 @@ impl Store {
                 Some(wallet_id) => query.bind(wallet_id),
             };
             let rows = query.fetch_all(pool).await?;
+            rows.iter().map(request_from_row).collect()
+        })
+    }
+
+    /// A page of the organisation's requests that `filter` selects, newest first.
+    pub async fn list_requests_filtered(
+        &self,
+        org_id: &str,
+        filter: &RequestFilter,
+        limit: u32,
+        offset: u32,
+    ) -> Result<Vec<Request>> {
+        let mut args = vec![Arg::Text(org_id.to_owned())];
+        let mut conditions = vec!["org_id = $1".to_owned()];
+        if let Some(wallet_id) = &filter.wallet_id {
+            args.push(Arg::Text(wallet_id.clone()));
+            conditions.push(format!("wallet_id = ${}", args.len()));
+        }
+        if let Some(chain) = &filter.chain {
+            args.push(Arg::Text(chain.clone()));
+            conditions.push(format!("chain = ${}", args.len()));
+        }
+        if !filter.statuses.is_empty() {
+            let first = args.len() + 1;
+            args.extend(filter.statuses.iter().map(|s| Arg::Text(s.as_str().to_owned())));
+            conditions.push(format!("status IN ({})", placeholders(first, filter.statuses.len())));
+        }
+        args.push(Arg::Int(i64::from(limit)));
+        args.push(Arg::Int(i64::from(offset)));
+        // Only fixed column names and numbered placeholders are formatted in.
+        let sql = format!(
+            "SELECT {} FROM requests WHERE {} ORDER BY created_at DESC, seq DESC \
+             LIMIT ${} OFFSET ${}",
+            request_cols!(),
+            conditions.join(" AND "),
+            args.len() - 1,
+            args.len()
+        );
+        with_read_pool!(self, |pool| {
+            let rows = bind_all!(sqlx::query(AssertSqlSafe(sql)), args).fetch_all(pool).await?;
             rows.iter().map(request_from_row).collect()
         })
     }

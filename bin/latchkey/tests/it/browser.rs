@@ -10,7 +10,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::support::{build_once, serve, TempDir};
+use crate::support::{build_once, readme_block, serve, TempDir};
 
 fn web_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../web")
@@ -47,16 +47,26 @@ fn run_script(script: &str) -> Option<String> {
     let name = script.trim_end_matches(".mjs");
     let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("browser-{name}"));
     let _ = std::fs::remove_dir_all(&out);
+    // The latchkey binary first on the PATH, for scripts that run the README's commands.
+    let bin_dir = Path::new(env!("CARGO_BIN_EXE_latchkey")).parent().unwrap().to_path_buf();
+    let path = format!("{}:{}", bin_dir.display(), std::env::var("PATH").unwrap_or_default());
+    let started = std::time::Instant::now();
     let output = Command::new("node")
         .arg(format!("tests/{script}"))
         .current_dir(web_dir())
+        .env("PATH", path)
         .env("LATCHKEY_URL", server.get("API"))
         .env("LATCHKEY_PUBLIC_KEY", server.get("Public key"))
         .env("LATCHKEY_SECRET_KEY", server.get("Secret key"))
+        .env("LATCHKEY_OPERATOR_TOKEN", server.get("Operator"))
+        .env("GAME", server.get("Demo game"))
         .env("EVM_GAME", server.banner.get("EVM game").map_or("", String::as_str))
+        .env("WALKTHROUGH", readme_block("walkthrough"))
+        .env_remove("LATCHKEY_PIN")
         .env("OUT_DIR", &out)
         .output()
         .expect("run node");
+    eprintln!("{script}: {:.1} s in the browser", started.elapsed().as_secs_f64());
     let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
@@ -126,4 +136,36 @@ fn the_dashboard_lists_and_revokes_evm_sessions_with_the_owner_pin_in_a_real_bro
     assert!(stdout.contains("game.claimReward()"), "{stdout}");
     assert!(stdout.contains("OWNER_KEY_DECRYPTION_FAILED"), "{stdout}");
     assert!(stdout.contains("\"states\":[\"revoked\",\"revoked\"]"), "{stdout}");
+}
+
+#[test]
+fn the_operator_creates_an_organisation_whose_keys_run_the_walkthrough_and_show_in_the_charts() {
+    let Some(stdout) = run_script("operator.mjs") else { return };
+    assert_steps(
+        &stdout,
+        &[
+            "createOrganization",
+            "issueKeys",
+            "budget",
+            "settings",
+            "walkthrough",
+            "charts",
+            "transactions",
+            "relayers",
+            "audit",
+            "activity",
+            "done",
+        ],
+    );
+    // The README walkthrough's deployment, registration, move and revocation, each final.
+    assert!(stdout.contains("\"succeeded\":\"4\",\"rejected\":\"1\""), "{stdout}");
+    // The execution refused after the revocation says why in the transactions view.
+    assert!(stdout.contains("\"refused\":\"SESSION_REVOKED"), "{stdout}");
+    let charts = stdout.lines().find(|l| l.contains("\"step\":\"charts\"")).unwrap();
+    for shown in ["\"created\":\"1\"", "\"revoked\":\"1\"", "\"active\":\"0\""] {
+        assert!(charts.contains(shown), "{shown}: {charts}");
+    }
+    assert!(stdout.contains("\"origins\":\"https://acme.example\""), "{stdout}");
+    // No key is printed: the steps name keys by count only.
+    assert!(!stdout.contains("sk_prod_") && !stdout.contains("lkop_"), "{stdout}");
 }

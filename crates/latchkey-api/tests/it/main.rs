@@ -14,5 +14,6 @@ mod pin;
 mod recovery;
 mod reorg;
 mod security;
+mod stats;
 mod support;
 mod users;

@@ -3,7 +3,7 @@
 use axum::extract::{Path, State};
 use axum::Json;
 use latchkey_core::codes;
-use latchkey_store::BudgetKey;
+use latchkey_store::{BudgetKey, RequestFilter};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -17,12 +17,17 @@ use crate::{ApiError, ApiResult, AppState, Caller};
 #[serde(rename_all = "camelCase")]
 pub(crate) struct TransactionsQuery {
     wallet_address: Option<String>,
+    status: Option<String>,
+    chain: Option<String>,
     limit: Option<u32>,
     offset: Option<u32>,
 }
 
 #[utoipa::path(get, path = "/api/transactions", tag = "transactions",
     params(("walletAddress" = Option<crate::openapi::AddressText>, Query, description = "Only this wallet's."),
+        ("status" = Option<String>, Query, description = "Only those in these statuses, separated by commas (`succeeded,reverted`).",
+            pattern = "^(prepared|recorded|submitting|submitted|pre_confirmed|accepted|succeeded|reverted|rejected|expired)(,(prepared|recorded|submitting|submitted|pre_confirmed|accepted|succeeded|reverted|rejected|expired))*$"),
+        ("chain" = Option<String>, Query, description = "Only those on this chain (CAIP-2 id)."),
         ("limit" = Option<u32>, Query, minimum = 1, maximum = 200, description = "At most this many (default 50)."),
         ("offset" = Option<u64>, Query, minimum = 0, maximum = 4294967295_u64, description = "Skip this many (default 0).")),
     responses((status = 200, body = [TransactionResponse]), (status = 404, body = ErrorBody, description = "No such wallet for this caller (`WALLET_NOT_FOUND`).")))]
@@ -49,11 +54,16 @@ pub(crate) async fn list_transactions(
         }
         (None, None) => None,
     };
+    let filter = RequestFilter {
+        wallet_id,
+        chain: q.chain.clone(),
+        statuses: crate::stats::parse_statuses(q.status.as_deref())?,
+    };
     let requests = state
         .store
-        .list_requests(
+        .list_requests_filtered(
             &caller.org_id,
-            wallet_id.as_deref(),
+            &filter,
             in_range("limit", q.limit, 50, 1..=200)?,
             q.offset.unwrap_or(0),
         )
