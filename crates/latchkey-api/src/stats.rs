@@ -436,10 +436,12 @@ pub(crate) async fn admin_organization_stats(
 
 /// `status` of the transactions filters: statuses separated by commas.
 pub(crate) fn parse_statuses(text: Option<&str>) -> ApiResult<Vec<RequestStatus>> {
-    let Some(text) = text.filter(|t| !t.is_empty()) else { return Ok(Vec::new()) };
+    // Absent: every status. Present, it is exactly the documented pattern: no empty
+    // list, no empty entry, no spaces.
+    let Some(text) = text else { return Ok(Vec::new()) };
     text.split(',')
         .map(|name| {
-            name.trim().parse::<RequestStatus>().map_err(|_| {
+            name.parse::<RequestStatus>().map_err(|_| {
                 let known: Vec<&str> = RequestStatus::ALL.iter().map(|s| s.as_str()).collect();
                 ApiError::bad_request(
                     codes::INVALID_QUERY,
@@ -734,6 +736,12 @@ mod tests {
             parse_statuses(Some("succeeded,rejected")).unwrap(),
             vec![RequestStatus::Succeeded, RequestStatus::Rejected]
         );
-        assert_eq!(parse_statuses(Some("done")).unwrap_err().code, codes::INVALID_QUERY);
+        for bad in ["done", "", ",", "succeeded,", " succeeded", "succeeded, rejected"] {
+            assert_eq!(
+                parse_statuses(Some(bad)).unwrap_err().code,
+                codes::INVALID_QUERY,
+                "{bad:?}"
+            );
+        }
     }
 }
