@@ -121,3 +121,13 @@ export {
   type CreatedEvmWallet,
   type DecodedEvmCall,
 } from './evm.js';
+export {
+  latchkeyProvider,
+  ProviderRpcError,
+  RpcErrorCodes,
+  grantTerms,
+  checkExpiry,
+  type Eip1193Provider,
+  type LatchkeyProviderOptions,
+  type RequestArguments,
+} from './eip1193.js';

@@ -8,8 +8,9 @@
 // Environment: LATCHKEY_URL (or LATCHKEY_API_URL), LATCHKEY_PUBLIC_KEY,
 // LATCHKEY_SECRET_KEY, EVM_GAME (the EVM demo game, from the server's banner).
 import assert from 'node:assert/strict';
-import { encodeFunctionData, parseAbi } from 'viem';
-import { EvmClient, LatchkeyClient, LatchkeyError, envelopeInfo, init } from '../dist/index.js';
+import { createWalletClient, custom, encodeFunctionData, parseAbi } from 'viem';
+import { erc7715Actions } from 'viem/experimental';
+import { EvmClient, LatchkeyClient, LatchkeyError, envelopeInfo, init, latchkeyProvider } from '../dist/index.js';
 
 const url = process.env.LATCHKEY_URL ?? process.env.LATCHKEY_API_URL;
 const publicKey = process.env.LATCHKEY_PUBLIC_KEY;
@@ -138,6 +139,58 @@ assert.deepEqual(states, ['revoked', 'revoked']);
 const afterAll = await refusal(evm.executeWithSession(address, others[0], [makeMove(11n)]), 'after revoke-all');
 step('revokeAll', { states, code: afterAll.code, serverCode: afterAll.serverCode });
 for (const other of others) other.free();
+
+// 10. EIP-7715 through viem: the wallet's EIP-1193 provider (owner key held here) grants a
+//     permission as a session, used through wallet_sendCalls (EIP-5792); the current
+//     ERC's methods answer in their shapes; what the account cannot enforce is refused.
+const provider = latchkeyProvider({ evm, account: address, owner });
+const wallet7715 = createWalletClient({ transport: custom(provider) }).extend(erc7715Actions());
+const now = Math.floor(Date.now() / 1000);
+const permission = { type: 'contract-call', data: { address: game, calls: ['makeMove(uint256)'] }, policies: [{ type: 'rate-limit', data: { count: 3, interval: 7200 } }] };
+const granted = await wallet7715.grantPermissions({ expiry: now + 3600, permissions: [permission] });
+assert.equal(granted.expiry, now + 3600);
+assert.equal(typeof granted.permissionsContext, 'string');
+assert.ok(Array.isArray(granted.grantedPermissions[0].policies));
+const sessionOfGrant = await evm.sessionStatus(address, granted.permissionsContext);
+assert.equal(sessionOfGrant.state, 'active');
+assert.equal(sessionOfGrant.maxCalls, 3);
+const sent = await provider.request({
+  method: 'wallet_sendCalls',
+  params: [{ version: '2.0.0', from: address, calls: [makeMove(12n)], capabilities: { permissions: { context: granted.permissionsContext } } }],
+});
+const callsStatus = await wallet7715.getCallsStatus({ id: sent.id });
+assert.equal(callsStatus.status, 'success');
+assert.equal(callsStatus.receipts[0].status, 'success');
+const offList = await provider
+  .request({ method: 'wallet_sendCalls', params: [{ calls: [{ to: game, data: '0xdeadbeef' }], capabilities: { permissions: { context: granted.permissionsContext } } }] })
+  .then(() => null, (e) => e);
+assert.equal(offList?.data?.code, 'SESSION_ENTRYPOINT_NOT_ALLOWED');
+const unenforceable = await wallet7715
+  .grantPermissions({ expiry: now + 3600, permissions: [{ type: 'native-token-transfer', data: { ticker: 'ETH' }, policies: [], required: true }] })
+  .then(() => null, (e) => e);
+assert.ok(unenforceable && /contract calls only/.test(unenforceable.message), String(unenforceable));
+const asDuration = await wallet7715.grantPermissions({ expiry: 3600, permissions: [permission] }).then(() => null, (e) => e);
+assert.ok(asDuration && /absolute unix time/.test(asDuration.message), String(asDuration));
+const supported = await provider.request({ method: 'wallet_getSupportedExecutionPermissions', params: [] });
+assert.deepEqual(Object.keys(supported), ['contract-call']);
+const chainHex = await provider.request({ method: 'eth_chainId' });
+const [current] = await provider.request({
+  method: 'wallet_requestExecutionPermissions',
+  params: [{ chainId: chainHex, permission: { type: 'contract-call', isAdjustmentAllowed: false, data: { address: game, calls: ['makeMove(uint256)'] } }, rules: [{ type: 'expiry', data: { timestamp: now + 600 } }] }],
+});
+assert.equal(current.from, address.toLowerCase());
+assert.equal(typeof current.context, 'string');
+const listedGrants = await provider.request({ method: 'wallet_getGrantedExecutionPermissions', params: [] });
+assert.deepEqual(listedGrants.map((g) => g.context).sort(), [granted.permissionsContext, current.context].sort());
+assert.deepEqual(await provider.request({ method: 'wallet_revokeExecutionPermission', params: [{ permissionContext: granted.permissionsContext }] }), {});
+assert.equal((await evm.sessionStatus(address, granted.permissionsContext)).state, 'revoked');
+const afterRevoke7715 = await provider
+  .request({ method: 'wallet_sendCalls', params: [{ calls: [makeMove(13n)], capabilities: { permissions: { context: granted.permissionsContext } } }] })
+  .then(() => null, (e) => e);
+assert.equal(afterRevoke7715?.code, 4100);
+const unknownMethod = await provider.request({ method: 'eth_sign', params: [] }).then(() => null, (e) => e);
+assert.equal(unknownMethod?.code, 4200);
+step('eip7715', { context: granted.permissionsContext, callsStatus: callsStatus.status, refused: offList.data.code });
 owner.free();
 
 step('done');

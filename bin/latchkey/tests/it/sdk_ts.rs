@@ -103,6 +103,7 @@ fn the_typescript_sdk_runs_an_evm_wallet_end_to_end_against_latchkey_serve() {
         "revoke",
         "allowlistEnforced",
         "revokeAll",
+        "eip7715",
         "done",
     ] {
         assert!(stdout.contains(&format!("\"step\":\"{step}\"")), "step {step} missing:\n{stdout}");
