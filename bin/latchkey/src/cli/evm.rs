@@ -141,7 +141,7 @@ impl EvmMethod {
         Ok(Self { contract, entrypoint: signature.to_string() })
     }
 
-    fn permission(&self) -> anyhow::Result<Permission> {
+    pub(super) fn permission(&self) -> anyhow::Result<Permission> {
         let target = match self.contract.as_str() {
             "0x0" => None,
             text => Some(address_text(
@@ -359,7 +359,7 @@ struct Prepared {
 /// payload and its hash.
 fn check_prepared(
     prepared: &Value,
-    file: &KeyFile,
+    chain_id: u64,
     wallet: Address,
     expected: &Expected,
 ) -> anyhow::Result<(Value, latchkey_evm_contracts::B256)> {
@@ -373,7 +373,7 @@ fn check_prepared(
     if format!("{hash}") != prepared.user_op_hash.to_ascii_lowercase() {
         return Err(refuse("a userOp whose hash is not the one it gave".into()));
     }
-    if payload.chain_id != file.evm_chain_id()? {
+    if payload.chain_id != chain_id {
         return Err(refuse(format!("a userOp for chain {}", payload.chain_id)));
     }
     let op = &payload.user_operation;
@@ -419,9 +419,8 @@ pub(super) async fn sign_and_execute(
     expected: &Expected,
     task: String,
 ) -> anyhow::Result<(Value, Transaction)> {
-    let wallet = parse_address(&key.file.account)
-        .map_err(|r| anyhow::anyhow!("{}: account: {}", key.path.display(), r.message))?;
-    let (payload, hash) = check_prepared(prepared, &key.file, wallet, expected)?;
+    let wallet = wallet_of(key)?;
+    let chain_id = key.file.evm_chain_id()?;
     let kind = match key.file.kind() {
         KeyKind::Owner => SignatureKind::OwnerEip191,
         KeyKind::Session => {
@@ -433,16 +432,40 @@ pub(super) async fn sign_and_execute(
             SignatureKind::SessionEip191
         }
     };
+    // Checked before the PIN is asked for.
+    check_prepared(prepared, chain_id, wallet, expected)?;
     let mut file = key.file.clone();
     let unlocked: EvmSigningKey =
         unlock(&key.path, &mut file, PinCheck::Server(PinServer::new(client))).await?;
-    let signature = unlocked.sign_user_op(kind, hash)?;
-    drop(unlocked);
+    let signer = Signer { wallet, chain_id, key: &unlocked, kind };
+    sign_with_and_execute(ctx, client, prepared, &signer, expected, task).await
+}
+
+/// A key held in memory, signing for `wallet` on `chain_id` as `kind`.
+pub(super) struct Signer<'a> {
+    pub(super) wallet: Address,
+    pub(super) chain_id: u64,
+    pub(super) key: &'a EvmSigningKey,
+    pub(super) kind: SignatureKind,
+}
+
+/// Checks a prepared userOp, signs it with a key held in memory, submits it and follows
+/// it to a final state.
+pub(super) async fn sign_with_and_execute(
+    ctx: &Ctx,
+    client: &Client,
+    prepared: &Value,
+    signer: &Signer<'_>,
+    expected: &Expected,
+    task: String,
+) -> anyhow::Result<(Value, Transaction)> {
+    let (payload, hash) = check_prepared(prepared, signer.chain_id, signer.wallet, expected)?;
+    let signature = signer.key.sign_user_op(signer.kind, hash)?;
     let body = json!({
         "payload": payload,
         "signature": [format!("0x{}", hex::encode(signature.to_bytes()))],
     });
-    let path = format!("/api/wallets/{}/execute", segment(&key.file.account));
+    let path = format!("/api/wallets/{}/execute", segment(&address_text(signer.wallet)));
     follow_execution(ctx, client, &path, &body, task).await
 }
 
@@ -568,7 +591,7 @@ mod tests {
         };
         let expected = Expected::Calls(vec![asked.clone()]);
         let good = prepared(WALLET, 31337, &data(&asked), None);
-        let (_, hash) = check_prepared(&good, &file(), wallet, &expected).unwrap();
+        let (_, hash) = check_prepared(&good, 31337, wallet, &expected).unwrap();
         assert_eq!(format!("{hash}"), good["userOpHash"].as_str().unwrap());
 
         let zero = format!("0x{}", "0".repeat(64));
@@ -579,7 +602,7 @@ mod tests {
             (prepared(GAME, 31337, &data(&asked), None), "another account"),
             (json!({"payload": {"chainId": 1}, "userOpHash": zero}), "not a userOp"),
         ] {
-            let error = check_prepared(&prepared, &file(), wallet, &expected).unwrap_err();
+            let error = check_prepared(&prepared, 31337, wallet, &expected).unwrap_err();
             assert!(error.is::<ServerUnavailable>(), "{error}");
             assert!(error.to_string().contains(said), "{said}: {error}");
         }
@@ -587,11 +610,12 @@ mod tests {
         let session = parse_address(&file().public_key).unwrap();
         let revoke = latchkey_evm_contracts::revoke_session(session);
         let change = Expected::Change(AccountChange::RevokeSession(address_text(session)));
-        assert!(check_prepared(&prepared(WALLET, 31337, &revoke, None), &file(), wallet, &change)
-            .is_ok());
+        assert!(
+            check_prepared(&prepared(WALLET, 31337, &revoke, None), 31337, wallet, &change).is_ok()
+        );
         let all = latchkey_evm_contracts::revoke_all_sessions();
         assert!(
-            check_prepared(&prepared(WALLET, 31337, &all, None), &file(), wallet, &change).is_err()
+            check_prepared(&prepared(WALLET, 31337, &all, None), 31337, wallet, &change).is_err()
         );
     }
 

@@ -31,6 +31,7 @@ pub(crate) mod exit;
 mod flow;
 mod progress;
 mod render;
+mod rpc;
 mod session;
 pub(crate) mod spec;
 mod wallet;

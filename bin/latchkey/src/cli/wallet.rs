@@ -55,6 +55,17 @@ pub(crate) enum WalletCommand {
         #[arg(long, default_value_t = 0)]
         offset: u32,
     },
+    /// Serve a local JSON-RPC signer endpoint for an EVM wallet: wallet permissions
+    /// (EIP-7715) granted as sessions its owner key signs, and calls (EIP-5792) sent with
+    /// them. The owner key is unlocked once (LATCHKEY_PIN or a prompt) and held in memory.
+    Rpc {
+        /// The wallet's EVM owner key file.
+        #[arg(long, value_name = "FILE")]
+        key_file: PathBuf,
+        /// Where to listen (port 0: any free port, printed at start).
+        #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8545")]
+        listen: std::net::SocketAddr,
+    },
 }
 
 /// A wallet as the API shows it.
@@ -83,6 +94,7 @@ pub(super) async fn run(ctx: &Ctx, command: WalletCommand) -> anyhow::Result<()>
             show(ctx, address.as_deref(), key_file.as_deref()).await
         }
         WalletCommand::List { limit, offset } => list(ctx, limit, offset).await,
+        WalletCommand::Rpc { key_file, listen } => super::rpc::serve(ctx, &key_file, listen).await,
     }
 }
 

@@ -172,3 +172,56 @@ fn the_starknet_session_path_stays_within_its_size_budget() {
     let full = sizes["fullPath"]["gzip"].as_u64().expect("fullPath.gzip");
     assert!(gzip * 2 < full, "session path {gzip}, full SDK path {full}");
 }
+
+#[test]
+fn viem_grants_and_uses_permissions_through_latchkey_wallet_rpc() {
+    if !ready("run viem against `latchkey wallet rpc`") {
+        return;
+    }
+    let data = TempDir::new("wallet-rpc");
+    let server = serve(&data.0, &[]);
+    let Some(game) = server.banner.get("EVM game").cloned() else {
+        panic!("the server runs no EVM chain: {:?}", server.banner);
+    };
+    let pin = crate::cli::PIN;
+    let created = crate::cli::latchkey(
+        &server,
+        &data.0,
+        pin,
+        &["wallet", "create", "--key-file", "owner.json", "--chain", "evm", "--json"],
+    );
+    assert!(created.status.success(), "{}", crate::cli::text(&created));
+    // The endpoint, on a free port it prints.
+    let mut endpoint = Command::new(env!("CARGO_BIN_EXE_latchkey"))
+        .args(["wallet", "rpc", "--key-file", "owner.json", "--listen", "127.0.0.1:0"])
+        .current_dir(&data.0)
+        .env("LATCHKEY_URL", server.get("API"))
+        .env("LATCHKEY_PUBLIC_KEY", server.get("Public key"))
+        .env("LATCHKEY_SECRET_KEY", server.get("Secret key"))
+        .env("LATCHKEY_PIN", pin)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start latchkey wallet rpc");
+    let stdout = endpoint.stdout.take().expect("stdout");
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut line).expect("read");
+    let url = line.split_whitespace().last().unwrap_or_default().to_string();
+    assert!(url.starts_with("http://127.0.0.1:"), "{line}");
+    let output = Command::new("node")
+        .arg("tests/wallet-rpc.mjs")
+        .current_dir(sdk_dir())
+        .env("RPC_URL", &url)
+        .env("EVM_GAME", &game)
+        .output()
+        .expect("run node");
+    let _ = endpoint.kill();
+    let _ = endpoint.wait();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "viem against the endpoint failed:\n{stdout}\n{stderr}");
+    for step in ["grant", "sendCalls", "refusals", "currentErc", "malformed", "done"] {
+        assert!(stdout.contains(&format!("\"step\":\"{step}\"")), "step {step} missing:\n{stdout}");
+    }
+    assert!(!stdout.contains(pin) && !stderr.contains(pin), "PIN printed");
+}
