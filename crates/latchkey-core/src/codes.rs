@@ -162,6 +162,8 @@ registry! {
     INVALID_DEPLOYMENT_DATA = None;
     /// The execution window is out of bounds.
     INVALID_EXECUTION_WINDOW = None;
+    /// A permission's expiry is not an absolute unix time in seconds in the future within the longest grant (a duration, milliseconds, past or too far).
+    INVALID_EXPIRY = None;
     /// A field element is malformed or out of range.
     INVALID_FELT = None;
     /// The `Idempotency-Key` header is malformed.
@@ -188,6 +190,8 @@ registry! {
     JWKS_UNAVAILABLE = None;
     /// No such event in the wallet's key history.
     KEY_EVENT_NOT_FOUND = None;
+    /// The permission's key is held by the app, which signs its own calls; this wallet cannot send them.
+    KEY_NOT_HELD = None;
     /// The wallet's owner is external: the server stores no key for it.
     KEY_NOT_STORED = None;
     /// No API key was sent.
@@ -206,6 +210,10 @@ registry! {
     ORGANIZATION_SUSPENDED = None;
     /// The request's browser origin is not allowed by the organisation whose key it carries.
     ORIGIN_NOT_ALLOWED = None;
+    /// A required permission or policy is one the account cannot enforce (token transfers, allowances, gas limits, short rate limits).
+    PERMISSION_NOT_ENFORCEABLE = None;
+    /// The wallet sends calls only with a granted permission (the `permissions` capability).
+    PERMISSION_REQUIRED = None;
     /// A plaintext private key was sent where only an encrypted one is stored.
     PLAINTEXT_KEY_REJECTED = None;
     /// No relayer account that may send the execution can pay its fee: the operator must fund them (prepare again to use another account).
@@ -242,10 +250,16 @@ registry! {
     TYPED_DATA_EXPIRED = None;
     /// The typed data is not the one prepared for this request.
     TYPED_DATA_MISMATCH = None;
+    /// No calls were sent with this id.
+    UNKNOWN_BUNDLE = None;
     /// The request names a chain this server does not serve.
     UNKNOWN_CHAIN = None;
+    /// No granted, unrevoked permission has this context.
+    UNKNOWN_PERMISSION = None;
     /// The account class is not the one this server deploys.
     UNSUPPORTED_CLASS_HASH = None;
+    /// The JSON-RPC method is not one this wallet answers.
+    UNSUPPORTED_METHOD = None;
     /// The chain node could not be reached.
     UPSTREAM_UNAVAILABLE = None;
     /// A wallet exists already for this user or address.

@@ -137,7 +137,7 @@ function fromSdk(e: unknown): ProviderRpcError {
     const code = e.status !== undefined && e.status >= 400 && e.status < 500 ? RpcErrorCodes.UNAUTHORIZED : RpcErrorCodes.INTERNAL;
     return new ProviderRpcError(code, e.message, data);
   }
-  return new ProviderRpcError(RpcErrorCodes.INTERNAL, e instanceof Error ? e.message : String(e), { code: 'INTERNAL' });
+  return new ProviderRpcError(RpcErrorCodes.INTERNAL, e instanceof Error ? e.message : String(e), { code: 'INTERNAL_ERROR' });
 }
 
 /**

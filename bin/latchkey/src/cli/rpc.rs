@@ -20,7 +20,7 @@ use std::net::SocketAddr;
 use std::path::Path;
 
 use anyhow::Context;
-use latchkey_core::{AccountChange, SessionGrant, SessionRules};
+use latchkey_core::{codes, AccountChange, SessionGrant, SessionRules};
 use latchkey_evm::{address_text, parse_address, EvmCall};
 use latchkey_evm_contracts::{Address, EvmSigningKey, SignatureKind, U256};
 use serde_json::{json, Value};
@@ -49,7 +49,7 @@ struct RpcError {
 
 impl RpcError {
     fn invalid(message: impl Into<String>) -> Self {
-        Self::with(-32602, "INVALID_INPUT", message)
+        Self::with(-32602, codes::INVALID_INPUT, message)
     }
     fn with(code: i64, reason: &str, message: impl Into<String>) -> Self {
         Self { code, message: message.into(), reason: reason.to_string() }
@@ -66,7 +66,7 @@ type RpcResult<T> = Result<T, RpcError>;
 fn from_cli(error: &anyhow::Error) -> RpcError {
     match error.downcast_ref::<ApiRefusal>() {
         Some(refusal) => RpcError::with(4100, &refusal.code, format!("{error:#}")),
-        None => RpcError::with(-32603, "INTERNAL", format!("{error:#}")),
+        None => RpcError::with(-32603, codes::INTERNAL_ERROR, format!("{error:#}")),
     }
 }
 
@@ -113,7 +113,7 @@ fn check_expiry(expiry: Option<&Value>, now: u64) -> RpcResult<u64> {
     let expiry = expiry
         .and_then(Value::as_u64)
         .ok_or_else(|| RpcError::invalid("expiry must be an integer (unix seconds)"))?;
-    let refuse = |m: String| RpcError::with(-32602, "INVALID_EXPIRY", m);
+    let refuse = |m: String| RpcError::with(-32602, codes::INVALID_EXPIRY, m);
     if expiry > 1_000_000_000_000 {
         return Err(refuse(format!(
             "expiry {expiry} looks like milliseconds; it is an absolute unix time in seconds"
@@ -151,7 +151,7 @@ fn grant_terms(
             if required {
                 Err(RpcError::with(
                     -32602,
-                    "PERMISSION_NOT_ENFORCEABLE",
+                    codes::PERMISSION_NOT_ENFORCEABLE,
                     format!("permissions[{i}] ({kind}): {why}"),
                 ))
             } else {
@@ -223,7 +223,7 @@ fn grant_terms(
     if granted.is_empty() {
         return Err(RpcError::with(
             -32602,
-            "PERMISSION_NOT_ENFORCEABLE",
+            codes::PERMISSION_NOT_ENFORCEABLE,
             "none of the permissions asked for is one the account can enforce",
         ));
     }
@@ -291,7 +291,7 @@ impl Wallet<'_> {
         if done.status != "succeeded" {
             return Err(RpcError::with(
                 -32603,
-                "API_ERROR",
+                codes::API_ERROR,
                 format!("the session registration ended {}", done.status),
             ));
         }
@@ -311,7 +311,7 @@ impl Wallet<'_> {
             .ok_or_else(|| {
                 RpcError::with(
                     4100,
-                    "UNKNOWN_PERMISSION",
+                    codes::UNKNOWN_PERMISSION,
                     "No granted permission has this context.",
                 )
             })
@@ -370,7 +370,7 @@ impl Wallet<'_> {
                     {
                         return Err(RpcError::with(
                             4901,
-                            "WRONG_CHAIN",
+                            codes::WRONG_CHAIN,
                             format!(
                                 "params[{i}].chainId is not this wallet's chain {}",
                                 self.chain_hex()
@@ -382,7 +382,7 @@ impl Wallet<'_> {
                         &format!("params[{i}].permission"),
                     )?;
                     if permission.get("type").and_then(Value::as_str) != Some("contract-call") {
-                        return Err(RpcError::with(-32602, "PERMISSION_NOT_ENFORCEABLE", format!("params[{i}].permission: only contract-call permissions are granted here")));
+                        return Err(RpcError::with(-32602, codes::PERMISSION_NOT_ENFORCEABLE, format!("params[{i}].permission: only contract-call permissions are granted here")));
                     }
                     let rules =
                         r.get("rules").and_then(Value::as_array).cloned().unwrap_or_default();
@@ -392,7 +392,7 @@ impl Wallet<'_> {
                     {
                         return Err(RpcError::with(
                             -32602,
-                            "PERMISSION_NOT_ENFORCEABLE",
+                            codes::PERMISSION_NOT_ENFORCEABLE,
                             format!(
                                 "params[{i}].rules: a {} rule is not supported",
                                 other.get("type").unwrap_or(&Value::Null)
@@ -403,7 +403,7 @@ impl Wallet<'_> {
                     let Some(expiry) = expiry else {
                         return Err(RpcError::with(
                             -32602,
-                            "INVALID_EXPIRY",
+                            codes::INVALID_EXPIRY,
                             format!("params[{i}].rules: an expiry rule is required"),
                         ));
                     };
@@ -442,7 +442,7 @@ impl Wallet<'_> {
                 if done.status != "succeeded" {
                     return Err(RpcError::with(
                         -32603,
-                        "API_ERROR",
+                        codes::API_ERROR,
                         format!("the revocation ended {}", done.status),
                     ));
                 }
@@ -468,7 +468,7 @@ impl Wallet<'_> {
                 let Some(done) = self.bundles.get(id) else {
                     return Err(RpcError::with(
                         5730,
-                        "UNKNOWN_BUNDLE",
+                        codes::UNKNOWN_BUNDLE,
                         "No calls were sent with this id.",
                     ));
                 };
@@ -505,7 +505,7 @@ impl Wallet<'_> {
             }
             other => Err(RpcError::with(
                 4200,
-                "UNSUPPORTED_METHOD",
+                codes::UNSUPPORTED_METHOD,
                 format!("The method {other} is not supported."),
             )),
         }
@@ -517,7 +517,7 @@ impl Wallet<'_> {
             if chain.as_str().map(str::to_ascii_lowercase) != Some(self.chain_hex()) {
                 return Err(RpcError::with(
                     4901,
-                    "WRONG_CHAIN",
+                    codes::WRONG_CHAIN,
                     format!("chainId is not this wallet's chain {}", self.chain_hex()),
                 ));
             }
@@ -527,13 +527,13 @@ impl Wallet<'_> {
         }
         let Some(context) = p.get("capabilities").and_then(|c| c.pointer("/permissions/context"))
         else {
-            return Err(RpcError::with(4100, "PERMISSION_REQUIRED", "This wallet sends calls with a granted permission: give capabilities.permissions.context."));
+            return Err(RpcError::with(4100, codes::PERMISSION_REQUIRED, "This wallet sends calls with a granted permission: give capabilities.permissions.context."));
         };
         let grant = self.grant_of(Some(context))?;
         let Some(key) = grant.key.as_ref() else {
             return Err(RpcError::with(
                 4100,
-                "KEY_NOT_HELD",
+                codes::KEY_NOT_HELD,
                 "This grant's key is held by the app, which signs its own calls.",
             ));
         };
@@ -596,7 +596,7 @@ impl Wallet<'_> {
 /// One JSON-RPC request (or a batch) as its answer.
 async fn answer(wallet: &mut Wallet<'_>, body: &[u8]) -> Value {
     let Ok(request) = serde_json::from_slice::<Value>(body) else {
-        return json!({"jsonrpc": "2.0", "id": null, "error": {"code": -32700, "message": "Parse error: the body is not JSON", "data": {"code": "PARSE_ERROR"}}});
+        return json!({"jsonrpc": "2.0", "id": null, "error": {"code": -32700, "message": "Parse error: the body is not JSON", "data": {"code": codes::INVALID_BODY}}});
     };
     match request {
         Value::Array(batch) if !batch.is_empty() => {
@@ -615,7 +615,7 @@ async fn answer_one(wallet: &mut Wallet<'_>, request: Value) -> Value {
     let method = request.get("method").and_then(Value::as_str);
     let (Some(method), Some("2.0")) = (method, request.get("jsonrpc").and_then(Value::as_str))
     else {
-        return json!({"jsonrpc": "2.0", "id": id, "error": {"code": -32600, "message": "Invalid request: a JSON-RPC 2.0 object with a method is expected", "data": {"code": "INVALID_REQUEST"}}});
+        return json!({"jsonrpc": "2.0", "id": id, "error": {"code": -32600, "message": "Invalid request: a JSON-RPC 2.0 object with a method is expected", "data": {"code": codes::INVALID_REQUEST}}});
     };
     let params = request.get("params").cloned().unwrap_or(Value::Array(Vec::new()));
     match wallet.handle(method, &params).await {
